@@ -1,0 +1,15 @@
+//! The CloudFormation template model: typed values and intrinsics, IAM policy
+//! documents, the template itself and its validation. No IO, no AWS SDK:
+//! everything here is pure data, so it builds fast and tests without a network.
+
+pub mod iam;
+pub mod resource;
+pub mod template;
+pub mod value;
+
+pub use iam::{Effect, PolicyDocument, Principal, Statement};
+pub use resource::{Resource, ResourceInfo, ResourceRef, TypeLookup};
+pub use template::{
+    Condition, DeletionPolicy, Output, Parameter, ResourceEntry, ResourceOptions, Template,
+};
+pub use value::{ConditionName, Expr, Json, Pseudo, Value};

@@ -1,0 +1,54 @@
+//! The names the stack and the handlers must agree on.
+//!
+//! The stack writes these environment variables into each function's
+//! configuration; the handlers read them at start-up. Keeping both sides on
+//! the same constants means a rename is a compile error, not a function that
+//! fails in production with "missing TABLE_NAME".
+
+/// Environment variable names set on the Lambda functions by the stack.
+pub mod env {
+    /// Name of the DynamoDB table (items, idempotency records, reports).
+    pub const TABLE_NAME: &str = "TABLE_NAME";
+    /// ARN of the standard SNS topic (human-readable messages, email).
+    pub const TOPIC_ARN: &str = "TOPIC_ARN";
+    /// ARN of the FIFO SNS topic (structured events, feeds the SQS FIFO queue).
+    pub const FIFO_TOPIC_ARN: &str = "FIFO_TOPIC_ARN";
+    /// Name of the deployment environment (`dev`, `prod`, ...), for logs and messages.
+    pub const APP_ENV: &str = "APP_ENV";
+
+    /// ingest: comma-separated column names forming the partition key.
+    pub const INGEST_PK_COLUMNS: &str = "INGEST_PK_COLUMNS";
+    /// ingest: comma-separated column names forming the sort key.
+    pub const INGEST_SK_COLUMNS: &str = "INGEST_SK_COLUMNS";
+
+    /// photo-check thresholds (see the README's photo-check section for defaults).
+    pub const PHOTO_MIN_CONFIDENCE: &str = "PHOTO_MIN_CONFIDENCE";
+    pub const PHOTO_MIN_EYES_OPEN_CONFIDENCE: &str = "PHOTO_MIN_EYES_OPEN_CONFIDENCE";
+    pub const PHOTO_MAX_YAW: &str = "PHOTO_MAX_YAW";
+    pub const PHOTO_MAX_PITCH: &str = "PHOTO_MAX_PITCH";
+    pub const PHOTO_MAX_ROLL: &str = "PHOTO_MAX_ROLL";
+    pub const PHOTO_MIN_FACE_AREA: &str = "PHOTO_MIN_FACE_AREA";
+    pub const PHOTO_MIN_BRIGHTNESS: &str = "PHOTO_MIN_BRIGHTNESS";
+    pub const PHOTO_MIN_SHARPNESS: &str = "PHOTO_MIN_SHARPNESS";
+}
+
+/// The S3 key prefixes that route objects to handlers.
+pub mod prefix {
+    pub const UPLOADS: &str = "uploads/";
+    pub const DATA: &str = "data/";
+    pub const PHOTOS: &str = "photos/";
+}
+
+/// The handler crates, as the stack names its functions after them.
+pub mod handler {
+    pub const NOTIFY: &str = "notify";
+    pub const INGEST: &str = "ingest";
+    pub const PHOTO_CHECK: &str = "photo-check";
+    pub const ALL: [&str; 3] = [NOTIFY, INGEST, PHOTO_CHECK];
+}
+
+/// The DynamoDB table's key attributes (both strings).
+pub mod table {
+    pub const PARTITION_KEY: &str = "pk";
+    pub const SORT_KEY: &str = "sk";
+}

@@ -1,0 +1,10 @@
+//! `upstack deploy` (not implemented yet).
+
+use crate::exit::Outcome;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub async fn run(_args: Args) -> anyhow::Result<Outcome> {
+    anyhow::bail!("`deploy` is not implemented yet")
+}

@@ -1,0 +1,10 @@
+//! `upstack destroy` (not implemented yet).
+
+use crate::exit::Outcome;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub async fn run(_args: Args) -> anyhow::Result<Outcome> {
+    anyhow::bail!("`destroy` is not implemented yet")
+}

@@ -1,0 +1,9 @@
+//! One module per subcommand, each with `Args` (clap) and `run(args)`.
+
+pub mod bootstrap;
+pub mod bundle;
+pub mod deploy;
+pub mod destroy;
+pub mod diff;
+pub mod invoke;
+pub mod synth;
