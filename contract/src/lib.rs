@@ -52,3 +52,39 @@ pub mod table {
     pub const PARTITION_KEY: &str = "pk";
     pub const SORT_KEY: &str = "sk";
 }
+
+/// A Lambda function's instruction set, as the env config names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Architecture {
+    X86_64,
+    Arm64,
+}
+
+impl Architecture {
+    pub const ALL: [Architecture; 2] = [Architecture::X86_64, Architecture::Arm64];
+
+    /// The name Lambda's `Architectures` property and the env config use.
+    pub const fn lambda_name(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64",
+            Architecture::Arm64 => "arm64",
+        }
+    }
+
+    /// The Rust target triple the handler is built for.
+    pub const fn rust_target(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64-unknown-linux-gnu",
+            Architecture::Arm64 => "aarch64-unknown-linux-gnu",
+        }
+    }
+
+    /// Parses the env config's spelling (`x86_64` or `arm64`).
+    pub fn from_lambda_name(name: &str) -> Option<Architecture> {
+        Architecture::ALL.into_iter().find(|arch| arch.lambda_name() == name)
+    }
+}
+
+/// `provided.al2023` ships glibc 2.34: a handler binary may not need a newer one.
+/// <https://docs.aws.amazon.com/linux/al2023/ug/core-glibc.html>
+pub const LAMBDA_GLIBC: (u32, u32) = (2, 34);
