@@ -5,6 +5,7 @@
 pub mod iam;
 pub mod resource;
 pub mod template;
+pub mod validate;
 pub mod value;
 
 pub use iam::{Effect, PolicyDocument, Principal, Statement};

@@ -88,3 +88,18 @@ impl Architecture {
 /// `provided.al2023` ships glibc 2.34: a handler binary may not need a newer one.
 /// <https://docs.aws.amazon.com/linux/al2023/ug/core-glibc.html>
 pub const LAMBDA_GLIBC: (u32, u32) = (2, 34);
+
+/// The per-account, per-region asset bucket `bootstrap` creates and `deploy`
+/// uploads handler zips (and templates over 51,200 bytes) to.
+pub mod assets {
+    pub const BUCKET_PREFIX: &str = "upstack-assets";
+
+    /// The same name as a `Fn::Sub` template, for use inside a stack.
+    pub const BUCKET_NAME_SUB: &str = "upstack-assets-${AWS::AccountId}-${AWS::Region}";
+
+    /// `upstack-assets-<account>-<region>`: deterministic, so templates can
+    /// name it without a parameter and `deploy` can check it exists.
+    pub fn bucket_name(account_id: &str, region: &str) -> String {
+        format!("{BUCKET_PREFIX}-{account_id}-{region}")
+    }
+}

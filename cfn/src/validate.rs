@@ -1,0 +1,1 @@
+//! Template validation (being written).
