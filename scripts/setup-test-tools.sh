@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs that cargo does not: a virtualenv in
+# .venv/ (git-ignored) with moto, cfn-lint, checkov, zig and cargo-zigbuild,
+# plus the Rust toolchain and targets pinned in rust-toolchain.toml.
+# Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=${PYTHON:-python3}
+if ! command -v "$python" >/dev/null; then
+    echo "error: $python not found; install Python 3.9+ (e.g. apt-get install python3 python3-venv)" >&2
+    exit 1
+fi
+
+stamp=.venv/.installed
+want=$(cat scripts/requirements-test.txt scripts/requirements-test.lock | sha256sum | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    echo "test tools: up to date (.venv)"
+else
+    echo "test tools: installing into .venv (moto, cfn-lint, checkov, zig, cargo-zigbuild)"
+    [ -x .venv/bin/python ] || "$python" -m venv .venv
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check \
+        -r scripts/requirements-test.txt -c scripts/requirements-test.lock
+    echo "$want" > "$stamp"
+fi
+
+# rustup installs the pinned toolchain, its components and both targets from
+# rust-toolchain.toml on first use; asking for the version triggers it.
+if command -v rustup >/dev/null; then
+    rustup show active-toolchain >/dev/null
+    rustup target add aarch64-unknown-linux-gnu x86_64-unknown-linux-gnu >/dev/null 2>&1 || {
+        echo "error: cannot add the aarch64 and x86_64 Linux targets with rustup" >&2
+        exit 1
+    }
+fi
+
+for tool in moto_server cfn-lint checkov cargo-zigbuild; do
+    [ -x ".venv/bin/$tool" ] || { echo "error: .venv/bin/$tool missing after install" >&2; exit 1; }
+done
+.venv/bin/python -m ziglang version >/dev/null || { echo "error: zig (ziglang) does not run" >&2; exit 1; }
+echo "test tools: ready ($(.venv/bin/cfn-lint --version), checkov $(.venv/bin/checkov --version), zig $(.venv/bin/python -m ziglang version))"
