@@ -1,1 +1,811 @@
-//! (being written)
+//! Content fingerprints of handler builds, computed without compiling.
+//!
+//! `synth` names each function's code object `assets/<handler>-<arch>-<fingerprint>.zip`,
+//! so the fingerprint must change exactly when the binary `bundle` would build
+//! changes, and stay put otherwise (otherwise every synth is a code deploy).
+//! It covers:
+//! - the sources of the handler crate and of every workspace crate it reaches
+//!   through `path` dependencies (normal and build dependencies; dev-dependencies
+//!   never reach the binary), walked in sorted order as relative path + bytes;
+//! - the part of `Cargo.lock` the handler's dependency graph reaches (a new
+//!   crate in the CLI's graph does not change the handlers' code);
+//! - the `[workspace.dependencies]` entries the crates inherit (features live
+//!   there and are not recorded in `Cargo.lock`), `[workspace.package]`
+//!   (edition), the `lambda` and `release` profiles (`lambda` inherits
+//!   `release`) and `[patch]`;
+//! - `.cargo/config.toml` (rustflags), the target triple with the glibc
+//!   version zigbuild links against, and `rust-toolchain.toml`.
+//!
+//! Left out on purpose, because they cannot change the binary: `tests/`,
+//! `benches/`, `examples/` at a crate's root, insta snapshots, dot-files and
+//! `target/`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use upstack_contract::{Architecture, LAMBDA_GLIBC};
+
+/// Bumped when what goes into the hash changes, so old asset keys are not reused
+/// for a differently computed fingerprint.
+const SCHEME: &str = "upstack-handler-fingerprint-v1";
+
+/// Crate-root directories that never end up in the binary.
+const SKIPPED_ROOT_DIRS: [&str; 4] = ["tests", "benches", "examples", "target"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum FingerprintError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot parse {path} as TOML: {source}")]
+    Toml {
+        path: PathBuf,
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+    #[error(
+        "handler `{handler}` is not a package of the workspace at {workspace}: \
+         expected functions/{handler}/Cargo.toml or a [workspace] member named `{handler}`"
+    )]
+    UnknownHandler { handler: String, workspace: PathBuf },
+    #[error(
+        "{manifest}: dependency `{dependency}` says `workspace = true` but the root Cargo.toml has no [workspace.dependencies] entry `{dependency}`"
+    )]
+    MissingWorkspaceDependency {
+        manifest: PathBuf,
+        dependency: String,
+    },
+}
+
+/// `assets/<handler>-<arch>-<fingerprint>.zip`: the S3 key of a handler's zip
+/// in the asset bucket, and the name `synth` writes into the template.
+pub fn asset_key(handler: &str, arch: Architecture, fingerprint: &str) -> String {
+    format!("assets/{handler}-{}-{fingerprint}.zip", arch.lambda_name())
+}
+
+/// Lowercase hex SHA-256 of everything that decides the bytes of `handler`'s
+/// `bootstrap` for `arch` (see the module docs for the list).
+pub fn handler_fingerprint(
+    workspace_root: &Path,
+    handler: &str,
+    arch: Architecture,
+) -> Result<String, FingerprintError> {
+    let root_manifest_path = workspace_root.join("Cargo.toml");
+    let root_manifest = read_toml(&root_manifest_path)?;
+    let workspace_deps = root_manifest
+        .get("workspace")
+        .and_then(|w| w.get("dependencies"))
+        .and_then(toml::Value::as_table)
+        .cloned()
+        .unwrap_or_default();
+
+    let handler_dir = find_package_dir(workspace_root, &root_manifest, handler)?;
+    let crates = path_dependency_closure(workspace_root, &handler_dir, &workspace_deps)?;
+
+    let mut hasher = Sha256::new();
+    feed(&mut hasher, "scheme", SCHEME.as_bytes());
+    feed(&mut hasher, "handler", handler.as_bytes());
+    let (glibc_major, glibc_minor) = LAMBDA_GLIBC;
+    feed(
+        &mut hasher,
+        "target",
+        format!("{}.{glibc_major}.{glibc_minor}", arch.rust_target()).as_bytes(),
+    );
+
+    for dir in &crates.dirs {
+        hash_crate_sources(&mut hasher, workspace_root, dir)?;
+    }
+    for (name, spec) in &crates.inherited {
+        feed(
+            &mut hasher,
+            &format!("workspace.dependencies.{name}"),
+            spec.as_bytes(),
+        );
+    }
+    for section in [
+        &["workspace", "package"][..],
+        &["profile", "release"],
+        &["profile", "lambda"],
+        &["patch"],
+    ] {
+        let mut value = Some(&root_manifest);
+        for key in section {
+            value = value.and_then(|v| v.get(*key));
+        }
+        if let Some(value) = value {
+            feed(
+                &mut hasher,
+                &section.join("."),
+                value.to_string().as_bytes(),
+            );
+        }
+    }
+
+    let lock_path = workspace_root.join("Cargo.lock");
+    if lock_path.exists() {
+        let lock_text = read_string(&lock_path)?;
+        let package_names: BTreeSet<String> = crates.package_names.iter().cloned().collect();
+        match lock_closure(&lock_text, &package_names) {
+            Some(entries) => feed(&mut hasher, "Cargo.lock", entries.as_bytes()),
+            // Not a lock file we understand (or the handler is newer than the
+            // lock): the whole file is a safe over-approximation.
+            None => feed(&mut hasher, "Cargo.lock", lock_text.as_bytes()),
+        }
+    }
+    for optional in [
+        "rust-toolchain.toml",
+        "rust-toolchain",
+        ".cargo/config.toml",
+        ".cargo/config",
+    ] {
+        let path = workspace_root.join(optional);
+        if path.is_file() {
+            feed(&mut hasher, optional, &read_bytes(&path)?);
+        }
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Length-prefixed so that ("ab", "c") and ("a", "bc") hash differently.
+fn feed(hasher: &mut Sha256, label: &str, bytes: &[u8]) {
+    hasher.update((label.len() as u64).to_le_bytes());
+    hasher.update(label.as_bytes());
+    hasher.update((bytes.len() as u64).to_le_bytes());
+    hasher.update(bytes);
+}
+
+fn read_bytes(path: &Path) -> Result<Vec<u8>, FingerprintError> {
+    fs::read(path).map_err(|source| FingerprintError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn read_string(path: &Path) -> Result<String, FingerprintError> {
+    fs::read_to_string(path).map_err(|source| FingerprintError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn read_toml(path: &Path) -> Result<toml::Value, FingerprintError> {
+    let text = read_string(path)?;
+    toml::from_str(&text).map_err(|source| FingerprintError::Toml {
+        path: path.to_path_buf(),
+        source: Box::new(source),
+    })
+}
+
+fn package_name(manifest: &toml::Value) -> Option<&str> {
+    manifest.get("package")?.get("name")?.as_str()
+}
+
+/// The handler's crate directory: `functions/<handler>` by convention, else any
+/// `[workspace] members` entry whose package has that name.
+fn find_package_dir(
+    workspace_root: &Path,
+    root_manifest: &toml::Value,
+    handler: &str,
+) -> Result<PathBuf, FingerprintError> {
+    let conventional = workspace_root.join("functions").join(handler);
+    let manifest_path = conventional.join("Cargo.toml");
+    if manifest_path.is_file() && package_name(&read_toml(&manifest_path)?) == Some(handler) {
+        return Ok(conventional);
+    }
+    let members = root_manifest
+        .get("workspace")
+        .and_then(|w| w.get("members"))
+        .and_then(toml::Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for member in members.iter().filter_map(toml::Value::as_str) {
+        let dir = workspace_root.join(member);
+        let manifest_path = dir.join("Cargo.toml");
+        if manifest_path.is_file() && package_name(&read_toml(&manifest_path)?) == Some(handler) {
+            return Ok(dir);
+        }
+    }
+    Err(FingerprintError::UnknownHandler {
+        handler: handler.to_string(),
+        workspace: workspace_root.to_path_buf(),
+    })
+}
+
+struct CrateClosure {
+    /// Crate directories, sorted, handler included.
+    dirs: BTreeSet<PathBuf>,
+    /// Package names of those crates (to find them in Cargo.lock).
+    package_names: Vec<String>,
+    /// `[workspace.dependencies]` entries inherited by any of them, as TOML text.
+    inherited: BTreeMap<String, String>,
+}
+
+/// Follows `path` dependencies (direct or through `workspace = true`) from the
+/// handler crate. Dev-dependencies are not followed: they are not linked into
+/// the binary.
+fn path_dependency_closure(
+    workspace_root: &Path,
+    handler_dir: &Path,
+    workspace_deps: &toml::Table,
+) -> Result<CrateClosure, FingerprintError> {
+    let mut closure = CrateClosure {
+        dirs: BTreeSet::new(),
+        package_names: Vec::new(),
+        inherited: BTreeMap::new(),
+    };
+    let mut pending = vec![handler_dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        if !closure.dirs.insert(dir.clone()) {
+            continue;
+        }
+        let manifest_path = dir.join("Cargo.toml");
+        let manifest = read_toml(&manifest_path)?;
+        if let Some(name) = package_name(&manifest) {
+            closure.package_names.push(name.to_string());
+        }
+        for (name, spec) in linked_dependencies(&manifest) {
+            let inherits = spec.get("workspace").and_then(toml::Value::as_bool) == Some(true);
+            let path_base;
+            let resolved = if inherits {
+                let Some(workspace_spec) = workspace_deps.get(&name) else {
+                    return Err(FingerprintError::MissingWorkspaceDependency {
+                        manifest: manifest_path.clone(),
+                        dependency: name,
+                    });
+                };
+                closure
+                    .inherited
+                    .insert(name.clone(), workspace_spec.to_string());
+                path_base = workspace_root.to_path_buf();
+                workspace_spec
+            } else {
+                path_base = dir.clone();
+                spec
+            };
+            if let Some(path) = resolved.get("path").and_then(toml::Value::as_str) {
+                pending.push(normalize(&path_base.join(path)));
+            }
+        }
+    }
+    Ok(closure)
+}
+
+/// `[dependencies]`, `[build-dependencies]` and their `[target.'cfg'.*]` forms.
+fn linked_dependencies(manifest: &toml::Value) -> Vec<(String, &toml::Value)> {
+    let mut tables: Vec<&toml::Table> = Vec::new();
+    for key in ["dependencies", "build-dependencies", "build_dependencies"] {
+        if let Some(table) = manifest.get(key).and_then(toml::Value::as_table) {
+            tables.push(table);
+        }
+    }
+    if let Some(targets) = manifest.get("target").and_then(toml::Value::as_table) {
+        for target in targets.values() {
+            for key in ["dependencies", "build-dependencies", "build_dependencies"] {
+                if let Some(table) = target.get(key).and_then(toml::Value::as_table) {
+                    tables.push(table);
+                }
+            }
+        }
+    }
+    tables
+        .into_iter()
+        .flat_map(|table| table.iter().map(|(name, spec)| (name.clone(), spec)))
+        .collect()
+}
+
+/// Removes `.` and `..` components without touching the file system, so the
+/// same crate reached by two spellings is hashed once.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn hash_crate_sources(
+    hasher: &mut Sha256,
+    workspace_root: &Path,
+    crate_dir: &Path,
+) -> Result<(), FingerprintError> {
+    let mut files = Vec::new();
+    collect_files(crate_dir, true, &mut files)?;
+    files.sort();
+    for file in files {
+        let relative = file.strip_prefix(workspace_root).unwrap_or(&file);
+        // Forward slashes so a checkout on another OS gets the same fingerprint.
+        let label: Vec<String> = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        feed(hasher, &label.join("/"), &read_bytes(&file)?);
+    }
+    Ok(())
+}
+
+fn collect_files(
+    dir: &Path,
+    is_crate_root: bool,
+    out: &mut Vec<PathBuf>,
+) -> Result<(), FingerprintError> {
+    let entries = fs::read_dir(dir).map_err(|source| FingerprintError::Read {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for entry in entries {
+        let entry = entry.map_err(|source| FingerprintError::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let metadata = fs::metadata(&path).map_err(|source| FingerprintError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        if metadata.is_dir() {
+            if is_crate_root && SKIPPED_ROOT_DIRS.contains(&name.as_ref()) {
+                continue;
+            }
+            collect_files(&path, false, out)?;
+        } else if metadata.is_file() && !is_snapshot(&name) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn is_snapshot(file_name: &str) -> bool {
+    file_name.ends_with(".snap")
+        || file_name.ends_with(".snap.new")
+        || file_name.ends_with(".pending-snap")
+}
+
+/// The `[[package]]` blocks of `Cargo.lock` reachable from `roots`, sorted and
+/// joined. `None` when a root is not in the lock file or the format is not the
+/// one this reader knows (then the caller hashes the whole file).
+///
+/// Read line by line rather than through a TOML parser: the lock file's layout
+/// is fixed by cargo and this keeps the fingerprint well under a millisecond.
+fn lock_closure(lock_text: &str, roots: &BTreeSet<String>) -> Option<String> {
+    struct LockPackage<'a> {
+        name: &'a str,
+        version: &'a str,
+        block: Vec<&'a str>,
+        dependencies: Vec<&'a str>,
+    }
+    let mut packages: Vec<LockPackage> = Vec::new();
+    let mut in_package = false;
+    let mut in_dependencies = false;
+    for line in lock_text.lines() {
+        let trimmed = line.trim();
+        if trimmed == "[[package]]" {
+            packages.push(LockPackage {
+                name: "",
+                version: "",
+                block: Vec::new(),
+                dependencies: Vec::new(),
+            });
+            in_package = true;
+            in_dependencies = false;
+            continue;
+        }
+        if trimmed.starts_with('[') && !in_dependencies {
+            // Another table ([metadata], [[patch.unused]]): not part of a package.
+            in_package = false;
+            continue;
+        }
+        if !in_package {
+            continue;
+        }
+        let package = packages.last_mut()?;
+        package.block.push(line);
+        if in_dependencies {
+            if trimmed == "]" {
+                in_dependencies = false;
+            } else {
+                package
+                    .dependencies
+                    .push(trimmed.trim_end_matches(',').trim_matches('"'));
+            }
+        } else if let Some(value) = trimmed.strip_prefix("name = ") {
+            package.name = value.trim_matches('"');
+        } else if let Some(value) = trimmed.strip_prefix("version = ") {
+            package.version = value.trim_matches('"');
+        } else if trimmed == "dependencies = [" {
+            in_dependencies = true;
+        } else if trimmed.starts_with("dependencies = [") && trimmed.ends_with(']') {
+            // Single-line form, not written by current cargo but valid TOML.
+            return None;
+        }
+    }
+
+    let mut by_name: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (index, package) in packages.iter().enumerate() {
+        by_name.entry(package.name).or_default().push(index);
+    }
+    let mut reached = BTreeSet::new();
+    let mut pending = Vec::new();
+    for root in roots {
+        let indexes = by_name.get(root.as_str())?;
+        pending.extend(indexes.iter().copied());
+    }
+    while let Some(index) = pending.pop() {
+        if !reached.insert(index) {
+            continue;
+        }
+        for dependency in &packages[index].dependencies {
+            // "name", "name version" or "name version (source)".
+            let mut parts = dependency.split(' ');
+            let name = parts.next()?;
+            let version = parts.next();
+            let candidates = by_name.get(name)?;
+            let matching: Vec<usize> = candidates
+                .iter()
+                .copied()
+                .filter(|&candidate| version.is_none_or(|v| packages[candidate].version == v))
+                .collect();
+            match matching.as_slice() {
+                [] => return None,
+                found => pending.extend(found.iter().copied()),
+            }
+        }
+    }
+    let mut blocks: Vec<String> = reached
+        .into_iter()
+        .map(|index| packages[index].block.join("\n"))
+        .collect();
+    blocks.sort();
+    Some(blocks.join("\n\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(path: &Path, contents: &str) {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, contents).unwrap();
+    }
+
+    /// A miniature copy of the real layout: root workspace, contract, common, two handlers.
+    fn workspace() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            &root.join("Cargo.toml"),
+            r#"[workspace]
+members = ["contract", "functions/common", "functions/notify", "functions/ingest", "cli"]
+[workspace.package]
+edition = "2024"
+[workspace.dependencies]
+upstack-contract = { path = "contract" }
+handler-common = { path = "functions/common" }
+serde = { version = "1", features = ["derive"] }
+tokio = "1"
+clap = "4"
+[profile.lambda]
+inherits = "release"
+opt-level = 3
+"#,
+        );
+        write(
+            &root.join("contract/Cargo.toml"),
+            "[package]\nname = \"upstack-contract\"\n",
+        );
+        write(
+            &root.join("contract/src/lib.rs"),
+            "pub const A: &str = \"a\";\n",
+        );
+        write(
+            &root.join("functions/common/Cargo.toml"),
+            "[package]\nname = \"handler-common\"\n[dependencies]\nupstack-contract.workspace = true\nserde.workspace = true\n",
+        );
+        write(
+            &root.join("functions/common/src/lib.rs"),
+            "pub fn common() {}\n",
+        );
+        write(
+            &root.join("functions/notify/Cargo.toml"),
+            "[package]\nname = \"notify\"\n[dependencies]\nhandler-common.workspace = true\n[dev-dependencies]\ntokio.workspace = true\n",
+        );
+        write(&root.join("functions/notify/src/main.rs"), "fn main() {}\n");
+        write(
+            &root.join("functions/ingest/Cargo.toml"),
+            "[package]\nname = \"ingest\"\n[dependencies]\ntokio.workspace = true\n",
+        );
+        write(&root.join("functions/ingest/src/main.rs"), "fn main() {}\n");
+        write(
+            &root.join("cli/Cargo.toml"),
+            "[package]\nname = \"cli\"\n[dependencies]\nclap.workspace = true\n",
+        );
+        write(&root.join("cli/src/main.rs"), "fn main() {}\n");
+        write(
+            &root.join("rust-toolchain.toml"),
+            "[toolchain]\nchannel = \"1.96.0\"\n",
+        );
+        write(
+            &root.join("Cargo.lock"),
+            r#"version = 4
+
+[[package]]
+name = "clap"
+version = "4.0.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+checksum = "aaaa"
+
+[[package]]
+name = "cli"
+version = "0.1.0"
+dependencies = [
+ "clap",
+]
+
+[[package]]
+name = "handler-common"
+version = "0.1.0"
+dependencies = [
+ "serde",
+ "upstack-contract",
+]
+
+[[package]]
+name = "ingest"
+version = "0.1.0"
+dependencies = [
+ "tokio",
+]
+
+[[package]]
+name = "notify"
+version = "0.1.0"
+dependencies = [
+ "handler-common",
+ "tokio",
+]
+
+[[package]]
+name = "serde"
+version = "1.0.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+checksum = "bbbb"
+
+[[package]]
+name = "tokio"
+version = "1.0.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+checksum = "cccc"
+
+[[package]]
+name = "upstack-contract"
+version = "0.1.0"
+"#,
+        );
+        dir
+    }
+
+    fn notify(root: &Path) -> String {
+        handler_fingerprint(root, "notify", Architecture::X86_64).unwrap()
+    }
+
+    fn edit(path: &Path, from: &str, to: &str) {
+        let text = fs::read_to_string(path).unwrap();
+        assert!(
+            text.contains(from),
+            "{} does not contain {from:?}",
+            path.display()
+        );
+        fs::write(path, text.replace(from, to)).unwrap();
+    }
+
+    #[test]
+    fn is_lowercase_hex_sha256_and_stable() {
+        let ws = workspace();
+        let first = notify(ws.path());
+        assert_eq!(first.len(), 64);
+        assert!(
+            first
+                .chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)),
+            "{first}"
+        );
+        assert_eq!(first, notify(ws.path()));
+    }
+
+    #[test]
+    fn differs_per_architecture_and_handler() {
+        let ws = workspace();
+        let x86 = notify(ws.path());
+        let arm = handler_fingerprint(ws.path(), "notify", Architecture::Arm64).unwrap();
+        let ingest = handler_fingerprint(ws.path(), "ingest", Architecture::X86_64).unwrap();
+        assert_ne!(x86, arm);
+        assert_ne!(x86, ingest);
+    }
+
+    #[test]
+    fn changes_with_own_and_path_dependency_sources() {
+        let ws = workspace();
+        let root = ws.path();
+        let before = notify(root);
+        write(
+            &root.join("functions/notify/src/extra.rs"),
+            "pub fn extra() {}\n",
+        );
+        let with_new_file = notify(root);
+        assert_ne!(before, with_new_file);
+        // contract is reached only through handler-common's workspace dependency.
+        edit(&root.join("contract/src/lib.rs"), "\"a\"", "\"b\"");
+        assert_ne!(with_new_file, notify(root));
+    }
+
+    #[test]
+    fn changes_with_toolchain_profile_inherited_features_and_reached_lock_entries() {
+        let ws = workspace();
+        let root = ws.path();
+        let mut last = notify(root);
+        let mut assert_changed = |what: &str| {
+            let now = notify(root);
+            assert_ne!(last, now, "fingerprint did not change after {what}");
+            last = now;
+        };
+        edit(&root.join("rust-toolchain.toml"), "1.96.0", "1.97.0");
+        assert_changed("toolchain bump");
+        edit(
+            &root.join("Cargo.toml"),
+            "opt-level = 3",
+            "opt-level = \"s\"",
+        );
+        assert_changed("lambda profile change");
+        edit(
+            &root.join("Cargo.toml"),
+            "features = [\"derive\"]",
+            "features = [\"derive\", \"rc\"]",
+        );
+        assert_changed("feature added to an inherited workspace dependency");
+        edit(
+            &root.join("Cargo.lock"),
+            "checksum = \"bbbb\"",
+            "checksum = \"dddd\"",
+        );
+        assert_changed("serde lock entry change");
+    }
+
+    #[test]
+    fn ignores_what_cannot_reach_the_binary() {
+        let ws = workspace();
+        let root = ws.path();
+        let before = notify(root);
+        // Another package's dependency and lock entry.
+        edit(&root.join("Cargo.toml"), "clap = \"4\"", "clap = \"4.1\"");
+        edit(
+            &root.join("Cargo.lock"),
+            "checksum = \"aaaa\"",
+            "checksum = \"eeee\"",
+        );
+        // A sibling handler's sources.
+        edit(
+            &root.join("functions/ingest/src/main.rs"),
+            "fn main() {}",
+            "fn main() { println!(); }",
+        );
+        // Integration tests, snapshots and editor files of the handler itself.
+        write(
+            &root.join("functions/notify/tests/it.rs"),
+            "#[test] fn t() {}\n",
+        );
+        write(&root.join("functions/notify/src/snapshots/x.snap"), "---\n");
+        write(&root.join("functions/notify/src/.main.rs.swp"), "swap");
+        write(&root.join("functions/notify/target/debug/notify"), "binary");
+        assert_eq!(before, notify(root));
+    }
+
+    #[test]
+    fn dev_dependency_paths_are_not_followed() {
+        let ws = workspace();
+        let root = ws.path();
+        let before = handler_fingerprint(root, "ingest", Architecture::X86_64).unwrap();
+        // notify's dev-dependency on tokio does not make ingest depend on notify, and
+        // handler-common is not reached by ingest: editing it leaves ingest alone.
+        edit(
+            &root.join("functions/common/src/lib.rs"),
+            "common()",
+            "common2()",
+        );
+        assert_eq!(
+            before,
+            handler_fingerprint(root, "ingest", Architecture::X86_64).unwrap()
+        );
+    }
+
+    #[test]
+    fn unknown_handler_and_missing_workspace_dependency_are_named() {
+        let ws = workspace();
+        let root = ws.path();
+        let error = handler_fingerprint(root, "resize", Architecture::Arm64).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("handler `resize` is not a package"),
+            "{error}"
+        );
+        edit(
+            &root.join("functions/notify/Cargo.toml"),
+            "[dev-dependencies]",
+            "ghost.workspace = true\n[dev-dependencies]",
+        );
+        let error = notify_err(root);
+        assert!(
+            error.contains("dependency `ghost`") && error.contains("notify/Cargo.toml"),
+            "{error}"
+        );
+    }
+
+    fn notify_err(root: &Path) -> String {
+        handler_fingerprint(root, "notify", Architecture::X86_64)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn falls_back_to_the_whole_lock_file_when_the_handler_is_not_locked() {
+        let ws = workspace();
+        let root = ws.path();
+        write(
+            &root.join("functions/fresh/Cargo.toml"),
+            "[package]\nname = \"fresh\"\n",
+        );
+        write(&root.join("functions/fresh/src/main.rs"), "fn main() {}\n");
+        let before = handler_fingerprint(root, "fresh", Architecture::X86_64).unwrap();
+        edit(
+            &root.join("Cargo.lock"),
+            "checksum = \"aaaa\"",
+            "checksum = \"ffff\"",
+        );
+        assert_ne!(
+            before,
+            handler_fingerprint(root, "fresh", Architecture::X86_64).unwrap()
+        );
+    }
+
+    #[test]
+    fn asset_key_layout() {
+        assert_eq!(
+            asset_key("photo-check", Architecture::Arm64, "ab12"),
+            "assets/photo-check-arm64-ab12.zip"
+        );
+        assert_eq!(
+            asset_key("notify", Architecture::X86_64, "ff"),
+            "assets/notify-x86_64-ff.zip"
+        );
+    }
+
+    /// The real workspace: fast enough for `synth` to call per function.
+    #[test]
+    fn real_workspace_handlers_fingerprint_quickly() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        for handler in upstack_contract::handler::ALL {
+            let started = std::time::Instant::now();
+            let fingerprint = handler_fingerprint(root, handler, Architecture::Arm64).unwrap();
+            let elapsed = started.elapsed();
+            assert_eq!(fingerprint.len(), 64);
+            // Generous for unoptimized test builds on a busy 2-core machine; the
+            // release figure is reported by the bundle bench.
+            assert!(elapsed.as_millis() < 200, "{handler}: {elapsed:?}");
+        }
+    }
+}
