@@ -1,0 +1,507 @@
+//! Environment configs (`envs/<env>.toml`): what a user edits without touching Rust.
+//!
+//! Every value is validated while it is deserialized (validating newtypes), so
+//! an error points at the file, line and key that is wrong, e.g.
+//! `envs/prod.toml:7: key \`notification_emails[1]\`: \`ops@\` is not an email address`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer};
+use upstack_contract::Architecture;
+
+/// A config that could not be read, with where it went wrong.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{file}{}: {}{message}", line.map(|line| format!(":{line}")).unwrap_or_default(), key.as_ref().map(|key| format!("key `{key}`: ")).unwrap_or_default())]
+pub struct ConfigError {
+    /// The file as the user would type it (`envs/dev.toml`).
+    pub file: String,
+    /// 1-based line, when the parser knows it.
+    pub line: Option<usize>,
+    /// Dotted key path (`functions.notify.memory_mb`), when the error is about one key.
+    pub key: Option<String>,
+    pub message: String,
+}
+
+/// One environment, as written in `envs/<env>.toml`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvConfig {
+    /// Prefix of every physical name (`<app>-<env>-...`).
+    pub app: toml::Spanned<Name>,
+    /// The CloudFormation stack name.
+    pub stack_name: StackName,
+    pub region: Region,
+    /// When set, deploy refuses to run against any other account.
+    #[serde(default)]
+    pub account_id: Option<AccountId>,
+    /// Email addresses subscribed to the standard topic (each must confirm).
+    #[serde(default)]
+    pub notification_emails: Vec<Email>,
+    /// Days CloudWatch keeps function logs.
+    pub log_retention_days: LogRetentionDays,
+    /// Instruction set of every function.
+    pub architecture: ArchitectureName,
+    /// Keep the bucket, table and key when the stack is deleted or they are replaced.
+    #[serde(default)]
+    pub retain_stateful_resources: bool,
+    /// Stack termination protection (applied by deploy).
+    #[serde(default)]
+    pub termination_protection: bool,
+    /// Tags applied to every resource that takes tags.
+    #[serde(default)]
+    pub tags: BTreeMap<TagKey, TagValue>,
+    #[serde(default)]
+    pub functions: FunctionsConfig,
+    pub ingest: IngestConfig,
+    pub photo: PhotoConfig,
+}
+
+impl EnvConfig {
+    pub fn app(&self) -> &str {
+        self.app.get_ref().as_str()
+    }
+}
+
+/// Per-function sizing; each handler falls back to `defaults` key by key.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionsConfig {
+    #[serde(default)]
+    pub defaults: FunctionSettings,
+    #[serde(default)]
+    pub notify: FunctionOverrides,
+    #[serde(default)]
+    pub ingest: FunctionOverrides,
+    #[serde(default, rename = "photo-check")]
+    pub photo_check: FunctionOverrides,
+}
+
+impl FunctionsConfig {
+    /// The effective settings of `handler` (one of `upstack_contract::handler::ALL`).
+    pub fn settings(&self, handler: &str) -> FunctionSettings {
+        let overrides = match handler {
+            upstack_contract::handler::NOTIFY => &self.notify,
+            upstack_contract::handler::INGEST => &self.ingest,
+            upstack_contract::handler::PHOTO_CHECK => &self.photo_check,
+            _ => return self.defaults.clone(),
+        };
+        FunctionSettings {
+            memory_mb: overrides.memory_mb.clone().unwrap_or_else(|| self.defaults.memory_mb.clone()),
+            timeout_seconds: overrides
+                .timeout_seconds
+                .clone()
+                .unwrap_or_else(|| self.defaults.timeout_seconds.clone()),
+            reserved_concurrency: overrides
+                .reserved_concurrency
+                .clone()
+                .or_else(|| self.defaults.reserved_concurrency.clone()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionSettings {
+    #[serde(default = "default_memory")]
+    pub memory_mb: MemoryMb,
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: TimeoutSeconds,
+    /// Unset: the function shares the account's unreserved concurrency.
+    #[serde(default)]
+    pub reserved_concurrency: Option<Concurrency>,
+}
+
+fn default_memory() -> MemoryMb {
+    MemoryMb(256)
+}
+
+fn default_timeout() -> TimeoutSeconds {
+    TimeoutSeconds(30)
+}
+
+impl Default for FunctionSettings {
+    fn default() -> Self {
+        FunctionSettings {
+            memory_mb: default_memory(),
+            timeout_seconds: default_timeout(),
+            reserved_concurrency: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionOverrides {
+    pub memory_mb: Option<MemoryMb>,
+    pub timeout_seconds: Option<TimeoutSeconds>,
+    pub reserved_concurrency: Option<Concurrency>,
+}
+
+/// Which CSV/JSONL columns form the table's `pk` and `sk`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestConfig {
+    pub pk_columns: ColumnList,
+    pub sk_columns: ColumnList,
+}
+
+/// photo-check thresholds; see the handler for their meaning.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhotoConfig {
+    pub min_confidence: Percent,
+    pub min_eyes_open_confidence: Percent,
+    pub max_yaw: Degrees,
+    pub max_pitch: Degrees,
+    pub max_roll: Degrees,
+    /// Fraction of the image the face bounding box must cover (0..=1).
+    pub min_face_area: Fraction,
+    pub min_brightness: Percent,
+    pub min_sharpness: Percent,
+}
+
+/// Parses `text` (the contents of `file`) into a config; `file` only labels errors.
+pub fn parse(file: &str, text: &str) -> Result<EnvConfig, ConfigError> {
+    let located = |span: Option<std::ops::Range<usize>>, key: Option<String>, message: String| {
+        ConfigError { file: file.to_owned(), line: span.map(|s| line_of(text, s.start)), key, message }
+    };
+    let deserializer = toml::Deserializer::parse(text)
+        .map_err(|error| located(error.span(), None, error.message().to_owned()))?;
+    let config: EnvConfig = serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let key = (path != ".").then_some(path);
+        let inner = error.into_inner();
+        located(inner.span(), key, inner.message().to_owned())
+    })?;
+    check_names_fit(&config).map_err(|message| {
+        located(Some(config.app.span()), Some("app".to_owned()), message)
+    })?;
+    Ok(config)
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset).map_or(1, |before| before.matches('\n').count() + 1)
+}
+
+/// The longest physical name we derive: S3 bucket names are at most 63
+/// characters (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html>).
+fn check_names_fit(config: &EnvConfig) -> Result<(), String> {
+    // `<app>-<env>-access-logs-<12-digit account>-<region>` is the longest
+    // bucket name; the env name is not known here, so reserve its maximum.
+    let longest = config.app().len()
+        + 1
+        + MAX_ENV_NAME
+        + "-access-logs-".len()
+        + 12
+        + 1
+        + config.region.as_str().len();
+    if longest > 63 {
+        return Err(format!(
+            "`{}` is too long: bucket names `<app>-<env>-access-logs-<account>-{}` could reach {longest} characters and S3 allows 63; use at most {} characters",
+            config.app(),
+            config.region.as_str(),
+            63 - (longest - config.app().len())
+        ));
+    }
+    Ok(())
+}
+
+/// Longest env name (file stem of `envs/<env>.toml`) we accept.
+pub const MAX_ENV_NAME: usize = 10;
+
+/// Checks an env name taken from a file name: lowercase letters, digits and
+/// `-`, starting with a letter, at most [`MAX_ENV_NAME`] characters, because
+/// it becomes part of bucket, function and topic names.
+pub fn validate_env_name(env: &str) -> Result<(), String> {
+    let valid = !env.is_empty()
+        && env.len() <= MAX_ENV_NAME
+        && env.starts_with(|c: char| c.is_ascii_lowercase())
+        && env.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !env.ends_with('-');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "env name `{env}` must be 1-{MAX_ENV_NAME} lowercase letters, digits or `-`, starting with a letter (it becomes part of bucket and function names)"
+        ))
+    }
+}
+
+/// Declares a newtype whose `Deserialize` runs `$check` on the raw value.
+macro_rules! validated {
+    ($(#[$meta:meta])* $name:ident($inner:ty), |$value:ident| $check:expr) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, PartialOrd)]
+        pub struct $name($inner);
+
+        impl $name {
+            pub fn new($value: $inner) -> Result<Self, String> {
+                let checked: Result<(), String> = $check;
+                checked.map(|()| $name($value))
+            }
+
+            pub fn get(&self) -> &$inner {
+                &self.0
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let raw = <$inner>::deserialize(deserializer)?;
+                $name::new(raw).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+validated!(
+    /// Lowercase letters, digits and `-`: it prefixes S3 bucket names.
+    Name(String),
+    |value| {
+        let ok = !value.is_empty()
+            && value.starts_with(|c: char| c.is_ascii_lowercase())
+            && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !value.ends_with('-');
+        if ok { Ok(()) } else { Err(format!("`{value}` must be lowercase letters, digits or `-`, starting with a letter (it prefixes S3 bucket names)")) }
+    }
+);
+
+impl Name {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+validated!(
+    /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cfn-using-console-create-stack-parameters.html>:
+    /// letters, digits and `-`, starting with a letter, at most 128 characters.
+    StackName(String),
+    |value| {
+        let ok = !value.is_empty()
+            && value.len() <= 128
+            && value.starts_with(|c: char| c.is_ascii_alphabetic())
+            && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if ok { Ok(()) } else { Err(format!("`{value}` is not a valid stack name (letters, digits and `-`, starting with a letter, at most 128 characters)")) }
+    }
+);
+
+impl StackName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+validated!(
+    /// An AWS region code such as `eu-west-1` or `us-gov-west-1`.
+    Region(String),
+    |value| if is_region(&value) { Ok(()) } else { Err(format!("`{value}` is not an AWS region code (like `eu-west-1`)")) }
+);
+
+impl Region {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// `<area>[-gov|-iso...]-<direction>-<n>`, the shape of every region code
+/// AWS has published; a pattern rather than a list so new regions work.
+fn is_region(value: &str) -> bool {
+    let parts: Vec<&str> = value.split('-').collect();
+    let lower = |part: &str| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase());
+    let number = |part: &str| {
+        !part.is_empty() && part.len() <= 2 && part.chars().all(|c| c.is_ascii_digit())
+    };
+    match parts.as_slice() {
+        [area, direction, n] => area.len() == 2 && lower(area) && lower(direction) && number(n),
+        [area, partition, direction, n] => {
+            area.len() == 2
+                && lower(area)
+                && (*partition == "gov" || partition.starts_with("iso"))
+                && lower(partition)
+                && lower(direction)
+                && number(n)
+        }
+        _ => false,
+    }
+}
+
+validated!(
+    /// A 12-digit AWS account ID.
+    AccountId(String),
+    |value| if value.len() == 12 && value.chars().all(|c| c.is_ascii_digit()) { Ok(()) } else { Err(format!("`{value}` is not an AWS account ID (exactly 12 digits, quoted)")) }
+);
+
+impl AccountId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+validated!(
+    /// An email address SNS can subscribe (`local@domain.tld`).
+    Email(String),
+    |value| if is_email(&value) { Ok(()) } else { Err(format!("`{value}` is not an email address")) }
+);
+
+impl Email {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn is_email(value: &str) -> bool {
+    let Some((local, domain)) = value.split_once('@') else { return false };
+    let clean = |part: &str| !part.is_empty() && !part.chars().any(|c| c.is_whitespace() || c == '@' || c.is_control());
+    clean(local)
+        && clean(domain)
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+}
+
+/// The values `AWS::Logs::LogGroup.RetentionInDays` accepts
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-logs-loggroup.html>).
+pub const LOG_RETENTION_DAYS: [i64; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+validated!(
+    LogRetentionDays(i64),
+    |value| if LOG_RETENTION_DAYS.contains(&value) { Ok(()) } else { Err(format!("{value} is not a retention CloudWatch Logs accepts; use one of {LOG_RETENTION_DAYS:?}")) }
+);
+
+validated!(
+    /// <https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html>: 128 to 10,240 MB.
+    MemoryMb(i64),
+    |value| if (128..=10_240).contains(&value) { Ok(()) } else { Err(format!("{value} MB is outside Lambda's 128..=10240 MB")) }
+);
+
+validated!(
+    /// Lambda allows 1 to 900 seconds.
+    TimeoutSeconds(i64),
+    |value| if (1..=900).contains(&value) { Ok(()) } else { Err(format!("{value} s is outside Lambda's 1..=900 seconds")) }
+);
+
+validated!(
+    /// Reserved concurrency; 0 would stop the function entirely, so it is refused.
+    Concurrency(i64),
+    |value| if (1..=10_000).contains(&value) { Ok(()) } else { Err(format!("{value} is not a usable reserved concurrency (1..=10000)")) }
+);
+
+validated!(
+    /// A confidence or quality score, 0 to 100 as Rekognition reports them.
+    Percent(f64),
+    |value| if (0.0..=100.0).contains(&value) { Ok(()) } else { Err(format!("{value} is outside 0..=100")) }
+);
+
+validated!(
+    /// A head pose angle limit in degrees (Rekognition reports -180..=180).
+    Degrees(f64),
+    |value| if (0.0..=180.0).contains(&value) { Ok(()) } else { Err(format!("{value} is outside 0..=180 degrees")) }
+);
+
+validated!(
+    /// A fraction of the image, 0 to 1.
+    Fraction(f64),
+    |value| if (0.0..=1.0).contains(&value) { Ok(()) } else { Err(format!("{value} is outside 0..=1")) }
+);
+
+validated!(
+    /// Non-empty list of distinct, non-empty column names without commas
+    /// (the handler receives them comma-separated).
+    ColumnList(Vec<String>),
+    |value| {
+        if value.is_empty() {
+            Err("needs at least one column".to_owned())
+        } else if let Some(bad) = value.iter().find(|c| c.trim().is_empty() || c.contains(',')) {
+            Err(format!("column `{bad}` must be non-empty and contain no comma"))
+        } else if let Some(dup) = value.iter().enumerate().find(|(i, c)| value[..*i].contains(c)).map(|(_, c)| c) {
+            Err(format!("column `{dup}` is listed twice"))
+        } else {
+            Ok(())
+        }
+    }
+);
+
+impl ColumnList {
+    pub fn joined(&self) -> String {
+        self.0.join(",")
+    }
+}
+
+validated!(
+    /// A tag key: 1-128 characters, not in the reserved `aws:` namespace.
+    TagKey(String),
+    |value| if value.is_empty() || value.len() > 128 || value.to_ascii_lowercase().starts_with("aws:") { Err(format!("tag key `{value}` must be 1-128 characters and not start with `aws:`")) } else { Ok(()) }
+);
+
+impl Eq for TagKey {}
+impl Ord for TagKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.cmp(&other.0)
+    }
+}
+
+impl TagKey {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+validated!(
+    /// A tag value: at most 256 characters.
+    TagValue(String),
+    |value| if value.len() > 256 { Err(format!("tag value `{value}` is longer than 256 characters")) } else { Ok(()) }
+);
+
+impl TagValue {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// `x86_64` or `arm64`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ArchitectureName(pub Architecture);
+
+impl<'de> Deserialize<'de> for ArchitectureName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Architecture::from_lambda_name(&raw).map(ArchitectureName).ok_or_else(|| {
+            serde::de::Error::custom(format!("`{raw}` is not a Lambda architecture; use `x86_64` or `arm64`"))
+        })
+    }
+}
+
+impl fmt::Display for ArchitectureName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.lambda_name())
+    }
+}
+
+impl LogRetentionDays {
+    pub fn days(&self) -> i64 {
+        self.0
+    }
+}
+
+impl MemoryMb {
+    pub fn mb(&self) -> i64 {
+        self.0
+    }
+}
+
+impl TimeoutSeconds {
+    pub fn seconds(&self) -> i64 {
+        self.0
+    }
+}
+
+impl Concurrency {
+    pub fn count(&self) -> i64 {
+        self.0
+    }
+}

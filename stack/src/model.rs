@@ -1,0 +1,309 @@
+//! The pipeline as plain data: routes, topics, queues, subscriptions, grants
+//! and the services that must use the key. [`crate::checks`] inspects this
+//! model before [`crate::build`] turns it into a template, so a mistake is
+//! reported in the pipeline's own terms ("route photos/ -> photo-check
+//! overlaps ...") rather than as a CloudFormation failure mid-deploy.
+
+use upstack_contract::{handler, prefix};
+
+use crate::config::EnvConfig;
+
+/// The S3 event every route in this pipeline listens to.
+pub const OBJECT_CREATED: &str = "s3:ObjectCreated:*";
+
+/// Which key encrypts a resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyChoice {
+    /// The stack's customer managed key (its policy is ours to write).
+    Stack,
+    /// An AWS managed key such as `alias/aws/sqs`: its policy cannot be
+    /// edited, so no other service can be allowed to encrypt with it.
+    AwsManaged(String),
+}
+
+/// Something an S3 event notification can deliver to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Function(String),
+    Topic(String),
+    Queue(String),
+}
+
+impl Target {
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Function(name) => format!("function {name}"),
+            Target::Topic(name) => format!("topic {name}"),
+            Target::Queue(name) => format!("queue {name}"),
+        }
+    }
+}
+
+/// One S3 event notification on the upload bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub event: String,
+    pub prefix: String,
+    /// Empty: any suffix.
+    pub suffix: String,
+    pub target: Target,
+}
+
+impl Route {
+    pub fn describe(&self) -> String {
+        let suffix = if self.suffix.is_empty() { "*".to_owned() } else { format!("*{}", self.suffix) };
+        format!("{} {}{} -> {}", self.event, self.prefix, suffix, self.target.describe())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topic {
+    /// Model name, also the base of the logical ID.
+    pub id: String,
+    /// Physical `TopicName`.
+    pub name: String,
+    pub fifo: bool,
+    pub key: KeyChoice,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queue {
+    pub id: String,
+    pub name: String,
+    pub fifo: bool,
+    pub key: KeyChoice,
+    /// Model id of the queue that receives messages after `max_receive_count` failures.
+    pub dead_letter: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    Email(String),
+    Queue(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub topic: String,
+    pub endpoint: Endpoint,
+}
+
+/// What a function's role may do; each becomes least-privilege statements.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grant {
+    /// `s3:GetObject` on `<bucket>/<prefix>*`.
+    ReadObjects { prefix: String },
+    /// `s3:PutObject` on `<bucket>/<prefix>*`.
+    WriteObjects { prefix: String },
+    /// `sns:Publish` on a topic (model id).
+    Publish { topic: String },
+    /// Item-level DynamoDB actions on the table.
+    TableItems { actions: Vec<String> },
+    /// `rekognition:DetectFaces` (no resource-level permissions).
+    DetectFaces,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Function {
+    /// Handler crate name (`notify`, `ingest`, `photo-check`).
+    pub handler: String,
+    /// Physical `FunctionName`: `<app>-<env>-<handler>`.
+    pub name: String,
+    pub grants: Vec<Grant>,
+    /// Model id of the queue receiving failed async invocations.
+    pub on_failure_queue: String,
+    pub log_key: KeyChoice,
+}
+
+impl Function {
+    /// `/aws/lambda/<name>`, the name Lambda would pick, set explicitly so the
+    /// key policy can name it before the log group exists.
+    pub fn log_group_name(&self) -> String {
+        format!("/aws/lambda/{}", self.name)
+    }
+}
+
+/// Why a service principal needs the stack key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyUse {
+    /// SNS encrypts messages it delivers into an encrypted queue (from that topic).
+    SnsToQueue { topic: String, queue: String },
+    /// CloudWatch Logs encrypts a log group's events.
+    Logs { log_group: String },
+}
+
+impl KeyUse {
+    pub fn service(&self, region: &str) -> String {
+        match self {
+            KeyUse::SnsToQueue { .. } => "sns.amazonaws.com".to_owned(),
+            KeyUse::Logs { .. } => format!("logs.{region}.amazonaws.com"),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            KeyUse::SnsToQueue { topic, queue } => format!("topic {topic} delivering into queue {queue}"),
+            KeyUse::Logs { log_group } => format!("log group {log_group}"),
+        }
+    }
+}
+
+/// The whole pipeline of one environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pipeline {
+    pub app: String,
+    pub env: String,
+    pub region: String,
+    pub routes: Vec<Route>,
+    pub functions: Vec<Function>,
+    pub topics: Vec<Topic>,
+    pub queues: Vec<Queue>,
+    pub subscriptions: Vec<Subscription>,
+    /// Service uses the key policy grants; [`Pipeline::required_key_uses`] is what it must cover.
+    pub key_policy: Vec<KeyUse>,
+    pub table_key: KeyChoice,
+    pub bucket_key: KeyChoice,
+}
+
+/// Model ids of the fixed parts of this pipeline.
+pub mod ids {
+    pub const ALERTS_TOPIC: &str = "alerts";
+    pub const EVENTS_TOPIC: &str = "events";
+    pub const EVENTS_QUEUE: &str = "events";
+    pub const EVENTS_DLQ: &str = "events-dlq";
+    pub const FAILURES_QUEUE: &str = "failures";
+}
+
+/// Item-level actions the idempotency records need (conditional put, read, update, delete).
+const IDEMPOTENCY_ACTIONS: [&str; 4] =
+    ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"];
+
+impl Pipeline {
+    /// The pipeline every environment deploys, named after `config` and `env`.
+    pub fn for_env(env: &str, config: &EnvConfig) -> Pipeline {
+        let base = format!("{}-{env}", config.app());
+        let route = |prefix: &str, suffix: &str, function: &str| Route {
+            event: OBJECT_CREATED.to_owned(),
+            prefix: prefix.to_owned(),
+            suffix: suffix.to_owned(),
+            target: Target::Function(function.to_owned()),
+        };
+        let routes = vec![
+            route(prefix::UPLOADS, "", handler::NOTIFY),
+            route(prefix::DATA, ".csv", handler::INGEST),
+            route(prefix::DATA, ".jsonl", handler::INGEST),
+            route(prefix::PHOTOS, ".jpg", handler::PHOTO_CHECK),
+            route(prefix::PHOTOS, ".jpeg", handler::PHOTO_CHECK),
+            route(prefix::PHOTOS, ".png", handler::PHOTO_CHECK),
+        ];
+        let table = |extra: &[&str]| Grant::TableItems {
+            actions: IDEMPOTENCY_ACTIONS.iter().chain(extra).map(|a| (*a).to_owned()).collect(),
+        };
+        let function = |handler: &str, grants: Vec<Grant>| Function {
+            handler: handler.to_owned(),
+            name: format!("{base}-{handler}"),
+            grants,
+            on_failure_queue: ids::FAILURES_QUEUE.to_owned(),
+            log_key: KeyChoice::Stack,
+        };
+        let publish = |topic: &str| Grant::Publish { topic: topic.to_owned() };
+        let read = |prefix: &str| Grant::ReadObjects { prefix: prefix.to_owned() };
+        let functions = vec![
+            function(
+                handler::NOTIFY,
+                vec![read(prefix::UPLOADS), publish(ids::ALERTS_TOPIC), publish(ids::EVENTS_TOPIC), table(&[])],
+            ),
+            function(
+                handler::INGEST,
+                vec![read(prefix::DATA), table(&["dynamodb:BatchWriteItem"])],
+            ),
+            function(
+                handler::PHOTO_CHECK,
+                vec![read(prefix::PHOTOS), Grant::DetectFaces, publish(ids::ALERTS_TOPIC), table(&[])],
+            ),
+        ];
+        let topics = vec![
+            Topic { id: ids::ALERTS_TOPIC.to_owned(), name: format!("{base}-alerts"), fifo: false, key: KeyChoice::Stack },
+            Topic { id: ids::EVENTS_TOPIC.to_owned(), name: format!("{base}-events.fifo"), fifo: true, key: KeyChoice::Stack },
+        ];
+        let queues = vec![
+            Queue {
+                id: ids::EVENTS_QUEUE.to_owned(),
+                name: format!("{base}-events.fifo"),
+                fifo: true,
+                key: KeyChoice::Stack,
+                dead_letter: Some(ids::EVENTS_DLQ.to_owned()),
+            },
+            Queue { id: ids::EVENTS_DLQ.to_owned(), name: format!("{base}-events-dlq.fifo"), fifo: true, key: KeyChoice::Stack, dead_letter: None },
+            Queue { id: ids::FAILURES_QUEUE.to_owned(), name: format!("{base}-failures"), fifo: false, key: KeyChoice::Stack, dead_letter: None },
+        ];
+        let mut subscriptions: Vec<Subscription> = config
+            .notification_emails
+            .iter()
+            .map(|email| Subscription { topic: ids::ALERTS_TOPIC.to_owned(), endpoint: Endpoint::Email(email.as_str().to_owned()) })
+            .collect();
+        subscriptions.push(Subscription { topic: ids::EVENTS_TOPIC.to_owned(), endpoint: Endpoint::Queue(ids::EVENTS_QUEUE.to_owned()) });
+        let mut pipeline = Pipeline {
+            app: config.app().to_owned(),
+            env: env.to_owned(),
+            region: config.region.as_str().to_owned(),
+            routes,
+            functions,
+            topics,
+            queues,
+            subscriptions,
+            key_policy: Vec::new(),
+            table_key: KeyChoice::Stack,
+            bucket_key: KeyChoice::Stack,
+        };
+        pipeline.key_policy = pipeline.required_key_uses();
+        pipeline
+    }
+
+    /// Every use of the stack key by a service principal that the pipeline
+    /// implies: those need a key policy statement, IAM alone cannot grant them.
+    pub fn required_key_uses(&self) -> Vec<KeyUse> {
+        let mut uses = Vec::new();
+        for subscription in &self.subscriptions {
+            if let Endpoint::Queue(queue_id) = &subscription.endpoint
+                && self.queue(queue_id).is_some_and(|queue| queue.key == KeyChoice::Stack)
+            {
+                uses.push(KeyUse::SnsToQueue { topic: subscription.topic.clone(), queue: queue_id.clone() });
+            }
+        }
+        for function in &self.functions {
+            if function.log_key == KeyChoice::Stack {
+                uses.push(KeyUse::Logs { log_group: function.log_group_name() });
+            }
+        }
+        uses
+    }
+
+    pub fn topic(&self, id: &str) -> Option<&Topic> {
+        self.topics.iter().find(|topic| topic.id == id)
+    }
+
+    pub fn queue(&self, id: &str) -> Option<&Queue> {
+        self.queues.iter().find(|queue| queue.id == id)
+    }
+
+    pub fn function(&self, handler: &str) -> Option<&Function> {
+        self.functions.iter().find(|function| function.handler == handler)
+    }
+
+    /// Routes targeting `handler`, in declaration order.
+    pub fn routes_to<'a>(&'a self, handler: &'a str) -> impl Iterator<Item = &'a Route> + 'a {
+        self.routes.iter().filter(move |route| route.target == Target::Function(handler.to_owned()))
+    }
+
+    /// `<app>-<env>-uploads-${AWS::AccountId}-${AWS::Region}` (an `Fn::Sub` template):
+    /// deterministic, so permissions name the bucket without referencing it
+    /// (which would be a cycle: the bucket's notifications need the permissions first).
+    pub fn upload_bucket_name_sub(&self) -> String {
+        format!("{}-{}-uploads-${{AWS::AccountId}}-${{AWS::Region}}", self.app, self.env)
+    }
+
+    pub fn log_bucket_name_sub(&self) -> String {
+        format!("{}-{}-access-logs-${{AWS::AccountId}}-${{AWS::Region}}", self.app, self.env)
+    }
+}

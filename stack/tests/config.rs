@@ -1,0 +1,185 @@
+//! Env config parsing: every bad value is reported with file, line and key.
+
+use upstack_stack::config::{self, ConfigError};
+
+const DEV: &str = include_str!("../../envs/dev.toml");
+const PROD: &str = include_str!("../../envs/prod.toml");
+
+fn error_for(text: &str) -> ConfigError {
+    config::parse("envs/test.toml", text).expect_err("config should be rejected")
+}
+
+/// `DEV` with the line starting `key =` replaced by `replacement`.
+fn dev_with(key: &str, replacement: &str) -> String {
+    let mut replaced = false;
+    let text: Vec<String> = DEV
+        .lines()
+        .map(|line| {
+            if !replaced && line.starts_with(&format!("{key} =")) {
+                replaced = true;
+                replacement.to_owned()
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    assert!(replaced, "dev.toml has no line `{key} =`");
+    text.join("\n")
+}
+
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines().position(|line| line.contains(needle)).expect("needle in text") + 1
+}
+
+#[test]
+fn the_committed_envs_parse() {
+    let dev = config::parse("envs/dev.toml", DEV).unwrap();
+    assert_eq!(dev.app(), "upstack");
+    assert_eq!(dev.functions.settings("ingest").memory_mb.mb(), 512);
+    assert_eq!(dev.functions.settings("notify").memory_mb.mb(), 256);
+    assert_eq!(dev.functions.settings("photo-check").timeout_seconds.seconds(), 60);
+    let prod = config::parse("envs/prod.toml", PROD).unwrap();
+    assert!(prod.retain_stateful_resources);
+    assert_eq!(prod.notification_emails.len(), 2);
+}
+
+#[test]
+fn unknown_key_names_file_line_and_key() {
+    let text = format!("{DEV}\n[functions.notify]\nmemory = 1024\n");
+    let error = error_for(&text);
+    assert_eq!(error.file, "envs/test.toml");
+    assert_eq!(error.line, Some(line_of(&text, "memory = 1024")));
+    assert_eq!(error.key.as_deref(), Some("functions.notify.memory"));
+    assert!(error.message.contains("unknown field `memory`"), "{error}");
+}
+
+#[test]
+fn unknown_top_level_key_is_rejected() {
+    let text = format!("colour = \"blue\"\n{DEV}");
+    let error = error_for(&text);
+    assert_eq!(error.line, Some(1));
+    assert!(error.to_string().contains("unknown field `colour`"), "{error}");
+}
+
+#[test]
+fn wrong_type_names_the_key() {
+    let text = dev_with("log_retention_days", "log_retention_days = \"two weeks\"");
+    let error = error_for(&text);
+    assert_eq!(error.key.as_deref(), Some("log_retention_days"));
+    assert_eq!(error.line, Some(line_of(&text, "two weeks")));
+    assert!(error.message.contains("invalid type"), "{error}");
+}
+
+#[test]
+fn bad_email_names_the_list_item() {
+    let text = dev_with("notification_emails", "notification_emails = [\"ok@example.com\", \"ops@\"]");
+    let error = error_for(&text);
+    assert_eq!(error.key.as_deref(), Some("notification_emails[1]"));
+    assert_eq!(error.line, Some(line_of(&text, "ops@")));
+    assert!(error.message.contains("`ops@` is not an email address"), "{error}");
+}
+
+#[test]
+fn bad_region_is_rejected() {
+    let text = dev_with("region", "region = \"europe-1\"");
+    let error = error_for(&text);
+    assert_eq!(error.key.as_deref(), Some("region"));
+    assert!(error.message.contains("`europe-1` is not an AWS region code"), "{error}");
+    assert_eq!(
+        error.to_string(),
+        format!("envs/test.toml:{}: key `region`: `europe-1` is not an AWS region code (like `eu-west-1`)", line_of(&text, "europe-1"))
+    );
+    for good in ["eu-west-1", "us-gov-west-1", "ap-southeast-2", "il-central-1"] {
+        let text = dev_with("region", &format!("region = \"{good}\""));
+        assert!(config::parse("envs/test.toml", &text).is_ok(), "{good}");
+    }
+}
+
+#[test]
+fn account_id_must_be_twelve_digits() {
+    let text = dev_with("# account_id", "account_id = \"12345678901\"");
+    let error = error_for(&text);
+    assert_eq!(error.key.as_deref(), Some("account_id"));
+    assert!(error.message.contains("exactly 12 digits"), "{error}");
+    let text = dev_with("# account_id", "account_id = 123456789012");
+    assert!(error_for(&text).message.contains("invalid type"));
+    let text = dev_with("# account_id", "account_id = \"123456789012\"");
+    assert_eq!(config::parse("x", &text).unwrap().account_id.unwrap().as_str(), "123456789012");
+}
+
+#[test]
+fn log_retention_must_be_a_cloudwatch_value() {
+    let text = dev_with("log_retention_days", "log_retention_days = 10");
+    let error = error_for(&text);
+    assert_eq!(error.key.as_deref(), Some("log_retention_days"));
+    assert!(error.message.contains("10 is not a retention CloudWatch Logs accepts"), "{error}");
+}
+
+#[test]
+fn architecture_must_be_a_lambda_one() {
+    let text = dev_with("architecture", "architecture = \"aarch64\"");
+    let error = error_for(&text);
+    assert_eq!(error.key.as_deref(), Some("architecture"));
+    assert!(error.message.contains("use `x86_64` or `arm64`"), "{error}");
+}
+
+#[test]
+fn function_limits_are_checked_per_key() {
+    let text = dev_with("memory_mb", "memory_mb = 64");
+    let error = error_for(&text);
+    assert_eq!(error.key.as_deref(), Some("functions.defaults.memory_mb"));
+    assert!(error.message.contains("64 MB is outside"), "{error}");
+    let text = format!("{DEV}\n[functions.notify]\ntimeout_seconds = 901\n");
+    let error = error_for(&text);
+    assert_eq!(error.key.as_deref(), Some("functions.notify.timeout_seconds"));
+}
+
+#[test]
+fn a_missing_required_key_is_named() {
+    let text = DEV.replace("stack_name = \"upstack-dev\"\n", "");
+    let error = error_for(&text);
+    assert!(error.message.contains("missing field `stack_name`"), "{error}");
+}
+
+#[test]
+fn photo_thresholds_and_columns_are_range_checked() {
+    let text = DEV.replace("min_face_area = 0.05", "min_face_area = 5.0");
+    let error = error_for(&text);
+    assert_eq!(error.key.as_deref(), Some("photo.min_face_area"));
+    let text = DEV.replace("sk_columns = [\"order_id\"]", "sk_columns = [\"a\", \"a\"]");
+    let error = error_for(&text);
+    assert_eq!(error.key.as_deref(), Some("ingest.sk_columns"));
+    assert!(error.message.contains("listed twice"), "{error}");
+}
+
+#[test]
+fn reserved_tag_namespace_is_refused() {
+    let text = DEV.replace("owner = \"platform-team\"", "\"aws:owner\" = \"x\"");
+    let error = error_for(&text);
+    assert!(error.message.contains("must be 1-128 characters and not start with `aws:`"), "{error}");
+    assert_eq!(error.line, Some(line_of(&text, "aws:owner")));
+}
+
+#[test]
+fn an_app_name_that_makes_bucket_names_too_long_is_refused() {
+    let text = dev_with("app", "app = \"a-very-long-application-name-indeed\"");
+    let error = error_for(&text);
+    assert_eq!(error.key.as_deref(), Some("app"));
+    assert_eq!(error.line, Some(line_of(&text, "a-very-long")));
+    assert!(error.message.contains("S3 allows 63"), "{error}");
+}
+
+#[test]
+fn toml_syntax_errors_carry_a_line() {
+    let text = format!("{DEV}\n[photo\n");
+    let error = error_for(&text);
+    assert_eq!(error.key, None);
+    assert!(error.line.is_some());
+}
+
+#[test]
+fn env_names_become_resource_names_so_they_are_restricted() {
+    assert!(config::validate_env_name("staging").is_ok());
+    assert!(config::validate_env_name("Prod").is_err());
+    assert!(config::validate_env_name("much-too-long-env").is_err());
+}
