@@ -21,7 +21,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use sha2::{Digest, Sha256};
-use upstack_contract::{Architecture, LAMBDA_GLIBC};
+/// Re-exported so the CLI names architectures without depending on the contract crate.
+pub use upstack_contract::Architecture;
+use upstack_contract::LAMBDA_GLIBC;
 
 pub use archive::{ENTRY_NAME, zip_bootstrap};
 pub use elf::{BinaryRequirements, ElfProblem, check_binary};
