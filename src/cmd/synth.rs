@@ -1,10 +1,49 @@
-//! `upstack synth` (not implemented yet).
+//! `upstack synth [--env <name>] [--check]`: writes (or checks)
+//! synth-out/<env>/template.json and manifest.json for every env in envs/.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use upstack_toolkit::synth;
 
 use crate::exit::Outcome;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Only this env (a file stem of envs/*.toml); repeatable. Default: every env.
+    #[arg(long = "env", value_name = "NAME")]
+    pub envs: Vec<String>,
+    /// Write nothing; exit 3 if synth-out/ differs from what synth would write.
+    #[arg(long)]
+    pub check: bool,
+    /// Workspace root (default: the current directory or its nearest parent with envs/).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+}
 
-pub async fn run(_args: Args) -> anyhow::Result<Outcome> {
-    anyhow::bail!("`synth` is not implemented yet")
+pub async fn run(args: Args) -> anyhow::Result<Outcome> {
+    let start = match args.root {
+        Some(root) => root,
+        None => std::env::current_dir().context("cannot read the current directory")?,
+    };
+    let root = synth::find_workspace_root(&start)?;
+    // Everything renders and validates before anything is written.
+    let outputs = synth::synth_envs(&root, &args.envs)?;
+    let out_dir = root.join(synth::OUT_DIR);
+    if args.check {
+        let stale = synth::stale_files(&out_dir, &outputs);
+        if stale.is_empty() {
+            println!("synth-out/ is up to date ({} env(s))", outputs.len());
+            return Ok(Outcome::Success);
+        }
+        eprintln!("synth-out/ is stale; run `cargo run -- synth` and commit the result:");
+        for path in stale {
+            let shown = path.strip_prefix(&root).unwrap_or(&path);
+            eprintln!("  {}", shown.display());
+        }
+        return Ok(Outcome::Blocked);
+    }
+    synth::write_outputs(&out_dir, &outputs)?;
+    print!("{}", synth::render_summary(&outputs, synth::OUT_DIR));
+    Ok(Outcome::Success)
 }

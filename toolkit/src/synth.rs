@@ -1,1 +1,260 @@
-//! (being written)
+//! Synth output: `synth-out/<env>/template.json` and `manifest.json`.
+//!
+//! Everything is rendered and validated in memory first; files are written
+//! only when every env synthesized, each with an atomic rename, so a failing
+//! synth leaves `synth-out/` as it was. Handlers are not compiled: a
+//! function's asset key is the fingerprint of what `bundle` would build.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use upstack_cfn::Template;
+use upstack_contract::handler;
+use upstack_stack::{EnvConfig, Pipeline, config};
+
+use crate::fingerprint::{FingerprintError, asset_key, handler_fingerprint};
+use crate::fsutil::write_atomic;
+
+/// Where env configs live, relative to the workspace root.
+pub const ENVS_DIR: &str = "envs";
+/// Where synth writes, relative to the workspace root.
+pub const OUT_DIR: &str = "synth-out";
+pub const TEMPLATE_FILE: &str = "template.json";
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    #[error("cannot list {path}: {source}")]
+    ListEnvs { path: PathBuf, source: std::io::Error },
+    #[error("no environments: {path} has no *.toml files")]
+    NoEnvs { path: PathBuf },
+    #[error("unknown env `{env}`: there is no {path} (known: {known})")]
+    UnknownEnv { env: String, path: PathBuf, known: String },
+    #[error("{file}: {message}")]
+    BadEnvName { file: String, message: String },
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("fingerprint of handler `{handler}`: {source}")]
+    Fingerprint { handler: String, source: FingerprintError },
+    #[error(transparent)]
+    Stack(#[from] upstack_stack::StackError),
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("no workspace root (a Cargo.toml next to an envs/ directory) in {start} or its parents")]
+    NoWorkspace { start: PathBuf },
+}
+
+/// One function as `deploy`, `bundle` and `invoke` need to find it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ManifestFunction {
+    /// Logical ID of the `AWS::Lambda::Function` in the template.
+    pub logical_id: String,
+    /// The handler crate (`functions/<crate>`), also the binary name.
+    #[serde(rename = "crate")]
+    pub crate_name: String,
+    pub function_name: String,
+    pub architecture: String,
+    /// Key of the zip in the asset bucket (`assets/<crate>-<arch>-<fingerprint>.zip`).
+    pub asset_key: String,
+}
+
+/// `synth-out/<env>/manifest.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Manifest {
+    pub env: String,
+    pub stack_name: String,
+    pub region: String,
+    /// The account the env is pinned to, if its config names one.
+    pub account_id: Option<String>,
+    pub termination_protection: bool,
+    /// Lowercase hex SHA-256 of `template.json`'s bytes.
+    pub template_sha256: String,
+    pub functions: Vec<ManifestFunction>,
+}
+
+/// One synthesized env, rendered but not written.
+#[derive(Debug, Clone)]
+pub struct SynthOutput {
+    pub env: String,
+    pub config: EnvConfig,
+    pub template: Template,
+    /// `template.json`'s exact bytes.
+    pub template_json: String,
+    pub manifest: Manifest,
+    /// `manifest.json`'s exact bytes.
+    pub manifest_json: String,
+}
+
+impl SynthOutput {
+    /// `(path relative to the output dir, contents)` for each file this env writes.
+    pub fn files(&self) -> [(PathBuf, &str); 2] {
+        [
+            (Path::new(&self.env).join(TEMPLATE_FILE), self.template_json.as_str()),
+            (Path::new(&self.env).join(MANIFEST_FILE), self.manifest_json.as_str()),
+        ]
+    }
+}
+
+/// The workspace root: `start` or the nearest parent holding `Cargo.toml` and `envs/`.
+pub fn find_workspace_root(start: &Path) -> Result<PathBuf, SynthError> {
+    start
+        .ancestors()
+        .find(|dir| dir.join("Cargo.toml").is_file() && dir.join(ENVS_DIR).is_dir())
+        .map(Path::to_path_buf)
+        .ok_or_else(|| SynthError::NoWorkspace { start: start.to_path_buf() })
+}
+
+/// Env names (file stems of `envs/*.toml`), sorted. Adding `envs/staging.toml`
+/// adds the `staging` env; nothing else needs to change.
+pub fn list_envs(workspace_root: &Path) -> Result<Vec<String>, SynthError> {
+    let dir = workspace_root.join(ENVS_DIR);
+    let entries = fs::read_dir(&dir).map_err(|source| SynthError::ListEnvs { path: dir.clone(), source })?;
+    let mut envs = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| SynthError::ListEnvs { path: dir.clone(), source })?;
+        let path = entry.path();
+        if path.extension().is_some_and(|ext| ext == "toml")
+            && let Some(stem) = path.file_stem().and_then(|stem| stem.to_str())
+        {
+            config::validate_env_name(stem).map_err(|message| SynthError::BadEnvName {
+                file: format!("{ENVS_DIR}/{stem}.toml"),
+                message,
+            })?;
+            envs.push(stem.to_owned());
+        }
+    }
+    envs.sort();
+    if envs.is_empty() {
+        return Err(SynthError::NoEnvs { path: dir });
+    }
+    Ok(envs)
+}
+
+/// Reads and validates `envs/<env>.toml`.
+pub fn load_env(workspace_root: &Path, env: &str) -> Result<EnvConfig, SynthError> {
+    let relative = format!("{ENVS_DIR}/{env}.toml");
+    let path = workspace_root.join(&relative);
+    if !path.is_file() {
+        let known = list_envs(workspace_root).map(|envs| envs.join(", ")).unwrap_or_default();
+        return Err(SynthError::UnknownEnv { env: env.to_owned(), path, known });
+    }
+    config::validate_env_name(env)
+        .map_err(|message| SynthError::BadEnvName { file: relative.clone(), message })?;
+    let text = fs::read_to_string(&path).map_err(|source| SynthError::Read { path: path.clone(), source })?;
+    Ok(config::parse(&relative, &text)?)
+}
+
+/// Asset keys for every handler, from fingerprints (no compilation).
+pub fn asset_keys(workspace_root: &Path, config: &EnvConfig) -> Result<BTreeMap<String, String>, SynthError> {
+    let arch = config.architecture.0;
+    handler::ALL
+        .iter()
+        .map(|name| {
+            let fingerprint = handler_fingerprint(workspace_root, name, arch)
+                .map_err(|source| SynthError::Fingerprint { handler: (*name).to_owned(), source })?;
+            Ok(((*name).to_owned(), asset_key(name, arch, &fingerprint)))
+        })
+        .collect()
+}
+
+/// Synthesizes one env in memory: config, checks, template, validation, manifest.
+pub fn synth_env(workspace_root: &Path, env: &str) -> Result<SynthOutput, SynthError> {
+    let config = load_env(workspace_root, env)?;
+    let assets = asset_keys(workspace_root, &config)?;
+    render(env, config, &assets)
+}
+
+/// The pure part of [`synth_env`]: everything after reading files and fingerprints.
+pub fn render(env: &str, config: EnvConfig, assets: &BTreeMap<String, String>) -> Result<SynthOutput, SynthError> {
+    let pipeline = Pipeline::for_env(env, &config);
+    let template = upstack_stack::synthesize_pipeline(&pipeline, &config, assets)?;
+    let template_json = template.to_pretty_string();
+    let functions = pipeline
+        .functions
+        .iter()
+        .map(|function| ManifestFunction {
+            logical_id: format!("{}Function", upstack_stack::build::pascal(&function.handler)),
+            crate_name: function.handler.clone(),
+            function_name: function.name.clone(),
+            architecture: config.architecture.0.lambda_name().to_owned(),
+            asset_key: assets.get(&function.handler).cloned().unwrap_or_default(),
+        })
+        .collect();
+    let manifest = Manifest {
+        env: env.to_owned(),
+        stack_name: config.stack_name.as_str().to_owned(),
+        region: config.region.as_str().to_owned(),
+        account_id: config.account_id.as_ref().map(|id| id.as_str().to_owned()),
+        termination_protection: config.termination_protection,
+        template_sha256: hex::encode(Sha256::digest(template_json.as_bytes())),
+        functions,
+    };
+    let mut manifest_json = serde_json::to_string_pretty(&manifest).unwrap_or_default();
+    manifest_json.push('\n');
+    Ok(SynthOutput { env: env.to_owned(), config, template, template_json, manifest, manifest_json })
+}
+
+/// Synthesizes `envs` (all envs when empty); fails on the first env that does not.
+pub fn synth_envs(workspace_root: &Path, envs: &[String]) -> Result<Vec<SynthOutput>, SynthError> {
+    let envs = if envs.is_empty() { list_envs(workspace_root)? } else { envs.to_vec() };
+    envs.iter().map(|env| synth_env(workspace_root, env)).collect()
+}
+
+/// Writes every output under `out_dir`; returns the paths written.
+/// Call only with outputs that all synthesized: nothing is written otherwise.
+pub fn write_outputs(out_dir: &Path, outputs: &[SynthOutput]) -> Result<Vec<PathBuf>, SynthError> {
+    let mut written = Vec::new();
+    for output in outputs {
+        for (relative, contents) in output.files() {
+            let path = out_dir.join(relative);
+            write_atomic(&path, contents.as_bytes())
+                .map_err(|source| SynthError::Write { path: path.clone(), source })?;
+            written.push(path);
+        }
+    }
+    Ok(written)
+}
+
+/// Files under `out_dir` that differ from `outputs` or are missing (for `synth --check`).
+pub fn stale_files(out_dir: &Path, outputs: &[SynthOutput]) -> Vec<PathBuf> {
+    let mut stale = Vec::new();
+    for output in outputs {
+        for (relative, contents) in output.files() {
+            let path = out_dir.join(relative);
+            if fs::read(&path).map_or(true, |on_disk| on_disk != contents.as_bytes()) {
+                stale.push(path);
+            }
+        }
+    }
+    stale
+}
+
+/// What `synth` prints for each env written (or checked).
+pub fn render_summary(outputs: &[SynthOutput], out_dir_label: &str) -> String {
+    let mut text = String::new();
+    for output in outputs {
+        let functions: Vec<String> = output
+            .manifest
+            .functions
+            .iter()
+            .map(|function| format!("    {} -> {}", function.function_name, function.asset_key))
+            .collect();
+        text.push_str(&format!(
+            "{env}: {out}/{env}/{TEMPLATE_FILE} (stack {stack}, {region}, {resources} resources, {bytes} bytes, sha256 {sha})\n{functions}\n",
+            env = output.env,
+            out = out_dir_label,
+            stack = output.manifest.stack_name,
+            region = output.manifest.region,
+            resources = output.template.resources.len(),
+            bytes = output.template_json.len(),
+            sha = &output.manifest.template_sha256[..12],
+            functions = functions.join("\n"),
+        ));
+    }
+    text
+}
