@@ -1,0 +1,150 @@
+//! Template diff: what a change will do, for a reviewer and for a machine.
+//!
+//! Pure: takes two templates as `serde_json::Value` (synthesized, read from a
+//! file, or returned by GetTemplate) and returns a [`TemplateDiff`] of
+//! resource, property, section and IAM statement changes, with replacement
+//! predicted offline from the schemas' create-only properties. The
+//! renderers turn it into text, Markdown (PR comments) or versioned JSON.
+
+mod engine;
+pub mod model;
+pub mod render;
+mod security;
+
+pub use engine::{DiffError, Side, diff_templates, is_stateful};
+pub use model::*;
+
+/// Which changes make `diff --fail-on` exit 3.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailOn {
+    /// A security change that grants more.
+    Broadening,
+    /// A resource change with a hazard (data loss or lost retention).
+    Destructive,
+    /// Any change at all.
+    Any,
+}
+
+impl FailOn {
+    /// The reasons this diff is blocked, one line each; empty when it is not.
+    pub fn violations(self, diff: &TemplateDiff) -> Vec<String> {
+        match self {
+            FailOn::Any => {
+                if diff.is_empty() {
+                    Vec::new()
+                } else {
+                    let summary = diff.summary();
+                    vec![format!(
+                        "{} resource change(s), {} security change(s), {} other change(s)",
+                        diff.resources.len(),
+                        summary.security,
+                        summary.other
+                    )]
+                }
+            }
+            FailOn::Destructive => diff
+                .destructive()
+                .flat_map(|change| {
+                    change
+                        .hazards
+                        .iter()
+                        .map(move |hazard| format!("{}: {}", change.logical_id, hazard.message))
+                })
+                .collect(),
+            FailOn::Broadening => diff
+                .security
+                .iter()
+                .filter(|change| change.direction == Direction::Broadening)
+                .map(|change| {
+                    format!(
+                        "{} {}: {} ({})",
+                        change.logical_id,
+                        change.policy,
+                        change.details.join("; "),
+                        change.resource_type
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
+impl TemplateDiff {
+    /// Merges what CloudFormation reported in a change set into the offline
+    /// diff: its `Replacement` overrides the prediction, and resources it
+    /// changes that the template diff did not see (e.g. a `Dynamic` change
+    /// caused by a replaced resource it references) are added.
+    pub fn merge_change_set(&mut self, changes: Vec<ChangeSetResource>) {
+        for change in changes {
+            if let Some(existing) = self
+                .resources
+                .iter_mut()
+                .find(|resource| resource.logical_id == change.logical_id)
+            {
+                existing.change_set = Some(change.view);
+                continue;
+            }
+            let action = match change.view.action.as_str() {
+                "Add" | "Import" => Action::Add,
+                "Remove" => Action::Remove,
+                _ => Action::Modify,
+            };
+            let type_name = change.resource_type.clone();
+            self.resources.push(ResourceChange {
+                logical_id: change.logical_id,
+                action,
+                old_type: if action == Action::Add {
+                    None
+                } else {
+                    type_name.clone()
+                },
+                new_type: if action == Action::Remove {
+                    None
+                } else {
+                    type_name.clone()
+                },
+                replacement: Replacement::None,
+                stateful: type_name.as_deref().is_some_and(is_stateful),
+                hazards: Vec::new(),
+                changes: Vec::new(),
+                change_set: Some(change.view),
+            });
+        }
+        self.resources
+            .sort_by(|a, b| a.logical_id.cmp(&b.logical_id));
+        // CloudFormation's verdict can add a replacement of a stateful
+        // resource the offline prediction did not foresee.
+        for resource in &mut self.resources {
+            if resource
+                .change_set
+                .as_ref()
+                .and_then(|view| view.replacement.as_deref())
+                == Some("False")
+            {
+                resource.hazards.retain(|hazard| {
+                    !matches!(
+                        hazard.kind,
+                        HazardKind::StatefulReplaced | HazardKind::StatefulMayBeReplaced
+                    )
+                });
+            }
+            let replaced = resource.effective_replacement() == Replacement::Replace;
+            let already = resource
+                .hazards
+                .iter()
+                .any(|hazard| hazard.kind == HazardKind::StatefulReplaced);
+            if resource.stateful && resource.action == Action::Modify && replaced && !already {
+                resource
+                    .hazards
+                    .retain(|hazard| hazard.kind != HazardKind::StatefulMayBeReplaced);
+                resource.hazards.push(Hazard {
+                    kind: HazardKind::StatefulReplaced,
+                    message: format!(
+                        "{} is replaced (change set Replacement True): the old one is deleted with its data unless UpdateReplacePolicy retains it",
+                        resource.type_name()
+                    ),
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! The diff result. Every type here serializes to the `--format json` output
+//! documented in `diff/SCHEMA.md`; changing a field name or meaning is a
+//! breaking change and needs a new [`SCHEMA_VERSION`].
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+/// Version of the JSON output. Bumped on any incompatible change to the shape.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything that differs between two templates.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateDiff {
+    /// Resource changes, ordered by logical ID.
+    pub resources: Vec<ResourceChange>,
+    /// IAM statement changes across every policy-bearing resource.
+    pub security: Vec<SecurityChange>,
+    /// Parameters, Outputs, Conditions, Mappings, Rules and top-level keys
+    /// (Description, Transform, Metadata...), ordered by section then name.
+    pub sections: Vec<SectionChange>,
+}
+
+impl TemplateDiff {
+    pub fn is_empty(&self) -> bool {
+        self.resources.is_empty() && self.security.is_empty() && self.sections.is_empty()
+    }
+
+    /// Resource changes with at least one hazard, in resource order.
+    pub fn destructive(&self) -> impl Iterator<Item = &ResourceChange> {
+        self.resources
+            .iter()
+            .filter(|change| !change.hazards.is_empty())
+    }
+
+    pub fn summary(&self) -> Summary {
+        let mut summary = Summary::default();
+        for change in &self.resources {
+            match change.action {
+                Action::Add => summary.add += 1,
+                Action::Remove => summary.destroy += 1,
+                Action::Modify => {
+                    summary.change += 1;
+                    match change.effective_replacement() {
+                        Replacement::Replace => summary.replace += 1,
+                        Replacement::MayReplace | Replacement::Unknown => summary.may_replace += 1,
+                        Replacement::None => {}
+                    }
+                }
+            }
+            if !change.hazards.is_empty() {
+                summary.destructive += 1;
+            }
+        }
+        summary.security = self.security.len();
+        summary.broadening = self
+            .security
+            .iter()
+            .filter(|change| change.direction == Direction::Broadening)
+            .count();
+        summary.other = self.sections.len();
+        summary
+    }
+}
+
+/// Counts shown on the first line of every format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    /// Modified resources that will be replaced.
+    pub replace: usize,
+    /// Modified resources that may be replaced (intrinsic or unknown type).
+    pub may_replace: usize,
+    pub destroy: usize,
+    /// Resources with at least one hazard.
+    pub destructive: usize,
+    pub security: usize,
+    pub broadening: usize,
+    /// Parameter, Output, Condition and other section changes.
+    pub other: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Add,
+    Modify,
+    Remove,
+}
+
+/// Whether an update replaces a resource (a new physical resource is created
+/// and the old one deleted).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Replacement {
+    /// Updated in place.
+    #[default]
+    None,
+    /// Outcome depends on values known only at deploy time (intrinsics).
+    MayReplace,
+    /// The type is not in the vendored schemas, so it cannot be predicted.
+    Unknown,
+    /// A create-only property or the type changed.
+    Replace,
+}
+
+/// One resource that differs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceChange {
+    pub logical_id: String,
+    pub action: Action,
+    /// `Type` before (absent for `add`).
+    pub old_type: Option<String>,
+    /// `Type` after (absent for `remove`).
+    pub new_type: Option<String>,
+    /// Offline prediction from the schemas' `createOnlyProperties`.
+    pub replacement: Replacement,
+    /// Whether the type holds data (buckets, tables, keys, queues, log groups...).
+    pub stateful: bool,
+    /// Why the change can lose data or protection; listed first by renderers.
+    pub hazards: Vec<Hazard>,
+    /// Property and attribute changes (empty for add/remove).
+    pub changes: Vec<PropertyChange>,
+    /// What CloudFormation itself said, when diffed with `--change-set`.
+    pub change_set: Option<ChangeSetView>,
+}
+
+impl ResourceChange {
+    pub fn type_name(&self) -> &str {
+        self.new_type
+            .as_deref()
+            .or(self.old_type.as_deref())
+            .unwrap_or("?")
+    }
+
+    /// CloudFormation's answer when there is one, else the offline prediction.
+    pub fn effective_replacement(&self) -> Replacement {
+        match &self.change_set {
+            Some(view) => match view.replacement.as_deref() {
+                Some("True") => Replacement::Replace,
+                Some("Conditional") => Replacement::MayReplace,
+                Some("False") => Replacement::None,
+                // Unknown or absent values from AWS: keep our own prediction.
+                _ => self.replacement,
+            },
+            None => self.replacement,
+        }
+    }
+}
+
+/// A reason a change is destructive.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hazard {
+    pub kind: HazardKind,
+    /// One sentence for humans.
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HazardKind {
+    /// A stateful resource is removed and its DeletionPolicy deletes it.
+    StatefulRemoved,
+    /// A stateful resource is replaced and the old one is deleted.
+    StatefulReplaced,
+    /// A stateful resource may be replaced (intrinsic or unknown type).
+    StatefulMayBeReplaced,
+    /// `DeletionPolicy`/`UpdateReplacePolicy` `Retain` (or `Snapshot`) removed or weakened.
+    RetentionRemoved,
+}
+
+/// One property or attribute change inside a modified resource.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PropertyChange {
+    /// `Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault`,
+    /// or an attribute: `DependsOn`, `DeletionPolicy`, `UpdateReplacePolicy`,
+    /// `Metadata.<key>`, `Condition`, `Type`...
+    pub path: String,
+    pub kind: ValueChange,
+    /// JSON value before (absent when added).
+    pub old: Option<Json>,
+    /// JSON value after (absent when removed).
+    pub new: Option<Json>,
+    /// Whether this change alone replaces the resource.
+    pub replacement: Replacement,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueChange {
+    Added,
+    Removed,
+    Modified,
+}
+
+/// A change in Parameters, Outputs, Conditions, Mappings, Rules, or a top-level key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SectionChange {
+    /// `Parameters`, `Outputs`, `Conditions`, `Mappings`, `Rules` or `Template`
+    /// (for top-level keys such as `Description` and `Transform`).
+    pub section: String,
+    pub name: String,
+    pub kind: ValueChange,
+    pub old: Option<Json>,
+    pub new: Option<Json>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Grants more: an allow added or widened, a deny removed or narrowed.
+    Broadening,
+    /// Grants less: an allow removed or narrowed, a deny added or widened.
+    Narrowing,
+}
+
+/// One IAM statement added, removed or modified.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityChange {
+    pub logical_id: String,
+    pub resource_type: String,
+    /// Which document: `AssumeRolePolicyDocument`, `Policies[ReadUploads]`,
+    /// `PolicyDocument`, `KeyPolicy`, `ManagedPolicyArns`, `Permission`.
+    pub policy: String,
+    pub kind: ValueChange,
+    pub direction: Direction,
+    /// The statement before (absent when added).
+    pub old: Option<StatementView>,
+    /// The statement after (absent when removed).
+    pub new: Option<StatementView>,
+    /// What differs, one line each: `+ action s3:PutObject`, `- condition StringEquals aws:SourceAccount`.
+    pub details: Vec<String>,
+    /// Whether a `*` appears in an added action, resource or principal.
+    pub wildcard: bool,
+}
+
+/// A normalised statement: lists sorted and deduplicated, single strings
+/// turned into lists, intrinsics rendered as compact JSON.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatementView {
+    pub sid: Option<String>,
+    /// `Allow` or `Deny`.
+    pub effect: String,
+    /// `kind:value` (`AWS:arn:...`, `Service:sns.amazonaws.com`, `*`).
+    pub principals: Vec<String>,
+    pub not_principals: Vec<String>,
+    pub actions: Vec<String>,
+    pub not_actions: Vec<String>,
+    pub resources: Vec<String>,
+    pub not_resources: Vec<String>,
+    /// `Operator key value` lines, e.g. `StringEquals aws:SourceAccount 123456789012`.
+    pub conditions: Vec<String>,
+}
+
+/// CloudFormation's view of one resource from DescribeChangeSet.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeSetView {
+    /// `Add`, `Modify`, `Remove`, `Import`, `Dynamic` (kept as AWS sends it).
+    pub action: String,
+    /// `True`, `False`, `Conditional` (kept as AWS sends it; absent for add/remove).
+    pub replacement: Option<String>,
+    pub physical_id: Option<String>,
+    pub details: Vec<ChangeSetDetail>,
+}
+
+/// One `ResourceChangeDetail` from DescribeChangeSet.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeSetDetail {
+    /// `Properties`, `Metadata`, `Tags`, ... (the target attribute).
+    pub attribute: Option<String>,
+    /// The property name, when the attribute is `Properties`.
+    pub name: Option<String>,
+    /// `Never`, `Conditionally`, `Always`.
+    pub requires_recreation: Option<String>,
+    /// `Static` or `Dynamic`.
+    pub evaluation: Option<String>,
+    /// `ResourceReference`, `ParameterReference`, `ResourceAttribute`, `DirectModification`, `Automatic`.
+    pub change_source: Option<String>,
+    pub causing_entity: Option<String>,
+}
+
+/// One resource entry of a change set, as the toolkit reads it from
+/// DescribeChangeSet (kept free of SDK types so the engine stays pure).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChangeSetResource {
+    pub logical_id: String,
+    pub resource_type: Option<String>,
+    pub view: ChangeSetView,
+}
+
+/// The `--format json` document (see `diff/SCHEMA.md`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonReport {
+    /// Always [`SCHEMA_VERSION`] for this shape.
+    pub schema_version: u32,
+    /// Where the two templates came from, e.g. `synth-out/dev/template.json`
+    /// and `stack upstack-dev (deployed)`.
+    pub old_source: String,
+    pub new_source: String,
+    /// Whether anything differs (the exit code is 2 when true).
+    pub has_changes: bool,
+    pub summary: Summary,
+    pub resources: Vec<ResourceChange>,
+    pub security: Vec<SecurityChange>,
+    pub sections: Vec<SectionChange>,
+}

@@ -1,0 +1,148 @@
+//! Text, Markdown and JSON renderings of a [`TemplateDiff`].
+
+mod json;
+mod markdown;
+mod text;
+
+pub use json::{json, report};
+pub use markdown::markdown;
+pub use text::text;
+
+use serde_json::Value as Json;
+use similar::{ChangeTag, TextDiff};
+
+use crate::model::{Replacement, ResourceChange, Summary};
+
+/// What was compared, for headers: e.g. `stack upstack-dev (deployed)` and
+/// `synth-out/dev/template.json`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sources {
+    pub old: String,
+    pub new: String,
+}
+
+/// Values longer than this (compact JSON) are shown as a line diff of their
+/// pretty-printed form instead of `- old` / `+ new`.
+const INLINE_LIMIT: usize = 72;
+
+/// Lines of context kept around each changed line of a long value.
+const CONTEXT_LINES: usize = 3;
+
+fn plural(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
+/// `3 to add, 2 to change (1 replacement), 1 to destroy`.
+pub(crate) fn resource_counts(summary: &Summary) -> String {
+    let mut change = format!("{} to change", summary.change);
+    let mut notes = Vec::new();
+    if summary.replace > 0 {
+        notes.push(plural(summary.replace, "replacement", "replacements"));
+    }
+    if summary.may_replace > 0 {
+        notes.push(format!("{} may be replaced", summary.may_replace));
+    }
+    if !notes.is_empty() {
+        change.push_str(&format!(" ({})", notes.join(", ")));
+    }
+    format!(
+        "{} to add, {change}, {} to destroy",
+        summary.add, summary.destroy
+    )
+}
+
+/// `2 security changes (1 broadening)`.
+pub(crate) fn security_counts(summary: &Summary) -> String {
+    format!(
+        "{} ({} broadening)",
+        plural(summary.security, "security change", "security changes"),
+        summary.broadening
+    )
+}
+
+pub(crate) fn replacement_label(change: &ResourceChange) -> Option<String> {
+    let label = match change.effective_replacement() {
+        Replacement::None => return None,
+        Replacement::Replace => "replace",
+        Replacement::MayReplace => "may be replaced",
+        Replacement::Unknown => "replacement unknown (type not in the vendored schemas)",
+    };
+    Some(
+        match change
+            .change_set
+            .as_ref()
+            .and_then(|view| view.replacement.as_deref())
+        {
+            Some(from_aws) => format!("{label} (change set: Replacement {from_aws})"),
+            None => label.to_owned(),
+        },
+    )
+}
+
+pub(crate) fn property_replacement_label(replacement: Replacement) -> Option<&'static str> {
+    match replacement {
+        Replacement::None => None,
+        Replacement::Replace => Some("create-only: replace"),
+        Replacement::MayReplace => Some("create-only, intrinsic value: may be replaced"),
+        Replacement::Unknown => Some("replacement unknown"),
+    }
+}
+
+/// How a line of a value diff is marked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mark {
+    Removed,
+    Added,
+    Context,
+    /// A gap between hunks of a long value.
+    Gap,
+}
+
+/// The lines showing how a value changed: `- old` / `+ new` for short
+/// values, a line diff of the pretty-printed JSON (or of a multi-line
+/// string's own lines) for long ones.
+pub(crate) fn value_lines(old: Option<&Json>, new: Option<&Json>) -> Vec<(Mark, String)> {
+    let short = |value: Option<&Json>| {
+        value.is_none_or(|value| {
+            !matches!(value, Json::String(text) if text.contains('\n'))
+                && value.to_string().len() <= INLINE_LIMIT
+        })
+    };
+    if short(old) && short(new) {
+        let mut lines = Vec::new();
+        lines.extend(old.map(|value| (Mark::Removed, value.to_string())));
+        lines.extend(new.map(|value| (Mark::Added, value.to_string())));
+        return lines;
+    }
+    let old_text = old.map(long_form).unwrap_or_default();
+    let new_text = new.map(long_form).unwrap_or_default();
+    let diff = TextDiff::from_lines(&old_text, &new_text);
+    let mut lines = Vec::new();
+    for (index, group) in diff.grouped_ops(CONTEXT_LINES).iter().enumerate() {
+        if index > 0 {
+            lines.push((Mark::Gap, "...".to_owned()));
+        }
+        for op in group {
+            for change in diff.iter_changes(op) {
+                let mark = match change.tag() {
+                    ChangeTag::Delete => Mark::Removed,
+                    ChangeTag::Insert => Mark::Added,
+                    ChangeTag::Equal => Mark::Context,
+                };
+                lines.push((mark, change.value().trim_end_matches('\n').to_owned()));
+            }
+        }
+    }
+    lines
+}
+
+fn long_form(value: &Json) -> String {
+    let mut text = match value {
+        Json::String(text) if text.contains('\n') => text.clone(),
+        other => serde_json::to_string_pretty(other).unwrap_or_else(|_| other.to_string()),
+    };
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
+}

@@ -1,0 +1,577 @@
+//! IAM statement changes across every resource that carries a policy.
+//!
+//! Statements are normalised (single strings become lists, lists are sorted
+//! and deduplicated, intrinsics become compact JSON) so reordering or
+//! restyling a policy is not reported. Old and new statements are paired by
+//! exact match, then by `Sid`, then by overlap; the rest are added or removed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value as Json;
+
+use crate::model::{Direction, SecurityChange, StatementView, ValueChange};
+
+/// A resource's policy-bearing parts: label -> statements, plus attachment
+/// lists (managed policy ARNs, roles a policy is attached to).
+#[derive(Default)]
+struct Policies {
+    documents: BTreeMap<String, Vec<StatementView>>,
+    attachments: BTreeMap<String, BTreeSet<String>>,
+}
+
+pub(crate) fn diff_resource(
+    logical_id: &str,
+    old: Option<(&str, Option<&Json>)>,
+    new: Option<(&str, Option<&Json>)>,
+) -> Vec<SecurityChange> {
+    let resource_type = new
+        .or(old)
+        .map(|(type_name, _)| type_name)
+        .unwrap_or_default();
+    let old_policies = old
+        .map(|(type_name, props)| extract(type_name, props))
+        .unwrap_or_default();
+    let new_policies = new
+        .map(|(type_name, props)| extract(type_name, props))
+        .unwrap_or_default();
+    let mut changes = Vec::new();
+
+    let labels: BTreeSet<&String> = old_policies
+        .documents
+        .keys()
+        .chain(new_policies.documents.keys())
+        .collect();
+    for label in labels {
+        let empty = Vec::new();
+        let before = old_policies.documents.get(label).unwrap_or(&empty);
+        let after = new_policies.documents.get(label).unwrap_or(&empty);
+        for (old_statement, new_statement) in pair_statements(before, after) {
+            if let Some(mut change) = compare(old_statement, new_statement) {
+                change.logical_id = logical_id.to_owned();
+                change.resource_type = resource_type.to_owned();
+                change.policy = label.clone();
+                changes.push(change);
+            }
+        }
+    }
+
+    let labels: BTreeSet<&String> = old_policies
+        .attachments
+        .keys()
+        .chain(new_policies.attachments.keys())
+        .collect();
+    for label in labels {
+        let empty = BTreeSet::new();
+        let before = old_policies.attachments.get(label).unwrap_or(&empty);
+        let after = new_policies.attachments.get(label).unwrap_or(&empty);
+        for (item, kind, direction, sign) in before
+            .difference(after)
+            .map(|item| (item, ValueChange::Removed, Direction::Narrowing, '-'))
+            .chain(
+                after
+                    .difference(before)
+                    .map(|item| (item, ValueChange::Added, Direction::Broadening, '+')),
+            )
+        {
+            changes.push(SecurityChange {
+                logical_id: logical_id.to_owned(),
+                resource_type: resource_type.to_owned(),
+                policy: label.clone(),
+                kind,
+                direction,
+                old: None,
+                new: None,
+                details: vec![format!("{sign} {} {item}", attachment_noun(label))],
+                wildcard: false,
+            });
+        }
+    }
+    changes
+}
+
+fn attachment_noun(label: &str) -> &'static str {
+    match label {
+        "ManagedPolicyArns" => "managed policy",
+        "Roles" => "attached to role",
+        "Users" => "attached to user",
+        "Groups" => "attached to group",
+        _ => "attachment",
+    }
+}
+
+/// The policies a resource type carries, by CloudFormation property.
+fn extract(type_name: &str, properties: Option<&Json>) -> Policies {
+    let mut policies = Policies::default();
+    let Some(properties) = properties else {
+        return policies;
+    };
+    let mut document = |label: &str, key: &str| {
+        if let Some(value) = properties.get(key) {
+            policies
+                .documents
+                .insert(label.to_owned(), statements(value));
+        }
+    };
+    match type_name {
+        "AWS::IAM::Role" => {
+            document("AssumeRolePolicyDocument", "AssumeRolePolicyDocument");
+            if let Some(inline) = properties.get("Policies").and_then(Json::as_array) {
+                for (index, policy) in inline.iter().enumerate() {
+                    let name = policy.get("PolicyName").map_or_else(
+                        || index.to_string(),
+                        |name| {
+                            name.as_str()
+                                .map_or_else(|| name.to_string(), str::to_owned)
+                        },
+                    );
+                    if let Some(value) = policy.get("PolicyDocument") {
+                        policies
+                            .documents
+                            .insert(format!("Policies[{name}]"), statements(value));
+                    }
+                }
+            }
+            attachments(&mut policies, properties, "ManagedPolicyArns");
+        }
+        "AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy" => {
+            document("PolicyDocument", "PolicyDocument");
+            for key in ["Roles", "Users", "Groups"] {
+                attachments(&mut policies, properties, key);
+            }
+        }
+        "AWS::IAM::User" | "AWS::IAM::Group" => {
+            if let Some(inline) = properties.get("Policies").and_then(Json::as_array) {
+                for (index, policy) in inline.iter().enumerate() {
+                    let name = policy
+                        .get("PolicyName")
+                        .and_then(Json::as_str)
+                        .map_or_else(|| index.to_string(), str::to_owned);
+                    if let Some(value) = policy.get("PolicyDocument") {
+                        policies
+                            .documents
+                            .insert(format!("Policies[{name}]"), statements(value));
+                    }
+                }
+            }
+            attachments(&mut policies, properties, "ManagedPolicyArns");
+        }
+        "AWS::KMS::Key" => document("KeyPolicy", "KeyPolicy"),
+        "AWS::S3::BucketPolicy" | "AWS::SNS::TopicPolicy" | "AWS::SQS::QueuePolicy" => {
+            document("PolicyDocument", "PolicyDocument");
+        }
+        "AWS::Lambda::Permission" => {
+            policies
+                .documents
+                .insert("Permission".to_owned(), vec![lambda_permission(properties)]);
+        }
+        _ => {}
+    }
+    policies
+}
+
+fn attachments(policies: &mut Policies, properties: &Json, key: &str) {
+    if let Some(list) = properties.get(key) {
+        policies
+            .attachments
+            .insert(key.to_owned(), strings(Some(list)).into_iter().collect());
+    }
+}
+
+/// A `AWS::Lambda::Permission` is one resource-policy statement on the
+/// function; express it as one so it is compared like the others:
+/// https://docs.aws.amazon.com/lambda/latest/dg/access-control-resource-based.html
+fn lambda_permission(properties: &Json) -> StatementView {
+    let principal = properties.get("Principal").map(render).map(|principal| {
+        if principal == "*" {
+            principal
+        } else if principal.ends_with(".amazonaws.com") {
+            format!("Service:{principal}")
+        } else {
+            format!("AWS:{principal}")
+        }
+    });
+    let mut conditions = Vec::new();
+    for (key, operator, condition_key) in [
+        ("SourceArn", "ArnLike", "AWS:SourceArn"),
+        ("SourceAccount", "StringEquals", "AWS:SourceAccount"),
+        ("PrincipalOrgID", "StringEquals", "aws:PrincipalOrgID"),
+        (
+            "FunctionUrlAuthType",
+            "StringEquals",
+            "lambda:FunctionUrlAuthType",
+        ),
+        (
+            "EventSourceToken",
+            "StringEquals",
+            "lambda:EventSourceToken",
+        ),
+    ] {
+        if let Some(value) = properties.get(key) {
+            conditions.push(format!("{operator} {condition_key} {}", render(value)));
+        }
+    }
+    conditions.sort();
+    StatementView {
+        sid: None,
+        effect: "Allow".to_owned(),
+        principals: principal.into_iter().collect(),
+        actions: strings(properties.get("Action")),
+        resources: strings(properties.get("FunctionName")),
+        conditions,
+        ..StatementView::default()
+    }
+}
+
+/// A compact, stable rendering of a policy value: plain strings as they
+/// are, anything else (intrinsics) as compact JSON.
+fn render(value: &Json) -> String {
+    match value {
+        Json::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `"a"`, `["b", "a"]` -> sorted, deduplicated list.
+fn strings(value: Option<&Json>) -> Vec<String> {
+    let set: BTreeSet<String> = match value {
+        None | Some(Json::Null) => BTreeSet::new(),
+        Some(Json::Array(items)) => items.iter().map(render).collect(),
+        Some(other) => BTreeSet::from([render(other)]),
+    };
+    set.into_iter().collect()
+}
+
+/// Statements of a policy document. A document given as a JSON string (IAM
+/// accepts both) is parsed; one that is an intrinsic (e.g. `Fn::If`) cannot
+/// be analysed and becomes one opaque statement, so any change to it shows.
+fn statements(document: &Json) -> Vec<StatementView> {
+    let parsed;
+    let document = match document {
+        Json::String(text) => match serde_json::from_str::<Json>(text) {
+            Ok(value) => {
+                parsed = value;
+                &parsed
+            }
+            Err(_) => return vec![opaque(document)],
+        },
+        other => other,
+    };
+    match document.get("Statement") {
+        Some(Json::Array(items)) => items.iter().map(statement).collect(),
+        Some(single @ Json::Object(_)) => vec![statement(single)],
+        _ => vec![opaque(document)],
+    }
+}
+
+fn opaque(document: &Json) -> StatementView {
+    StatementView {
+        effect: "Unknown".to_owned(),
+        conditions: vec![format!("(not analysable) {document}")],
+        ..StatementView::default()
+    }
+}
+
+fn statement(value: &Json) -> StatementView {
+    if crate::engine::is_intrinsic(value) || !value.is_object() {
+        return opaque(value);
+    }
+    StatementView {
+        sid: value.get("Sid").map(render),
+        effect: value
+            .get("Effect")
+            .map_or_else(|| "Allow".to_owned(), render),
+        principals: principals(value.get("Principal")),
+        not_principals: principals(value.get("NotPrincipal")),
+        actions: strings(value.get("Action")),
+        not_actions: strings(value.get("NotAction")),
+        resources: strings(value.get("Resource")),
+        not_resources: strings(value.get("NotResource")),
+        conditions: conditions(value.get("Condition")),
+    }
+}
+
+/// `"*"` -> `*`; `{"AWS": [...], "Service": "x"}` -> `AWS:...`, `Service:x`.
+fn principals(value: Option<&Json>) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    match value {
+        None => {}
+        Some(object @ Json::Object(map)) if !crate::engine::is_intrinsic(object) => {
+            for (kind, ids) in map {
+                for id in strings(Some(ids)) {
+                    out.insert(format!("{kind}:{id}"));
+                }
+            }
+        }
+        Some(other) => {
+            out.insert(render(other));
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// `{"StringEquals": {"aws:SourceAccount": ["1", "2"]}}` -> one line per value.
+fn conditions(value: Option<&Json>) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    match value {
+        None => {}
+        Some(Json::Object(operators)) => {
+            for (operator, keys) in operators {
+                match keys.as_object() {
+                    Some(keys) => {
+                        for (key, values) in keys {
+                            for value in strings(Some(values)) {
+                                out.insert(format!("{operator} {key} {value}"));
+                            }
+                        }
+                    }
+                    None => {
+                        out.insert(format!("{operator} {}", render(keys)));
+                    }
+                }
+            }
+        }
+        Some(other) => {
+            out.insert(render(other));
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Pairs old and new statements: exact matches (dropped, nothing changed),
+/// then same `Sid`, then the most overlapping statement of the same effect.
+fn pair_statements<'a>(
+    old: &'a [StatementView],
+    new: &'a [StatementView],
+) -> Vec<(Option<&'a StatementView>, Option<&'a StatementView>)> {
+    let mut old_left: Vec<Option<&StatementView>> = old.iter().map(Some).collect();
+    let mut new_left: Vec<Option<&StatementView>> = new.iter().map(Some).collect();
+    let mut pairs = Vec::new();
+
+    for slot in old_left.iter_mut() {
+        if let Some(statement) = *slot
+            && let Some(found) = new_left
+                .iter_mut()
+                .find(|candidate| **candidate == Some(statement))
+        {
+            *found = None;
+            *slot = None;
+        }
+    }
+    for slot in old_left.iter_mut() {
+        if let Some(statement) = *slot
+            && statement.sid.is_some()
+            && let Some(found) = new_left
+                .iter_mut()
+                .find(|candidate| candidate.is_some_and(|c| c.sid == statement.sid))
+        {
+            pairs.push((Some(statement), found.take()));
+            *slot = None;
+        }
+    }
+    loop {
+        let mut best: Option<(usize, usize, usize)> = None;
+        for (i, a) in old_left.iter().enumerate() {
+            let Some(a) = a else { continue };
+            for (j, b) in new_left.iter().enumerate() {
+                let Some(b) = b else { continue };
+                if a.effect != b.effect {
+                    continue;
+                }
+                let score = overlap(&a.actions, &b.actions)
+                    + overlap(&a.resources, &b.resources)
+                    + overlap(&a.principals, &b.principals)
+                    + overlap(&a.not_actions, &b.not_actions);
+                if score > 0 && best.is_none_or(|(_, _, s)| score > s) {
+                    best = Some((i, j, score));
+                }
+            }
+        }
+        let Some((i, j, _)) = best else { break };
+        pairs.push((old_left[i].take(), new_left[j].take()));
+    }
+    pairs.extend(
+        old_left
+            .into_iter()
+            .flatten()
+            .map(|statement| (Some(statement), None)),
+    );
+    pairs.extend(
+        new_left
+            .into_iter()
+            .flatten()
+            .map(|statement| (None, Some(statement))),
+    );
+    pairs
+}
+
+fn overlap(a: &[String], b: &[String]) -> usize {
+    a.iter().filter(|item| b.contains(item)).count()
+}
+
+/// Lines describing a whole statement, each prefixed with `sign`.
+fn describe(statement: &StatementView, sign: char) -> Vec<String> {
+    let mut lines = vec![format!("{sign} effect {}", statement.effect)];
+    for (noun, items) in fields(statement) {
+        lines.extend(items.iter().map(|item| format!("{sign} {noun} {item}")));
+    }
+    lines
+}
+
+fn fields(statement: &StatementView) -> [(&'static str, &Vec<String>); 7] {
+    [
+        ("principal", &statement.principals),
+        ("not-principal", &statement.not_principals),
+        ("action", &statement.actions),
+        ("not-action", &statement.not_actions),
+        ("resource", &statement.resources),
+        ("not-resource", &statement.not_resources),
+        ("condition", &statement.conditions),
+    ]
+}
+
+fn has_wildcard(items: &[String]) -> bool {
+    items.iter().any(|item| item.contains('*'))
+}
+
+fn compare(old: Option<&StatementView>, new: Option<&StatementView>) -> Option<SecurityChange> {
+    let template = |kind, direction, details, wildcard| SecurityChange {
+        logical_id: String::new(),
+        resource_type: String::new(),
+        policy: String::new(),
+        kind,
+        direction,
+        old: old.cloned(),
+        new: new.cloned(),
+        details,
+        wildcard,
+    };
+    match (old, new) {
+        (None, None) => None,
+        (None, Some(added)) => {
+            let direction = if added.effect == "Deny" {
+                Direction::Narrowing
+            } else {
+                Direction::Broadening
+            };
+            let wildcard = direction == Direction::Broadening
+                && (has_wildcard(&added.actions)
+                    || has_wildcard(&added.resources)
+                    || has_wildcard(&added.principals));
+            Some(template(
+                ValueChange::Added,
+                direction,
+                describe(added, '+'),
+                wildcard,
+            ))
+        }
+        (Some(removed), None) => {
+            let direction = if removed.effect == "Deny" {
+                Direction::Broadening
+            } else {
+                Direction::Narrowing
+            };
+            Some(template(
+                ValueChange::Removed,
+                direction,
+                describe(removed, '-'),
+                false,
+            ))
+        }
+        (Some(before), Some(after)) => {
+            let mut details = Vec::new();
+            // What the change does to the set of requests the statement matches.
+            let mut matches_more = false;
+            let mut matches_less = false;
+            let mut wildcard = false;
+            if before.effect != after.effect {
+                details.push(format!("~ effect {} -> {}", before.effect, after.effect));
+            }
+            for ((noun, old_items), (_, new_items)) in fields(before).into_iter().zip(fields(after))
+            {
+                let added: Vec<&String> = new_items
+                    .iter()
+                    .filter(|item| !old_items.contains(item))
+                    .collect();
+                let removed: Vec<&String> = old_items
+                    .iter()
+                    .filter(|item| !new_items.contains(item))
+                    .collect();
+                details.extend(removed.iter().map(|item| format!("- {noun} {item}")));
+                details.extend(added.iter().map(|item| format!("+ {noun} {item}")));
+                match noun {
+                    "condition" => {
+                        // Values of one condition key are ORed, keys and operators ANDed:
+                        // a value added to an existing key matches more, a new key matches less.
+                        // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-logic-multiple-context-keys-or-values.html
+                        let old_keys: BTreeSet<&str> =
+                            old_items.iter().map(|line| condition_key(line)).collect();
+                        let new_keys: BTreeSet<&str> =
+                            new_items.iter().map(|line| condition_key(line)).collect();
+                        for line in &added {
+                            if old_keys.contains(condition_key(line)) {
+                                matches_more = true;
+                            } else {
+                                matches_less = true;
+                            }
+                        }
+                        for line in &removed {
+                            if new_keys.contains(condition_key(line)) {
+                                matches_less = true;
+                            } else {
+                                matches_more = true;
+                            }
+                        }
+                    }
+                    "not-principal" | "not-action" | "not-resource" => {
+                        matches_less |= !added.is_empty();
+                        matches_more |= !removed.is_empty();
+                    }
+                    _ => {
+                        matches_more |= !added.is_empty();
+                        matches_less |= !removed.is_empty();
+                        // Only a wildcard where the field had none is news; `/data/*` -> `/*` is
+                        // reported as a changed resource.
+                        wildcard |= added.iter().any(|item| item.contains('*'))
+                            && !removed.iter().any(|item| item.contains('*'))
+                            && !old_items.iter().any(|item| item == "*");
+                    }
+                }
+            }
+            if details.is_empty() {
+                // Only the Sid differs: no change in what is granted.
+                return None;
+            }
+            let broadening = match (before.effect.as_str(), after.effect.as_str()) {
+                // A deny matching fewer requests lets through what it used to block.
+                ("Deny", "Deny") => matches_less,
+                ("Deny", _) => true,
+                (_, "Deny") => false,
+                // An allow (or an unanalysable statement) matching more grants more;
+                // an unanalysable change is treated as broadening to be safe.
+                (_, "Unknown") | ("Unknown", _) => true,
+                _ => matches_more,
+            };
+            let direction = if broadening {
+                Direction::Broadening
+            } else {
+                Direction::Narrowing
+            };
+            Some(template(
+                ValueChange::Modified,
+                direction,
+                details,
+                wildcard && broadening,
+            ))
+        }
+    }
+}
+
+/// `StringEquals aws:SourceAccount 123` -> `StringEquals aws:SourceAccount`.
+fn condition_key(line: &str) -> &str {
+    let mut spaces = line.match_indices(' ').map(|(index, _)| index);
+    let _operator_end = spaces.next();
+    match spaces.next() {
+        Some(end) => &line[..end],
+        None => line,
+    }
+}
