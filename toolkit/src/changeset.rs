@@ -1,1 +1,474 @@
-//! (being written)
+//! CloudFormation change sets: create, wait until reviewable, describe (all
+//! pages), delete. Used by `deploy` (review then execute) and by
+//! `diff --change-set` (review then delete).
+//!
+//! A change set is CloudFormation's own answer to "what would this template
+//! do to the live stack", including replacements our template diff cannot
+//! predict (e.g. a property whose new value only resolves at deploy time).
+
+use std::time::Duration;
+
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::types::{
+    Capability, ChangeAction as SdkChangeAction, ChangeSetStatus, ChangeSetType, ExecutionStatus,
+    Replacement as SdkReplacement, Tag,
+};
+
+use crate::aws::{CallError, Pacing, with_retries};
+
+/// Where CloudFormation reads the template from. Bodies are limited to
+/// 51,200 bytes; bigger templates must be uploaded to S3 and passed by URL.
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html>
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplateSource {
+    Body(String),
+    Url(String),
+}
+
+/// The largest `TemplateBody` CloudFormation accepts, in bytes.
+pub const MAX_TEMPLATE_BODY_BYTES: usize = 51_200;
+
+/// `CREATE` for a stack that does not exist yet (CloudFormation then holds
+/// it in REVIEW_IN_PROGRESS until executed), `UPDATE` otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeSetKind {
+    Create,
+    Update,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChangeSetRequest {
+    pub stack_name: String,
+    pub change_set_name: String,
+    pub kind: ChangeSetKind,
+    pub template: TemplateSource,
+    /// Stack tags, propagated by CloudFormation to every taggable resource.
+    pub tags: Vec<(String, String)>,
+    /// Idempotency token: a retried CreateChangeSet with the same token does
+    /// not create a second change set.
+    pub client_token: String,
+    pub description: Option<String>,
+}
+
+impl ChangeSetRequest {
+    /// A name unique per deploy attempt: `upstack-<unix seconds>`. Change-set
+    /// names must match `[a-zA-Z][-a-zA-Z0-9]*` and be at most 128 chars.
+    pub fn default_name(unix_seconds: u64) -> String {
+        format!("upstack-{unix_seconds}")
+    }
+}
+
+/// A created change set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeSetHandle {
+    pub stack_name: String,
+    /// The change set's ARN when CloudFormation returned one, else its name.
+    /// Using the ARN avoids ambiguity when several stacks share a name prefix.
+    pub id: String,
+    pub stack_id: Option<String>,
+}
+
+impl ChangeSetHandle {
+    /// A handle for an existing change set, by name or ARN.
+    pub fn existing(stack_name: impl Into<String>, name_or_arn: impl Into<String>) -> Self {
+        ChangeSetHandle {
+            stack_name: stack_name.into(),
+            id: name_or_arn.into(),
+            stack_id: None,
+        }
+    }
+}
+
+/// What a change set does to one resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeAction {
+    Add,
+    Modify,
+    Remove,
+    Import,
+    Dynamic,
+    SyncWithActual,
+    /// An action this SDK version does not know; kept verbatim.
+    Other(String),
+}
+
+impl ChangeAction {
+    fn from_sdk(action: Option<&SdkChangeAction>) -> Self {
+        match action {
+            Some(SdkChangeAction::Add) => ChangeAction::Add,
+            Some(SdkChangeAction::Modify) => ChangeAction::Modify,
+            Some(SdkChangeAction::Remove) => ChangeAction::Remove,
+            Some(SdkChangeAction::Import) => ChangeAction::Import,
+            Some(SdkChangeAction::Dynamic) => ChangeAction::Dynamic,
+            Some(SdkChangeAction::SyncWithActual) => ChangeAction::SyncWithActual,
+            Some(other) => ChangeAction::Other(other.as_str().to_owned()),
+            None => ChangeAction::Other(String::new()),
+        }
+    }
+}
+
+/// Whether CloudFormation will replace the resource (new physical id, the
+/// old one deleted: data loss for a bucket or table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Replacement {
+    True,
+    False,
+    /// Depends on a value only known during the update.
+    Conditional,
+    /// Not reported (e.g. for Add/Remove) or unknown to this SDK version.
+    NotReported(String),
+}
+
+impl Replacement {
+    fn from_sdk(replacement: Option<&SdkReplacement>) -> Self {
+        match replacement {
+            Some(SdkReplacement::True) => Replacement::True,
+            Some(SdkReplacement::False) => Replacement::False,
+            Some(SdkReplacement::Conditional) => Replacement::Conditional,
+            Some(other) => Replacement::NotReported(other.as_str().to_owned()),
+            None => Replacement::NotReported(String::new()),
+        }
+    }
+
+    /// True or Conditional: treat as a possible replacement.
+    pub fn may_replace(&self) -> bool {
+        matches!(self, Replacement::True | Replacement::Conditional)
+    }
+}
+
+/// One attribute change CloudFormation reported for a resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeDetail {
+    /// `Properties`, `Metadata`, `Tags`, ...
+    pub attribute: String,
+    /// The property name, for `Properties`.
+    pub name: Option<String>,
+    /// `Never`, `Conditionally`, `Always`.
+    pub requires_recreation: Option<String>,
+    /// `DirectModification`, `ResourceReference`, `ParameterReference`, ...
+    pub change_source: Option<String>,
+    pub causing_entity: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceChange {
+    pub logical_id: String,
+    pub physical_id: Option<String>,
+    pub resource_type: String,
+    pub action: ChangeAction,
+    pub replacement: Replacement,
+    pub scope: Vec<String>,
+    pub details: Vec<ChangeDetail>,
+}
+
+/// A described change set: its status and every resource change (all pages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeSetDescription {
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub execution_status: String,
+    pub changes: Vec<ResourceChange>,
+}
+
+impl ChangeSetDescription {
+    /// Whether ExecuteChangeSet will be accepted.
+    pub fn is_executable(&self) -> bool {
+        self.execution_status == ExecutionStatus::Available.as_str()
+    }
+}
+
+/// Where a change set ended up after creation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeSetState {
+    /// Ready to review and execute.
+    Ready(ChangeSetDescription),
+    /// CloudFormation found nothing to do. The change set still exists (in
+    /// FAILED) and should be deleted.
+    NoChanges { reason: String },
+    /// Creation failed for another reason (invalid template, missing
+    /// capability, a resource type not available in the region, ...).
+    Failed { status: String, reason: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeSetError {
+    #[error(transparent)]
+    Call(#[from] CallError),
+    #[error(
+        "change set {id} for stack {stack} is still {status} after {waited:?}; it was left in place: inspect it with `aws cloudformation describe-change-set --stack-name {stack} --change-set-name {id}`"
+    )]
+    Timeout {
+        stack: String,
+        id: String,
+        status: String,
+        waited: Duration,
+    },
+    #[error("CreateChangeSet for stack {stack} returned no change set id")]
+    NoId { stack: String },
+}
+
+/// Whether a FAILED change set's reason means "the template changes nothing".
+/// CloudFormation words this differently for change sets and for
+/// UpdateStack; both spellings are matched, as the AWS CLI's
+/// `cloudformation deploy` does.
+pub fn is_no_changes_reason(reason: &str) -> bool {
+    reason.contains("didn't contain changes")
+        || reason.contains("No updates are to be performed")
+        || reason.contains("submitted information didn't contain changes")
+}
+
+/// CreateChangeSet with CAPABILITY_NAMED_IAM (the stack names its roles).
+pub async fn create(
+    client: &Client,
+    request: &ChangeSetRequest,
+    pacing: &Pacing,
+) -> Result<ChangeSetHandle, ChangeSetError> {
+    let change_set_type = match request.kind {
+        ChangeSetKind::Create => ChangeSetType::Create,
+        ChangeSetKind::Update => ChangeSetType::Update,
+    };
+    let tags: Vec<Tag> = request
+        .tags
+        .iter()
+        .map(|(key, value)| Tag::builder().key(key).value(value).build())
+        .collect();
+    let output = with_retries(pacing, "cloudformation:CreateChangeSet", || {
+        let mut call = client
+            .create_change_set()
+            .stack_name(&request.stack_name)
+            .change_set_name(&request.change_set_name)
+            .change_set_type(change_set_type.clone())
+            .capabilities(Capability::CapabilityNamedIam)
+            .set_tags(Some(tags.clone()))
+            .client_token(&request.client_token)
+            .set_description(request.description.clone());
+        call = match &request.template {
+            TemplateSource::Body(body) => call.template_body(body),
+            TemplateSource::Url(url) => call.template_url(url),
+        };
+        call.send()
+    })
+    .await?;
+    let id = output
+        .id()
+        .map(str::to_owned)
+        .or_else(|| (!request.change_set_name.is_empty()).then(|| request.change_set_name.clone()))
+        .ok_or_else(|| ChangeSetError::NoId {
+            stack: request.stack_name.clone(),
+        })?;
+    Ok(ChangeSetHandle {
+        stack_name: request.stack_name.clone(),
+        id,
+        stack_id: output.stack_id().map(str::to_owned),
+    })
+}
+
+/// Polls DescribeChangeSet (backing off) until the change set leaves
+/// CREATE_PENDING / CREATE_IN_PROGRESS, then returns its final state with
+/// all changes. Unknown statuses are treated as "still working" until the
+/// timeout, never as success.
+pub async fn wait_until_ready(
+    client: &Client,
+    handle: &ChangeSetHandle,
+    pacing: &Pacing,
+) -> Result<ChangeSetState, ChangeSetError> {
+    let started = pacing.clock.now();
+    let mut pause = pacing.poll_initial;
+    loop {
+        let description = describe(client, handle, pacing).await?;
+        let status = ChangeSetStatus::from(description.status.as_str());
+        match status {
+            ChangeSetStatus::CreateComplete => return Ok(ChangeSetState::Ready(description)),
+            ChangeSetStatus::Failed => {
+                let reason = description.status_reason.clone().unwrap_or_default();
+                return Ok(if is_no_changes_reason(&reason) {
+                    ChangeSetState::NoChanges { reason }
+                } else {
+                    ChangeSetState::Failed {
+                        status: description.status,
+                        reason,
+                    }
+                });
+            }
+            ChangeSetStatus::DeleteComplete | ChangeSetStatus::DeleteFailed => {
+                return Ok(ChangeSetState::Failed {
+                    status: description.status.clone(),
+                    reason: description.status_reason.unwrap_or_else(|| {
+                        "the change set was deleted while we waited for it".to_owned()
+                    }),
+                });
+            }
+            // Pending, in progress, or a status newer than this SDK: keep polling.
+            _ => {}
+        }
+        let waited = pacing.clock.now().saturating_duration_since(started);
+        if waited >= pacing.change_set_timeout {
+            return Err(ChangeSetError::Timeout {
+                stack: handle.stack_name.clone(),
+                id: handle.id.clone(),
+                status: description.status,
+                waited,
+            });
+        }
+        pacing.sleep(pause).await;
+        pause = pacing.next_poll(pause);
+    }
+}
+
+/// DescribeChangeSet, following NextToken so large stacks get every change.
+pub async fn describe(
+    client: &Client,
+    handle: &ChangeSetHandle,
+    pacing: &Pacing,
+) -> Result<ChangeSetDescription, ChangeSetError> {
+    let mut next_token: Option<String> = None;
+    let mut result: Option<ChangeSetDescription> = None;
+    loop {
+        let token = next_token.clone();
+        let page = with_retries(pacing, "cloudformation:DescribeChangeSet", || {
+            client
+                .describe_change_set()
+                .stack_name(&handle.stack_name)
+                .change_set_name(&handle.id)
+                .set_next_token(token.clone())
+                .send()
+        })
+        .await?;
+        let changes = page
+            .changes()
+            .iter()
+            .filter_map(|change| change.resource_change())
+            .map(|change| ResourceChange {
+                logical_id: change.logical_resource_id().unwrap_or_default().to_owned(),
+                physical_id: change.physical_resource_id().map(str::to_owned),
+                resource_type: change.resource_type().unwrap_or_default().to_owned(),
+                action: ChangeAction::from_sdk(change.action()),
+                replacement: Replacement::from_sdk(change.replacement()),
+                scope: change
+                    .scope()
+                    .iter()
+                    .map(|scope| scope.as_str().to_owned())
+                    .collect(),
+                details: change
+                    .details()
+                    .iter()
+                    .map(|detail| {
+                        let target = detail.target();
+                        ChangeDetail {
+                            attribute: target
+                                .and_then(|target| target.attribute())
+                                .map(|attribute| attribute.as_str().to_owned())
+                                .unwrap_or_default(),
+                            name: target.and_then(|target| target.name()).map(str::to_owned),
+                            requires_recreation: target
+                                .and_then(|target| target.requires_recreation())
+                                .map(|recreation| recreation.as_str().to_owned()),
+                            change_source: detail
+                                .change_source()
+                                .map(|source| source.as_str().to_owned()),
+                            causing_entity: detail.causing_entity().map(str::to_owned),
+                        }
+                    })
+                    .collect(),
+            });
+        match result.as_mut() {
+            Some(described) => described.changes.extend(changes),
+            None => {
+                result = Some(ChangeSetDescription {
+                    status: page
+                        .status()
+                        .map(|status| status.as_str().to_owned())
+                        .unwrap_or_default(),
+                    status_reason: page.status_reason().map(str::to_owned),
+                    execution_status: page
+                        .execution_status()
+                        .map(|status| status.as_str().to_owned())
+                        .unwrap_or_default(),
+                    changes: changes.collect(),
+                })
+            }
+        }
+        next_token = page
+            .next_token()
+            .filter(|token| !token.is_empty())
+            .map(str::to_owned);
+        if next_token.is_none() {
+            break;
+        }
+    }
+    result.ok_or_else(|| ChangeSetError::NoId {
+        stack: handle.stack_name.clone(),
+    })
+}
+
+/// DeleteChangeSet. A change set that is already gone counts as deleted.
+pub async fn delete(
+    client: &Client,
+    handle: &ChangeSetHandle,
+    pacing: &Pacing,
+) -> Result<(), ChangeSetError> {
+    let result = with_retries(pacing, "cloudformation:DeleteChangeSet", || {
+        client
+            .delete_change_set()
+            .stack_name(&handle.stack_name)
+            .change_set_name(&handle.id)
+            .send()
+    })
+    .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(error) if error.is_not_found() => Ok(()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// ExecuteChangeSet with a client token so a retried call does not execute twice.
+pub async fn execute(
+    client: &Client,
+    handle: &ChangeSetHandle,
+    client_token: &str,
+    pacing: &Pacing,
+) -> Result<(), ChangeSetError> {
+    with_retries(pacing, "cloudformation:ExecuteChangeSet", || {
+        client
+            .execute_change_set()
+            .stack_name(&handle.stack_name)
+            .change_set_name(&handle.id)
+            .client_request_token(client_token)
+            .send()
+    })
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_no_change_wordings_are_recognised() {
+        assert!(is_no_changes_reason(
+            "The submitted information didn't contain changes. Submit different information to create a change set."
+        ));
+        assert!(is_no_changes_reason("No updates are to be performed."));
+        assert!(!is_no_changes_reason(
+            "Template format error: Unresolved resource dependencies [Foo]"
+        ));
+    }
+
+    #[test]
+    fn unknown_sdk_values_are_kept_verbatim() {
+        let action = SdkChangeAction::from("Teleport");
+        assert_eq!(
+            ChangeAction::from_sdk(Some(&action)),
+            ChangeAction::Other("Teleport".into())
+        );
+        let replacement = SdkReplacement::from("Maybe");
+        assert_eq!(
+            Replacement::from_sdk(Some(&replacement)),
+            Replacement::NotReported("Maybe".into())
+        );
+        assert!(Replacement::Conditional.may_replace());
+        assert!(!Replacement::False.may_replace());
+    }
+}

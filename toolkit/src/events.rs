@@ -1,1 +1,568 @@
-//! (being written)
+//! Watching a stack while CloudFormation works on it: its status, its new
+//! events (DescribeStackEvents polling, deduplicated), progress, and the root
+//! cause of a failure.
+
+use std::collections::{BTreeSet, HashSet};
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::types::StackStatus;
+
+use crate::aws::{CallError, Pacing, with_retries};
+
+/// How a stack status should be handled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusClass {
+    /// CloudFormation is still working (any `*_IN_PROGRESS` except review).
+    InProgress,
+    /// CREATE/UPDATE/IMPORT_COMPLETE: the operation succeeded.
+    Succeeded,
+    /// DELETE_COMPLETE.
+    Deleted,
+    /// ROLLBACK_COMPLETE: a creation failed and was rolled back; the stack
+    /// can only be deleted.
+    CreateRolledBack,
+    /// UPDATE_ROLLBACK_COMPLETE / IMPORT_ROLLBACK_COMPLETE: an update failed and the
+    /// previous state was restored; the stack is usable.
+    UpdateRolledBack,
+    /// UPDATE_ROLLBACK_FAILED: needs `continue-update-rollback`.
+    UpdateRollbackFailed,
+    /// CREATE_FAILED, ROLLBACK_FAILED, DELETE_FAILED, UPDATE_FAILED, IMPORT_ROLLBACK_FAILED.
+    Failed,
+    /// REVIEW_IN_PROGRESS: a CREATE change set exists but was never executed.
+    ReviewInProgress,
+    /// A status this SDK does not know; kept verbatim, never guessed at.
+    Unknown(String),
+}
+
+impl StatusClass {
+    pub fn of(status: &str) -> StatusClass {
+        match StackStatus::from(status) {
+            StackStatus::CreateInProgress
+            | StackStatus::DeleteInProgress
+            | StackStatus::ImportInProgress
+            | StackStatus::ImportRollbackInProgress
+            | StackStatus::RollbackInProgress
+            | StackStatus::UpdateCompleteCleanupInProgress
+            | StackStatus::UpdateInProgress
+            | StackStatus::UpdateRollbackCompleteCleanupInProgress
+            | StackStatus::UpdateRollbackInProgress => StatusClass::InProgress,
+            StackStatus::CreateComplete
+            | StackStatus::UpdateComplete
+            | StackStatus::ImportComplete => StatusClass::Succeeded,
+            StackStatus::DeleteComplete => StatusClass::Deleted,
+            StackStatus::RollbackComplete => StatusClass::CreateRolledBack,
+            StackStatus::UpdateRollbackComplete | StackStatus::ImportRollbackComplete => {
+                StatusClass::UpdateRolledBack
+            }
+            StackStatus::UpdateRollbackFailed => StatusClass::UpdateRollbackFailed,
+            StackStatus::CreateFailed
+            | StackStatus::DeleteFailed
+            | StackStatus::RollbackFailed
+            | StackStatus::UpdateFailed
+            | StackStatus::ImportRollbackFailed => StatusClass::Failed,
+            StackStatus::ReviewInProgress => StatusClass::ReviewInProgress,
+            // A future `*_IN_PROGRESS` is still CloudFormation working: wait.
+            _ if status.ends_with("_IN_PROGRESS") => StatusClass::InProgress,
+            _ => StatusClass::Unknown(status.to_owned()),
+        }
+    }
+
+    /// Whether a watcher should stop polling at this status.
+    pub fn is_terminal(&self) -> bool {
+        !matches!(self, StatusClass::InProgress)
+    }
+}
+
+/// The parts of DescribeStacks a deploy needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackState {
+    pub stack_id: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub termination_protection: bool,
+    pub outputs: Vec<(String, String)>,
+}
+
+impl StackState {
+    pub fn class(&self) -> StatusClass {
+        StatusClass::of(&self.status)
+    }
+}
+
+/// DescribeStacks for one stack; `None` when it does not exist (including
+/// DELETE_COMPLETE, which DescribeStacks by ARN still returns).
+pub async fn describe_stack(
+    client: &Client,
+    stack: &str,
+    pacing: &Pacing,
+) -> Result<Option<StackState>, CallError> {
+    let result = with_retries(pacing, "cloudformation:DescribeStacks", || {
+        client.describe_stacks().stack_name(stack).send()
+    })
+    .await;
+    let output = match result {
+        Ok(output) => output,
+        // CloudFormation answers a missing stack with a ValidationError
+        // "Stack with id X does not exist", not a dedicated error code.
+        Err(error) if error.is_not_found() => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let Some(stack) = output.stacks().first() else {
+        return Ok(None);
+    };
+    let status = stack
+        .stack_status()
+        .map(|status| status.as_str().to_owned())
+        .unwrap_or_default();
+    if StatusClass::of(&status) == StatusClass::Deleted {
+        return Ok(None);
+    }
+    Ok(Some(StackState {
+        stack_id: stack.stack_id().unwrap_or_default().to_owned(),
+        status,
+        status_reason: stack.stack_status_reason().map(str::to_owned),
+        termination_protection: stack.enable_termination_protection().unwrap_or(false),
+        outputs: stack
+            .outputs()
+            .iter()
+            .filter_map(|output| {
+                Some((
+                    output.output_key()?.to_owned(),
+                    output.output_value()?.to_owned(),
+                ))
+            })
+            .collect(),
+    }))
+}
+
+/// One stack event, reduced to what we print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackEvent {
+    pub event_id: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    pub status: String,
+    pub reason: Option<String>,
+    /// Seconds since the Unix epoch, as CloudFormation stamped it.
+    pub timestamp: Option<i64>,
+}
+
+impl StackEvent {
+    /// The stack's own events (type AWS::CloudFormation::Stack) as opposed to
+    /// its resources'.
+    pub fn is_stack_event(&self) -> bool {
+        self.resource_type == "AWS::CloudFormation::Stack"
+    }
+
+    pub fn is_failure(&self) -> bool {
+        self.status.ends_with("_FAILED")
+    }
+
+    /// "Resource creation cancelled" and friends: CloudFormation cancels the
+    /// siblings of a failed resource, and those events bury the real cause.
+    pub fn is_cancellation_noise(&self) -> bool {
+        self.reason.as_deref().is_some_and(|reason| {
+            let reason = reason.to_ascii_lowercase();
+            reason.contains("resource creation cancelled")
+                || reason.contains("resource update cancelled")
+                || reason.contains("resource deletion cancelled")
+                || reason.contains("resource handler returned message: \"null\"")
+        })
+    }
+}
+
+/// The event that explains a failure: the first (oldest) resource failure
+/// that is not a cancellation; failing that, the first failure at all, then
+/// the stack's own failure event.
+pub fn root_cause(events: &[StackEvent]) -> Option<&StackEvent> {
+    let failures = || events.iter().filter(|event| event.is_failure());
+    failures()
+        .find(|event| !event.is_stack_event() && !event.is_cancellation_noise())
+        .or_else(|| failures().find(|event| !event.is_stack_event()))
+        .or_else(|| failures().next())
+        .or_else(|| {
+            events.iter().find(|event| {
+                event.status.contains("ROLLBACK_IN_PROGRESS") && event.reason.is_some()
+            })
+        })
+}
+
+/// Yields each stack event once, oldest first, and only events newer than
+/// the moment the watcher started.
+///
+/// "Newer" is decided by EventId, not by comparing clocks: the watcher
+/// remembers the newest event that existed when it started (the marker) and
+/// stops paging DescribeStackEvents (which is newest-first) when it reaches
+/// the marker or an event it already yielded. Local clock skew therefore
+/// cannot hide or replay events.
+#[derive(Debug)]
+pub struct EventWatcher {
+    stack: String,
+    marker: Option<String>,
+    seen: HashSet<String>,
+}
+
+impl EventWatcher {
+    /// Remembers the newest existing event of `stack` (name or, better, ARN).
+    pub async fn start(
+        client: &Client,
+        stack: &str,
+        pacing: &Pacing,
+    ) -> Result<EventWatcher, CallError> {
+        let first = with_retries(pacing, "cloudformation:DescribeStackEvents", || {
+            client.describe_stack_events().stack_name(stack).send()
+        })
+        .await;
+        let marker = match first {
+            Ok(page) => page
+                .stack_events()
+                .first()
+                .and_then(|event| event.event_id())
+                .map(str::to_owned),
+            Err(error) if error.is_not_found() => None,
+            Err(error) => return Err(error),
+        };
+        Ok(EventWatcher {
+            stack: stack.to_owned(),
+            marker,
+            seen: HashSet::new(),
+        })
+    }
+
+    /// New events since the last call, oldest first.
+    pub async fn poll(
+        &mut self,
+        client: &Client,
+        pacing: &Pacing,
+    ) -> Result<Vec<StackEvent>, CallError> {
+        let mut fresh = Vec::new();
+        let mut next_token: Option<String> = None;
+        'pages: loop {
+            let token = next_token.clone();
+            let page = with_retries(pacing, "cloudformation:DescribeStackEvents", || {
+                client
+                    .describe_stack_events()
+                    .stack_name(&self.stack)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await?;
+            for event in page.stack_events() {
+                let Some(event_id) = event.event_id() else {
+                    continue;
+                };
+                if Some(event_id) == self.marker.as_deref() || self.seen.contains(event_id) {
+                    break 'pages;
+                }
+                fresh.push(StackEvent {
+                    event_id: event_id.to_owned(),
+                    logical_id: event.logical_resource_id().unwrap_or_default().to_owned(),
+                    resource_type: event.resource_type().unwrap_or_default().to_owned(),
+                    status: event
+                        .resource_status()
+                        .map(|status| status.as_str().to_owned())
+                        .unwrap_or_default(),
+                    reason: event
+                        .resource_status_reason()
+                        .filter(|reason| !reason.is_empty())
+                        .map(str::to_owned),
+                    timestamp: event.timestamp().map(|time| time.secs()),
+                });
+            }
+            next_token = page
+                .next_token()
+                .filter(|token| !token.is_empty())
+                .map(str::to_owned);
+            if next_token.is_none() {
+                break;
+            }
+        }
+        fresh.reverse();
+        // A page boundary can shift between two calls while events arrive;
+        // the seen-set makes sure nothing is yielded twice anyway.
+        fresh.retain(|event| self.seen.insert(event.event_id.clone()));
+        Ok(fresh)
+    }
+}
+
+/// Resources done out of the total the change set announced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    pub done: usize,
+    pub total: usize,
+    pub elapsed: Duration,
+}
+
+/// Counts distinct resources that reached a `*_COMPLETE` status.
+#[derive(Debug, Default)]
+struct ProgressCounter {
+    completed: BTreeSet<String>,
+}
+
+impl ProgressCounter {
+    fn record(&mut self, event: &StackEvent) {
+        if !event.is_stack_event()
+            && event.status.ends_with("_COMPLETE")
+            && !event.status.contains("ROLLBACK")
+        {
+            self.completed.insert(event.logical_id.clone());
+        }
+    }
+}
+
+/// Formats one event line: `[ 3/12  00:41] CREATE_COMPLETE  Table  AWS::DynamoDB::Table`.
+pub fn format_event(event: &StackEvent, progress: &Progress) -> String {
+    let seconds = progress.elapsed.as_secs();
+    let mut line = format!(
+        "[{:>2}/{:<2} {:02}:{:02}] {:<28} {} ({})",
+        progress.done,
+        progress.total,
+        seconds / 60,
+        seconds % 60,
+        event.status,
+        event.logical_id,
+        event.resource_type
+    );
+    if let Some(reason) = &event.reason
+        && (event.is_failure() || event.status.contains("ROLLBACK"))
+    {
+        line.push_str(": ");
+        line.push_str(reason);
+    }
+    line
+}
+
+/// How watching ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchOutcome {
+    /// The stack reached a status that ends the operation (success or not).
+    Finished {
+        state: Option<StackState>,
+        events: Vec<StackEvent>,
+    },
+    /// The user interrupted; the stack was not touched.
+    Interrupted {
+        last_status: Option<String>,
+        events: Vec<StackEvent>,
+    },
+}
+
+/// Polls events and status until the stack status is terminal (explicit
+/// stop condition: [`StatusClass::is_terminal`], or the stack disappearing),
+/// calling `on_event` for each new event as it arrives. `interrupt`
+/// resolving (Ctrl-C) ends the watch without any further AWS call.
+pub async fn watch<F, I>(
+    client: &Client,
+    watcher: &mut EventWatcher,
+    total_resources: usize,
+    pacing: &Pacing,
+    started: Instant,
+    interrupt: I,
+    mut on_event: F,
+) -> Result<WatchOutcome, CallError>
+where
+    F: FnMut(&StackEvent, &Progress),
+    I: Future<Output = ()>,
+{
+    let mut interrupt = std::pin::pin!(interrupt);
+    let mut counter = ProgressCounter::default();
+    let mut all_events = Vec::new();
+    let mut pause = pacing.poll_initial;
+    loop {
+        let events = watcher.poll(client, pacing).await?;
+        for event in events {
+            counter.record(&event);
+            let progress = Progress {
+                done: counter.completed.len(),
+                total: total_resources.max(counter.completed.len()),
+                elapsed: pacing.clock.now().saturating_duration_since(started),
+            };
+            on_event(&event, &progress);
+            all_events.push(event);
+        }
+        let state = describe_stack(client, &watcher.stack, pacing).await?;
+        let last_status = match &state {
+            None => {
+                return Ok(WatchOutcome::Finished {
+                    state: None,
+                    events: all_events,
+                });
+            }
+            Some(stack) if stack.class().is_terminal() => {
+                // Events written just before the final status may have been
+                // missed by the poll above: read them once more.
+                for event in watcher.poll(client, pacing).await? {
+                    counter.record(&event);
+                    let progress = Progress {
+                        done: counter.completed.len(),
+                        total: total_resources.max(counter.completed.len()),
+                        elapsed: pacing.clock.now().saturating_duration_since(started),
+                    };
+                    on_event(&event, &progress);
+                    all_events.push(event);
+                }
+                return Ok(WatchOutcome::Finished {
+                    state,
+                    events: all_events,
+                });
+            }
+            Some(stack) => Some(stack.status.clone()),
+        };
+        tokio::select! {
+            biased;
+            () = &mut interrupt => return Ok(WatchOutcome::Interrupted { last_status, events: all_events }),
+            () = pacing.sleep(pause) => {}
+        }
+        pause = pacing.next_poll(pause);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(
+        id: &str,
+        logical: &str,
+        kind: &str,
+        status: &str,
+        reason: Option<&str>,
+    ) -> StackEvent {
+        StackEvent {
+            event_id: id.into(),
+            logical_id: logical.into(),
+            resource_type: kind.into(),
+            status: status.into(),
+            reason: reason.map(str::to_owned),
+            timestamp: None,
+        }
+    }
+
+    #[test]
+    fn root_cause_skips_cancellations_and_the_stack_summary() {
+        let events = vec![
+            event(
+                "1",
+                "upstack-dev",
+                "AWS::CloudFormation::Stack",
+                "CREATE_IN_PROGRESS",
+                Some("User Initiated"),
+            ),
+            event(
+                "2",
+                "Queue",
+                "AWS::SQS::Queue",
+                "CREATE_FAILED",
+                Some("Resource creation cancelled"),
+            ),
+            event(
+                "3",
+                "Table",
+                "AWS::DynamoDB::Table",
+                "CREATE_FAILED",
+                Some("Table already exists"),
+            ),
+            event(
+                "4",
+                "Topic",
+                "AWS::SNS::Topic",
+                "CREATE_FAILED",
+                Some("Topic quota exceeded"),
+            ),
+            event(
+                "5",
+                "upstack-dev",
+                "AWS::CloudFormation::Stack",
+                "ROLLBACK_IN_PROGRESS",
+                Some("The following resource(s) failed to create: [Table, Queue]"),
+            ),
+        ];
+        assert_eq!(
+            root_cause(&events).map(|event| event.event_id.as_str()),
+            Some("3")
+        );
+    }
+
+    #[test]
+    fn root_cause_falls_back_to_cancellation_then_stack_reason() {
+        let only_cancel = vec![event(
+            "1",
+            "Q",
+            "AWS::SQS::Queue",
+            "CREATE_FAILED",
+            Some("Resource creation cancelled"),
+        )];
+        assert_eq!(
+            root_cause(&only_cancel).map(|event| event.event_id.as_str()),
+            Some("1")
+        );
+        let only_stack = vec![event(
+            "9",
+            "s",
+            "AWS::CloudFormation::Stack",
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            Some("Stack policy denies Update:Replace"),
+        )];
+        assert_eq!(
+            root_cause(&only_stack).map(|event| event.event_id.as_str()),
+            Some("9")
+        );
+        assert_eq!(root_cause(&[]), None);
+    }
+
+    #[test]
+    fn unknown_statuses_are_kept_and_future_in_progress_waits() {
+        assert_eq!(StatusClass::of("CREATE_COMPLETE"), StatusClass::Succeeded);
+        assert_eq!(StatusClass::of("FOO_IN_PROGRESS"), StatusClass::InProgress);
+        assert_eq!(
+            StatusClass::of("TELEPORTED"),
+            StatusClass::Unknown("TELEPORTED".into())
+        );
+        assert!(StatusClass::of("TELEPORTED").is_terminal());
+        assert!(!StatusClass::of("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS").is_terminal());
+    }
+
+    #[test]
+    fn progress_counts_each_completed_resource_once_and_not_the_stack() {
+        let mut counter = ProgressCounter::default();
+        for e in [
+            event("1", "T", "AWS::DynamoDB::Table", "CREATE_COMPLETE", None),
+            event("2", "T", "AWS::DynamoDB::Table", "UPDATE_COMPLETE", None),
+            event(
+                "3",
+                "s",
+                "AWS::CloudFormation::Stack",
+                "CREATE_COMPLETE",
+                None,
+            ),
+            event("4", "Q", "AWS::SQS::Queue", "CREATE_IN_PROGRESS", None),
+        ] {
+            counter.record(&e);
+        }
+        assert_eq!(counter.completed.len(), 1);
+    }
+
+    #[test]
+    fn event_line_shows_progress_elapsed_and_failure_reason() {
+        let line = format_event(
+            &event(
+                "1",
+                "Table",
+                "AWS::DynamoDB::Table",
+                "CREATE_FAILED",
+                Some("boom"),
+            ),
+            &Progress {
+                done: 3,
+                total: 12,
+                elapsed: Duration::from_secs(61),
+            },
+        );
+        assert_eq!(
+            line,
+            "[ 3/12 01:01] CREATE_FAILED                Table (AWS::DynamoDB::Table): boom"
+        );
+    }
+}
