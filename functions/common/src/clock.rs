@@ -1,0 +1,104 @@
+//! Time is injected so tests control lease expiry and timestamps.
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    fn now(&self) -> SystemTime;
+
+    /// Whole seconds since the Unix epoch (0 for a clock set before 1970).
+    fn now_epoch_seconds(&self) -> i64 {
+        epoch_seconds(self.now())
+    }
+}
+
+pub fn epoch_seconds(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// RFC 3339 UTC timestamp with second precision (`2026-11-22T21:13:03Z`),
+/// computed without a date crate (civil-from-days, H. Hinnant's algorithm).
+pub fn rfc3339(time: SystemTime) -> String {
+    let secs = epoch_seconds(time);
+    let days = secs.div_euclid(86_400);
+    let second_of_day = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        second_of_day / 3600,
+        (second_of_day % 3600) / 60,
+        second_of_day % 60
+    )
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// A clock tests move by hand.
+#[derive(Debug)]
+pub struct FixedClock(Mutex<SystemTime>);
+
+impl FixedClock {
+    pub fn at_epoch_seconds(seconds: u64) -> Self {
+        FixedClock(Mutex::new(UNIX_EPOCH + Duration::from_secs(seconds)))
+    }
+
+    pub fn advance(&self, by: Duration) {
+        let mut now = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *now += by;
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> SystemTime {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_formats_known_instants() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(1_795_381_983)),
+            "2026-11-22T21:13:03Z"
+        );
+        // Leap day.
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn fixed_clock_advances() {
+        let clock = FixedClock::at_epoch_seconds(100);
+        clock.advance(Duration::from_secs(5));
+        assert_eq!(clock.now_epoch_seconds(), 105);
+    }
+}

@@ -1,0 +1,18 @@
+//! SDK configuration, loaded once per execution environment in `main`.
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+/// The standard credential/region chain. `AWS_ENDPOINT_URL` (honoured by
+/// aws-config) points every client at a local emulator such as moto.
+pub async fn load_sdk_config() -> SdkConfig {
+    aws_config::load_defaults(BehaviorVersion::latest()).await
+}
+
+/// Path-style S3 addressing is needed when an endpoint override is an IP
+/// address (moto at 127.0.0.1 cannot serve `bucket.127.0.0.1`); against AWS
+/// itself virtual-hosted style is kept.
+pub fn s3_config(sdk_config: &SdkConfig) -> aws_sdk_s3::config::Builder {
+    let builder = aws_sdk_s3::config::Builder::from(sdk_config);
+    let endpoint_override = sdk_config.endpoint_url().is_some();
+    builder.force_path_style(endpoint_override)
+}

@@ -1,0 +1,444 @@
+//! Moto-backed fixtures for the handlers' integration tests (feature
+//! `testing`, enabled only from the handlers' dev-dependencies).
+//!
+//! Each test starts its own `moto_server` on a free 127.0.0.1 port and kills
+//! it on drop, so tests run in parallel without sharing state. A missing
+//! moto is a test failure that says how to install it, never a skip.
+
+use std::collections::HashMap;
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
+};
+use aws_sdk_s3::config::Credentials;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+use aws_sdk_sqs::types::QueueAttributeName;
+
+pub const REGION: &str = "eu-west-1";
+pub const ACCOUNT_ID: &str = "123456789012";
+
+/// A running `moto_server`, killed when dropped.
+#[derive(Debug)]
+pub struct MotoServer {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl MotoServer {
+    /// `$MOTO_SERVER`, else the repository's `.venv/bin/moto_server`.
+    pub fn binary() -> PathBuf {
+        if let Some(path) = std::env::var_os("MOTO_SERVER") {
+            return PathBuf::from(path);
+        }
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server")
+    }
+
+    pub fn start() -> MotoServer {
+        let binary = MotoServer::binary();
+        if !binary.exists() {
+            panic!(
+                "moto is not installed at {}: run `bash scripts/setup-test-tools.sh` from the \
+                 repository root (or set MOTO_SERVER to a moto_server binary)",
+                binary.display()
+            );
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map(|address| address.port())
+            .unwrap_or_else(|error| panic!("no free port on 127.0.0.1: {error}"));
+        let child = Command::new(&binary)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| panic!("could not start {}: {error}", binary.display()));
+        let server = MotoServer {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if started.elapsed() > Duration::from_secs(30) {
+                panic!("moto_server did not listen on 127.0.0.1:{port} within 30 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    pub async fn sdk_config(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(Region::new(REGION))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+            .load()
+            .await
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The pipeline's resources, created in a fresh moto.
+#[derive(Debug)]
+pub struct Pipeline {
+    pub moto: MotoServer,
+    pub sdk_config: SdkConfig,
+    pub s3: aws_sdk_s3::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub bucket: String,
+    pub table: String,
+    pub topic_arn: String,
+    pub fifo_topic_arn: String,
+    /// Standard queue subscribed (SNS envelope kept) to the standard topic.
+    pub topic_queue_url: String,
+    /// FIFO queue subscribed with raw delivery to the FIFO topic.
+    pub fifo_queue_url: String,
+}
+
+impl Pipeline {
+    pub async fn start() -> Pipeline {
+        let moto = MotoServer::start();
+        let sdk_config = moto.sdk_config().await;
+        let s3 = aws_sdk_s3::Client::from_conf(crate::sdk::s3_config(&sdk_config).build());
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config);
+        let sns = aws_sdk_sns::Client::new(&sdk_config);
+        let sqs = aws_sdk_sqs::Client::new(&sdk_config);
+        let bucket = "upload-bucket".to_owned();
+        let table = "pipeline-table".to_owned();
+
+        s3.create_bucket()
+            .bucket(&bucket)
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("CreateBucket: {error:?}"));
+        s3.put_bucket_versioning()
+            .bucket(&bucket)
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("PutBucketVersioning: {error:?}"));
+
+        let key_attribute = |name: &str, key_type: KeyType| {
+            (
+                AttributeDefinition::builder()
+                    .attribute_name(name)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap_or_else(|error| panic!("{error}")),
+                KeySchemaElement::builder()
+                    .attribute_name(name)
+                    .key_type(key_type)
+                    .build()
+                    .unwrap_or_else(|error| panic!("{error}")),
+            )
+        };
+        let (pk_definition, pk_schema) =
+            key_attribute(upstack_contract::table::PARTITION_KEY, KeyType::Hash);
+        let (sk_definition, sk_schema) =
+            key_attribute(upstack_contract::table::SORT_KEY, KeyType::Range);
+        dynamodb
+            .create_table()
+            .table_name(&table)
+            .attribute_definitions(pk_definition)
+            .attribute_definitions(sk_definition)
+            .key_schema(pk_schema)
+            .key_schema(sk_schema)
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("CreateTable: {error:?}"));
+
+        let topic_arn = sns
+            .create_topic()
+            .name("uploads")
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("CreateTopic: {error:?}"))
+            .topic_arn
+            .unwrap_or_default();
+        let fifo_topic_arn = sns
+            .create_topic()
+            .name("upload-events.fifo")
+            .attributes("FifoTopic", "true")
+            .attributes("ContentBasedDeduplication", "false")
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("CreateTopic (FIFO): {error:?}"))
+            .topic_arn
+            .unwrap_or_default();
+
+        let topic_queue_url = create_queue(&sqs, "uploads-copy", false).await;
+        let fifo_queue_url = create_queue(&sqs, "upload-events.fifo", true).await;
+        for (topic, queue_url, raw) in [
+            (&topic_arn, &topic_queue_url, false),
+            (&fifo_topic_arn, &fifo_queue_url, true),
+        ] {
+            let queue_arn = sqs
+                .get_queue_attributes()
+                .queue_url(queue_url)
+                .attribute_names(QueueAttributeName::QueueArn)
+                .send()
+                .await
+                .unwrap_or_else(|error| panic!("GetQueueAttributes: {error:?}"))
+                .attributes
+                .and_then(|attributes| attributes.get(&QueueAttributeName::QueueArn).cloned())
+                .unwrap_or_default();
+            let mut subscribe = sns
+                .subscribe()
+                .topic_arn(topic)
+                .protocol("sqs")
+                .endpoint(queue_arn);
+            if raw {
+                subscribe = subscribe.attributes("RawMessageDelivery", "true");
+            }
+            subscribe
+                .send()
+                .await
+                .unwrap_or_else(|error| panic!("Subscribe: {error:?}"));
+        }
+
+        Pipeline {
+            moto,
+            sdk_config,
+            s3,
+            dynamodb,
+            sns,
+            sqs,
+            bucket,
+            table,
+            topic_arn,
+            fifo_topic_arn,
+            topic_queue_url,
+            fifo_queue_url,
+        }
+    }
+
+    /// Uploads `body` to `key` and returns the new version ID.
+    pub async fn put_object(&self, key: &str, body: impl Into<ByteStream>) -> String {
+        self.s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(body.into())
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("PutObject {key}: {error:?}"))
+            .version_id
+            .unwrap_or_else(|| panic!("PutObject {key}: no version ID (versioning is on)"))
+    }
+
+    /// The S3 event S3 would send for one created object.
+    pub fn created_event(&self, key: &str, version_id: &str, size: i64) -> serde_json::Value {
+        s3_event(&[EventRecord::created(
+            &self.bucket,
+            key,
+            Some(version_id),
+            size,
+        )])
+    }
+
+    /// Every item in the table, sorted by (pk, sk).
+    pub async fn items(&self) -> Vec<HashMap<String, AttributeValue>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamodb
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap_or_else(|error| panic!("Scan: {error:?}"));
+            items.extend(page.items.unwrap_or_default());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        let key = |item: &HashMap<String, AttributeValue>| {
+            let text = |name: &str| {
+                item.get(name)
+                    .and_then(|value| value.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            (text("pk"), text("sk"))
+        };
+        items.sort_by_key(key);
+        items
+    }
+
+    /// Drains a queue: every message currently available.
+    pub async fn drain(&self, queue_url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+        let mut messages = Vec::new();
+        let mut empty_polls = 0;
+        while empty_polls < 2 {
+            let batch = self
+                .sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+                .wait_time_seconds(0)
+                .send()
+                .await
+                .unwrap_or_else(|error| panic!("ReceiveMessage: {error:?}"))
+                .messages
+                .unwrap_or_default();
+            if batch.is_empty() {
+                empty_polls += 1;
+                continue;
+            }
+            for message in &batch {
+                if let Some(handle) = message.receipt_handle() {
+                    self.sqs
+                        .delete_message()
+                        .queue_url(queue_url)
+                        .receipt_handle(handle)
+                        .send()
+                        .await
+                        .unwrap_or_else(|error| panic!("DeleteMessage: {error:?}"));
+                }
+            }
+            messages.extend(batch);
+        }
+        messages
+    }
+}
+
+async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str, fifo: bool) -> String {
+    let mut request = sqs.create_queue().queue_name(name);
+    if fifo {
+        request = request.attributes(QueueAttributeName::FifoQueue, "true");
+    }
+    request
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("CreateQueue {name}: {error:?}"))
+        .queue_url
+        .unwrap_or_default()
+}
+
+/// One record of a hand-built S3 event.
+#[derive(Debug, Clone)]
+pub struct EventRecord {
+    pub bucket: String,
+    /// The real (decoded) key; [`s3_event`] encodes it as S3 does.
+    pub key: String,
+    pub version_id: Option<String>,
+    pub sequencer: String,
+    pub size: i64,
+    pub event_name: String,
+}
+
+impl EventRecord {
+    pub fn created(bucket: &str, key: &str, version_id: Option<&str>, size: i64) -> EventRecord {
+        EventRecord {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            version_id: version_id.map(str::to_owned),
+            sequencer: format!("{:016X}", fastrand::u64(..)),
+            size,
+            event_name: "ObjectCreated:Put".to_owned(),
+        }
+    }
+}
+
+/// Encodes a key the way S3 does in event notifications: form encoding,
+/// space as `+`, everything outside `A-Za-z0-9-_.*/` as UTF-8 `%XX`.
+pub fn encode_key_like_s3(key: &str) -> String {
+    let mut encoded = String::with_capacity(key.len());
+    for byte in key.bytes() {
+        match byte {
+            b' ' => encoded.push('+'),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' | b'/' => {
+                encoded.push(byte as char)
+            }
+            other => encoded.push_str(&format!("%{other:02X}")),
+        }
+    }
+    encoded
+}
+
+/// An S3 event in the shape S3 delivers to Lambda (event version 2.1).
+pub fn s3_event(records: &[EventRecord]) -> serde_json::Value {
+    let records: Vec<serde_json::Value> = records
+        .iter()
+        .map(|record| {
+            let mut object = serde_json::json!({
+                "key": encode_key_like_s3(&record.key),
+                "size": record.size,
+                "eTag": "d41d8cd98f00b204e9800998ecf8427e",
+                "sequencer": record.sequencer,
+            });
+            if let Some(version_id) = &record.version_id {
+                object["versionId"] = serde_json::json!(version_id);
+            }
+            serde_json::json!({
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": REGION,
+                "eventTime": "2026-11-22T21:13:03.123Z",
+                "eventName": record.event_name,
+                "userIdentity": {"principalId": "AWS:AIDAEXAMPLEUPLOADER"},
+                "requestParameters": {"sourceIPAddress": "203.0.113.9"},
+                "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "FMyUVURIY8"},
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "upstack",
+                    "bucket": {
+                        "name": record.bucket,
+                        "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
+                        "arn": format!("arn:aws:s3:::{}", record.bucket)
+                    },
+                    "object": object
+                }
+            })
+        })
+        .collect();
+    serde_json::json!({ "Records": records })
+}
+
+/// Text of a string attribute, or "" when absent.
+pub fn text(item: &HashMap<String, AttributeValue>, name: &str) -> String {
+    item.get(name)
+        .and_then(|value| value.as_s().ok())
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_round_trips_through_the_decoder() {
+        let key = "data/my file+1 ü.csv";
+        assert_eq!(encode_key_like_s3(key), "data/my+file%2B1+%C3%BC.csv");
+        assert_eq!(crate::decode_s3_key(&encode_key_like_s3(key)).unwrap(), key);
+    }
+}
