@@ -392,13 +392,17 @@ async fn collect_lines<R: AsyncRead + Unpin>(
     }
 }
 
+/// Connections live in a `JoinSet` owned by this task: aborting the server
+/// drops it, which aborts the handler's parked `/next` long-poll too.
 async fn serve(listener: TcpListener, state: Arc<ServerState>) {
+    let mut connections = tokio::task::JoinSet::new();
     loop {
+        while connections.try_join_next().is_some() {}
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
         let state = state.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let service = service_fn(move |request| handle(request, state.clone()));
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)

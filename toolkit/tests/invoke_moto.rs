@@ -1,0 +1,320 @@
+//! `invoke` end to end against moto: a stack deployed to moto provides the
+//! physical ids, HeadObject the object's facts, and the zipped echo handler
+//! shows what it received (event and resolved environment).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use upstack_contract::Architecture;
+use upstack_toolkit::bundle::{BundleOptions, bundle};
+use upstack_toolkit::invoke::{EventSource, InvokeRequest, invoke};
+use upstack_toolkit::runtime_api::InvocationOutcome;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// moto_server on a free 127.0.0.1 port; killed on drop.
+struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_moto() -> Moto {
+    let server = repo_root().join(".venv/bin/moto_server");
+    assert!(
+        server.is_file(),
+        "{} missing: run `scripts/setup-test-tools.sh`",
+        server.display()
+    );
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(server)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let moto = Moto {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+    };
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "moto_server did not start on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    moto
+}
+
+fn echo_bootstrap(dir: &Path) -> PathBuf {
+    let tools_bin = repo_root().join(".venv/bin");
+    assert!(
+        tools_bin.join("cargo-zigbuild").is_file(),
+        "run `scripts/setup-test-tools.sh` (cargo-zigbuild missing)"
+    );
+    let opts = BundleOptions {
+        target_dir: Some(repo_root().join("target/bundle-tests/echo")),
+        tools_bin: Some(tools_bin),
+        quiet: true,
+    };
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/elf/echo-workspace");
+    let asset = bundle(
+        &workspace,
+        &[("echo".to_string(), Architecture::X86_64)],
+        &opts,
+    )
+    .unwrap()
+    .remove(0);
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&asset.zip_path).unwrap()).unwrap();
+    let mut bytes = Vec::new();
+    archive
+        .by_name("bootstrap")
+        .unwrap()
+        .read_to_end(&mut bytes)
+        .unwrap();
+    let path = dir.join("bootstrap");
+    std::fs::write(&path, bytes).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// What is deployed to moto: the stateful resources the function's
+/// environment refers to.
+fn deployed_template() -> serde_json::Value {
+    serde_json::json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Resources": {
+            "Uploads": { "Type": "AWS::S3::Bucket" },
+            "Table": {
+                "Type": "AWS::DynamoDB::Table",
+                "Properties": {
+                    "BillingMode": "PAY_PER_REQUEST",
+                    "AttributeDefinitions": [
+                        { "AttributeName": "pk", "AttributeType": "S" },
+                        { "AttributeName": "sk", "AttributeType": "S" }
+                    ],
+                    "KeySchema": [
+                        { "AttributeName": "pk", "KeyType": "HASH" },
+                        { "AttributeName": "sk", "KeyType": "RANGE" }
+                    ]
+                }
+            },
+            "Alerts": { "Type": "AWS::SNS::Topic" }
+        }
+    })
+}
+
+/// The synthesized template: the same plus the function (its code lives in
+/// the asset bucket, which moto's CloudFormation would try to fetch; the
+/// function itself is what `invoke` replaces, so it is not deployed here).
+fn synthesized_template() -> serde_json::Value {
+    let mut template = deployed_template();
+    template["Resources"]["EchoFunction"] = serde_json::json!({
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "FunctionName": { "Fn::Sub": "${AWS::StackName}-echo" },
+            "Code": { "S3Bucket": "upstack-assets-123456789012-eu-west-1", "S3Key": "assets/echo-x86_64-0123.zip" },
+            "MemorySize": 512,
+            "Timeout": 10,
+            "Environment": { "Variables": {
+                "TABLE_NAME": { "Ref": "Table" },
+                "TOPIC_ARN": { "Ref": "Alerts" },
+                "BUCKET_ARN": { "Fn::GetAtt": ["Uploads", "Arn"] },
+                "LABEL": { "Fn::Sub": "${AWS::Region}/${AWS::AccountId}/${Table}" }
+            } }
+        }
+    });
+    template
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invoke_with_key_sends_the_s3_event_and_the_deployed_environment() {
+    let moto = start_moto();
+    let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&moto.endpoint)
+        .region(aws_config::Region::new("eu-west-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .load()
+        .await;
+
+    let cloudformation = aws_sdk_cloudformation::Client::new(&sdk_config);
+    cloudformation
+        .create_stack()
+        .stack_name("upstack-test")
+        .template_body(deployed_template().to_string())
+        .send()
+        .await
+        .unwrap();
+    let resources = cloudformation
+        .describe_stack_resources()
+        .stack_name("upstack-test")
+        .send()
+        .await
+        .unwrap();
+    let physical = |logical: &str| {
+        resources
+            .stack_resources()
+            .iter()
+            .find(|r| r.logical_resource_id() == Some(logical))
+            .and_then(|r| r.physical_resource_id())
+            .unwrap_or_else(|| panic!("moto created no {logical}"))
+            .to_string()
+    };
+    let bucket = physical("Uploads");
+    let table = physical("Table");
+
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk_config)
+            .force_path_style(true)
+            .build(),
+    );
+    let key = "photos/my photo ü=1.jpg";
+    let put = s3
+        .put_object()
+        .bucket(&bucket)
+        .key(key)
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(
+            b"not really a jpeg",
+        ))
+        .send()
+        .await
+        .unwrap();
+
+    let workspace = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(workspace.path().join("synth-out/dev")).unwrap();
+    std::fs::write(
+        workspace.path().join("synth-out/dev/template.json"),
+        synthesized_template().to_string(),
+    )
+    .unwrap();
+    std::fs::create_dir_all(workspace.path().join("envs")).unwrap();
+    std::fs::write(
+        workspace.path().join("envs/dev.toml"),
+        "stack_name = \"upstack-test\"\nregion = \"eu-west-1\"\n",
+    )
+    .unwrap();
+
+    let output = invoke(InvokeRequest {
+        workspace_root: workspace.path().to_path_buf(),
+        env: "dev".into(),
+        handler: "echo".into(),
+        event: EventSource::S3Key(key.into()),
+        stack_name: None,
+        bucket: None,
+        binary: Some(echo_bootstrap(workspace.path())),
+        sdk_config: Some(sdk_config),
+        handler_environment: BTreeMap::from([(
+            "AWS_ENDPOINT_URL".to_string(),
+            moto.endpoint.clone(),
+        )]),
+    })
+    .await
+    .unwrap();
+
+    assert_eq!(output.function_name, "upstack-test-echo");
+    assert_eq!(output.environment["TABLE_NAME"], table);
+    assert_eq!(
+        output.environment["BUCKET_ARN"],
+        format!("arn:aws:s3:::{bucket}")
+    );
+    assert_eq!(
+        output.environment["LABEL"],
+        format!("eu-west-1/123456789012/{table}")
+    );
+    assert!(
+        output.environment["TOPIC_ARN"].starts_with("arn:aws:sns:eu-west-1:123456789012:"),
+        "{:?}",
+        output.environment
+    );
+
+    let InvocationOutcome::Response(body) = &output.report.outcome else {
+        panic!("{:?}\n{:?}", output.report.outcome, output.report.logs)
+    };
+    let body: serde_json::Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(body["tableName"], table.as_str());
+    assert_eq!(body["functionName"], "upstack-test-echo");
+    assert_eq!(body["memory"], "512");
+    let record = &body["echo"]["Records"][0];
+    assert_eq!(record["eventName"], "ObjectCreated:Put");
+    assert_eq!(record["awsRegion"], "eu-west-1");
+    assert_eq!(record["s3"]["bucket"]["name"], bucket.as_str());
+    assert_eq!(
+        record["s3"]["object"]["key"],
+        "photos/my+photo+%C3%BC%3D1.jpg"
+    );
+    assert_eq!(record["s3"]["object"]["size"], 17);
+    assert_eq!(
+        record["s3"]["object"]["eTag"],
+        put.e_tag().unwrap().trim_matches('"')
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_object_is_reported_with_its_bucket_and_key() {
+    let moto = start_moto();
+    let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&moto.endpoint)
+        .region(aws_config::Region::new("eu-west-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .load()
+        .await;
+    aws_sdk_cloudformation::Client::new(&sdk_config)
+        .create_stack()
+        .stack_name("upstack-test")
+        .template_body(deployed_template().to_string())
+        .send()
+        .await
+        .unwrap();
+    let workspace = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(workspace.path().join("synth-out/dev")).unwrap();
+    std::fs::write(
+        workspace.path().join("synth-out/dev/template.json"),
+        synthesized_template().to_string(),
+    )
+    .unwrap();
+    let error = invoke(InvokeRequest {
+        workspace_root: workspace.path().to_path_buf(),
+        env: "dev".into(),
+        handler: "echo".into(),
+        event: EventSource::S3Key("uploads/missing.txt".into()),
+        stack_name: Some("upstack-test".into()),
+        bucket: None,
+        binary: Some(PathBuf::from("/nonexistent")),
+        sdk_config: Some(sdk_config),
+        handler_environment: BTreeMap::new(),
+    })
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.starts_with("s3:HeadObject s3://upstack-test-uploads"),
+        "{error}"
+    );
+    assert!(error.contains("/uploads/missing.txt failed"), "{error}");
+}
