@@ -32,8 +32,10 @@
 //! ```
 //!
 //! ```compile_fail
-//! use upstack_resources::iam;
-//! let role = iam::Role { path: None, role_name: None };
+//! use upstack_cfn::PolicyDocument;
+//! use upstack_resources::s3;
+//! // `AWS::S3::BucketPolicy` requires both `Bucket` and `PolicyDocument`.
+//! let policy = s3::BucketPolicy::new(PolicyDocument::default());
 //! ```
 //!
 //! Neither does reading an attribute the type does not have:

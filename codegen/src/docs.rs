@@ -69,8 +69,10 @@ fn escape_line(line: &str) -> String {
             }
             // An unmatched backtick is literal text; escape it so it does not
             // pair with a later one.
+            out.push_str(&escape_plain(&plain));
+            plain.clear();
             for _ in 0..run {
-                plain.push_str("\\`");
+                out.push_str("\\`");
             }
             index += run;
             continue;

@@ -114,7 +114,7 @@ mod tests {
         assert_eq!(field_name("Type"), "r#type");
         assert_eq!(field_name("Self"), "self_");
         assert_eq!(field_name("deadLetterTargetArn"), "dead_letter_target_arn");
-        assert_eq!(field_name("3Prefix"), "field_3_prefix");
+        assert_eq!(field_name("3Prefix"), "field_3prefix");
     }
 
     #[test]

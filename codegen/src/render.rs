@@ -307,8 +307,10 @@ const LIB_DOCS: &str = r#"//! Typed CloudFormation resources generated from the 
 //! ```
 //!
 //! ```compile_fail
-//! use upstack_resources::iam;
-//! let role = iam::Role { path: None, role_name: None };
+//! use upstack_cfn::PolicyDocument;
+//! use upstack_resources::s3;
+//! // `AWS::S3::BucketPolicy` requires both `Bucket` and `PolicyDocument`.
+//! let policy = s3::BucketPolicy::new(PolicyDocument::default());
 //! ```
 //!
 //! Neither does reading an attribute the type does not have:
