@@ -210,7 +210,7 @@ fn find_zigbuild(
 ) -> Result<PathBuf, BundleError> {
     let in_tools = tools_bin.join("cargo-zigbuild");
     if in_tools.is_file() {
-        if !zig_available_in(&tools_bin) {
+        if !zig_available_in(tools_bin) {
             return Err(BundleError::ZigMissing { zigbuild: in_tools });
         }
         return Ok(in_tools);

@@ -2,6 +2,9 @@
 //! (fixtures/elf/echo-workspace): cargo zigbuild from .venv, ELF checks,
 //! reproducible zips, and no re-zip when nothing changed.
 
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

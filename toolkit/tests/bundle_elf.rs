@@ -3,6 +3,9 @@
 //! for a program needing GLIBC_2.36, and zig (from .venv) for x86_64 and
 //! aarch64 binaries linked against an old glibc.
 
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

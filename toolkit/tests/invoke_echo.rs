@@ -2,6 +2,9 @@
 //! handler from fixtures/elf/echo-workspace, bundled for x86_64 (the host),
 //! unzipped, and driven through one invocation per outcome.
 
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;

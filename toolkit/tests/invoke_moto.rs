@@ -2,6 +2,9 @@
 //! physical ids, HeadObject the object's facts, and the zipped echo handler
 //! shows what it received (event and resolved environment).
 
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::TcpListener;
