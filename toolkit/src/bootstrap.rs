@@ -1,1 +1,316 @@
-//! (being written)
+//! `bootstrap`: the per-account, per-region asset bucket deploy uploads
+//! handler zips and large templates to.
+//!
+//! Plain S3 calls rather than a bootstrap CloudFormation stack (CDK's
+//! choice): every call below is an idempotent "put the whole setting", so
+//! re-running converges the bucket to the desired state even if someone
+//! changed it by hand, without a second stack to deploy, diff and delete.
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::types::{
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint,
+    BucketVersioningStatus, CreateBucketConfiguration, ExpirationStatus, LifecycleExpiration,
+    LifecycleRule, LifecycleRuleFilter, NoncurrentVersionExpiration,
+    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, VersioningConfiguration,
+};
+
+use crate::aws::{CallError, Pacing, with_retries};
+
+/// Where `deploy` puts templates too large for TemplateBody.
+pub const TEMPLATE_PREFIX: &str = "templates/";
+/// Where handler zips go (content-addressed, see `fingerprint`).
+pub const ASSET_PREFIX: &str = "assets/";
+/// Days a superseded object version (and an uploaded template) is kept.
+pub const NONCURRENT_DAYS: i32 = 30;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error(transparent)]
+    Call(#[from] CallError),
+    #[error(
+        "the asset bucket {bucket} exists but this account cannot use it ({code}): S3 bucket names are global, so another account may own it"
+    )]
+    NotOurs { bucket: String, code: String },
+    #[error(
+        "the asset bucket {bucket} does not exist in {region}: run `upstack bootstrap --env {env}` first"
+    )]
+    Missing {
+        bucket: String,
+        region: String,
+        env: String,
+    },
+    #[error("cannot build the bucket configuration: {0}")]
+    Build(String),
+}
+
+/// What `bootstrap` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BootstrapReport {
+    pub bucket: String,
+    pub created: bool,
+    /// The settings applied, in order, for the summary.
+    pub applied: Vec<&'static str>,
+}
+
+impl BootstrapReport {
+    pub fn render(&self) -> String {
+        let mut text = format!(
+            "asset bucket {} {}\n",
+            self.bucket,
+            if self.created {
+                "created"
+            } else {
+                "already existed; settings re-applied"
+            }
+        );
+        for setting in &self.applied {
+            text.push_str("  - ");
+            text.push_str(setting);
+            text.push('\n');
+        }
+        text
+    }
+}
+
+/// Whether the bucket exists and we can use it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BucketState {
+    Missing,
+    Ours,
+}
+
+async fn bucket_state(
+    s3: &Client,
+    bucket: &str,
+    pacing: &Pacing,
+) -> Result<BucketState, BootstrapError> {
+    match with_retries(pacing, "s3:HeadBucket", || {
+        s3.head_bucket().bucket(bucket).send()
+    })
+    .await
+    {
+        Ok(_) => Ok(BucketState::Ours),
+        // HeadBucket has no body, so the SDK reports a bare `NotFound`/`Forbidden` code.
+        Err(error) if error.is_not_found() || error.message.contains("404") => {
+            Ok(BucketState::Missing)
+        }
+        Err(error)
+            if error.code.as_deref() == Some("Forbidden") || error.message.contains("403") =>
+        {
+            Err(BootstrapError::NotOurs {
+                bucket: bucket.to_owned(),
+                code: "403 Forbidden".to_owned(),
+            })
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Fails with the command to run when the asset bucket is missing.
+pub async fn ensure_bootstrapped(
+    s3: &Client,
+    bucket: &str,
+    region: &str,
+    env: &str,
+    pacing: &Pacing,
+) -> Result<(), BootstrapError> {
+    match bucket_state(s3, bucket, pacing).await? {
+        BucketState::Ours => Ok(()),
+        BucketState::Missing => Err(BootstrapError::Missing {
+            bucket: bucket.to_owned(),
+            region: region.to_owned(),
+            env: env.to_owned(),
+        }),
+    }
+}
+
+/// The bucket policy: deny every request not made over TLS.
+/// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html#transit>
+pub fn tls_only_policy(bucket: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}
+        }]
+    })
+    .to_string()
+}
+
+/// Creates the bucket if needed and (re-)applies every setting.
+pub async fn bootstrap(
+    s3: &Client,
+    bucket: &str,
+    region: &str,
+    pacing: &Pacing,
+) -> Result<BootstrapReport, BootstrapError> {
+    let build = |error: aws_sdk_s3::error::BuildError| BootstrapError::Build(error.to_string());
+    let created = match bucket_state(s3, bucket, pacing).await? {
+        BucketState::Ours => false,
+        BucketState::Missing => {
+            // us-east-1 rejects an explicit LocationConstraint; every other region requires it.
+            let configuration = (region != "us-east-1").then(|| {
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(region))
+                    .build()
+            });
+            let result = with_retries(pacing, "s3:CreateBucket", || {
+                s3.create_bucket()
+                    .bucket(bucket)
+                    .set_create_bucket_configuration(configuration.clone())
+                    .send()
+            })
+            .await;
+            match result {
+                Ok(_) => true,
+                // A concurrent bootstrap won the race: fine, settings follow.
+                Err(error) if error.code.as_deref() == Some("BucketAlreadyOwnedByYou") => false,
+                Err(error) if error.code.as_deref() == Some("BucketAlreadyExists") => {
+                    return Err(BootstrapError::NotOurs {
+                        bucket: bucket.to_owned(),
+                        code: "BucketAlreadyExists".into(),
+                    });
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    };
+    let mut applied = Vec::new();
+
+    let block = PublicAccessBlockConfiguration::builder()
+        .block_public_acls(true)
+        .ignore_public_acls(true)
+        .block_public_policy(true)
+        .restrict_public_buckets(true)
+        .build();
+    with_retries(pacing, "s3:PutPublicAccessBlock", || {
+        s3.put_public_access_block()
+            .bucket(bucket)
+            .public_access_block_configuration(block.clone())
+            .send()
+    })
+    .await?;
+    applied.push("public access blocked (all four settings)");
+
+    // SSE-KMS with the AWS-managed key (aws/s3): every use of the key is in
+    // CloudTrail, and no key policy has to be managed or paid for. The bucket
+    // key cuts KMS requests (and cost) for the many small zips.
+    // Lambda and CloudFormation read the objects with the deployer's
+    // credentials, which the aws/s3 key allows for any principal of the account.
+    let encryption = ServerSideEncryptionConfiguration::builder()
+        .rules(
+            ServerSideEncryptionRule::builder()
+                .apply_server_side_encryption_by_default(
+                    ServerSideEncryptionByDefault::builder()
+                        .sse_algorithm(ServerSideEncryption::AwsKms)
+                        .build()
+                        .map_err(build)?,
+                )
+                .bucket_key_enabled(true)
+                .build(),
+        )
+        .build()
+        .map_err(build)?;
+    with_retries(pacing, "s3:PutBucketEncryption", || {
+        s3.put_bucket_encryption()
+            .bucket(bucket)
+            .server_side_encryption_configuration(encryption.clone())
+            .send()
+    })
+    .await?;
+    applied.push("default encryption SSE-KMS (AWS-managed key aws/s3, bucket key on)");
+
+    with_retries(pacing, "s3:PutBucketVersioning", || {
+        s3.put_bucket_versioning()
+            .bucket(bucket)
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+    })
+    .await?;
+    applied.push("versioning enabled");
+
+    let policy = tls_only_policy(bucket);
+    with_retries(pacing, "s3:PutBucketPolicy", || {
+        s3.put_bucket_policy().bucket(bucket).policy(&policy).send()
+    })
+    .await?;
+    applied.push("bucket policy denies requests without TLS");
+
+    // Current asset zips are never expired: a rollback re-deploys the
+    // previous template, whose functions point at the previous zips.
+    // Uploaded templates are only needed while a change set is created.
+    let lifecycle = BucketLifecycleConfiguration::builder()
+        .rules(
+            LifecycleRule::builder()
+                .id("expire-noncurrent-versions")
+                .filter(LifecycleRuleFilter::builder().prefix("").build())
+                .status(ExpirationStatus::Enabled)
+                .noncurrent_version_expiration(
+                    NoncurrentVersionExpiration::builder()
+                        .noncurrent_days(NONCURRENT_DAYS)
+                        .build(),
+                )
+                .abort_incomplete_multipart_upload(
+                    AbortIncompleteMultipartUpload::builder()
+                        .days_after_initiation(1)
+                        .build(),
+                )
+                .build()
+                .map_err(build)?,
+        )
+        .rules(
+            LifecycleRule::builder()
+                .id("expire-uploaded-templates")
+                .filter(
+                    LifecycleRuleFilter::builder()
+                        .prefix(TEMPLATE_PREFIX)
+                        .build(),
+                )
+                .status(ExpirationStatus::Enabled)
+                .expiration(LifecycleExpiration::builder().days(NONCURRENT_DAYS).build())
+                .build()
+                .map_err(build)?,
+        )
+        .build()
+        .map_err(build)?;
+    with_retries(pacing, "s3:PutBucketLifecycleConfiguration", || {
+        s3.put_bucket_lifecycle_configuration()
+            .bucket(bucket)
+            .lifecycle_configuration(lifecycle.clone())
+            .send()
+    })
+    .await?;
+    applied.push("lifecycle: noncurrent versions and uploaded templates expire after 30 days");
+
+    Ok(BootstrapReport {
+        bucket: bucket.to_owned(),
+        created,
+        applied,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_denies_insecure_transport_on_bucket_and_objects() {
+        let policy: serde_json::Value = serde_json::from_str(&tls_only_policy("b")).unwrap();
+        let statement = &policy["Statement"][0];
+        assert_eq!(statement["Effect"], "Deny");
+        assert_eq!(
+            statement["Condition"]["Bool"]["aws:SecureTransport"],
+            "false"
+        );
+        assert_eq!(statement["Resource"][1], "arn:aws:s3:::b/*");
+    }
+}

@@ -1,1 +1,882 @@
-//! (being written)
+//! `deploy`: upload assets, create a change set, review it, execute it and
+//! follow the stack until CloudFormation is done.
+//!
+//! Everything that talks to a person goes through [`Reporter`] (lines of
+//! text) and [`Approver`] (yes/no), so the same code runs in a terminal, in
+//! CI (no terminal: a required approval is refused, never assumed) and in
+//! tests (recorded lines, scripted answers).
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::PathBuf;
+
+use aws_sdk_cloudformation::Client as CfnClient;
+use aws_sdk_s3::Client as S3Client;
+use aws_sdk_s3::primitives::ByteStream;
+use sha2::{Digest, Sha256};
+
+use crate::aws::{CallError, Pacing, with_retries};
+use crate::bootstrap::{self, BootstrapError, TEMPLATE_PREFIX};
+use crate::changeset::{
+    self, ChangeSetError, ChangeSetHandle, ChangeSetKind, ChangeSetRequest, ChangeSetState,
+    MAX_TEMPLATE_BODY_BYTES, TemplateSource,
+};
+use crate::events::{self, EventWatcher, StackEvent, StackState, StatusClass, WatchOutcome};
+use crate::fsutil::write_atomic;
+
+/// Resource types whose replacement or deletion loses data; prod's stack
+/// policy denies Update:Replace and Update:Delete on them.
+pub const STATEFUL_TYPES: &[&str] = &[
+    "AWS::S3::Bucket",
+    "AWS::DynamoDB::Table",
+    "AWS::KMS::Key",
+    "AWS::SQS::Queue",
+    "AWS::Logs::LogGroup",
+];
+
+/// One zip to make available in the asset bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetFile {
+    pub key: String,
+    pub path: PathBuf,
+}
+
+/// Everything deploy needs to know about one env, already synthesized.
+#[derive(Debug, Clone)]
+pub struct DeployPlan {
+    pub env: String,
+    pub stack_name: String,
+    pub region: String,
+    pub account: String,
+    pub template_json: String,
+    pub tags: Vec<(String, String)>,
+    pub termination_protection: bool,
+    /// Production rules: destructive changes always need approval, and a
+    /// stack policy protects stateful resources.
+    pub production: bool,
+    pub assets: Vec<AssetFile>,
+    /// Where outputs.json is written (`synth-out/<env>/outputs.json`).
+    pub outputs_path: PathBuf,
+}
+
+impl DeployPlan {
+    pub fn asset_bucket(&self) -> String {
+        upstack_contract::assets::bucket_name(&self.account, &self.region)
+    }
+}
+
+/// When to stop and ask before executing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RequireApproval {
+    Never,
+    AnyChange,
+    /// Security changes that grant more (and, in production, destructive changes).
+    #[default]
+    Broadening,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Yes,
+    No,
+    /// No terminal to ask on and no `--yes`: treated as "no".
+    NoTerminal,
+}
+
+/// Asks a yes/no question.
+pub trait Approver {
+    fn ask(&mut self, question: &str) -> Answer;
+}
+
+/// Receives everything deploy prints.
+pub trait Reporter {
+    fn line(&mut self, text: &str);
+}
+
+/// Collects lines (tests, snapshots).
+#[derive(Debug, Default)]
+pub struct RecordingReporter {
+    pub lines: Vec<String>,
+}
+
+impl Reporter for RecordingReporter {
+    fn line(&mut self, text: &str) {
+        self.lines.push(text.to_owned());
+    }
+}
+
+/// A scripted approver for tests and `--yes`.
+#[derive(Debug, Clone)]
+pub struct FixedAnswer(pub Answer);
+
+impl Approver for FixedAnswer {
+    fn ask(&mut self, _question: &str) -> Answer {
+        self.0
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DeployOptions {
+    pub require_approval: RequireApproval,
+    /// Lift the stateful-resource stack policy for this one deploy.
+    pub allow_replace: bool,
+    /// Wait for an in-progress stack operation instead of refusing.
+    pub wait_if_busy: bool,
+    pub pacing: Pacing,
+    /// Change set name and client token seed (tests fix it).
+    pub deploy_id: String,
+}
+
+/// How a deploy ended, when it did not fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeployOutcome {
+    NoChanges,
+    Deployed {
+        outputs: BTreeMap<String, String>,
+    },
+    NotApproved,
+    /// Ctrl-C: CloudFormation carries on; `resume` watches it again.
+    Interrupted {
+        resume: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error(transparent)]
+    Call(#[from] CallError),
+    #[error(transparent)]
+    ChangeSet(#[from] ChangeSetError),
+    #[error(transparent)]
+    Bootstrap(#[from] BootstrapError),
+    #[error("cannot read asset {path}: {source}")]
+    ReadAsset {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    WriteOutputs {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the deployed template of {stack} is not JSON: {source}")]
+    DeployedTemplate {
+        stack: String,
+        source: serde_json::Error,
+    },
+    #[error("the synthesized template is not JSON: {0}")]
+    Template(serde_json::Error),
+    #[error(transparent)]
+    Diff(#[from] upstack_diff::DiffError),
+    #[error(
+        "stack {stack} is {status}: another operation is running; re-run with --wait to wait for it, or watch it with `aws cloudformation describe-stack-events --stack-name {stack}`"
+    )]
+    Busy { stack: String, status: String },
+    #[error(
+        "stack {stack} is UPDATE_ROLLBACK_FAILED: a failed update could not be rolled back{reason}. Fix the cause (often a resource changed or deleted outside CloudFormation), then run `aws cloudformation continue-update-rollback --stack-name {stack}` (add `--resources-to-skip <LogicalId>` for resources that cannot be rolled back) and deploy again"
+    )]
+    UpdateRollbackFailed { stack: String, reason: String },
+    #[error(
+        "stack {stack} is {status}{reason}; upstack will not deploy over it. Inspect it with `aws cloudformation describe-stack-events --stack-name {stack}`, fix the cause, and delete it if it holds nothing you need"
+    )]
+    Unusable {
+        stack: String,
+        status: String,
+        reason: String,
+    },
+    #[error(
+        "stack {stack} is in status {status}, which this version of upstack does not know; refusing to guess. Check the CloudFormation console"
+    )]
+    UnknownStatus { stack: String, status: String },
+    #[error("CloudFormation could not create the change set for {stack}: {reason}")]
+    ChangeSetFailed { stack: String, reason: String },
+    #[error("deploy of {stack} failed: {status}{cause}")]
+    Failed {
+        stack: String,
+        status: String,
+        cause: String,
+    },
+    #[error("stack {stack} was deleted while we were waiting: {status}")]
+    Vanished { stack: String, status: String },
+}
+
+/// The clients a deploy uses.
+#[derive(Debug, Clone)]
+pub struct DeployClients {
+    pub cloudformation: CfnClient,
+    pub s3: S3Client,
+}
+
+fn reason_suffix(reason: Option<&str>) -> String {
+    reason
+        .filter(|reason| !reason.is_empty())
+        .map(|reason| format!(" ({reason})"))
+        .unwrap_or_default()
+}
+
+/// The stack policy for production: everything may be updated, except that
+/// stateful resources may not be replaced or deleted by an update.
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/protect-stack-resources.html>
+pub fn protective_stack_policy(template: &serde_json::Value) -> Option<String> {
+    let resources = template.get("Resources")?.as_object()?;
+    let stateful: Vec<String> = resources
+        .iter()
+        .filter(|(_, resource)| {
+            resource
+                .get("Type")
+                .and_then(|kind| kind.as_str())
+                .is_some_and(|kind| STATEFUL_TYPES.contains(&kind))
+        })
+        .map(|(logical_id, _)| format!("LogicalResourceId/{logical_id}"))
+        .collect();
+    if stateful.is_empty() {
+        return None;
+    }
+    Some(
+        serde_json::json!({
+            "Statement": [
+                {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"},
+                {"Effect": "Deny", "Action": ["Update:Replace", "Update:Delete"], "Principal": "*", "Resource": stateful}
+            ]
+        })
+        .to_string(),
+    )
+}
+
+/// The policy applied for one `--allow-replace` deploy.
+pub const ALLOW_ALL_STACK_POLICY: &str =
+    r#"{"Statement":[{"Effect":"Allow","Action":"Update:*","Principal":"*","Resource":"*"}]}"#;
+
+/// Uploads each asset whose key is not in the bucket yet. Keys are content
+/// addressed, so "present" means "identical".
+pub async fn upload_assets(
+    s3: &S3Client,
+    bucket: &str,
+    assets: &[AssetFile],
+    pacing: &Pacing,
+) -> Result<(usize, usize), DeployError> {
+    let (mut uploaded, mut skipped) = (0, 0);
+    for asset in assets {
+        let head = with_retries(pacing, "s3:HeadObject", || {
+            s3.head_object().bucket(bucket).key(&asset.key).send()
+        })
+        .await;
+        match head {
+            Ok(_) => {
+                skipped += 1;
+                continue;
+            }
+            Err(error) if error.is_not_found() || error.message.contains("404") => {}
+            Err(error) => return Err(error.into()),
+        }
+        let bytes = std::fs::read(&asset.path).map_err(|source| DeployError::ReadAsset {
+            path: asset.path.clone(),
+            source,
+        })?;
+        with_retries(pacing, "s3:PutObject", || {
+            s3.put_object()
+                .bucket(bucket)
+                .key(&asset.key)
+                .body(ByteStream::from(bytes.clone()))
+                .send()
+        })
+        .await?;
+        uploaded += 1;
+    }
+    Ok((uploaded, skipped))
+}
+
+/// TemplateBody when it fits, else an upload to `templates/` and its URL.
+async fn template_source(
+    s3: &S3Client,
+    plan: &DeployPlan,
+    pacing: &Pacing,
+) -> Result<TemplateSource, DeployError> {
+    if plan.template_json.len() <= MAX_TEMPLATE_BODY_BYTES {
+        return Ok(TemplateSource::Body(plan.template_json.clone()));
+    }
+    let bucket = plan.asset_bucket();
+    let digest = hex::encode(Sha256::digest(plan.template_json.as_bytes()));
+    let key = format!("{TEMPLATE_PREFIX}{}-{digest}.json", plan.stack_name);
+    let body = plan.template_json.clone().into_bytes();
+    with_retries(pacing, "s3:PutObject", || {
+        s3.put_object()
+            .bucket(&bucket)
+            .key(&key)
+            .content_type("application/json")
+            .body(ByteStream::from(body.clone()))
+            .send()
+    })
+    .await?;
+    Ok(TemplateSource::Url(format!(
+        "https://{bucket}.s3.{}.amazonaws.com/{key}",
+        plan.region
+    )))
+}
+
+/// DeleteStack and wait until it is gone (used for leftover
+/// REVIEW_IN_PROGRESS and ROLLBACK_COMPLETE stacks, which hold no resources).
+async fn delete_and_wait(
+    cfn: &CfnClient,
+    stack: &StackState,
+    stack_name: &str,
+    pacing: &Pacing,
+    reporter: &mut dyn Reporter,
+) -> Result<(), DeployError> {
+    let mut watcher = EventWatcher::start(cfn, &stack.stack_id, pacing).await?;
+    with_retries(pacing, "cloudformation:DeleteStack", || {
+        cfn.delete_stack().stack_name(&stack.stack_id).send()
+    })
+    .await?;
+    let started = pacing.clock.now();
+    let outcome = events::watch(
+        cfn,
+        &mut watcher,
+        0,
+        pacing,
+        started,
+        std::future::pending(),
+        |event, progress| reporter.line(&events::format_event(event, progress)),
+    )
+    .await?;
+    match outcome {
+        WatchOutcome::Finished { state: None, .. } => Ok(()),
+        WatchOutcome::Finished {
+            state: Some(state),
+            events,
+        } => Err(DeployError::Failed {
+            stack: stack_name.to_owned(),
+            status: state.status,
+            cause: events::root_cause(&events)
+                .map(cause_text)
+                .unwrap_or_default(),
+        }),
+        WatchOutcome::Interrupted { .. } => Ok(()),
+    }
+}
+
+fn cause_text(event: &StackEvent) -> String {
+    format!(
+        ": {} ({}) {}: {}",
+        event.logical_id,
+        event.resource_type,
+        event.status,
+        event.reason.as_deref().unwrap_or("no reason given")
+    )
+}
+
+/// Deploys `plan`. `interrupt` resolving (Ctrl-C) while CloudFormation
+/// works stops waiting without touching the stack.
+pub async fn deploy<I>(
+    clients: &DeployClients,
+    plan: &DeployPlan,
+    options: &DeployOptions,
+    reporter: &mut dyn Reporter,
+    approver: &mut dyn Approver,
+    interrupt: I,
+) -> Result<DeployOutcome, DeployError>
+where
+    I: Future<Output = ()>,
+{
+    let cfn = &clients.cloudformation;
+    let pacing = &options.pacing;
+    let started = pacing.clock.now();
+    let mut interrupt = std::pin::pin!(interrupt);
+    let resume = format!("upstack deploy --env {} --wait", plan.env);
+
+    let bucket = plan.asset_bucket();
+    bootstrap::ensure_bootstrapped(&clients.s3, &bucket, &plan.region, &plan.env, pacing).await?;
+    let (uploaded, skipped) = upload_assets(&clients.s3, &bucket, &plan.assets, pacing).await?;
+    reporter.line(&format!(
+        "assets: {uploaded} uploaded, {skipped} already in s3://{bucket}"
+    ));
+    let template = template_source(&clients.s3, plan, pacing).await?;
+    if let TemplateSource::Url(url) = &template {
+        reporter.line(&format!(
+            "template is {} bytes (over {MAX_TEMPLATE_BODY_BYTES}): passed by URL {url}",
+            plan.template_json.len()
+        ));
+    }
+
+    // Bring the stack to a state a change set can be created against.
+    let existing = loop {
+        let Some(stack) = events::describe_stack(cfn, &plan.stack_name, pacing).await? else {
+            break None;
+        };
+        match stack.class() {
+            StatusClass::Succeeded | StatusClass::UpdateRolledBack => break Some(stack),
+            StatusClass::ReviewInProgress => {
+                reporter.line(&format!(
+                    "stack {} is REVIEW_IN_PROGRESS (a change set from an earlier run was never executed): deleting it",
+                    plan.stack_name
+                ));
+                delete_and_wait(cfn, &stack, &plan.stack_name, pacing, reporter).await?;
+            }
+            StatusClass::CreateRolledBack => {
+                let question = format!(
+                    "stack {} is ROLLBACK_COMPLETE: its creation failed{} and it holds no resources. Delete it and create it again?",
+                    plan.stack_name,
+                    reason_suffix(stack.status_reason.as_deref())
+                );
+                match approver.ask(&question) {
+                    Answer::Yes => {
+                        delete_and_wait(cfn, &stack, &plan.stack_name, pacing, reporter).await?
+                    }
+                    Answer::No | Answer::NoTerminal => {
+                        reporter.line(&format!(
+                            "{question} -> not approved (use --yes in scripts)"
+                        ));
+                        return Ok(DeployOutcome::NotApproved);
+                    }
+                }
+            }
+            StatusClass::InProgress if options.wait_if_busy => {
+                reporter.line(&format!(
+                    "stack {} is {}: waiting for it to finish",
+                    plan.stack_name, stack.status
+                ));
+                let mut watcher = EventWatcher::start(cfn, &stack.stack_id, pacing).await?;
+                let outcome = events::watch(
+                    cfn,
+                    &mut watcher,
+                    0,
+                    pacing,
+                    started,
+                    &mut interrupt,
+                    |event, progress| reporter.line(&events::format_event(event, progress)),
+                )
+                .await?;
+                if let WatchOutcome::Interrupted { .. } = outcome {
+                    reporter.line(&format!(
+                        "stopped waiting; the stack was not touched. Resume with: {resume}"
+                    ));
+                    return Ok(DeployOutcome::Interrupted { resume });
+                }
+            }
+            StatusClass::InProgress => {
+                return Err(DeployError::Busy {
+                    stack: plan.stack_name.clone(),
+                    status: stack.status,
+                });
+            }
+            StatusClass::UpdateRollbackFailed => {
+                return Err(DeployError::UpdateRollbackFailed {
+                    stack: plan.stack_name.clone(),
+                    reason: reason_suffix(stack.status_reason.as_deref()),
+                });
+            }
+            StatusClass::Failed => {
+                return Err(DeployError::Unusable {
+                    stack: plan.stack_name.clone(),
+                    reason: reason_suffix(stack.status_reason.as_deref()),
+                    status: stack.status,
+                });
+            }
+            StatusClass::Unknown(status) => {
+                return Err(DeployError::UnknownStatus {
+                    stack: plan.stack_name.clone(),
+                    status,
+                });
+            }
+            // describe_stack never returns deleted stacks.
+            StatusClass::Deleted => break None,
+        }
+    };
+
+    let kind = if existing.is_some() {
+        ChangeSetKind::Update
+    } else {
+        ChangeSetKind::Create
+    };
+    let request = ChangeSetRequest {
+        stack_name: plan.stack_name.clone(),
+        change_set_name: format!("upstack-{}", options.deploy_id),
+        kind,
+        template,
+        tags: plan.tags.clone(),
+        client_token: format!("upstack-cs-{}", options.deploy_id),
+        description: Some(format!("upstack deploy --env {}", plan.env)),
+    };
+    let handle = changeset::create(cfn, &request, pacing).await?;
+    let description = match changeset::wait_until_ready(cfn, &handle, pacing).await? {
+        ChangeSetState::Ready(description) => description,
+        ChangeSetState::NoChanges { .. } => {
+            discard(cfn, &handle, kind, pacing).await?;
+            reporter.line(&format!(
+                "no changes: stack {} already matches the template (change set deleted)",
+                plan.stack_name
+            ));
+            return Ok(DeployOutcome::NoChanges);
+        }
+        ChangeSetState::Failed { reason, .. } => {
+            discard(cfn, &handle, kind, pacing).await?;
+            return Err(DeployError::ChangeSetFailed {
+                stack: plan.stack_name.clone(),
+                reason,
+            });
+        }
+    };
+
+    // Review: the offline diff against the deployed template, corrected by
+    // CloudFormation's own replacement verdicts.
+    let new_template: serde_json::Value =
+        serde_json::from_str(&plan.template_json).map_err(DeployError::Template)?;
+    let old_template = match &existing {
+        Some(stack) => deployed_template(cfn, &stack.stack_id, &plan.stack_name, pacing).await?,
+        None => serde_json::json!({"Resources": {}}),
+    };
+    let mut diff = upstack_diff::diff_templates(
+        &old_template,
+        &new_template,
+        upstack_resources::registry::lookup,
+    )?;
+    diff.merge_change_set(description.changes.iter().map(to_diff_change).collect());
+    let sources = upstack_diff::render::Sources {
+        old: format!("stack {} (deployed)", plan.stack_name),
+        new: format!("change set {}", request.change_set_name),
+    };
+    reporter.line(upstack_diff::render::text(&diff, &sources, false).trim_end());
+
+    let mut reasons = Vec::new();
+    match options.require_approval {
+        RequireApproval::Never => {}
+        RequireApproval::AnyChange => {
+            reasons.push(format!("{} resource change(s)", description.changes.len()))
+        }
+        RequireApproval::Broadening => {
+            reasons.extend(
+                upstack_diff::FailOn::Broadening
+                    .violations(&diff)
+                    .into_iter()
+                    .map(|v| format!("broadens: {v}")),
+            );
+        }
+    }
+    if plan.production && options.require_approval != RequireApproval::Never {
+        reasons.extend(
+            upstack_diff::FailOn::Destructive
+                .violations(&diff)
+                .into_iter()
+                .map(|v| format!("destructive: {v}")),
+        );
+    }
+    if !reasons.is_empty() {
+        for reason in &reasons {
+            reporter.line(&format!("approval required: {reason}"));
+        }
+        let answer = approver.ask(&format!("Deploy these changes to {}?", plan.stack_name));
+        if answer != Answer::Yes {
+            discard(cfn, &handle, kind, pacing).await?;
+            reporter.line(match answer {
+                Answer::NoTerminal => {
+                    "not approved: no terminal to ask on; re-run with --yes to approve in a script"
+                }
+                _ => "not approved: nothing was changed",
+            });
+            return Ok(DeployOutcome::NotApproved);
+        }
+    }
+
+    // ExecuteChangeSet has no StackPolicyDuringUpdateBody (only UpdateStack
+    // does), so `--allow-replace` swaps the stack policy around the
+    // execution with SetStackPolicy and puts the protective one back after.
+    let protective = if plan.production {
+        protective_stack_policy(&new_template)
+    } else {
+        None
+    };
+    let lifted = protective.is_some() && options.allow_replace && kind == ChangeSetKind::Update;
+    if lifted {
+        set_stack_policy(cfn, &plan.stack_name, ALLOW_ALL_STACK_POLICY, pacing).await?;
+        reporter.line("--allow-replace: stack policy lifted for this deploy only");
+    }
+
+    let stack_ref = handle
+        .stack_id
+        .clone()
+        .unwrap_or_else(|| plan.stack_name.clone());
+    let mut watcher = EventWatcher::start(cfn, &stack_ref, pacing).await?;
+    changeset::execute(
+        cfn,
+        &handle,
+        &format!("upstack-exec-{}", options.deploy_id),
+        pacing,
+    )
+    .await?;
+    reporter.line(&format!(
+        "executing change set {} on {}",
+        request.change_set_name, plan.stack_name
+    ));
+    let total = description.changes.len();
+    let outcome = events::watch(
+        cfn,
+        &mut watcher,
+        total,
+        pacing,
+        pacing.clock.now(),
+        &mut interrupt,
+        |event, progress| reporter.line(&events::format_event(event, progress)),
+    )
+    .await?;
+    let (state, all_events) = match outcome {
+        WatchOutcome::Interrupted { last_status, .. } => {
+            reporter.line(&format!(
+                "stopped watching (stack is {}); CloudFormation carries on and the stack was not touched. Resume watching with: {resume}",
+                last_status.as_deref().unwrap_or("in progress")
+            ));
+            if lifted {
+                reporter.line("the stack policy is still lifted: the next deploy puts the protective policy back");
+            }
+            return Ok(DeployOutcome::Interrupted { resume });
+        }
+        WatchOutcome::Finished { state, events } => (state, events),
+    };
+    if lifted && let Some(policy) = &protective {
+        set_stack_policy(cfn, &plan.stack_name, policy, pacing).await?;
+    }
+    let Some(state) = state else {
+        return Err(DeployError::Vanished {
+            stack: plan.stack_name.clone(),
+            status: "DELETE_COMPLETE".to_owned(),
+        });
+    };
+    let elapsed = pacing.clock.now().saturating_duration_since(started);
+    match state.class() {
+        StatusClass::Succeeded => {}
+        class => {
+            // Root cause first, then what the rollback did.
+            let cause = events::root_cause(&all_events);
+            if let Some(cause) = cause {
+                reporter.line(&format!(
+                    "ROOT CAUSE: {} ({}) {}: {}",
+                    cause.logical_id,
+                    cause.resource_type,
+                    cause.status,
+                    cause.reason.as_deref().unwrap_or("no reason given")
+                ));
+            }
+            reporter.line(&match class {
+                StatusClass::UpdateRolledBack => {
+                    format!("rollback complete: {} is back to its previous state ({})", plan.stack_name, state.status)
+                }
+                StatusClass::CreateRolledBack => format!(
+                    "rollback complete: the new stack {} was emptied ({}); the next deploy offers to delete and recreate it",
+                    plan.stack_name, state.status
+                ),
+                StatusClass::UpdateRollbackFailed => format!(
+                    "rollback FAILED ({}): run `aws cloudformation continue-update-rollback --stack-name {}` once the cause is fixed",
+                    state.status, plan.stack_name
+                ),
+                _ => format!("stack {} ended in {}", plan.stack_name, state.status),
+            });
+            return Err(DeployError::Failed {
+                stack: plan.stack_name.clone(),
+                status: state.status,
+                cause: cause.map(cause_text).unwrap_or_default(),
+            });
+        }
+    }
+
+    if plan.termination_protection && !state.termination_protection {
+        with_retries(pacing, "cloudformation:UpdateTerminationProtection", || {
+            cfn.update_termination_protection()
+                .stack_name(&plan.stack_name)
+                .enable_termination_protection(true)
+                .send()
+        })
+        .await?;
+        reporter.line("termination protection enabled");
+    }
+    if let Some(policy) = &protective
+        && !lifted
+    {
+        set_stack_policy(cfn, &plan.stack_name, policy, pacing).await?;
+    }
+
+    let outputs = stack_outputs(cfn, &state, pacing).await?;
+    let document = serde_json::json!({ "stack": plan.stack_name, "outputs": outputs });
+    let mut json = serde_json::to_string_pretty(&document).map_err(DeployError::Template)?;
+    json.push('\n');
+    write_atomic(&plan.outputs_path, json.as_bytes()).map_err(|source| {
+        DeployError::WriteOutputs {
+            path: plan.outputs_path.clone(),
+            source,
+        }
+    })?;
+    for (key, value) in &outputs {
+        reporter.line(&format!("  {key} = {value}"));
+    }
+    reporter.line(&format!(
+        "{} {} in {}s",
+        plan.stack_name,
+        state.status,
+        elapsed.as_secs()
+    ));
+    Ok(DeployOutcome::Deployed { outputs })
+}
+
+/// Deletes a change set we will not execute; for a CREATE change set also
+/// the empty REVIEW_IN_PROGRESS stack CloudFormation made for it, so the
+/// next deploy starts clean.
+async fn discard(
+    cfn: &CfnClient,
+    handle: &ChangeSetHandle,
+    kind: ChangeSetKind,
+    pacing: &Pacing,
+) -> Result<(), DeployError> {
+    changeset::delete(cfn, handle, pacing).await?;
+    if kind == ChangeSetKind::Create {
+        let stack = handle
+            .stack_id
+            .clone()
+            .unwrap_or_else(|| handle.stack_name.clone());
+        if let Some(state) = events::describe_stack(cfn, &stack, pacing).await?
+            && state.class() == StatusClass::ReviewInProgress
+        {
+            with_retries(pacing, "cloudformation:DeleteStack", || {
+                cfn.delete_stack().stack_name(&stack).send()
+            })
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn set_stack_policy(
+    cfn: &CfnClient,
+    stack: &str,
+    policy: &str,
+    pacing: &Pacing,
+) -> Result<(), CallError> {
+    with_retries(pacing, "cloudformation:SetStackPolicy", || {
+        cfn.set_stack_policy()
+            .stack_name(stack)
+            .stack_policy_body(policy)
+            .send()
+    })
+    .await?;
+    Ok(())
+}
+
+async fn deployed_template(
+    cfn: &CfnClient,
+    stack_id: &str,
+    stack_name: &str,
+    pacing: &Pacing,
+) -> Result<serde_json::Value, DeployError> {
+    let output = with_retries(pacing, "cloudformation:GetTemplate", || {
+        cfn.get_template().stack_name(stack_id).send()
+    })
+    .await?;
+    let body = output.template_body().unwrap_or("{}");
+    serde_json::from_str(body).map_err(|source| DeployError::DeployedTemplate {
+        stack: stack_name.to_owned(),
+        source,
+    })
+}
+
+fn to_diff_change(change: &changeset::ResourceChange) -> upstack_diff::ChangeSetResource {
+    let action = match &change.action {
+        changeset::ChangeAction::Add => "Add".to_owned(),
+        changeset::ChangeAction::Modify => "Modify".to_owned(),
+        changeset::ChangeAction::Remove => "Remove".to_owned(),
+        changeset::ChangeAction::Import => "Import".to_owned(),
+        changeset::ChangeAction::Dynamic => "Dynamic".to_owned(),
+        changeset::ChangeAction::SyncWithActual => "SyncWithActual".to_owned(),
+        changeset::ChangeAction::Other(other) => other.clone(),
+    };
+    let replacement = match &change.replacement {
+        changeset::Replacement::True => Some("True".to_owned()),
+        changeset::Replacement::False => Some("False".to_owned()),
+        changeset::Replacement::Conditional => Some("Conditional".to_owned()),
+        changeset::Replacement::NotReported(value) if value.is_empty() => None,
+        changeset::Replacement::NotReported(value) => Some(value.clone()),
+    };
+    upstack_diff::ChangeSetResource {
+        logical_id: change.logical_id.clone(),
+        resource_type: (!change.resource_type.is_empty()).then(|| change.resource_type.clone()),
+        view: upstack_diff::ChangeSetView {
+            action,
+            replacement,
+            physical_id: change.physical_id.clone(),
+            details: change
+                .details
+                .iter()
+                .map(|detail| upstack_diff::ChangeSetDetail {
+                    attribute: (!detail.attribute.is_empty()).then(|| detail.attribute.clone()),
+                    name: detail.name.clone(),
+                    requires_recreation: detail.requires_recreation.clone(),
+                    evaluation: None,
+                    change_source: detail.change_source.clone(),
+                    causing_entity: detail.causing_entity.clone(),
+                })
+                .collect(),
+        },
+    }
+}
+
+/// The stack's Outputs; when there are none, the physical ids of its
+/// resources. moto returns empty Outputs after ExecuteChangeSet (it does not
+/// evaluate the Outputs section for change-set-created stacks), and a real
+/// stack without Outputs is still more useful with its resource ids listed.
+pub async fn stack_outputs(
+    cfn: &CfnClient,
+    state: &StackState,
+    pacing: &Pacing,
+) -> Result<BTreeMap<String, String>, CallError> {
+    let fresh = events::describe_stack(cfn, &state.stack_id, pacing).await?;
+    let outputs: BTreeMap<String, String> = fresh
+        .map(|stack| stack.outputs.into_iter().collect())
+        .unwrap_or_default();
+    if !outputs.is_empty() {
+        return Ok(outputs);
+    }
+    let resources = with_retries(pacing, "cloudformation:DescribeStackResources", || {
+        cfn.describe_stack_resources()
+            .stack_name(&state.stack_id)
+            .send()
+    })
+    .await?;
+    Ok(resources
+        .stack_resources()
+        .iter()
+        .filter_map(|resource| {
+            Some((
+                format!("{}.PhysicalId", resource.logical_resource_id()?),
+                resource.physical_resource_id()?.to_owned(),
+            ))
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stack_policy_denies_replace_and_delete_on_stateful_resources_only() {
+        let template = serde_json::json!({"Resources": {
+            "Uploads": {"Type": "AWS::S3::Bucket"},
+            "Table": {"Type": "AWS::DynamoDB::Table"},
+            "Fn": {"Type": "AWS::Lambda::Function"}
+        }});
+        let policy: serde_json::Value =
+            serde_json::from_str(&protective_stack_policy(&template).unwrap()).unwrap();
+        let deny = &policy["Statement"][1];
+        assert_eq!(deny["Effect"], "Deny");
+        assert_eq!(
+            deny["Action"],
+            serde_json::json!(["Update:Replace", "Update:Delete"])
+        );
+        assert_eq!(
+            deny["Resource"],
+            serde_json::json!(["LogicalResourceId/Table", "LogicalResourceId/Uploads"])
+        );
+        assert_eq!(
+            protective_stack_policy(
+                &serde_json::json!({"Resources": {"Fn": {"Type": "AWS::SNS::Topic"}}})
+            ),
+            None
+        );
+    }
+}
