@@ -19,6 +19,9 @@ pub struct Args {
     /// Workspace root (default: the current directory or its nearest parent with envs/).
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// Output directory (default: <root>/synth-out).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -29,7 +32,7 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     let root = synth::find_workspace_root(&start)?;
     // Everything renders and validates before anything is written.
     let outputs = synth::synth_envs(&root, &args.envs)?;
-    let out_dir = root.join(synth::OUT_DIR);
+    let out_dir = args.out.unwrap_or_else(|| root.join(synth::OUT_DIR));
     if args.check {
         let stale = synth::stale_files(&out_dir, &outputs);
         if stale.is_empty() {
@@ -44,6 +47,7 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Blocked);
     }
     synth::write_outputs(&out_dir, &outputs)?;
-    print!("{}", synth::render_summary(&outputs, synth::OUT_DIR));
+    let label = out_dir.strip_prefix(&root).unwrap_or(&out_dir).display().to_string();
+    print!("{}", synth::render_summary(&outputs, &label));
     Ok(Outcome::Success)
 }

@@ -135,10 +135,6 @@ pub fn build(pipeline: &Pipeline, config: &EnvConfig, assets: &AssetKeys) -> Res
     add_upload_bucket(&mut template, pipeline, config, &core, &functions, &permissions, &log_bucket);
     add_uploader_policy(&mut template, pipeline, &core);
 
-    template.add_output(
-        "UploadBucketName",
-        Output::new(sub(pipeline.upload_bucket_name_sub())).description("Bucket users upload into"),
-    );
     template.add_output("KeyArn", Output::new(core.key_arn.clone()).description("KMS key encrypting the pipeline's data"));
     template.add_output("TableName", Output::new(core.table_name.clone()).description("DynamoDB table"));
     for (id, arn) in &core.topic_arns {
@@ -290,7 +286,6 @@ fn add_log_bucket(template: &mut Template, pipeline: &Pipeline, config: &EnvConf
             stateful(config),
             &[
                 ("CKV_AWS_18", "this is the access-log target bucket; logging it into itself would loop".to_owned()),
-                ("CKV_AWS_145", "S3 server access logging supports only SSE-S3 (AES256) on the target bucket".to_owned()),
             ],
         ),
     );
@@ -534,21 +529,6 @@ fn add_function(
             ..logs::LogGroup::new()
         },
     );
-    if config.log_retention_days.days() < 365
-        && let Some(options) = template.options_mut(&log_group)
-    {
-        *options = checkov_skips(
-            options.clone(),
-            &[(
-                "CKV_AWS_338",
-                format!(
-                    "env config sets log_retention_days = {} for this environment; set 365 or more to keep a year",
-                    config.log_retention_days.days()
-                ),
-            )],
-        );
-    }
-
     let trust = PolicyDocument::new([Statement::allow()
         .principal(Principal::Service(vec!["lambda.amazonaws.com".to_owned()]))
         .action("sts:AssumeRole")]);
@@ -605,6 +585,10 @@ fn add_function(
             logging_config: lit(lambda::function::LoggingConfig {
                 log_group: Some(log_group.reference()),
                 log_format: lit(lambda::function::LogFormat::Json),
+                // Lambda passes this to the handler as AWS_LAMBDA_LOG_LEVEL,
+                // which handler-common's logger reads.
+                application_log_level: lit(lambda::function::ApplicationLogLevel::Info),
+                system_log_level: lit(lambda::function::SystemLogLevel::Warn),
                 ..lambda::function::LoggingConfig::new()
             }),
             tags: lit(config
@@ -714,6 +698,8 @@ fn add_upload_bucket(
         vec![bucket.arn(), sub(format!("${{{}.Arn}}/*", bucket.logical_id()))],
     )]);
     template.add("UploadBucketPolicy", s3::BucketPolicy::new(bucket.reference(), policy));
+    template.add_output("UploadBucketName", Output::new(bucket.reference()).description("Bucket users upload into"));
+    template.add_output("UploadBucketArn", Output::new(bucket.arn()).description("ARN of the upload bucket"));
 }
 
 fn add_uploader_policy(template: &mut Template, pipeline: &Pipeline, core: &Core) {

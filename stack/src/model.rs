@@ -170,7 +170,7 @@ pub mod ids {
     pub const ALERTS_TOPIC: &str = "alerts";
     pub const EVENTS_TOPIC: &str = "events";
     pub const EVENTS_QUEUE: &str = "events";
-    pub const EVENTS_DLQ: &str = "events-dlq";
+    pub const EVENTS_DLQ: &str = "events-dead-letter";
     pub const FAILURES_QUEUE: &str = "failures";
 }
 

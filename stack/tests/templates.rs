@@ -1,0 +1,100 @@
+//! Snapshots of both environments' templates (with fixed asset keys, so a
+//! handler edit does not churn them) and determinism.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value as Json;
+use upstack_stack::config;
+
+fn assets() -> BTreeMap<String, String> {
+    upstack_contract::handler::ALL
+        .iter()
+        .map(|h| ((*h).to_owned(), format!("assets/{h}-arm64-0000000000000000.zip")))
+        .collect()
+}
+
+fn synth(env: &str, text: &str) -> String {
+    let config = config::parse(&format!("envs/{env}.toml"), text).unwrap();
+    upstack_stack::synthesize(env, &config, &assets()).unwrap().to_pretty_string()
+}
+
+const DEV: &str = include_str!("../../envs/dev.toml");
+const PROD: &str = include_str!("../../envs/prod.toml");
+
+#[test]
+fn dev_template() {
+    insta::assert_snapshot!("dev_template", synth("dev", DEV));
+}
+
+#[test]
+fn prod_template() {
+    insta::assert_snapshot!("prod_template", synth("prod", PROD));
+}
+
+#[test]
+fn synth_is_byte_identical_across_runs() {
+    assert_eq!(synth("dev", DEV), synth("dev", DEV));
+    assert_eq!(synth("prod", PROD), synth("prod", PROD));
+}
+
+fn resources(text: &str) -> serde_json::Map<String, Json> {
+    let json: Json = serde_json::from_str(text).unwrap();
+    json["Resources"].as_object().unwrap().clone()
+}
+
+#[test]
+fn prod_retains_stateful_resources_and_dev_does_not() {
+    let prod = resources(&synth("prod", PROD));
+    for id in ["Key", "UploadBucket", "AccessLogsBucket", "Table"] {
+        assert_eq!(prod[id]["DeletionPolicy"], "Retain", "{id}");
+        assert_eq!(prod[id]["UpdateReplacePolicy"], "Retain", "{id}");
+    }
+    assert_eq!(prod["Table"]["Properties"]["DeletionProtectionEnabled"], true);
+    let dev = resources(&synth("dev", DEV));
+    assert_eq!(dev["Table"]["DeletionPolicy"], "Delete");
+    assert!(dev["Table"]["Properties"].get("DeletionProtectionEnabled").is_none());
+}
+
+#[test]
+fn no_account_id_literal_and_no_wildcard_actions_in_roles() {
+    for text in [synth("dev", DEV), synth("prod", PROD)] {
+        assert!(!text.contains("123456789012"));
+        for (id, resource) in resources(&text) {
+            if resource["Type"] != "AWS::IAM::Role" {
+                continue;
+            }
+            for policy in resource["Properties"]["Policies"].as_array().unwrap() {
+                for statement in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
+                    for action in statement["Action"].as_array().unwrap() {
+                        let action = action.as_str().unwrap();
+                        assert!(!action.contains('*'), "{id}: {action}");
+                    }
+                    let star = statement["Resource"].as_array().unwrap().iter().any(|r| r == "*");
+                    if star {
+                        assert_eq!(statement["Action"], serde_json::json!(["rekognition:DetectFaces"]), "{id}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_taggable_resource_carries_the_env_tags() {
+    let text = synth("dev", DEV);
+    for (id, resource) in resources(&text) {
+        let info = upstack_resources::registry::lookup(resource["Type"].as_str().unwrap()).unwrap();
+        if info.taggable && resource["Type"] != "AWS::IAM::ManagedPolicy" {
+            let tags = resource["Properties"]["Tags"].as_array().unwrap_or_else(|| panic!("{id} has no Tags"));
+            assert!(tags.iter().any(|t| t["Key"] == "environment" && t["Value"] == "dev"), "{id}");
+        }
+    }
+}
+
+#[test]
+fn a_new_env_is_just_a_new_file() {
+    let staging = DEV.replace("upstack-dev", "upstack-staging").replace("region = \"eu-west-1\"", "region = \"us-east-2\"");
+    let text = synth("staging", &staging);
+    assert!(text.contains("upstack-staging-uploads-${AWS::AccountId}-${AWS::Region}"));
+    assert!(text.contains("logs.us-east-2.amazonaws.com"));
+}
