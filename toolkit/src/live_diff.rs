@@ -1,1 +1,300 @@
-//! (being written)
+//! Where `upstack diff` gets its two templates: a file, the synthesized
+//! template, the deployed stack (GetTemplate), and optionally CloudFormation's
+//! own verdict from a change set that is created, read and deleted again.
+
+use std::path::{Path, PathBuf};
+
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::types::{StackStatus, TemplateStage};
+use serde_json::Value as Json;
+use upstack_diff::{ChangeSetDetail, ChangeSetResource, ChangeSetView};
+
+use crate::aws::{CallError, Pacing, with_retries};
+use crate::changeset::{
+    self, ChangeAction, ChangeSetError, ChangeSetHandle, ChangeSetKind, ChangeSetRequest, ChangeSetState,
+    MAX_TEMPLATE_BODY_BYTES, Replacement, TemplateSource,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LiveDiffError {
+    #[error("cannot read template {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("template {path} is not valid JSON: {source}")]
+    NotJson { path: PathBuf, source: serde_json::Error },
+    #[error("{path} is not a CloudFormation template: {reason}")]
+    NotATemplate { path: PathBuf, reason: String },
+    #[error(
+        "the deployed template of stack {stack} is YAML; upstack compares JSON templates only (upstack always deploys JSON, so this stack was last deployed by another tool): compare against a JSON file with --against"
+    )]
+    YamlTemplate { stack: String },
+    #[error("the deployed template of stack {stack} is not valid JSON: {source}")]
+    DeployedNotJson { stack: String, source: serde_json::Error },
+    #[error(transparent)]
+    Call(#[from] CallError),
+    #[error(transparent)]
+    ChangeSet(#[from] ChangeSetError),
+    #[error(
+        "the template is {bytes} bytes, over CloudFormation's {MAX_TEMPLATE_BODY_BYTES}-byte TemplateBody limit, so --change-set cannot send it inline; diff without --change-set, or deploy (which uploads it to the asset bucket)"
+    )]
+    TooLargeForChangeSet { bytes: usize },
+    #[error("change set {id} for stack {stack} failed ({status}): {reason}")]
+    ChangeSetFailed { stack: String, id: String, status: String, reason: String },
+    #[error("{primary}; cleaning up also failed: {cleanup}")]
+    CleanupFailed { primary: Box<LiveDiffError>, cleanup: Box<LiveDiffError> },
+}
+
+/// Reads a template file (e.g. the base branch's `synth-out/<env>/template.json`)
+/// and checks it has the shape of a template, naming the file in every error.
+pub fn read_template_file(path: &Path) -> Result<Json, LiveDiffError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|source| LiveDiffError::Read { path: path.to_path_buf(), source })?;
+    let template: Json =
+        serde_json::from_str(&text).map_err(|source| LiveDiffError::NotJson { path: path.to_path_buf(), source })?;
+    check_template_shape(&template).map_err(|reason| LiveDiffError::NotATemplate { path: path.to_path_buf(), reason })?;
+    Ok(template)
+}
+
+/// A JSON object with a `Resources` object (every template has one; a file
+/// without it is most likely a manifest or a parameters file).
+fn check_template_shape(template: &Json) -> Result<(), String> {
+    let Some(root) = template.as_object() else {
+        return Err("expected a JSON object at the top".to_owned());
+    };
+    match root.get("Resources") {
+        Some(Json::Object(_)) => Ok(()),
+        Some(_) => Err("`Resources` is not an object".to_owned()),
+        None => Err("it has no `Resources` section".to_owned()),
+    }
+}
+
+/// The template a GetTemplate `TemplateBody` holds. CloudFormation returns
+/// the body as it was submitted, JSON or YAML; upstack submits JSON.
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_GetTemplate.html>
+pub fn parse_deployed_body(stack: &str, body: &str) -> Result<Json, LiveDiffError> {
+    if !body.trim_start().starts_with('{') {
+        return Err(LiveDiffError::YamlTemplate { stack: stack.to_owned() });
+    }
+    serde_json::from_str(body).map_err(|source| LiveDiffError::DeployedNotJson { stack: stack.to_owned(), source })
+}
+
+/// What is deployed under a stack name.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Deployed {
+    /// No stack, or one a CREATE change set left in REVIEW_IN_PROGRESS
+    /// (it has no resources yet): everything in the new template is added.
+    Nothing,
+    /// The template of the stack's last successful or attempted update.
+    Template(Json),
+}
+
+impl Deployed {
+    /// The template to diff against: an empty one when nothing is deployed.
+    pub fn into_template(self) -> Json {
+        match self {
+            Deployed::Nothing => serde_json::json!({}),
+            Deployed::Template(template) => template,
+        }
+    }
+
+    pub fn exists(&self) -> bool {
+        matches!(self, Deployed::Template(_))
+    }
+}
+
+/// DescribeStacks, then GetTemplate (stage `Original`: what was submitted,
+/// before transforms, which is what synth produces).
+pub async fn deployed_template(client: &Client, stack: &str, pacing: &Pacing) -> Result<Deployed, LiveDiffError> {
+    let described =
+        match with_retries(pacing, "cloudformation:DescribeStacks", || client.describe_stacks().stack_name(stack).send())
+            .await
+        {
+            Ok(output) => output,
+            // "Stack with id X does not exist" (ValidationError).
+            Err(error) if error.is_not_found() => return Ok(Deployed::Nothing),
+            Err(error) => return Err(error.into()),
+        };
+    let status = described.stacks().first().and_then(|stack| stack.stack_status()).cloned();
+    match status {
+        None => return Ok(Deployed::Nothing),
+        Some(StackStatus::ReviewInProgress) => return Ok(Deployed::Nothing),
+        Some(_) => {}
+    }
+    let output = match with_retries(pacing, "cloudformation:GetTemplate", || {
+        client.get_template().stack_name(stack).template_stage(TemplateStage::Original).send()
+    })
+    .await
+    {
+        Ok(output) => output,
+        Err(error) if error.is_not_found() => return Ok(Deployed::Nothing),
+        Err(error) => return Err(error.into()),
+    };
+    let body = output.template_body().unwrap_or_default();
+    Ok(Deployed::Template(parse_deployed_body(stack, body)?))
+}
+
+/// Creates a change set for `template` (never executed), waits for it,
+/// reads every resource change, then deletes it, and, when it was a CREATE
+/// change set, the empty REVIEW_IN_PROGRESS stack CloudFormation made for it.
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-changesets-create.html>
+pub async fn change_set_changes(
+    client: &Client,
+    stack: &str,
+    template: &Json,
+    stack_exists: bool,
+    change_set_name: &str,
+    pacing: &Pacing,
+) -> Result<Vec<ChangeSetResource>, LiveDiffError> {
+    // Compact JSON: the pretty synth output of a full pipeline is close to the limit.
+    let body = template.to_string();
+    if body.len() > MAX_TEMPLATE_BODY_BYTES {
+        return Err(LiveDiffError::TooLargeForChangeSet { bytes: body.len() });
+    }
+    let kind = if stack_exists { ChangeSetKind::Update } else { ChangeSetKind::Create };
+    let request = ChangeSetRequest {
+        stack_name: stack.to_owned(),
+        change_set_name: change_set_name.to_owned(),
+        kind,
+        template: TemplateSource::Body(body),
+        tags: Vec::new(),
+        client_token: change_set_name.to_owned(),
+        description: Some("upstack diff --change-set (review only, deleted after reading)".to_owned()),
+    };
+    let handle = changeset::create(client, &request, pacing).await?;
+    let outcome = read_change_set(client, &handle, pacing).await;
+    let cleanup = clean_up(client, &handle, kind, pacing).await;
+    match (outcome, cleanup) {
+        (Ok(changes), Ok(())) => Ok(changes),
+        (Err(primary), Ok(())) => Err(primary),
+        (Ok(_), Err(cleanup)) => Err(cleanup),
+        (Err(primary), Err(cleanup)) => {
+            Err(LiveDiffError::CleanupFailed { primary: Box::new(primary), cleanup: Box::new(cleanup) })
+        }
+    }
+}
+
+async fn read_change_set(
+    client: &Client,
+    handle: &ChangeSetHandle,
+    pacing: &Pacing,
+) -> Result<Vec<ChangeSetResource>, LiveDiffError> {
+    match changeset::wait_until_ready(client, handle, pacing).await? {
+        ChangeSetState::Ready(description) => Ok(description.changes.into_iter().map(to_diff_model).collect()),
+        ChangeSetState::NoChanges { .. } => Ok(Vec::new()),
+        ChangeSetState::Failed { status, reason } => Err(LiveDiffError::ChangeSetFailed {
+            stack: handle.stack_name.clone(),
+            id: handle.id.clone(),
+            status,
+            reason,
+        }),
+    }
+}
+
+/// Deletes the change set; after a CREATE change set, also the stack it
+/// created, but only while that stack is still REVIEW_IN_PROGRESS (nothing
+/// deployed in it), so a stack someone created meanwhile is never touched.
+async fn clean_up(
+    client: &Client,
+    handle: &ChangeSetHandle,
+    kind: ChangeSetKind,
+    pacing: &Pacing,
+) -> Result<(), LiveDiffError> {
+    changeset::delete(client, handle, pacing).await?;
+    if kind == ChangeSetKind::Create {
+        let stack = &handle.stack_name;
+        let described = match with_retries(pacing, "cloudformation:DescribeStacks", || {
+            client.describe_stacks().stack_name(stack).send()
+        })
+        .await
+        {
+            Ok(output) => output,
+            Err(error) if error.is_not_found() => return Ok(()),
+            Err(error) => return Err(error.into()),
+        };
+        let in_review = described
+            .stacks()
+            .first()
+            .and_then(|stack| stack.stack_status())
+            .is_some_and(|status| *status == StackStatus::ReviewInProgress);
+        if in_review {
+            with_retries(pacing, "cloudformation:DeleteStack", || client.delete_stack().stack_name(stack).send())
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The toolkit's change-set model to the diff engine's (which has no SDK types).
+pub fn to_diff_model(change: changeset::ResourceChange) -> ChangeSetResource {
+    let action = match &change.action {
+        ChangeAction::Add => "Add".to_owned(),
+        ChangeAction::Modify => "Modify".to_owned(),
+        ChangeAction::Remove => "Remove".to_owned(),
+        ChangeAction::Import => "Import".to_owned(),
+        ChangeAction::Dynamic => "Dynamic".to_owned(),
+        ChangeAction::SyncWithActual => "SyncWithActual".to_owned(),
+        ChangeAction::Other(other) => other.clone(),
+    };
+    let replacement = match &change.replacement {
+        Replacement::True => Some("True".to_owned()),
+        Replacement::False => Some("False".to_owned()),
+        Replacement::Conditional => Some("Conditional".to_owned()),
+        Replacement::NotReported(value) if value.is_empty() => None,
+        Replacement::NotReported(value) => Some(value.clone()),
+    };
+    ChangeSetResource {
+        logical_id: change.logical_id,
+        resource_type: (!change.resource_type.is_empty()).then_some(change.resource_type),
+        view: ChangeSetView {
+            action,
+            replacement,
+            physical_id: change.physical_id,
+            details: change
+                .details
+                .into_iter()
+                .map(|detail| ChangeSetDetail {
+                    attribute: (!detail.attribute.is_empty()).then_some(detail.attribute),
+                    name: detail.name,
+                    requires_recreation: detail.requires_recreation,
+                    evaluation: None,
+                    change_source: detail.change_source,
+                    causing_entity: detail.causing_entity,
+                })
+                .collect(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_yaml_body_is_reported_as_unsupported_naming_the_stack() {
+        let error = parse_deployed_body("upstack-dev", "AWSTemplateFormatVersion: '2010-09-09'\nResources: {}\n");
+        assert!(matches!(&error, Err(LiveDiffError::YamlTemplate { stack }) if stack == "upstack-dev"), "{error:?}");
+    }
+
+    #[test]
+    fn a_json_body_with_leading_whitespace_parses() {
+        let template = parse_deployed_body("s", "\n  {\"Resources\": {}}");
+        assert_eq!(template.ok(), Some(serde_json::json!({"Resources": {}})));
+    }
+
+    #[test]
+    fn file_errors_name_the_file_and_the_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.json");
+        let error = read_template_file(&missing).unwrap_err().to_string();
+        assert!(error.contains("missing.json"), "{error}");
+
+        let not_json = dir.path().join("broken.json");
+        std::fs::write(&not_json, "{ not json").unwrap();
+        let error = read_template_file(&not_json).unwrap_err().to_string();
+        assert!(error.contains("broken.json") && error.contains("not valid JSON"), "{error}");
+
+        let manifest = dir.path().join("manifest.json");
+        std::fs::write(&manifest, r#"{"env": "dev"}"#).unwrap();
+        let error = read_template_file(&manifest).unwrap_err().to_string();
+        assert!(error.contains("manifest.json") && error.contains("no `Resources`"), "{error}");
+    }
+}
