@@ -76,6 +76,24 @@ pub const FIXUPS: &[Fixup] = &[
         },
     },
     Fixup {
+        type_name: "AWS::Lambda::Function",
+        pointer: "/definitions/Environment/properties/Variables/patternProperties/[a-zA-Z][a-zA-Z0-9_]+",
+        why: "cfn-lint widened environment variable values to any JSON type (CloudFormation \
+              coerces scalars), but Lambda stores them as strings \
+              (https://docs.aws.amazon.com/lambda/latest/api/API_Environment.html: \
+              `Variables` is a map of string to string); typing them as strings lets a \
+              value be a `Ref`/`GetAtt`/`Fn::Sub` and keeps a stray object out.",
+        apply: |schema| {
+            if schema.get("type").and_then(Json::as_array).is_none_or(|types| types.len() < 2) {
+                bail!("expected a list of several types");
+            }
+            if let Some(object) = schema.as_object_mut() {
+                object.insert("type".to_owned(), json!("string"));
+            }
+            Ok(())
+        },
+    },
+    Fixup {
         type_name: "AWS::SQS::Queue",
         pointer: "/properties/RedrivePolicy",
         why: "RedrivePolicy accepts the object or the same object as a JSON string \

@@ -397,7 +397,7 @@ pub struct Environment {
     /// Environment variable key-value pairs. For more information, see [Using Lambda environment variables](https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html).
     /// If the value of the environment variable is a time or a duration, enclose the value in quotes.
     #[serde(rename = "Variables", skip_serializing_if = "Option::is_none")]
-    pub variables: Option<Value<BTreeMap<String, Value<Json>>>>,
+    pub variables: Option<Value<BTreeMap<String, Value<String>>>>,
 }
 
 impl Environment {
