@@ -44,6 +44,12 @@ pub enum BootstrapError {
     Build(String),
 }
 
+/// `upstack-assets-<account>-<region>` (the contract's name, which the
+/// stack's functions also use for `Code.S3Bucket`).
+pub fn asset_bucket(account: &str, region: &str) -> String {
+    upstack_contract::assets::bucket_name(account, region)
+}
+
 /// What `bootstrap` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BootstrapReport {

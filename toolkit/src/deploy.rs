@@ -115,6 +115,54 @@ impl Approver for FixedAnswer {
     }
 }
 
+/// Prints each line to stdout as it comes.
+#[derive(Debug, Default)]
+pub struct StdoutReporter;
+
+impl Reporter for StdoutReporter {
+    fn line(&mut self, text: &str) {
+        println!("{text}");
+    }
+}
+
+/// Asks on the terminal; `--yes` answers for the user; without a terminal
+/// (CI, pipes) the answer is [`Answer::NoTerminal`], never a silent yes and
+/// never a prompt nobody can answer.
+#[derive(Debug, Clone, Copy)]
+pub struct TerminalApprover {
+    pub assume_yes: bool,
+}
+
+impl Approver for TerminalApprover {
+    fn ask(&mut self, question: &str) -> Answer {
+        use std::io::{BufRead, IsTerminal, Write};
+        if self.assume_yes {
+            return Answer::Yes;
+        }
+        let stdin = std::io::stdin();
+        if !stdin.is_terminal() || !std::io::stderr().is_terminal() {
+            return Answer::NoTerminal;
+        }
+        eprint!("{question} [y/N] ");
+        let _ = std::io::stderr().flush();
+        let mut reply = String::new();
+        match stdin.lock().read_line(&mut reply) {
+            Ok(_) if matches!(reply.trim().to_ascii_lowercase().as_str(), "y" | "yes") => {
+                Answer::Yes
+            }
+            _ => Answer::No,
+        }
+    }
+}
+
+/// Resolves on Ctrl-C. If the signal handler cannot be installed it never
+/// resolves (waiting carries on) rather than reporting a false interrupt.
+pub async fn ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct DeployOptions {
     pub require_approval: RequireApproval,

@@ -1,1 +1,268 @@
-//! (being written)
+//! `destroy`: delete an env's stack after approval, listing the resources
+//! CloudFormation will keep (DeletionPolicy Retain).
+
+use std::future::Future;
+
+use aws_sdk_cloudformation::Client;
+
+use crate::aws::{CallError, Pacing, with_retries};
+use crate::deploy::{Answer, Approver, Reporter};
+use crate::events::{self, EventWatcher, StatusClass, WatchOutcome};
+
+#[derive(Debug, Clone)]
+pub struct DestroyOptions {
+    /// Turn termination protection off first (prod); without it a protected
+    /// stack is refused with guidance.
+    pub disable_termination_protection: bool,
+    pub pacing: Pacing,
+    pub client_token: String,
+}
+
+/// A resource deleting the stack leaves behind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetainedResource {
+    pub logical_id: String,
+    pub resource_type: String,
+    pub physical_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DestroyOutcome {
+    NothingToDestroy,
+    Destroyed { retained: Vec<RetainedResource> },
+    NotApproved,
+    Interrupted { resume: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DestroyError {
+    #[error(transparent)]
+    Call(#[from] CallError),
+    #[error(
+        "stack {stack} has termination protection on (env `{env}`): deleting it would delete its data. If you really mean it, re-run with --disable-termination-protection (and --yes in scripts)"
+    )]
+    Protected { stack: String, env: String },
+    #[error(
+        "stack {stack} is {status}: wait for the running operation to finish, then destroy again"
+    )]
+    Busy { stack: String, status: String },
+    #[error(
+        "deleting stack {stack} failed: {status}{cause}. Resources that could not be deleted are listed above; remove or retain them and destroy again"
+    )]
+    Failed {
+        stack: String,
+        status: String,
+        cause: String,
+    },
+    #[error("the deployed template of {stack} is not JSON: {source}")]
+    Template {
+        stack: String,
+        source: serde_json::Error,
+    },
+}
+
+/// Resources of `template` with a DeletionPolicy that keeps them.
+pub fn retained_resources(template: &serde_json::Value) -> Vec<RetainedResource> {
+    let Some(resources) = template
+        .get("Resources")
+        .and_then(|resources| resources.as_object())
+    else {
+        return Vec::new();
+    };
+    resources
+        .iter()
+        .filter(|(_, resource)| {
+            matches!(
+                resource
+                    .get("DeletionPolicy")
+                    .and_then(|policy| policy.as_str()),
+                Some("Retain" | "RetainExceptOnCreate")
+            )
+        })
+        .map(|(logical_id, resource)| RetainedResource {
+            logical_id: logical_id.clone(),
+            resource_type: resource
+                .get("Type")
+                .and_then(|kind| kind.as_str())
+                .unwrap_or_default()
+                .to_owned(),
+            physical_id: None,
+        })
+        .collect()
+}
+
+pub async fn destroy<I>(
+    cfn: &Client,
+    env: &str,
+    stack_name: &str,
+    options: &DestroyOptions,
+    reporter: &mut dyn Reporter,
+    approver: &mut dyn Approver,
+    interrupt: I,
+) -> Result<DestroyOutcome, DestroyError>
+where
+    I: Future<Output = ()>,
+{
+    let pacing = &options.pacing;
+    let Some(stack) = events::describe_stack(cfn, stack_name, pacing).await? else {
+        reporter.line(&format!(
+            "stack {stack_name} does not exist: nothing to destroy"
+        ));
+        return Ok(DestroyOutcome::NothingToDestroy);
+    };
+    if stack.class() == StatusClass::InProgress {
+        return Err(DestroyError::Busy {
+            stack: stack_name.to_owned(),
+            status: stack.status,
+        });
+    }
+    if stack.termination_protection && !options.disable_termination_protection {
+        return Err(DestroyError::Protected {
+            stack: stack_name.to_owned(),
+            env: env.to_owned(),
+        });
+    }
+
+    let template_body = with_retries(pacing, "cloudformation:GetTemplate", || {
+        cfn.get_template().stack_name(&stack.stack_id).send()
+    })
+    .await?;
+    let template: serde_json::Value =
+        serde_json::from_str(template_body.template_body().unwrap_or("{}")).map_err(|source| {
+            DestroyError::Template {
+                stack: stack_name.to_owned(),
+                source,
+            }
+        })?;
+    let mut retained = retained_resources(&template);
+    if !retained.is_empty() {
+        let resources = with_retries(pacing, "cloudformation:DescribeStackResources", || {
+            cfn.describe_stack_resources()
+                .stack_name(&stack.stack_id)
+                .send()
+        })
+        .await?;
+        for kept in &mut retained {
+            kept.physical_id = resources
+                .stack_resources()
+                .iter()
+                .find(|resource| resource.logical_resource_id() == Some(kept.logical_id.as_str()))
+                .and_then(|resource| resource.physical_resource_id())
+                .map(str::to_owned);
+        }
+    }
+
+    reporter.line(&format!(
+        "stack {stack_name} ({}) will be deleted",
+        stack.status
+    ));
+    if retained.is_empty() {
+        reporter
+            .line("no resource is retained: everything in the stack is deleted, including data");
+    } else {
+        reporter.line("kept (DeletionPolicy Retain; delete them by hand when no longer needed):");
+        for kept in &retained {
+            reporter.line(&format!(
+                "  {} ({}) {}",
+                kept.logical_id,
+                kept.resource_type,
+                kept.physical_id.as_deref().unwrap_or("(no physical id)")
+            ));
+        }
+    }
+    match approver.ask(&format!("Delete stack {stack_name}?")) {
+        Answer::Yes => {}
+        Answer::No => {
+            reporter.line("not approved: nothing was deleted");
+            return Ok(DestroyOutcome::NotApproved);
+        }
+        Answer::NoTerminal => {
+            reporter.line(
+                "not approved: no terminal to ask on; re-run with --yes to approve in a script",
+            );
+            return Ok(DestroyOutcome::NotApproved);
+        }
+    }
+
+    if stack.termination_protection {
+        with_retries(pacing, "cloudformation:UpdateTerminationProtection", || {
+            cfn.update_termination_protection()
+                .stack_name(&stack.stack_id)
+                .enable_termination_protection(false)
+                .send()
+        })
+        .await?;
+        reporter.line("termination protection disabled (--disable-termination-protection)");
+    }
+    let mut watcher = EventWatcher::start(cfn, &stack.stack_id, pacing).await?;
+    with_retries(pacing, "cloudformation:DeleteStack", || {
+        cfn.delete_stack()
+            .stack_name(&stack.stack_id)
+            .client_request_token(&options.client_token)
+            .send()
+    })
+    .await?;
+    let started = pacing.clock.now();
+    let outcome = events::watch(
+        cfn,
+        &mut watcher,
+        0,
+        pacing,
+        started,
+        interrupt,
+        |event, progress| reporter.line(&events::format_event(event, progress)),
+    )
+    .await?;
+    match outcome {
+        WatchOutcome::Interrupted { .. } => {
+            let resume =
+                format!("aws cloudformation wait stack-delete-complete --stack-name {stack_name}");
+            reporter.line(&format!("stopped watching; CloudFormation carries on deleting. Resume watching with: {resume}"));
+            Ok(DestroyOutcome::Interrupted { resume })
+        }
+        WatchOutcome::Finished { state: None, .. } => {
+            reporter.line(&format!("stack {stack_name} deleted"));
+            Ok(DestroyOutcome::Destroyed { retained })
+        }
+        WatchOutcome::Finished {
+            state: Some(state),
+            events,
+        } => {
+            let cause = events::root_cause(&events)
+                .map(|event| {
+                    format!(
+                        ": {} ({}) {}",
+                        event.logical_id,
+                        event.resource_type,
+                        event.reason.as_deref().unwrap_or("no reason given")
+                    )
+                })
+                .unwrap_or_default();
+            Err(DestroyError::Failed {
+                stack: stack_name.to_owned(),
+                status: state.status,
+                cause,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_retained_resources_only() {
+        let template = serde_json::json!({"Resources": {
+            "Uploads": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"},
+            "Table": {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "RetainExceptOnCreate"},
+            "Topic": {"Type": "AWS::SNS::Topic", "DeletionPolicy": "Delete"},
+            "Fn": {"Type": "AWS::Lambda::Function"}
+        }});
+        let ids: Vec<_> = retained_resources(&template)
+            .into_iter()
+            .map(|kept| kept.logical_id)
+            .collect();
+        assert_eq!(ids, ["Table", "Uploads"]);
+    }
+}
