@@ -28,7 +28,7 @@ fn notify_for(
         Some(recorder),
         clock,
     )
-    .unwrap()
+    .expect("test configuration is valid")
 }
 
 fn deadline() -> SystemTime {
