@@ -208,13 +208,24 @@ fn path_of(diagnostic: &Diagnostic) -> String {
         EntityType::Description => return "Description".to_owned(),
     };
     let mut path = format!("{section}.{}", entity.logical_id);
-    if let Some(property_path) = diagnostic
+    let Some(property_path) = diagnostic
         .property_path
         .as_deref()
         .filter(|p| !p.is_empty())
-    {
+    else {
+        return path;
+    };
+    // Resource findings carry `Properties.Name`; output findings carry the
+    // whole JSON-pointer-like path (`Outputs/Name/Value.Fn::GetAtt.1`).
+    // Either way, report one dotted path from the section down.
+    let property_path = property_path.replace('/', ".");
+    let relative = property_path
+        .strip_prefix(path.as_str())
+        .and_then(|rest| rest.strip_prefix('.'))
+        .unwrap_or(&property_path);
+    if !relative.is_empty() {
         path.push('.');
-        path.push_str(property_path);
+        path.push_str(relative);
     }
     path
 }
