@@ -10,7 +10,8 @@
 //! `cargo bench -p upstack-toolkit --bench bundle`. The handlers are built for
 //! the host architecture (x86_64) so their cold start can be measured here.
 //! BENCH_REUSE_COLD=1 keeps an existing `target/bundle-bench-cold` (the cold
-//! figure is then reported as not measured).
+//! figure is then reported as not measured). BENCH_WORKSPACE=<dir> measures
+//! another checkout of the workspace.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -24,10 +25,14 @@ use upstack_toolkit::fingerprint::handler_fingerprint;
 use upstack_toolkit::runtime_api::{Invocation, invoke_once};
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("toolkit/ has a parent")
-        .to_path_buf();
+    // BENCH_WORKSPACE: measure another checkout (default: this repository).
+    let root = match std::env::var_os("BENCH_WORKSPACE") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("toolkit/ has a parent")
+            .to_path_buf(),
+    };
     let arch = Architecture::X86_64;
     let targets: Vec<(String, Architecture)> =
         handler::ALL.iter().map(|h| (h.to_string(), arch)).collect();
