@@ -214,9 +214,7 @@ fn build() -> Template {
                 PolicyDocument::new([
                     Statement::allow()
                         .actions(["s3:GetObject", "s3:GetObjectTagging"])
-                        .resource(sub(&format!(
-                            "arn:${{AWS::Partition}}:s3:::{BUCKET_NAME}/*"
-                        ))),
+                        .resource(sub(format!("arn:${{AWS::Partition}}:s3:::{BUCKET_NAME}/*"))),
                     Statement::allow()
                         .action("dynamodb:PutItem")
                         .resource(table.arn()),
@@ -310,7 +308,7 @@ fn build() -> Template {
         "UploadsInvokeIngest",
         lambda::Permission {
             source_account: Some(sub("${AWS::AccountId}")),
-            source_arn: Some(sub(&format!("arn:${{AWS::Partition}}:s3:::{BUCKET_NAME}"))),
+            source_arn: Some(sub(format!("arn:${{AWS::Partition}}:s3:::{BUCKET_NAME}"))),
             ..lambda::Permission::new("lambda:InvokeFunction", function.arn(), "s3.amazonaws.com")
         },
     );
