@@ -1,0 +1,470 @@
+//! Behaviour of the engine on small, targeted templates.
+
+mod common;
+
+use serde_json::{Value as Json, json};
+use upstack_cfn::ResourceInfo;
+use upstack_diff::*;
+
+fn diff(old: Json, new: Json) -> TemplateDiff {
+    diff_templates(&old, &new, common::lookup).unwrap()
+}
+
+fn one(type_name: &str, properties: Json) -> Json {
+    json!({"Resources": {"R": {"Type": type_name, "Properties": properties}}})
+}
+
+fn with_attrs(type_name: &str, attrs: Json) -> Json {
+    let mut entry = json!({"Type": type_name, "Properties": {}});
+    for (key, value) in attrs.as_object().unwrap() {
+        entry[key] = value.clone();
+    }
+    json!({"Resources": {"R": entry}})
+}
+
+#[test]
+fn malformed_templates_are_rejected_naming_the_side_and_the_problem() {
+    let error = diff_templates(&json!([]), &json!({}), common::lookup)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("old") && error.contains("an array"),
+        "{error}"
+    );
+    let error = diff_templates(
+        &json!({}),
+        &json!({"Resources": {"X": {"Properties": {}}}}),
+        common::lookup,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.contains("new") && error.contains("`X` has no string `Type`"),
+        "{error}"
+    );
+    let error = diff_templates(&json!({"Resources": []}), &json!({}), common::lookup)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("`Resources` must be an object"), "{error}");
+}
+
+#[test]
+fn an_empty_old_template_shows_everything_as_added() {
+    let new = common::load("property_change", "new");
+    let result = diff(json!({}), new.clone());
+    assert_eq!(
+        result.summary().add,
+        new["Resources"].as_object().unwrap().len()
+    );
+    assert!(
+        result
+            .resources
+            .iter()
+            .all(|change| change.action == Action::Add)
+    );
+}
+
+#[test]
+fn depends_on_style_and_order_are_not_changes() {
+    let old = with_attrs("AWS::SNS::Topic", json!({"DependsOn": ["A", "B"]}));
+    assert!(
+        diff(
+            old.clone(),
+            with_attrs("AWS::SNS::Topic", json!({"DependsOn": ["B", "A"]}))
+        )
+        .is_empty()
+    );
+    let single = with_attrs("AWS::SNS::Topic", json!({"DependsOn": "A"}));
+    assert!(
+        diff(
+            single.clone(),
+            with_attrs("AWS::SNS::Topic", json!({"DependsOn": ["A"]}))
+        )
+        .is_empty()
+    );
+    let changed = diff(
+        single,
+        with_attrs("AWS::SNS::Topic", json!({"DependsOn": ["A", "C"]})),
+    );
+    assert_eq!(changed.resources[0].changes[0].path, "DependsOn");
+    assert_eq!(changed.resources[0].replacement, Replacement::None);
+}
+
+static NESTED: ResourceInfo = ResourceInfo {
+    type_name: "Test::Nested::Thing",
+    required: &[],
+    create_only: &["Config/Name"],
+    primary_identifier: &[],
+    attributes: &[],
+    taggable: false,
+};
+
+fn nested_lookup(type_name: &str) -> Option<&'static ResourceInfo> {
+    (type_name == NESTED.type_name).then_some(&NESTED)
+}
+
+#[test]
+fn a_nested_create_only_property_replaces_only_when_it_changes() {
+    let replaced = |old: Json, new: Json| {
+        diff_templates(
+            &one(NESTED.type_name, old),
+            &one(NESTED.type_name, new),
+            nested_lookup,
+        )
+        .unwrap()
+        .resources[0]
+            .replacement
+    };
+    assert_eq!(
+        replaced(
+            json!({"Config": {"Name": "a"}}),
+            json!({"Config": {"Name": "b"}})
+        ),
+        Replacement::Replace
+    );
+    assert_eq!(
+        replaced(
+            json!({"Config": {"Name": "a", "Size": 1}}),
+            json!({"Config": {"Name": "a", "Size": 2}})
+        ),
+        Replacement::None
+    );
+    // The whole parent appears: the create-only child inside it is new.
+    assert_eq!(
+        replaced(json!({}), json!({"Config": {"Name": "a"}})),
+        Replacement::Replace
+    );
+    assert_eq!(
+        replaced(json!({}), json!({"Config": {"Size": 1}})),
+        Replacement::None
+    );
+    assert_eq!(
+        replaced(
+            json!({"Config": {"Name": {"Ref": "P1"}}}),
+            json!({"Config": {"Name": {"Ref": "P2"}}})
+        ),
+        Replacement::MayReplace
+    );
+}
+
+#[test]
+fn an_unknown_type_cannot_be_predicted() {
+    let result = diff(
+        one("Custom::Thing", json!({"A": 1})),
+        one("Custom::Thing", json!({"A": 2})),
+    );
+    assert_eq!(result.resources[0].replacement, Replacement::Unknown);
+}
+
+#[test]
+fn a_type_change_is_a_replacement() {
+    let result = diff(
+        one("AWS::SNS::Topic", json!({})),
+        one("AWS::SQS::Queue", json!({})),
+    );
+    assert_eq!(result.resources[0].replacement, Replacement::Replace);
+    assert_eq!(result.resources[0].changes[0].path, "Type");
+    assert_eq!(
+        result.resources[0].hazards[0].kind,
+        HazardKind::StatefulReplaced
+    );
+}
+
+#[test]
+fn retention_decides_whether_removal_or_replacement_is_destructive() {
+    let retained = with_attrs("AWS::S3::Bucket", json!({"DeletionPolicy": "Retain"}));
+    assert!(
+        diff(retained.clone(), json!({"Resources": {}})).resources[0]
+            .hazards
+            .is_empty()
+    );
+    let removed = diff(
+        with_attrs("AWS::S3::Bucket", json!({})),
+        json!({"Resources": {}}),
+    );
+    assert_eq!(
+        removed.resources[0].hazards[0].kind,
+        HazardKind::StatefulRemoved
+    );
+
+    let weakened = diff(
+        retained,
+        with_attrs("AWS::S3::Bucket", json!({"DeletionPolicy": "Delete"})),
+    );
+    assert_eq!(
+        weakened.resources[0].hazards[0].kind,
+        HazardKind::RetentionRemoved
+    );
+
+    let kept_on_replace = |policy: &str| {
+        let mut old = with_attrs(
+            "AWS::DynamoDB::Table",
+            json!({"UpdateReplacePolicy": policy}),
+        );
+        old["Resources"]["R"]["Properties"] = json!({"TableName": "a"});
+        let mut new = old.clone();
+        new["Resources"]["R"]["Properties"] = json!({"TableName": "b"});
+        diff(old, new).resources[0].hazards.clone()
+    };
+    assert!(kept_on_replace("Retain").is_empty());
+    assert_eq!(
+        kept_on_replace("Delete")[0].kind,
+        HazardKind::StatefulReplaced
+    );
+}
+
+fn statements(statements: Json) -> Json {
+    one(
+        "AWS::IAM::Policy",
+        json!({"PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}),
+    )
+}
+
+fn security(old: Json, new: Json) -> Vec<SecurityChange> {
+    diff(statements(old), statements(new)).security
+}
+
+#[test]
+fn statement_style_and_order_are_not_security_changes() {
+    let old = json!([
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"},
+        {"Effect": "Allow", "Action": ["sqs:SendMessage", "sqs:GetQueueUrl"], "Resource": ["q"]}
+    ]);
+    let new = json!([
+        {"Effect": "Allow", "Action": ["sqs:GetQueueUrl", "sqs:SendMessage", "sqs:SendMessage"], "Resource": "q"},
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::b/*"], "Sid": "Renamed"}
+    ]);
+    assert_eq!(security(old, new), vec![]);
+}
+
+#[test]
+fn a_statement_given_as_an_object_or_a_json_string_is_understood() {
+    let old = one(
+        "AWS::IAM::Policy",
+        json!({"PolicyDocument": {"Statement": {"Effect": "Allow", "Action": "a:B", "Resource": "*"}}}),
+    );
+    let new = one(
+        "AWS::IAM::Policy",
+        json!({"PolicyDocument": "{\"Statement\": [{\"Effect\": \"Allow\", \"Action\": [\"a:B\"], \"Resource\": \"*\"}]}"}),
+    );
+    assert_eq!(diff(old, new).security, vec![]);
+}
+
+fn direction(old: Json, new: Json) -> Direction {
+    let changes = security(json!([old]), json!([new]));
+    assert_eq!(changes.len(), 1, "{changes:#?}");
+    changes[0].direction
+}
+
+#[test]
+fn allow_and_deny_changes_are_classified() {
+    let allow = |extra: Json| {
+        let mut statement = json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "r"});
+        for (key, value) in extra.as_object().unwrap() {
+            statement[key] = value.clone();
+        }
+        statement
+    };
+    let cond = |values: Json| json!({"Condition": {"StringEquals": {"aws:SourceAccount": values}}});
+    // A value added to an existing key is ORed in: matches more.
+    assert_eq!(
+        direction(allow(cond(json!(["1"]))), allow(cond(json!(["1", "2"])))),
+        Direction::Broadening
+    );
+    // A new condition key is ANDed: matches less.
+    assert_eq!(
+        direction(allow(json!({})), allow(cond(json!("1")))),
+        Direction::Narrowing
+    );
+    assert_eq!(
+        direction(allow(cond(json!("1"))), allow(json!({}))),
+        Direction::Broadening
+    );
+    assert_eq!(
+        direction(
+            allow(json!({"Action": ["s3:GetObject", "s3:PutObject"]})),
+            allow(json!({}))
+        ),
+        Direction::Narrowing
+    );
+
+    let deny = |actions: Json| json!({"Effect": "Deny", "Action": actions, "Resource": "*"});
+    assert_eq!(
+        direction(deny(json!(["a:X", "a:Y"])), deny(json!(["a:X"]))),
+        Direction::Broadening
+    );
+    assert_eq!(
+        direction(deny(json!(["a:X"])), deny(json!(["a:X", "a:Y"]))),
+        Direction::Narrowing
+    );
+
+    let not_action =
+        |actions: Json| json!({"Effect": "Allow", "NotAction": actions, "Resource": "*"});
+    assert_eq!(
+        direction(
+            not_action(json!(["iam:*"])),
+            not_action(json!(["iam:*", "kms:*"]))
+        ),
+        Direction::Narrowing
+    );
+    // An effect flip pairs by Sid (without one it is a removed allow and an added deny).
+    assert_eq!(
+        direction(
+            allow(json!({"Sid": "S"})),
+            json!({"Sid": "S", "Effect": "Deny", "Action": "s3:GetObject", "Resource": "r"})
+        ),
+        Direction::Narrowing
+    );
+}
+
+#[test]
+fn added_and_removed_statements_and_wildcards() {
+    let changes = security(
+        json!([]),
+        json!([{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]),
+    );
+    assert_eq!(
+        (changes[0].kind, changes[0].direction, changes[0].wildcard),
+        (ValueChange::Added, Direction::Broadening, true)
+    );
+    let changes = security(
+        json!([{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]),
+        json!([]),
+    );
+    assert_eq!(
+        (changes[0].kind, changes[0].direction),
+        (ValueChange::Removed, Direction::Broadening)
+    );
+    assert!(
+        changes[0].details.contains(&"- action s3:*".to_owned()),
+        "{:?}",
+        changes[0].details
+    );
+}
+
+#[test]
+fn a_lambda_permission_is_compared_as_a_statement() {
+    let permission = |principal: &str| {
+        one(
+            "AWS::Lambda::Permission",
+            json!({"Action": "lambda:InvokeFunction", "FunctionName": "f", "Principal": principal}),
+        )
+    };
+    let changes = diff(permission("s3.amazonaws.com"), permission("*")).security;
+    assert_eq!(changes[0].direction, Direction::Broadening);
+    assert!(changes[0].wildcard);
+    assert!(
+        changes[0]
+            .details
+            .contains(&"- principal Service:s3.amazonaws.com".to_owned()),
+        "{:?}",
+        changes[0].details
+    );
+}
+
+#[test]
+fn fail_on_reports_matching_changes_only() {
+    let quiet = diff(
+        common::load("no_change", "old"),
+        common::load("no_change", "new"),
+    );
+    for kind in [FailOn::Any, FailOn::Broadening, FailOn::Destructive] {
+        assert!(kind.violations(&quiet).is_empty());
+    }
+    let narrowed = diff(
+        common::load("iam_narrowed", "old"),
+        common::load("iam_narrowed", "new"),
+    );
+    assert!(FailOn::Broadening.violations(&narrowed).is_empty());
+    assert!(FailOn::Destructive.violations(&narrowed).is_empty());
+    assert_eq!(FailOn::Any.violations(&narrowed).len(), 1);
+    let widened = diff(
+        common::load("iam_widened", "old"),
+        common::load("iam_widened", "new"),
+    );
+    assert_eq!(FailOn::Broadening.violations(&widened).len(), 5);
+    let removed = diff(
+        common::load("stateful_removed", "old"),
+        common::load("stateful_removed", "new"),
+    );
+    let reasons = FailOn::Destructive.violations(&removed);
+    assert!(
+        reasons
+            .iter()
+            .any(|reason| reason.starts_with("Uploads: AWS::S3::Bucket is removed")),
+        "{reasons:?}"
+    );
+}
+
+fn change_set(logical_id: &str, action: &str, replacement: Option<&str>) -> ChangeSetResource {
+    ChangeSetResource {
+        logical_id: logical_id.into(),
+        resource_type: Some("AWS::SQS::Queue".into()),
+        view: ChangeSetView {
+            action: action.into(),
+            replacement: replacement.map(Into::into),
+            ..ChangeSetView::default()
+        },
+    }
+}
+
+#[test]
+fn the_change_set_verdict_overrides_the_prediction() {
+    let old = one("AWS::SQS::Queue", json!({"QueueName": "a"}));
+    let new = one(
+        "AWS::SQS::Queue",
+        json!({"QueueName": {"Fn::Sub": "${AWS::StackName}"}}),
+    );
+    let mut result = diff(old.clone(), new.clone());
+    assert_eq!(
+        result.resources[0].hazards[0].kind,
+        HazardKind::StatefulMayBeReplaced
+    );
+    result.merge_change_set(vec![change_set("R", "Modify", Some("False"))]);
+    assert_eq!(
+        result.resources[0].effective_replacement(),
+        Replacement::None
+    );
+    assert!(result.resources[0].hazards.is_empty());
+
+    let mut result = diff(old, new);
+    result.merge_change_set(vec![
+        change_set("R", "Modify", Some("True")),
+        change_set("Other", "Dynamic", Some("Conditional")),
+    ]);
+    assert_eq!(result.resources[1].logical_id, "R");
+    assert_eq!(
+        result.resources[1].effective_replacement(),
+        Replacement::Replace
+    );
+    assert_eq!(
+        result.resources[1].hazards[0].kind,
+        HazardKind::StatefulReplaced
+    );
+    // A resource only CloudFormation saw is added, in logical-ID order.
+    assert_eq!(result.resources[0].logical_id, "Other");
+    assert_eq!(
+        result.resources[0].effective_replacement(),
+        Replacement::MayReplace
+    );
+    assert_eq!(result.summary().change, 2);
+}
+
+#[test]
+fn sections_and_top_level_keys_are_compared() {
+    let old = json!({"Description": "a", "Parameters": {"P": {"Type": "String"}}, "Resources": {}});
+    let new = json!({"Description": "b", "Parameters": {"P": {"Type": "Number"}}, "Outputs": {"O": {"Value": "x"}}, "Resources": {}});
+    let names: Vec<(String, String)> = diff(old, new)
+        .sections
+        .into_iter()
+        .map(|change| (change.section, change.name))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("Parameters".into(), "P.Type".into()),
+            ("Outputs".into(), "O".into()),
+            ("Template".into(), "Description".into())
+        ]
+    );
+}
