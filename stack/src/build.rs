@@ -437,9 +437,9 @@ fn add_messaging(
     (topic_arns, queue_arns)
 }
 
-fn function_environment(pipeline: &Pipeline, config: &EnvConfig, core: &Core, function: &crate::model::Function) -> BTreeMap<String, Value<Json>> {
-    let as_json = |value: &Value<String>| Value::<Json>::from_expr(value.to_expr());
-    let text = |value: String| Value::<Json>::Lit(Json::String(value));
+fn function_environment(pipeline: &Pipeline, config: &EnvConfig, core: &Core, function: &crate::model::Function) -> BTreeMap<String, Value<String>> {
+    let as_json = |value: &Value<String>| value.clone();
+    let text = Value::Lit;
     let mut vars = BTreeMap::new();
     vars.insert(env_var::APP_ENV.to_owned(), text(pipeline.env.clone()));
     for grant in &function.grants {
