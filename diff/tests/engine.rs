@@ -1,5 +1,8 @@
 //! Behaviour of the engine on small, targeted templates.
 
+// Test helpers outside #[test] fns: a panic here is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use serde_json::{Value as Json, json};

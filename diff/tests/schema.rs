@@ -3,6 +3,9 @@
 //! no field is dropped or defaulted), and every key it contains is listed
 //! in diff/SCHEMA.md (so the document cannot fall behind the code).
 
+// Test helpers outside #[test] fns: a panic here is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::BTreeSet;

@@ -1,6 +1,9 @@
 //! Every fixture pair rendered in every format. Review changed snapshots by
 //! eye: they are what reviewers and CI read.
 
+// Test helpers outside #[test] fns: a panic here is a failed test.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use upstack_diff::diff_templates;
