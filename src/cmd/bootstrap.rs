@@ -38,9 +38,15 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     };
     let session = AwsSession::connect(&expected, args.profile.as_deref(), None, &pacing).await?;
     let bucket = bootstrap::asset_bucket(&session.identity.account, &session.region);
-    let report = bootstrap::bootstrap(&session.s3, &bucket, &session.region, &pacing)
-        .await
-        .with_context(|| format!("bootstrap {} ({})", args.env, session.region))?;
+    let report = bootstrap::bootstrap(
+        &session.s3,
+        &bucket,
+        &session.region,
+        bootstrap::tls_enforceable(session.sdk_config.endpoint_url()),
+        &pacing,
+    )
+    .await
+    .with_context(|| format!("bootstrap {} ({})", args.env, session.region))?;
     print!("{}", report.render());
     Ok(Outcome::Success)
 }

@@ -148,11 +148,20 @@ pub fn tls_only_policy(bucket: &str) -> String {
     .to_string()
 }
 
+/// Whether the TLS-only bucket policy can be applied: not when the endpoint
+/// is a plain-http emulator (moto, LocalStack), which enforces bucket
+/// policies and would then refuse every request, including our own.
+pub fn tls_enforceable(endpoint_url: Option<&str>) -> bool {
+    endpoint_url.is_none_or(|url| !url.starts_with("http://"))
+}
+
 /// Creates the bucket if needed and (re-)applies every setting.
+/// `deny_insecure_transport` is true against AWS; see [`tls_enforceable`].
 pub async fn bootstrap(
     s3: &Client,
     bucket: &str,
     region: &str,
+    deny_insecure_transport: bool,
     pacing: &Pacing,
 ) -> Result<BootstrapReport, BootstrapError> {
     let build = |error: aws_sdk_s3::error::BuildError| BootstrapError::Build(error.to_string());
@@ -244,12 +253,18 @@ pub async fn bootstrap(
     .await?;
     applied.push("versioning enabled");
 
-    let policy = tls_only_policy(bucket);
-    with_retries(pacing, "s3:PutBucketPolicy", || {
-        s3.put_bucket_policy().bucket(bucket).policy(&policy).send()
-    })
-    .await?;
-    applied.push("bucket policy denies requests without TLS");
+    if deny_insecure_transport {
+        let policy = tls_only_policy(bucket);
+        with_retries(pacing, "s3:PutBucketPolicy", || {
+            s3.put_bucket_policy().bucket(bucket).policy(&policy).send()
+        })
+        .await?;
+        applied.push("bucket policy denies requests without TLS");
+    } else {
+        applied.push(
+            "bucket policy NOT applied: the endpoint is plain http (an emulator), so a TLS-only policy would lock the bucket",
+        );
+    }
 
     // Current asset zips are never expired: a rollback re-deploys the
     // previous template, whose functions point at the previous zips.
@@ -307,6 +322,20 @@ pub async fn bootstrap(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_policy_is_skipped_only_for_plain_http_endpoints() {
+        assert!(tls_enforceable(None));
+        assert!(tls_enforceable(Some("https://s3.eu-west-1.amazonaws.com")));
+        assert!(!tls_enforceable(Some("http://127.0.0.1:5000")));
+    }
+
+    #[test]
+    fn tls_policy_is_skipped_only_for_plain_http_endpoints() {
+        assert!(tls_enforceable(None));
+        assert!(tls_enforceable(Some("https://s3.eu-west-1.amazonaws.com")));
+        assert!(!tls_enforceable(Some("http://127.0.0.1:5000")));
+    }
 
     #[test]
     fn policy_denies_insecure_transport_on_bucket_and_objects() {
