@@ -34,11 +34,16 @@ pub fn sanitize(text: &str) -> String {
     // Leading whitespace would turn a line into an indented code block, which
     // rustdoc runs as a doctest.
     let lines: Vec<String> = text.lines().map(|line| escape_line(line.trim())).collect();
-    // Collapse runs of blank lines and strip leading/trailing blank lines.
+    // The descriptions separate paragraphs with a single newline (the AWS
+    // docs render each line as its own paragraph); Markdown would join them,
+    // so every line becomes a paragraph. Runs of blank lines collapse.
     let mut out: Vec<String> = Vec::new();
     for line in lines {
-        if line.is_empty() && out.last().is_none_or(|last: &String| last.is_empty()) {
+        if line.is_empty() {
             continue;
+        }
+        if !out.is_empty() {
+            out.push(String::new());
         }
         out.push(line);
     }
@@ -128,7 +133,8 @@ fn escape_plain(text: &str) -> String {
         match c {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '[' | ']' | '*' | '_' | '\\' | '|' | '#' => {
+            // `*` and `_` stay: the descriptions use them for emphasis.
+            '[' | ']' | '\\' | '|' | '#' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -169,7 +175,7 @@ mod tests {
     fn indented_lines_do_not_become_code_blocks() {
         assert_eq!(
             sanitize("A list:\n    +  ``x``: one"),
-            "A list:\n+  ``x``: one"
+            "A list:\n\n+  ``x``: one"
         );
     }
 
@@ -183,12 +189,17 @@ mod tests {
         );
         assert_eq!(sanitize("``a<b>[c]`` [d]"), "``a<b>[c]`` \\[d\\]");
         assert_eq!(sanitize("one ` tick"), "one \\` tick");
-        assert_eq!(sanitize("```json\n{}\n```"), "'''json\n{}\n'''");
+        assert_eq!(sanitize("```json\n{}\n```"), "'''json\n\n{}\n\n'''");
     }
 
     #[test]
     fn blank_lines_collapse() {
         assert_eq!(sanitize("\n\na\n\n\n\nb\n\n"), "a\n\nb");
+        assert_eq!(sanitize("a\nb"), "a\n\nb", "each line is its own paragraph");
+        assert_eq!(
+            sanitize("*User Guide* and snake_case"),
+            "*User Guide* and snake_case"
+        );
         assert_eq!(
             doc_lines("a\n\nb", "    "),
             "    /// a\n    ///\n    /// b\n"

@@ -84,7 +84,11 @@ pub const FIXUPS: &[Fixup] = &[
               `Variables` is a map of string to string); typing them as strings lets a \
               value be a `Ref`/`GetAtt`/`Fn::Sub` and keeps a stray object out.",
         apply: |schema| {
-            if schema.get("type").and_then(Json::as_array).is_none_or(|types| types.len() < 2) {
+            if schema
+                .get("type")
+                .and_then(Json::as_array)
+                .is_none_or(|types| types.len() < 2)
+            {
                 bail!("expected a list of several types");
             }
             if let Some(object) = schema.as_object_mut() {

@@ -8,8 +8,10 @@ use upstack_cfn::ResourceInfo;
 use upstack_cfn::ResourceRef;
 use upstack_cfn::Value;
 
-/// `AWS::DynamoDB::Table`: The ``AWS::DynamoDB::Table`` resource creates a DDB table. For more information, see [CreateTable](https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_CreateTable.html) in the \*API Reference\*.
+/// `AWS::DynamoDB::Table`: The ``AWS::DynamoDB::Table`` resource creates a DDB table. For more information, see [CreateTable](https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_CreateTable.html) in the *API Reference*.
+///
 /// You should be aware of the following behaviors when working with DDB tables:
+///
 /// +  CFNlong typically creates DDB tables in parallel. However, if your template includes multiple DDB tables with indexes, you must declare dependencies so that the tables are created sequentially. DDBlong limits the number of tables with secondary indexes that are in the creating state. If you create multiple tables with indexes at the same time, DDB returns an error and the stack operation fails. For an example, see [DynamoDB Table with a DependsOn Attribute](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-dynamodb-table.html#aws-resource-dynamodb-table--examples--DynamoDB_Table_with_a_DependsOn_Attribute).
 ///
 /// Our guidance is to use the latest schema documented for your CFNlong templates. This schema supports the provisioning of all table settings below. When using this schema in your CFNlong templates, please ensure that your Identity and Access Management (IAM) policies are updated with appropriate permissions to allow for the authorization of these setting changes.
@@ -18,7 +20,9 @@ use upstack_cfn::Value;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Table {
     /// A list of attributes that describe the key schema for the table and indexes.
+    ///
     /// This property is required to create a DDB table.
+    ///
     /// You can add an ``AttributeDefinition`` without interruption. Changing the type of an existing ``AttributeDefinition`` requires replacement of the table.
     #[serde(
         rename = "AttributeDefinitions",
@@ -26,8 +30,11 @@ pub struct Table {
     )]
     pub attribute_definitions: Option<Value<Vec<Value<AttributeDefinition>>>>,
     /// Specify how you are charged for read and write throughput and how you manage capacity.
+    ///
     /// Valid values include:
+    ///
     /// +  ``PAY_PER_REQUEST`` - We recommend using ``PAY_PER_REQUEST`` for most DynamoDB workloads. ``PAY_PER_REQUEST`` sets the billing mode to [On-demand capacity mode](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/on-demand-capacity-mode.html).
+    ///
     /// +  ``PROVISIONED`` - We recommend using ``PROVISIONED`` for steady workloads with predictable growth where capacity requirements can be reliably forecasted. ``PROVISIONED`` sets the billing mode to [Provisioned capacity mode](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/provisioned-capacity-mode.html).
     ///
     /// If not specified, the default is ``PROVISIONED``.
@@ -39,17 +46,22 @@ pub struct Table {
         skip_serializing_if = "Option::is_none"
     )]
     pub contributor_insights_specification: Option<Value<ContributorInsightsSpecification>>,
-    /// Determines if a table is protected from deletion. When enabled, the table cannot be deleted by any user or process. This setting is disabled by default. For more information, see [Using deletion protection](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/WorkingWithTables.Basics.html#WorkingWithTables.Basics.DeletionProtection) in the \*Developer Guide\*.
+    /// Determines if a table is protected from deletion. When enabled, the table cannot be deleted by any user or process. This setting is disabled by default. For more information, see [Using deletion protection](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/WorkingWithTables.Basics.html#WorkingWithTables.Basics.DeletionProtection) in the *Developer Guide*.
     #[serde(
         rename = "DeletionProtectionEnabled",
         skip_serializing_if = "Option::is_none"
     )]
     pub deletion_protection_enabled: Option<Value<bool>>,
     /// Global secondary indexes to be created on the table. You can create up to 20 global secondary indexes.
+    ///
     /// If you update a table to include a new global secondary index, CFNlong initiates the index creation and then proceeds with the stack update. CFNlong doesn't wait for the index to complete creation because the backfilling phase can take a long time, depending on the size of the table. You can't use the index or update the table until the index's status is ``ACTIVE``. You can track its status by using the DynamoDB [DescribeTable](https://docs.aws.amazon.com/cli/latest/reference/dynamodb/describe-table.html) command.
+    ///
     /// If you add or delete an index during an update, we recommend that you don't update any other resources. If your stack fails to update and is rolled back while adding a new index, you must manually delete the index.
+    ///
     /// Updates are not supported. The following are exceptions:
+    ///
     /// +  If you update either the contributor insights specification or the provisioned throughput values of global secondary indexes, you can update the table without interruption.
+    ///
     /// +  You can delete or add one global secondary index without interruption. If you do both in the same update (for example, by changing the index's logical ID), the update fails.
     #[serde(
         rename = "GlobalSecondaryIndexes",
@@ -57,6 +69,7 @@ pub struct Table {
     )]
     pub global_secondary_indexes: Option<Value<Vec<Value<GlobalSecondaryIndex>>>>,
     /// Specifies the properties of data being imported from the S3 bucket source to the" table.
+    ///
     /// If you specify the ``ImportSourceSpecification`` property, and also specify either the ``StreamSpecification``, the ``TableClass`` property, the ``DeletionProtectionEnabled`` property, or the ``WarmThroughput`` property, the IAM entity creating/updating stack must have ``UpdateTable`` permission.
     #[serde(
         rename = "ImportSourceSpecification",
@@ -90,6 +103,7 @@ pub struct Table {
     )]
     pub point_in_time_recovery_specification: Option<Value<PointInTimeRecoverySpecification>>,
     /// Throughput for the specified table, which consists of values for ``ReadCapacityUnits`` and ``WriteCapacityUnits``. For more information about the contents of a provisioned throughput structure, see [Amazon DynamoDB Table ProvisionedThroughput](https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_ProvisionedThroughput.html).
+    ///
     /// If you set ``BillingMode`` as ``PROVISIONED``, you must specify this property. If you set ``BillingMode`` as ``PAY_PER_REQUEST``, you cannot specify this property.
     #[serde(
         rename = "ProvisionedThroughput",
@@ -97,8 +111,11 @@ pub struct Table {
     )]
     pub provisioned_throughput: Option<Value<ProvisionedThroughput>>,
     /// An AWS resource-based policy document in JSON format that will be attached to the table.
-    /// When you attach a resource-based policy while creating a table, the policy application is \*strongly consistent\*.
+    ///
+    /// When you attach a resource-based policy while creating a table, the policy application is *strongly consistent*.
+    ///
     /// The maximum size supported for a resource-based policy document is 20 KB. DynamoDB counts whitespaces when calculating the size of a policy against this limit. For a full list of all considerations that apply for resource-based policies, see [Resource-based policy considerations](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/rbac-considerations.html).
+    ///
     /// You need to specify the ``CreateTable`` and ``PutResourcePolicy`` IAM actions for authorizing a user to create a table with a resource-based policy.
     #[serde(rename = "ResourcePolicy", skip_serializing_if = "Option::is_none")]
     pub resource_policy: Option<Value<ResourcePolicy>>,
@@ -115,14 +132,17 @@ pub struct Table {
     #[serde(rename = "TableClass", skip_serializing_if = "Option::is_none")]
     pub table_class: Option<Value<TableClass>>,
     /// A name for the table. If you don't specify a name, CFNlong generates a unique physical ID and uses that ID for the table name. For more information, see [Name Type](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-name.html).
+    ///
     /// If you specify a name, you cannot perform updates that require replacement of this resource. You can perform updates that require no or some interruption. If you must replace the resource, specify a new name.
     #[serde(rename = "TableName", skip_serializing_if = "Option::is_none")]
     pub table_name: Option<Value<String>>,
     /// An array of key-value pairs to apply to this resource.
+    ///
     /// For more information, see [Tag](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-resource-tags.html).
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<Value<Vec<Value<Tag>>>>,
     /// Specifies the Time to Live (TTL) settings for the table.
+    ///
     /// For detailed information about the limits in DynamoDB, see [Limits in Amazon DynamoDB](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Limits.html) in the Amazon DynamoDB Developer Guide.
     #[serde(
         rename = "TimeToLiveSpecification",
@@ -226,8 +246,11 @@ pub struct AttributeDefinition {
     #[serde(rename = "AttributeName")]
     pub attribute_name: Value<String>,
     /// The data type for the attribute, where:
+    ///
     /// +  ``S`` - the attribute is of type String
+    ///
     /// +  ``N`` - the attribute is of type Number
+    ///
     /// +  ``B`` - the attribute is of type Binary
     ///
     /// Required.
@@ -324,7 +347,8 @@ pub struct GlobalSecondaryIndex {
     #[serde(rename = "Projection")]
     pub projection: Value<Projection>,
     /// Represents the provisioned throughput settings for the specified global secondary index. You must use either ``OnDemandThroughput`` or ``ProvisionedThroughput`` based on your table's capacity mode.
-    /// For current minimum and maximum provisioned throughput values, see [Service, Account, and Table Quotas](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Limits.html) in the \*Amazon DynamoDB Developer Guide\*.
+    ///
+    /// For current minimum and maximum provisioned throughput values, see [Service, Account, and Table Quotas](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Limits.html) in the *Amazon DynamoDB Developer Guide*.
     #[serde(
         rename = "ProvisionedThroughput",
         skip_serializing_if = "Option::is_none"
@@ -449,6 +473,7 @@ pub struct KinesisStreamSpecification {
     pub approximate_creation_date_time_precision:
         Option<Value<ApproximateCreationDateTimePrecision>>,
     /// The ARN for a specific Kinesis data stream.
+    ///
     /// Length Constraints: Minimum length of 37. Maximum length of 1024.
     ///
     /// Required.
@@ -503,6 +528,7 @@ impl LocalSecondaryIndex {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct OnDemandThroughput {
     /// Maximum number of read request units for the specified table.
+    ///
     /// To specify a maximum ``OnDemandThroughput`` on your table, set the value of ``MaxReadRequestUnits`` as greater than or equal to 1. To remove the maximum ``OnDemandThroughput`` that is currently set on your table, set the value of ``MaxReadRequestUnits`` to -1.
     #[serde(
         rename = "MaxReadRequestUnits",
@@ -510,6 +536,7 @@ pub struct OnDemandThroughput {
     )]
     pub max_read_request_units: Option<Value<i64>>,
     /// Maximum number of write request units for the specified table.
+    ///
     /// To specify a maximum ``OnDemandThroughput`` on your table, set the value of ``MaxWriteRequestUnits`` as greater than or equal to 1. To remove the maximum ``OnDemandThroughput`` that is currently set on your table, set the value of ``MaxWriteRequestUnits`` to -1.
     #[serde(
         rename = "MaxWriteRequestUnits",
@@ -571,15 +598,20 @@ impl Default for PointInTimeRecoverySpecification {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Projection {
     /// Represents the non-key attribute names which will be projected into the index.
+    ///
     /// For global and local secondary indexes, the total count of ``NonKeyAttributes`` summed across all of the secondary indexes, must not exceed 100. If you project the same attribute into two different indexes, this counts as two distinct attributes when determining the total. This limit only applies when you specify the ProjectionType of ``INCLUDE``. You still can specify the ProjectionType of ``ALL`` to project all attributes from the source table, even if the table has more than 100 attributes.
     #[serde(rename = "NonKeyAttributes", skip_serializing_if = "Option::is_none")]
     pub non_key_attributes: Option<Value<Vec<Value<String>>>>,
     /// The set of attributes that are projected into the index:
+    ///
     /// +  ``KEYS_ONLY`` - Only the index and primary keys are projected into the index.
+    ///
     /// +  ``INCLUDE`` - In addition to the attributes described in ``KEYS_ONLY``, the secondary index will include other non-key attributes that you specify.
+    ///
     /// +  ``ALL`` - All of the table attributes are projected into the index.
     ///
     /// When using the DynamoDB console, ``ALL`` is selected by default.
+    ///
     /// You can't modify the projection of an existing index. To change the projected attributes, you must delete the index and create a new one with the projection that you want.
     #[serde(rename = "ProjectionType", skip_serializing_if = "Option::is_none")]
     pub projection_type: Option<Value<ProjectionType>>,
@@ -604,13 +636,15 @@ impl Default for Projection {
 /// Throughput for the specified table, which consists of values for ``ReadCapacityUnits`` and ``WriteCapacityUnits``. For more information about the contents of a provisioned throughput structure, see [Table ProvisionedThroughput](https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_ProvisionedThroughput.html).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ProvisionedThroughput {
-    /// The maximum number of strongly consistent reads consumed per second before DynamoDB returns a ``ThrottlingException``. For more information, see [Specifying Read and Write Requirements](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ProvisionedThroughput.html) in the \*Amazon DynamoDB Developer Guide\*.
+    /// The maximum number of strongly consistent reads consumed per second before DynamoDB returns a ``ThrottlingException``. For more information, see [Specifying Read and Write Requirements](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ProvisionedThroughput.html) in the *Amazon DynamoDB Developer Guide*.
+    ///
     /// If read/write capacity mode is ``PAY_PER_REQUEST`` the value is set to 0.
     ///
     /// Required.
     #[serde(rename = "ReadCapacityUnits")]
     pub read_capacity_units: Value<i64>,
-    /// The maximum number of writes consumed per second before DynamoDB returns a ``ThrottlingException``. For more information, see [Specifying Read and Write Requirements](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ProvisionedThroughput.html) in the \*Amazon DynamoDB Developer Guide\*.
+    /// The maximum number of writes consumed per second before DynamoDB returns a ``ThrottlingException``. For more information, see [Specifying Read and Write Requirements](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ProvisionedThroughput.html) in the *Amazon DynamoDB Developer Guide*.
+    ///
     /// If read/write capacity mode is ``PAY_PER_REQUEST`` the value is set to 0.
     ///
     /// Required.
@@ -632,12 +666,19 @@ impl ProvisionedThroughput {
 }
 
 /// Creates or updates a resource-based policy document that contains the permissions for DDB resources, such as a table, its indexes, and stream. Resource-based policies let you define access permissions by specifying who has access to each resource, and the actions they are allowed to perform on each resource.
+///
 /// In a CFNshort template, you can provide the policy in JSON or YAML format because CFNshort converts YAML to JSON before submitting it to DDB. For more information about resource-based policies, see [Using resource-based policies for](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/access-control-resource-based.html) and [Resource-based policy examples](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/rbac-examples.html).
+///
 /// While defining resource-based policies in your CFNshort templates, the following considerations apply:
+///
 /// +  The maximum size supported for a resource-based policy document in JSON format is 20 KB. DDB counts whitespaces when calculating the size of a policy against this limit.
+///
 /// +  Resource-based policies don't support [drift detection](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-stack-drift.html#). If you update a policy outside of the CFNshort stack template, you'll need to update the CFNshort stack with the changes.
+///
 /// +  Resource-based policies don't support out-of-band changes. If you add, update, or delete a policy outside of the CFNshort template, the change won't be overwritten if there are no changes to the policy within the template.
+///
 /// For example, say that your template contains a resource-based policy, which you later update outside of the template. If you don't make any changes to the policy in the template, the updated policy in DDB won’t be synced with the policy in the template.
+///
 /// Conversely, say that your template doesn’t contain a resource-based policy, but you add a policy outside of the template. This policy won’t be removed from DDB as long as you don’t add it to the template. When you add a policy to the template and update the stack, the existing policy in DDB will be updated to match the one defined in the template.
 ///
 /// For a full list of all considerations, see [Resource-based policy considerations](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/rbac-considerations.html).
@@ -720,6 +761,7 @@ pub struct SseSpecification {
     #[serde(rename = "SSEEnabled")]
     pub sse_enabled: Value<bool>,
     /// Server-side encryption type. The only supported value is:
+    ///
     /// +  ``KMS`` - Server-side encryption that uses KMSlong. The key is stored in your account and is managed by KMS (KMS charges apply).
     #[serde(rename = "SSEType", skip_serializing_if = "Option::is_none")]
     pub sse_type: Option<Value<SseType>>,
@@ -740,21 +782,28 @@ impl SseSpecification {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StreamSpecification {
     /// Creates or updates a resource-based policy document that contains the permissions for DDB resources, such as a table's streams. Resource-based policies let you define access permissions by specifying who has access to each resource, and the actions they are allowed to perform on each resource.
+    ///
     /// When you remove the ``StreamSpecification`` property from the template, DynamoDB disables the stream but retains any attached resource policy until the stream is deleted after 24 hours. When you modify the ``StreamViewType`` property, DynamoDB creates a new stream and retains the old stream's resource policy. The old stream and its resource policy are deleted after the 24-hour retention period.
+    ///
     /// In a CFNshort template, you can provide the policy in JSON or YAML format because CFNshort converts YAML to JSON before submitting it to DDB. For more information about resource-based policies, see [Using resource-based policies for](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/access-control-resource-based.html) and [Resource-based policy examples](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/rbac-examples.html).
     #[serde(rename = "ResourcePolicy", skip_serializing_if = "Option::is_none")]
     pub resource_policy: Option<Value<ResourcePolicy>>,
     /// When an item in the table is modified, ``StreamViewType`` determines what information is written to the stream for this table. Valid values for ``StreamViewType`` are:
+    ///
     /// +  ``KEYS_ONLY`` - Only the key attributes of the modified item are written to the stream.
+    ///
     /// +  ``NEW_IMAGE`` - The entire item, as it appears after it was modified, is written to the stream.
+    ///
     /// +  ``OLD_IMAGE`` - The entire item, as it appeared before it was modified, is written to the stream.
+    ///
     /// +  ``NEW_AND_OLD_IMAGES`` - Both the new and the old item images of the item are written to the stream.
     ///
     /// Required.
     #[serde(rename = "StreamViewType")]
     pub stream_view_type: Value<StreamViewType>,
     /// Specifies the tags to apply to the DDB stream. Stream tags are independent of table tags.
-    /// For an overview on tagging DynamoDB resources, see [Tagging for DynamoDB](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Tagging.html) in the \*Amazon DynamoDB Developer Guide\*.
+    ///
+    /// For an overview on tagging DynamoDB resources, see [Tagging for DynamoDB](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Tagging.html) in the *Amazon DynamoDB Developer Guide*.
     ///
     /// CloudFormation treats this list as unordered (`insertionOrder: false`).
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
@@ -773,8 +822,10 @@ impl StreamSpecification {
 }
 
 /// Describes a tag. A tag is a key-value pair. You can add up to 50 tags to a single DynamoDB table.
+///
 /// AWS-assigned tag names and values are automatically assigned the ``aws:`` prefix, which the user cannot assign. AWS-assigned tag names do not count towards the tag limit of 50. User-assigned tag names have the prefix ``user:`` in the Cost Allocation Report. You cannot backdate the application of a tag.
-/// For an overview on tagging DynamoDB resources, see [Tagging for DynamoDB](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Tagging.html) in the \*Amazon DynamoDB Developer Guide\*.
+///
+/// For an overview on tagging DynamoDB resources, see [Tagging for DynamoDB](https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Tagging.html) in the *Amazon DynamoDB Developer Guide*.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Tag {
     /// The key of the tag. Tag keys are case sensitive. Each DynamoDB table can only have up to one tag with the same key. If you try to add an existing tag (same key), the existing tag value will be updated to the new value.
@@ -803,7 +854,9 @@ impl Tag {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TimeToLiveSpecification {
     /// The name of the TTL attribute used to store the expiration time for items in the table.
+    ///
     /// +  The ``AttributeName`` property is required when enabling the TTL, or when TTL is already enabled.
+    ///
     /// +  To update this property, you must first disable TTL and then enable TTL with the new attribute name.
     #[serde(rename = "AttributeName", skip_serializing_if = "Option::is_none")]
     pub attribute_name: Option<Value<String>>,

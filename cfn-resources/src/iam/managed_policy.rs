@@ -9,49 +9,65 @@ use upstack_cfn::ResourceRef;
 use upstack_cfn::Value;
 
 /// `AWS::IAM::ManagedPolicy`: Creates a new managed policy for your AWS-account.
-/// This operation creates a policy version with a version identifier of ``v1`` and sets v1 as the policy's default version. For more information about policy versions, see [Versioning for managed policies](https://docs.aws.amazon.com/IAM/latest/UserGuide/policies-managed-versions.html) in the \*IAM User Guide\*.
-/// As a best practice, you can validate your IAM policies. To learn more, see [Validating IAM policies](https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_policy-validator.html) in the \*IAM User Guide\*.
-/// For more information about managed policies in general, see [Managed policies and inline policies](https://docs.aws.amazon.com/IAM/latest/UserGuide/policies-managed-vs-inline.html) in the \*IAM User Guide\*.
+///
+/// This operation creates a policy version with a version identifier of ``v1`` and sets v1 as the policy's default version. For more information about policy versions, see [Versioning for managed policies](https://docs.aws.amazon.com/IAM/latest/UserGuide/policies-managed-versions.html) in the *IAM User Guide*.
+///
+/// As a best practice, you can validate your IAM policies. To learn more, see [Validating IAM policies](https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_policy-validator.html) in the *IAM User Guide*.
+///
+/// For more information about managed policies in general, see [Managed policies and inline policies](https://docs.aws.amazon.com/IAM/latest/UserGuide/policies-managed-vs-inline.html) in the *IAM User Guide*.
 ///
 /// CloudFormation reference: <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-iam-managedpolicy.html>&gt;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ManagedPolicy {
     /// A friendly description of the policy.
+    ///
     /// Typically used to store information about the permissions defined in the policy. For example, "Grants access to production DynamoDB tables."
+    ///
     /// The policy description is immutable. After a value is assigned, it cannot be changed.
     #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<Value<String>>,
     /// The name (friendly name, not ARN) of the group to attach the policy to.
-    /// This parameter allows (through its [regex pattern](https://docs.aws.amazon.com/http://wikipedia.org/wiki/regex)) a string of characters consisting of upper and lowercase alphanumeric characters with no spaces. You can also include any of the following characters: \_+=,.@-
+    ///
+    /// This parameter allows (through its [regex pattern](https://docs.aws.amazon.com/http://wikipedia.org/wiki/regex)) a string of characters consisting of upper and lowercase alphanumeric characters with no spaces. You can also include any of the following characters: _+=,.@-
     ///
     /// CloudFormation treats this list as unordered (`insertionOrder: false`).
     #[serde(rename = "Groups", skip_serializing_if = "Option::is_none")]
     pub groups: Option<Value<Vec<Value<String>>>>,
     /// The friendly name of the policy.
+    ///
     /// If you specify a name, you cannot perform updates that require replacement of this resource. You can perform updates that require no or some interruption. If you must replace the resource, specify a new name.
+    ///
     /// If you specify a name, you must specify the ``CAPABILITY_NAMED_IAM`` value to acknowledge your template's capabilities. For more information, see [Acknowledging Resources in Templates](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-template.html#using-iam-capabilities).
+    ///
     /// Naming an IAM resource can cause an unrecoverable error if you reuse the same template in multiple Regions. To prevent this, we recommend using ``Fn::Join`` and ``AWS::Region`` to create a Region-specific name, as in the following example: ``{"Fn::Join": ["", [{"Ref": "AWS::Region"}, {"Ref": "MyResourceName"}]]}``.
     #[serde(rename = "ManagedPolicyName", skip_serializing_if = "Option::is_none")]
     pub managed_policy_name: Option<Value<String>>,
     /// The path for the policy.
-    /// For more information about paths, see [IAM identifiers](https://docs.aws.amazon.com/IAM/latest/UserGuide/Using_Identifiers.html) in the \*IAM User Guide\*.
+    ///
+    /// For more information about paths, see [IAM identifiers](https://docs.aws.amazon.com/IAM/latest/UserGuide/Using_Identifiers.html) in the *IAM User Guide*.
+    ///
     /// This parameter is optional. If it is not included, it defaults to a slash (/).
+    ///
     /// This parameter allows (through its [regex pattern](https://docs.aws.amazon.com/http://wikipedia.org/wiki/regex)) a string of characters consisting of either a forward slash (/) by itself or a string that must begin and end with forward slashes. In addition, it can contain any ASCII character from the ! (``\u0021``) through the DEL character (``\u007F``), including most punctuation characters, digits, and upper and lowercased letters.
-    /// You cannot use an asterisk (\*) in the path name.
+    ///
+    /// You cannot use an asterisk (*) in the path name.
     #[serde(rename = "Path", skip_serializing_if = "Option::is_none")]
     pub path: Option<Value<String>>,
     /// Required.
     #[serde(rename = "PolicyDocument")]
     pub policy_document: Value<PolicyDocument>,
     /// The name (friendly name, not ARN) of the role to attach the policy to.
-    /// This parameter allows (per its [regex pattern](https://docs.aws.amazon.com/http://wikipedia.org/wiki/regex)) a string of characters consisting of upper and lowercase alphanumeric characters with no spaces. You can also include any of the following characters: \_+=,.@-
+    ///
+    /// This parameter allows (per its [regex pattern](https://docs.aws.amazon.com/http://wikipedia.org/wiki/regex)) a string of characters consisting of upper and lowercase alphanumeric characters with no spaces. You can also include any of the following characters: _+=,.@-
+    ///
     /// If an external policy (such as ``AWS::IAM::Policy`` or ``AWS::IAM::ManagedPolicy``) has a ``Ref`` to a role and if a resource (such as ``AWS::ECS::Service``) also has a ``Ref`` to the same role, add a ``DependsOn`` attribute to the resource to make the resource depend on the external policy. This dependency ensures that the role's policy is available throughout the resource's lifecycle. For example, when you delete a stack with an ``AWS::ECS::Service`` resource, the ``DependsOn`` attribute ensures that CFN deletes the ``AWS::ECS::Service`` resource before deleting its role's policy.
     ///
     /// CloudFormation treats this list as unordered (`insertionOrder: false`).
     #[serde(rename = "Roles", skip_serializing_if = "Option::is_none")]
     pub roles: Option<Value<Vec<Value<String>>>>,
     /// The name (friendly name, not ARN) of the IAM user to attach the policy to.
-    /// This parameter allows (through its [regex pattern](https://docs.aws.amazon.com/http://wikipedia.org/wiki/regex)) a string of characters consisting of upper and lowercase alphanumeric characters with no spaces. You can also include any of the following characters: \_+=,.@-
+    ///
+    /// This parameter allows (through its [regex pattern](https://docs.aws.amazon.com/http://wikipedia.org/wiki/regex)) a string of characters consisting of upper and lowercase alphanumeric characters with no spaces. You can also include any of the following characters: _+=,.@-
     ///
     /// CloudFormation treats this list as unordered (`insertionOrder: false`).
     #[serde(rename = "Users", skip_serializing_if = "Option::is_none")]

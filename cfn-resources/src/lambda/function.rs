@@ -10,17 +10,23 @@ use upstack_cfn::ResourceRef;
 use upstack_cfn::Value;
 
 /// `AWS::Lambda::Function`: The ``AWS::Lambda::Function`` resource creates a Lambda function. To create a function, you need a [deployment package](https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-package.html) and an [execution role](https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html). The deployment package is a .zip file archive or container image that contains your function code. The execution role grants the function permission to use AWS services, such as Amazon CloudWatch Logs for log streaming and AWS X-Ray for request tracing.
+///
 /// You set the package type to ``Image`` if the deployment package is a [container image](https://docs.aws.amazon.com/lambda/latest/dg/lambda-images.html). For these functions, include the URI of the container image in the ECR registry in the [ImageUri property of the Code property](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-lambda-function-code.html#cfn-lambda-function-code-imageuri). You do not need to specify the handler and runtime properties.
+///
 /// You set the package type to ``Zip`` if the deployment package is a [.zip file archive](https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-package.html#gettingstarted-package-zip). For these functions, specify the S3 location of your .zip file in the ``Code`` property. Alternatively, for Node.js and Python functions, you can define your function inline in the [ZipFile property of the Code property](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-lambda-function-code.html#cfn-lambda-function-code-zipfile). In both cases, you must also specify the handler and runtime properties.
+///
 /// You can use [code signing](https://docs.aws.amazon.com/lambda/latest/dg/configuration-codesigning.html) if your deployment package is a .zip file archive. To enable code signing for this function, specify the ARN of a code-signing configuration. When a user attempts to deploy a code package with ``UpdateFunctionCode``, Lambda checks that the code package has a valid signature from a trusted publisher. The code-signing configuration includes a set of signing profiles, which define the trusted publishers for this function.
+///
 /// When you update a ``AWS::Lambda::Function`` resource, CFNshort calls the [UpdateFunctionConfiguration](https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionConfiguration.html) and [UpdateFunctionCode](https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionCode.html)LAM APIs under the hood. Because these calls happen sequentially, and invocations can happen between these calls, your function may encounter errors in the time between the calls. For example, if you remove an environment variable, and the code that references that environment variable in the same CFNshort update, you may see invocation errors related to a missing environment variable. To work around this, you can invoke your function against a version or alias by default, rather than the ``$LATEST`` version.
+///
 /// Note that you configure [provisioned concurrency](https://docs.aws.amazon.com/lambda/latest/dg/provisioned-concurrency.html) on a ``AWS::Lambda::Version`` or a ``AWS::Lambda::Alias``.
-/// For a complete introduction to Lambda functions, see [What is Lambda?](https://docs.aws.amazon.com/lambda/latest/dg/lambda-welcome.html) in the \*Lambda developer guide.\*
+///
+/// For a complete introduction to Lambda functions, see [What is Lambda?](https://docs.aws.amazon.com/lambda/latest/dg/lambda-welcome.html) in the *Lambda developer guide.*
 ///
 /// CloudFormation reference: <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-function.html>&gt;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Function {
-    /// The instruction set architecture that the function supports. Enter a string array with one of the valid values (arm64 or x86\_64). The default value is ``x86_64``.
+    /// The instruction set architecture that the function supports. Enter a string array with one of the valid values (arm64 or x86_64). The default value is ``x86_64``.
     #[serde(rename = "Architectures", skip_serializing_if = "Option::is_none")]
     pub architectures: Option<Value<Vec<Value<Architectures>>>>,
     /// Configuration for the capacity provider that manages compute resources for Lambda functions.
@@ -30,8 +36,11 @@ pub struct Function {
     )]
     pub capacity_provider_config: Option<Value<CapacityProviderConfig>>,
     /// The code for the function. You can define your function code in multiple ways:
+    ///
     /// +  For .zip deployment packages, you can specify the S3 location of the .zip file in the ``S3Bucket``, ``S3Key``, and ``S3ObjectVersion`` properties.
+    ///
     /// +  For .zip deployment packages, you can alternatively define the function code inline in the ``ZipFile`` property. This method works only for Node.js and Python functions.
+    ///
     /// +  For container images, specify the URI of your container image in the ECR registry in the ``ImageUri`` property.
     ///
     /// Required.
@@ -59,10 +68,12 @@ pub struct Function {
     #[serde(rename = "EphemeralStorage", skip_serializing_if = "Option::is_none")]
     pub ephemeral_storage: Option<Value<EphemeralStorage>>,
     /// Connection settings for an Amazon EFS or Amazon S3 Files file system. To connect a function to a file system, a mount target must be available in every Availability Zone that your function connects to. If your template contains an [AWS::EFS::MountTarget](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-efs-mounttarget.html) or [AWS::S3Files::MountTarget](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-s3files-mounttarget.html) resource, you must also specify a ``DependsOn`` attribute to ensure that the mount target is created or updated before the function.
+    ///
     /// For more information about using the ``DependsOn`` attribute, see [DependsOn Attribute](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-dependson.html).
     #[serde(rename = "FileSystemConfigs", skip_serializing_if = "Option::is_none")]
     pub file_system_configs: Option<Value<Vec<Value<FileSystemConfig>>>>,
     /// The name of the Lambda function, up to 64 characters in length. If you don't specify a name, CFN generates one.
+    ///
     /// If you specify a name, you cannot perform updates that require replacement of this resource. You can perform updates that require no or some interruption. If you must replace the resource, specify a new name.
     #[serde(rename = "FunctionName", skip_serializing_if = "Option::is_none")]
     pub function_name: Option<Value<String>>,
@@ -79,9 +90,13 @@ pub struct Function {
     #[serde(rename = "ImageConfig", skip_serializing_if = "Option::is_none")]
     pub image_config: Option<Value<ImageConfig>>,
     /// The ARN of the KMSlong (KMS) customer managed key that's used to encrypt the following resources:
+    ///
     /// +  The function's [environment variables](https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-encryption).
+    ///
     /// +  The function's [Lambda SnapStart](https://docs.aws.amazon.com/lambda/latest/dg/snapstart-security.html) snapshots.
+    ///
     /// +  When used with ``SourceKMSKeyArn``, the unzipped version of the .zip deployment package that's used for function invocations. For more information, see [Specifying a customer managed key for Lambda](https://docs.aws.amazon.com/lambda/latest/dg/encrypt-zip-package.html#enable-zip-custom-encryption).
+    ///
     /// +  The optimized version of the container image that's used for function invocations. Note that this is not the same key that's used to protect your container image in the Amazon Elastic Container Registry (Amazon ECR). For more information, see [Function lifecycle](https://docs.aws.amazon.com/lambda/latest/dg/images-create.html#images-lifecycle).
     ///
     /// If you don't provide a customer managed key, Lambda uses an [owned key](https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#aws-owned-cmk) or an [](https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#aws-managed-cmk).
@@ -105,7 +120,9 @@ pub struct Function {
     )]
     pub publish_to_latest_published: Option<Value<bool>>,
     /// The status of your function's recursive loop detection configuration.
+    ///
     /// When this value is set to ``Allow``and Lambda detects your function being invoked as part of a recursive loop, it doesn't take any action.
+    ///
     /// When this value is set to ``Terminate`` and Lambda detects your function being invoked as part of a recursive loop, it stops your function being invoked and notifies you.
     #[serde(rename = "RecursiveLoop", skip_serializing_if = "Option::is_none")]
     pub recursive_loop: Option<Value<RecursiveLoop>>,
@@ -121,7 +138,9 @@ pub struct Function {
     #[serde(rename = "Role")]
     pub role: Value<String>,
     /// The identifier of the function's [runtime](https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html). Runtime is required if the deployment package is a .zip file archive. Specifying a runtime results in an error if you're deploying a function using a container image.
+    ///
     /// The following list includes deprecated runtimes. Lambda blocks creating new functions and updating existing functions shortly after each runtime is deprecated. For more information, see [Runtime use after deprecation](https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html#runtime-deprecation-levels).
+    ///
     /// For a list of all currently supported runtimes, see [Supported runtimes](https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html#runtimes-supported).
     #[serde(rename = "Runtime", skip_serializing_if = "Option::is_none")]
     pub runtime: Option<Value<Runtime>>,
@@ -135,6 +154,7 @@ pub struct Function {
     #[serde(rename = "SnapStart", skip_serializing_if = "Option::is_none")]
     pub snap_start: Option<Value<SnapStart>>,
     /// A list of [tags](https://docs.aws.amazon.com/lambda/latest/dg/tagging.html) to apply to the function.
+    ///
     /// You must have the ``lambda:TagResource``, ``lambda:UntagResource``, and ``lambda:ListTags`` permissions for your [principal](https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html) to manage the CFN stack. If you don't have these permissions, there might be unexpected behavior with stack-level tags propagating to the resource during resource creation and update.
     ///
     /// CloudFormation treats this list as unordered (`insertionOrder: false`).
@@ -285,7 +305,9 @@ impl CapacityProviderConfig {
 }
 
 /// The [deployment package](https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-package.html) for a Lambda function. To deploy a function defined as a container image, you specify the location of a container image in the Amazon ECR registry. For a .zip file deployment package, you can specify the location of an object in Amazon S3. For Node.js and Python functions, you can specify the function code inline in the template.
+///
 /// When you specify source code inline for a Node.js function, the ``index`` file that CFN creates uses the extension ``.js``. This means that Node.js treats the file as a CommonJS module.
+///
 /// Changes to a deployment package in Amazon S3 or a container image in ECR are not detected automatically during stack updates. To update the function code, change the object key or version in the template.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Code {
@@ -311,9 +333,13 @@ pub struct Code {
     #[serde(rename = "SourceKMSKeyArn", skip_serializing_if = "Option::is_none")]
     pub source_kms_key_arn: Option<Value<String>>,
     /// (Node.js and Python) The source code of your Lambda function. If you include your function source inline with this parameter, CFN places it in a file named ``index`` and zips it to create a [deployment package](https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-package.html). This zip file cannot exceed 4MB. For the ``Handler`` property, the first part of the handler identifier must be ``index``. For example, ``index.handler``.
+    ///
     /// When you specify source code inline for a Node.js function, the ``index`` file that CFN creates uses the extension ``.js``. This means that Node.js treats the file as a CommonJS module.
+    ///
     /// When using Node.js 24 or later, Node.js can automatically detect if a ``.js`` file should be treated as CommonJS or as an ES module. To enable auto-detection, add the ``--experimental-detect-module`` flag to the ``NODE_OPTIONS`` environment variable. For more information, see [Experimental Node.js features](https://docs.aws.amazon.com//lambda/latest/dg/lambda-nodejs.html#nodejs-experimental-features).
+    ///
     /// For JSON, you must escape quotes and special characters such as newline (``\n``) with a backslash.
+    ///
     /// If you specify a function that interacts with an AWS CloudFormation custom resource, you don't have to write your own functions to send responses to the custom resource that invoked the function. AWS CloudFormation provides a response module ([cfn-response](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cfn-lambda-function-code-cfnresponsemodule.html)) that simplifies sending responses. See [Using Lambda with CloudFormation](https://docs.aws.amazon.com/lambda/latest/dg/services-cloudformation.html) for details.
     #[serde(rename = "ZipFile", skip_serializing_if = "Option::is_none")]
     pub zip_file: Option<Value<String>>,
@@ -395,6 +421,7 @@ impl DurableConfig {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Environment {
     /// Environment variable key-value pairs. For more information, see [Using Lambda environment variables](https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html).
+    ///
     /// If the value of the environment variable is a time or a duration, enclose the value in quotes.
     #[serde(rename = "Variables", skip_serializing_if = "Option::is_none")]
     pub variables: Option<Value<BTreeMap<String, Value<String>>>>,
@@ -598,15 +625,19 @@ impl Default for LoggingConfig {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RuntimeManagementConfig {
     /// The ARN of the runtime version you want the function to use.
-    /// This is only required if you're using the \*Manual\* runtime update mode.
+    ///
+    /// This is only required if you're using the *Manual* runtime update mode.
     #[serde(rename = "RuntimeVersionArn", skip_serializing_if = "Option::is_none")]
     pub runtime_version_arn: Option<Value<String>>,
     /// Specify the runtime update mode.
-    /// +  \*Auto (default)\* - Automatically update to the most recent and secure runtime version using a [Two-phase runtime version rollout](https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html#runtime-management-two-phase). This is the best choice for most customers to ensure they always benefit from runtime updates.
-    /// +  \*FunctionUpdate\* - LAM updates the runtime of you function to the most recent and secure runtime version when you update your function. This approach synchronizes runtime updates with function deployments, giving you control over when runtime updates are applied and allowing you to detect and mitigate rare runtime update incompatibilities early. When using this setting, you need to regularly update your functions to keep their runtime up-to-date.
-    /// +  \*Manual\* - You specify a runtime version in your function configuration. The function will use this runtime version indefinitely. In the rare case where a new runtime version is incompatible with an existing function, this allows you to roll back your function to an earlier runtime version. For more information, see [Roll back a runtime version](https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html#runtime-management-rollback).
     ///
-    /// \*Valid Values\*: ``Auto`` \| ``FunctionUpdate`` \| ``Manual``
+    /// +  *Auto (default)* - Automatically update to the most recent and secure runtime version using a [Two-phase runtime version rollout](https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html#runtime-management-two-phase). This is the best choice for most customers to ensure they always benefit from runtime updates.
+    ///
+    /// +  *FunctionUpdate* - LAM updates the runtime of you function to the most recent and secure runtime version when you update your function. This approach synchronizes runtime updates with function deployments, giving you control over when runtime updates are applied and allowing you to detect and mitigate rare runtime update incompatibilities early. When using this setting, you need to regularly update your functions to keep their runtime up-to-date.
+    ///
+    /// +  *Manual* - You specify a runtime version in your function configuration. The function will use this runtime version indefinitely. In the rare case where a new runtime version is incompatible with an existing function, this allows you to roll back your function to an earlier runtime version. For more information, see [Roll back a runtime version](https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html#runtime-management-rollback).
+    ///
+    /// *Valid Values*: ``Auto`` \| ``FunctionUpdate`` \| ``Manual``
     ///
     /// Required.
     #[serde(rename = "UpdateRuntimeOn")]
@@ -627,8 +658,11 @@ impl RuntimeManagementConfig {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct S3FilesConfig {
     /// Specifies if a function reads from the file system for the lowest latency, or through Amazon S3 Files feature "direct Amazon S3 bucket reads" for the highest throughput. Valid values:
+    ///
     /// +  ``AUTO`` (default) – Direct reads are active for functions you configure with 512 MB or more of memory.
+    ///
     /// +  ``ENABLED`` – Enforces all reads are directly from the Amazon S3 bucket, regardless of available memory (less than 512 MB).
+    ///
     /// +  ``DISABLED`` – Routes all reads through the file system, regardless of memory configuration.
     ///
     /// To use direct reads, you must grant the execution role the ``s3:GetObject`` and ``s3:GetObjectVersion`` permissions. If a direct read fails, Lambda automatically falls back to reading through the file system.
@@ -734,7 +768,9 @@ impl Default for TracingConfig {
 }
 
 /// The VPC security groups and subnets that are attached to a Lambda function. When you connect a function to a VPC, Lambda creates an elastic network interface for each combination of security group and subnet in the function's VPC configuration. The function can only access resources and the internet through that VPC. For more information, see [VPC Settings](https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html).
+///
 /// When you delete a function, CFN monitors the state of its network interfaces and waits for Lambda to delete them before proceeding. If the VPC is defined in the same stack, the network interfaces need to be deleted by Lambda before CFN can delete the VPC's resources.
+///
 /// To monitor network interfaces, CFN needs the ``ec2:DescribeNetworkInterfaces`` permission. It obtains this from the user or role that modifies the stack. If you don't provide this permission, CFN does not wait for network interfaces to be deleted.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct VpcConfig {

@@ -8,8 +8,11 @@ use upstack_cfn::ResourceRef;
 use upstack_cfn::Value;
 
 /// `AWS::Lambda::Permission`: The ``AWS::Lambda::Permission`` resource grants an AWS service or another account permission to use a function. You can apply the policy at the function level, or specify a qualifier to restrict access to a single version or alias. If you use a qualifier, the invoker must use the full Amazon Resource Name (ARN) of that version or alias to invoke the function.
+///
 /// To grant permission to another account, specify the account ID as the ``Principal``. To grant permission to an organization defined in AOlong, specify the organization ID as the ``PrincipalOrgID``. For AWS services, the principal is a domain-style identifier defined by the service, like ``s3.amazonaws.com`` or ``sns.amazonaws.com``. For AWS services, you can also specify the ARN of the associated resource as the ``SourceArn``. If you grant permission to a service principal without specifying the source, other accounts could potentially configure resources in their account to invoke your Lambda function.
+///
 /// If your function has a function URL, you can specify the ``FunctionUrlAuthType`` parameter. This adds a condition to your permission that only applies when your function URL's ``AuthType`` matches the specified ``FunctionUrlAuthType``. For more information about the ``AuthType`` parameter, see [Control access to function URLs](https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html).
+///
 /// This resource adds a statement to a resource-based permission policy for the function. For more information about function policies, see [Lambda Function Policies](https://docs.aws.amazon.com/lambda/latest/dg/access-control-resource-based.html).
 ///
 /// CloudFormation reference: <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-permission.html>&gt;
@@ -24,10 +27,14 @@ pub struct Permission {
     #[serde(rename = "EventSourceToken", skip_serializing_if = "Option::is_none")]
     pub event_source_token: Option<Value<String>>,
     /// The name or ARN of the Lambda function, version, or alias.
-    /// \*\*Name formats\*\*
-    /// +  \*Function name\* – ``my-function`` (name-only), ``my-function:v1`` (with alias).
-    /// +  \*Function ARN\* – ``arn:aws:lambda:us-west-2:123456789012:function:my-function``.
-    /// +  \*Partial ARN\* – ``123456789012:function:my-function``.
+    ///
+    /// **Name formats**
+    ///
+    /// +  *Function name* – ``my-function`` (name-only), ``my-function:v1`` (with alias).
+    ///
+    /// +  *Function ARN* – ``arn:aws:lambda:us-west-2:123456789012:function:my-function``.
+    ///
+    /// +  *Partial ARN* – ``123456789012:function:my-function``.
     ///
     /// You can append a version number or alias to any of the formats. The length constraint applies only to the full ARN. If you specify only the function name, it is limited to 64 characters in length.
     ///
@@ -58,6 +65,7 @@ pub struct Permission {
     #[serde(rename = "SourceAccount", skip_serializing_if = "Option::is_none")]
     pub source_account: Option<Value<String>>,
     /// For AWS-services, the ARN of the AWS resource that invokes the function. For example, an Amazon S3 bucket or Amazon SNS topic.
+    ///
     /// Note that Lambda configures the comparison using the ``StringLike`` operator.
     #[serde(rename = "SourceArn", skip_serializing_if = "Option::is_none")]
     pub source_arn: Option<Value<String>>,

@@ -9,7 +9,9 @@ use upstack_cfn::ResourceRef;
 use upstack_cfn::Value;
 
 /// `AWS::S3::Bucket`: The ``AWS::S3::Bucket`` resource creates an Amazon S3 bucket in the same AWS Region where you create the AWS CloudFormation stack.
-/// To control how AWS CloudFormation handles the bucket when the stack is deleted, you can set a deletion policy for your bucket. You can choose to \*retain\* the bucket or to \*delete\* the bucket. For more information, see [DeletionPolicy Attribute](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html).
+///
+/// To control how AWS CloudFormation handles the bucket when the stack is deleted, you can set a deletion policy for your bucket. You can choose to *retain* the bucket or to *delete* the bucket. For more information, see [DeletionPolicy Attribute](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html).
+///
 /// You can only delete empty buckets. Deletion fails for buckets that have contents.
 ///
 /// CloudFormation reference: <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-s3-bucket.html>&gt;
@@ -18,16 +20,19 @@ pub struct Bucket {
     /// The ABAC status of the general purpose bucket. When ABAC is enabled for the general purpose bucket, you can use tags to manage access to the general purpose buckets as well as for cost tracking purposes. When ABAC is disabled for the general purpose buckets, you can only use tags for cost tracking purposes. For more information, see [Using tags with S3 general purpose buckets](https://docs.aws.amazon.com/AmazonS3/latest/userguide/buckets-tagging.html).
     #[serde(rename = "AbacStatus", skip_serializing_if = "Option::is_none")]
     pub abac_status: Option<Value<AbacStatus>>,
-    /// Configures the transfer acceleration state for an Amazon S3 bucket. For more information, see [Amazon S3 Transfer Acceleration](https://docs.aws.amazon.com/AmazonS3/latest/dev/transfer-acceleration.html) in the \*Amazon S3 User Guide\*.
+    /// Configures the transfer acceleration state for an Amazon S3 bucket. For more information, see [Amazon S3 Transfer Acceleration](https://docs.aws.amazon.com/AmazonS3/latest/dev/transfer-acceleration.html) in the *Amazon S3 User Guide*.
     #[serde(
         rename = "AccelerateConfiguration",
         skip_serializing_if = "Option::is_none"
     )]
     pub accelerate_configuration: Option<Value<AccelerateConfiguration>>,
-    /// This is a legacy property, and it is not recommended for most use cases. A majority of modern use cases in Amazon S3 no longer require the use of ACLs, and we recommend that you keep ACLs disabled. For more information, see [Controlling object ownership](https://docs.aws.amazon.com//AmazonS3/latest/userguide/about-object-ownership.html) in the \*Amazon S3 User Guide\*.
-    /// A canned access control list (ACL) that grants predefined permissions to the bucket. For more information about canned ACLs, see [Canned ACL](https://docs.aws.amazon.com/AmazonS3/latest/dev/acl-overview.html#canned-acl) in the \*Amazon S3 User Guide\*.
+    /// This is a legacy property, and it is not recommended for most use cases. A majority of modern use cases in Amazon S3 no longer require the use of ACLs, and we recommend that you keep ACLs disabled. For more information, see [Controlling object ownership](https://docs.aws.amazon.com//AmazonS3/latest/userguide/about-object-ownership.html) in the *Amazon S3 User Guide*.
+    ///
+    /// A canned access control list (ACL) that grants predefined permissions to the bucket. For more information about canned ACLs, see [Canned ACL](https://docs.aws.amazon.com/AmazonS3/latest/dev/acl-overview.html#canned-acl) in the *Amazon S3 User Guide*.
+    ///
     /// S3 buckets are created with ACLs disabled by default. Therefore, unless you explicitly set the [AWS::S3::OwnershipControls](https://docs.aws.amazon.com//AWSCloudFormation/latest/UserGuide/aws-properties-s3-bucket-ownershipcontrols.html) property to enable ACLs, your resource will fail to deploy with any value other than Private. Use cases requiring ACLs are uncommon.
-    /// The majority of access control configurations can be successfully and more easily achieved with bucket policies. For more information, see [AWS::S3::BucketPolicy](https://docs.aws.amazon.com//AWSCloudFormation/latest/UserGuide/aws-properties-s3-policy.html). For examples of common policy configurations, including S3 Server Access Logs buckets and more, see [Bucket policy examples](https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-bucket-policies.html) in the \*Amazon S3 User Guide\*.
+    ///
+    /// The majority of access control configurations can be successfully and more easily achieved with bucket policies. For more information, see [AWS::S3::BucketPolicy](https://docs.aws.amazon.com//AWSCloudFormation/latest/UserGuide/aws-properties-s3-policy.html). For examples of common policy configurations, including S3 Server Access Logs buckets and more, see [Bucket policy examples](https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-bucket-policies.html) in the *Amazon S3 User Guide*.
     #[serde(rename = "AccessControl", skip_serializing_if = "Option::is_none")]
     pub access_control: Option<Value<AccessControl>>,
     /// Specifies the configuration and any analyses for the analytics filter of an Amazon S3 bucket.
@@ -36,10 +41,11 @@ pub struct Bucket {
         skip_serializing_if = "Option::is_none"
     )]
     pub analytics_configurations: Option<Value<Vec<Value<AnalyticsConfiguration>>>>,
-    /// Specifies default encryption for a bucket using server-side encryption with Amazon S3-managed keys (SSE-S3), AWS KMS-managed keys (SSE-KMS), or dual-layer server-side encryption with KMS-managed keys (DSSE-KMS). For information about the Amazon S3 default encryption feature, see [Amazon S3 Default Encryption for S3 Buckets](https://docs.aws.amazon.com/AmazonS3/latest/dev/bucket-encryption.html) in the \*Amazon S3 User Guide\*.
+    /// Specifies default encryption for a bucket using server-side encryption with Amazon S3-managed keys (SSE-S3), AWS KMS-managed keys (SSE-KMS), or dual-layer server-side encryption with KMS-managed keys (DSSE-KMS). For information about the Amazon S3 default encryption feature, see [Amazon S3 Default Encryption for S3 Buckets](https://docs.aws.amazon.com/AmazonS3/latest/dev/bucket-encryption.html) in the *Amazon S3 User Guide*.
     #[serde(rename = "BucketEncryption", skip_serializing_if = "Option::is_none")]
     pub bucket_encryption: Option<Value<BucketEncryption>>,
-    /// A name for the bucket. If you don't specify a name, AWS CloudFormation generates a unique ID and uses that ID for the bucket name. The bucket name must contain only lowercase letters, numbers, periods (.), and dashes (-) and must follow [Amazon S3 bucket restrictions and limitations](https://docs.aws.amazon.com/AmazonS3/latest/dev/BucketRestrictions.html). For more information, see [Rules for naming Amazon S3 buckets](https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html) in the \*Amazon S3 User Guide\*.
+    /// A name for the bucket. If you don't specify a name, AWS CloudFormation generates a unique ID and uses that ID for the bucket name. The bucket name must contain only lowercase letters, numbers, periods (.), and dashes (-) and must follow [Amazon S3 bucket restrictions and limitations](https://docs.aws.amazon.com/AmazonS3/latest/dev/BucketRestrictions.html). For more information, see [Rules for naming Amazon S3 buckets](https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html) in the *Amazon S3 User Guide*.
+    ///
     /// If you specify a name, you can't perform updates that require replacement of this resource. You can perform updates that require no or some interruption. If you need to replace the resource, specify a new name.
     #[serde(rename = "BucketName", skip_serializing_if = "Option::is_none")]
     pub bucket_name: Option<Value<String>>,
@@ -47,7 +53,7 @@ pub struct Bucket {
     pub bucket_name_prefix: Option<Value<String>>,
     #[serde(rename = "BucketNamespace", skip_serializing_if = "Option::is_none")]
     pub bucket_namespace: Option<Value<BucketNamespace>>,
-    /// Describes the cross-origin access configuration for objects in an Amazon S3 bucket. For more information, see [Enabling Cross-Origin Resource Sharing](https://docs.aws.amazon.com/AmazonS3/latest/dev/cors.html) in the \*Amazon S3 User Guide\*.
+    /// Describes the cross-origin access configuration for objects in an Amazon S3 bucket. For more information, see [Enabling Cross-Origin Resource Sharing](https://docs.aws.amazon.com/AmazonS3/latest/dev/cors.html) in the *Amazon S3 User Guide*.
     #[serde(rename = "CorsConfiguration", skip_serializing_if = "Option::is_none")]
     pub cors_configuration: Option<Value<CorsConfiguration>>,
     /// Defines how Amazon S3 handles Intelligent-Tiering storage.
@@ -57,13 +63,13 @@ pub struct Bucket {
     )]
     pub intelligent_tiering_configurations:
         Option<Value<Vec<Value<IntelligentTieringConfiguration>>>>,
-    /// Specifies the S3 Inventory configuration for an Amazon S3 bucket. For more information, see [GET Bucket inventory](https://docs.aws.amazon.com/AmazonS3/latest/API/RESTBucketGETInventoryConfig.html) in the \*Amazon S3 API Reference\*.
+    /// Specifies the S3 Inventory configuration for an Amazon S3 bucket. For more information, see [GET Bucket inventory](https://docs.aws.amazon.com/AmazonS3/latest/API/RESTBucketGETInventoryConfig.html) in the *Amazon S3 API Reference*.
     #[serde(
         rename = "InventoryConfigurations",
         skip_serializing_if = "Option::is_none"
     )]
     pub inventory_configurations: Option<Value<Vec<Value<InventoryConfiguration>>>>,
-    /// Specifies the lifecycle configuration for objects in an Amazon S3 bucket. For more information, see [Object Lifecycle Management](https://docs.aws.amazon.com/AmazonS3/latest/dev/object-lifecycle-mgmt.html) in the \*Amazon S3 User Guide\*.
+    /// Specifies the lifecycle configuration for objects in an Amazon S3 bucket. For more information, see [Object Lifecycle Management](https://docs.aws.amazon.com/AmazonS3/latest/dev/object-lifecycle-mgmt.html) in the *Amazon S3 User Guide*.
     #[serde(
         rename = "LifecycleConfiguration",
         skip_serializing_if = "Option::is_none"
@@ -100,9 +106,13 @@ pub struct Bucket {
     )]
     pub notification_configuration: Option<Value<NotificationConfiguration>>,
     /// This operation is not supported for directory buckets.
+    ///
     /// Places an Object Lock configuration on the specified bucket. The rule specified in the Object Lock configuration will be applied by default to every new object placed in the specified bucket. For more information, see [Locking Objects](https://docs.aws.amazon.com/AmazonS3/latest/dev/object-lock.html).
+    ///
     /// +  The ``DefaultRetention`` settings require both a mode and a period.
+    ///
     /// +  The ``DefaultRetention`` period can be either ``Days`` or ``Years`` but you must select one. You cannot specify ``Days`` and ``Years`` at the same time.
+    ///
     /// +  You can enable Object Lock for new or existing buckets. For more information, see [Configuring Object Lock](https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-configure.html).
     ///
     /// You must URL encode any signed header values that contain spaces. For example, if your header value is ``my file.txt``, containing two spaces after ``my``, you must URL encode this value to ``my%20%20file.txt``.
@@ -124,6 +134,7 @@ pub struct Bucket {
     )]
     pub public_access_block_configuration: Option<Value<PublicAccessBlockConfiguration>>,
     /// Configuration for replicating objects in an S3 bucket. To enable replication, you must also enable versioning by using the ``VersioningConfiguration`` property.
+    ///
     /// Amazon S3 can store replicated objects in a single destination bucket or multiple destination buckets. The destination bucket or buckets must already exist.
     #[serde(
         rename = "ReplicationConfiguration",
@@ -136,6 +147,7 @@ pub struct Bucket {
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<Value<Vec<Value<Tag>>>>,
     /// Enables multiple versions of all objects in this bucket. You might enable versioning to prevent objects from being deleted or overwritten by mistake or to archive objects so that you can retrieve previous versions of them.
+    ///
     /// When you enable versioning on a bucket for the first time, it might take a short amount of time for the change to be fully propagated. We recommend that you wait for 15 minutes after enabling versioning before issuing write operations (``PUT`` or ``DELETE``) on objects in the bucket.
     #[serde(
         rename = "VersioningConfiguration",
@@ -343,7 +355,7 @@ impl BucketRef {
     }
 }
 
-/// Specifies the days since the initiation of an incomplete multipart upload that Amazon S3 will wait before permanently removing all parts of the upload. For more information, see [Stopping Incomplete Multipart Uploads Using a Bucket Lifecycle Policy](https://docs.aws.amazon.com/AmazonS3/latest/dev/mpuoverview.html#mpu-abort-incomplete-mpu-lifecycle-config) in the \*Amazon S3 User Guide\*.
+/// Specifies the days since the initiation of an incomplete multipart upload that Amazon S3 will wait before permanently removing all parts of the upload. For more information, see [Stopping Incomplete Multipart Uploads Using a Bucket Lifecycle Policy](https://docs.aws.amazon.com/AmazonS3/latest/dev/mpuoverview.html#mpu-abort-incomplete-mpu-lifecycle-config) in the *Amazon S3 User Guide*.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AbortIncompleteMultipartUpload {
     /// Specifies the number of days after which Amazon S3 stops an incomplete multipart upload.
@@ -362,7 +374,7 @@ impl AbortIncompleteMultipartUpload {
     }
 }
 
-/// Configures the transfer acceleration state for an Amazon S3 bucket. For more information, see [Amazon S3 Transfer Acceleration](https://docs.aws.amazon.com/AmazonS3/latest/dev/transfer-acceleration.html) in the \*Amazon S3 User Guide\*.
+/// Configures the transfer acceleration state for an Amazon S3 bucket. For more information, see [Amazon S3 Transfer Acceleration](https://docs.aws.amazon.com/AmazonS3/latest/dev/transfer-acceleration.html) in the *Amazon S3 User Guide*.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AccelerateConfiguration {
     /// Specifies the transfer acceleration status of the bucket.
@@ -384,7 +396,7 @@ impl AccelerateConfiguration {
 /// Specify this only in a cross-account scenario (where source and destination bucket owners are not the same), and you want to change replica ownership to the AWS-account that owns the destination bucket. If this is not specified in the replication configuration, the replicas are owned by same AWS-account that owns the source object.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AccessControlTranslation {
-    /// Specifies the replica ownership. For default and valid values, see [PUT bucket replication](https://docs.aws.amazon.com/AmazonS3/latest/API/RESTBucketPUTreplication.html) in the \*Amazon S3 API Reference\*.
+    /// Specifies the replica ownership. For default and valid values, see [PUT bucket replication](https://docs.aws.amazon.com/AmazonS3/latest/API/RESTBucketPUTreplication.html) in the *Amazon S3 API Reference*.
     ///
     /// Required.
     #[serde(rename = "Owner")]
@@ -417,6 +429,7 @@ pub struct AnalyticsConfiguration {
     #[serde(rename = "StorageClassAnalysis")]
     pub storage_class_analysis: Value<StorageClassAnalysis>,
     /// The tags to use when evaluating an analytics filter.
+    ///
     /// The analytics only includes objects that meet the filter's criteria. If no filter is specified, all of the contents of the bucket are included in the analysis.
     #[serde(rename = "TagFilters", skip_serializing_if = "Option::is_none")]
     pub tag_filters: Option<Value<Vec<Value<TagFilter>>>>,
@@ -438,6 +451,7 @@ impl AnalyticsConfiguration {
 }
 
 /// The annotation table configuration for an S3 Metadata configuration. The annotation table tracks all annotations on objects in your bucket so that you can query annotation data at scale.
+///
 /// If you've disabled your annotation table configuration and now want to re-enable it, you must first manually delete the old annotation table from your AWS managed table bucket. Otherwise, the newly re-enabled annotation table configuration will enter a failed state because the annotation table already exists in the table bucket.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AnnotationTableConfiguration {
@@ -477,15 +491,20 @@ impl AnnotationTableConfiguration {
 }
 
 /// A bucket-level setting for Amazon S3 general purpose buckets used to prevent the upload of new objects encrypted with the specified server-side encryption type. For example, blocking an encryption type will block ``PutObject``, ``CopyObject``, ``PostObject``, multipart upload, and replication requests to the bucket for objects with the specified encryption type. However, you can continue to read and list any pre-existing objects already encrypted with the specified encryption type. For more information, see [Blocking or unblocking SSE-C for a general purpose bucket](https://docs.aws.amazon.com/AmazonS3/latest/userguide/blocking-unblocking-s3-c-encryption-gpb.html).
+///
 /// This data type is used with the following actions:
+///
 /// +   [PutBucketEncryption](https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketEncryption.html)
+///
 /// +   [GetBucketEncryption](https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketEncryption.html)
+///
 /// +   [DeleteBucketEncryption](https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucketEncryption.html)
 ///
 /// + Permissions You must have the s3:PutEncryptionConfiguration permission to block or unblock an encryption type for a bucket. You must have the s3:GetEncryptionConfiguration permission to view a bucket's encryption type.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct BlockedEncryptionTypes {
     /// The object encryption type that you want to block or unblock for an Amazon S3 general purpose bucket.
+    ///
     /// Currently, this parameter only supports blocking or unblocking server side encryption with customer-provided keys (SSE-C). For more information about SSE-C, see [Using server-side encryption with customer-provided keys (SSE-C)](https://docs.aws.amazon.com/AmazonS3/latest/userguide/ServerSideEncryptionCustomerKeys.html).
     #[serde(rename = "EncryptionType", skip_serializing_if = "Option::is_none")]
     pub encryption_type: Option<Value<Vec<Value<BlockedEncryptionTypeList>>>>,
@@ -506,7 +525,7 @@ impl Default for BlockedEncryptionTypes {
     }
 }
 
-/// Specifies default encryption for a bucket using server-side encryption with Amazon S3-managed keys (SSE-S3), AWS KMS-managed keys (SSE-KMS), or dual-layer server-side encryption with KMS-managed keys (DSSE-KMS). For information about the Amazon S3 default encryption feature, see [Amazon S3 Default Encryption for S3 Buckets](https://docs.aws.amazon.com/AmazonS3/latest/dev/bucket-encryption.html) in the \*Amazon S3 User Guide\*.
+/// Specifies default encryption for a bucket using server-side encryption with Amazon S3-managed keys (SSE-S3), AWS KMS-managed keys (SSE-KMS), or dual-layer server-side encryption with KMS-managed keys (DSSE-KMS). For information about the Amazon S3 default encryption feature, see [Amazon S3 Default Encryption for S3 Buckets](https://docs.aws.amazon.com/AmazonS3/latest/dev/bucket-encryption.html) in the *Amazon S3 User Guide*.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct BucketEncryption {
     /// Specifies the default server-side-encryption configuration.
@@ -527,7 +546,7 @@ impl BucketEncryption {
     }
 }
 
-/// Describes the cross-origin access configuration for objects in an Amazon S3 bucket. For more information, see [Enabling Cross-Origin Resource Sharing](https://docs.aws.amazon.com/AmazonS3/latest/dev/cors.html) in the \*Amazon S3 User Guide\*.
+/// Describes the cross-origin access configuration for objects in an Amazon S3 bucket. For more information, see [Enabling Cross-Origin Resource Sharing](https://docs.aws.amazon.com/AmazonS3/latest/dev/cors.html) in the *Amazon S3 User Guide*.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CorsConfiguration {
     /// A set of origins and methods (cross-origin access that you want to allow). You can add up to 100 rules to the configuration.
@@ -553,7 +572,8 @@ pub struct CorsRule {
     #[serde(rename = "AllowedHeaders", skip_serializing_if = "Option::is_none")]
     pub allowed_headers: Option<Value<Vec<Value<String>>>>,
     /// An HTTP method that you allow the origin to run.
-    /// \*Allowed values\*: ``GET`` \| ``PUT`` \| ``HEAD`` \| ``POST`` \| ``DELETE``
+    ///
+    /// *Allowed values*: ``GET`` \| ``PUT`` \| ``HEAD`` \| ``POST`` \| ``DELETE``
     ///
     /// Required.
     #[serde(rename = "AllowedMethods")]
@@ -620,6 +640,7 @@ impl DataExport {
 }
 
 /// The default Object Lock event hold duration that you want to apply to new objects placed in the specified bucket, unless an object's upload request specifies its own Object Lock settings. New object versions are placed under an event hold and remain protected while the hold is active. When the event hold is released, Amazon S3 retains the object version for this duration, measured from the time the hold is released.
+///
 /// The ``DefaultEventHold`` duration can be specified in either ``Days`` or ``Years``, but you must select one. You can't specify ``Days`` and ``Years`` at the same time.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DefaultEventHold {
@@ -648,7 +669,9 @@ impl Default for DefaultEventHold {
 }
 
 /// The container element for optionally specifying the default Object Lock retention settings for new objects placed in the specified bucket.
+///
 /// +  The ``DefaultRetention`` settings require both a mode and a period.
+///
 /// +  The ``DefaultRetention`` period can be either ``Days`` or ``Years`` but you must select one. You cannot specify ``Days`` and ``Years`` at the same time.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DefaultRetention {
@@ -656,6 +679,7 @@ pub struct DefaultRetention {
     #[serde(rename = "Days", skip_serializing_if = "Option::is_none")]
     pub days: Option<Value<i64>>,
     /// The default Object Lock event hold duration that you want to apply to new objects placed in the specified bucket. When the event hold is released, Amazon S3 retains the object version for this duration.
+    ///
     /// If you specify both a default retention period (``Days`` or ``Years``) and a ``DefaultEventHold``, the event hold duration can't exceed the default retention period.
     #[serde(rename = "DefaultEventHold", skip_serializing_if = "Option::is_none")]
     pub default_event_hold: Option<Value<DefaultEventHold>>,
@@ -686,7 +710,9 @@ impl Default for DefaultRetention {
 }
 
 /// Specifies whether Amazon S3 replicates delete markers. If you specify a ``Filter`` in your replication configuration, you must also include a ``DeleteMarkerReplication`` element. If your ``Filter`` includes a ``Tag`` element, the ``DeleteMarkerReplication'''`Status`` must be set to Disabled, because Amazon S3 does not support replicating delete markers for tag-based rules. For an example configuration, see [Basic Rule Configuration](https://docs.aws.amazon.com/AmazonS3/latest/dev/replication-add-config.html#replication-config-min-rule-config).
+///
 /// For more information about delete marker replication, see [Basic Rule Configuration](https://docs.aws.amazon.com/AmazonS3/latest/dev/delete-marker-replication.html).
+///
 /// If you are using an earlier version of the replication configuration, Amazon S3 handles replication of delete markers differently. For more information, see [Backward Compatibility](https://docs.aws.amazon.com/AmazonS3/latest/dev/replication-add-config.html#replication-backward-compat-considerations).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DeleteMarkerReplication {
@@ -712,6 +738,7 @@ impl Default for DeleteMarkerReplication {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Destination {
     /// The account ID that owns the destination S3 bucket. If no account ID is provided, the owner is not validated before exporting data.
+    ///
     /// Although this value is optional, we strongly recommend that you set it to help prevent problems if the destination bucket ownership changes.
     #[serde(rename = "BucketAccountId", skip_serializing_if = "Option::is_none")]
     pub bucket_account_id: Option<Value<String>>,
@@ -721,7 +748,8 @@ pub struct Destination {
     #[serde(rename = "BucketArn")]
     pub bucket_arn: Value<String>,
     /// Specifies the file format used when exporting data to Amazon S3.
-    /// \*Allowed values\*: ``CSV`` \| ``ORC`` \| ``Parquet``
+    ///
+    /// *Allowed values*: ``CSV`` \| ``ORC`` \| ``Parquet``
     ///
     /// Required.
     #[serde(rename = "Format")]
@@ -744,10 +772,11 @@ impl Destination {
 }
 
 /// Specifies encryption-related information for an Amazon S3 bucket that is a destination for replicated objects.
+///
 /// If you're specifying a customer managed KMS key, we recommend using a fully qualified KMS key ARN. If you use a KMS key alias instead, then KMS resolves the key within the requester’s account. This behavior can result in data that's encrypted with a KMS key that belongs to the requester, and not the bucket owner.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EncryptionConfiguration {
-    /// Specifies the ID (Key ARN or Alias ARN) of the customer managed AWS KMS key stored in AWS Key Management Service (KMS) for the destination bucket. Amazon S3 uses this key to encrypt replica objects. Amazon S3 only supports symmetric encryption KMS keys. For more information, see [Asymmetric keys in KMS](https://docs.aws.amazon.com//kms/latest/developerguide/symmetric-asymmetric.html) in the \*Key Management Service Developer Guide\*.
+    /// Specifies the ID (Key ARN or Alias ARN) of the customer managed AWS KMS key stored in AWS Key Management Service (KMS) for the destination bucket. Amazon S3 uses this key to encrypt replica objects. Amazon S3 only supports symmetric encryption KMS keys. For more information, see [Asymmetric keys in KMS](https://docs.aws.amazon.com//kms/latest/developerguide/symmetric-asymmetric.html) in the *Key Management Service Developer Guide*.
     ///
     /// Required.
     #[serde(rename = "ReplicaKmsKeyID")]
@@ -763,8 +792,9 @@ impl EncryptionConfiguration {
     }
 }
 
-/// Amazon S3 can send events to Amazon EventBridge whenever certain events happen in your bucket, see [Using EventBridge](https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventBridge.html) in the \*Amazon S3 User Guide\*.
-/// Unlike other destinations, delivery of events to EventBridge can be either enabled or disabled for a bucket. If enabled, all events will be sent to EventBridge and you can use EventBridge rules to route events to additional targets. For more information, see [What Is Amazon EventBridge](https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-what-is.html) in the \*Amazon EventBridge User Guide\*
+/// Amazon S3 can send events to Amazon EventBridge whenever certain events happen in your bucket, see [Using EventBridge](https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventBridge.html) in the *Amazon S3 User Guide*.
+///
+/// Unlike other destinations, delivery of events to EventBridge can be either enabled or disabled for a bucket. If enabled, all events will be sent to EventBridge and you can use EventBridge rules to route events to additional targets. For more information, see [What Is Amazon EventBridge](https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-what-is.html) in the *Amazon EventBridge User Guide*
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EventBridgeConfiguration {
     /// Enables delivery of events to Amazon EventBridge.
@@ -786,7 +816,7 @@ impl EventBridgeConfiguration {
 /// Specifies the Amazon S3 object key name to filter on. An object key name is the name assigned to an object in your Amazon S3 bucket. You specify whether to filter on the suffix or prefix of the object key name. A prefix is a specific string of characters at the beginning of an object key name, which you can use to organize objects. For example, you can start the key names of related objects with a prefix, such as ``2023-`` or ``engineering/``. Then, you can use ``FilterRule`` to find objects in a bucket with key names that have the same prefix. A suffix is similar to a prefix, but it is at the end of the object key name instead of at the beginning.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FilterRule {
-    /// The object key name prefix or suffix identifying one or more objects to which the filtering rule applies. The maximum length is 1,024 characters. Overlapping prefixes and suffixes are not supported. For more information, see [Configuring Event Notifications](https://docs.aws.amazon.com/AmazonS3/latest/dev/NotificationHowTo.html) in the \*Amazon S3 User Guide\*.
+    /// The object key name prefix or suffix identifying one or more objects to which the filtering rule applies. The maximum length is 1,024 characters. Overlapping prefixes and suffixes are not supported. For more information, see [Configuring Event Notifications](https://docs.aws.amazon.com/AmazonS3/latest/dev/NotificationHowTo.html) in the *Amazon S3 User Guide*.
     ///
     /// Required.
     #[serde(rename = "Name")]
@@ -809,6 +839,7 @@ impl FilterRule {
 }
 
 /// Specifies the S3 Intelligent-Tiering configuration for an Amazon S3 bucket.
+///
 /// For information about the S3 Intelligent-Tiering storage class, see [Storage class for automatically optimizing frequently and infrequently accessed objects](https://docs.aws.amazon.com/AmazonS3/latest/dev/storage-class-intro.html#sc-dynamic-data-access).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct IntelligentTieringConfiguration {
@@ -829,6 +860,7 @@ pub struct IntelligentTieringConfiguration {
     #[serde(rename = "TagFilters", skip_serializing_if = "Option::is_none")]
     pub tag_filters: Option<Value<Vec<Value<TagFilter>>>>,
     /// Specifies a list of S3 Intelligent-Tiering storage class tiers in the configuration. At least one tier must be defined in the list. At most, you can specify two tiers in the list, one for each available AccessTier: ``ARCHIVE_ACCESS`` and ``DEEP_ARCHIVE_ACCESS``.
+    ///
     /// You only need Intelligent Tiering Configuration enabled on a bucket if you want to automatically move objects stored in the Intelligent-Tiering storage class to Archive Access or Deep Archive Access tiers.
     ///
     /// Required.
@@ -853,7 +885,7 @@ impl IntelligentTieringConfiguration {
     }
 }
 
-/// Specifies the S3 Inventory configuration for an Amazon S3 bucket. For more information, see [GET Bucket inventory](https://docs.aws.amazon.com/AmazonS3/latest/API/RESTBucketGETInventoryConfig.html) in the \*Amazon S3 API Reference\*.
+/// Specifies the S3 Inventory configuration for an Amazon S3 bucket. For more information, see [GET Bucket inventory](https://docs.aws.amazon.com/AmazonS3/latest/API/RESTBucketGETInventoryConfig.html) in the *Amazon S3 API Reference*.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct InventoryConfiguration {
     /// Contains information about where to publish the inventory results.
@@ -911,6 +943,7 @@ impl InventoryConfiguration {
 }
 
 /// The inventory table configuration for an S3 Metadata configuration.
+///
 /// If you've disabled your inventory table configuration and now want to re-enable it, you must first manually delete the old inventory table from your AWS managed table bucket. Otherwise, the newly re-enabled inventory table configuration will enter a failed state because the inventory table already exists in the table bucket.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct InventoryTableConfiguration {
@@ -946,6 +979,7 @@ impl InventoryTableConfiguration {
 }
 
 /// The journal table configuration for an S3 Metadata configuration. The journal table is required for each metadata table configuration and cannot be disabled.
+///
 /// The journal configuration will enter a failed state if a journal table already exists in the table bucket. The journal table of a previous configuration must be deleted before a new journal table can be created successfully.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct JournalTableConfiguration {
@@ -983,7 +1017,7 @@ impl JournalTableConfiguration {
 /// Describes the LAMlong functions to invoke and the events for which to invoke them.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LambdaConfiguration {
-    /// The Amazon S3 bucket event for which to invoke the LAMlong function. For more information, see [Supported Event Types](https://docs.aws.amazon.com/AmazonS3/latest/dev/NotificationHowTo.html) in the \*Amazon S3 User Guide\*.
+    /// The Amazon S3 bucket event for which to invoke the LAMlong function. For more information, see [Supported Event Types](https://docs.aws.amazon.com/AmazonS3/latest/dev/NotificationHowTo.html) in the *Amazon S3 User Guide*.
     ///
     /// Required.
     #[serde(rename = "Event")]
@@ -1009,7 +1043,7 @@ impl LambdaConfiguration {
     }
 }
 
-/// Specifies the lifecycle configuration for objects in an Amazon S3 bucket. For more information, see [Object Lifecycle Management](https://docs.aws.amazon.com/AmazonS3/latest/dev/object-lifecycle-mgmt.html) in the \*Amazon S3 User Guide\*.
+/// Specifies the lifecycle configuration for objects in an Amazon S3 bucket. For more information, see [Object Lifecycle Management](https://docs.aws.amazon.com/AmazonS3/latest/dev/object-lifecycle-mgmt.html) in the *Amazon S3 User Guide*.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LifecycleConfiguration {
     /// A lifecycle rule for individual objects in an Amazon S3 bucket.
@@ -1018,8 +1052,11 @@ pub struct LifecycleConfiguration {
     #[serde(rename = "Rules")]
     pub rules: Value<Vec<Value<Rule>>>,
     /// Indicates which default minimum object size behavior is applied to the lifecycle configuration.
+    ///
     /// This parameter applies to general purpose buckets only. It isn't supported for directory bucket lifecycle configurations.
+    ///
     /// +  ``all_storage_classes_128K`` - Objects smaller than 128 KB will not transition to any storage class by default.
+    ///
     /// +  ``varies_by_storage_class`` - Objects smaller than 128 KB will transition to Glacier Flexible Retrieval or Glacier Deep Archive storage classes. By default, all other storage classes will prevent transitions smaller than 128 KB.
     ///
     /// To customize the minimum object size for any transition you can add a filter that specifies a custom ``ObjectSizeGreaterThan`` or ``ObjectSizeLessThan`` in the body of your transition rule. Custom filters always take precedence over the default transition behavior.
@@ -1040,7 +1077,8 @@ impl LifecycleConfiguration {
     }
 }
 
-/// Describes where logs are stored and the prefix that Amazon S3 assigns to all log object keys for a bucket. For examples and more information, see [PUT Bucket logging](https://docs.aws.amazon.com/AmazonS3/latest/API/RESTBucketPUTlogging.html) in the \*Amazon S3 API Reference\*.
+/// Describes where logs are stored and the prefix that Amazon S3 assigns to all log object keys for a bucket. For examples and more information, see [PUT Bucket logging](https://docs.aws.amazon.com/AmazonS3/latest/API/RESTBucketPUTlogging.html) in the *Amazon S3 API Reference*.
+///
 /// To successfully complete the ``AWS::S3::Bucket LoggingConfiguration`` request, you must have ``s3:PutObject`` and ``s3:PutObjectAcl`` in your IAM permissions.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LoggingConfiguration {
@@ -1078,7 +1116,7 @@ impl Default for LoggingConfiguration {
     }
 }
 
-/// Creates a V2 S3 Metadata configuration of a general purpose bucket. For more information, see [Accelerating data discovery with S3 Metadata](https://docs.aws.amazon.com/AmazonS3/latest/userguide/metadata-tables-overview.html) in the \*Amazon S3 User Guide\*.
+/// Creates a V2 S3 Metadata configuration of a general purpose bucket. For more information, see [Accelerating data discovery with S3 Metadata](https://docs.aws.amazon.com/AmazonS3/latest/userguide/metadata-tables-overview.html) in the *Amazon S3 User Guide*.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MetadataConfiguration {
     /// The annotation table configuration for a metadata configuration.
@@ -1143,8 +1181,10 @@ impl MetadataDestination {
 }
 
 /// We recommend that you create your S3 Metadata configurations by using the V2 [MetadataConfiguration](https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-metadataconfiguration.html) resource type. We no longer recommend using the V1 ``MetadataTableConfiguration`` resource type.
+///
 /// If you created your S3 Metadata configuration before July 15, 2025, we recommend that you delete and re-create your configuration by using the [MetadataConfiguration](https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-metadataconfiguration.html) resource type so that you can expire journal table records and create a live inventory table.
-/// Creates a V1 S3 Metadata configuration for a general purpose bucket. For more information, see [Accelerating data discovery with S3 Metadata](https://docs.aws.amazon.com/AmazonS3/latest/userguide/metadata-tables-overview.html) in the \*Amazon S3 User Guide\*.
+///
+/// Creates a V1 S3 Metadata configuration for a general purpose bucket. For more information, see [Accelerating data discovery with S3 Metadata](https://docs.aws.amazon.com/AmazonS3/latest/userguide/metadata-tables-overview.html) in the *Amazon S3 User Guide*.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MetadataTableConfiguration {
     /// The destination information for the metadata table configuration. The destination table bucket must be in the same Region and AWS-account as the general purpose bucket. The specified metadata table name must be unique within the ``aws_s3_metadata`` namespace in the destination table bucket.
@@ -1211,7 +1251,7 @@ impl Metrics {
     }
 }
 
-/// Specifies a metrics configuration for the CloudWatch request metrics (specified by the metrics configuration ID) from an Amazon S3 bucket. If you're updating an existing metrics configuration, note that this is a full replacement of the existing metrics configuration. If you don't include the elements you want to keep, they are erased. For examples, see [AWS::S3::Bucket](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-bucket.html#aws-properties-s3-bucket--examples). For more information, see [PUT Bucket metrics](https://docs.aws.amazon.com/AmazonS3/latest/API/RESTBucketPUTMetricConfiguration.html) in the \*Amazon S3 API Reference\*.
+/// Specifies a metrics configuration for the CloudWatch request metrics (specified by the metrics configuration ID) from an Amazon S3 bucket. If you're updating an existing metrics configuration, note that this is a full replacement of the existing metrics configuration. If you don't include the elements you want to keep, they are erased. For examples, see [AWS::S3::Bucket](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-bucket.html#aws-properties-s3-bucket--examples). For more information, see [PUT Bucket metrics](https://docs.aws.amazon.com/AmazonS3/latest/API/RESTBucketPUTMetricConfiguration.html) in the *Amazon S3 API Reference*.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MetricsConfiguration {
     /// The access point that was used while performing operations on the object. The metrics configuration only includes objects that meet the filter's criteria.
@@ -1245,13 +1285,13 @@ impl MetricsConfiguration {
 /// Specifies when noncurrent object versions expire. Upon expiration, S3 permanently deletes the noncurrent object versions. You set this lifecycle configuration action on a bucket that has versioning enabled (or suspended) to request that S3 delete noncurrent object versions at a specific period in the object's lifetime. For more information about setting a lifecycle rule configuration, see [AWS::S3::Bucket Rule](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-s3-bucket-lifecycleconfig-rule.html).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct NoncurrentVersionExpiration {
-    /// Specifies how many noncurrent versions S3 will retain. If there are this many more recent noncurrent versions, S3 will take the associated action. For more information about noncurrent versions, see [Lifecycle configuration elements](https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html) in the \*Amazon S3 User Guide\*.
+    /// Specifies how many noncurrent versions S3 will retain. If there are this many more recent noncurrent versions, S3 will take the associated action. For more information about noncurrent versions, see [Lifecycle configuration elements](https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html) in the *Amazon S3 User Guide*.
     #[serde(
         rename = "NewerNoncurrentVersions",
         skip_serializing_if = "Option::is_none"
     )]
     pub newer_noncurrent_versions: Option<Value<i64>>,
-    /// Specifies the number of days an object is noncurrent before S3 can perform the associated action. For information about the noncurrent days calculations, see [How Amazon S3 Calculates When an Object Became Noncurrent](https://docs.aws.amazon.com/AmazonS3/latest/dev/intro-lifecycle-rules.html#non-current-days-calculations) in the \*Amazon S3 User Guide\*.
+    /// Specifies the number of days an object is noncurrent before S3 can perform the associated action. For information about the noncurrent days calculations, see [How Amazon S3 Calculates When an Object Became Noncurrent](https://docs.aws.amazon.com/AmazonS3/latest/dev/intro-lifecycle-rules.html#non-current-days-calculations) in the *Amazon S3 User Guide*.
     ///
     /// Required.
     #[serde(rename = "NoncurrentDays")]
@@ -1271,7 +1311,7 @@ impl NoncurrentVersionExpiration {
 /// Container for the transition rule that describes when noncurrent objects transition to the ``STANDARD_IA``, ``ONEZONE_IA``, ``INTELLIGENT_TIERING``, ``GLACIER_IR``, ``GLACIER``, or ``DEEP_ARCHIVE`` storage class. If your bucket is versioning-enabled (or versioning is suspended), you can set this action to request that Amazon S3 transition noncurrent object versions to the ``STANDARD_IA``, ``ONEZONE_IA``, ``INTELLIGENT_TIERING``, ``GLACIER_IR``, ``GLACIER``, or ``DEEP_ARCHIVE`` storage class at a specific period in the object's lifetime. If you specify this property, don't specify the ``NoncurrentVersionTransitions`` property.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct NoncurrentVersionTransition {
-    /// Specifies how many noncurrent versions S3 will retain. If there are this many more recent noncurrent versions, S3 will take the associated action. For more information about noncurrent versions, see [Lifecycle configuration elements](https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html) in the \*Amazon S3 User Guide\*.
+    /// Specifies how many noncurrent versions S3 will retain. If there are this many more recent noncurrent versions, S3 will take the associated action. For more information about noncurrent versions, see [Lifecycle configuration elements](https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html) in the *Amazon S3 User Guide*.
     #[serde(
         rename = "NewerNoncurrentVersions",
         skip_serializing_if = "Option::is_none"
@@ -1282,7 +1322,7 @@ pub struct NoncurrentVersionTransition {
     /// Required.
     #[serde(rename = "StorageClass")]
     pub storage_class: Value<StorageClass>,
-    /// Specifies the number of days an object is noncurrent before Amazon S3 can perform the associated action. For information about the noncurrent days calculations, see [How Amazon S3 Calculates How Long an Object Has Been Noncurrent](https://docs.aws.amazon.com/AmazonS3/latest/dev/intro-lifecycle-rules.html#non-current-days-calculations) in the \*Amazon S3 User Guide\*.
+    /// Specifies the number of days an object is noncurrent before Amazon S3 can perform the associated action. For information about the noncurrent days calculations, see [How Amazon S3 Calculates How Long an Object Has Been Noncurrent](https://docs.aws.amazon.com/AmazonS3/latest/dev/intro-lifecycle-rules.html#non-current-days-calculations) in the *Amazon S3 User Guide*.
     ///
     /// Required.
     #[serde(rename = "TransitionInDays")]
@@ -1304,9 +1344,13 @@ impl NoncurrentVersionTransition {
 }
 
 /// Describes the notification configuration for an Amazon S3 bucket.
+///
 /// If you create the target resource and related permissions in the same template, you might have a circular dependency.
+///
 /// For example, you might use the ``AWS::Lambda::Permission`` resource to grant the bucket permission to invoke an AWS Lambda function. However, AWS CloudFormation can't create the bucket until the bucket has permission to invoke the function (AWS CloudFormation checks whether the bucket can invoke the function). If you're using Refs to pass the bucket name, this leads to a circular dependency.
+///
 /// To avoid this dependency, you can create all resources without specifying the notification configuration. Then, update the stack with a notification configuration.
+///
 /// For more information on permissions, see [AWS::Lambda::Permission](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-permission.html) and [Granting Permissions to Publish Event Notification Messages to a Destination](https://docs.aws.amazon.com/AmazonS3/latest/dev/NotificationHowTo.html#grant-destinations-permissions-to-s3).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct NotificationConfiguration {
@@ -1354,7 +1398,7 @@ impl Default for NotificationConfiguration {
     }
 }
 
-/// Specifies object key name filtering rules. For information about key name filtering, see [Configuring event notifications using object key name filtering](https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-how-to-filtering.html) in the \*Amazon S3 User Guide\*.
+/// Specifies object key name filtering rules. For information about key name filtering, see [Configuring event notifications using object key name filtering](https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-how-to-filtering.html) in the *Amazon S3 User Guide*.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct NotificationFilter {
     /// A container for object key name prefix and suffix filtering rules.
@@ -1424,7 +1468,8 @@ impl Default for ObjectLockRule {
 }
 
 /// Specifies the container element for Object Ownership rules.
-/// S3 Object Ownership is an Amazon S3 bucket-level setting that you can use to disable access control lists (ACLs) and take ownership of every object in your bucket, simplifying access management for data stored in Amazon S3. For more information, see [Controlling ownership of objects and disabling ACLs](https://docs.aws.amazon.com/AmazonS3/latest/userguide/about-object-ownership.html) in the \*Amazon S3 User Guide\*.
+///
+/// S3 Object Ownership is an Amazon S3 bucket-level setting that you can use to disable access control lists (ACLs) and take ownership of every object in your bucket, simplifying access management for data stored in Amazon S3. For more information, see [Controlling ownership of objects and disabling ACLs](https://docs.aws.amazon.com/AmazonS3/latest/userguide/about-object-ownership.html) in the *Amazon S3 User Guide*.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct OwnershipControls {
     /// Specifies the container element for Object Ownership rules.
@@ -1444,7 +1489,8 @@ impl OwnershipControls {
 }
 
 /// Specifies an Object Ownership rule.
-/// S3 Object Ownership is an Amazon S3 bucket-level setting that you can use to disable access control lists (ACLs) and take ownership of every object in your bucket, simplifying access management for data stored in Amazon S3. For more information, see [Controlling ownership of objects and disabling ACLs](https://docs.aws.amazon.com/AmazonS3/latest/userguide/about-object-ownership.html) in the \*Amazon S3 User Guide\*.
+///
+/// S3 Object Ownership is an Amazon S3 bucket-level setting that you can use to disable access control lists (ACLs) and take ownership of every object in your bucket, simplifying access management for data stored in Amazon S3. For more information, see [Controlling ownership of objects and disabling ACLs](https://docs.aws.amazon.com/AmazonS3/latest/userguide/about-object-ownership.html) in the *Amazon S3 User Guide*.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct OwnershipControlsRule {
     /// Specifies an object ownership rule.
@@ -1467,26 +1513,32 @@ impl Default for OwnershipControlsRule {
     }
 }
 
-/// The PublicAccessBlock configuration that you want to apply to this Amazon S3 bucket. You can enable the configuration options in any combination. Bucket-level settings work alongside account-level settings (which may inherit from organization-level policies). For more information about when Amazon S3 considers a bucket or object public, see [The Meaning of "Public"](https://docs.aws.amazon.com/AmazonS3/latest/dev/access-control-block-public-access.html#access-control-block-public-access-policy-status) in the \*Amazon S3 User Guide\*.
+/// The PublicAccessBlock configuration that you want to apply to this Amazon S3 bucket. You can enable the configuration options in any combination. Bucket-level settings work alongside account-level settings (which may inherit from organization-level policies). For more information about when Amazon S3 considers a bucket or object public, see [The Meaning of "Public"](https://docs.aws.amazon.com/AmazonS3/latest/dev/access-control-block-public-access.html#access-control-block-public-access-policy-status) in the *Amazon S3 User Guide*.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PublicAccessBlockConfiguration {
     /// Specifies whether Amazon S3 should block public access control lists (ACLs) for this bucket and objects in this bucket. Setting this element to ``TRUE`` causes the following behavior:
+    ///
     /// +  PUT Bucket ACL and PUT Object ACL calls fail if the specified ACL is public.
+    ///
     /// +  PUT Object calls fail if the request includes a public ACL.
+    ///
     /// +  PUT Bucket calls fail if the request includes a public ACL.
     ///
     /// Enabling this setting doesn't affect existing policies or ACLs.
     #[serde(rename = "BlockPublicAcls", skip_serializing_if = "Option::is_none")]
     pub block_public_acls: Option<Value<bool>>,
     /// Specifies whether Amazon S3 should block public bucket policies for this bucket. Setting this element to ``TRUE`` causes Amazon S3 to reject calls to PUT Bucket policy if the specified bucket policy allows public access.
+    ///
     /// Enabling this setting doesn't affect existing bucket policies.
     #[serde(rename = "BlockPublicPolicy", skip_serializing_if = "Option::is_none")]
     pub block_public_policy: Option<Value<bool>>,
     /// Specifies whether Amazon S3 should ignore public ACLs for this bucket and objects in this bucket. Setting this element to ``TRUE`` causes Amazon S3 to ignore all public ACLs on this bucket and objects in this bucket.
+    ///
     /// Enabling this setting doesn't affect the persistence of any existing ACLs and doesn't prevent new public ACLs from being set.
     #[serde(rename = "IgnorePublicAcls", skip_serializing_if = "Option::is_none")]
     pub ignore_public_acls: Option<Value<bool>>,
     /// Specifies whether Amazon S3 should restrict public bucket policies for this bucket. Setting this element to ``TRUE`` restricts access to this bucket to only AWS-service principals and authorized users within this account if the bucket has a public policy.
+    ///
     /// Enabling this setting doesn't affect previously stored bucket policies, except that public and cross-account access within any public bucket policy, including non-public delegation to specific accounts, is blocked.
     #[serde(
         rename = "RestrictPublicBuckets",
@@ -1516,12 +1568,12 @@ impl Default for PublicAccessBlockConfiguration {
 /// Specifies the configuration for publishing messages to an Amazon Simple Queue Service (Amazon SQS) queue when Amazon S3 detects specified events.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct QueueConfiguration {
-    /// The Amazon S3 bucket event about which you want to publish messages to Amazon SQS. For more information, see [Supported Event Types](https://docs.aws.amazon.com/AmazonS3/latest/dev/NotificationHowTo.html) in the \*Amazon S3 User Guide\*.
+    /// The Amazon S3 bucket event about which you want to publish messages to Amazon SQS. For more information, see [Supported Event Types](https://docs.aws.amazon.com/AmazonS3/latest/dev/NotificationHowTo.html) in the *Amazon S3 User Guide*.
     ///
     /// Required.
     #[serde(rename = "Event")]
     pub event: Value<String>,
-    /// The filtering rules that determine which objects trigger notifications. For example, you can create a filter so that Amazon S3 sends notifications only when image files with a ``.jpg`` extension are added to the bucket. For more information, see [Configuring event notifications using object key name filtering](https://docs.aws.amazon.com/AmazonS3/latest/user-guide/notification-how-to-filtering.html) in the \*Amazon S3 User Guide\*.
+    /// The filtering rules that determine which objects trigger notifications. For example, you can create a filter so that Amazon S3 sends notifications only when image files with a ``.jpg`` extension are added to the bucket. For more information, see [Configuring event notifications using object key name filtering](https://docs.aws.amazon.com/AmazonS3/latest/user-guide/notification-how-to-filtering.html) in the *Amazon S3 User Guide*.
     #[serde(rename = "Filter", skip_serializing_if = "Option::is_none")]
     pub filter: Option<Value<NotificationFilter>>,
     /// The Amazon Resource Name (ARN) of the Amazon SQS queue to which Amazon S3 publishes a message when it detects events of the specified type. FIFO queues are not allowed when enabling an SQS queue as the event notification destination.
@@ -1601,6 +1653,7 @@ pub struct RedirectRule {
     #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
     pub protocol: Option<Value<Protocol>>,
     /// The object key prefix to use in the redirect request. For example, to redirect requests for all pages with prefix ``docs/`` (objects in the ``docs/`` folder) to ``documents/``, you can set a condition block with ``KeyPrefixEquals`` set to ``docs/`` and in the Redirect set ``ReplaceKeyPrefixWith`` to ``/documents``. Not required if one of the siblings is present. Can be present only if ``ReplaceKeyWith`` is not provided.
+    ///
     /// Replacement must be made for object keys containing special characters (such as carriage returns) when using XML requests. For more information, see [XML related object key constraints](https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html#object-key-xml-related-constraints).
     #[serde(
         rename = "ReplaceKeyPrefixWith",
@@ -1608,6 +1661,7 @@ pub struct RedirectRule {
     )]
     pub replace_key_prefix_with: Option<Value<String>>,
     /// The specific object key to use in the redirect request. For example, redirect request to ``error.html``. Not required if one of the siblings is present. Can be present only if ``ReplaceKeyPrefixWith`` is not provided.
+    ///
     /// Replacement must be made for object keys containing special characters (such as carriage returns) when using XML requests. For more information, see [XML related object key constraints](https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html#object-key-xml-related-constraints).
     #[serde(rename = "ReplaceKeyWith", skip_serializing_if = "Option::is_none")]
     pub replace_key_with: Option<Value<String>>,
@@ -1636,7 +1690,8 @@ impl Default for RedirectRule {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ReplicaModifications {
     /// Specifies whether Amazon S3 replicates modifications on replicas.
-    /// \*Allowed values\*: ``Enabled`` \| ``Disabled``
+    ///
+    /// *Allowed values*: ``Enabled`` \| ``Disabled``
     ///
     /// Required.
     #[serde(rename = "Status")]
@@ -1652,10 +1707,10 @@ impl ReplicaModifications {
     }
 }
 
-/// A container for replication rules. You can add up to 1,000 rules. The maximum size of a replication configuration is 2 MB. The latest version of the replication configuration XML is V2. For more information about XML V2 replication configurations, see [Replication configuration](https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-add-config.html) in the \*Amazon S3 User Guide\*.
+/// A container for replication rules. You can add up to 1,000 rules. The maximum size of a replication configuration is 2 MB. The latest version of the replication configuration XML is V2. For more information about XML V2 replication configurations, see [Replication configuration](https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-add-config.html) in the *Amazon S3 User Guide*.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ReplicationConfiguration {
-    /// The Amazon Resource Name (ARN) of the IAMlong (IAM) role that Amazon S3 assumes when replicating objects. For more information, see [How to Set Up Replication](https://docs.aws.amazon.com/AmazonS3/latest/dev/replication-how-setup.html) in the \*Amazon S3 User Guide\*.
+    /// The Amazon Resource Name (ARN) of the IAMlong (IAM) role that Amazon S3 assumes when replicating objects. For more information, see [How to Set Up Replication](https://docs.aws.amazon.com/AmazonS3/latest/dev/replication-how-setup.html) in the *Amazon S3 User Guide*.
     ///
     /// Required.
     #[serde(rename = "Role")]
@@ -1689,7 +1744,8 @@ pub struct ReplicationDestination {
         skip_serializing_if = "Option::is_none"
     )]
     pub access_control_translation: Option<Value<AccessControlTranslation>>,
-    /// Destination bucket owner account ID. In a cross-account scenario, if you direct Amazon S3 to change replica ownership to the AWS-account that owns the destination bucket by specifying the ``AccessControlTranslation`` property, this is the account ID of the destination bucket owner. For more information, see [Cross-Region Replication Additional Configuration: Change Replica Owner](https://docs.aws.amazon.com/AmazonS3/latest/dev/crr-change-owner.html) in the \*Amazon S3 User Guide\*.
+    /// Destination bucket owner account ID. In a cross-account scenario, if you direct Amazon S3 to change replica ownership to the AWS-account that owns the destination bucket by specifying the ``AccessControlTranslation`` property, this is the account ID of the destination bucket owner. For more information, see [Cross-Region Replication Additional Configuration: Change Replica Owner](https://docs.aws.amazon.com/AmazonS3/latest/dev/crr-change-owner.html) in the *Amazon S3 User Guide*.
+    ///
     /// If you specify the ``AccessControlTranslation`` property, the ``Account`` property is required.
     #[serde(rename = "Account", skip_serializing_if = "Option::is_none")]
     pub account: Option<Value<String>>,
@@ -1711,7 +1767,9 @@ pub struct ReplicationDestination {
     #[serde(rename = "ReplicationTime", skip_serializing_if = "Option::is_none")]
     pub replication_time: Option<Value<ReplicationTime>>,
     /// The storage class to use when replicating objects, such as S3 Standard or reduced redundancy. By default, Amazon S3 uses the storage class of the source object to create the object replica.
-    /// For valid values, see the ``StorageClass`` element of the [PUT Bucket replication](https://docs.aws.amazon.com/AmazonS3/latest/API/RESTBucketPUTreplication.html) action in the \*Amazon S3 API Reference\*.
+    ///
+    /// For valid values, see the ``StorageClass`` element of the [PUT Bucket replication](https://docs.aws.amazon.com/AmazonS3/latest/API/RESTBucketPUTreplication.html) action in the *Amazon S3 API Reference*.
+    ///
     /// ``FSX_OPENZFS`` is not an accepted value when replicating objects.
     #[serde(rename = "StorageClass", skip_serializing_if = "Option::is_none")]
     pub storage_class: Option<Value<ReplicationDestinationStorageClass>>,
@@ -1736,7 +1794,9 @@ impl ReplicationDestination {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ReplicationRule {
     /// Specifies whether Amazon S3 replicates delete markers. If you specify a ``Filter`` in your replication configuration, you must also include a ``DeleteMarkerReplication`` element. If your ``Filter`` includes a ``Tag`` element, the ``DeleteMarkerReplication'''`Status`` must be set to Disabled, because Amazon S3 does not support replicating delete markers for tag-based rules. For an example configuration, see [Basic Rule Configuration](https://docs.aws.amazon.com/AmazonS3/latest/dev/replication-add-config.html#replication-config-min-rule-config).
+    ///
     /// For more information about delete marker replication, see [Basic Rule Configuration](https://docs.aws.amazon.com/AmazonS3/latest/dev/delete-marker-replication.html).
+    ///
     /// If you are using an earlier version of the replication configuration, Amazon S3 handles replication of delete markers differently. For more information, see [Backward Compatibility](https://docs.aws.amazon.com/AmazonS3/latest/dev/replication-add-config.html#replication-backward-compat-considerations).
     #[serde(
         rename = "DeleteMarkerReplication",
@@ -1749,6 +1809,7 @@ pub struct ReplicationRule {
     #[serde(rename = "Destination")]
     pub destination: Value<ReplicationDestination>,
     /// A filter that identifies the subset of objects to which the replication rule applies. A ``Filter`` must specify exactly one ``Prefix``, ``TagFilter``, or an ``And`` child element. The use of the filter field indicates that this is a V2 replication configuration. This field isn't supported in a V1 replication configuration.
+    ///
     /// V1 replication configuration only supports filtering by key prefix. To filter using a V1 replication configuration, add the ``Prefix`` directly as a child element of the ``Rule`` element.
     #[serde(rename = "Filter", skip_serializing_if = "Option::is_none")]
     pub filter: Option<Value<ReplicationRuleFilter>>,
@@ -1756,11 +1817,13 @@ pub struct ReplicationRule {
     #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<Value<String>>,
     /// An object key name prefix that identifies the object or objects to which the rule applies. The maximum prefix length is 1,024 characters. To include all objects in a bucket, specify an empty string. To filter using a V1 replication configuration, add the ``Prefix`` directly as a child element of the ``Rule`` element.
+    ///
     /// Replacement must be made for object keys containing special characters (such as carriage returns) when using XML requests. For more information, see [XML related object key constraints](https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html#object-key-xml-related-constraints).
     #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
     pub prefix: Option<Value<String>>,
     /// The priority indicates which rule has precedence whenever two or more replication rules conflict. Amazon S3 will attempt to replicate objects according to all replication rules. However, if there are two or more rules with the same destination bucket, then objects will be replicated according to the rule with the highest priority. The higher the number, the higher the priority.
-    /// For more information, see [Replication](https://docs.aws.amazon.com/AmazonS3/latest/dev/replication.html) in the \*Amazon S3 User Guide\*.
+    ///
+    /// For more information, see [Replication](https://docs.aws.amazon.com/AmazonS3/latest/dev/replication.html) in the *Amazon S3 User Guide*.
     #[serde(rename = "Priority", skip_serializing_if = "Option::is_none")]
     pub priority: Option<Value<i64>>,
     /// A container that describes additional filters for identifying the source objects that you want to replicate. You can choose to enable or disable the replication of these objects.
@@ -1796,8 +1859,11 @@ impl ReplicationRule {
 }
 
 /// A container for specifying rule filters. The filters determine the subset of objects to which the rule applies. This element is required only if you specify more than one filter.
+///
 /// For example:
+///
 /// +  If you specify both a ``Prefix`` and a ``TagFilter``, wrap these filters in an ``And`` tag.
+///
 /// +  If you specify a filter based on multiple tags, wrap the ``TagFilter`` elements in an ``And`` tag
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ReplicationRuleAndOperator {
@@ -1829,15 +1895,19 @@ impl Default for ReplicationRuleAndOperator {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ReplicationRuleFilter {
     /// A container for specifying rule filters. The filters determine the subset of objects to which the rule applies. This element is required only if you specify more than one filter. For example:
+    ///
     /// +  If you specify both a ``Prefix`` and a ``TagFilter``, wrap these filters in an ``And`` tag.
+    ///
     /// +  If you specify a filter based on multiple tags, wrap the ``TagFilter`` elements in an ``And`` tag.
     #[serde(rename = "And", skip_serializing_if = "Option::is_none")]
     pub and: Option<Value<ReplicationRuleAndOperator>>,
     /// An object key name prefix that identifies the subset of objects to which the rule applies.
+    ///
     /// Replacement must be made for object keys containing special characters (such as carriage returns) when using XML requests. For more information, see [XML related object key constraints](https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html#object-key-xml-related-constraints).
     #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
     pub prefix: Option<Value<String>>,
     /// A container for specifying a tag key and value.
+    ///
     /// The rule applies only to objects that have the tag in their tag set.
     #[serde(rename = "TagFilter", skip_serializing_if = "Option::is_none")]
     pub tag_filter: Option<Value<TagFilter>>,
@@ -1892,6 +1962,7 @@ impl ReplicationTime {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ReplicationTimeValue {
     /// Contains an integer specifying time in minutes.
+    ///
     /// Valid value: 15
     ///
     /// Required.
@@ -1908,7 +1979,7 @@ impl ReplicationTimeValue {
     }
 }
 
-/// Specifies the redirect behavior and when a redirect is applied. For more information about routing rules, see [Configuring advanced conditional redirects](https://docs.aws.amazon.com/AmazonS3/latest/dev/how-to-page-redirect.html#advanced-conditional-redirects) in the \*Amazon S3 User Guide\*.
+/// Specifies the redirect behavior and when a redirect is applied. For more information about routing rules, see [Configuring advanced conditional redirects](https://docs.aws.amazon.com/AmazonS3/latest/dev/how-to-page-redirect.html#advanced-conditional-redirects) in the *Amazon S3 User Guide*.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RoutingRule {
     /// Container for redirect information. You can redirect requests to another host, to another page, or with another protocol. In the event of an error, you can specify a different error code to return.
@@ -1938,6 +2009,7 @@ impl RoutingRule {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RoutingRuleCondition {
     /// The HTTP error code when the redirect is applied. In the event of an error, if the error code equals this value, then the specified redirect is applied.
+    ///
     /// Required when parent element ``Condition`` is specified and sibling ``KeyPrefixEquals`` is not specified. If both are specified, then both must be true for the redirect to be applied.
     #[serde(
         rename = "HttpErrorCodeReturnedEquals",
@@ -1945,6 +2017,7 @@ pub struct RoutingRuleCondition {
     )]
     pub http_error_code_returned_equals: Option<Value<String>>,
     /// The object key name prefix when the redirect is applied. For example, to redirect requests for ``ExamplePage.html``, the key prefix will be ``ExamplePage.html``. To redirect request for all pages with the prefix ``docs/``, the key prefix will be ``docs/``, which identifies all objects in the docs/ folder.
+    ///
     /// Required when the parent element ``Condition`` is specified and sibling ``HttpErrorCodeReturnedEquals`` is not specified. If both conditions are specified, both must be true for the redirect to be applied.
     #[serde(rename = "KeyPrefixEquals", skip_serializing_if = "Option::is_none")]
     pub key_prefix_equals: Option<Value<String>>,
@@ -1966,7 +2039,8 @@ impl Default for RoutingRuleCondition {
     }
 }
 
-/// Specifies lifecycle rules for an Amazon S3 bucket. For more information, see [Put Bucket Lifecycle Configuration](https://docs.aws.amazon.com/AmazonS3/latest/API/RESTBucketPUTlifecycle.html) in the \*Amazon S3 API Reference\*.
+/// Specifies lifecycle rules for an Amazon S3 bucket. For more information, see [Put Bucket Lifecycle Configuration](https://docs.aws.amazon.com/AmazonS3/latest/API/RESTBucketPUTlifecycle.html) in the *Amazon S3 API Reference*.
+///
 /// You must specify at least one of the following properties: ``AbortIncompleteMultipartUpload``, ``ExpirationDate``, ``ExpirationInDays``, ``NoncurrentVersionExpirationInDays``, ``NoncurrentVersionTransition``, ``NoncurrentVersionTransitions``, ``Transition``, or ``Transitions``.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Rule {
@@ -2015,16 +2089,17 @@ pub struct Rule {
         skip_serializing_if = "Option::is_none"
     )]
     pub noncurrent_version_transitions: Option<Value<Vec<Value<NoncurrentVersionTransition>>>>,
-    /// Specifies the minimum object size in bytes for this rule to apply to. Objects must be larger than this value in bytes. For more information about size based rules, see [Lifecycle configuration using size-based rules](https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-configuration-examples.html#lc-size-rules) in the \*Amazon S3 User Guide\*.
+    /// Specifies the minimum object size in bytes for this rule to apply to. Objects must be larger than this value in bytes. For more information about size based rules, see [Lifecycle configuration using size-based rules](https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-configuration-examples.html#lc-size-rules) in the *Amazon S3 User Guide*.
     #[serde(
         rename = "ObjectSizeGreaterThan",
         skip_serializing_if = "Option::is_none"
     )]
     pub object_size_greater_than: Option<Value<String>>,
-    /// Specifies the maximum object size in bytes for this rule to apply to. Objects must be smaller than this value in bytes. For more information about sized based rules, see [Lifecycle configuration using size-based rules](https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-configuration-examples.html#lc-size-rules) in the \*Amazon S3 User Guide\*.
+    /// Specifies the maximum object size in bytes for this rule to apply to. Objects must be smaller than this value in bytes. For more information about sized based rules, see [Lifecycle configuration using size-based rules](https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-configuration-examples.html#lc-size-rules) in the *Amazon S3 User Guide*.
     #[serde(rename = "ObjectSizeLessThan", skip_serializing_if = "Option::is_none")]
     pub object_size_less_than: Option<Value<String>>,
     /// Object key prefix that identifies one or more objects to which this rule applies.
+    ///
     /// Replacement must be made for object keys containing special characters (such as carriage returns) when using XML requests. For more information, see [XML related object key constraints](https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html#object-key-xml-related-constraints).
     #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
     pub prefix: Option<Value<String>>,
@@ -2068,7 +2143,8 @@ impl Rule {
     }
 }
 
-/// A container for object key name prefix and suffix filtering rules. For more information about object key name filtering, see [Configuring event notifications using object key name filtering](https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-how-to-filtering.html) in the \*Amazon S3 User Guide\*.
+/// A container for object key name prefix and suffix filtering rules. For more information about object key name filtering, see [Configuring event notifications using object key name filtering](https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-how-to-filtering.html) in the *Amazon S3 User Guide*.
+///
 /// The same type of filter rule cannot be used more than once. For example, you cannot specify two prefix rules.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct S3KeyFilter {
@@ -2127,28 +2203,39 @@ impl S3TablesDestination {
 }
 
 /// Describes the default server-side encryption to apply to new objects in the bucket. If a PUT Object request doesn't specify any server-side encryption, this default encryption will be applied. For more information, see [PutBucketEncryption](https://docs.aws.amazon.com/AmazonS3/latest/API/RESTBucketPUTencryption.html).
-/// +  \*General purpose buckets\* - If you don't specify a customer managed key at configuration, Amazon S3 automatically creates an AWS KMS key (``aws/s3``) in your AWS account the first time that you add an object encrypted with SSE-KMS to a bucket. By default, Amazon S3 uses this KMS key for SSE-KMS.
-/// +  \*Directory buckets\* - Your SSE-KMS configuration can only support 1 [customer managed key](https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#customer-cmk) per directory bucket's lifetime. The [managed key](https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#aws-managed-cmk) (``aws/s3``) isn't supported.
-/// +  \*Directory buckets\* - For directory buckets, there are only two supported options for server-side encryption: SSE-S3 and SSE-KMS.
+///
+/// +  *General purpose buckets* - If you don't specify a customer managed key at configuration, Amazon S3 automatically creates an AWS KMS key (``aws/s3``) in your AWS account the first time that you add an object encrypted with SSE-KMS to a bucket. By default, Amazon S3 uses this KMS key for SSE-KMS.
+///
+/// +  *Directory buckets* - Your SSE-KMS configuration can only support 1 [customer managed key](https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#customer-cmk) per directory bucket's lifetime. The [managed key](https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#aws-managed-cmk) (``aws/s3``) isn't supported.
+///
+/// +  *Directory buckets* - For directory buckets, there are only two supported options for server-side encryption: SSE-S3 and SSE-KMS.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ServerSideEncryptionByDefault {
     /// AWS Key Management Service (KMS) customer managed key ID to use for the default encryption.
-    /// +  \*General purpose buckets\* - This parameter is allowed if and only if ``SSEAlgorithm`` is set to ``aws:kms`` or ``aws:kms:dsse``.
-    /// +  \*Directory buckets\* - This parameter is allowed if and only if ``SSEAlgorithm`` is set to ``aws:kms``.
+    ///
+    /// +  *General purpose buckets* - This parameter is allowed if and only if ``SSEAlgorithm`` is set to ``aws:kms`` or ``aws:kms:dsse``.
+    ///
+    /// +  *Directory buckets* - This parameter is allowed if and only if ``SSEAlgorithm`` is set to ``aws:kms``.
     ///
     /// You can specify the key ID, key alias, or the Amazon Resource Name (ARN) of the KMS key.
+    ///
     /// +  Key ID: ``1234abcd-12ab-34cd-56ef-1234567890ab``
+    ///
     /// +  Key ARN: ``arn:aws:kms:us-east-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab``
+    ///
     /// +  Key Alias: ``alias/alias-name``
     ///
     /// If you are using encryption with cross-account or AWS service operations, you must use a fully qualified KMS key ARN. For more information, see [Using encryption for cross-account operations](https://docs.aws.amazon.com/AmazonS3/latest/dev/bucket-encryption.html#bucket-encryption-update-bucket-policy).
-    /// +  \*General purpose buckets\* - If you're specifying a customer managed KMS key, we recommend using a fully qualified KMS key ARN. If you use a KMS key alias instead, then KMS resolves the key within the requester’s account. This behavior can result in data that's encrypted with a KMS key that belongs to the requester, and not the bucket owner. Also, if you use a key ID, you can run into a LogDestination undeliverable error when creating a VPC flow log.
-    /// +  \*Directory buckets\* - When you specify an [customer managed key](https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#customer-cmk) for encryption in your directory bucket, only use the key ID or key ARN. The key alias format of the KMS key isn't supported.
     ///
-    /// Amazon S3 only supports symmetric encryption KMS keys. For more information, see [Asymmetric keys in KMS](https://docs.aws.amazon.com//kms/latest/developerguide/symmetric-asymmetric.html) in the \*Key Management Service Developer Guide\*.
+    /// +  *General purpose buckets* - If you're specifying a customer managed KMS key, we recommend using a fully qualified KMS key ARN. If you use a KMS key alias instead, then KMS resolves the key within the requester’s account. This behavior can result in data that's encrypted with a KMS key that belongs to the requester, and not the bucket owner. Also, if you use a key ID, you can run into a LogDestination undeliverable error when creating a VPC flow log.
+    ///
+    /// +  *Directory buckets* - When you specify an [customer managed key](https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#customer-cmk) for encryption in your directory bucket, only use the key ID or key ARN. The key alias format of the KMS key isn't supported.
+    ///
+    /// Amazon S3 only supports symmetric encryption KMS keys. For more information, see [Asymmetric keys in KMS](https://docs.aws.amazon.com//kms/latest/developerguide/symmetric-asymmetric.html) in the *Key Management Service Developer Guide*.
     #[serde(rename = "KMSMasterKeyID", skip_serializing_if = "Option::is_none")]
     pub kms_master_key_id: Option<Value<String>>,
     /// Server-side encryption algorithm to use for the default encryption.
+    ///
     /// For directory buckets, there are only two supported values for server-side encryption: ``AES256`` and ``aws:kms``.
     ///
     /// Required.
@@ -2167,11 +2254,14 @@ impl ServerSideEncryptionByDefault {
 }
 
 /// Specifies the default server-side encryption configuration.
-/// +  \*General purpose buckets\* - If you're specifying a customer managed KMS key, we recommend using a fully qualified KMS key ARN. If you use a KMS key alias instead, then KMS resolves the key within the requester’s account. This behavior can result in data that's encrypted with a KMS key that belongs to the requester, and not the bucket owner.
-/// +  \*Directory buckets\* - When you specify an [customer managed key](https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#customer-cmk) for encryption in your directory bucket, only use the key ID or key ARN. The key alias format of the KMS key isn't supported.
+///
+/// +  *General purpose buckets* - If you're specifying a customer managed KMS key, we recommend using a fully qualified KMS key ARN. If you use a KMS key alias instead, then KMS resolves the key within the requester’s account. This behavior can result in data that's encrypted with a KMS key that belongs to the requester, and not the bucket owner.
+///
+/// +  *Directory buckets* - When you specify an [customer managed key](https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#customer-cmk) for encryption in your directory bucket, only use the key ID or key ARN. The key alias format of the KMS key isn't supported.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ServerSideEncryptionRule {
     /// A bucket-level setting for Amazon S3 general purpose buckets used to prevent the upload of new objects encrypted with the specified server-side encryption type. For example, blocking an encryption type will block ``PutObject``, ``CopyObject``, ``PostObject``, multipart upload, and replication requests to the bucket for objects with the specified encryption type. However, you can continue to read and list any pre-existing objects already encrypted with the specified encryption type. For more information, see [Blocking or unblocking SSE-C for a general purpose bucket](https://docs.aws.amazon.com/AmazonS3/latest/userguide/blocking-unblocking-s3-c-encryption-gpb.html).
+    ///
     /// Currently, this parameter only supports blocking or unblocking server-side encryption with customer-provided keys (SSE-C). For more information about SSE-C, see [Using server-side encryption with customer-provided keys (SSE-C)](https://docs.aws.amazon.com/AmazonS3/latest/userguide/ServerSideEncryptionCustomerKeys.html).
     #[serde(
         rename = "BlockedEncryptionTypes",
@@ -2179,7 +2269,8 @@ pub struct ServerSideEncryptionRule {
     )]
     pub blocked_encryption_types: Option<Value<BlockedEncryptionTypes>>,
     /// Specifies whether Amazon S3 should use an S3 Bucket Key with server-side encryption using KMS (SSE-KMS) for new objects in the bucket. Existing objects are not affected. Setting the ``BucketKeyEnabled`` element to ``true`` causes Amazon S3 to use an S3 Bucket Key. By default, S3 Bucket Key is not enabled.
-    /// For more information, see [Amazon S3 Bucket Keys](https://docs.aws.amazon.com/AmazonS3/latest/dev/bucket-key.html) in the \*Amazon S3 User Guide\*.
+    ///
+    /// For more information, see [Amazon S3 Bucket Keys](https://docs.aws.amazon.com/AmazonS3/latest/dev/bucket-key.html) in the *Amazon S3 User Guide*.
     #[serde(rename = "BucketKeyEnabled", skip_serializing_if = "Option::is_none")]
     pub bucket_key_enabled: Option<Value<bool>>,
     /// Specifies the default server-side encryption to apply to new objects in the bucket. If a PUT Object request doesn't specify any server-side encryption, this default encryption will be applied.
@@ -2305,7 +2396,7 @@ impl Tag {
     }
 }
 
-/// Specifies tags to use to identify a subset of objects for an Amazon S3 bucket. For more information, see [Categorizing your storage using tags](https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html) in the \*Amazon Simple Storage Service User Guide\*.
+/// Specifies tags to use to identify a subset of objects for an Amazon S3 bucket. For more information, see [Categorizing your storage using tags](https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html) in the *Amazon Simple Storage Service User Guide*.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TagFilter {
     /// The tag key.
@@ -2358,7 +2449,7 @@ impl Tiering {
 /// A container for specifying the configuration for publication of messages to an Amazon Simple Notification Service (Amazon SNS) topic when Amazon S3 detects specified events.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TopicConfiguration {
-    /// The Amazon S3 bucket event about which to send notifications. For more information, see [Supported Event Types](https://docs.aws.amazon.com/AmazonS3/latest/dev/NotificationHowTo.html) in the \*Amazon S3 User Guide\*.
+    /// The Amazon S3 bucket event about which to send notifications. For more information, see [Supported Event Types](https://docs.aws.amazon.com/AmazonS3/latest/dev/NotificationHowTo.html) in the *Amazon S3 User Guide*.
     ///
     /// Required.
     #[serde(rename = "Event")]
@@ -2384,7 +2475,7 @@ impl TopicConfiguration {
     }
 }
 
-/// Specifies when an object transitions to a specified storage class. For more information about Amazon S3 lifecycle configuration rules, see [Transitioning Objects Using Amazon S3 Lifecycle](https://docs.aws.amazon.com/AmazonS3/latest/dev/lifecycle-transition-general-considerations.html) in the \*Amazon S3 User Guide\*.
+/// Specifies when an object transitions to a specified storage class. For more information about Amazon S3 lifecycle configuration rules, see [Transitioning Objects Using Amazon S3 Lifecycle](https://docs.aws.amazon.com/AmazonS3/latest/dev/lifecycle-transition-general-considerations.html) in the *Amazon S3 User Guide*.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Transition {
     /// The storage class to which you want the object to transition.
@@ -2395,7 +2486,7 @@ pub struct Transition {
     /// Indicates when objects are transitioned to the specified storage class. The date value must be in ISO 8601 format. The time is always midnight UTC.
     #[serde(rename = "TransitionDate", skip_serializing_if = "Option::is_none")]
     pub transition_date: Option<Value<String>>,
-    /// Indicates the number of days after creation when objects are transitioned to the specified storage class. The value can be ``0`` or any positive integer. Be aware that some storage classes have a minimum storage duration and that you're charged for transitioning objects before their minimum storage duration. For more information, see [Constraints and considerations for transitions](https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-transition-general-considerations.html#lifecycle-configuration-constraints) in the \*Amazon S3 User Guide\*.
+    /// Indicates the number of days after creation when objects are transitioned to the specified storage class. The value can be ``0`` or any positive integer. Be aware that some storage classes have a minimum storage duration and that you're charged for transitioning objects before their minimum storage duration. For more information, see [Constraints and considerations for transitions](https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-transition-general-considerations.html#lifecycle-configuration-constraints) in the *Amazon S3 User Guide*.
     #[serde(rename = "TransitionInDays", skip_serializing_if = "Option::is_none")]
     pub transition_in_days: Option<Value<i64>>,
 }
@@ -2411,11 +2502,15 @@ impl Transition {
     }
 }
 
-/// Describes the versioning state of an Amazon S3 bucket. For more information, see [PUT Bucket versioning](https://docs.aws.amazon.com/AmazonS3/latest/API/RESTBucketPUTVersioningStatus.html) in the \*Amazon S3 API Reference\*.
+/// Describes the versioning state of an Amazon S3 bucket. For more information, see [PUT Bucket versioning](https://docs.aws.amazon.com/AmazonS3/latest/API/RESTBucketPUTVersioningStatus.html) in the *Amazon S3 API Reference*.
+///
 /// Keep the following timing in mind when enabling, suspending, or transitioning between versioning states:
-/// +  \*Enabling versioning\* - Changes may take up to 15 minutes to propagate across all AWS regions for full consistency.
-/// +  \*Suspending versioning\* - Takes effect immediately with no propagation delay.
-/// +  \*Transitioning between states\* - Any change from Suspended to Enabled has a 15-minute delay.
+///
+/// +  *Enabling versioning* - Changes may take up to 15 minutes to propagate across all AWS regions for full consistency.
+///
+/// +  *Suspending versioning* - Takes effect immediately with no propagation delay.
+///
+/// +  *Transitioning between states* - Any change from Suspended to Enabled has a 15-minute delay.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct VersioningConfiguration {
     /// The versioning state of the bucket.
@@ -2444,6 +2539,7 @@ pub struct WebsiteConfiguration {
     #[serde(rename = "IndexDocument", skip_serializing_if = "Option::is_none")]
     pub index_document: Option<Value<String>>,
     /// The redirect behavior for every request to this bucket's website endpoint.
+    ///
     /// If you specify this property, you can't specify any other property.
     #[serde(
         rename = "RedirectAllRequestsTo",

@@ -9,8 +9,10 @@ use upstack_cfn::ResourceRef;
 use upstack_cfn::Value;
 
 /// `AWS::SNS::Topic`: The ``AWS::SNS::Topic`` resource creates a topic to which notifications can be published.
-/// One account can create a maximum of 100,000 standard topics and 1,000 FIFO topics. For more information, see [endpoints and quotas](https://docs.aws.amazon.com/general/latest/gr/sns.html) in the \*General Reference\*.
-/// The structure of ``AUTHPARAMS`` depends on the .signature of the API request. For more information, see [Examples of the complete Signature Version 4 signing process](https://docs.aws.amazon.com/general/latest/gr/sigv4-signed-request-examples.html) in the \*General Reference\*.
+///
+/// One account can create a maximum of 100,000 standard topics and 1,000 FIFO topics. For more information, see [endpoints and quotas](https://docs.aws.amazon.com/general/latest/gr/sns.html) in the *General Reference*.
+///
+/// The structure of ``AUTHPARAMS`` depends on the .signature of the API request. For more information, see [Examples of the complete Signature Version 4 signing process](https://docs.aws.amazon.com/general/latest/gr/sigv4-signed-request-examples.html) in the *General Reference*.
 ///
 /// CloudFormation reference: <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-sns-topic.html>&gt;
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -29,10 +31,15 @@ pub struct Topic {
     )]
     pub data_protection_policy: Option<Value<Json>>,
     /// The ``DeliveryStatusLogging`` configuration enables you to log the delivery status of messages sent from your Amazon SNS topic to subscribed endpoints with the following supported delivery protocols:
+    ///
     /// +  HTTP
+    ///
     /// +  Amazon Kinesis Data Firehose
+    ///
     /// +  AWS Lambda
+    ///
     /// +  Platform application endpoint
+    ///
     /// +  Amazon Simple Queue Service
     ///
     /// Once configured, log entries are sent to Amazon CloudWatch Logs.
@@ -43,7 +50,7 @@ pub struct Topic {
         skip_serializing_if = "Option::is_none"
     )]
     pub delivery_status_logging: Option<Value<Vec<Value<LoggingConfig>>>>,
-    /// The display name to use for an SNS topic with SMS subscriptions. The display name must be maximum 100 characters long, including hyphens (-), underscores (\_), spaces, and tabs.
+    /// The display name to use for an SNS topic with SMS subscriptions. The display name must be maximum 100 characters long, including hyphens (-), underscores (_), spaces, and tabs.
     #[serde(rename = "DisplayName", skip_serializing_if = "Option::is_none")]
     pub display_name: Option<Value<String>>,
     /// Specifies the throughput quota and deduplication behavior to apply for the FIFO topic. Valid values are ``Topic`` or ``MessageGroup``.
@@ -55,7 +62,8 @@ pub struct Topic {
     /// Set to true to create a FIFO topic.
     #[serde(rename = "FifoTopic", skip_serializing_if = "Option::is_none")]
     pub fifo_topic: Option<Value<bool>>,
-    /// The ID of an AWS managed customer master key (CMK) for SNS or a custom CMK. For more information, see [Key terms](https://docs.aws.amazon.com/sns/latest/dg/sns-server-side-encryption.html#sse-key-terms). For more examples, see ``KeyId`` in the \*API Reference\*.
+    /// The ID of an AWS managed customer master key (CMK) for SNS or a custom CMK. For more information, see [Key terms](https://docs.aws.amazon.com/sns/latest/dg/sns-server-side-encryption.html#sse-key-terms). For more examples, see ``KeyId`` in the *API Reference*.
+    ///
     /// This property applies only to [server-side-encryption](https://docs.aws.amazon.com/sns/latest/dg/sns-server-side-encryption.html).
     #[serde(rename = "KmsMasterKeyId", skip_serializing_if = "Option::is_none")]
     pub kms_master_key_id: Option<Value<String>>,
@@ -65,19 +73,23 @@ pub struct Topic {
     #[serde(rename = "SignatureVersion", skip_serializing_if = "Option::is_none")]
     pub signature_version: Option<Value<String>>,
     /// The SNS subscriptions (endpoints) for this topic.
+    ///
     /// If you specify the ``Subscription`` property in the ``AWS::SNS::Topic`` resource and it creates an associated subscription resource, the associated subscription is not deleted when the ``AWS::SNS::Topic`` resource is deleted.
     ///
     /// CloudFormation treats this list as unordered (`insertionOrder: false`).
     #[serde(rename = "Subscription", skip_serializing_if = "Option::is_none")]
     pub subscription: Option<Value<Vec<Value<Subscription>>>>,
     /// The list of tags to add to a new topic.
+    ///
     /// To be able to tag a topic on creation, you must have the ``sns:CreateTopic`` and ``sns:TagResource`` permissions.
     ///
     /// CloudFormation treats this list as unordered (`insertionOrder: false`).
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<Value<Vec<Value<Tag>>>>,
     /// The name of the topic you want to create. Topic names must include only uppercase and lowercase ASCII letters, numbers, underscores, and hyphens, and must be between 1 and 256 characters long. FIFO topic names must end with ``.fifo``.
+    ///
     /// If you don't specify a name, CFN generates a unique physical ID and uses that ID for the topic name. For more information, see [Name type](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-name.html).
+    ///
     /// If you specify a name, you can't perform updates that require replacement of this resource. You can perform updates that require no or some interruption. If you must replace the resource, specify a new name.
     #[serde(rename = "TopicName", skip_serializing_if = "Option::is_none")]
     pub topic_name: Option<Value<String>>,
@@ -170,6 +182,7 @@ pub struct LoggingConfig {
     )]
     pub failure_feedback_role_arn: Option<Value<String>>,
     /// Indicates one of the supported protocols for the Amazon SNS topic.
+    ///
     /// At least one of the other three ``LoggingConfig`` properties is recommend along with ``Protocol``.
     ///
     /// Required.
@@ -202,15 +215,16 @@ impl LoggingConfig {
 }
 
 /// ``Subscription`` is an embedded property that describes the subscription endpoints of an SNS topic.
+///
 /// For full control over subscription behavior (for example, delivery policy, filtering, raw message delivery, and cross-region subscriptions), use the [AWS::SNS::Subscription](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-sns-subscription.html) resource.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Subscription {
-    /// The endpoint that receives notifications from the SNS topic. The endpoint value depends on the protocol that you specify. For more information, see the ``Endpoint`` parameter of the ``Subscribe`` action in the \*API Reference\*.
+    /// The endpoint that receives notifications from the SNS topic. The endpoint value depends on the protocol that you specify. For more information, see the ``Endpoint`` parameter of the ``Subscribe`` action in the *API Reference*.
     ///
     /// Required.
     #[serde(rename = "Endpoint")]
     pub endpoint: Value<String>,
-    /// The subscription's protocol. For more information, see the ``Protocol`` parameter of the ``Subscribe`` action in the \*API Reference\*.
+    /// The subscription's protocol. For more information, see the ``Protocol`` parameter of the ``Subscribe`` action in the *API Reference*.
     ///
     /// Required.
     #[serde(rename = "Protocol")]

@@ -8,7 +8,7 @@ use upstack_cfn::ResourceInfo;
 use upstack_cfn::ResourceRef;
 use upstack_cfn::Value;
 
-/// `AWS::SNS::TopicPolicy`: The ``AWS::SNS::TopicPolicy`` resource associates SNS topics with a policy. For an example snippet, see [Declaring an policy](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/quickref-iam.html#scenario-sns-policy) in the \*User Guide\*.
+/// `AWS::SNS::TopicPolicy`: The ``AWS::SNS::TopicPolicy`` resource associates SNS topics with a policy. For an example snippet, see [Declaring an policy](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/quickref-iam.html#scenario-sns-policy) in the *User Guide*.
 ///
 /// CloudFormation reference: <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-sns-topicpolicy.html>&gt;
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -8,12 +8,12 @@ use upstack_cfn::ResourceInfo;
 use upstack_cfn::ResourceRef;
 use upstack_cfn::Value;
 
-/// `AWS::SQS::QueuePolicy`: The ``AWS::SQS::QueuePolicy`` type applies a policy to SQS queues. For an example snippet, see [Declaring an policy](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/quickref-iam.html#scenario-sqs-policy) in the \*User Guide\*.
+/// `AWS::SQS::QueuePolicy`: The ``AWS::SQS::QueuePolicy`` type applies a policy to SQS queues. For an example snippet, see [Declaring an policy](https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/quickref-iam.html#scenario-sqs-policy) in the *User Guide*.
 ///
 /// CloudFormation reference: <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-sqs-queuepolicy.html>&gt;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct QueuePolicy {
-    /// A policy document that contains the permissions for the specified SQS queues. For more information about SQS policies, see [Using custom policies with the access policy language](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-creating-custom-policies.html) in the \*Developer Guide\*.
+    /// A policy document that contains the permissions for the specified SQS queues. For more information about SQS policies, see [Using custom policies with the access policy language](https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-creating-custom-policies.html) in the *Developer Guide*.
     ///
     /// Required.
     #[serde(rename = "PolicyDocument")]
