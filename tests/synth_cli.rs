@@ -5,6 +5,9 @@
 //! repository's crates (so handler fingerprints are real) plus its own
 //! `envs/` and `synth-out/`, so the committed output is never touched.
 
+// A test crate: a panic with the value is the failure report we want.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -57,18 +60,35 @@ fn synth_writes_every_env_and_reruns_are_byte_identical() {
     let workspace = scratch_workspace();
     let root = workspace.path();
     let first = synth(root, &[]);
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
-    let before: Vec<Vec<u8>> = out_files(root).iter().map(|path| fs::read(path).unwrap()).collect();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let before: Vec<Vec<u8>> = out_files(root)
+        .iter()
+        .map(|path| fs::read(path).unwrap())
+        .collect();
     let second = synth(root, &[]);
     assert!(second.status.success());
-    let after: Vec<Vec<u8>> = out_files(root).iter().map(|path| fs::read(path).unwrap()).collect();
+    let after: Vec<Vec<u8>> = out_files(root)
+        .iter()
+        .map(|path| fs::read(path).unwrap())
+        .collect();
     assert!(before == after, "a second synth changed the output");
-    assert_eq!(String::from_utf8_lossy(&first.stdout), String::from_utf8_lossy(&second.stdout));
+    assert_eq!(
+        String::from_utf8_lossy(&first.stdout),
+        String::from_utf8_lossy(&second.stdout)
+    );
     // The committed synth-out/ is what this repository synthesizes.
     for (path, bytes) in out_files(root).iter().zip(&after) {
         let committed = Path::new(REPO).join(path.strip_prefix(root).unwrap());
         let same = fs::read(&committed).is_ok_and(|committed_bytes| &committed_bytes == bytes);
-        assert!(same, "{} is stale: run `cargo run -- synth` and commit synth-out/", committed.display());
+        assert!(
+            same,
+            "{} is stale: run `cargo run -- synth` and commit synth-out/",
+            committed.display()
+        );
     }
 }
 
@@ -79,7 +99,10 @@ fn check_exits_3_and_names_stale_files() {
     assert!(synth(root, &[]).status.success());
     let fresh = synth(root, &["--check"]);
     assert_eq!(fresh.status.code(), Some(0));
-    assert_eq!(String::from_utf8_lossy(&fresh.stdout), "synth-out/ is up to date (2 env(s))\n");
+    assert_eq!(
+        String::from_utf8_lossy(&fresh.stdout),
+        "synth-out/ is up to date (2 env(s))\n"
+    );
 
     fs::write(root.join("synth-out/prod/manifest.json"), "{}\n").unwrap();
     fs::remove_file(root.join("synth-out/dev/template.json")).unwrap();
@@ -99,16 +122,30 @@ fn a_failing_env_leaves_synth_out_as_it_was() {
     let workspace = scratch_workspace();
     let root = workspace.path();
     assert!(synth(root, &[]).status.success());
-    let before: Vec<Vec<u8>> = out_files(root).iter().map(|path| fs::read(path).unwrap()).collect();
+    let before: Vec<Vec<u8>> = out_files(root)
+        .iter()
+        .map(|path| fs::read(path).unwrap())
+        .collect();
     // dev changes (would be rewritten), prod is broken: nothing may be written.
     let dev = fs::read_to_string(root.join("envs/dev.toml")).unwrap();
-    fs::write(root.join("envs/dev.toml"), dev.replace("memory_mb = 512", "memory_mb = 1024")).unwrap();
+    fs::write(
+        root.join("envs/dev.toml"),
+        dev.replace("memory_mb = 512", "memory_mb = 1024"),
+    )
+    .unwrap();
     let prod = fs::read_to_string(root.join("envs/prod.toml")).unwrap();
-    fs::write(root.join("envs/prod.toml"), prod.replace("region = \"eu-west-1\"", "region = \"eu-west\"")).unwrap();
+    fs::write(
+        root.join("envs/prod.toml"),
+        prod.replace("region = \"eu-west-1\"", "region = \"eu-west\""),
+    )
+    .unwrap();
     let failed = synth(root, &[]);
     assert_eq!(failed.status.code(), Some(1));
     insta::assert_snapshot!("synth_bad_env", String::from_utf8_lossy(&failed.stderr));
-    let after: Vec<Vec<u8>> = out_files(root).iter().map(|path| fs::read(path).unwrap()).collect();
+    let after: Vec<Vec<u8>> = out_files(root)
+        .iter()
+        .map(|path| fs::read(path).unwrap())
+        .collect();
     assert!(before == after, "a failed synth changed synth-out/");
 }
 
@@ -117,14 +154,25 @@ fn a_new_env_file_is_synthesized_and_an_unknown_env_is_an_error() {
     let workspace = scratch_workspace();
     let root = workspace.path();
     let dev = fs::read_to_string(root.join("envs/dev.toml")).unwrap();
-    fs::write(root.join("envs/staging.toml"), dev.replace("upstack-dev", "upstack-staging")).unwrap();
+    fs::write(
+        root.join("envs/staging.toml"),
+        dev.replace("upstack-dev", "upstack-staging"),
+    )
+    .unwrap();
     let run = synth(root, &["--env", "staging"]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     assert!(root.join("synth-out/staging/template.json").is_file());
     assert!(!root.join("synth-out/dev").exists());
 
     let unknown = synth(root, &["--env", "qa"]);
     assert_eq!(unknown.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&unknown.stderr);
-    assert!(stderr.contains("unknown env `qa`") && stderr.contains("known: dev, prod, staging"), "{stderr}");
+    assert!(
+        stderr.contains("unknown env `qa`") && stderr.contains("known: dev, prod, staging"),
+        "{stderr}"
+    );
 }

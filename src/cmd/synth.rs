@@ -47,7 +47,11 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Blocked);
     }
     synth::write_outputs(&out_dir, &outputs)?;
-    let label = out_dir.strip_prefix(&root).unwrap_or(&out_dir).display().to_string();
+    let label = out_dir
+        .strip_prefix(&root)
+        .unwrap_or(&out_dir)
+        .display()
+        .to_string();
     print!("{}", synth::render_summary(&outputs, &label));
     Ok(Outcome::Success)
 }

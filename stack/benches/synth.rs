@@ -31,7 +31,12 @@ fn synth_both(assets: &BTreeMap<String, String>) -> usize {
 fn main() {
     let assets: BTreeMap<String, String> = upstack_contract::handler::ALL
         .iter()
-        .map(|h| ((*h).to_owned(), format!("assets/{h}-arm64-{}.zip", "0".repeat(64))))
+        .map(|h| {
+            (
+                (*h).to_owned(),
+                format!("assets/{h}-arm64-{}.zip", "0".repeat(64)),
+            )
+        })
         .collect();
     // Warm up (allocator, page faults), then time individual runs.
     for _ in 0..5 {
@@ -51,8 +56,12 @@ fn main() {
     let max = samples[runs - 1];
     let bytes = synth_both(&assets);
     println!("synth dev+prod in-process ({runs} runs, {bytes} bytes of JSON per run)");
-    println!("  median {:.3} ms   p95 {:.3} ms   max {:.3} ms   (target < 20 ms)",
-        median.as_secs_f64() * 1e3, p95.as_secs_f64() * 1e3, max.as_secs_f64() * 1e3);
+    println!(
+        "  median {:.3} ms   p95 {:.3} ms   max {:.3} ms   (target < 20 ms)",
+        median.as_secs_f64() * 1e3,
+        p95.as_secs_f64() * 1e3,
+        max.as_secs_f64() * 1e3
+    );
     if median > Duration::from_millis(20) {
         eprintln!("median above the 20 ms target");
         std::process::exit(1);

@@ -13,9 +13,18 @@ pub enum Problem {
     /// overlap" when two rules for the same event could match the same key.
     OverlappingRoutes { first: String, second: String },
     /// A function that may write where it is triggered can invoke itself forever.
-    RecursiveTrigger { function: String, write_prefix: String, route: String },
+    RecursiveTrigger {
+        function: String,
+        write_prefix: String,
+        route: String,
+    },
     /// FIFO topics and queues must be named `*.fifo` and standard ones must not.
-    FifoName { kind: &'static str, id: String, name: String, fifo: bool },
+    FifoName {
+        kind: &'static str,
+        id: String,
+        name: String,
+        fifo: bool,
+    },
     /// SNS FIFO topics only deliver to SQS queues (no email).
     EmailOnFifoTopic { topic: String, email: String },
     /// S3 event notifications cannot target FIFO topics or queues.
@@ -23,11 +32,19 @@ pub enum Problem {
     /// A standard topic cannot feed a FIFO queue (and a FIFO topic must feed a FIFO queue).
     FifoMismatch { topic: String, queue: String },
     /// A service must encrypt into a resource whose key policy we cannot edit.
-    AwsManagedKey { resource: String, alias: String, service: String },
+    AwsManagedKey {
+        resource: String,
+        alias: String,
+        service: String,
+    },
     /// A service uses the stack key but the key policy does not let it.
     MissingKeyPolicyGrant { service: String, usage: String },
     /// A reference to a topic, queue or function that is not in the model.
-    UnknownPart { kind: &'static str, id: String, used_by: String },
+    UnknownPart {
+        kind: &'static str,
+        id: String,
+        used_by: String,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -37,15 +54,35 @@ impl fmt::Display for Problem {
                 f,
                 "routes `{first}` and `{second}` overlap (same event, one prefix starts the other and the suffixes overlap); S3 rejects this with \"Configurations overlap\""
             ),
-            Problem::RecursiveTrigger { function, write_prefix, route } => write!(
+            Problem::RecursiveTrigger {
+                function,
+                write_prefix,
+                route,
+            } => write!(
                 f,
                 "function {function} may write objects under `{write_prefix}`, which triggers it again through route `{route}` (recursive invocation loop)"
             ),
-            Problem::FifoName { kind, id, name, fifo: true } => {
-                write!(f, "FIFO {kind} {id} is named `{name}`; FIFO {kind} names must end in `.fifo`")
+            Problem::FifoName {
+                kind,
+                id,
+                name,
+                fifo: true,
+            } => {
+                write!(
+                    f,
+                    "FIFO {kind} {id} is named `{name}`; FIFO {kind} names must end in `.fifo`"
+                )
             }
-            Problem::FifoName { kind, id, name, fifo: false } => {
-                write!(f, "standard {kind} {id} is named `{name}`; only FIFO {kind} names may end in `.fifo`")
+            Problem::FifoName {
+                kind,
+                id,
+                name,
+                fifo: false,
+            } => {
+                write!(
+                    f,
+                    "standard {kind} {id} is named `{name}`; only FIFO {kind} names may end in `.fifo`"
+                )
             }
             Problem::EmailOnFifoTopic { topic, email } => write!(
                 f,
@@ -59,7 +96,11 @@ impl fmt::Display for Problem {
                 f,
                 "topic {topic} and its subscribed queue {queue} differ in FIFO-ness; a standard topic cannot feed a FIFO queue and a FIFO topic delivers only to FIFO queues"
             ),
-            Problem::AwsManagedKey { resource, alias, service } => write!(
+            Problem::AwsManagedKey {
+                resource,
+                alias,
+                service,
+            } => write!(
                 f,
                 "{resource} is encrypted with the AWS managed key `{alias}`, but {service} must encrypt into it and an AWS managed key's policy cannot grant that; use the stack's customer managed key"
             ),
@@ -68,7 +109,10 @@ impl fmt::Display for Problem {
                 "the key policy does not allow {service}, which must use the key for {usage}"
             ),
             Problem::UnknownPart { kind, id, used_by } => {
-                write!(f, "{used_by} refers to {kind} `{id}`, which is not in the pipeline")
+                write!(
+                    f,
+                    "{used_by} refers to {kind} `{id}`, which is not in the pipeline"
+                )
             }
         }
     }
@@ -98,7 +142,8 @@ pub fn filters_overlap(prefix_a: &str, suffix_a: &str, prefix_b: &str, suffix_b:
 /// Whether two event types overlap (`s3:ObjectCreated:*` covers `s3:ObjectCreated:Put`).
 fn events_overlap(a: &str, b: &str) -> bool {
     let covers = |wide: &str, narrow: &str| {
-        wide.strip_suffix('*').is_some_and(|stem| narrow.starts_with(stem))
+        wide.strip_suffix('*')
+            .is_some_and(|stem| narrow.starts_with(stem))
     };
     a == b || covers(a, b) || covers(b, a)
 }
@@ -111,28 +156,48 @@ fn check_references(pipeline: &Pipeline, problems: &mut Vec<Problem>) {
             Target::Queue(id) => ("queue", id, pipeline.queue(id).is_some()),
         };
         if !known {
-            problems.push(Problem::UnknownPart { kind, id: id.clone(), used_by: format!("route `{}`", route.describe()) });
+            problems.push(Problem::UnknownPart {
+                kind,
+                id: id.clone(),
+                used_by: format!("route `{}`", route.describe()),
+            });
         }
     }
     for subscription in &pipeline.subscriptions {
         if pipeline.topic(&subscription.topic).is_none() {
-            problems.push(Problem::UnknownPart { kind: "topic", id: subscription.topic.clone(), used_by: "a subscription".to_owned() });
+            problems.push(Problem::UnknownPart {
+                kind: "topic",
+                id: subscription.topic.clone(),
+                used_by: "a subscription".to_owned(),
+            });
         }
         if let Endpoint::Queue(queue) = &subscription.endpoint
             && pipeline.queue(queue).is_none()
         {
-            problems.push(Problem::UnknownPart { kind: "queue", id: queue.clone(), used_by: format!("the subscription of topic {}", subscription.topic) });
+            problems.push(Problem::UnknownPart {
+                kind: "queue",
+                id: queue.clone(),
+                used_by: format!("the subscription of topic {}", subscription.topic),
+            });
         }
     }
     for function in &pipeline.functions {
         if pipeline.queue(&function.on_failure_queue).is_none() {
-            problems.push(Problem::UnknownPart { kind: "queue", id: function.on_failure_queue.clone(), used_by: format!("function {} (on-failure destination)", function.handler) });
+            problems.push(Problem::UnknownPart {
+                kind: "queue",
+                id: function.on_failure_queue.clone(),
+                used_by: format!("function {} (on-failure destination)", function.handler),
+            });
         }
         for grant in &function.grants {
             if let Grant::Publish { topic } = grant
                 && pipeline.topic(topic).is_none()
             {
-                problems.push(Problem::UnknownPart { kind: "topic", id: topic.clone(), used_by: format!("function {}'s publish grant", function.handler) });
+                problems.push(Problem::UnknownPart {
+                    kind: "topic",
+                    id: topic.clone(),
+                    used_by: format!("function {}'s publish grant", function.handler),
+                });
             }
         }
     }
@@ -140,7 +205,11 @@ fn check_references(pipeline: &Pipeline, problems: &mut Vec<Problem>) {
         if let Some(dlq) = &queue.dead_letter
             && pipeline.queue(dlq).is_none()
         {
-            problems.push(Problem::UnknownPart { kind: "queue", id: dlq.clone(), used_by: format!("queue {}'s redrive policy", queue.id) });
+            problems.push(Problem::UnknownPart {
+                kind: "queue",
+                id: dlq.clone(),
+                used_by: format!("queue {}'s redrive policy", queue.id),
+            });
         }
     }
 }
@@ -151,7 +220,10 @@ fn check_overlaps(pipeline: &Pipeline, problems: &mut Vec<Problem>) {
             if events_overlap(&first.event, &second.event)
                 && filters_overlap(&first.prefix, &first.suffix, &second.prefix, &second.suffix)
             {
-                problems.push(Problem::OverlappingRoutes { first: first.describe(), second: second.describe() });
+                problems.push(Problem::OverlappingRoutes {
+                    first: first.describe(),
+                    second: second.describe(),
+                });
             }
         }
     }
@@ -160,12 +232,19 @@ fn check_overlaps(pipeline: &Pipeline, problems: &mut Vec<Problem>) {
 fn check_recursion(pipeline: &Pipeline, problems: &mut Vec<Problem>) {
     for function in &pipeline.functions {
         for grant in &function.grants {
-            let Grant::WriteObjects { prefix: write_prefix } = grant else { continue };
+            let Grant::WriteObjects {
+                prefix: write_prefix,
+            } = grant
+            else {
+                continue;
+            };
             for route in pipeline.routes_to(&function.handler) {
                 // Any key under the written prefix that also starts with the
                 // route's prefix fires the route; the suffix is the writer's
                 // choice at run time, so it cannot rule the loop out.
-                if write_prefix.starts_with(&route.prefix) || route.prefix.starts_with(write_prefix.as_str()) {
+                if write_prefix.starts_with(&route.prefix)
+                    || route.prefix.starts_with(write_prefix.as_str())
+                {
                     problems.push(Problem::RecursiveTrigger {
                         function: function.handler.clone(),
                         write_prefix: write_prefix.clone(),
@@ -180,22 +259,40 @@ fn check_recursion(pipeline: &Pipeline, problems: &mut Vec<Problem>) {
 fn check_fifo(pipeline: &Pipeline, problems: &mut Vec<Problem>) {
     for topic in &pipeline.topics {
         if topic.name.ends_with(".fifo") != topic.fifo {
-            problems.push(Problem::FifoName { kind: "topic", id: topic.id.clone(), name: topic.name.clone(), fifo: topic.fifo });
+            problems.push(Problem::FifoName {
+                kind: "topic",
+                id: topic.id.clone(),
+                name: topic.name.clone(),
+                fifo: topic.fifo,
+            });
         }
     }
     for queue in &pipeline.queues {
         if queue.name.ends_with(".fifo") != queue.fifo {
-            problems.push(Problem::FifoName { kind: "queue", id: queue.id.clone(), name: queue.name.clone(), fifo: queue.fifo });
+            problems.push(Problem::FifoName {
+                kind: "queue",
+                id: queue.id.clone(),
+                name: queue.name.clone(),
+                fifo: queue.fifo,
+            });
         }
         // SQS requires a FIFO queue's dead-letter queue to be FIFO too.
-        if let Some(dlq) = queue.dead_letter.as_deref().and_then(|id| pipeline.queue(id))
+        if let Some(dlq) = queue
+            .dead_letter
+            .as_deref()
+            .and_then(|id| pipeline.queue(id))
             && dlq.fifo != queue.fifo
         {
-            problems.push(Problem::FifoMismatch { topic: format!("(redrive of queue {})", queue.id), queue: dlq.id.clone() });
+            problems.push(Problem::FifoMismatch {
+                topic: format!("(redrive of queue {})", queue.id),
+                queue: dlq.id.clone(),
+            });
         }
     }
     for subscription in &pipeline.subscriptions {
-        let Some(topic) = pipeline.topic(&subscription.topic) else { continue };
+        let Some(topic) = pipeline.topic(&subscription.topic) else {
+            continue;
+        };
         match &subscription.endpoint {
             Endpoint::Email(email) if topic.fifo => problems.push(Problem::EmailOnFifoTopic {
                 topic: topic.id.clone(),
@@ -205,7 +302,10 @@ fn check_fifo(pipeline: &Pipeline, problems: &mut Vec<Problem>) {
                 if let Some(queue) = pipeline.queue(queue_id)
                     && queue.fifo != topic.fifo
                 {
-                    problems.push(Problem::FifoMismatch { topic: topic.id.clone(), queue: queue.id.clone() });
+                    problems.push(Problem::FifoMismatch {
+                        topic: topic.id.clone(),
+                        queue: queue.id.clone(),
+                    });
                 }
             }
             Endpoint::Email(_) => {}
@@ -218,7 +318,9 @@ fn check_fifo(pipeline: &Pipeline, problems: &mut Vec<Problem>) {
             Target::Function(_) => false,
         };
         if fifo_target {
-            problems.push(Problem::S3ToFifo { route: route.describe() });
+            problems.push(Problem::S3ToFifo {
+                route: route.describe(),
+            });
         }
     }
 }
@@ -226,26 +328,42 @@ fn check_fifo(pipeline: &Pipeline, problems: &mut Vec<Problem>) {
 fn check_keys(pipeline: &Pipeline, problems: &mut Vec<Problem>) {
     let mut aws_managed = |resource: String, key: &KeyChoice, service: &str| {
         if let KeyChoice::AwsManaged(alias) = key {
-            problems.push(Problem::AwsManagedKey { resource, alias: alias.clone(), service: service.to_owned() });
+            problems.push(Problem::AwsManagedKey {
+                resource,
+                alias: alias.clone(),
+                service: service.to_owned(),
+            });
         }
     };
     for subscription in &pipeline.subscriptions {
         if let Endpoint::Queue(queue_id) = &subscription.endpoint
             && let Some(queue) = pipeline.queue(queue_id)
         {
-            aws_managed(format!("queue {}", queue.id), &queue.key, "sns.amazonaws.com (topic delivery)");
+            aws_managed(
+                format!("queue {}", queue.id),
+                &queue.key,
+                "sns.amazonaws.com (topic delivery)",
+            );
         }
     }
     for route in &pipeline.routes {
         match &route.target {
             Target::Topic(id) => {
                 if let Some(topic) = pipeline.topic(id) {
-                    aws_managed(format!("topic {id}"), &topic.key, "s3.amazonaws.com (event notification)");
+                    aws_managed(
+                        format!("topic {id}"),
+                        &topic.key,
+                        "s3.amazonaws.com (event notification)",
+                    );
                 }
             }
             Target::Queue(id) => {
                 if let Some(queue) = pipeline.queue(id) {
-                    aws_managed(format!("queue {id}"), &queue.key, "s3.amazonaws.com (event notification)");
+                    aws_managed(
+                        format!("queue {id}"),
+                        &queue.key,
+                        "s3.amazonaws.com (event notification)",
+                    );
                 }
             }
             Target::Function(_) => {}

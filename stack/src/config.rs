@@ -87,7 +87,10 @@ impl FunctionsConfig {
             _ => return self.defaults.clone(),
         };
         FunctionSettings {
-            memory_mb: overrides.memory_mb.clone().unwrap_or_else(|| self.defaults.memory_mb.clone()),
+            memory_mb: overrides
+                .memory_mb
+                .clone()
+                .unwrap_or_else(|| self.defaults.memory_mb.clone()),
             timeout_seconds: overrides
                 .timeout_seconds
                 .clone()
@@ -163,9 +166,13 @@ pub struct PhotoConfig {
 
 /// Parses `text` (the contents of `file`) into a config; `file` only labels errors.
 pub fn parse(file: &str, text: &str) -> Result<EnvConfig, ConfigError> {
-    let located = |span: Option<std::ops::Range<usize>>, key: Option<String>, message: String| {
-        ConfigError { file: file.to_owned(), line: span.map(|s| line_of(text, s.start)), key, message }
-    };
+    let located =
+        |span: Option<std::ops::Range<usize>>, key: Option<String>, message: String| ConfigError {
+            file: file.to_owned(),
+            line: span.map(|s| line_of(text, s.start)),
+            key,
+            message,
+        };
     let deserializer = toml::Deserializer::parse(text)
         .map_err(|error| located(error.span(), None, error.message().to_owned()))?;
     let config: EnvConfig = serde_path_to_error::deserialize(deserializer).map_err(|error| {
@@ -174,14 +181,14 @@ pub fn parse(file: &str, text: &str) -> Result<EnvConfig, ConfigError> {
         let inner = error.into_inner();
         located(inner.span(), key, inner.message().to_owned())
     })?;
-    check_names_fit(&config).map_err(|message| {
-        located(Some(config.app.span()), Some("app".to_owned()), message)
-    })?;
+    check_names_fit(&config)
+        .map_err(|message| located(Some(config.app.span()), Some("app".to_owned()), message))?;
     Ok(config)
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset).map_or(1, |before| before.matches('\n').count() + 1)
+    text.get(..offset)
+        .map_or(1, |before| before.matches('\n').count() + 1)
 }
 
 /// The longest physical name we derive: S3 bucket names are at most 63
@@ -217,7 +224,9 @@ pub fn validate_env_name(env: &str) -> Result<(), String> {
     let valid = !env.is_empty()
         && env.len() <= MAX_ENV_NAME
         && env.starts_with(|c: char| c.is_ascii_lowercase())
-        && env.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && env
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !env.ends_with('-');
     if valid {
         Ok(())
@@ -232,7 +241,7 @@ pub fn validate_env_name(env: &str) -> Result<(), String> {
 macro_rules! validated {
     ($(#[$meta:meta])* $name:ident($inner:ty), |$value:ident| $check:expr) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, PartialOrd)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct $name($inner);
 
         impl $name {
@@ -351,8 +360,15 @@ impl Email {
 }
 
 fn is_email(value: &str) -> bool {
-    let Some((local, domain)) = value.split_once('@') else { return false };
-    let clean = |part: &str| !part.is_empty() && !part.chars().any(|c| c.is_whitespace() || c == '@' || c.is_control());
+    let Some((local, domain)) = value.split_once('@') else {
+        return false;
+    };
+    let clean = |part: &str| {
+        !part.is_empty()
+            && !part
+                .chars()
+                .any(|c| c.is_whitespace() || c == '@' || c.is_control())
+    };
     clean(local)
         && clean(domain)
         && domain.contains('.')
@@ -370,7 +386,13 @@ pub const LOG_RETENTION_DAYS: [i64; 22] = [
 
 validated!(
     LogRetentionDays(i64),
-    |value| if LOG_RETENTION_DAYS.contains(&value) { Ok(()) } else { Err(format!("{value} is not a retention CloudWatch Logs accepts; use one of {LOG_RETENTION_DAYS:?}")) }
+    |value| if LOG_RETENTION_DAYS.contains(&value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{value} is not a retention CloudWatch Logs accepts; use one of {LOG_RETENTION_DAYS:?}"
+        ))
+    }
 );
 
 validated!(
@@ -439,6 +461,11 @@ validated!(
 );
 
 impl Eq for TagKey {}
+impl PartialOrd for TagKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 impl Ord for TagKey {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         self.0.cmp(&other.0)
@@ -470,9 +497,13 @@ pub struct ArchitectureName(pub Architecture);
 impl<'de> Deserialize<'de> for ArchitectureName {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(deserializer)?;
-        Architecture::from_lambda_name(&raw).map(ArchitectureName).ok_or_else(|| {
-            serde::de::Error::custom(format!("`{raw}` is not a Lambda architecture; use `x86_64` or `arm64`"))
-        })
+        Architecture::from_lambda_name(&raw)
+            .map(ArchitectureName)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "`{raw}` is not a Lambda architecture; use `x86_64` or `arm64`"
+                ))
+            })
     }
 }
 

@@ -11,29 +11,39 @@ pub fn bucket_arn(bucket_name_sub: &str) -> Value<String> {
 
 /// Objects under `prefix` (`uploads/` -> `arn:...:s3:::bucket/uploads/*`).
 pub fn objects_arn(bucket_name_sub: &str, prefix: &str) -> Value<String> {
-    sub(format!("arn:${{AWS::Partition}}:s3:::{bucket_name_sub}/{prefix}*"))
+    sub(format!(
+        "arn:${{AWS::Partition}}:s3:::{bucket_name_sub}/{prefix}*"
+    ))
 }
 
 /// `s3:GetObject` on the objects under `prefix` only.
 pub fn grant_read(bucket_name_sub: &str, prefix: &str) -> Statement {
-    Statement::allow().action("s3:GetObject").resource(objects_arn(bucket_name_sub, prefix))
+    Statement::allow()
+        .action("s3:GetObject")
+        .resource(objects_arn(bucket_name_sub, prefix))
 }
 
 /// `s3:PutObject` on the objects under each prefix only.
 pub fn grant_put(bucket_name_sub: &str, prefixes: &[&str]) -> Statement {
-    Statement::allow()
-        .action("s3:PutObject")
-        .resources(prefixes.iter().map(|prefix| objects_arn(bucket_name_sub, prefix)))
+    Statement::allow().action("s3:PutObject").resources(
+        prefixes
+            .iter()
+            .map(|prefix| objects_arn(bucket_name_sub, prefix)),
+    )
 }
 
 /// `sns:Publish` on exactly these topics.
 pub fn grant_publish(topic_arns: Vec<Value<String>>) -> Statement {
-    Statement::allow().action("sns:Publish").resources(topic_arns)
+    Statement::allow()
+        .action("sns:Publish")
+        .resources(topic_arns)
 }
 
 /// Item-level table actions on the table itself (no indexes, no streams).
 pub fn grant_table(actions: &[String], table_arn: Value<String>) -> Statement {
-    Statement::allow().actions(actions.iter().cloned()).resource(table_arn)
+    Statement::allow()
+        .actions(actions.iter().cloned())
+        .resource(table_arn)
 }
 
 /// Writing to a function's own log group. `CreateLogStream` and
@@ -50,14 +60,18 @@ pub fn grant_log_writes(log_group_name: &str) -> Statement {
 /// `sqs:SendMessage` on one queue: Lambda sends async on-failure records with
 /// the function's role (<https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html>).
 pub fn grant_send(queue_arn: Value<String>) -> Statement {
-    Statement::allow().action("sqs:SendMessage").resource(queue_arn)
+    Statement::allow()
+        .action("sqs:SendMessage")
+        .resource(queue_arn)
 }
 
 /// Using the stack key to read SSE-KMS objects and encrypted environment
 /// variables (`kms:Decrypt`) and to publish/send into encrypted topics and
 /// queues (`kms:GenerateDataKey` + `kms:Decrypt`).
 pub fn grant_key_use(key_arn: Value<String>) -> Statement {
-    Statement::allow().actions(["kms:Decrypt", "kms:GenerateDataKey"]).resource(key_arn)
+    Statement::allow()
+        .actions(["kms:Decrypt", "kms:GenerateDataKey"])
+        .resource(key_arn)
 }
 
 /// Denies any request to `resources` made without TLS (`aws:SecureTransport` false).
@@ -73,10 +87,16 @@ pub fn deny_insecure_transport(actions: &[&str], resources: Vec<Value<String>>) 
 /// `StringEquals aws:SourceAccount = this account`, the confused-deputy guard
 /// AWS recommends next to `aws:SourceArn` for service principals.
 pub fn same_account(statement: Statement) -> Statement {
-    statement.condition("StringEquals", "aws:SourceAccount", [Pseudo::AccountId.value()])
+    statement.condition(
+        "StringEquals",
+        "aws:SourceAccount",
+        [Pseudo::AccountId.value()],
+    )
 }
 
 /// The account root as a principal: lets IAM policies in this account grant key use.
 pub fn account_root() -> Principal {
-    Principal::Aws(vec![sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")])
+    Principal::Aws(vec![sub(
+        "arn:${AWS::Partition}:iam::${AWS::AccountId}:root",
+    )])
 }

@@ -18,15 +18,25 @@ use upstack_cfn::Template;
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
     #[error("env `{env}`: the pipeline has {} problem(s):\n{}", problems.len(), render_problems(problems))]
-    Pipeline { env: String, problems: Vec<checks::Problem> },
+    Pipeline {
+        env: String,
+        problems: Vec<checks::Problem>,
+    },
     #[error("env `{env}`: {source}")]
     Build { env: String, source: BuildError },
     #[error("env `{env}`: the template is invalid:\n{source}")]
-    Template { env: String, source: upstack_cfn::validate::ValidationErrors },
+    Template {
+        env: String,
+        source: upstack_cfn::validate::ValidationErrors,
+    },
 }
 
 fn render_problems(problems: &[checks::Problem]) -> String {
-    problems.iter().map(|problem| format!("  - {problem}")).collect::<Vec<_>>().join("\n")
+    problems
+        .iter()
+        .map(|problem| format!("  - {problem}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Checks `pipeline`, builds its template and validates it (dangling refs,
@@ -41,8 +51,10 @@ pub fn synthesize_pipeline(
     if !problems.is_empty() {
         return Err(StackError::Pipeline { env, problems });
     }
-    let template = build::build(pipeline, config, assets)
-        .map_err(|source| StackError::Build { env: env.clone(), source })?;
+    let template = build::build(pipeline, config, assets).map_err(|source| StackError::Build {
+        env: env.clone(),
+        source,
+    })?;
     template
         .validate(upstack_resources::registry::lookup)
         .map_err(|source| StackError::Template { env, source })?;
@@ -50,6 +62,10 @@ pub fn synthesize_pipeline(
 }
 
 /// The standard pipeline of `env` built from its config.
-pub fn synthesize(env: &str, config: &EnvConfig, assets: &AssetKeys) -> Result<Template, StackError> {
+pub fn synthesize(
+    env: &str,
+    config: &EnvConfig,
+    assets: &AssetKeys,
+) -> Result<Template, StackError> {
     synthesize_pipeline(&Pipeline::for_env(env, config), config, assets)
 }

@@ -51,8 +51,18 @@ pub struct Route {
 
 impl Route {
     pub fn describe(&self) -> String {
-        let suffix = if self.suffix.is_empty() { "*".to_owned() } else { format!("*{}", self.suffix) };
-        format!("{} {}{} -> {}", self.event, self.prefix, suffix, self.target.describe())
+        let suffix = if self.suffix.is_empty() {
+            "*".to_owned()
+        } else {
+            format!("*{}", self.suffix)
+        };
+        format!(
+            "{} {}{} -> {}",
+            self.event,
+            self.prefix,
+            suffix,
+            self.target.describe()
+        )
     }
 }
 
@@ -142,7 +152,9 @@ impl KeyUse {
 
     pub fn describe(&self) -> String {
         match self {
-            KeyUse::SnsToQueue { topic, queue } => format!("topic {topic} delivering into queue {queue}"),
+            KeyUse::SnsToQueue { topic, queue } => {
+                format!("topic {topic} delivering into queue {queue}")
+            }
             KeyUse::Logs { log_group } => format!("log group {log_group}"),
         }
     }
@@ -175,8 +187,12 @@ pub mod ids {
 }
 
 /// Item-level actions the idempotency records need (conditional put, read, update, delete).
-const IDEMPOTENCY_ACTIONS: [&str; 4] =
-    ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"];
+const IDEMPOTENCY_ACTIONS: [&str; 4] = [
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+];
 
 impl Pipeline {
     /// The pipeline every environment deploys, named after `config` and `env`.
@@ -197,7 +213,11 @@ impl Pipeline {
             route(prefix::PHOTOS, ".png", handler::PHOTO_CHECK),
         ];
         let table = |extra: &[&str]| Grant::TableItems {
-            actions: IDEMPOTENCY_ACTIONS.iter().chain(extra).map(|a| (*a).to_owned()).collect(),
+            actions: IDEMPOTENCY_ACTIONS
+                .iter()
+                .chain(extra)
+                .map(|a| (*a).to_owned())
+                .collect(),
         };
         let function = |handler: &str, grants: Vec<Grant>| Function {
             handler: handler.to_owned(),
@@ -206,12 +226,21 @@ impl Pipeline {
             on_failure_queue: ids::FAILURES_QUEUE.to_owned(),
             log_key: KeyChoice::Stack,
         };
-        let publish = |topic: &str| Grant::Publish { topic: topic.to_owned() };
-        let read = |prefix: &str| Grant::ReadObjects { prefix: prefix.to_owned() };
+        let publish = |topic: &str| Grant::Publish {
+            topic: topic.to_owned(),
+        };
+        let read = |prefix: &str| Grant::ReadObjects {
+            prefix: prefix.to_owned(),
+        };
         let functions = vec![
             function(
                 handler::NOTIFY,
-                vec![read(prefix::UPLOADS), publish(ids::ALERTS_TOPIC), publish(ids::EVENTS_TOPIC), table(&[])],
+                vec![
+                    read(prefix::UPLOADS),
+                    publish(ids::ALERTS_TOPIC),
+                    publish(ids::EVENTS_TOPIC),
+                    table(&[]),
+                ],
             ),
             function(
                 handler::INGEST,
@@ -219,12 +248,27 @@ impl Pipeline {
             ),
             function(
                 handler::PHOTO_CHECK,
-                vec![read(prefix::PHOTOS), Grant::DetectFaces, publish(ids::ALERTS_TOPIC), table(&[])],
+                vec![
+                    read(prefix::PHOTOS),
+                    Grant::DetectFaces,
+                    publish(ids::ALERTS_TOPIC),
+                    table(&[]),
+                ],
             ),
         ];
         let topics = vec![
-            Topic { id: ids::ALERTS_TOPIC.to_owned(), name: format!("{base}-alerts"), fifo: false, key: KeyChoice::Stack },
-            Topic { id: ids::EVENTS_TOPIC.to_owned(), name: format!("{base}-events.fifo"), fifo: true, key: KeyChoice::Stack },
+            Topic {
+                id: ids::ALERTS_TOPIC.to_owned(),
+                name: format!("{base}-alerts"),
+                fifo: false,
+                key: KeyChoice::Stack,
+            },
+            Topic {
+                id: ids::EVENTS_TOPIC.to_owned(),
+                name: format!("{base}-events.fifo"),
+                fifo: true,
+                key: KeyChoice::Stack,
+            },
         ];
         let queues = vec![
             Queue {
@@ -234,15 +278,33 @@ impl Pipeline {
                 key: KeyChoice::Stack,
                 dead_letter: Some(ids::EVENTS_DLQ.to_owned()),
             },
-            Queue { id: ids::EVENTS_DLQ.to_owned(), name: format!("{base}-events-dlq.fifo"), fifo: true, key: KeyChoice::Stack, dead_letter: None },
-            Queue { id: ids::FAILURES_QUEUE.to_owned(), name: format!("{base}-failures"), fifo: false, key: KeyChoice::Stack, dead_letter: None },
+            Queue {
+                id: ids::EVENTS_DLQ.to_owned(),
+                name: format!("{base}-events-dlq.fifo"),
+                fifo: true,
+                key: KeyChoice::Stack,
+                dead_letter: None,
+            },
+            Queue {
+                id: ids::FAILURES_QUEUE.to_owned(),
+                name: format!("{base}-failures"),
+                fifo: false,
+                key: KeyChoice::Stack,
+                dead_letter: None,
+            },
         ];
         let mut subscriptions: Vec<Subscription> = config
             .notification_emails
             .iter()
-            .map(|email| Subscription { topic: ids::ALERTS_TOPIC.to_owned(), endpoint: Endpoint::Email(email.as_str().to_owned()) })
+            .map(|email| Subscription {
+                topic: ids::ALERTS_TOPIC.to_owned(),
+                endpoint: Endpoint::Email(email.as_str().to_owned()),
+            })
             .collect();
-        subscriptions.push(Subscription { topic: ids::EVENTS_TOPIC.to_owned(), endpoint: Endpoint::Queue(ids::EVENTS_QUEUE.to_owned()) });
+        subscriptions.push(Subscription {
+            topic: ids::EVENTS_TOPIC.to_owned(),
+            endpoint: Endpoint::Queue(ids::EVENTS_QUEUE.to_owned()),
+        });
         let mut pipeline = Pipeline {
             app: config.app().to_owned(),
             env: env.to_owned(),
@@ -266,14 +328,21 @@ impl Pipeline {
         let mut uses = Vec::new();
         for subscription in &self.subscriptions {
             if let Endpoint::Queue(queue_id) = &subscription.endpoint
-                && self.queue(queue_id).is_some_and(|queue| queue.key == KeyChoice::Stack)
+                && self
+                    .queue(queue_id)
+                    .is_some_and(|queue| queue.key == KeyChoice::Stack)
             {
-                uses.push(KeyUse::SnsToQueue { topic: subscription.topic.clone(), queue: queue_id.clone() });
+                uses.push(KeyUse::SnsToQueue {
+                    topic: subscription.topic.clone(),
+                    queue: queue_id.clone(),
+                });
             }
         }
         for function in &self.functions {
             if function.log_key == KeyChoice::Stack {
-                uses.push(KeyUse::Logs { log_group: function.log_group_name() });
+                uses.push(KeyUse::Logs {
+                    log_group: function.log_group_name(),
+                });
             }
         }
         uses
@@ -288,22 +357,32 @@ impl Pipeline {
     }
 
     pub fn function(&self, handler: &str) -> Option<&Function> {
-        self.functions.iter().find(|function| function.handler == handler)
+        self.functions
+            .iter()
+            .find(|function| function.handler == handler)
     }
 
     /// Routes targeting `handler`, in declaration order.
     pub fn routes_to<'a>(&'a self, handler: &'a str) -> impl Iterator<Item = &'a Route> + 'a {
-        self.routes.iter().filter(move |route| route.target == Target::Function(handler.to_owned()))
+        self.routes
+            .iter()
+            .filter(move |route| route.target == Target::Function(handler.to_owned()))
     }
 
     /// `<app>-<env>-uploads-${AWS::AccountId}-${AWS::Region}` (an `Fn::Sub` template):
     /// deterministic, so permissions name the bucket without referencing it
     /// (which would be a cycle: the bucket's notifications need the permissions first).
     pub fn upload_bucket_name_sub(&self) -> String {
-        format!("{}-{}-uploads-${{AWS::AccountId}}-${{AWS::Region}}", self.app, self.env)
+        format!(
+            "{}-{}-uploads-${{AWS::AccountId}}-${{AWS::Region}}",
+            self.app, self.env
+        )
     }
 
     pub fn log_bucket_name_sub(&self) -> String {
-        format!("{}-{}-access-logs-${{AWS::AccountId}}-${{AWS::Region}}", self.app, self.env)
+        format!(
+            "{}-{}-access-logs-${{AWS::AccountId}}-${{AWS::Region}}",
+            self.app, self.env
+        )
     }
 }

@@ -1,9 +1,12 @@
 //! One test per synth-time check: each builds a violating pipeline from the
 //! real dev config and asserts the message names the parts involved.
 
+// A test crate: a panic with the value is the failure report we want.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 
-use upstack_stack::checks::{self, Problem};
+use upstack_stack::checks;
 use upstack_stack::model::{Endpoint, Grant, KeyChoice, Route, Subscription, Target, ids};
 use upstack_stack::{EnvConfig, Pipeline, StackError, config};
 
@@ -21,7 +24,10 @@ fn assets() -> BTreeMap<String, String> {
 }
 
 fn messages(pipeline: &Pipeline) -> Vec<String> {
-    checks::check(pipeline).iter().map(ToString::to_string).collect()
+    checks::check(pipeline)
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }
 
 #[test]
@@ -51,15 +57,28 @@ fn overlapping_routes_are_reported_with_both_routes() {
 fn same_prefix_with_distinct_suffixes_does_not_overlap() {
     let (_, pipeline) = dev();
     // photos/ has .jpg, .jpeg and .png: `.jpeg` is not a suffix of `.jpg`.
-    assert!(pipeline.routes.iter().filter(|r| r.prefix == "photos/").count() == 3);
+    assert!(
+        pipeline
+            .routes
+            .iter()
+            .filter(|r| r.prefix == "photos/")
+            .count()
+            == 3
+    );
     assert!(messages(&pipeline).is_empty());
 }
 
 #[test]
 fn a_function_writing_where_it_is_triggered_is_a_loop() {
     let (_, mut pipeline) = dev();
-    let ingest = pipeline.functions.iter_mut().find(|f| f.handler == "ingest").unwrap();
-    ingest.grants.push(Grant::WriteObjects { prefix: "data/reports/".into() });
+    let ingest = pipeline
+        .functions
+        .iter_mut()
+        .find(|f| f.handler == "ingest")
+        .unwrap();
+    ingest.grants.push(Grant::WriteObjects {
+        prefix: "data/reports/".into(),
+    });
     assert_eq!(
         messages(&pipeline),
         vec![
@@ -72,16 +91,32 @@ fn a_function_writing_where_it_is_triggered_is_a_loop() {
 #[test]
 fn writing_into_another_functions_prefix_is_not_a_loop() {
     let (_, mut pipeline) = dev();
-    let ingest = pipeline.functions.iter_mut().find(|f| f.handler == "ingest").unwrap();
-    ingest.grants.push(Grant::WriteObjects { prefix: "reports/".into() });
+    let ingest = pipeline
+        .functions
+        .iter_mut()
+        .find(|f| f.handler == "ingest")
+        .unwrap();
+    ingest.grants.push(Grant::WriteObjects {
+        prefix: "reports/".into(),
+    });
     assert!(messages(&pipeline).is_empty());
 }
 
 #[test]
 fn fifo_names_must_end_in_dot_fifo() {
     let (_, mut pipeline) = dev();
-    pipeline.topics.iter_mut().find(|t| t.id == ids::EVENTS_TOPIC).unwrap().name = "upstack-dev-events".into();
-    pipeline.queues.iter_mut().find(|q| q.id == ids::FAILURES_QUEUE).unwrap().name = "upstack-dev-failures.fifo".into();
+    pipeline
+        .topics
+        .iter_mut()
+        .find(|t| t.id == ids::EVENTS_TOPIC)
+        .unwrap()
+        .name = "upstack-dev-events".into();
+    pipeline
+        .queues
+        .iter_mut()
+        .find(|q| q.id == ids::FAILURES_QUEUE)
+        .unwrap()
+        .name = "upstack-dev-failures.fifo".into();
     assert_eq!(
         messages(&pipeline),
         vec![
@@ -94,18 +129,33 @@ fn fifo_names_must_end_in_dot_fifo() {
 #[test]
 fn a_fifo_topic_takes_no_email_subscription() {
     let (_, mut pipeline) = dev();
-    pipeline.subscriptions.push(Subscription { topic: ids::EVENTS_TOPIC.into(), endpoint: Endpoint::Email("ops@example.com".into()) });
+    pipeline.subscriptions.push(Subscription {
+        topic: ids::EVENTS_TOPIC.into(),
+        endpoint: Endpoint::Email("ops@example.com".into()),
+    });
     assert_eq!(
         messages(&pipeline),
-        vec!["FIFO topic events cannot have the email subscription `ops@example.com`: SNS FIFO topics deliver only to SQS queues"]
+        vec![
+            "FIFO topic events cannot have the email subscription `ops@example.com`: SNS FIFO topics deliver only to SQS queues"
+        ]
     );
 }
 
 #[test]
 fn s3_cannot_notify_a_fifo_topic_or_queue() {
     let (_, mut pipeline) = dev();
-    pipeline.routes.push(Route { event: "s3:ObjectRemoved:*".into(), prefix: "".into(), suffix: "".into(), target: Target::Topic(ids::EVENTS_TOPIC.into()) });
-    pipeline.routes.push(Route { event: "s3:ObjectRestore:*".into(), prefix: "".into(), suffix: "".into(), target: Target::Queue(ids::EVENTS_QUEUE.into()) });
+    pipeline.routes.push(Route {
+        event: "s3:ObjectRemoved:*".into(),
+        prefix: "".into(),
+        suffix: "".into(),
+        target: Target::Topic(ids::EVENTS_TOPIC.into()),
+    });
+    pipeline.routes.push(Route {
+        event: "s3:ObjectRestore:*".into(),
+        prefix: "".into(),
+        suffix: "".into(),
+        target: Target::Queue(ids::EVENTS_QUEUE.into()),
+    });
     assert_eq!(
         messages(&pipeline),
         vec![
@@ -118,18 +168,28 @@ fn s3_cannot_notify_a_fifo_topic_or_queue() {
 #[test]
 fn a_standard_topic_cannot_feed_a_fifo_queue() {
     let (_, mut pipeline) = dev();
-    pipeline.subscriptions.push(Subscription { topic: ids::ALERTS_TOPIC.into(), endpoint: Endpoint::Queue(ids::EVENTS_QUEUE.into()) });
+    pipeline.subscriptions.push(Subscription {
+        topic: ids::ALERTS_TOPIC.into(),
+        endpoint: Endpoint::Queue(ids::EVENTS_QUEUE.into()),
+    });
     pipeline.key_policy = pipeline.required_key_uses();
     assert_eq!(
         messages(&pipeline),
-        vec!["topic alerts and its subscribed queue events differ in FIFO-ness; a standard topic cannot feed a FIFO queue and a FIFO topic delivers only to FIFO queues"]
+        vec![
+            "topic alerts and its subscribed queue events differ in FIFO-ness; a standard topic cannot feed a FIFO queue and a FIFO topic delivers only to FIFO queues"
+        ]
     );
 }
 
 #[test]
 fn an_aws_managed_key_cannot_take_service_deliveries() {
     let (_, mut pipeline) = dev();
-    pipeline.queues.iter_mut().find(|q| q.id == ids::EVENTS_QUEUE).unwrap().key = KeyChoice::AwsManaged("alias/aws/sqs".into());
+    pipeline
+        .queues
+        .iter_mut()
+        .find(|q| q.id == ids::EVENTS_QUEUE)
+        .unwrap()
+        .key = KeyChoice::AwsManaged("alias/aws/sqs".into());
     pipeline.functions[0].log_key = KeyChoice::AwsManaged("alias/aws/logs".into());
     pipeline.key_policy = pipeline.required_key_uses();
     assert_eq!(
@@ -144,7 +204,9 @@ fn an_aws_managed_key_cannot_take_service_deliveries() {
 #[test]
 fn a_service_missing_from_the_key_policy_is_named() {
     let (_, mut pipeline) = dev();
-    pipeline.key_policy.retain(|key_use| !matches!(key_use, upstack_stack::model::KeyUse::SnsToQueue { .. }));
+    pipeline
+        .key_policy
+        .retain(|key_use| !matches!(key_use, upstack_stack::model::KeyUse::SnsToQueue { .. }));
     pipeline.key_policy.pop();
     assert_eq!(
         messages(&pipeline),
@@ -158,19 +220,34 @@ fn a_service_missing_from_the_key_policy_is_named() {
 #[test]
 fn references_to_missing_parts_are_reported() {
     let (_, mut pipeline) = dev();
-    pipeline.functions[0].grants.push(Grant::Publish { topic: "audit".into() });
-    assert_eq!(messages(&pipeline), vec!["function notify's publish grant refers to topic `audit`, which is not in the pipeline"]);
+    pipeline.functions[0].grants.push(Grant::Publish {
+        topic: "audit".into(),
+    });
+    assert_eq!(
+        messages(&pipeline),
+        vec![
+            "function notify's publish grant refers to topic `audit`, which is not in the pipeline"
+        ]
+    );
 }
 
 #[test]
 fn synth_refuses_a_pipeline_with_problems_and_lists_them_all() {
     let (config, mut pipeline) = dev();
     pipeline.topics[1].name = "x".into();
-    pipeline.subscriptions.push(Subscription { topic: ids::EVENTS_TOPIC.into(), endpoint: Endpoint::Email("a@b.co".into()) });
+    pipeline.subscriptions.push(Subscription {
+        topic: ids::EVENTS_TOPIC.into(),
+        endpoint: Endpoint::Email("a@b.co".into()),
+    });
     let error = upstack_stack::synthesize_pipeline(&pipeline, &config, &assets()).unwrap_err();
     assert!(matches!(&error, StackError::Pipeline { problems, .. } if problems.len() == 2));
     let text = error.to_string();
-    assert!(text.starts_with("env `dev`: the pipeline has 2 problem(s):\n  - FIFO topic events is named `x`"), "{text}");
+    assert!(
+        text.starts_with(
+            "env `dev`: the pipeline has 2 problem(s):\n  - FIFO topic events is named `x`"
+        ),
+        "{text}"
+    );
 }
 
 #[test]

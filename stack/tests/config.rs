@@ -1,5 +1,8 @@
 //! Env config parsing: every bad value is reported with file, line and key.
 
+// A test crate: a panic with the value is the failure report we want.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use upstack_stack::config::{self, ConfigError};
 
 const DEV: &str = include_str!("../../envs/dev.toml");
@@ -28,7 +31,10 @@ fn dev_with(key: &str, replacement: &str) -> String {
 }
 
 fn line_of(text: &str, needle: &str) -> usize {
-    text.lines().position(|line| line.contains(needle)).expect("needle in text") + 1
+    text.lines()
+        .position(|line| line.contains(needle))
+        .expect("needle in text")
+        + 1
 }
 
 #[test]
@@ -37,7 +43,13 @@ fn the_committed_envs_parse() {
     assert_eq!(dev.app(), "upstack");
     assert_eq!(dev.functions.settings("ingest").memory_mb.mb(), 512);
     assert_eq!(dev.functions.settings("notify").memory_mb.mb(), 256);
-    assert_eq!(dev.functions.settings("photo-check").timeout_seconds.seconds(), 60);
+    assert_eq!(
+        dev.functions
+            .settings("photo-check")
+            .timeout_seconds
+            .seconds(),
+        60
+    );
     let prod = config::parse("envs/prod.toml", PROD).unwrap();
     assert!(prod.retain_stateful_resources);
     assert_eq!(prod.notification_emails.len(), 2);
@@ -58,7 +70,10 @@ fn unknown_top_level_key_is_rejected() {
     let text = format!("colour = \"blue\"\n{DEV}");
     let error = error_for(&text);
     assert_eq!(error.line, Some(1));
-    assert!(error.to_string().contains("unknown field `colour`"), "{error}");
+    assert!(
+        error.to_string().contains("unknown field `colour`"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -72,11 +87,17 @@ fn wrong_type_names_the_key() {
 
 #[test]
 fn bad_email_names_the_list_item() {
-    let text = dev_with("notification_emails", "notification_emails = [\"ok@example.com\", \"ops@\"]");
+    let text = dev_with(
+        "notification_emails",
+        "notification_emails = [\"ok@example.com\", \"ops@\"]",
+    );
     let error = error_for(&text);
     assert_eq!(error.key.as_deref(), Some("notification_emails[1]"));
     assert_eq!(error.line, Some(line_of(&text, "ops@")));
-    assert!(error.message.contains("`ops@` is not an email address"), "{error}");
+    assert!(
+        error.message.contains("`ops@` is not an email address"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -84,12 +105,25 @@ fn bad_region_is_rejected() {
     let text = dev_with("region", "region = \"europe-1\"");
     let error = error_for(&text);
     assert_eq!(error.key.as_deref(), Some("region"));
-    assert!(error.message.contains("`europe-1` is not an AWS region code"), "{error}");
+    assert!(
+        error
+            .message
+            .contains("`europe-1` is not an AWS region code"),
+        "{error}"
+    );
     assert_eq!(
         error.to_string(),
-        format!("envs/test.toml:{}: key `region`: `europe-1` is not an AWS region code (like `eu-west-1`)", line_of(&text, "europe-1"))
+        format!(
+            "envs/test.toml:{}: key `region`: `europe-1` is not an AWS region code (like `eu-west-1`)",
+            line_of(&text, "europe-1")
+        )
     );
-    for good in ["eu-west-1", "us-gov-west-1", "ap-southeast-2", "il-central-1"] {
+    for good in [
+        "eu-west-1",
+        "us-gov-west-1",
+        "ap-southeast-2",
+        "il-central-1",
+    ] {
         let text = dev_with("region", &format!("region = \"{good}\""));
         assert!(config::parse("envs/test.toml", &text).is_ok(), "{good}");
     }
@@ -104,7 +138,14 @@ fn account_id_must_be_twelve_digits() {
     let text = dev_with("# account_id", "account_id = 123456789012");
     assert!(error_for(&text).message.contains("invalid type"));
     let text = dev_with("# account_id", "account_id = \"123456789012\"");
-    assert_eq!(config::parse("x", &text).unwrap().account_id.unwrap().as_str(), "123456789012");
+    assert_eq!(
+        config::parse("x", &text)
+            .unwrap()
+            .account_id
+            .unwrap()
+            .as_str(),
+        "123456789012"
+    );
 }
 
 #[test]
@@ -112,7 +153,12 @@ fn log_retention_must_be_a_cloudwatch_value() {
     let text = dev_with("log_retention_days", "log_retention_days = 10");
     let error = error_for(&text);
     assert_eq!(error.key.as_deref(), Some("log_retention_days"));
-    assert!(error.message.contains("10 is not a retention CloudWatch Logs accepts"), "{error}");
+    assert!(
+        error
+            .message
+            .contains("10 is not a retention CloudWatch Logs accepts"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -131,14 +177,20 @@ fn function_limits_are_checked_per_key() {
     assert!(error.message.contains("64 MB is outside"), "{error}");
     let text = format!("{DEV}\n[functions.notify]\ntimeout_seconds = 901\n");
     let error = error_for(&text);
-    assert_eq!(error.key.as_deref(), Some("functions.notify.timeout_seconds"));
+    assert_eq!(
+        error.key.as_deref(),
+        Some("functions.notify.timeout_seconds")
+    );
 }
 
 #[test]
 fn a_missing_required_key_is_named() {
     let text = DEV.replace("stack_name = \"upstack-dev\"\n", "");
     let error = error_for(&text);
-    assert!(error.message.contains("missing field `stack_name`"), "{error}");
+    assert!(
+        error.message.contains("missing field `stack_name`"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -156,7 +208,12 @@ fn photo_thresholds_and_columns_are_range_checked() {
 fn reserved_tag_namespace_is_refused() {
     let text = DEV.replace("owner = \"platform-team\"", "\"aws:owner\" = \"x\"");
     let error = error_for(&text);
-    assert!(error.message.contains("must be 1-128 characters and not start with `aws:`"), "{error}");
+    assert!(
+        error
+            .message
+            .contains("must be 1-128 characters and not start with `aws:`"),
+        "{error}"
+    );
     assert_eq!(error.line, Some(line_of(&text, "aws:owner")));
 }
 

@@ -1,6 +1,9 @@
 //! Snapshots of both environments' templates (with fixed asset keys, so a
 //! handler edit does not churn them) and determinism.
 
+// A test crate: a panic with the value is the failure report we want.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
@@ -9,13 +12,20 @@ use upstack_stack::config;
 fn assets() -> BTreeMap<String, String> {
     upstack_contract::handler::ALL
         .iter()
-        .map(|h| ((*h).to_owned(), format!("assets/{h}-arm64-0000000000000000.zip")))
+        .map(|h| {
+            (
+                (*h).to_owned(),
+                format!("assets/{h}-arm64-0000000000000000.zip"),
+            )
+        })
         .collect()
 }
 
 fn synth(env: &str, text: &str) -> String {
     let config = config::parse(&format!("envs/{env}.toml"), text).unwrap();
-    upstack_stack::synthesize(env, &config, &assets()).unwrap().to_pretty_string()
+    upstack_stack::synthesize(env, &config, &assets())
+        .unwrap()
+        .to_pretty_string()
 }
 
 const DEV: &str = include_str!("../../envs/dev.toml");
@@ -49,10 +59,17 @@ fn prod_retains_stateful_resources_and_dev_does_not() {
         assert_eq!(prod[id]["DeletionPolicy"], "Retain", "{id}");
         assert_eq!(prod[id]["UpdateReplacePolicy"], "Retain", "{id}");
     }
-    assert_eq!(prod["Table"]["Properties"]["DeletionProtectionEnabled"], true);
+    assert_eq!(
+        prod["Table"]["Properties"]["DeletionProtectionEnabled"],
+        true
+    );
     let dev = resources(&synth("dev", DEV));
     assert_eq!(dev["Table"]["DeletionPolicy"], "Delete");
-    assert!(dev["Table"]["Properties"].get("DeletionProtectionEnabled").is_none());
+    assert!(
+        dev["Table"]["Properties"]
+            .get("DeletionProtectionEnabled")
+            .is_none()
+    );
 }
 
 #[test]
@@ -69,9 +86,17 @@ fn no_account_id_literal_and_no_wildcard_actions_in_roles() {
                         let action = action.as_str().unwrap();
                         assert!(!action.contains('*'), "{id}: {action}");
                     }
-                    let star = statement["Resource"].as_array().unwrap().iter().any(|r| r == "*");
+                    let star = statement["Resource"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|r| r == "*");
                     if star {
-                        assert_eq!(statement["Action"], serde_json::json!(["rekognition:DetectFaces"]), "{id}");
+                        assert_eq!(
+                            statement["Action"],
+                            serde_json::json!(["rekognition:DetectFaces"]),
+                            "{id}"
+                        );
                     }
                 }
             }
@@ -85,15 +110,23 @@ fn every_taggable_resource_carries_the_env_tags() {
     for (id, resource) in resources(&text) {
         let info = upstack_resources::registry::lookup(resource["Type"].as_str().unwrap()).unwrap();
         if info.taggable && resource["Type"] != "AWS::IAM::ManagedPolicy" {
-            let tags = resource["Properties"]["Tags"].as_array().unwrap_or_else(|| panic!("{id} has no Tags"));
-            assert!(tags.iter().any(|t| t["Key"] == "environment" && t["Value"] == "dev"), "{id}");
+            let tags = resource["Properties"]["Tags"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{id} has no Tags"));
+            assert!(
+                tags.iter()
+                    .any(|t| t["Key"] == "environment" && t["Value"] == "dev"),
+                "{id}"
+            );
         }
     }
 }
 
 #[test]
 fn a_new_env_is_just_a_new_file() {
-    let staging = DEV.replace("upstack-dev", "upstack-staging").replace("region = \"eu-west-1\"", "region = \"us-east-2\"");
+    let staging = DEV
+        .replace("upstack-dev", "upstack-staging")
+        .replace("region = \"eu-west-1\"", "region = \"us-east-2\"");
     let text = synth("staging", &staging);
     assert!(text.contains("upstack-staging-uploads-${AWS::AccountId}-${AWS::Region}"));
     assert!(text.contains("logs.us-east-2.amazonaws.com"));

@@ -28,24 +28,42 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 #[derive(Debug, thiserror::Error)]
 pub enum SynthError {
     #[error("cannot list {path}: {source}")]
-    ListEnvs { path: PathBuf, source: std::io::Error },
+    ListEnvs {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("no environments: {path} has no *.toml files")]
     NoEnvs { path: PathBuf },
     #[error("unknown env `{env}`: there is no {path} (known: {known})")]
-    UnknownEnv { env: String, path: PathBuf, known: String },
+    UnknownEnv {
+        env: String,
+        path: PathBuf,
+        known: String,
+    },
     #[error("{file}: {message}")]
     BadEnvName { file: String, message: String },
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Config(#[from] config::ConfigError),
     #[error("fingerprint of handler `{handler}`: {source}")]
-    Fingerprint { handler: String, source: FingerprintError },
+    Fingerprint {
+        handler: String,
+        source: FingerprintError,
+    },
     #[error(transparent)]
     Stack(#[from] upstack_stack::StackError),
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
-    #[error("no workspace root (a Cargo.toml next to an envs/ directory) in {start} or its parents")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "no workspace root (a Cargo.toml next to an envs/ directory) in {start} or its parents"
+    )]
     NoWorkspace { start: PathBuf },
 }
 
@@ -94,8 +112,14 @@ impl SynthOutput {
     /// `(path relative to the output dir, contents)` for each file this env writes.
     pub fn files(&self) -> [(PathBuf, &str); 2] {
         [
-            (Path::new(&self.env).join(TEMPLATE_FILE), self.template_json.as_str()),
-            (Path::new(&self.env).join(MANIFEST_FILE), self.manifest_json.as_str()),
+            (
+                Path::new(&self.env).join(TEMPLATE_FILE),
+                self.template_json.as_str(),
+            ),
+            (
+                Path::new(&self.env).join(MANIFEST_FILE),
+                self.manifest_json.as_str(),
+            ),
         ]
     }
 }
@@ -106,17 +130,25 @@ pub fn find_workspace_root(start: &Path) -> Result<PathBuf, SynthError> {
         .ancestors()
         .find(|dir| dir.join("Cargo.toml").is_file() && dir.join(ENVS_DIR).is_dir())
         .map(Path::to_path_buf)
-        .ok_or_else(|| SynthError::NoWorkspace { start: start.to_path_buf() })
+        .ok_or_else(|| SynthError::NoWorkspace {
+            start: start.to_path_buf(),
+        })
 }
 
 /// Env names (file stems of `envs/*.toml`), sorted. Adding `envs/staging.toml`
 /// adds the `staging` env; nothing else needs to change.
 pub fn list_envs(workspace_root: &Path) -> Result<Vec<String>, SynthError> {
     let dir = workspace_root.join(ENVS_DIR);
-    let entries = fs::read_dir(&dir).map_err(|source| SynthError::ListEnvs { path: dir.clone(), source })?;
+    let entries = fs::read_dir(&dir).map_err(|source| SynthError::ListEnvs {
+        path: dir.clone(),
+        source,
+    })?;
     let mut envs = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|source| SynthError::ListEnvs { path: dir.clone(), source })?;
+        let entry = entry.map_err(|source| SynthError::ListEnvs {
+            path: dir.clone(),
+            source,
+        })?;
         let path = entry.path();
         if path.extension().is_some_and(|ext| ext == "toml")
             && let Some(stem) = path.file_stem().and_then(|stem| stem.to_str())
@@ -140,23 +172,42 @@ pub fn load_env(workspace_root: &Path, env: &str) -> Result<EnvConfig, SynthErro
     let relative = format!("{ENVS_DIR}/{env}.toml");
     let path = workspace_root.join(&relative);
     if !path.is_file() {
-        let known = list_envs(workspace_root).map(|envs| envs.join(", ")).unwrap_or_default();
-        return Err(SynthError::UnknownEnv { env: env.to_owned(), path, known });
+        let known = list_envs(workspace_root)
+            .map(|envs| envs.join(", "))
+            .unwrap_or_default();
+        return Err(SynthError::UnknownEnv {
+            env: env.to_owned(),
+            path,
+            known,
+        });
     }
-    config::validate_env_name(env)
-        .map_err(|message| SynthError::BadEnvName { file: relative.clone(), message })?;
-    let text = fs::read_to_string(&path).map_err(|source| SynthError::Read { path: path.clone(), source })?;
+    config::validate_env_name(env).map_err(|message| SynthError::BadEnvName {
+        file: relative.clone(),
+        message,
+    })?;
+    let text = fs::read_to_string(&path).map_err(|source| SynthError::Read {
+        path: path.clone(),
+        source,
+    })?;
     Ok(config::parse(&relative, &text)?)
 }
 
 /// Asset keys for every handler, from fingerprints (no compilation).
-pub fn asset_keys(workspace_root: &Path, config: &EnvConfig) -> Result<BTreeMap<String, String>, SynthError> {
+pub fn asset_keys(
+    workspace_root: &Path,
+    config: &EnvConfig,
+) -> Result<BTreeMap<String, String>, SynthError> {
     let arch = config.architecture.0;
     handler::ALL
         .iter()
         .map(|name| {
-            let fingerprint = handler_fingerprint(workspace_root, name, arch)
-                .map_err(|source| SynthError::Fingerprint { handler: (*name).to_owned(), source })?;
+            let fingerprint =
+                handler_fingerprint(workspace_root, name, arch).map_err(|source| {
+                    SynthError::Fingerprint {
+                        handler: (*name).to_owned(),
+                        source,
+                    }
+                })?;
             Ok(((*name).to_owned(), asset_key(name, arch, &fingerprint)))
         })
         .collect()
@@ -170,7 +221,11 @@ pub fn synth_env(workspace_root: &Path, env: &str) -> Result<SynthOutput, SynthE
 }
 
 /// The pure part of [`synth_env`]: everything after reading files and fingerprints.
-pub fn render(env: &str, config: EnvConfig, assets: &BTreeMap<String, String>) -> Result<SynthOutput, SynthError> {
+pub fn render(
+    env: &str,
+    config: EnvConfig,
+    assets: &BTreeMap<String, String>,
+) -> Result<SynthOutput, SynthError> {
     let pipeline = Pipeline::for_env(env, &config);
     let template = upstack_stack::synthesize_pipeline(&pipeline, &config, assets)?;
     let template_json = template.to_pretty_string();
@@ -178,7 +233,10 @@ pub fn render(env: &str, config: EnvConfig, assets: &BTreeMap<String, String>) -
         .functions
         .iter()
         .map(|function| ManifestFunction {
-            logical_id: format!("{}Function", upstack_stack::build::pascal(&function.handler)),
+            logical_id: format!(
+                "{}Function",
+                upstack_stack::build::pascal(&function.handler)
+            ),
             crate_name: function.handler.clone(),
             function_name: function.name.clone(),
             architecture: config.architecture.0.lambda_name().to_owned(),
@@ -196,13 +254,26 @@ pub fn render(env: &str, config: EnvConfig, assets: &BTreeMap<String, String>) -
     };
     let mut manifest_json = serde_json::to_string_pretty(&manifest).unwrap_or_default();
     manifest_json.push('\n');
-    Ok(SynthOutput { env: env.to_owned(), config, template, template_json, manifest, manifest_json })
+    Ok(SynthOutput {
+        env: env.to_owned(),
+        config,
+        template,
+        template_json,
+        manifest,
+        manifest_json,
+    })
 }
 
 /// Synthesizes `envs` (all envs when empty); fails on the first env that does not.
 pub fn synth_envs(workspace_root: &Path, envs: &[String]) -> Result<Vec<SynthOutput>, SynthError> {
-    let envs = if envs.is_empty() { list_envs(workspace_root)? } else { envs.to_vec() };
-    envs.iter().map(|env| synth_env(workspace_root, env)).collect()
+    let envs = if envs.is_empty() {
+        list_envs(workspace_root)?
+    } else {
+        envs.to_vec()
+    };
+    envs.iter()
+        .map(|env| synth_env(workspace_root, env))
+        .collect()
 }
 
 /// Writes every output under `out_dir`; returns the paths written.
@@ -212,8 +283,10 @@ pub fn write_outputs(out_dir: &Path, outputs: &[SynthOutput]) -> Result<Vec<Path
     for output in outputs {
         for (relative, contents) in output.files() {
             let path = out_dir.join(relative);
-            write_atomic(&path, contents.as_bytes())
-                .map_err(|source| SynthError::Write { path: path.clone(), source })?;
+            write_atomic(&path, contents.as_bytes()).map_err(|source| SynthError::Write {
+                path: path.clone(),
+                source,
+            })?;
             written.push(path);
         }
     }

@@ -1,5 +1,8 @@
 //! The pure half of synth (render, manifest, summary, staleness) and env discovery.
 
+// A test crate: a panic with the value is the failure report we want.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
@@ -11,7 +14,12 @@ const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 fn assets() -> BTreeMap<String, String> {
     upstack_contract::handler::ALL
         .iter()
-        .map(|h| ((*h).to_owned(), format!("assets/{h}-arm64-0123456789abcdef.zip")))
+        .map(|h| {
+            (
+                (*h).to_owned(),
+                format!("assets/{h}-arm64-0123456789abcdef.zip"),
+            )
+        })
         .collect()
 }
 
@@ -35,7 +43,10 @@ fn manifest_lists_stack_and_functions() {
 fn manifest_hash_is_the_template_bytes_hash() {
     use sha2::Digest;
     let output = rendered("dev");
-    assert_eq!(output.manifest.template_sha256, hex::encode(sha2::Sha256::digest(output.template_json.as_bytes())));
+    assert_eq!(
+        output.manifest.template_sha256,
+        hex::encode(sha2::Sha256::digest(output.template_json.as_bytes()))
+    );
 }
 
 #[test]
@@ -46,7 +57,10 @@ fn summary_text() {
     let masked: Vec<String> = summary
         .lines()
         .map(|line| match line.find(" resources, ") {
-            Some(at) => format!("{}, <bytes> bytes, sha256 <hash>)", &line[..at + " resources".len()]),
+            Some(at) => format!(
+                "{}, <bytes> bytes, sha256 <hash>)",
+                &line[..at + " resources".len()]
+            ),
             None => line.to_owned(),
         })
         .collect();
@@ -60,10 +74,16 @@ fn envs_are_discovered_from_the_envs_directory() {
     for name in ["prod.toml", "dev.toml", "staging.toml", "README.md"] {
         fs::write(root.path().join("envs").join(name), "").unwrap();
     }
-    assert_eq!(synth::list_envs(root.path()).unwrap(), vec!["dev", "prod", "staging"]);
+    assert_eq!(
+        synth::list_envs(root.path()).unwrap(),
+        vec!["dev", "prod", "staging"]
+    );
     fs::write(root.path().join("envs/Bad_Name.toml"), "").unwrap();
     let error = synth::list_envs(root.path()).unwrap_err().to_string();
-    assert!(error.starts_with("envs/Bad_Name.toml: env name `Bad_Name` must be"), "{error}");
+    assert!(
+        error.starts_with("envs/Bad_Name.toml: env name `Bad_Name` must be"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -71,15 +91,28 @@ fn load_env_reports_config_errors_with_file_and_line() {
     let root = tempfile::tempdir().unwrap();
     fs::create_dir(root.path().join("envs")).unwrap();
     let dev = fs::read_to_string(Path::new(REPO).join("envs/dev.toml")).unwrap();
-    fs::write(root.path().join("envs/dev.toml"), dev.replace("architecture = \"arm64\"", "architecture = \"sparc\"")).unwrap();
+    fs::write(
+        root.path().join("envs/dev.toml"),
+        dev.replace("architecture = \"arm64\"", "architecture = \"sparc\""),
+    )
+    .unwrap();
     let error = synth::load_env(root.path(), "dev").unwrap_err().to_string();
-    let line = dev.lines().position(|l| l.starts_with("architecture")).unwrap() + 1;
+    let line = dev
+        .lines()
+        .position(|l| l.starts_with("architecture"))
+        .unwrap()
+        + 1;
     assert_eq!(
         error,
-        format!("envs/dev.toml:{line}: key `architecture`: `sparc` is not a Lambda architecture; use `x86_64` or `arm64`")
+        format!(
+            "envs/dev.toml:{line}: key `architecture`: `sparc` is not a Lambda architecture; use `x86_64` or `arm64`"
+        )
     );
     let missing = synth::load_env(root.path(), "qa").unwrap_err().to_string();
-    assert!(missing.starts_with("unknown env `qa`: there is no "), "{missing}");
+    assert!(
+        missing.starts_with("unknown env `qa`: there is no "),
+        "{missing}"
+    );
     assert!(missing.ends_with("(known: dev)"), "{missing}");
 }
 
@@ -91,5 +124,8 @@ fn stale_files_are_the_missing_and_different_ones() {
     synth::write_outputs(out.path(), &outputs).unwrap();
     assert!(synth::stale_files(out.path(), &outputs).is_empty());
     fs::write(out.path().join("dev/manifest.json"), "{}").unwrap();
-    assert_eq!(synth::stale_files(out.path(), &outputs), vec![out.path().join("dev/manifest.json")]);
+    assert_eq!(
+        synth::stale_files(out.path(), &outputs),
+        vec![out.path().join("dev/manifest.json")]
+    );
 }
