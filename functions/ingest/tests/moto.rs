@@ -1,0 +1,280 @@
+//! `ingest` end to end against moto: real objects streamed from S3 into the
+//! table, idempotency and report items, failures recorded or retried.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use handler_common::config::EnvSource;
+use handler_common::process::RecordOutcome;
+use handler_common::testing::{EventRecord, Pipeline, s3_event, text};
+use handler_common::{CallRecorder, SystemClock};
+use ingest::{IAM_ACTIONS, Ingest};
+
+fn ingest_for(pipeline: &Pipeline, extra: &[(&str, &str)], recorder: &CallRecorder) -> Ingest {
+    let mut pairs = vec![("TABLE_NAME", pipeline.table.as_str())];
+    pairs.extend_from_slice(extra);
+    Ingest::from_env(
+        &pipeline.sdk_config,
+        &EnvSource::from_pairs(&pairs),
+        Some(recorder),
+        Arc::new(SystemClock),
+    )
+    .expect("test configuration is valid")
+}
+
+fn deadline() -> SystemTime {
+    SystemTime::now() + Duration::from_secs(300)
+}
+
+#[tokio::test]
+async fn csv_with_a_tricky_key_and_bad_rows_is_ingested_once() {
+    let pipeline = Pipeline::start().await;
+    let recorder = CallRecorder::new();
+    let ingest = ingest_for(&pipeline, &[], &recorder);
+    let key = "data/my file+1 ü.csv";
+    let mut csv = String::from("id,name,city\n");
+    for row in 0..60 {
+        csv.push_str(&format!("{row},name {row},Lyon\n"));
+    }
+    csv.push_str("bad,row\n"); // line 62: wrong column count
+    csv.push_str("61,last,Paris\n");
+    let version = pipeline.put_object(key, csv.clone().into_bytes()).await;
+    let event = pipeline.created_event(key, &version, csv.len() as i64);
+
+    let summary = ingest.handle(&event, "req-1", deadline()).await.unwrap();
+    match &summary.records[0].outcome {
+        RecordOutcome::Processed(detail) => assert_eq!(
+            detail,
+            &format!(
+                "wrote 61 item(s) from {} bytes of csv; 1 bad row(s), first at line 62: expected 3 columns, found 2",
+                csv.len()
+            )
+        ),
+        other => panic!("{other:?}"),
+    }
+
+    let items = pipeline.items().await;
+    let rows: Vec<_> = items
+        .iter()
+        .filter(|item| text(item, "pk") == key)
+        .collect();
+    assert_eq!(rows.len(), 61);
+    assert_eq!(text(rows[0], "sk"), "row#0000000002");
+    assert_eq!(text(rows[0], "name"), "name 0");
+    assert_eq!(text(rows[60], "sk"), "row#0000000063");
+    assert_eq!(text(rows[60], "city"), "Paris");
+
+    let report = items
+        .iter()
+        .find(|item| text(item, "pk") == format!("ingest-report#{}/{key}", pipeline.bucket))
+        .expect("report item");
+    assert_eq!(text(report, "sk"), format!("version#{version}"));
+    assert_eq!(report["rows_written"].as_n().unwrap(), "61");
+    assert_eq!(report["rows_bad"].as_n().unwrap(), "1");
+    assert_eq!(report["first_bad_line"].as_n().unwrap(), "62");
+    assert_eq!(
+        text(report, "first_bad_reason"),
+        "expected 3 columns, found 2"
+    );
+    assert_eq!(items.len(), 61 + 2, "rows + report + idempotency item");
+
+    let writes_before = recorder.calls().len();
+    let again = ingest.handle(&event, "req-2", deadline()).await.unwrap();
+    assert!(
+        matches!(again.records[0].outcome, RecordOutcome::Duplicate(_)),
+        "{again:?}"
+    );
+    let repeated: Vec<String> = recorder.calls()[writes_before..]
+        .iter()
+        .map(|call| call.action.clone())
+        .collect();
+    assert_eq!(
+        repeated,
+        ["dynamodb:PutItem", "dynamodb:GetItem"],
+        "a duplicate only looks at its claim"
+    );
+    assert_eq!(pipeline.items().await.len(), 63);
+
+    let used: Vec<String> = recorder.actions().into_iter().collect();
+    assert_eq!(
+        used,
+        [
+            "dynamodb:BatchWriteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "s3:GetObjectVersion"
+        ]
+    );
+    assert!(
+        used.iter()
+            .all(|action| IAM_ACTIONS.contains(&action.as_str()))
+    );
+    let object_reads: Vec<String> = recorder
+        .calls()
+        .into_iter()
+        .filter(|call| call.action.starts_with("s3:"))
+        .map(|call| call.resource)
+        .collect();
+    assert_eq!(
+        object_reads,
+        [format!("arn:aws:s3:::{}/{key}", pipeline.bucket)]
+    );
+}
+
+#[tokio::test]
+async fn missing_objects_and_unsupported_types_are_recorded_not_retried() {
+    let pipeline = Pipeline::start().await;
+    let recorder = CallRecorder::new();
+    let ingest = ingest_for(&pipeline, &[("INGEST_SK_COLUMNS", "id")], &recorder);
+    let jsonl =
+        "{\"id\": \"a\", \"n\": 1}\n{\"id\": \"b\", \"n\": 2.5, \"tags\": [\"x\"]}\nnot json\n";
+    let good = pipeline
+        .put_object("data/events.jsonl", jsonl.as_bytes().to_vec())
+        .await;
+    let text_file = pipeline
+        .put_object("data/readme.txt", b"hello".to_vec())
+        .await;
+    let gone = pipeline
+        .put_object("data/gone.csv", b"id\n1\n".to_vec())
+        .await;
+    pipeline
+        .s3
+        .delete_object()
+        .bucket(&pipeline.bucket)
+        .key("data/gone.csv")
+        .version_id(&gone)
+        .send()
+        .await
+        .unwrap();
+    let event = s3_event(&[
+        EventRecord::created(&pipeline.bucket, "data/gone.csv", Some(&gone), 5),
+        EventRecord::created(&pipeline.bucket, "data/readme.txt", Some(&text_file), 5),
+        EventRecord::created(
+            &pipeline.bucket,
+            "data/events.jsonl",
+            Some(&good),
+            jsonl.len() as i64,
+        ),
+    ]);
+
+    // Permanent failures do not fail the invocation.
+    let summary = ingest.handle(&event, "req", deadline()).await.unwrap();
+    let outcomes: Vec<&RecordOutcome> = summary
+        .records
+        .iter()
+        .map(|record| &record.outcome)
+        .collect();
+    match outcomes[0] {
+        RecordOutcome::FailedPermanently(reason) => {
+            assert!(reason.starts_with("S3 GetObject: NoSuch"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        outcomes[1],
+        &RecordOutcome::FailedPermanently(
+            "unsupported file type: ingest reads .csv and .jsonl".into()
+        )
+    );
+    assert!(
+        matches!(outcomes[2], RecordOutcome::Processed(_)),
+        "{:?}",
+        outcomes[2]
+    );
+
+    let items = pipeline.items().await;
+    let rows: Vec<_> = items
+        .iter()
+        .filter(|item| text(item, "pk") == "data/events.jsonl")
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(text(rows[1], "sk"), "b");
+    assert_eq!(rows[1]["n"].as_n().unwrap(), "2.5");
+    let failed: Vec<(String, String)> = items
+        .iter()
+        .filter(|item| text(item, "state") == "FAILED")
+        .map(|item| (text(item, "pk"), text(item, "reason")))
+        .collect();
+    assert_eq!(failed.len(), 2);
+    assert_eq!(
+        failed[0].0,
+        format!("idem#ingest#{}/data/gone.csv", pipeline.bucket)
+    );
+    assert_eq!(
+        failed[1].1,
+        "unsupported file type: ingest reads .csv and .jsonl"
+    );
+
+    // A redelivery of the failed versions is skipped, not retried.
+    let again = ingest.handle(&event, "req-2", deadline()).await.unwrap();
+    assert!(
+        again
+            .records
+            .iter()
+            .all(|record| matches!(record.outcome, RecordOutcome::Duplicate(_)))
+    );
+}
+
+#[tokio::test]
+async fn configured_key_columns_overwrite_on_reingest_and_missing_columns_fail_the_file() {
+    let pipeline = Pipeline::start().await;
+    let recorder = CallRecorder::new();
+    let ingest = ingest_for(
+        &pipeline,
+        &[
+            ("INGEST_PK_COLUMNS", "country"),
+            ("INGEST_SK_COLUMNS", "id"),
+        ],
+        &recorder,
+    );
+    let first = pipeline
+        .put_object(
+            "data/cities.csv",
+            b"id,country,city\n1,FR,Lyon\n2,FR,Nice\n1,FR,Paris\n".to_vec(),
+        )
+        .await;
+    let second = pipeline
+        .put_object(
+            "data/cities.csv",
+            b"id,country,city\n2,FR,Nantes\n".to_vec(),
+        )
+        .await;
+    let wrong = pipeline
+        .put_object("data/other.csv", b"id,city\n1,Lyon\n".to_vec())
+        .await;
+    let event = s3_event(&[
+        EventRecord::created(&pipeline.bucket, "data/cities.csv", Some(&first), 10),
+        EventRecord::created(&pipeline.bucket, "data/cities.csv", Some(&second), 10),
+        EventRecord::created(&pipeline.bucket, "data/other.csv", Some(&wrong), 10),
+    ]);
+    let summary = ingest.handle(&event, "req", deadline()).await.unwrap();
+    assert!(matches!(
+        summary.records[0].outcome,
+        RecordOutcome::Processed(_)
+    ));
+    assert!(matches!(
+        summary.records[1].outcome,
+        RecordOutcome::Processed(_)
+    ));
+    assert_eq!(
+        summary.records[2].outcome,
+        RecordOutcome::FailedPermanently(
+            "key column \"country\" is not in the header [\"id\", \"city\"]".into()
+        )
+    );
+    let items = pipeline.items().await;
+    let cities: Vec<(String, String)> = items
+        .iter()
+        .filter(|item| text(item, "pk") == "FR")
+        .map(|item| (text(item, "sk"), text(item, "city")))
+        .collect();
+    // Within a file the last row for a key wins; the later version overwrites.
+    assert_eq!(
+        cities,
+        [
+            ("1".to_owned(), "Paris".to_owned()),
+            ("2".to_owned(), "Nantes".to_owned())
+        ]
+    );
+}
