@@ -324,10 +324,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tls_policy_is_skipped_only_for_plain_http_endpoints() {
-        assert!(tls_enforceable(None));
-        assert!(tls_enforceable(Some("https://s3.eu-west-1.amazonaws.com")));
-        assert!(!tls_enforceable(Some("http://127.0.0.1:5000")));
+    fn report_lists_what_was_applied() {
+        let report = BootstrapReport {
+            bucket: "upstack-assets-123456789012-eu-west-1".into(),
+            created: true,
+            applied: vec![
+                "versioning enabled",
+                "bucket policy denies requests without TLS",
+            ],
+        };
+        insta::assert_snapshot!(report.render());
     }
 
     #[test]
