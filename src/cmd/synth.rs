@@ -34,7 +34,11 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     let outputs = synth::synth_envs(&root, &args.envs)?;
     let out_dir = args.out.unwrap_or_else(|| root.join(synth::OUT_DIR));
     if args.check {
-        let stale = synth::stale_files(&out_dir, &outputs);
+        let mut stale = synth::stale_files(&out_dir, &outputs);
+        if args.envs.is_empty() {
+            let envs: Vec<String> = outputs.iter().map(|output| output.env.clone()).collect();
+            stale.extend(synth::orphan_outputs(&out_dir, &envs));
+        }
         if stale.is_empty() {
             println!("synth-out/ is up to date ({} env(s))", outputs.len());
             return Ok(Outcome::Success);

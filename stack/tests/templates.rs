@@ -109,7 +109,7 @@ fn every_taggable_resource_carries_the_env_tags() {
     let text = synth("dev", DEV);
     for (id, resource) in resources(&text) {
         let info = upstack_resources::registry::lookup(resource["Type"].as_str().unwrap()).unwrap();
-        if info.taggable && resource["Type"] != "AWS::IAM::ManagedPolicy" {
+        if info.taggable {
             let tags = resource["Properties"]["Tags"]
                 .as_array()
                 .unwrap_or_else(|| panic!("{id} has no Tags"));

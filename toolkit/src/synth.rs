@@ -307,6 +307,22 @@ pub fn stale_files(out_dir: &Path, outputs: &[SynthOutput]) -> Vec<PathBuf> {
     stale
 }
 
+/// Env directories under `out_dir` with no `envs/<env>.toml` any more: a
+/// deleted env's output would otherwise look current forever.
+pub fn orphan_outputs(out_dir: &Path, envs: &[String]) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(out_dir) else {
+        return Vec::new();
+    };
+    let mut orphans: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().is_dir())
+        .filter(|entry| !envs.iter().any(|env| entry.file_name() == env.as_str()))
+        .map(|entry| entry.path())
+        .collect();
+    orphans.sort();
+    orphans
+}
+
 /// What `synth` prints for each env written (or checked).
 pub fn render_summary(outputs: &[SynthOutput], out_dir_label: &str) -> String {
     let mut text = String::new();

@@ -129,3 +129,18 @@ fn stale_files_are_the_missing_and_different_ones() {
         vec![out.path().join("dev/manifest.json")]
     );
 }
+
+#[test]
+fn output_dirs_without_an_env_file_are_orphans() {
+    let out = tempfile::tempdir().unwrap();
+    for dir in ["dev", "prod", "old"] {
+        fs::create_dir(out.path().join(dir)).unwrap();
+    }
+    fs::write(out.path().join("README"), "").unwrap();
+    let envs = vec!["dev".to_owned(), "prod".to_owned()];
+    assert_eq!(
+        synth::orphan_outputs(out.path(), &envs),
+        vec![out.path().join("old")]
+    );
+    assert!(synth::orphan_outputs(&out.path().join("missing"), &envs).is_empty());
+}
