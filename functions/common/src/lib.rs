@@ -16,6 +16,7 @@ pub mod process;
 pub mod recorder;
 pub mod s3_event;
 pub mod sdk;
+pub mod sns;
 
 #[cfg(feature = "testing")]
 pub mod testing;

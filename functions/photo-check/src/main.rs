@@ -1,1 +1,36 @@
-fn main() {}
+//! The `photo-check` Lambda binary: speaks the Lambda Runtime API (set
+//! `AWS_LAMBDA_RUNTIME_API`) and handles S3 events with
+//! [`photo_check::PhotoCheck`].
+
+use std::sync::Arc;
+
+use handler_common::SystemClock;
+use handler_common::config::EnvSource;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    handler_common::logging::init_json_logs();
+    // Clients and configuration are built once per execution environment.
+    let sdk_config = handler_common::sdk::load_sdk_config().await;
+    let handler = Arc::new(photo_check::PhotoCheck::from_env(
+        &sdk_config,
+        &EnvSource::process(),
+        None,
+        Arc::new(SystemClock),
+    )?);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+        let handler = Arc::clone(&handler);
+        async move {
+            let summary = handler
+                .handle(
+                    &event.payload,
+                    &event.context.request_id,
+                    event.context.deadline(),
+                )
+                .await?;
+            Ok::<_, Error>(serde_json::to_value(summary)?)
+        }
+    }))
+    .await
+}
