@@ -23,9 +23,9 @@ const PIPELINE: &str = r#"{
 }"#;
 
 fn pipeline_with(edit: impl FnOnce(&mut serde_json::Value)) -> String {
-    let mut template: serde_json::Value = serde_json::from_str(PIPELINE).unwrap();
+    let mut template: serde_json::Value = serde_json::from_str(PIPELINE).expect("PIPELINE is JSON");
     edit(&mut template);
-    serde_json::to_string_pretty(&template).unwrap()
+    serde_json::to_string_pretty(&template).expect("a JSON value serializes")
 }
 
 #[test]

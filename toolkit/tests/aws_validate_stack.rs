@@ -28,8 +28,10 @@ fn bodies() -> Vec<(&'static str, String)> {
     [("dev", DEV), ("prod", PROD)]
         .into_iter()
         .map(|(env, text)| {
-            let config = upstack_stack::config::parse(&format!("envs/{env}.toml"), text).unwrap();
-            let template = upstack_stack::synthesize(env, &config, &assets()).unwrap();
+            let config = upstack_stack::config::parse(&format!("envs/{env}.toml"), text)
+                .unwrap_or_else(|error| panic!("envs/{env}.toml: {error}"));
+            let template = upstack_stack::synthesize(env, &config, &assets())
+                .unwrap_or_else(|error| panic!("synth {env}: {error}"));
             (env, upload_body(&template.to_json()))
         })
         .collect()
