@@ -299,23 +299,39 @@ const LIB_DOCS: &str = r#"//! Typed CloudFormation resources generated from the 
 //! ```
 //!
 //! Leaving out a required property does not compile (`iam::Role` requires
-//! `AssumeRolePolicyDocument`):
+//! `AssumeRolePolicyDocument`). The error codes are what each example fails
+//! with (rustdoc checks them only on nightly; `codegen/tests` checks them on
+//! stable by compiling each example):
 //!
-//! ```compile_fail
+//! ```compile_fail,E0061
 //! use upstack_resources::iam;
 //! let role = iam::Role { path: Some("/".into()), ..iam::Role::new() };
 //! ```
 //!
-//! ```compile_fail
-//! use upstack_cfn::PolicyDocument;
+//! ```compile_fail,E0063
+//! use upstack_resources::iam;
+//! // Every optional field spelled out, the required one missing.
+//! let role = iam::Role {
+//!     description: None,
+//!     managed_policy_arns: None,
+//!     max_session_duration: None,
+//!     path: None,
+//!     permissions_boundary: None,
+//!     policies: None,
+//!     role_name: None,
+//!     tags: None,
+//! };
+//! ```
+//!
+//! ```compile_fail,E0061
 //! use upstack_resources::s3;
 //! // `AWS::S3::BucketPolicy` requires both `Bucket` and `PolicyDocument`.
-//! let policy = s3::BucketPolicy::new(PolicyDocument::default());
+//! let policy = s3::BucketPolicy::new("uploads");
 //! ```
 //!
 //! Neither does reading an attribute the type does not have:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0599
 //! use upstack_cfn::Template;
 //! use upstack_resources::s3;
 //! let mut template = Template::new();
