@@ -17,7 +17,10 @@ const ITERATIONS: usize = 50;
 fn measure(label: &str, old: &Json, new: &Json) {
     let mut engine = Vec::with_capacity(ITERATIONS);
     let mut with_rendering = Vec::with_capacity(ITERATIONS);
-    let sources = Sources { old: "old".into(), new: "new".into() };
+    let sources = Sources {
+        old: "old".into(),
+        new: "new".into(),
+    };
     let mut last = None;
     for _ in 0..ITERATIONS {
         let started = Instant::now();
@@ -60,7 +63,9 @@ fn synthetic_resource(index: usize, variant: usize) -> (String, Json) {
             "BucketName": format!("bucket-{index}-{variant}"),
             "VersioningConfiguration": {"Status": "Enabled"},
             "Tags": [{"Key": "index", "Value": index.to_string()}]}}),
-        2 => json!({"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": 30 + variant * 30, "MessageRetentionPeriod": 345600}}),
+        2 => {
+            json!({"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": 30 + variant * 30, "MessageRetentionPeriod": 345600}})
+        }
         3 => json!({"Type": "AWS::DynamoDB::Table", "Properties": {
             "BillingMode": "PAY_PER_REQUEST",
             "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
@@ -101,7 +106,8 @@ fn tweak(template: &Json) -> Json {
     if let Some(resources) = changed.get_mut("Resources").and_then(Json::as_object_mut) {
         for (index, (_, resource)) in resources.iter_mut().enumerate() {
             if index % 10 == 0
-                && let Some(properties) = resource.get_mut("Properties").and_then(Json::as_object_mut)
+                && let Some(properties) =
+                    resource.get_mut("Properties").and_then(Json::as_object_mut)
             {
                 properties.insert("BenchmarkMarker".into(), json!({"changed": index}));
             }
@@ -115,15 +121,36 @@ fn main() {
     match std::fs::read_to_string(&prod) {
         Ok(text) => {
             let template: Json = serde_json::from_str(&text).unwrap();
-            let count = template["Resources"].as_object().map_or(0, |resources| resources.len());
-            measure(&format!("prod stack ({count} resources) vs itself"), &template, &template);
-            measure(&format!("prod stack ({count} resources), ~10% changed"), &template, &tweak(&template));
-            measure(&format!("prod stack ({count} resources) vs nothing deployed"), &json!({}), &template);
+            let count = template["Resources"]
+                .as_object()
+                .map_or(0, |resources| resources.len());
+            measure(
+                &format!("prod stack ({count} resources) vs itself"),
+                &template,
+                &template,
+            );
+            measure(
+                &format!("prod stack ({count} resources), ~10% changed"),
+                &template,
+                &tweak(&template),
+            );
+            measure(
+                &format!("prod stack ({count} resources) vs nothing deployed"),
+                &json!({}),
+                &template,
+            );
         }
-        Err(error) => println!("prod stack: skipped, cannot read {}: {error} (run `upstack synth`)", prod.display()),
+        Err(error) => println!(
+            "prod stack: skipped, cannot read {}: {error} (run `upstack synth`)",
+            prod.display()
+        ),
     }
     let (old, new) = synthetic_pair();
     measure("synthetic 500 resources, ~10% changed", &old, &new);
     let (old_b, new_b) = synthetic_pair();
-    measure("synthetic 500 resources vs 500 (b, tweaked again)", &old_b, &tweak(&new_b));
+    measure(
+        "synthetic 500 resources vs 500 (b, tweaked again)",
+        &old_b,
+        &tweak(&new_b),
+    );
 }

@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    Mark, Sources, property_replacement_label, replacement_label, resource_counts, security_counts,
-    value_lines,
+    Mark, Sources, change_set_detail_line, property_replacement_label, replacement_label,
+    resource_counts, security_counts, value_lines,
 };
 use crate::model::{Action, Direction, TemplateDiff, ValueChange};
 
@@ -133,13 +133,22 @@ pub fn markdown(diff: &TemplateDiff, sources: &Sources) -> String {
                 code(change.type_name())
             );
         }
+        let change_set_details = |change: &crate::model::ResourceChange| {
+            change
+                .change_set
+                .as_ref()
+                .map_or(0, |view| view.details.len())
+        };
         let modified: Vec<_> = diff
             .resources
             .iter()
-            .filter(|change| !change.changes.is_empty())
+            .filter(|change| !change.changes.is_empty() || change_set_details(change) > 0)
             .collect();
         if !modified.is_empty() {
-            let count: usize = modified.iter().map(|change| change.changes.len()).sum();
+            let count: usize = modified
+                .iter()
+                .map(|change| change.changes.len() + change_set_details(change))
+                .sum();
             let _ = writeln!(
                 out,
                 "\n<details><summary>Property changes ({count})</summary>\n"
@@ -157,6 +166,9 @@ pub fn markdown(diff: &TemplateDiff, sources: &Sources) -> String {
                         property.path
                     );
                     push_value_lines(&mut body, property.old.as_ref(), property.new.as_ref());
+                }
+                for detail in change.change_set.iter().flat_map(|view| &view.details) {
+                    let _ = writeln!(body, "@@ change set: {} @@", change_set_detail_line(detail));
                 }
                 let fence = fence(&body);
                 let _ = writeln!(

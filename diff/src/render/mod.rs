@@ -11,7 +11,7 @@ pub use text::text;
 use serde_json::Value as Json;
 use similar::{ChangeTag, TextDiff};
 
-use crate::model::{Replacement, ResourceChange, Summary};
+use crate::model::{ChangeSetDetail, Replacement, ResourceChange, Summary};
 
 /// What was compared, for headers: e.g. `stack upstack-dev (deployed)` and
 /// `synth-out/dev/template.json`.
@@ -145,4 +145,33 @@ fn long_form(value: &Json) -> String {
         text.push('\n');
     }
     text
+}
+
+/// `Properties.Environment: recreation Never (ResourceReference Records)`.
+pub(crate) fn change_set_detail_line(detail: &ChangeSetDetail) -> String {
+    let target = match (&detail.attribute, &detail.name) {
+        (Some(attribute), Some(name)) => format!("{attribute}.{name}"),
+        (Some(attribute), None) => attribute.clone(),
+        (None, Some(name)) => name.clone(),
+        (None, None) => "(no target)".to_owned(),
+    };
+    let mut line = format!(
+        "{target}: recreation {}",
+        detail
+            .requires_recreation
+            .as_deref()
+            .unwrap_or("not reported")
+    );
+    let cause: Vec<&str> = [
+        detail.evaluation.as_deref(),
+        detail.change_source.as_deref(),
+        detail.causing_entity.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !cause.is_empty() {
+        line.push_str(&format!(" ({})", cause.join(" ")));
+    }
+    line
 }

@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use owo_colors::OwoColorize;
 
 use super::{
-    Mark, Sources, property_replacement_label, replacement_label, resource_counts, security_counts,
-    value_lines,
+    Mark, Sources, change_set_detail_line, property_replacement_label, replacement_label,
+    resource_counts, security_counts, value_lines,
 };
 use crate::model::{Action, Direction, TemplateDiff, ValueChange};
 
@@ -198,24 +198,11 @@ pub fn text(diff: &TemplateDiff, sources: &Sources, color: bool) -> String {
             }
             if let Some(view) = &change.change_set {
                 for detail in &view.details {
-                    let target = match (&detail.attribute, &detail.name) {
-                        (Some(attribute), Some(name)) => format!("{attribute}.{name}"),
-                        (Some(attribute), None) => attribute.clone(),
-                        (None, Some(name)) => name.clone(),
-                        (None, None) => "?".to_owned(),
-                    };
                     let _ = writeln!(
                         out,
-                        "      {} {target}: recreation {}, {} via {}{}",
+                        "      {} {}",
                         painter.paint(Tone::Dim, "[change set]"),
-                        detail.requires_recreation.as_deref().unwrap_or("?"),
-                        detail.evaluation.as_deref().unwrap_or("?"),
-                        detail.change_source.as_deref().unwrap_or("?"),
-                        detail
-                            .causing_entity
-                            .as_deref()
-                            .map(|entity| format!(" {entity}"))
-                            .unwrap_or_default()
+                        change_set_detail_line(detail)
                     );
                 }
             }
