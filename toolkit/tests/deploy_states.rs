@@ -733,3 +733,92 @@ async fn ctrl_c_stops_watching_without_touching_the_stack() {
         reporter.lines
     );
 }
+
+/// moto accepts SetStackPolicy but does not enforce stack policies, so
+/// only the calls around the execution can be checked: `--allow-replace`
+/// lifts the policy just before ExecuteChangeSet and restores the
+/// protective one after, and prod gets termination protection.
+#[tokio::test]
+async fn allow_replace_lifts_the_stack_policy_for_one_deploy_only() {
+    use std::sync::Mutex;
+    const BUCKET_TEMPLATE: &str = r#"{"Resources":{"Uploads":{"Type":"AWS::S3::Bucket"}}}"#;
+    let describe = mock!(Cfn::describe_stacks).then_output(|| stack("UPDATE_COMPLETE"));
+    let stack_events = mock!(Cfn::describe_stack_events).then_output(|| events(vec![]));
+    let template = mock!(Cfn::get_template).then_output(|| {
+        GetTemplateOutput::builder()
+            .template_body(BUCKET_TEMPLATE)
+            .build()
+    });
+    let (create, ready) = (created_change_set(), ready_change_set());
+    let execute =
+        mock!(Cfn::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+    let policies = Arc::new(Mutex::new(Vec::<String>::new()));
+    let recorded = policies.clone();
+    let set_policy = mock!(Cfn::set_stack_policy).then_compute_output(move |request| {
+        recorded
+            .lock()
+            .unwrap()
+            .push(request.stack_policy_body().unwrap_or_default().to_owned());
+        aws_sdk_cloudformation::operation::set_stack_policy::SetStackPolicyOutput::builder().build()
+    });
+    let protection = mock!(Cfn::update_termination_protection)
+        .match_requests(|request| request.enable_termination_protection() == Some(true))
+        .then_output(|| {
+            aws_sdk_cloudformation::operation::update_termination_protection::UpdateTerminationProtectionOutput::builder()
+                .build()
+        });
+    let resources = mock!(Cfn::describe_stack_resources)
+        .then_output(|| DescribeStackResourcesOutput::builder().build());
+    let cfn = cfn_client(&[
+        &describe,
+        &stack_events,
+        &template,
+        &create,
+        &ready,
+        &execute,
+        &set_policy,
+        &protection,
+        &resources,
+    ]);
+    let clock = ManualClock::default();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = DeployPlan {
+        env: "prod".into(),
+        stack_name: STACK.into(),
+        template_json: BUCKET_TEMPLATE.into(),
+        termination_protection: true,
+        production: true,
+        ..plan(dir.path())
+    };
+    let clients = DeployClients {
+        cloudformation: cfn,
+        s3: s3_bootstrapped(),
+    };
+    let mut reporter = RecordingReporter::default();
+    let mut options = options(&clock, RequireApproval::Never, false);
+    options.allow_replace = true;
+    let outcome = deploy::deploy(
+        &clients,
+        &plan,
+        &options,
+        &mut reporter,
+        &mut FixedAnswer(Answer::NoTerminal),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(outcome, DeployOutcome::Deployed { .. }),
+        "{outcome:?} {:#?}",
+        reporter.lines
+    );
+    let policies = policies.lock().unwrap().clone();
+    assert_eq!(policies.len(), 2, "{policies:#?}");
+    assert_eq!(policies[0], deploy::ALLOW_ALL_STACK_POLICY);
+    assert!(
+        policies[1].contains("Update:Replace") && policies[1].contains("LogicalResourceId/Uploads"),
+        "{policies:#?}"
+    );
+    assert_eq!(protection.num_calls(), 1);
+    assert!(dir.path().join("outputs.json").is_file());
+}
