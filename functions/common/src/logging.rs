@@ -17,6 +17,7 @@ pub fn init_json_logs() {
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
+        .flatten_event(true)
         .with_current_span(true)
         .with_span_list(false)
         .with_target(false)

@@ -12,12 +12,15 @@ async fn main() -> Result<(), Error> {
     handler_common::logging::init_json_logs();
     // Clients and configuration are built once per execution environment.
     let sdk_config = handler_common::sdk::load_sdk_config().await;
-    let handler = Arc::new(ingest::Ingest::from_env(
-        &sdk_config,
-        &EnvSource::process(),
-        None,
-        Arc::new(SystemClock),
-    )?);
+    let handler = Arc::new(
+        ingest::Ingest::from_env(
+            &sdk_config,
+            &EnvSource::process(),
+            None,
+            Arc::new(SystemClock),
+        )
+        .map_err(|error| handler_common::config::startup_error("ingest", error))?,
+    );
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let handler = Arc::clone(&handler);
         async move {

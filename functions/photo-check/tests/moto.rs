@@ -31,7 +31,10 @@ fn detect_faces_returns(marker: &'static str, fixture: &'static str) -> Rule {
                 .is_some_and(|name| name.contains(marker))
         })
         .then_http_response(move || {
-            HttpResponse::new(StatusCode::try_from(200).expect("valid status"), SdkBody::from(fixture))
+            HttpResponse::new(
+                StatusCode::try_from(200).expect("valid status"),
+                SdkBody::from(fixture),
+            )
         })
 }
 
