@@ -129,6 +129,32 @@ impl<'a> EnvSource<'a> {
     }
 }
 
+/// A start-up failure whose `Debug` is its message: `main` returning
+/// `Err` prints `Debug`, and the Lambda init log should read
+/// "environment variable TABLE_NAME is not set", not a struct dump.
+pub struct StartupError(String);
+
+impl std::fmt::Debug for StartupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::fmt::Display for StartupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartupError {}
+
+/// Logs the configuration error (JSON, like every other line) and wraps it
+/// for `main` to return.
+pub fn startup_error(handler: &str, error: ConfigError) -> StartupError {
+    tracing::error!(handler, error = %error, "cannot start: configuration error");
+    StartupError(format!("{handler} cannot start: {error}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,30 +212,4 @@ mod tests {
         assert_eq!(env.list("L"), vec!["a", "b"]);
         assert!(env.list("UNSET").is_empty());
     }
-}
-
-/// A start-up failure whose `Debug` is its message: `main` returning
-/// `Err` prints `Debug`, and the Lambda init log should read
-/// "environment variable TABLE_NAME is not set", not a struct dump.
-pub struct StartupError(String);
-
-impl std::fmt::Debug for StartupError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::fmt::Display for StartupError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for StartupError {}
-
-/// Logs the configuration error (JSON, like every other line) and wraps it
-/// for `main` to return.
-pub fn startup_error(handler: &str, error: ConfigError) -> StartupError {
-    tracing::error!(handler, error = %error, "cannot start: configuration error");
-    StartupError(format!("{handler} cannot start: {error}"))
 }
