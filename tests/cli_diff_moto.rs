@@ -1,0 +1,126 @@
+//! `upstack diff --env dev --template <file>` against a stack deployed on a
+//! moto server (127.0.0.1): the binary reads the env's stack name and region,
+//! checks the credentials, calls GetTemplate, and exits 0 for the same
+//! template and 2 for a changed one.
+//!
+//! The stack is created with boto3 from `.venv` (moto's own dependency): the
+//! root package does not depend on the AWS SDK, only the toolkit does.
+
+#![allow(clippy::unwrap_used)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn venv_tool(name: &str) -> PathBuf {
+    let path = Path::new(REPO).join(".venv/bin").join(name);
+    assert!(path.is_file(), "{} missing: run `scripts/setup-test-tools.sh`", path.display());
+    path
+}
+
+fn start_moto() -> Moto {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(venv_tool("moto_server"))
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let moto = Moto { child, endpoint: format!("http://127.0.0.1:{port}") };
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(30), "moto_server did not start on port {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    moto
+}
+
+fn aws_env(command: &mut Command, endpoint: &str) {
+    command
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_DEFAULT_REGION", "eu-west-1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN");
+}
+
+/// CreateStack with boto3 and wait for CREATE_COMPLETE.
+fn create_stack(endpoint: &str, stack: &str, template: &Path) {
+    let script = r#"
+import sys, boto3
+endpoint, stack, path = sys.argv[1:4]
+cfn = boto3.client("cloudformation", endpoint_url=endpoint)
+cfn.create_stack(StackName=stack, TemplateBody=open(path).read())
+cfn.get_waiter("stack_create_complete").wait(StackName=stack, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+"#;
+    let mut command = Command::new(venv_tool("python"));
+    command.arg("-c").arg(script).arg(endpoint).arg(stack).arg(template);
+    aws_env(&mut command, endpoint);
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "create_stack: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+fn upstack_diff(endpoint: &str, template: &Path) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_upstack"));
+    command.args(["diff", "--env", "dev", "--root", REPO, "--template"]).arg(template);
+    aws_env(&mut command, endpoint);
+    command.output().unwrap()
+}
+
+fn stack_name() -> String {
+    let config = std::fs::read_to_string(Path::new(REPO).join("envs/dev.toml")).unwrap();
+    let line = config.lines().find(|line| line.starts_with("stack_name")).unwrap();
+    line.split('"').nth(1).unwrap().to_owned()
+}
+
+#[test]
+fn the_cli_diffs_against_the_deployed_stack() {
+    let moto = start_moto();
+    let dir = tempfile::tempdir().unwrap();
+    let deployed = dir.path().join("deployed.json");
+    let changed = dir.path().join("changed.json");
+    let queue = |timeout: u32| {
+        serde_json::json!({"Resources": {
+            "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "cli-diff-queue", "VisibilityTimeout": timeout}},
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "cli-diff-topic"}}
+        }})
+        .to_string()
+    };
+    std::fs::write(&deployed, queue(30)).unwrap();
+    std::fs::write(&changed, queue(90)).unwrap();
+
+    // Before the stack exists: everything is added.
+    let output = upstack_diff(&moto.endpoint, &deployed);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("not deployed") && stdout.contains("2 to add"), "{stdout}");
+
+    create_stack(&moto.endpoint, &stack_name(), &deployed);
+
+    let output = upstack_diff(&moto.endpoint, &deployed);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("No changes."), "{stdout}");
+
+    let output = upstack_diff(&moto.endpoint, &changed);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("[~] Properties.VisibilityTimeout\n          - 30\n          + 90"), "{stdout}");
+}
