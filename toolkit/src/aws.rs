@@ -312,7 +312,7 @@ pub enum TargetError {
         config: String,
     },
     #[error(
-        "refusing to touch AWS: the resolved region is {actual} but env `{env}` expects {expected} ({config}); set AWS_REGION/--region or fix `region` in {config}"
+        "refusing to touch AWS: the resolved region is {actual} but env `{env}` expects {expected} ({config}); set AWS_REGION (or the profile's region) or fix `region` in {config}"
     )]
     WrongRegion {
         env: String,
@@ -321,7 +321,7 @@ pub enum TargetError {
         config: String,
     },
     #[error(
-        "no AWS region resolved for env `{env}`: set AWS_REGION, a profile region, or --region (the env config {config} expects {expected})"
+        "no AWS region resolved for env `{env}`: set AWS_REGION or a profile region (the env config {config} expects {expected})"
     )]
     NoRegion {
         env: String,
