@@ -602,6 +602,7 @@ fn function_environment(
 
 fn role_policy(
     pipeline: &Pipeline,
+    config: &EnvConfig,
     core: &Core,
     function: &crate::model::Function,
 ) -> PolicyDocument {
@@ -635,6 +636,15 @@ fn role_policy(
         statements.push(grants::grant_send(queue_arn.clone()));
     }
     statements.push(grants::grant_key_use(core.key_arn.clone()));
+    if config.tracing {
+        // X-Ray's write actions have no resource-level permissions, so `*` is
+        // the only resource IAM accepts (https://docs.aws.amazon.com/xray/latest/devguide/security_iam_service-with-iam.html).
+        statements.push(
+            Statement::allow()
+                .actions(["xray:PutTelemetryRecords", "xray:PutTraceSegments"])
+                .resource("*"),
+        );
+    }
     PolicyDocument::new(statements)
 }
 
@@ -670,7 +680,7 @@ fn add_function(
                 function.name
             )),
             policies: lit(vec![Value::Lit(iam::role::Policy::new(
-                role_policy(pipeline, core, function),
+                role_policy(pipeline, config, core, function),
                 format!("{}-least-privilege", function.handler),
             ))]),
             tags: tags!(config, iam::role::Tag),
@@ -724,6 +734,11 @@ fn add_function(
                 .as_ref()
                 .map(|c| Value::Lit(c.count())),
             kms_key_arn: Some(core.key_arn.clone()),
+            tracing_config: config.tracing.then(|| {
+                Value::Lit(lambda::function::TracingConfig {
+                    mode: lit(lambda::function::Mode::Active),
+                })
+            }),
             environment: lit(lambda::function::Environment {
                 variables: lit(function_environment(pipeline, config, core, function)),
             }),

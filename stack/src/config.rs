@@ -45,6 +45,9 @@ pub struct EnvConfig {
     /// Keep the bucket, table and key when the stack is deleted or they are replaced.
     #[serde(default)]
     pub retain_stateful_resources: bool,
+    /// X-Ray active tracing on every function (billed per trace beyond the free tier).
+    #[serde(default)]
+    pub tracing: bool,
     /// Stack termination protection (applied by deploy).
     #[serde(default)]
     pub termination_protection: bool,
