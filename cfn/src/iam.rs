@@ -18,7 +18,9 @@ pub struct PolicyDocument {
 
 impl PolicyDocument {
     pub fn new(statements: impl IntoIterator<Item = Statement>) -> Self {
-        PolicyDocument { statements: statements.into_iter().collect() }
+        PolicyDocument {
+            statements: statements.into_iter().collect(),
+        }
     }
 
     pub fn push(&mut self, statement: Statement) {
@@ -100,7 +102,10 @@ impl Statement {
         self
     }
 
-    pub fn resources<I: IntoIterator<Item = V>, V: Into<Value<String>>>(mut self, resources: I) -> Self {
+    pub fn resources<I: IntoIterator<Item = V>, V: Into<Value<String>>>(
+        mut self,
+        resources: I,
+    ) -> Self {
         self.resources.extend(resources.into_iter().map(Into::into));
         self
     }
@@ -184,7 +189,11 @@ mod tests {
             .principal(Principal::Service(vec!["sns.amazonaws.com".into()]))
             .actions(["kms:Decrypt", "kms:GenerateDataKey"])
             .resource(sub("arn:${AWS::Partition}:kms:::key/x"))
-            .condition("StringEquals", "aws:SourceAccount", [Pseudo::AccountId.value()])]);
+            .condition(
+                "StringEquals",
+                "aws:SourceAccount",
+                [Pseudo::AccountId.value()],
+            )]);
         let json = serde_json::to_value(&doc).unwrap_or_default();
         assert_eq!(
             json,

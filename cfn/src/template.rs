@@ -146,7 +146,12 @@ pub struct Output {
 
 impl Output {
     pub fn new<T: Serialize>(value: Value<T>) -> Self {
-        Output { value: value.to_expr(), description: None, export: None, condition: None }
+        Output {
+            value: value.to_expr(),
+            description: None,
+            export: None,
+            condition: None,
+        }
     }
 
     pub fn description(mut self, description: impl Into<String>) -> Self {
@@ -185,7 +190,11 @@ impl Template {
         let logical_id = logical_id.into();
         // Generated property types serialize infallibly (string keys only).
         let properties = serde_json::to_value(&resource).unwrap_or(Json::Null);
-        let entry = ResourceEntry { type_name: R::TYPE_NAME.to_owned(), properties, options };
+        let entry = ResourceEntry {
+            type_name: R::TYPE_NAME.to_owned(),
+            properties,
+            options,
+        };
         if self.resources.insert(logical_id.clone(), entry).is_some() {
             self.duplicates.push(logical_id.clone());
         }
@@ -195,11 +204,17 @@ impl Template {
     /// Mutable access to a resource's attributes after it was added, e.g. to
     /// add a `DependsOn` once the dependency exists.
     pub fn options_mut(&mut self, resource: &impl ResourceRef) -> Option<&mut ResourceOptions> {
-        self.resources.get_mut(resource.logical_id()).map(|entry| &mut entry.options)
+        self.resources
+            .get_mut(resource.logical_id())
+            .map(|entry| &mut entry.options)
     }
 
     /// Adds a parameter and returns `{"Ref": name}` to it.
-    pub fn add_parameter(&mut self, name: impl Into<String>, parameter: Parameter) -> Value<String> {
+    pub fn add_parameter(
+        &mut self,
+        name: impl Into<String>,
+        parameter: Parameter,
+    ) -> Value<String> {
         let name = name.into();
         let reference = crate::value::reference(&name);
         if self.parameters.insert(name.clone(), parameter).is_some() {
@@ -209,7 +224,11 @@ impl Template {
     }
 
     /// Adds a condition; only the returned name can be used in `Fn::If`.
-    pub fn add_condition(&mut self, name: impl Into<String>, condition: Condition) -> ConditionName {
+    pub fn add_condition(
+        &mut self,
+        name: impl Into<String>,
+        condition: Condition,
+    ) -> ConditionName {
         let name = name.into();
         if self.conditions.insert(name.clone(), condition).is_some() {
             self.duplicates.push(name.clone());
@@ -280,7 +299,10 @@ impl Serialize for ResourceEntry {
         if !options.metadata.is_empty() {
             map.serialize_entry("Metadata", &options.metadata)?;
         }
-        let has_properties = self.properties.as_object().is_some_and(|props| !props.is_empty());
+        let has_properties = self
+            .properties
+            .as_object()
+            .is_some_and(|props| !props.is_empty());
         if has_properties {
             map.serialize_entry("Properties", &self.properties)?;
         }

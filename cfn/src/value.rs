@@ -197,17 +197,11 @@ impl Serialize for Expr {
             Expr::GetAtt(resource, attribute) => {
                 single(serializer, "Fn::GetAtt", &[resource, attribute])
             }
-            Expr::Sub(template, vars) if vars.is_empty() => {
-                single(serializer, "Fn::Sub", template)
-            }
-            Expr::Sub(template, vars) => {
-                single(serializer, "Fn::Sub", &(template, vars))
-            }
+            Expr::Sub(template, vars) if vars.is_empty() => single(serializer, "Fn::Sub", template),
+            Expr::Sub(template, vars) => single(serializer, "Fn::Sub", &(template, vars)),
             Expr::Join(delimiter, list) => single(serializer, "Fn::Join", &(delimiter, list)),
             Expr::Select(index, list) => single(serializer, "Fn::Select", &(index, list)),
-            Expr::Split(delimiter, source) => {
-                single(serializer, "Fn::Split", &(delimiter, source))
-            }
+            Expr::Split(delimiter, source) => single(serializer, "Fn::Split", &(delimiter, source)),
             Expr::If(condition, then, otherwise) => {
                 single(serializer, "Fn::If", &(condition, then, otherwise))
             }
@@ -273,7 +267,11 @@ pub fn split(delimiter: impl Into<String>, source: Value<String>) -> Value<Vec<V
 }
 
 /// `{"Fn::If": [condition, then, else]}`.
-pub fn if_<T: Serialize>(condition: &ConditionName, then: Value<T>, otherwise: Value<T>) -> Value<T> {
+pub fn if_<T: Serialize>(
+    condition: &ConditionName,
+    then: Value<T>,
+    otherwise: Value<T>,
+) -> Value<T> {
     Value::from_expr(Expr::If(
         condition.0.clone(),
         Box::new(then.to_expr()),
@@ -321,9 +319,18 @@ mod tests {
 
     #[test]
     fn intrinsics_serialize_in_cloudformation_form() {
-        assert_eq!(json_of(&Pseudo::AccountId.value()), json!({"Ref": "AWS::AccountId"}));
-        assert_eq!(json_of(&get_att::<String>("Key", "Arn")), json!({"Fn::GetAtt": ["Key", "Arn"]}));
-        assert_eq!(json_of(&sub("arn:${AWS::Partition}:s3:::b")), json!({"Fn::Sub": "arn:${AWS::Partition}:s3:::b"}));
+        assert_eq!(
+            json_of(&Pseudo::AccountId.value()),
+            json!({"Ref": "AWS::AccountId"})
+        );
+        assert_eq!(
+            json_of(&get_att::<String>("Key", "Arn")),
+            json!({"Fn::GetAtt": ["Key", "Arn"]})
+        );
+        assert_eq!(
+            json_of(&sub("arn:${AWS::Partition}:s3:::b")),
+            json!({"Fn::Sub": "arn:${AWS::Partition}:s3:::b"})
+        );
         assert_eq!(
             json_of(&sub_with("${A}-x", [("A", Value::from("a"))])),
             json!({"Fn::Sub": ["${A}-x", {"A": "a"}]})

@@ -81,7 +81,9 @@ impl Architecture {
 
     /// Parses the env config's spelling (`x86_64` or `arm64`).
     pub fn from_lambda_name(name: &str) -> Option<Architecture> {
-        Architecture::ALL.into_iter().find(|arch| arch.lambda_name() == name)
+        Architecture::ALL
+            .into_iter()
+            .find(|arch| arch.lambda_name() == name)
     }
 }
 
