@@ -509,3 +509,63 @@ async fn bootstrap_deploy_noop_update_destroy() {
         .unwrap();
     assert_eq!(gone, None);
 }
+
+/// A template over TemplateBody's 51,200 bytes goes via the asset bucket
+/// (TemplateURL), and moto's CloudFormation reads it back from moto's S3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn template_over_the_body_limit_is_passed_by_url() {
+    let moto = start_moto();
+    let config = sdk_config(&moto.endpoint).await;
+    let clients = DeployClients {
+        cloudformation: aws_sdk_cloudformation::Client::new(&config),
+        s3: aws::s3_client(&config),
+    };
+    let work = tempfile::tempdir().unwrap();
+    bootstrap::bootstrap(
+        &clients.s3,
+        &bootstrap::asset_bucket(ACCOUNT, REGION),
+        REGION,
+        false,
+        &fast_pacing(),
+    )
+    .await
+    .unwrap();
+    let mut template: serde_json::Value = serde_json::from_str(&pipeline_template(256)).unwrap();
+    template["Resources"]["Table"]["Metadata"] =
+        serde_json::json!({ "Padding": "x".repeat(52_000) });
+    let template_json = serde_json::to_string_pretty(&template).unwrap();
+    assert!(template_json.len() > 51_200);
+    let plan = dev_plan(work.path(), template_json);
+    let mut reporter = RecordingReporter::default();
+    let outcome = deploy::deploy(
+        &clients,
+        &plan,
+        &options("big"),
+        &mut reporter,
+        &mut FixedAnswer(Answer::Yes),
+        std::future::pending(),
+    )
+    .await
+    .unwrap_or_else(|error| panic!("{error}\n{}", reporter.lines.join("\n")));
+    assert!(
+        matches!(outcome, DeployOutcome::Deployed { .. }),
+        "{outcome:?}"
+    );
+    assert!(
+        reporter
+            .lines
+            .iter()
+            .any(|line| line.contains("passed by URL https://upstack-assets-")),
+        "{:#?}",
+        reporter.lines
+    );
+    let uploaded = clients
+        .s3
+        .list_objects_v2()
+        .bucket(bootstrap::asset_bucket(ACCOUNT, REGION))
+        .prefix("templates/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.contents().len(), 1);
+}
