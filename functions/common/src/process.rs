@@ -71,6 +71,15 @@ pub struct InvocationError {
     pub failed: Vec<String>,
 }
 
+/// What the Runtime API reports for a failed invocation: a stable
+/// `errorType` to alarm and filter on, instead of a Rust type name.
+pub fn diagnostic(error_type: &str, error: &dyn std::error::Error) -> lambda_runtime::Diagnostic {
+    lambda_runtime::Diagnostic {
+        error_type: error_type.to_owned(),
+        error_message: error.to_string(),
+    }
+}
+
 /// How long past the invocation's deadline a claim stays leased: the margin
 /// covers clock skew between Lambda hosts and DynamoDB.
 pub fn lease_until(deadline: SystemTime, margin: Duration) -> SystemTime {

@@ -30,8 +30,11 @@ async fn main() -> Result<(), Error> {
                     &event.context.request_id,
                     event.context.deadline(),
                 )
-                .await?;
-            Ok::<_, Error>(serde_json::to_value(summary)?)
+                .await
+                .map_err(|error| handler_common::process::diagnostic("RecordsFailed", &error))?;
+            serde_json::to_value(summary).map_err(|error| {
+                handler_common::process::diagnostic("ResponseNotSerializable", &error)
+            })
         }
     }))
     .await
