@@ -9,7 +9,10 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn fixture(case: &str, side: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("diff/tests/fixtures").join(case).join(format!("{side}.json"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("diff/tests/fixtures")
+        .join(case)
+        .join(format!("{side}.json"))
 }
 
 fn diff(case: &str, extra: &[&str]) -> Output {
@@ -45,22 +48,45 @@ fn changes_exit_2_and_a_pipe_gets_no_colour() {
     let output = diff("replacement", &[]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     let text = stdout(&output);
-    assert!(text.contains("Records AWS::DynamoDB::Table (replace)"), "{text}");
-    assert!(!text.contains('\u{1b}'), "ANSI escape in piped output: {text:?}");
+    assert!(
+        text.contains("Records AWS::DynamoDB::Table (replace)"),
+        "{text}"
+    );
+    assert!(
+        !text.contains('\u{1b}'),
+        "ANSI escape in piped output: {text:?}"
+    );
 }
 
 #[test]
 fn fail_on_turns_matching_changes_into_exit_3_with_reasons() {
     let output = diff("iam_widened", &["--fail-on", "broadening"]);
     assert_eq!(output.status.code(), Some(3));
-    assert!(stderr(&output).contains("blocked by --fail-on broadening"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("blocked by --fail-on broadening"),
+        "{}",
+        stderr(&output)
+    );
     // Still printed, so CI logs show what was blocked.
     assert!(stdout(&output).contains("Security changes"));
 
     // Narrowing only: --fail-on broadening does not match, plain "changes".
-    assert_eq!(diff("iam_narrowed", &["--fail-on", "broadening,destructive"]).status.code(), Some(2));
-    assert_eq!(diff("stateful_removed", &["--fail-on", "destructive"]).status.code(), Some(3));
-    assert_eq!(diff("no_change", &["--fail-on", "any"]).status.code(), Some(0));
+    assert_eq!(
+        diff("iam_narrowed", &["--fail-on", "broadening,destructive"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        diff("stateful_removed", &["--fail-on", "destructive"])
+            .status
+            .code(),
+        Some(3)
+    );
+    assert_eq!(
+        diff("no_change", &["--fail-on", "any"]).status.code(),
+        Some(0)
+    );
 }
 
 #[test]
@@ -76,7 +102,10 @@ fn json_output_is_the_versioned_document() {
 fn markdown_output_starts_with_the_summary() {
     let output = diff("stateful_removed", &["--format", "markdown"]);
     let text = stdout(&output);
-    assert!(text.contains("**0 to add, 5 to change (1 may be replaced), 3 to destroy**"), "{text}");
+    assert!(
+        text.contains("**0 to add, 5 to change (1 may be replaced), 3 to destroy**"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -93,7 +122,10 @@ fn a_bad_against_file_is_exit_1_naming_the_file() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let message = stderr(&output);
-    assert!(message.contains("base-template.json") && message.contains("not valid JSON"), "{message}");
+    assert!(
+        message.contains("base-template.json") && message.contains("not valid JSON"),
+        "{message}"
+    );
 
     let output = Command::new(env!("CARGO_BIN_EXE_upstack"))
         .args(["diff", "--template"])

@@ -29,22 +29,36 @@ impl Drop for Moto {
 
 fn venv_tool(name: &str) -> PathBuf {
     let path = Path::new(REPO).join(".venv/bin").join(name);
-    assert!(path.is_file(), "{} missing: run `scripts/setup-test-tools.sh`", path.display());
+    assert!(
+        path.is_file(),
+        "{} missing: run `scripts/setup-test-tools.sh`",
+        path.display()
+    );
     path
 }
 
 fn start_moto() -> Moto {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = Command::new(venv_tool("moto_server"))
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let moto = Moto { child, endpoint: format!("http://127.0.0.1:{port}") };
+    let moto = Moto {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+    };
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "moto_server did not start on port {port}");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "moto_server did not start on port {port}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     moto
@@ -71,22 +85,36 @@ cfn.create_stack(StackName=stack, TemplateBody=open(path).read())
 cfn.get_waiter("stack_create_complete").wait(StackName=stack, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
 "#;
     let mut command = Command::new(venv_tool("python"));
-    command.arg("-c").arg(script).arg(endpoint).arg(stack).arg(template);
+    command
+        .arg("-c")
+        .arg(script)
+        .arg(endpoint)
+        .arg(stack)
+        .arg(template);
     aws_env(&mut command, endpoint);
     let output = command.output().unwrap();
-    assert!(output.status.success(), "create_stack: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "create_stack: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 fn upstack_diff(endpoint: &str, template: &Path) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_upstack"));
-    command.args(["diff", "--env", "dev", "--root", REPO, "--template"]).arg(template);
+    command
+        .args(["diff", "--env", "dev", "--root", REPO, "--template"])
+        .arg(template);
     aws_env(&mut command, endpoint);
     command.output().unwrap()
 }
 
 fn stack_name() -> String {
     let config = std::fs::read_to_string(Path::new(REPO).join("envs/dev.toml")).unwrap();
-    let line = config.lines().find(|line| line.starts_with("stack_name")).unwrap();
+    let line = config
+        .lines()
+        .find(|line| line.starts_with("stack_name"))
+        .unwrap();
     line.split('"').nth(1).unwrap().to_owned()
 }
 
@@ -109,18 +137,39 @@ fn the_cli_diffs_against_the_deployed_stack() {
     // Before the stack exists: everything is added.
     let output = upstack_diff(&moto.endpoint, &deployed);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(2), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    assert!(stdout.contains("not deployed") && stdout.contains("2 to add"), "{stdout}");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("not deployed") && stdout.contains("2 to add"),
+        "{stdout}"
+    );
 
     create_stack(&moto.endpoint, &stack_name(), &deployed);
 
     let output = upstack_diff(&moto.endpoint, &deployed);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(stdout.contains("No changes."), "{stdout}");
 
     let output = upstack_diff(&moto.endpoint, &changed);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(2), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    assert!(stdout.contains("[~] Properties.VisibilityTimeout\n          - 30\n          + 90"), "{stdout}");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("[~] Properties.VisibilityTimeout\n          - 30\n          + 90"),
+        "{stdout}"
+    );
 }

@@ -107,12 +107,19 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         ),
     };
 
-    let mut diff = diff_templates(&old.template, &new.template, upstack_resources::registry::lookup)
-        .with_context(|| format!("diff {} -> {}", old.label, new.label))?;
+    let mut diff = diff_templates(
+        &old.template,
+        &new.template,
+        upstack_resources::registry::lookup,
+    )
+    .with_context(|| format!("diff {} -> {}", old.label, new.label))?;
     if let Some(changes) = change_set {
         diff.merge_change_set(changes);
     }
-    let sources = Sources { old: old.label, new: new.label };
+    let sources = Sources {
+        old: old.label,
+        new: new.label,
+    };
     print!("{}", render_diff(&diff, &sources, args.format, use_color()));
 
     Ok(outcome(&diff, &args.fail_on))
@@ -176,11 +183,18 @@ fn new_side(args: &Args, start: &Path) -> anyhow::Result<(Side, Option<synth::Sy
         None => None,
     };
     let side = match (&args.template, &env_output) {
-        (Some(path), _) => Side { label: shown(path, start), template: live_diff::read_template_file(path)? },
+        (Some(path), _) => Side {
+            label: shown(path, start),
+            template: live_diff::read_template_file(path)?,
+        },
         (None, Some(output)) => Side {
             label: format!("synth --env {}", output.env),
-            template: serde_json::from_str(&output.template_json)
-                .with_context(|| format!("the synthesized template of env `{}` is not JSON", output.env))?,
+            template: serde_json::from_str(&output.template_json).with_context(|| {
+                format!(
+                    "the synthesized template of env `{}` is not JSON",
+                    output.env
+                )
+            })?,
         },
         (None, None) => anyhow::bail!(
             "no template to diff: give --env <name> (synthesize it) or --template <file>"
@@ -205,7 +219,11 @@ async fn deployed_side(
     let expected = ExpectedTarget {
         env: output.env.clone(),
         region: output.config.region.as_str().to_owned(),
-        account: output.config.account_id.as_ref().map(|id| id.as_str().to_owned()),
+        account: output
+            .config
+            .account_id
+            .as_ref()
+            .map(|id| id.as_str().to_owned()),
         config_file: root.join("envs").join(format!("{}.toml", output.env)),
     };
     let pacing = Pacing::default();
@@ -220,7 +238,10 @@ async fn deployed_side(
         Deployed::Nothing => format!("stack {stack} (not deployed, {})", session.region),
     };
     let changes = if args.change_set {
-        let seconds = SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_secs()).unwrap_or(0);
+        let seconds = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_secs())
+            .unwrap_or(0);
         let name = format!("upstack-diff-{seconds}");
         Some(
             live_diff::change_set_changes(client, &stack, new_template, exists, &name, &pacing)
@@ -230,5 +251,11 @@ async fn deployed_side(
     } else {
         None
     };
-    Ok((Side { label, template: deployed.into_template() }, changes))
+    Ok((
+        Side {
+            label,
+            template: deployed.into_template(),
+        },
+        changes,
+    ))
 }

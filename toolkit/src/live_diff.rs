@@ -11,16 +11,22 @@ use upstack_diff::{ChangeSetDetail, ChangeSetResource, ChangeSetView};
 
 use crate::aws::{CallError, Pacing, with_retries};
 use crate::changeset::{
-    self, ChangeAction, ChangeSetError, ChangeSetHandle, ChangeSetKind, ChangeSetRequest, ChangeSetState,
-    MAX_TEMPLATE_BODY_BYTES, Replacement, TemplateSource,
+    self, ChangeAction, ChangeSetError, ChangeSetHandle, ChangeSetKind, ChangeSetRequest,
+    ChangeSetState, MAX_TEMPLATE_BODY_BYTES, Replacement, TemplateSource,
 };
 
 #[derive(Debug, thiserror::Error)]
 pub enum LiveDiffError {
     #[error("cannot read template {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("template {path} is not valid JSON: {source}")]
-    NotJson { path: PathBuf, source: serde_json::Error },
+    NotJson {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
     #[error("{path} is not a CloudFormation template: {reason}")]
     NotATemplate { path: PathBuf, reason: String },
     #[error(
@@ -28,7 +34,10 @@ pub enum LiveDiffError {
     )]
     YamlTemplate { stack: String },
     #[error("the deployed template of stack {stack} is not valid JSON: {source}")]
-    DeployedNotJson { stack: String, source: serde_json::Error },
+    DeployedNotJson {
+        stack: String,
+        source: serde_json::Error,
+    },
     #[error(transparent)]
     Call(#[from] CallError),
     #[error(transparent)]
@@ -38,19 +47,34 @@ pub enum LiveDiffError {
     )]
     TooLargeForChangeSet { bytes: usize },
     #[error("change set {id} for stack {stack} failed ({status}): {reason}")]
-    ChangeSetFailed { stack: String, id: String, status: String, reason: String },
+    ChangeSetFailed {
+        stack: String,
+        id: String,
+        status: String,
+        reason: String,
+    },
     #[error("{primary}; cleaning up also failed: {cleanup}")]
-    CleanupFailed { primary: Box<LiveDiffError>, cleanup: Box<LiveDiffError> },
+    CleanupFailed {
+        primary: Box<LiveDiffError>,
+        cleanup: Box<LiveDiffError>,
+    },
 }
 
 /// Reads a template file (e.g. the base branch's `synth-out/<env>/template.json`)
 /// and checks it has the shape of a template, naming the file in every error.
 pub fn read_template_file(path: &Path) -> Result<Json, LiveDiffError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|source| LiveDiffError::Read { path: path.to_path_buf(), source })?;
-    let template: Json =
-        serde_json::from_str(&text).map_err(|source| LiveDiffError::NotJson { path: path.to_path_buf(), source })?;
-    check_template_shape(&template).map_err(|reason| LiveDiffError::NotATemplate { path: path.to_path_buf(), reason })?;
+    let text = std::fs::read_to_string(path).map_err(|source| LiveDiffError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let template: Json = serde_json::from_str(&text).map_err(|source| LiveDiffError::NotJson {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    check_template_shape(&template).map_err(|reason| LiveDiffError::NotATemplate {
+        path: path.to_path_buf(),
+        reason,
+    })?;
     Ok(template)
 }
 
@@ -72,9 +96,14 @@ fn check_template_shape(template: &Json) -> Result<(), String> {
 /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_GetTemplate.html>
 pub fn parse_deployed_body(stack: &str, body: &str) -> Result<Json, LiveDiffError> {
     if !body.trim_start().starts_with('{') {
-        return Err(LiveDiffError::YamlTemplate { stack: stack.to_owned() });
+        return Err(LiveDiffError::YamlTemplate {
+            stack: stack.to_owned(),
+        });
     }
-    serde_json::from_str(body).map_err(|source| LiveDiffError::DeployedNotJson { stack: stack.to_owned(), source })
+    serde_json::from_str(body).map_err(|source| LiveDiffError::DeployedNotJson {
+        stack: stack.to_owned(),
+        source,
+    })
 }
 
 /// What is deployed under a stack name.
@@ -103,24 +132,37 @@ impl Deployed {
 
 /// DescribeStacks, then GetTemplate (stage `Original`: what was submitted,
 /// before transforms, which is what synth produces).
-pub async fn deployed_template(client: &Client, stack: &str, pacing: &Pacing) -> Result<Deployed, LiveDiffError> {
-    let described =
-        match with_retries(pacing, "cloudformation:DescribeStacks", || client.describe_stacks().stack_name(stack).send())
-            .await
-        {
-            Ok(output) => output,
-            // "Stack with id X does not exist" (ValidationError).
-            Err(error) if error.is_not_found() => return Ok(Deployed::Nothing),
-            Err(error) => return Err(error.into()),
-        };
-    let status = described.stacks().first().and_then(|stack| stack.stack_status()).cloned();
+pub async fn deployed_template(
+    client: &Client,
+    stack: &str,
+    pacing: &Pacing,
+) -> Result<Deployed, LiveDiffError> {
+    let described = match with_retries(pacing, "cloudformation:DescribeStacks", || {
+        client.describe_stacks().stack_name(stack).send()
+    })
+    .await
+    {
+        Ok(output) => output,
+        // "Stack with id X does not exist" (ValidationError).
+        Err(error) if error.is_not_found() => return Ok(Deployed::Nothing),
+        Err(error) => return Err(error.into()),
+    };
+    let status = described
+        .stacks()
+        .first()
+        .and_then(|stack| stack.stack_status())
+        .cloned();
     match status {
         None => return Ok(Deployed::Nothing),
         Some(StackStatus::ReviewInProgress) => return Ok(Deployed::Nothing),
         Some(_) => {}
     }
     let output = match with_retries(pacing, "cloudformation:GetTemplate", || {
-        client.get_template().stack_name(stack).template_stage(TemplateStage::Original).send()
+        client
+            .get_template()
+            .stack_name(stack)
+            .template_stage(TemplateStage::Original)
+            .send()
     })
     .await
     {
@@ -149,7 +191,11 @@ pub async fn change_set_changes(
     if body.len() > MAX_TEMPLATE_BODY_BYTES {
         return Err(LiveDiffError::TooLargeForChangeSet { bytes: body.len() });
     }
-    let kind = if stack_exists { ChangeSetKind::Update } else { ChangeSetKind::Create };
+    let kind = if stack_exists {
+        ChangeSetKind::Update
+    } else {
+        ChangeSetKind::Create
+    };
     let request = ChangeSetRequest {
         stack_name: stack.to_owned(),
         change_set_name: change_set_name.to_owned(),
@@ -157,7 +203,9 @@ pub async fn change_set_changes(
         template: TemplateSource::Body(body),
         tags: Vec::new(),
         client_token: change_set_name.to_owned(),
-        description: Some("upstack diff --change-set (review only, deleted after reading)".to_owned()),
+        description: Some(
+            "upstack diff --change-set (review only, deleted after reading)".to_owned(),
+        ),
     };
     let handle = changeset::create(client, &request, pacing).await?;
     let outcome = read_change_set(client, &handle, pacing).await;
@@ -166,9 +214,10 @@ pub async fn change_set_changes(
         (Ok(changes), Ok(())) => Ok(changes),
         (Err(primary), Ok(())) => Err(primary),
         (Ok(_), Err(cleanup)) => Err(cleanup),
-        (Err(primary), Err(cleanup)) => {
-            Err(LiveDiffError::CleanupFailed { primary: Box::new(primary), cleanup: Box::new(cleanup) })
-        }
+        (Err(primary), Err(cleanup)) => Err(LiveDiffError::CleanupFailed {
+            primary: Box::new(primary),
+            cleanup: Box::new(cleanup),
+        }),
     }
 }
 
@@ -178,7 +227,9 @@ async fn read_change_set(
     pacing: &Pacing,
 ) -> Result<Vec<ChangeSetResource>, LiveDiffError> {
     match changeset::wait_until_ready(client, handle, pacing).await? {
-        ChangeSetState::Ready(description) => Ok(description.changes.into_iter().map(to_diff_model).collect()),
+        ChangeSetState::Ready(description) => {
+            Ok(description.changes.into_iter().map(to_diff_model).collect())
+        }
         ChangeSetState::NoChanges { .. } => Ok(Vec::new()),
         ChangeSetState::Failed { status, reason } => Err(LiveDiffError::ChangeSetFailed {
             stack: handle.stack_name.clone(),
@@ -216,8 +267,10 @@ async fn clean_up(
             .and_then(|stack| stack.stack_status())
             .is_some_and(|status| *status == StackStatus::ReviewInProgress);
         if in_review {
-            with_retries(pacing, "cloudformation:DeleteStack", || client.delete_stack().stack_name(stack).send())
-                .await?;
+            with_retries(pacing, "cloudformation:DeleteStack", || {
+                client.delete_stack().stack_name(stack).send()
+            })
+            .await?;
         }
     }
     Ok(())
@@ -270,8 +323,14 @@ mod tests {
 
     #[test]
     fn a_yaml_body_is_reported_as_unsupported_naming_the_stack() {
-        let error = parse_deployed_body("upstack-dev", "AWSTemplateFormatVersion: '2010-09-09'\nResources: {}\n");
-        assert!(matches!(&error, Err(LiveDiffError::YamlTemplate { stack }) if stack == "upstack-dev"), "{error:?}");
+        let error = parse_deployed_body(
+            "upstack-dev",
+            "AWSTemplateFormatVersion: '2010-09-09'\nResources: {}\n",
+        );
+        assert!(
+            matches!(&error, Err(LiveDiffError::YamlTemplate { stack }) if stack == "upstack-dev"),
+            "{error:?}"
+        );
     }
 
     #[test]
@@ -290,11 +349,17 @@ mod tests {
         let not_json = dir.path().join("broken.json");
         std::fs::write(&not_json, "{ not json").unwrap();
         let error = read_template_file(&not_json).unwrap_err().to_string();
-        assert!(error.contains("broken.json") && error.contains("not valid JSON"), "{error}");
+        assert!(
+            error.contains("broken.json") && error.contains("not valid JSON"),
+            "{error}"
+        );
 
         let manifest = dir.path().join("manifest.json");
         std::fs::write(&manifest, r#"{"env": "dev"}"#).unwrap();
         let error = read_template_file(&manifest).unwrap_err().to_string();
-        assert!(error.contains("manifest.json") && error.contains("no `Resources`"), "{error}");
+        assert!(
+            error.contains("manifest.json") && error.contains("no `Resources`"),
+            "{error}"
+        );
     }
 }

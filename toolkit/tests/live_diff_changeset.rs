@@ -17,8 +17,9 @@ use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
 use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
 use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
 use aws_sdk_cloudformation::types::{
-    Change, ChangeAction, ChangeSetStatus, ChangeSource, ExecutionStatus, Replacement, RequiresRecreation,
-    ResourceAttribute, ResourceChange, ResourceChangeDetail, ResourceTargetDefinition, Stack, StackStatus,
+    Change, ChangeAction, ChangeSetStatus, ChangeSource, ExecutionStatus, Replacement,
+    RequiresRecreation, ResourceAttribute, ResourceChange, ResourceChangeDetail,
+    ResourceTargetDefinition, Stack, StackStatus,
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use serde_json::json;
@@ -49,7 +50,13 @@ fn described(status: ChangeSetStatus, changes: Vec<Change>) -> DescribeChangeSet
         .build()
 }
 
-fn change(logical_id: &str, type_name: &str, action: ChangeAction, replacement: Option<Replacement>, detail: Option<ResourceChangeDetail>) -> Change {
+fn change(
+    logical_id: &str,
+    type_name: &str,
+    action: ChangeAction,
+    replacement: Option<Replacement>,
+    detail: Option<ResourceChangeDetail>,
+) -> Change {
     Change::builder()
         .resource_change(
             ResourceChange::builder()
@@ -64,7 +71,12 @@ fn change(logical_id: &str, type_name: &str, action: ChangeAction, replacement: 
         .build()
 }
 
-fn detail(name: &str, recreation: RequiresRecreation, source: ChangeSource, entity: Option<&str>) -> ResourceChangeDetail {
+fn detail(
+    name: &str,
+    recreation: RequiresRecreation,
+    source: ChangeSource,
+    entity: Option<&str>,
+) -> ResourceChangeDetail {
     ResourceChangeDetail::builder()
         .target(
             ResourceTargetDefinition::builder()
@@ -95,50 +107,97 @@ async fn an_update_change_set_is_read_merged_and_deleted() {
         .then_output(|| CreateChangeSetOutput::builder().id("arn:cs/diff").build());
     let pending = mock!(Client::describe_change_set)
         .then_output(|| described(ChangeSetStatus::CreateInProgress, Vec::new()));
-    let ready = mock!(Client::describe_change_set).match_requests(|request| request.change_set_name() == Some("arn:cs/diff")).then_output(|| {
-        described(
-            ChangeSetStatus::CreateComplete,
-            vec![
-                change(
-                    "Records",
-                    "AWS::DynamoDB::Table",
-                    ChangeAction::Modify,
-                    Some(Replacement::True),
-                    Some(detail("TableName", RequiresRecreation::Always, ChangeSource::DirectModification, None)),
-                ),
-                change(
-                    "Ingest",
-                    "AWS::Lambda::Function",
-                    ChangeAction::Modify,
-                    Some(Replacement::False),
-                    Some(detail("Environment", RequiresRecreation::Never, ChangeSource::ResourceReference, Some("Records"))),
-                ),
-            ],
-        )
-    });
+    let ready = mock!(Client::describe_change_set)
+        .match_requests(|request| request.change_set_name() == Some("arn:cs/diff"))
+        .then_output(|| {
+            described(
+                ChangeSetStatus::CreateComplete,
+                vec![
+                    change(
+                        "Records",
+                        "AWS::DynamoDB::Table",
+                        ChangeAction::Modify,
+                        Some(Replacement::True),
+                        Some(detail(
+                            "TableName",
+                            RequiresRecreation::Always,
+                            ChangeSource::DirectModification,
+                            None,
+                        )),
+                    ),
+                    change(
+                        "Ingest",
+                        "AWS::Lambda::Function",
+                        ChangeAction::Modify,
+                        Some(Replacement::False),
+                        Some(detail(
+                            "Environment",
+                            RequiresRecreation::Never,
+                            ChangeSource::ResourceReference,
+                            Some("Records"),
+                        )),
+                    ),
+                ],
+            )
+        });
     let delete = mock!(Client::delete_change_set)
         .match_requests(|request| request.change_set_name() == Some("arn:cs/diff"))
         .then_output(|| DeleteChangeSetOutput::builder().build());
-    let client = mock_client!(aws_sdk_cloudformation, RuleMode::Sequential, &[&create, &pending, &ready, &delete]);
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::Sequential,
+        &[&create, &pending, &ready, &delete]
+    );
 
-    let changes =
-        live_diff::change_set_changes(&client, "upstack-dev", &new_template(), true, "upstack-diff-1", &pacing()).await.unwrap();
+    let changes = live_diff::change_set_changes(
+        &client,
+        "upstack-dev",
+        &new_template(),
+        true,
+        "upstack-diff-1",
+        &pacing(),
+    )
+    .await
+    .unwrap();
     assert_eq!(delete.num_calls(), 1);
 
-    let mut diff = diff_templates(&old_template(), &new_template(), upstack_resources::registry::lookup).unwrap();
+    let mut diff = diff_templates(
+        &old_template(),
+        &new_template(),
+        upstack_resources::registry::lookup,
+    )
+    .unwrap();
     // Offline, an intrinsic TableName can only be "may be replaced".
     assert_eq!(diff.resources[0].logical_id, "Records");
     assert_eq!(diff.resources[0].replacement, Verdict::MayReplace);
     diff.merge_change_set(changes);
 
-    let records = diff.resources.iter().find(|change| change.logical_id == "Records").unwrap();
+    let records = diff
+        .resources
+        .iter()
+        .find(|change| change.logical_id == "Records")
+        .unwrap();
     assert_eq!(records.effective_replacement(), Verdict::Replace);
-    assert_eq!(records.hazards.iter().map(|hazard| hazard.kind).collect::<Vec<_>>(), vec![HazardKind::StatefulReplaced]);
+    assert_eq!(
+        records
+            .hazards
+            .iter()
+            .map(|hazard| hazard.kind)
+            .collect::<Vec<_>>(),
+        vec![HazardKind::StatefulReplaced]
+    );
     // Ingest is unchanged in the template but CloudFormation updates it (its Ref target is replaced).
-    let ingest = diff.resources.iter().find(|change| change.logical_id == "Ingest").unwrap();
+    let ingest = diff
+        .resources
+        .iter()
+        .find(|change| change.logical_id == "Ingest")
+        .unwrap();
     assert_eq!(ingest.change_set.as_ref().unwrap().action, "Modify");
 
-    let sources = Sources { old: "stack upstack-dev (deployed, eu-west-1)".into(), new: "synth --env dev".into() };
+    let sources = Sources {
+        old: "stack upstack-dev (deployed, eu-west-1)".into(),
+        new: "synth --env dev".into(),
+    };
     insta::assert_snapshot!("change_set_text", render::text(&diff, &sources, false));
     insta::assert_snapshot!("change_set_markdown", render::markdown(&diff, &sources));
 }
@@ -146,27 +205,53 @@ async fn an_update_change_set_is_read_merged_and_deleted() {
 #[tokio::test]
 async fn a_create_change_set_also_deletes_the_review_in_progress_stack() {
     let create = mock!(Client::create_change_set)
-        .match_requests(|request| request.change_set_type().map(|kind| kind.as_str()) == Some("CREATE"))
+        .match_requests(|request| {
+            request.change_set_type().map(|kind| kind.as_str()) == Some("CREATE")
+        })
         .then_output(|| CreateChangeSetOutput::builder().id("arn:cs/new").build());
     let ready = mock!(Client::describe_change_set).then_output(|| {
         described(
             ChangeSetStatus::CreateComplete,
-            vec![change("Records", "AWS::DynamoDB::Table", ChangeAction::Add, None, None)],
+            vec![change(
+                "Records",
+                "AWS::DynamoDB::Table",
+                ChangeAction::Add,
+                None,
+                None,
+            )],
         )
     });
-    let delete = mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+    let delete =
+        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
     let in_review = mock!(Client::describe_stacks).then_output(|| {
         DescribeStacksOutput::builder()
-            .stacks(Stack::builder().stack_name("upstack-dev").stack_status(StackStatus::ReviewInProgress).build())
+            .stacks(
+                Stack::builder()
+                    .stack_name("upstack-dev")
+                    .stack_status(StackStatus::ReviewInProgress)
+                    .build(),
+            )
             .build()
     });
     let delete_stack = mock!(Client::delete_stack)
         .match_requests(|request| request.stack_name() == Some("upstack-dev"))
         .then_output(|| DeleteStackOutput::builder().build());
-    let client = mock_client!(aws_sdk_cloudformation, RuleMode::Sequential, &[&create, &ready, &delete, &in_review, &delete_stack]);
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::Sequential,
+        &[&create, &ready, &delete, &in_review, &delete_stack]
+    );
 
-    let changes =
-        live_diff::change_set_changes(&client, "upstack-dev", &new_template(), false, "upstack-diff-2", &pacing()).await.unwrap();
+    let changes = live_diff::change_set_changes(
+        &client,
+        "upstack-dev",
+        &new_template(),
+        false,
+        "upstack-diff-2",
+        &pacing(),
+    )
+    .await
+    .unwrap();
     assert_eq!(changes.len(), 1);
     assert_eq!(changes[0].view.action, "Add");
     assert_eq!(changes[0].view.replacement, None);
@@ -175,7 +260,8 @@ async fn a_create_change_set_also_deletes_the_review_in_progress_stack() {
 
 #[tokio::test]
 async fn a_failed_change_set_is_reported_and_still_cleaned_up() {
-    let create = mock!(Client::create_change_set).then_output(|| CreateChangeSetOutput::builder().id("arn:cs/bad").build());
+    let create = mock!(Client::create_change_set)
+        .then_output(|| CreateChangeSetOutput::builder().id("arn:cs/bad").build());
     let failed = mock!(Client::describe_change_set).then_output(|| {
         DescribeChangeSetOutput::builder()
             .status(ChangeSetStatus::Failed)
@@ -183,20 +269,41 @@ async fn a_failed_change_set_is_reported_and_still_cleaned_up() {
             .execution_status(ExecutionStatus::Unavailable)
             .build()
     });
-    let delete = mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
-    let client = mock_client!(aws_sdk_cloudformation, RuleMode::Sequential, &[&create, &failed, &delete]);
+    let delete =
+        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::Sequential,
+        &[&create, &failed, &delete]
+    );
 
-    let error = live_diff::change_set_changes(&client, "upstack-dev", &new_template(), true, "upstack-diff-3", &pacing())
-        .await
-        .unwrap_err();
-    assert!(matches!(error, LiveDiffError::ChangeSetFailed { .. }), "{error:?}");
-    assert!(error.to_string().contains("Unresolved resource dependencies [Missing]"), "{error}");
+    let error = live_diff::change_set_changes(
+        &client,
+        "upstack-dev",
+        &new_template(),
+        true,
+        "upstack-diff-3",
+        &pacing(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(error, LiveDiffError::ChangeSetFailed { .. }),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("Unresolved resource dependencies [Missing]"),
+        "{error}"
+    );
     assert_eq!(delete.num_calls(), 1);
 }
 
 #[tokio::test]
 async fn no_changes_is_an_empty_list_not_an_error() {
-    let create = mock!(Client::create_change_set).then_output(|| CreateChangeSetOutput::builder().id("arn:cs/same").build());
+    let create = mock!(Client::create_change_set)
+        .then_output(|| CreateChangeSetOutput::builder().id("arn:cs/same").build());
     let no_changes = mock!(Client::describe_change_set).then_output(|| {
         DescribeChangeSetOutput::builder()
             .status(ChangeSetStatus::Failed)
@@ -204,10 +311,23 @@ async fn no_changes_is_an_empty_list_not_an_error() {
             .execution_status(ExecutionStatus::Unavailable)
             .build()
     });
-    let delete = mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
-    let client = mock_client!(aws_sdk_cloudformation, RuleMode::Sequential, &[&create, &no_changes, &delete]);
-    let changes =
-        live_diff::change_set_changes(&client, "upstack-dev", &old_template(), true, "upstack-diff-4", &pacing()).await.unwrap();
+    let delete =
+        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+    let client = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::Sequential,
+        &[&create, &no_changes, &delete]
+    );
+    let changes = live_diff::change_set_changes(
+        &client,
+        "upstack-dev",
+        &old_template(),
+        true,
+        "upstack-diff-4",
+        &pacing(),
+    )
+    .await
+    .unwrap();
     assert!(changes.is_empty());
     assert_eq!(delete.num_calls(), 1);
 }
@@ -216,6 +336,18 @@ async fn no_changes_is_an_empty_list_not_an_error() {
 async fn a_template_over_the_body_limit_is_refused_before_any_call() {
     let client = mock_client!(aws_sdk_cloudformation, RuleMode::Sequential, &[]);
     let big = json!({"Resources": {}, "Description": "x".repeat(60_000)});
-    let error = live_diff::change_set_changes(&client, "upstack-dev", &big, true, "upstack-diff-5", &pacing()).await.unwrap_err();
-    assert!(matches!(error, LiveDiffError::TooLargeForChangeSet { .. }), "{error:?}");
+    let error = live_diff::change_set_changes(
+        &client,
+        "upstack-dev",
+        &big,
+        true,
+        "upstack-diff-5",
+        &pacing(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(error, LiveDiffError::TooLargeForChangeSet { .. }),
+        "{error:?}"
+    );
 }

@@ -21,7 +21,10 @@ use upstack_toolkit::live_diff::{self, Deployed};
 const REGION: &str = "eu-west-1";
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// moto_server on a free 127.0.0.1 port; killed on drop.
@@ -39,18 +42,32 @@ impl Drop for Moto {
 
 fn start_moto() -> Moto {
     let server = repo_root().join(".venv/bin/moto_server");
-    assert!(server.is_file(), "{} missing: run `scripts/setup-test-tools.sh`", server.display());
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    assert!(
+        server.is_file(),
+        "{} missing: run `scripts/setup-test-tools.sh`",
+        server.display()
+    );
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = Command::new(server)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let moto = Moto { child, endpoint: format!("http://127.0.0.1:{port}") };
+    let moto = Moto {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+    };
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "moto_server did not start on port {port}");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "moto_server did not start on port {port}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     moto
@@ -79,22 +96,46 @@ fn template(visibility_timeout: u32) -> Json {
 }
 
 async fn create_stack(client: &aws_sdk_cloudformation::Client, name: &str, body: &Json) {
-    client.create_stack().stack_name(name).template_body(body.to_string()).send().await.unwrap();
+    client
+        .create_stack()
+        .stack_name(name)
+        .template_body(body.to_string())
+        .send()
+        .await
+        .unwrap();
     let started = Instant::now();
     loop {
-        let described = client.describe_stacks().stack_name(name).send().await.unwrap();
-        let status = described.stacks()[0].stack_status().unwrap().as_str().to_owned();
+        let described = client
+            .describe_stacks()
+            .stack_name(name)
+            .send()
+            .await
+            .unwrap();
+        let status = described.stacks()[0]
+            .stack_status()
+            .unwrap()
+            .as_str()
+            .to_owned();
         if status == "CREATE_COMPLETE" {
             return;
         }
-        assert!(!status.ends_with("FAILED") && !status.contains("ROLLBACK"), "stack {name}: {status}");
-        assert!(started.elapsed() < Duration::from_secs(60), "stack {name} still {status}");
+        assert!(
+            !status.ends_with("FAILED") && !status.contains("ROLLBACK"),
+            "stack {name}: {status}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "stack {name} still {status}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 fn sources() -> Sources {
-    Sources { old: "stack live-diff (deployed)".into(), new: "template".into() }
+    Sources {
+        old: "stack live-diff (deployed)".into(),
+        new: "template".into(),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -104,22 +145,43 @@ async fn diff_against_a_deployed_stack() {
     let pacing = Pacing::default();
     create_stack(&client, "live-diff", &template(30)).await;
 
-    let deployed = live_diff::deployed_template(&client, "live-diff", &pacing).await.unwrap();
+    let deployed = live_diff::deployed_template(&client, "live-diff", &pacing)
+        .await
+        .unwrap();
     assert!(deployed.exists());
     let deployed = deployed.into_template();
 
     // The same template: nothing to show (the CLI exits 0).
-    let same = diff_templates(&deployed, &template(30), upstack_resources::registry::lookup).unwrap();
+    let same = diff_templates(
+        &deployed,
+        &template(30),
+        upstack_resources::registry::lookup,
+    )
+    .unwrap();
     assert!(same.is_empty(), "{same:#?}");
-    assert_eq!(render::text(&same, &sources(), false).lines().nth(1), Some("No changes."));
+    assert_eq!(
+        render::text(&same, &sources(), false).lines().nth(1),
+        Some("No changes.")
+    );
 
     // A changed property shows, at its path, as an in-place update.
-    let changed = diff_templates(&deployed, &template(120), upstack_resources::registry::lookup).unwrap();
+    let changed = diff_templates(
+        &deployed,
+        &template(120),
+        upstack_resources::registry::lookup,
+    )
+    .unwrap();
     assert_eq!(changed.resources.len(), 1, "{changed:#?}");
     let queue = &changed.resources[0];
-    assert_eq!((queue.logical_id.as_str(), queue.action), ("Queue", Action::Modify));
+    assert_eq!(
+        (queue.logical_id.as_str(), queue.action),
+        ("Queue", Action::Modify)
+    );
     assert_eq!(queue.changes[0].path, "Properties.VisibilityTimeout");
-    assert_eq!((queue.changes[0].old.clone(), queue.changes[0].new.clone()), (Some(json!(30)), Some(json!(120))));
+    assert_eq!(
+        (queue.changes[0].old.clone(), queue.changes[0].new.clone()),
+        (Some(json!(30)), Some(json!(120)))
+    );
     let text = render::text(&changed, &sources(), false);
     assert!(text.contains("[~] Queue AWS::SQS::Queue\n      [~] Properties.VisibilityTimeout\n          - 30\n          + 120"), "{text}");
 }
@@ -128,9 +190,20 @@ async fn diff_against_a_deployed_stack() {
 async fn a_stack_that_does_not_exist_shows_everything_added() {
     let moto = start_moto();
     let client = client(&moto.endpoint).await;
-    let deployed = live_diff::deployed_template(&client, "never-deployed", &Pacing::default()).await.unwrap();
+    let deployed = live_diff::deployed_template(&client, "never-deployed", &Pacing::default())
+        .await
+        .unwrap();
     assert_eq!(deployed, Deployed::Nothing);
-    let diff = diff_templates(&deployed.into_template(), &template(30), upstack_resources::registry::lookup).unwrap();
+    let diff = diff_templates(
+        &deployed.into_template(),
+        &template(30),
+        upstack_resources::registry::lookup,
+    )
+    .unwrap();
     assert_eq!(diff.summary().add, 3);
-    assert!(diff.resources.iter().all(|change| change.action == Action::Add));
+    assert!(
+        diff.resources
+            .iter()
+            .all(|change| change.action == Action::Add)
+    );
 }
