@@ -29,6 +29,12 @@ fi
 # rust-toolchain.toml on first use; asking for the version triggers it.
 if command -v rustup >/dev/null; then
     rustup show active-toolchain >/dev/null
+    # A toolchain that was already installed with a smaller profile does not
+    # get rust-toolchain.toml's components on its own; ask for them explicitly.
+    rustup component add rustfmt clippy >/dev/null 2>&1 || {
+        echo "error: cannot add rustfmt and clippy to the pinned toolchain with rustup" >&2
+        exit 1
+    }
     rustup target add aarch64-unknown-linux-gnu x86_64-unknown-linux-gnu >/dev/null 2>&1 || {
         echo "error: cannot add the aarch64 and x86_64 Linux targets with rustup" >&2
         exit 1
