@@ -1083,6 +1083,36 @@ mod tests {
         assert!(error.contains("pass --bucket"), "{error}");
     }
 
+    /// The template `synth` actually writes: every handler is found, the
+    /// upload bucket is told apart from the access-log bucket, and every
+    /// environment value uses only intrinsics `invoke` resolves.
+    #[test]
+    fn committed_dev_template_is_fully_resolvable() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let template = read_json(&root.join("synth-out/dev/template.json")).unwrap();
+        let mut deployed = deployed();
+        deployed.physical_ids = resources(&template)
+            .map(|(id, _)| (id.clone(), format!("physical-{id}")))
+            .collect();
+        for handler in upstack_contract::handler::ALL {
+            let function =
+                find_function(&template, "synth-out/dev/template.json", handler).unwrap();
+            let bucket = upload_bucket(
+                &template,
+                "synth-out/dev/template.json",
+                &function.logical_id,
+            )
+            .unwrap();
+            assert_eq!(bucket, "UploadBucket", "{handler}");
+            let environment = resolved_environment(&function, &template, &deployed).unwrap();
+            assert_eq!(
+                environment.get("APP_ENV").map(String::as_str),
+                Some("dev"),
+                "{handler}"
+            );
+        }
+    }
+
     #[test]
     fn partitions_follow_the_region() {
         assert_eq!(partition_of("eu-west-1"), "aws");
