@@ -196,6 +196,7 @@ fn parse_csv<R: Read>(
         .map(|c| column_of(c))
         .collect::<Result<Vec<_>, _>>()?;
 
+    let names_bytes: usize = names.iter().map(String::len).sum();
     let mut report = ParseReport::default();
     let mut record = csv::ByteRecord::new();
     loop {
@@ -222,11 +223,42 @@ fn parse_csv<R: Read>(
             );
             continue;
         }
-        let mut values: Vec<&str> = Vec::with_capacity(names.len());
+        // Size first (strings count their UTF-8 bytes): an oversize row is
+        // rejected before anything is allocated for it.
+        let size = names_bytes + record.as_slice().len();
+        let keys = derive_keys(object_key, line, spec, |columns_are_sk| {
+            let columns = if columns_are_sk {
+                &sk_columns
+            } else {
+                &pk_columns
+            };
+            columns
+                .iter()
+                .map(|&index| std::str::from_utf8(&record[index]).ok().map(str::to_owned))
+                .collect()
+        });
+        let (pk, sk) = match keys {
+            Ok(keys) => keys,
+            Err(reason) => {
+                report.bad(line, reason);
+                continue;
+            }
+        };
+        let size = size + PARTITION_KEY.len() + pk.len() + SORT_KEY.len() + sk.len();
+        if size > MAX_ITEM_BYTES {
+            report.bad(
+                line,
+                format!("item is {size} bytes, over DynamoDB's {MAX_ITEM_BYTES}-byte limit"),
+            );
+            continue;
+        }
+        let mut item = Item::with_capacity(names.len() + 2);
         let mut invalid = None;
-        for (index, field) in record.iter().enumerate() {
+        for (index, (name, field)) in names.iter().zip(record.iter()).enumerate() {
             match std::str::from_utf8(field) {
-                Ok(value) => values.push(value),
+                Ok(value) => {
+                    item.insert(name.clone(), AttributeValue::S(value.to_owned()));
+                }
                 Err(_) => {
                     invalid = Some(index);
                     break;
@@ -237,38 +269,6 @@ fn parse_csv<R: Read>(
             report.bad(
                 line,
                 format!("column {:?} is not valid UTF-8", names[index]),
-            );
-            continue;
-        }
-        let keys = derive_keys(object_key, line, spec, |columns_are_sk| {
-            let columns = if columns_are_sk {
-                &sk_columns
-            } else {
-                &pk_columns
-            };
-            columns
-                .iter()
-                .map(|&index| Some(values[index].to_owned()))
-                .collect()
-        });
-        let (pk, sk) = match keys {
-            Ok(keys) => keys,
-            Err(reason) => {
-                report.bad(line, reason);
-                continue;
-            }
-        };
-        let mut item = Item::with_capacity(names.len() + 2);
-        let mut size = 0;
-        for (name, value) in names.iter().zip(&values) {
-            size += name.len() + value.len();
-            item.insert(name.clone(), AttributeValue::S((*value).to_owned()));
-        }
-        size += PARTITION_KEY.len() + pk.len() + SORT_KEY.len() + sk.len();
-        if size > MAX_ITEM_BYTES {
-            report.bad(
-                line,
-                format!("item is {size} bytes, over DynamoDB's {MAX_ITEM_BYTES}-byte limit"),
             );
             continue;
         }
