@@ -267,7 +267,7 @@ fn reason_suffix(reason: Option<&str>) -> String {
 /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/protect-stack-resources.html>
 pub fn protective_stack_policy(template: &serde_json::Value) -> Option<String> {
     let resources = template.get("Resources")?.as_object()?;
-    let stateful: Vec<String> = resources
+    let mut stateful: Vec<String> = resources
         .iter()
         .filter(|(_, resource)| {
             resource
@@ -277,6 +277,8 @@ pub fn protective_stack_policy(template: &serde_json::Value) -> Option<String> {
         })
         .map(|(logical_id, _)| format!("LogicalResourceId/{logical_id}"))
         .collect();
+    // Sorted so the policy text does not depend on map order.
+    stateful.sort();
     if stateful.is_empty() {
         return None;
     }

@@ -69,7 +69,7 @@ pub fn retained_resources(template: &serde_json::Value) -> Vec<RetainedResource>
     else {
         return Vec::new();
     };
-    resources
+    let mut retained = resources
         .iter()
         .filter(|(_, resource)| {
             matches!(
@@ -88,7 +88,9 @@ pub fn retained_resources(template: &serde_json::Value) -> Vec<RetainedResource>
                 .to_owned(),
             physical_id: None,
         })
-        .collect()
+        .collect::<Vec<_>>();
+    retained.sort_by(|a, b| a.logical_id.cmp(&b.logical_id));
+    retained
 }
 
 pub async fn destroy<I>(
