@@ -41,6 +41,15 @@ if command -v rustup >/dev/null; then
     }
 fi
 
+# Fixes for moto bugs that stop our real templates deploying on the emulator
+# (scripts/moto/upstack_moto_patches.py says which and why); a .pth file loads
+# them into every Python process of the venv, so each moto_server gets them.
+site_packages=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+printf '%s\nimport upstack_moto_patches; upstack_moto_patches.install()\n' "$PWD/scripts/moto" \
+    > "$site_packages/upstack_moto_patches.pth"
+.venv/bin/python -c 'import moto.kms.models, moto.sns.models, upstack_moto_patches' \
+    || { echo "error: the moto patches in scripts/moto do not load" >&2; exit 1; }
+
 for tool in moto_server cfn-lint checkov cargo-zigbuild; do
     [ -x ".venv/bin/$tool" ] || { echo "error: .venv/bin/$tool missing after install" >&2; exit 1; }
 done
