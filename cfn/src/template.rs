@@ -243,17 +243,39 @@ impl Template {
         }
     }
 
-    /// The template as JSON, in CloudFormation's layout.
+    /// The template as JSON, in CloudFormation's layout, every object's keys sorted.
     pub fn to_json(&self) -> Json {
-        serde_json::to_value(self).unwrap_or(Json::Null)
+        let mut json = serde_json::to_value(self).unwrap_or(Json::Null);
+        sort_keys(&mut json);
+        json
     }
 
     /// Pretty JSON with a trailing newline: byte-identical for equal templates
-    /// on any machine (every map is sorted; no timestamps, no hashes of paths).
+    /// on any machine and in any build (every map is sorted, the top-level
+    /// sections too; no timestamps, no hashes of paths).
     pub fn to_pretty_string(&self) -> String {
         let mut text = serde_json::to_string_pretty(&self.to_json()).unwrap_or_default();
         text.push('\n');
         text
+    }
+}
+
+/// Sorts every object's keys, recursively. serde_json keeps insertion order
+/// when any crate in the build enables its `preserve_order` feature (AWS's
+/// validator does), so whether a map comes out sorted would otherwise depend
+/// on which crates a cargo invocation happens to build together.
+pub fn sort_keys(json: &mut Json) {
+    match json {
+        Json::Object(map) => {
+            let mut entries: Vec<(String, Json)> = std::mem::take(map).into_iter().collect();
+            entries.sort_by(|(a, _), (b, _)| a.cmp(b));
+            for (key, mut value) in entries {
+                sort_keys(&mut value);
+                map.insert(key, value);
+            }
+        }
+        Json::Array(items) => items.iter_mut().for_each(sort_keys),
+        _ => {}
     }
 }
 
@@ -329,5 +351,31 @@ impl Serialize for Output {
         }
         map.serialize_entry("Value", &self.value)?;
         map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_come_out_sorted_whatever_order_they_were_added_in() {
+        let mut template = Template::new().description("d");
+        template.metadata.insert(
+            "Zeta".into(),
+            serde_json::json!({"b": 1, "a": [{"y": 2, "x": 1}]}),
+        );
+        template
+            .metadata
+            .insert("Alpha".into(), serde_json::json!(true));
+        let text = template.to_pretty_string();
+        let order = |needle: &str| text.find(needle).unwrap_or(usize::MAX);
+        assert!(order("\"AWSTemplateFormatVersion\"") < order("\"Description\""));
+        assert!(order("\"Description\"") < order("\"Metadata\""));
+        assert!(order("\"Metadata\"") < order("\"Resources\""));
+        assert!(order("\"Alpha\"") < order("\"Zeta\""));
+        assert!(order("\"a\"") < order("\"b\""));
+        assert!(order("\"x\"") < order("\"y\""));
+        assert!(text.ends_with("}\n"));
     }
 }
