@@ -16,10 +16,14 @@ pub fn objects_arn(bucket_name_sub: &str, prefix: &str) -> Value<String> {
     ))
 }
 
-/// `s3:GetObject` on the objects under `prefix` only.
+/// `s3:GetObject` and `s3:GetObjectVersion` on the objects under `prefix`
+/// only. The handlers read the exact version named in the S3 event, and S3
+/// authorizes a GET with `versionId` as `s3:GetObjectVersion`
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html#API_GetObject_RequestSyntax>);
+/// Rekognition reads the photo version with the caller's permissions too.
 pub fn grant_read(bucket_name_sub: &str, prefix: &str) -> Statement {
     Statement::allow()
-        .action("s3:GetObject")
+        .actions(["s3:GetObject", "s3:GetObjectVersion"])
         .resource(objects_arn(bucket_name_sub, prefix))
 }
 

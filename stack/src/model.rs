@@ -101,7 +101,7 @@ pub struct Subscription {
 /// What a function's role may do; each becomes least-privilege statements.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Grant {
-    /// `s3:GetObject` on `<bucket>/<prefix>*`.
+    /// `s3:GetObject` and `s3:GetObjectVersion` on `<bucket>/<prefix>*`.
     ReadObjects { prefix: String },
     /// `s3:PutObject` on `<bucket>/<prefix>*`.
     WriteObjects { prefix: String },
@@ -235,8 +235,8 @@ impl Pipeline {
         let functions = vec![
             function(
                 handler::NOTIFY,
+                // notify reads nothing from S3: the event carries all it announces.
                 vec![
-                    read(prefix::UPLOADS),
                     publish(ids::ALERTS_TOPIC),
                     publish(ids::EVENTS_TOPIC),
                     table(&[]),
