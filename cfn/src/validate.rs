@@ -301,6 +301,11 @@ struct Checker<'a> {
 }
 
 fn check_json(json: &Json, lookup: TypeLookup, body_bytes: usize) -> Vec<ValidationError> {
+    // Problems are reported in key order: serde_json keeps insertion order
+    // when a crate in the build enables `preserve_order`, so walk a sorted copy.
+    let mut sorted = json.clone();
+    crate::template::sort_keys(&mut sorted);
+    let json = &sorted;
     let Some(template) = json.as_object() else {
         return vec![ValidationError {
             logical_id: None,

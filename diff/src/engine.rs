@@ -72,8 +72,13 @@ pub fn diff_templates(
     new: &Json,
     lookup: TypeLookup,
 ) -> Result<TemplateDiff, DiffError> {
-    let old_template = TemplateView::parse(old, Side::Old)?;
-    let new_template = TemplateView::parse(new, Side::New)?;
+    // Changes are listed in key order: serde_json keeps insertion order when a
+    // crate in the build enables `preserve_order`, so compare sorted copies.
+    let (mut old, mut new) = (old.clone(), new.clone());
+    upstack_cfn::template::sort_keys(&mut old);
+    upstack_cfn::template::sort_keys(&mut new);
+    let old_template = TemplateView::parse(&old, Side::Old)?;
+    let new_template = TemplateView::parse(&new, Side::New)?;
 
     let mut resources = Vec::new();
     let ids: BTreeSet<&String> = old_template
