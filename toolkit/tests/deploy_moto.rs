@@ -1,15 +1,12 @@
 //! bootstrap -> deploy -> no-change deploy -> update -> destroy, against a
-//! moto server on 127.0.0.1.
-//!
-//! The template is a small stand-in for the pipeline (bucket, table, FIFO
-//! topic and queue, standard topic, role, one function per handler whose
-//! code is the asset key in the asset bucket), not `synth_env("dev")`:
-//! moto 5's CloudFormation fails ExecuteChangeSet on the real template with
-//! "Fn::GetAtt references undefined resource Key" (it cannot create our
-//! AWS::KMS::Key from the template). Handler zips are small valid zips, not
-//! cross-compiled handlers (minutes with cargo-zigbuild): moto's Lambda only
-//! stores the code at CreateFunction, so what is tested is the
-//! upload/skip logic and that each function points at its asset.
+//! moto server on 127.0.0.1, with the real dev stack: the template is what
+//! `upstack synth` renders from envs/dev.toml (the update is a config change:
+//! the functions' default memory). moto needs the two emulator fixes in
+//! scripts/moto/upstack_moto_patches.py (tagged KMS keys, SNS TopicArn) that
+//! scripts/setup-test-tools.sh loads into the venv. Handler zips are small
+//! valid zips, not cross-compiled handlers (minutes with cargo-zigbuild):
+//! moto's Lambda only stores the code at CreateFunction, so what is tested is
+//! the upload/skip logic and that each function carries its asset.
 
 // Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
 #![allow(clippy::unwrap_used)]
@@ -116,54 +113,29 @@ fn fake_zip(dir: &Path, name: &str) -> PathBuf {
     path
 }
 
-/// The stand-in template (see the module docs for why not the real one).
+/// The real dev template, as `upstack synth` renders it, with the functions'
+/// default memory set to `memory_mb` (a config change) and fake asset keys.
 fn pipeline_template(memory_mb: u32) -> String {
-    let mut resources = serde_json::json!({
-        "UploadBucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "upstack-dev-uploads-123456789012"}},
-        "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {
-            "TableName": "upstack-dev-items",
-            "BillingMode": "PAY_PER_REQUEST",
-            "AttributeDefinitions": [
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"}
-            ],
-            "KeySchema": [
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"}
-            ]
-        }},
-        "AlertsTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "upstack-dev-alerts"}},
-        "EventsTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "upstack-dev-events.fifo", "FifoTopic": true, "ContentBasedDeduplication": true}},
-        "EventsQueue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "upstack-dev-events.fifo", "FifoQueue": true}},
-        "FunctionRole": {"Type": "AWS::IAM::Role", "Properties": {
-            "RoleName": "upstack-dev-functions",
-            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-            ]}
-        }}
-    });
-    for (handler, logical_id) in [
-        ("notify", "NotifyFunction"),
-        ("ingest", "IngestFunction"),
-        ("photo-check", "PhotoCheckFunction"),
-    ] {
-        resources[logical_id] = serde_json::json!({"Type": "AWS::Lambda::Function", "Properties": {
-            "FunctionName": format!("upstack-dev-{handler}"),
-            "Runtime": "provided.al2023",
-            "Handler": "bootstrap",
-            "Architectures": ["arm64"],
-            "MemorySize": memory_mb,
-            "Role": {"Fn::GetAtt": ["FunctionRole", "Arn"]},
-            "Code": {"S3Bucket": {"Fn::Sub": "upstack-assets-${AWS::AccountId}-${AWS::Region}"}, "S3Key": asset_key(handler)},
-            "Environment": {"Variables": {"TABLE_NAME": {"Ref": "Table"}, "TOPIC_ARN": {"Ref": "AlertsTopic"}}}
-        }});
-    }
-    serde_json::to_string_pretty(&serde_json::json!({
-        "AWSTemplateFormatVersion": "2010-09-09",
-        "Resources": resources,
-        "Outputs": {"TableName": {"Value": {"Ref": "Table"}}}
-    }))
-    .unwrap()
+    let path = repo_root().join("envs/dev.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let defaults = "[functions.defaults]\nmemory_mb = 256\n";
+    assert!(
+        text.contains(defaults),
+        "envs/dev.toml no longer has {defaults:?}"
+    );
+    let text = text.replacen(
+        defaults,
+        &format!("[functions.defaults]\nmemory_mb = {memory_mb}\n"),
+        1,
+    );
+    let config = upstack_stack::config::parse("envs/dev.toml", &text).unwrap();
+    let assets = ["notify", "ingest", "photo-check"]
+        .into_iter()
+        .map(|handler| (handler.to_owned(), asset_key(handler)))
+        .collect();
+    upstack_toolkit::synth::render("dev", config, &assets)
+        .unwrap()
+        .template_json
 }
 
 fn asset_key(handler: &str) -> String {
@@ -373,8 +345,54 @@ async fn bootstrap_deploy_noop_update_destroy() {
             .send()
             .await
             .unwrap();
-        assert!(described.configuration().is_some(), "{handler}");
+        let zip_size = std::fs::metadata(work.path().join(format!("{handler}.zip")))
+            .unwrap()
+            .len();
+        assert_eq!(
+            described.configuration().map(|c| c.code_size()),
+            Some(zip_size as i64),
+            "{handler} does not carry its uploaded zip"
+        );
     }
+    // The upload bucket is encrypted with the stack's own key.
+    let resources = cfn
+        .describe_stack_resources()
+        .stack_name("upstack-dev")
+        .send()
+        .await
+        .unwrap();
+    let physical = |logical: &str| {
+        resources
+            .stack_resources()
+            .iter()
+            .find(|r| r.logical_resource_id() == Some(logical))
+            .and_then(|r| r.physical_resource_id())
+            .unwrap_or_else(|| panic!("no {logical} in the stack"))
+            .to_owned()
+    };
+    let encryption = s3
+        .get_bucket_encryption()
+        .bucket(physical("UploadBucket"))
+        .send()
+        .await
+        .unwrap();
+    let default = encryption
+        .server_side_encryption_configuration()
+        .unwrap()
+        .rules()[0]
+        .apply_server_side_encryption_by_default()
+        .unwrap()
+        .clone();
+    assert_eq!(default.sse_algorithm().as_str(), "aws:kms");
+    let key_id = physical("Key");
+    assert!(
+        default
+            .kms_master_key_id()
+            .unwrap_or_default()
+            .contains(&key_id),
+        "upload bucket key {:?}, stack key {key_id}",
+        default.kms_master_key_id()
+    );
     let tables = aws_sdk_dynamodb::Client::new(&config)
         .list_tables()
         .send()
