@@ -32,7 +32,7 @@ fn invocation(pipeline: &Pipeline, event: &serde_json::Value) -> Invocation {
         timeout: Duration::from_secs(60),
         region: REGION.into(),
         account_id: ACCOUNT_ID.into(),
-        event: serde_json::to_vec(event).unwrap(),
+        event: serde_json::to_vec(event).expect("an S3 event serializes"),
         extra_passthrough: Vec::new(),
     }
 }
