@@ -4,8 +4,9 @@
 //!
 //!   cargo bench -p upstack-toolkit --bench deploy
 //!
-//! Uses the stand-in template of tests/deploy_moto.rs (moto cannot create
-//! the real stack's KMS key from a template).
+//! Uses the real synthesized dev template, as tests/deploy_moto.rs does (moto
+//! needs the fixes in scripts/moto/upstack_moto_patches.py, which
+//! scripts/setup-test-tools.sh installs), with small fake zips as assets.
 
 #![allow(clippy::unwrap_used)]
 
@@ -71,54 +72,29 @@ fn start_moto() -> (Moto, String) {
     (Moto(child), format!("http://127.0.0.1:{port}"))
 }
 
-/// The stand-in template (see the module docs for why not the real one).
+/// The real dev template, as `upstack synth` renders it, with the functions'
+/// default memory set to `memory_mb` and fake asset keys (same as
+/// tests/deploy_moto.rs).
 fn pipeline_template(memory_mb: u32) -> String {
-    let mut resources = serde_json::json!({
-        "UploadBucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "upstack-dev-uploads-123456789012"}},
-        "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {
-            "TableName": "upstack-dev-items",
-            "BillingMode": "PAY_PER_REQUEST",
-            "AttributeDefinitions": [
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"}
-            ],
-            "KeySchema": [
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"}
-            ]
-        }},
-        "AlertsTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "upstack-dev-alerts"}},
-        "EventsTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "upstack-dev-events.fifo", "FifoTopic": true, "ContentBasedDeduplication": true}},
-        "EventsQueue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "upstack-dev-events.fifo", "FifoQueue": true}},
-        "FunctionRole": {"Type": "AWS::IAM::Role", "Properties": {
-            "RoleName": "upstack-dev-functions",
-            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-            ]}
-        }}
-    });
-    for (handler, logical_id) in [
-        ("notify", "NotifyFunction"),
-        ("ingest", "IngestFunction"),
-        ("photo-check", "PhotoCheckFunction"),
-    ] {
-        resources[logical_id] = serde_json::json!({"Type": "AWS::Lambda::Function", "Properties": {
-            "FunctionName": format!("upstack-dev-{handler}"),
-            "Runtime": "provided.al2023",
-            "Handler": "bootstrap",
-            "Architectures": ["arm64"],
-            "MemorySize": memory_mb,
-            "Role": {"Fn::GetAtt": ["FunctionRole", "Arn"]},
-            "Code": {"S3Bucket": {"Fn::Sub": "upstack-assets-${AWS::AccountId}-${AWS::Region}"}, "S3Key": asset_key(handler)},
-            "Environment": {"Variables": {"TABLE_NAME": {"Ref": "Table"}, "TOPIC_ARN": {"Ref": "AlertsTopic"}}}
-        }});
-    }
-    serde_json::to_string_pretty(&serde_json::json!({
-        "AWSTemplateFormatVersion": "2010-09-09",
-        "Resources": resources,
-        "Outputs": {"TableName": {"Value": {"Ref": "Table"}}}
-    }))
-    .unwrap()
+    let text = std::fs::read_to_string(repo_root().join("envs/dev.toml")).unwrap();
+    let defaults = "[functions.defaults]\nmemory_mb = 256\n";
+    assert!(
+        text.contains(defaults),
+        "envs/dev.toml no longer has {defaults:?}"
+    );
+    let text = text.replacen(
+        defaults,
+        &format!("[functions.defaults]\nmemory_mb = {memory_mb}\n"),
+        1,
+    );
+    let config = upstack_stack::config::parse("envs/dev.toml", &text).unwrap();
+    let assets = ["notify", "ingest", "photo-check"]
+        .into_iter()
+        .map(|handler| (handler.to_owned(), asset_key(handler)))
+        .collect();
+    upstack_toolkit::synth::render("dev", config, &assets)
+        .unwrap()
+        .template_json
 }
 
 fn asset_key(handler: &str) -> String {
