@@ -7,6 +7,9 @@ use handler_common::SystemClock;
 use handler_common::config::EnvSource;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
+#[global_allocator]
+static ALLOCATOR: ingest::Allocator = ingest::Allocator;
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     handler_common::logging::init_json_logs();
