@@ -48,6 +48,7 @@ pub struct DeployPlan {
     pub stack_name: String,
     pub region: String,
     pub account: String,
+    /// The template as synthesized (indented); deploy sends it compact.
     pub template_json: String,
     pub tags: Vec<(String, String)>,
     pub termination_protection: bool,
@@ -337,18 +338,26 @@ pub async fn upload_assets(
 }
 
 /// TemplateBody when it fits, else an upload to `templates/` and its URL.
+/// Either way the text sent is the compact form, the one
+/// `upstack_cfn::validate` measured at synth against the inline limit (about
+/// half the size of the indented file in synth-out/), so the stored template
+/// and the limit check agree. Returns the size sent too.
 async fn template_source(
     s3: &S3Client,
     plan: &DeployPlan,
     pacing: &Pacing,
-) -> Result<TemplateSource, DeployError> {
-    if plan.template_json.len() <= MAX_TEMPLATE_BODY_BYTES {
-        return Ok(TemplateSource::Body(plan.template_json.clone()));
+) -> Result<(TemplateSource, usize), DeployError> {
+    let template: serde_json::Value =
+        serde_json::from_str(&plan.template_json).map_err(DeployError::Template)?;
+    let body = upstack_cfn::validate::upload_body(&template);
+    let bytes = body.len();
+    if bytes <= MAX_TEMPLATE_BODY_BYTES {
+        return Ok((TemplateSource::Body(body), bytes));
     }
     let bucket = plan.asset_bucket();
-    let digest = hex::encode(Sha256::digest(plan.template_json.as_bytes()));
+    let digest = hex::encode(Sha256::digest(body.as_bytes()));
     let key = format!("{TEMPLATE_PREFIX}{}-{digest}.json", plan.stack_name);
-    let body = plan.template_json.clone().into_bytes();
+    let body = body.into_bytes();
     with_retries(pacing, "s3:PutObject", || {
         s3.put_object()
             .bucket(&bucket)
@@ -358,10 +367,8 @@ async fn template_source(
             .send()
     })
     .await?;
-    Ok(TemplateSource::Url(format!(
-        "https://{bucket}.s3.{}.amazonaws.com/{key}",
-        plan.region
-    )))
+    let url = format!("https://{bucket}.s3.{}.amazonaws.com/{key}", plan.region);
+    Ok((TemplateSource::Url(url), bytes))
 }
 
 /// DeleteStack and wait until it is gone (used for leftover
@@ -440,11 +447,10 @@ where
     reporter.line(&format!(
         "assets: {uploaded} uploaded, {skipped} already in s3://{bucket}"
     ));
-    let template = template_source(&clients.s3, plan, pacing).await?;
+    let (template, template_bytes) = template_source(&clients.s3, plan, pacing).await?;
     if let TemplateSource::Url(url) = &template {
         reporter.line(&format!(
-            "template is {} bytes (over {MAX_TEMPLATE_BODY_BYTES}): passed by URL {url}",
-            plan.template_json.len()
+            "template is {template_bytes} bytes compact (over {MAX_TEMPLATE_BODY_BYTES}): passed by URL {url}"
         ));
     }
 

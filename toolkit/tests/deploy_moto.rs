@@ -528,6 +528,81 @@ async fn bootstrap_deploy_noop_update_destroy() {
     assert_eq!(gone, None);
 }
 
+/// The synthesized file is indented; deploy sends the compact form, which
+/// is what synth's validation measured against the inline limit. A template
+/// over 51,200 bytes indented but not compact goes inline, uploads nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn template_over_the_limit_only_when_indented_is_sent_inline() {
+    let moto = start_moto();
+    let config = sdk_config(&moto.endpoint).await;
+    let clients = DeployClients {
+        cloudformation: aws_sdk_cloudformation::Client::new(&config),
+        s3: aws::s3_client(&config),
+    };
+    let work = tempfile::tempdir().unwrap();
+    bootstrap::bootstrap(
+        &clients.s3,
+        &bootstrap::asset_bucket(ACCOUNT, REGION),
+        REGION,
+        false,
+        &fast_pacing(),
+    )
+    .await
+    .unwrap();
+    let mut template: serde_json::Value = serde_json::from_str(&pipeline_template(256)).unwrap();
+    template["Resources"]["Table"]["Metadata"] =
+        serde_json::json!({ "Padding": "x".repeat(4_000) });
+    let template_json = serde_json::to_string_pretty(&template).unwrap();
+    let compact = serde_json::to_string(&template).unwrap();
+    assert!(
+        template_json.len() > 51_200 && compact.len() < 51_200,
+        "indented {} / compact {} bytes",
+        template_json.len(),
+        compact.len()
+    );
+    let plan = dev_plan(work.path(), template_json);
+    let mut reporter = RecordingReporter::default();
+    let outcome = deploy::deploy(
+        &clients,
+        &plan,
+        &options("inline"),
+        &mut reporter,
+        &mut FixedAnswer(Answer::Yes),
+        std::future::pending(),
+    )
+    .await
+    .unwrap_or_else(|error| panic!("{error}\n{}", reporter.lines.join("\n")));
+    assert!(
+        matches!(outcome, DeployOutcome::Deployed { .. }),
+        "{outcome:?}"
+    );
+    assert!(
+        !reporter
+            .lines
+            .iter()
+            .any(|line| line.contains("passed by URL")),
+        "{:#?}",
+        reporter.lines
+    );
+    let uploaded = clients
+        .s3
+        .list_objects_v2()
+        .bucket(bootstrap::asset_bucket(ACCOUNT, REGION))
+        .prefix("templates/")
+        .send()
+        .await
+        .unwrap();
+    assert!(uploaded.contents().is_empty(), "{uploaded:?}");
+    let stored = clients
+        .cloudformation
+        .get_template()
+        .stack_name("upstack-dev")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stored.template_body(), Some(compact.as_str()));
+}
+
 /// A template over TemplateBody's 51,200 bytes goes via the asset bucket
 /// (TemplateURL), and moto's CloudFormation reads it back from moto's S3.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
