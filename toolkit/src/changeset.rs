@@ -145,6 +145,9 @@ pub struct ChangeDetail {
     pub name: Option<String>,
     /// `Never`, `Conditionally`, `Always`.
     pub requires_recreation: Option<String>,
+    /// `Static` (known before the update) or `Dynamic` (decided while it runs,
+    /// e.g. a value from a resource that is itself replaced).
+    pub evaluation: Option<String>,
     /// `DirectModification`, `ResourceReference`, `ParameterReference`, ...
     pub change_source: Option<String>,
     pub causing_entity: Option<String>,
@@ -363,6 +366,9 @@ pub async fn describe(
                             requires_recreation: target
                                 .and_then(|target| target.requires_recreation())
                                 .map(|recreation| recreation.as_str().to_owned()),
+                            evaluation: detail
+                                .evaluation()
+                                .map(|evaluation| evaluation.as_str().to_owned()),
                             change_source: detail
                                 .change_source()
                                 .map(|source| source.as_str().to_owned()),

@@ -586,7 +586,13 @@ where
         &new_template,
         upstack_resources::registry::lookup,
     )?;
-    diff.merge_change_set(description.changes.iter().map(to_diff_change).collect());
+    diff.merge_change_set(
+        description
+            .changes
+            .iter()
+            .map(crate::live_diff::to_diff_model)
+            .collect(),
+    );
     let sources = upstack_diff::render::Sources {
         old: format!("stack {} (deployed)", plan.stack_name),
         new: format!("change set {}", request.change_set_name),
@@ -829,46 +835,6 @@ async fn deployed_template(
         stack: stack_name.to_owned(),
         source,
     })
-}
-
-fn to_diff_change(change: &changeset::ResourceChange) -> upstack_diff::ChangeSetResource {
-    let action = match &change.action {
-        changeset::ChangeAction::Add => "Add".to_owned(),
-        changeset::ChangeAction::Modify => "Modify".to_owned(),
-        changeset::ChangeAction::Remove => "Remove".to_owned(),
-        changeset::ChangeAction::Import => "Import".to_owned(),
-        changeset::ChangeAction::Dynamic => "Dynamic".to_owned(),
-        changeset::ChangeAction::SyncWithActual => "SyncWithActual".to_owned(),
-        changeset::ChangeAction::Other(other) => other.clone(),
-    };
-    let replacement = match &change.replacement {
-        changeset::Replacement::True => Some("True".to_owned()),
-        changeset::Replacement::False => Some("False".to_owned()),
-        changeset::Replacement::Conditional => Some("Conditional".to_owned()),
-        changeset::Replacement::NotReported(value) if value.is_empty() => None,
-        changeset::Replacement::NotReported(value) => Some(value.clone()),
-    };
-    upstack_diff::ChangeSetResource {
-        logical_id: change.logical_id.clone(),
-        resource_type: (!change.resource_type.is_empty()).then(|| change.resource_type.clone()),
-        view: upstack_diff::ChangeSetView {
-            action,
-            replacement,
-            physical_id: change.physical_id.clone(),
-            details: change
-                .details
-                .iter()
-                .map(|detail| upstack_diff::ChangeSetDetail {
-                    attribute: (!detail.attribute.is_empty()).then(|| detail.attribute.clone()),
-                    name: detail.name.clone(),
-                    requires_recreation: detail.requires_recreation.clone(),
-                    evaluation: None,
-                    change_source: detail.change_source.clone(),
-                    causing_entity: detail.causing_entity.clone(),
-                })
-                .collect(),
-        },
-    }
 }
 
 /// The stack's Outputs; when there are none, the physical ids of its

@@ -228,7 +228,7 @@ async fn read_change_set(
 ) -> Result<Vec<ChangeSetResource>, LiveDiffError> {
     match changeset::wait_until_ready(client, handle, pacing).await? {
         ChangeSetState::Ready(description) => {
-            Ok(description.changes.into_iter().map(to_diff_model).collect())
+            Ok(description.changes.iter().map(to_diff_model).collect())
         }
         ChangeSetState::NoChanges { .. } => Ok(Vec::new()),
         ChangeSetState::Failed { status, reason } => Err(LiveDiffError::ChangeSetFailed {
@@ -277,7 +277,7 @@ async fn clean_up(
 }
 
 /// The toolkit's change-set model to the diff engine's (which has no SDK types).
-pub fn to_diff_model(change: changeset::ResourceChange) -> ChangeSetResource {
+pub fn to_diff_model(change: &changeset::ResourceChange) -> ChangeSetResource {
     let action = match &change.action {
         ChangeAction::Add => "Add".to_owned(),
         ChangeAction::Modify => "Modify".to_owned(),
@@ -295,22 +295,22 @@ pub fn to_diff_model(change: changeset::ResourceChange) -> ChangeSetResource {
         Replacement::NotReported(value) => Some(value.clone()),
     };
     ChangeSetResource {
-        logical_id: change.logical_id,
-        resource_type: (!change.resource_type.is_empty()).then_some(change.resource_type),
+        logical_id: change.logical_id.clone(),
+        resource_type: (!change.resource_type.is_empty()).then(|| change.resource_type.clone()),
         view: ChangeSetView {
             action,
             replacement,
-            physical_id: change.physical_id,
+            physical_id: change.physical_id.clone(),
             details: change
                 .details
-                .into_iter()
+                .iter()
                 .map(|detail| ChangeSetDetail {
-                    attribute: (!detail.attribute.is_empty()).then_some(detail.attribute),
-                    name: detail.name,
-                    requires_recreation: detail.requires_recreation,
-                    evaluation: None,
-                    change_source: detail.change_source,
-                    causing_entity: detail.causing_entity,
+                    attribute: (!detail.attribute.is_empty()).then(|| detail.attribute.clone()),
+                    name: detail.name.clone(),
+                    requires_recreation: detail.requires_recreation.clone(),
+                    evaluation: detail.evaluation.clone(),
+                    change_source: detail.change_source.clone(),
+                    causing_entity: detail.causing_entity.clone(),
                 })
                 .collect(),
         },

@@ -17,8 +17,8 @@ use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
 use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
 use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
 use aws_sdk_cloudformation::types::{
-    Change, ChangeAction, ChangeSetStatus, ChangeSource, ExecutionStatus, Replacement,
-    RequiresRecreation, ResourceAttribute, ResourceChange, ResourceChangeDetail,
+    Change, ChangeAction, ChangeSetStatus, ChangeSource, EvaluationType, ExecutionStatus,
+    Replacement, RequiresRecreation, ResourceAttribute, ResourceChange, ResourceChangeDetail,
     ResourceTargetDefinition, Stack, StackStatus,
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
@@ -71,13 +71,20 @@ fn change(
         .build()
 }
 
+/// `Static` for a direct edit; `Dynamic` for a value that comes from another
+/// resource (CloudFormation decides it during the update), as AWS reports.
 fn detail(
     name: &str,
     recreation: RequiresRecreation,
     source: ChangeSource,
     entity: Option<&str>,
 ) -> ResourceChangeDetail {
+    let evaluation = match source {
+        ChangeSource::DirectModification => EvaluationType::Static,
+        _ => EvaluationType::Dynamic,
+    };
     ResourceChangeDetail::builder()
+        .evaluation(evaluation)
         .target(
             ResourceTargetDefinition::builder()
                 .attribute(ResourceAttribute::Properties)
