@@ -95,6 +95,34 @@ fn events(newest_first: Vec<StackEvent>) -> DescribeStackEventsOutput {
         .build()
 }
 
+/// DescribeStacks answering each status in turn (the statuses a real stack
+/// goes through), then, with `then_deleted`, "does not exist" three times:
+/// each test states only the states that make its case.
+fn stack_statuses(statuses: &[&'static str], then_deleted: bool) -> Rule {
+    let mut sequence = mock!(Cfn::describe_stacks).sequence();
+    for &status in statuses {
+        sequence = sequence.output(move || stack(status));
+    }
+    if then_deleted {
+        sequence = sequence.http_response(no_stack).times(3);
+    }
+    sequence.build()
+}
+
+/// CreateChangeSet, accepted only as `kind` (`CREATE` or `UPDATE`).
+fn change_set_created_as(kind: &'static str) -> Rule {
+    mock!(Cfn::create_change_set)
+        .match_requests(move |request| {
+            request.change_set_type().map(|kind| kind.as_str()) == Some(kind)
+        })
+        .then_output(|| {
+            CreateChangeSetOutput::builder()
+                .id("arn:cs/1")
+                .stack_id(STACK_ID)
+                .build()
+        })
+}
+
 fn created_change_set() -> Rule {
     mock!(Cfn::create_change_set).then_output(|| {
         CreateChangeSetOutput::builder()
@@ -212,27 +240,14 @@ async fn run(cfn: Cfn, options: DeployOptions, answer: Answer) -> Run {
 /// moto never leaves a ROLLBACK_COMPLETE stack (its creations cannot fail).
 #[tokio::test]
 async fn rollback_complete_is_deleted_and_recreated_after_approval() {
-    let describe = mock!(Cfn::describe_stacks)
-        .sequence()
-        .output(|| stack("ROLLBACK_COMPLETE"))
-        .output(|| stack("DELETE_IN_PROGRESS"))
-        .output(|| stack("DELETE_COMPLETE"))
-        .http_response(no_stack)
-        .times(3)
-        .build();
+    let describe = stack_statuses(
+        &["ROLLBACK_COMPLETE", "DELETE_IN_PROGRESS", "DELETE_COMPLETE"],
+        true,
+    );
     let stack_events = mock!(Cfn::describe_stack_events).then_output(|| events(vec![]));
     let delete_stack =
         mock!(Cfn::delete_stack).then_output(|| DeleteStackOutput::builder().build());
-    let create = mock!(Cfn::create_change_set)
-        .match_requests(|request| {
-            request.change_set_type().map(|kind| kind.as_str()) == Some("CREATE")
-        })
-        .then_output(|| {
-            CreateChangeSetOutput::builder()
-                .id("arn:cs/1")
-                .stack_id(STACK_ID)
-                .build()
-        });
+    let create = change_set_created_as("CREATE");
     let (no_changes, delete_cs) = (no_changes(), delete_change_set());
     let cfn = cfn_client(&[
         &describe,
@@ -309,25 +324,18 @@ async fn in_progress_stack_is_refused_with_its_status() {
 /// moto finishes every operation inside the API call: no *_IN_PROGRESS to wait for.
 #[tokio::test]
 async fn in_progress_stack_is_waited_for_with_wait() {
-    let describe = mock!(Cfn::describe_stacks)
-        .sequence()
-        .output(|| stack("UPDATE_IN_PROGRESS"))
-        .output(|| stack("UPDATE_IN_PROGRESS"))
-        .output(|| stack("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"))
-        .output(|| stack("UPDATE_COMPLETE"))
-        .output(|| stack("UPDATE_COMPLETE"))
-        .build();
+    let describe = stack_statuses(
+        &[
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_IN_PROGRESS",
+            "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+            "UPDATE_COMPLETE",
+            "UPDATE_COMPLETE",
+        ],
+        false,
+    );
     let stack_events = mock!(Cfn::describe_stack_events).then_output(|| events(vec![]));
-    let create = mock!(Cfn::create_change_set)
-        .match_requests(|request| {
-            request.change_set_type().map(|kind| kind.as_str()) == Some("UPDATE")
-        })
-        .then_output(|| {
-            CreateChangeSetOutput::builder()
-                .id("arn:cs/1")
-                .stack_id(STACK_ID)
-                .build()
-        });
+    let create = change_set_created_as("UPDATE");
     let (no_changes, delete_cs) = (no_changes(), delete_change_set());
     let cfn = cfn_client(&[&describe, &stack_events, &create, &no_changes, &delete_cs]);
     let clock = ManualClock::default();
@@ -376,25 +384,11 @@ async fn update_rollback_failed_gives_continue_update_rollback_guidance() {
 /// moto does not keep a REVIEW_IN_PROGRESS stack for an unexecuted CREATE change set.
 #[tokio::test]
 async fn leftover_review_in_progress_stack_is_cleaned_up() {
-    let describe = mock!(Cfn::describe_stacks)
-        .sequence()
-        .output(|| stack("REVIEW_IN_PROGRESS"))
-        .http_response(no_stack)
-        .times(3)
-        .build();
+    let describe = stack_statuses(&["REVIEW_IN_PROGRESS"], true);
     let stack_events = mock!(Cfn::describe_stack_events).then_output(|| events(vec![]));
     let delete_stack =
         mock!(Cfn::delete_stack).then_output(|| DeleteStackOutput::builder().build());
-    let create = mock!(Cfn::create_change_set)
-        .match_requests(|request| {
-            request.change_set_type().map(|kind| kind.as_str()) == Some("CREATE")
-        })
-        .then_output(|| {
-            CreateChangeSetOutput::builder()
-                .id("arn:cs/1")
-                .stack_id(STACK_ID)
-                .build()
-        });
+    let create = change_set_created_as("CREATE");
     let (no_changes, delete_cs) = (no_changes(), delete_change_set());
     let cfn = cfn_client(&[
         &describe,
@@ -458,12 +452,14 @@ async fn empty_change_set_is_deleted_and_reported_as_no_changes() {
 /// moto never fails a resource (so no reasons, cancellations or rollback events).
 #[tokio::test]
 async fn failure_prints_the_root_cause_first_then_the_rollback_outcome() {
-    let describe = mock!(Cfn::describe_stacks)
-        .sequence()
-        .output(|| stack("UPDATE_COMPLETE"))
-        .output(|| stack("UPDATE_ROLLBACK_IN_PROGRESS"))
-        .output(|| stack("UPDATE_ROLLBACK_COMPLETE"))
-        .build();
+    let describe = stack_statuses(
+        &[
+            "UPDATE_COMPLETE",
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            "UPDATE_ROLLBACK_COMPLETE",
+        ],
+        false,
+    );
     let before = event(
         "e0",
         STACK,
