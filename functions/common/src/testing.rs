@@ -1,94 +1,25 @@
 //! Moto-backed fixtures for the handlers' integration tests (feature
 //! `testing`, enabled only from the handlers' dev-dependencies).
 //!
-//! Each test starts its own `moto_server` on a free 127.0.0.1 port and kills
-//! it on drop, so tests run in parallel without sharing state. A missing
-//! moto is a test failure that says how to install it, never a skip.
+//! Each test starts its own `moto_server` ([`MotoServer`], from the dev-only
+//! `upstack-test-support` crate) on a free 127.0.0.1 port and kills it on
+//! drop, so tests run in parallel without sharing state. A missing moto is a
+//! test failure that says how to install it, never a skip.
 
 use std::collections::HashMap;
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType,
 };
-use aws_sdk_s3::config::Credentials;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use aws_sdk_sqs::types::QueueAttributeName;
 
-pub const REGION: &str = "eu-west-1";
-pub const ACCOUNT_ID: &str = "123456789012";
-
-/// A running `moto_server`, killed when dropped.
-#[derive(Debug)]
-pub struct MotoServer {
-    child: Child,
-    pub endpoint: String,
-}
-
-impl MotoServer {
-    /// `$MOTO_SERVER`, else the repository's `.venv/bin/moto_server`.
-    pub fn binary() -> PathBuf {
-        if let Some(path) = std::env::var_os("MOTO_SERVER") {
-            return PathBuf::from(path);
-        }
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server")
-    }
-
-    pub fn start() -> MotoServer {
-        let binary = MotoServer::binary();
-        if !binary.exists() {
-            panic!(
-                "moto is not installed at {}: run `bash scripts/setup-test-tools.sh` from the \
-                 repository root (or set MOTO_SERVER to a moto_server binary)",
-                binary.display()
-            );
-        }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .map(|address| address.port())
-            .unwrap_or_else(|error| panic!("no free port on 127.0.0.1: {error}"));
-        let child = Command::new(&binary)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|error| panic!("could not start {}: {error}", binary.display()));
-        let server = MotoServer {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if started.elapsed() > Duration::from_secs(30) {
-                panic!("moto_server did not listen on 127.0.0.1:{port} within 30 s");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-
-    pub async fn sdk_config(&self) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(&self.endpoint)
-            .region(Region::new(REGION))
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-            .load()
-            .await
-    }
-}
-
-impl Drop for MotoServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// The moto launcher and its constants live in the dev-only
+/// `upstack-test-support` crate, shared with the toolkit's and CLI's tests.
+pub use upstack_test_support::{ACCOUNT_ID, MotoServer, REGION};
 
 /// The pipeline's resources, created in a fresh moto.
 #[derive(Debug)]

@@ -1,0 +1,124 @@
+//! Dev-only test fixtures shared by the workspace's tests and benches: the
+//! repository's paths, a `moto_server` per test, and (feature `pipeline`) the
+//! real dev template with fake handler assets.
+//!
+//! Never a normal dependency: only `[dev-dependencies]`, or handler-common's
+//! `testing` feature, which is itself enabled only from dev-dependencies. No
+//! Lambda binary or CLI build links it.
+//!
+//! Each test starts its own `moto_server` on a free 127.0.0.1 port and kills
+//! it on drop, so tests run in parallel without sharing state. A missing
+//! moto is a test failure that says how to install it, never a skip.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_s3::config::Credentials;
+
+#[cfg(feature = "pipeline")]
+mod pipeline;
+#[cfg(feature = "pipeline")]
+pub use pipeline::{asset_key, fake_zip, pipeline_template};
+
+/// The region every moto-backed test deploys to (envs/dev.toml's region).
+pub const REGION: &str = "eu-west-1";
+/// The account moto reports (its fixed default).
+pub const ACCOUNT_ID: &str = "123456789012";
+
+/// The repository root (the workspace's root package).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("test-support sits one level below the repository root")
+        .to_path_buf()
+}
+
+/// `.venv/bin/<name>` in the repository (installed by
+/// `scripts/setup-test-tools.sh`); it may not exist.
+pub fn venv_tool(name: &str) -> PathBuf {
+    repo_root().join(".venv/bin").join(name)
+}
+
+/// [`venv_tool`], panicking with how to install it when it is missing.
+pub fn require_venv_tool(name: &str) -> PathBuf {
+    let path = venv_tool(name);
+    if !path.is_file() {
+        panic!(
+            "{} missing: run `bash scripts/setup-test-tools.sh` from the repository root",
+            path.display()
+        );
+    }
+    path
+}
+
+/// A running `moto_server`, killed when dropped.
+#[derive(Debug)]
+pub struct MotoServer {
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub endpoint: String,
+}
+
+impl MotoServer {
+    /// `$MOTO_SERVER`, else the repository's `.venv/bin/moto_server`.
+    pub fn binary() -> PathBuf {
+        if let Some(path) = std::env::var_os("MOTO_SERVER") {
+            return PathBuf::from(path);
+        }
+        venv_tool("moto_server")
+    }
+
+    /// Starts moto on a free 127.0.0.1 port and waits (30 s at most) until it listens.
+    pub fn start() -> MotoServer {
+        let binary = MotoServer::binary();
+        if !binary.exists() {
+            panic!(
+                "moto is not installed at {}: run `bash scripts/setup-test-tools.sh` from the \
+                 repository root (or set MOTO_SERVER to a moto_server binary)",
+                binary.display()
+            );
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map(|address| address.port())
+            .unwrap_or_else(|error| panic!("no free port on 127.0.0.1: {error}"));
+        let child = Command::new(&binary)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| panic!("could not start {}: {error}", binary.display()));
+        let server = MotoServer {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if started.elapsed() > Duration::from_secs(30) {
+                panic!("moto_server did not listen on 127.0.0.1:{port} within 30 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// An SDK config for this server: [`REGION`], static `testing` credentials.
+    pub async fn sdk_config(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(Region::new(REGION))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+            .load()
+            .await
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,60 @@
+//! The real dev stack for deploy tests and benches: the template `upstack
+//! synth` renders from envs/dev.toml, with fake asset keys, and small valid
+//! zips to upload as the handlers' assets (moto's Lambda only stores the
+//! code, so cross-compiled handlers are not needed).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::repo_root;
+
+/// The real dev template, as `upstack synth` renders it, with the functions'
+/// default memory set to `memory_mb` (a config change) and fake asset keys
+/// ([`asset_key`]).
+pub fn pipeline_template(memory_mb: u32) -> String {
+    let path = repo_root().join("envs/dev.toml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    let defaults = "[functions.defaults]\nmemory_mb = 256\n";
+    assert!(
+        text.contains(defaults),
+        "envs/dev.toml no longer has {defaults:?}"
+    );
+    let text = text.replacen(
+        defaults,
+        &format!("[functions.defaults]\nmemory_mb = {memory_mb}\n"),
+        1,
+    );
+    let config = upstack_stack::config::parse("envs/dev.toml", &text)
+        .unwrap_or_else(|error| panic!("envs/dev.toml: {error}"));
+    let assets = ["notify", "ingest", "photo-check"]
+        .into_iter()
+        .map(|handler| (handler.to_owned(), asset_key(handler)))
+        .collect();
+    upstack_toolkit::synth::render("dev", config, &assets)
+        .unwrap_or_else(|error| panic!("rendering the dev template: {error}"))
+        .template_json
+}
+
+/// The fake S3 key of `handler`'s asset in [`pipeline_template`].
+pub fn asset_key(handler: &str) -> String {
+    format!("assets/{handler}-arm64-0123456789abcdef.zip")
+}
+
+/// `dir/<name>.zip`: a valid zip holding a `bootstrap` shell script.
+pub fn fake_zip(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(format!("{name}.zip"));
+    let file =
+        std::fs::File::create(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    let mut writer = zip::ZipWriter::new(file);
+    writer
+        .start_file("bootstrap", zip::write::SimpleFileOptions::default())
+        .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    writer
+        .write_all(format!("#!/bin/sh\necho {name}\n").as_bytes())
+        .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    writer
+        .finish()
+        .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    path
+}
