@@ -12,19 +12,13 @@ use std::sync::Mutex;
 use sha2::{Digest, Sha256};
 
 use upstack_contract::Architecture;
+use upstack_test_support::repo_root;
 use upstack_toolkit::bundle::{BundleOptions, bundle};
 use upstack_toolkit::fingerprint::handler_fingerprint;
 
 /// The tests share one target directory (so only the first pays the build)
 /// and the zips inside it: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 fn fixture_workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/elf/echo-workspace")

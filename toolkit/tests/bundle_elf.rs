@@ -10,14 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use upstack_contract::{Architecture, LAMBDA_GLIBC};
+use upstack_test_support::venv_tool;
 use upstack_toolkit::bundle::{BundleError, ElfProblem, check_binary};
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -43,7 +37,7 @@ fn gcc(source: &str, out: &Path) {
 }
 
 fn zig_cc(target: &str, source: &str, out: &Path) {
-    let python = workspace_root().join(".venv/bin/python");
+    let python = venv_tool("python");
     assert!(
         python.is_file(),
         "{} missing: run `scripts/setup-test-tools.sh` to install zig (ziglang) into .venv/",

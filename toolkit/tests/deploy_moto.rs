@@ -11,13 +11,12 @@
 // Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use aws_sdk_cloudformation::config::Credentials;
+use upstack_test_support::{
+    ACCOUNT_ID as ACCOUNT, MotoServer, REGION, asset_key, fake_zip, pipeline_template,
+};
 use upstack_toolkit::aws::{self, Pacing};
 use upstack_toolkit::bootstrap;
 use upstack_toolkit::deploy::{
@@ -26,71 +25,6 @@ use upstack_toolkit::deploy::{
 };
 use upstack_toolkit::destroy::{self, DestroyOptions, DestroyOutcome};
 
-const ACCOUNT: &str = "123456789012";
-const REGION: &str = "eu-west-1";
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// moto_server on a free 127.0.0.1 port; killed on drop.
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_moto() -> Moto {
-    let server = repo_root().join(".venv/bin/moto_server");
-    assert!(
-        server.is_file(),
-        "{} missing: run `scripts/setup-test-tools.sh`",
-        server.display()
-    );
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(server)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let moto = Moto {
-        child,
-        endpoint: format!("http://127.0.0.1:{port}"),
-    };
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "moto_server did not start on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    moto
-}
-
-async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new(REGION))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-        .load()
-        .await
-}
-
 /// moto answers in milliseconds: poll fast so the test measures upstack, not sleeps.
 fn fast_pacing() -> Pacing {
     Pacing {
@@ -98,48 +32,6 @@ fn fast_pacing() -> Pacing {
         poll_max: Duration::from_millis(200),
         ..Pacing::default()
     }
-}
-
-fn fake_zip(dir: &Path, name: &str) -> PathBuf {
-    let path = dir.join(format!("{name}.zip"));
-    let mut writer = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
-    writer
-        .start_file("bootstrap", zip::write::SimpleFileOptions::default())
-        .unwrap();
-    writer
-        .write_all(format!("#!/bin/sh\necho {name}\n").as_bytes())
-        .unwrap();
-    writer.finish().unwrap();
-    path
-}
-
-/// The real dev template, as `upstack synth` renders it, with the functions'
-/// default memory set to `memory_mb` (a config change) and fake asset keys.
-fn pipeline_template(memory_mb: u32) -> String {
-    let path = repo_root().join("envs/dev.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let defaults = "[functions.defaults]\nmemory_mb = 256\n";
-    assert!(
-        text.contains(defaults),
-        "envs/dev.toml no longer has {defaults:?}"
-    );
-    let text = text.replacen(
-        defaults,
-        &format!("[functions.defaults]\nmemory_mb = {memory_mb}\n"),
-        1,
-    );
-    let config = upstack_stack::config::parse("envs/dev.toml", &text).unwrap();
-    let assets = ["notify", "ingest", "photo-check"]
-        .into_iter()
-        .map(|handler| (handler.to_owned(), asset_key(handler)))
-        .collect();
-    upstack_toolkit::synth::render("dev", config, &assets)
-        .unwrap()
-        .template_json
-}
-
-fn asset_key(handler: &str) -> String {
-    format!("assets/{handler}-arm64-0123456789abcdef.zip")
 }
 
 fn dev_plan(out_dir: &Path, template_json: String) -> DeployPlan {
@@ -179,8 +71,8 @@ fn options(id: &str) -> DeployOptions {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bootstrap_deploy_noop_update_destroy() {
-    let moto = start_moto();
-    let config = sdk_config(&moto.endpoint).await;
+    let moto = MotoServer::start();
+    let config = moto.sdk_config().await;
     let cfn = aws_sdk_cloudformation::Client::new(&config);
     let s3 = aws::s3_client(&config);
     let pacing = fast_pacing();
@@ -533,8 +425,8 @@ async fn bootstrap_deploy_noop_update_destroy() {
 /// over 51,200 bytes indented but not compact goes inline, uploads nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn template_over_the_limit_only_when_indented_is_sent_inline() {
-    let moto = start_moto();
-    let config = sdk_config(&moto.endpoint).await;
+    let moto = MotoServer::start();
+    let config = moto.sdk_config().await;
     let clients = DeployClients {
         cloudformation: aws_sdk_cloudformation::Client::new(&config),
         s3: aws::s3_client(&config),
@@ -607,8 +499,8 @@ async fn template_over_the_limit_only_when_indented_is_sent_inline() {
 /// (TemplateURL), and moto's CloudFormation reads it back from moto's S3.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn template_over_the_body_limit_is_passed_by_url() {
-    let moto = start_moto();
-    let config = sdk_config(&moto.endpoint).await;
+    let moto = MotoServer::start();
+    let config = moto.sdk_config().await;
     let clients = DeployClients {
         cloudformation: aws_sdk_cloudformation::Client::new(&config),
         s3: aws::s3_client(&config),

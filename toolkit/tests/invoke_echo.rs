@@ -12,15 +12,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use upstack_contract::Architecture;
+use upstack_test_support::repo_root;
 use upstack_toolkit::bundle::{BundleOptions, bundle};
 use upstack_toolkit::runtime_api::{Invocation, InvocationOutcome, LogStream, Phase, invoke_once};
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 /// Bundles echo (a no-op when bundle_echo already built it) and unpacks the
 /// zip's `bootstrap` into `dir`, keeping the mode stored in the zip.

@@ -7,69 +7,14 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use upstack_contract::Architecture;
+use upstack_test_support::{MotoServer, repo_root};
 use upstack_toolkit::bundle::{BundleOptions, bundle};
 use upstack_toolkit::invoke::{EventSource, InvokeRequest, invoke};
 use upstack_toolkit::runtime_api::InvocationOutcome;
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// moto_server on a free 127.0.0.1 port; killed on drop.
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_moto() -> Moto {
-    let server = repo_root().join(".venv/bin/moto_server");
-    assert!(
-        server.is_file(),
-        "{} missing: run `scripts/setup-test-tools.sh`",
-        server.display()
-    );
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(server)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let moto = Moto {
-        child,
-        endpoint: format!("http://127.0.0.1:{port}"),
-    };
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "moto_server did not start on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    moto
-}
 
 fn echo_bootstrap(dir: &Path) -> PathBuf {
     let tools_bin = repo_root().join(".venv/bin");
@@ -154,15 +99,8 @@ fn synthesized_template() -> serde_json::Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invoke_with_key_sends_the_s3_event_and_the_deployed_environment() {
-    let moto = start_moto();
-    let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&moto.endpoint)
-        .region(aws_config::Region::new("eu-west-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .load()
-        .await;
+    let moto = MotoServer::start();
+    let sdk_config = moto.sdk_config().await;
 
     let cloudformation = aws_sdk_cloudformation::Client::new(&sdk_config);
     cloudformation
@@ -278,15 +216,8 @@ async fn invoke_with_key_sends_the_s3_event_and_the_deployed_environment() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_object_is_reported_with_its_bucket_and_key() {
-    let moto = start_moto();
-    let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&moto.endpoint)
-        .region(aws_config::Region::new("eu-west-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .load()
-        .await;
+    let moto = MotoServer::start();
+    let sdk_config = moto.sdk_config().await;
     aws_sdk_cloudformation::Client::new(&sdk_config)
         .create_stack()
         .stack_name("upstack-test")

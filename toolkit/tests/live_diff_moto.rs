@@ -6,81 +6,17 @@
 // Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_sdk_cloudformation::config::Credentials;
 use serde_json::{Value as Json, json};
 use upstack_diff::render::{self, Sources};
 use upstack_diff::{Action, diff_templates};
+use upstack_test_support::MotoServer;
 use upstack_toolkit::aws::Pacing;
 use upstack_toolkit::live_diff::{self, Deployed};
 
-const REGION: &str = "eu-west-1";
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// moto_server on a free 127.0.0.1 port; killed on drop.
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_moto() -> Moto {
-    let server = repo_root().join(".venv/bin/moto_server");
-    assert!(
-        server.is_file(),
-        "{} missing: run `scripts/setup-test-tools.sh`",
-        server.display()
-    );
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(server)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let moto = Moto {
-        child,
-        endpoint: format!("http://127.0.0.1:{port}"),
-    };
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "moto_server did not start on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    moto
-}
-
-async fn client(endpoint: &str) -> aws_sdk_cloudformation::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new(REGION))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-        .load()
-        .await;
-    aws_sdk_cloudformation::Client::new(&config)
+async fn client(moto: &MotoServer) -> aws_sdk_cloudformation::Client {
+    aws_sdk_cloudformation::Client::new(&moto.sdk_config().await)
 }
 
 fn template(visibility_timeout: u32) -> Json {
@@ -140,8 +76,8 @@ fn sources() -> Sources {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn diff_against_a_deployed_stack() {
-    let moto = start_moto();
-    let client = client(&moto.endpoint).await;
+    let moto = MotoServer::start();
+    let client = client(&moto).await;
     let pacing = Pacing::default();
     create_stack(&client, "live-diff", &template(30)).await;
 
@@ -188,8 +124,8 @@ async fn diff_against_a_deployed_stack() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stack_that_does_not_exist_shows_everything_added() {
-    let moto = start_moto();
-    let client = client(&moto.endpoint).await;
+    let moto = MotoServer::start();
+    let client = client(&moto).await;
     let deployed = live_diff::deployed_template(&client, "never-deployed", &Pacing::default())
         .await
         .unwrap();
