@@ -8,61 +8,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Output};
+
+use upstack_test_support::{MotoServer, require_venv_tool};
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
-
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn venv_tool(name: &str) -> PathBuf {
-    let path = Path::new(REPO).join(".venv/bin").join(name);
-    assert!(
-        path.is_file(),
-        "{} missing: run `scripts/setup-test-tools.sh`",
-        path.display()
-    );
-    path
-}
-
-fn start_moto() -> Moto {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(venv_tool("moto_server"))
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let moto = Moto {
-        child,
-        endpoint: format!("http://127.0.0.1:{port}"),
-    };
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "moto_server did not start on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    moto
-}
 
 fn aws_env(command: &mut Command, endpoint: &str) {
     command
@@ -84,7 +35,7 @@ cfn = boto3.client("cloudformation", endpoint_url=endpoint)
 cfn.create_stack(StackName=stack, TemplateBody=open(path).read())
 cfn.get_waiter("stack_create_complete").wait(StackName=stack, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
 "#;
-    let mut command = Command::new(venv_tool("python"));
+    let mut command = Command::new(require_venv_tool("python"));
     command
         .arg("-c")
         .arg(script)
@@ -120,7 +71,7 @@ fn stack_name() -> String {
 
 #[test]
 fn the_cli_diffs_against_the_deployed_stack() {
-    let moto = start_moto();
+    let moto = MotoServer::start();
     let dir = tempfile::tempdir().unwrap();
     let deployed = dir.path().join("deployed.json");
     let changed = dir.path().join("changed.json");

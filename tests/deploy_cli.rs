@@ -4,58 +4,10 @@
 // Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_moto() -> Moto {
-    let server = repo_root().join(".venv/bin/moto_server");
-    assert!(
-        server.is_file(),
-        "{} missing: run `scripts/setup-test-tools.sh`",
-        server.display()
-    );
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(server)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "moto_server did not start on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Moto {
-        child,
-        endpoint: format!("http://127.0.0.1:{port}"),
-    }
-}
+use upstack_test_support::{MotoServer, repo_root, venv_tool};
 
 /// Runs the CLI with a clean AWS environment (no profile, no real credentials)
 /// and stdin not a terminal.
@@ -105,7 +57,7 @@ fn wrong_region_is_refused_before_any_aws_call() {
 
 #[test]
 fn bootstrap_then_destroy_without_a_stack_against_moto() {
-    let moto = start_moto();
+    let moto = MotoServer::start();
     let output = upstack(&["bootstrap", "--env", "dev"], &moto.endpoint, "eu-west-1");
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     insta::assert_snapshot!("bootstrap_created", String::from_utf8_lossy(&output.stdout));
@@ -128,9 +80,9 @@ fn bootstrap_then_destroy_without_a_stack_against_moto() {
 
 #[test]
 fn destroy_without_a_terminal_or_yes_exits_4_and_keeps_the_stack() {
-    let moto = start_moto();
+    let moto = MotoServer::start();
     // A stack to destroy, created straight through CloudFormation.
-    let created = Command::new(repo_root().join(".venv/bin/aws"))
+    let created = Command::new(venv_tool("aws"))
         .args([
             "cloudformation",
             "create-stack",
