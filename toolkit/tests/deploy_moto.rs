@@ -420,12 +420,17 @@ async fn bootstrap_deploy_noop_update_destroy() {
     assert_eq!(gone, None);
 }
 
-/// The synthesized file is indented; deploy sends the compact form, which
-/// is what synth's validation measured against the inline limit. A template
-/// over 51,200 bytes indented but not compact goes inline, uploads nothing.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn template_over_the_limit_only_when_indented_is_sent_inline() {
-    let moto = MotoServer::start();
+/// A first deploy of the dev template with `padding` bytes of Metadata to a
+/// fresh, bootstrapped moto.
+struct PaddedDeploy {
+    clients: DeployClients,
+    indented_bytes: usize,
+    compact: String,
+    lines: Vec<String>,
+    uploaded_templates: usize,
+}
+
+async fn deploy_padded(moto: &MotoServer, padding: usize) -> PaddedDeploy {
     let config = moto.sdk_config().await;
     let clients = DeployClients {
         cloudformation: aws_sdk_cloudformation::Client::new(&config),
@@ -443,21 +448,15 @@ async fn template_over_the_limit_only_when_indented_is_sent_inline() {
     .unwrap();
     let mut template: serde_json::Value = serde_json::from_str(&pipeline_template(256)).unwrap();
     template["Resources"]["Table"]["Metadata"] =
-        serde_json::json!({ "Padding": "x".repeat(4_000) });
-    let template_json = serde_json::to_string_pretty(&template).unwrap();
+        serde_json::json!({ "Padding": "x".repeat(padding) });
+    let indented = serde_json::to_string_pretty(&template).unwrap();
     let compact = serde_json::to_string(&template).unwrap();
-    assert!(
-        template_json.len() > 51_200 && compact.len() < 51_200,
-        "indented {} / compact {} bytes",
-        template_json.len(),
-        compact.len()
-    );
-    let plan = dev_plan(work.path(), template_json);
+    let plan = dev_plan(work.path(), indented.clone());
     let mut reporter = RecordingReporter::default();
     let outcome = deploy::deploy(
         &clients,
         &plan,
-        &options("inline"),
+        &options("padded"),
         &mut reporter,
         &mut FixedAnswer(Answer::Yes),
         std::future::pending(),
@@ -468,14 +467,6 @@ async fn template_over_the_limit_only_when_indented_is_sent_inline() {
         matches!(outcome, DeployOutcome::Deployed { .. }),
         "{outcome:?}"
     );
-    assert!(
-        !reporter
-            .lines
-            .iter()
-            .any(|line| line.contains("passed by URL")),
-        "{:#?}",
-        reporter.lines
-    );
     let uploaded = clients
         .s3
         .list_objects_v2()
@@ -484,15 +475,46 @@ async fn template_over_the_limit_only_when_indented_is_sent_inline() {
         .send()
         .await
         .unwrap();
-    assert!(uploaded.contents().is_empty(), "{uploaded:?}");
-    let stored = clients
+    PaddedDeploy {
+        clients,
+        indented_bytes: indented.len(),
+        compact,
+        lines: reporter.lines,
+        uploaded_templates: uploaded.contents().len(),
+    }
+}
+
+/// The synthesized file is indented; deploy sends the compact form, which
+/// is what synth's validation measured against the inline limit. A template
+/// over 51,200 bytes indented but not compact goes inline, uploads nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn template_over_the_limit_only_when_indented_is_sent_inline() {
+    let moto = MotoServer::start();
+    let deployed = deploy_padded(&moto, 4_000).await;
+    assert!(
+        deployed.indented_bytes > 51_200 && deployed.compact.len() < 51_200,
+        "indented {} / compact {} bytes",
+        deployed.indented_bytes,
+        deployed.compact.len()
+    );
+    assert!(
+        !deployed
+            .lines
+            .iter()
+            .any(|line| line.contains("passed by URL")),
+        "{:#?}",
+        deployed.lines
+    );
+    assert_eq!(deployed.uploaded_templates, 0);
+    let stored = deployed
+        .clients
         .cloudformation
         .get_template()
         .stack_name("upstack-dev")
         .send()
         .await
         .unwrap();
-    assert_eq!(stored.template_body(), Some(compact.as_str()));
+    assert_eq!(stored.template_body(), Some(deployed.compact.as_str()));
 }
 
 /// A template over TemplateBody's 51,200 bytes goes via the asset bucket
@@ -500,57 +522,15 @@ async fn template_over_the_limit_only_when_indented_is_sent_inline() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn template_over_the_body_limit_is_passed_by_url() {
     let moto = MotoServer::start();
-    let config = moto.sdk_config().await;
-    let clients = DeployClients {
-        cloudformation: aws_sdk_cloudformation::Client::new(&config),
-        s3: aws::s3_client(&config),
-    };
-    let work = tempfile::tempdir().unwrap();
-    bootstrap::bootstrap(
-        &clients.s3,
-        &bootstrap::asset_bucket(ACCOUNT, REGION),
-        REGION,
-        false,
-        &fast_pacing(),
-    )
-    .await
-    .unwrap();
-    let mut template: serde_json::Value = serde_json::from_str(&pipeline_template(256)).unwrap();
-    template["Resources"]["Table"]["Metadata"] =
-        serde_json::json!({ "Padding": "x".repeat(52_000) });
-    let template_json = serde_json::to_string_pretty(&template).unwrap();
-    assert!(template_json.len() > 51_200);
-    let plan = dev_plan(work.path(), template_json);
-    let mut reporter = RecordingReporter::default();
-    let outcome = deploy::deploy(
-        &clients,
-        &plan,
-        &options("big"),
-        &mut reporter,
-        &mut FixedAnswer(Answer::Yes),
-        std::future::pending(),
-    )
-    .await
-    .unwrap_or_else(|error| panic!("{error}\n{}", reporter.lines.join("\n")));
+    let deployed = deploy_padded(&moto, 52_000).await;
+    assert!(deployed.compact.len() > 51_200);
     assert!(
-        matches!(outcome, DeployOutcome::Deployed { .. }),
-        "{outcome:?}"
-    );
-    assert!(
-        reporter
+        deployed
             .lines
             .iter()
             .any(|line| line.contains("passed by URL https://upstack-assets-")),
         "{:#?}",
-        reporter.lines
+        deployed.lines
     );
-    let uploaded = clients
-        .s3
-        .list_objects_v2()
-        .bucket(bootstrap::asset_bucket(ACCOUNT, REGION))
-        .prefix("templates/")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(uploaded.contents().len(), 1);
+    assert_eq!(deployed.uploaded_templates, 1);
 }
