@@ -248,6 +248,12 @@ pub async fn invoke_once(invocation: Invocation) -> Result<InvocationReport, Run
             Phase::Init
         };
         tokio::select! {
+            // API events first: the server queues EventDelivered before the
+            // process can see its event, so a handler that crashes right
+            // after reading it is reported in the invoke phase, and one that
+            // answers then exits is reported by its answer. Unbiased, select!
+            // picked the exit at random when both were ready.
+            biased;
             event = events_rx.recv() => match event {
                 Some(ApiEvent::EventDelivered(at)) => {
                     init_duration = Some(at.duration_since(spawned_at));
