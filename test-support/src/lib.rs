@@ -19,7 +19,11 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::Credentials;
 
 #[cfg(feature = "pipeline")]
+mod echo;
+#[cfg(feature = "pipeline")]
 mod pipeline;
+#[cfg(feature = "pipeline")]
+pub use echo::echo_bootstrap;
 #[cfg(feature = "pipeline")]
 pub use pipeline::{asset_key, fake_zip, pipeline_template};
 

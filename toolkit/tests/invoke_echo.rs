@@ -6,47 +6,11 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use upstack_contract::Architecture;
-use upstack_test_support::repo_root;
-use upstack_toolkit::bundle::{BundleOptions, bundle};
+use upstack_test_support::echo_bootstrap;
 use upstack_toolkit::runtime_api::{Invocation, InvocationOutcome, LogStream, Phase, invoke_once};
-
-/// Bundles echo (a no-op when bundle_echo already built it) and unpacks the
-/// zip's `bootstrap` into `dir`, keeping the mode stored in the zip.
-fn bundled_bootstrap(dir: &Path) -> PathBuf {
-    let tools_bin = repo_root().join(".venv/bin");
-    assert!(
-        tools_bin.join("cargo-zigbuild").is_file(),
-        "run `scripts/setup-test-tools.sh` (cargo-zigbuild missing)"
-    );
-    let opts = BundleOptions {
-        target_dir: Some(repo_root().join("target/bundle-tests/echo")),
-        tools_bin: Some(tools_bin),
-        quiet: true,
-    };
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/elf/echo-workspace");
-    let asset = bundle(
-        &workspace,
-        &[("echo".to_string(), Architecture::X86_64)],
-        &opts,
-    )
-    .unwrap()
-    .remove(0);
-    let mut archive = zip::ZipArchive::new(std::fs::File::open(&asset.zip_path).unwrap()).unwrap();
-    let mut entry = archive.by_name("bootstrap").unwrap();
-    let mode = entry.unix_mode().unwrap();
-    let mut bytes = Vec::new();
-    entry.read_to_end(&mut bytes).unwrap();
-    let path = dir.join("bootstrap");
-    std::fs::write(&path, bytes).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
-    path
-}
 
 fn invocation(binary: PathBuf, event: &str, timeout: Duration) -> Invocation {
     Invocation {
@@ -65,7 +29,7 @@ fn invocation(binary: PathBuf, event: &str, timeout: Duration) -> Invocation {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zipped_bootstrap_answers_fails_crashes_and_times_out() {
     let dir = tempfile::tempdir().unwrap();
-    let bootstrap = bundled_bootstrap(dir.path());
+    let bootstrap = echo_bootstrap(dir.path());
 
     // Answers: the event, request id, function name and environment reach the handler.
     let report = invoke_once(invocation(

@@ -6,47 +6,11 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use upstack_contract::Architecture;
-use upstack_test_support::{MotoServer, repo_root};
-use upstack_toolkit::bundle::{BundleOptions, bundle};
+use upstack_test_support::{MotoServer, echo_bootstrap};
 use upstack_toolkit::invoke::{EventSource, InvokeRequest, invoke};
 use upstack_toolkit::runtime_api::InvocationOutcome;
-
-fn echo_bootstrap(dir: &Path) -> PathBuf {
-    let tools_bin = repo_root().join(".venv/bin");
-    assert!(
-        tools_bin.join("cargo-zigbuild").is_file(),
-        "run `scripts/setup-test-tools.sh` (cargo-zigbuild missing)"
-    );
-    let opts = BundleOptions {
-        target_dir: Some(repo_root().join("target/bundle-tests/echo")),
-        tools_bin: Some(tools_bin),
-        quiet: true,
-    };
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/elf/echo-workspace");
-    let asset = bundle(
-        &workspace,
-        &[("echo".to_string(), Architecture::X86_64)],
-        &opts,
-    )
-    .unwrap()
-    .remove(0);
-    let mut archive = zip::ZipArchive::new(std::fs::File::open(&asset.zip_path).unwrap()).unwrap();
-    let mut bytes = Vec::new();
-    archive
-        .by_name("bootstrap")
-        .unwrap()
-        .read_to_end(&mut bytes)
-        .unwrap();
-    let path = dir.join("bootstrap");
-    std::fs::write(&path, bytes).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
-}
 
 /// What is deployed to moto: the stateful resources the function's
 /// environment refers to.
