@@ -142,6 +142,22 @@ impl ObjectEvent {
         self.event_name.starts_with("ObjectCreated:")
     }
 
+    /// Why a handler of objects created under `prefix` ignores this event,
+    /// or `None` when it is one to handle (the `relevant` argument of
+    /// [`crate::process_event`]).
+    pub fn ignore_reason(&self, prefix: &str) -> Option<String> {
+        if !self.key.starts_with(prefix) {
+            Some(format!("key is not under {prefix}"))
+        } else if !self.is_object_created() {
+            Some(format!(
+                "event {} is not an object creation",
+                self.event_name
+            ))
+        } else {
+            None
+        }
+    }
+
     pub fn version_id(&self) -> Option<&str> {
         self.version.marker.version_id()
     }
@@ -315,6 +331,22 @@ mod tests {
         assert_eq!(
             event.version.canonical(),
             "uploads-bucket/data/my file+1 ü.csv?versionId=v1"
+        );
+    }
+
+    #[test]
+    fn events_outside_the_prefix_or_not_creations_are_ignored_with_a_reason() {
+        let payload = json!({"Records": [record("data/a.csv", Some("v1"))]});
+        let mut event = parse_s3_event(&payload).unwrap().remove(0).unwrap();
+        assert_eq!(event.ignore_reason("data/"), None);
+        assert_eq!(
+            event.ignore_reason("photos/").as_deref(),
+            Some("key is not under photos/")
+        );
+        event.event_name = "ObjectRemoved:Delete".into();
+        assert_eq!(
+            event.ignore_reason("data/").as_deref(),
+            Some("event ObjectRemoved:Delete is not an object creation")
         );
     }
 

@@ -136,18 +136,7 @@ impl Ingest {
             &self.store,
             request_id,
             lease_until(deadline, self.lease_margin),
-            |event| {
-                if !event.key.starts_with(prefix::DATA) {
-                    Some(format!("key is not under {}", prefix::DATA))
-                } else if !event.is_object_created() {
-                    Some(format!(
-                        "event {} is not an object creation",
-                        event.event_name
-                    ))
-                } else {
-                    None
-                }
-            },
+            |event| event.ignore_reason(prefix::DATA),
             async |event| self.ingest_one(event).await,
         )
         .await?;

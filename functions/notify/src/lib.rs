@@ -301,18 +301,7 @@ impl Notify {
             &self.store,
             request_id,
             lease_until(deadline, self.lease_margin),
-            |event| {
-                if !event.key.starts_with(prefix::UPLOADS) {
-                    Some(format!("key is not under {}", prefix::UPLOADS))
-                } else if !event.is_object_created() {
-                    Some(format!(
-                        "event {} is not an object creation",
-                        event.event_name
-                    ))
-                } else {
-                    None
-                }
-            },
+            |event| event.ignore_reason(prefix::UPLOADS),
             async |event| self.notify_one(event).await,
         )
         .await?;

@@ -134,18 +134,7 @@ impl PhotoCheck {
             &self.store,
             request_id,
             lease_until(deadline, self.lease_margin),
-            |event| {
-                if !event.key.starts_with(prefix::PHOTOS) {
-                    Some(format!("key is not under {}", prefix::PHOTOS))
-                } else if !event.is_object_created() {
-                    Some(format!(
-                        "event {} is not an object creation",
-                        event.event_name
-                    ))
-                } else {
-                    None
-                }
-            },
+            |event| event.ignore_reason(prefix::PHOTOS),
             async |event| self.check_one(event).await,
         )
         .await?;
