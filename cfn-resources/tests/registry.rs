@@ -63,3 +63,31 @@ fn facts_come_from_the_schema() {
     assert!(queue.is_create_only("FifoQueue"));
     assert!(queue.has_attribute("QueueUrl"));
 }
+
+#[test]
+fn merged_replacement_facts_stateful_types_and_name_properties() {
+    let table = registry::lookup("AWS::DynamoDB::Table").unwrap();
+    // Conditional in the schema, "Replacement" in the documentation: the stricter wins.
+    assert!(table.is_create_only("KeySchema"));
+    assert!(table.stateful);
+    assert_eq!(table.name_property, Some("TableName"));
+    let function = registry::lookup("AWS::Lambda::Function").unwrap();
+    assert!(function.is_conditionally_create_only("DurableConfig"));
+    assert!(!function.is_create_only("DurableConfig"));
+    assert!(!function.stateful);
+    let stateful: Vec<&str> = registry::ALL
+        .iter()
+        .filter(|info| info.stateful)
+        .map(|info| info.type_name)
+        .collect();
+    assert_eq!(
+        stateful,
+        [
+            "AWS::DynamoDB::Table",
+            "AWS::KMS::Key",
+            "AWS::Logs::LogGroup",
+            "AWS::S3::Bucket",
+            "AWS::SQS::Queue"
+        ]
+    );
+}

@@ -10,32 +10,55 @@ pub struct ResourceInfo {
     pub type_name: &'static str,
     /// Top-level properties the schema marks required.
     pub required: &'static [&'static str],
-    /// Property paths (from `createOnlyProperties`, without the `/properties/`
-    /// prefix, `/`-separated) whose change replaces the resource.
+    /// Property paths (without the `/properties/` prefix, `/`-separated, `*`
+    /// for list items) whose change replaces the resource: the schema's
+    /// `createOnlyProperties` merged with CloudFormation's documented update
+    /// behaviour ("Update requires: Replacement"), the stricter winning.
     pub create_only: &'static [&'static str],
+    /// Paths whose change may replace the resource: the schema's
+    /// `conditionalCreateOnlyProperties` and documented "maybe", unless the
+    /// other source says it always replaces.
+    pub conditional_create_only: &'static [&'static str],
     /// Property paths that form the primary identifier.
     pub primary_identifier: &'static [&'static str],
     /// Attributes `Fn::GetAtt` can read (from `readOnlyProperties`, `.`-joined).
     pub attributes: &'static [&'static str],
     /// Whether the type takes a `Tags` property.
     pub taggable: bool,
+    /// Whether the type holds data (`schemas/stateful.txt`): removing or
+    /// replacing one is destructive, and prod's stack policy protects it.
+    pub stateful: bool,
+    /// The property that gives the resource a custom physical name
+    /// (`schemas/name-properties.txt`); CloudFormation cannot replace a
+    /// resource while that name stays the same.
+    pub name_property: Option<&'static str>,
 }
 
 impl ResourceInfo {
     /// Whether changing the property at `path` (top-level name or
     /// `/`-separated nested path) forces replacement.
     pub fn is_create_only(&self, path: &str) -> bool {
-        self.create_only.iter().any(|create_only| {
-            path == *create_only
-                || path
-                    .strip_prefix(create_only)
-                    .is_some_and(|rest| rest.starts_with('/'))
-        })
+        covers(self.create_only, path)
+    }
+
+    /// Whether changing the property at `path` may force replacement.
+    pub fn is_conditionally_create_only(&self, path: &str) -> bool {
+        covers(self.conditional_create_only, path)
     }
 
     pub fn has_attribute(&self, attribute: &str) -> bool {
         self.attributes.contains(&attribute)
     }
+}
+
+/// Whether `path` is one of `listed` or below one of them.
+fn covers(listed: &[&str], path: &str) -> bool {
+    listed.iter().any(|listed| {
+        path == *listed
+            || path
+                .strip_prefix(listed)
+                .is_some_and(|rest| rest.starts_with('/'))
+    })
 }
 
 /// Looks up a type's facts by its `AWS::...` name; the generated crate supplies one.

@@ -14,41 +14,56 @@ static KEY: ResourceInfo = ResourceInfo {
     type_name: "AWS::KMS::Key",
     required: &[],
     create_only: &[],
+    conditional_create_only: &[],
     primary_identifier: &["KeyId"],
     attributes: &["Arn", "KeyId"],
     taggable: true,
+    stateful: false,
+    name_property: None,
 };
 static TOPIC: ResourceInfo = ResourceInfo {
     type_name: "AWS::SNS::Topic",
     required: &[],
     create_only: &["FifoTopic"],
+    conditional_create_only: &[],
     primary_identifier: &["TopicArn"],
     attributes: &["TopicArn", "TopicName"],
     taggable: true,
+    stateful: false,
+    name_property: None,
 };
 static QUEUE: ResourceInfo = ResourceInfo {
     type_name: "AWS::SQS::Queue",
     required: &[],
     create_only: &["FifoQueue"],
+    conditional_create_only: &[],
     primary_identifier: &["QueueUrl"],
     attributes: &["Arn", "QueueName", "QueueUrl"],
     taggable: true,
+    stateful: false,
+    name_property: None,
 };
 static FUNCTION: ResourceInfo = ResourceInfo {
     type_name: "AWS::Lambda::Function",
     required: &["Code", "Role"],
     create_only: &["FunctionName"],
+    conditional_create_only: &[],
     primary_identifier: &["FunctionName"],
     attributes: &["Arn", "SnapStartResponse.ApplyOn"],
     taggable: true,
+    stateful: false,
+    name_property: None,
 };
 static STACK: ResourceInfo = ResourceInfo {
     type_name: "AWS::CloudFormation::Stack",
     required: &[],
     create_only: &[],
+    conditional_create_only: &[],
     primary_identifier: &["StackId"],
     attributes: &["StackId"],
     taggable: true,
+    stateful: false,
+    name_property: None,
 };
 
 fn lookup(type_name: &str) -> Option<&'static ResourceInfo> {

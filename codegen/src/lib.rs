@@ -7,6 +7,7 @@
 //! passes on what is committed.
 
 pub mod docs;
+pub mod facts;
 pub mod fixups;
 pub mod model;
 pub mod naming;
@@ -47,6 +48,28 @@ pub fn read_types(schemas_dir: &Path) -> Result<Vec<String>> {
     Ok(types)
 }
 
+/// Every property of every type on which the registry schema and the
+/// documented update behaviour disagree, for the test that lists them.
+pub fn replacement_disagreements(root: &Path) -> Result<Vec<(String, facts::PropertyBehaviour)>> {
+    let schemas_dir = root.join("schemas");
+    let types = read_types(&schemas_dir)?;
+    let facts = facts::Facts::read(&schemas_dir, &types)?;
+    let mut out = Vec::new();
+    for type_name in types {
+        let path = schemas_dir.join(schema_file_name(&type_name));
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let schema: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        for behaviour in facts.behaviours(&type_name, &schema)? {
+            if behaviour.registry != behaviour.documented {
+                out.push((type_name.clone(), behaviour));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// `AWS::S3::Bucket` -> `aws-s3-bucket.json` (what scripts/refresh-schemas.sh writes).
 pub fn schema_file_name(type_name: &str) -> String {
     format!("{}.json", type_name.to_lowercase().replace("::", "-"))
@@ -57,7 +80,9 @@ pub fn schema_file_name(type_name: &str) -> String {
 pub fn generate(root: &Path) -> Result<BTreeMap<PathBuf, String>> {
     let schemas_dir = root.join("schemas");
     let mut models = Vec::new();
-    for type_name in read_types(&schemas_dir)? {
+    let types = read_types(&schemas_dir)?;
+    let facts = facts::Facts::read(&schemas_dir, &types)?;
+    for type_name in types {
         let file = schema_file_name(&type_name);
         let path = schemas_dir.join(&file);
         let text = std::fs::read_to_string(&path).with_context(|| {
@@ -76,10 +101,15 @@ pub fn generate(root: &Path) -> Result<BTreeMap<PathBuf, String>> {
             );
         }
         fixups::apply(&type_name, &mut schema)?;
-        models.push(
-            model::build(&type_name, &file, &schema)
-                .with_context(|| format!("generating {type_name}"))?,
-        );
+        let mut model = model::build(&type_name, &file, &schema)
+            .with_context(|| format!("generating {type_name}"))?;
+        let (create_only, conditional) =
+            facts::merged_lists(&facts.behaviours(&type_name, &schema)?);
+        model.create_only = create_only;
+        model.conditional_create_only = conditional;
+        model.stateful = facts.stateful(&type_name);
+        model.name_property = facts.name_property(&type_name, &schema)?;
+        models.push(model);
     }
     let mut by_service: BTreeMap<String, Vec<&ResourceModel>> = BTreeMap::new();
     for model in &models {

@@ -101,9 +101,17 @@ pub struct ResourceModel {
     pub enums: Vec<EnumDef>,
     pub attributes: Vec<Attribute>,
     pub required: Vec<String>,
+    /// Merged from the schema and the documented update behaviour (see
+    /// [`crate::facts`]): paths whose change always replaces the resource.
     pub create_only: Vec<String>,
+    /// Paths whose change may replace it.
+    pub conditional_create_only: Vec<String>,
     pub primary_identifier: Vec<String>,
     pub taggable: bool,
+    /// Listed in `schemas/stateful.txt`.
+    pub stateful: bool,
+    /// From `schemas/name-properties.txt`.
+    pub name_property: Option<String>,
 }
 
 /// What a type name in the module is used for, to tell a harmless reuse
@@ -244,15 +252,17 @@ pub fn build(type_name: &str, schema_file: &str, schema: &Json) -> Result<Resour
             required.sort();
             required
         },
-        create_only: paths(schema, "createOnlyProperties")?
-            .iter()
-            .map(|p| p.join("/"))
-            .collect(),
+        // Filled in by `crate::generate` from `crate::facts`, which needs
+        // more than this one schema.
+        create_only: Vec::new(),
+        conditional_create_only: Vec::new(),
         primary_identifier: paths(schema, "primaryIdentifier")?
             .iter()
             .map(|p| p.join("/"))
             .collect(),
         taggable: properties.contains_key("Tags"),
+        stateful: false,
+        name_property: None,
     })
 }
 

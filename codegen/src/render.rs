@@ -151,13 +151,16 @@ pub fn resource_file(model: &ResourceModel) -> String {
     let attribute_names: Vec<String> = model.attributes.iter().map(|a| a.name.clone()).collect();
     let _ = writeln!(
         body,
-        "pub static INFO: ResourceInfo = ResourceInfo {{\n    type_name: {:?},\n    required: &[{}],\n    create_only: &[{}],\n    primary_identifier: &[{}],\n    attributes: &[{}],\n    taggable: {},\n}};\n",
+        "pub static INFO: ResourceInfo = ResourceInfo {{\n    type_name: {:?},\n    required: &[{}],\n    create_only: &[{}],\n    conditional_create_only: &[{}],\n    primary_identifier: &[{}],\n    attributes: &[{}],\n    taggable: {},\n    stateful: {},\n    name_property: {:?},\n}};\n",
         model.type_name,
         list(&model.required),
         list(&model.create_only),
+        list(&model.conditional_create_only),
         list(&model.primary_identifier),
         list(&attribute_names),
         model.taggable,
+        model.stateful,
+        model.name_property,
     );
 
     let ref_target = match model.primary_identifier.as_slice() {

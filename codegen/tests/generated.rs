@@ -91,3 +91,61 @@ fn write_removes_files_that_are_no_longer_generated() {
     assert_eq!(written, files.keys().cloned().collect::<Vec<_>>());
     assert!(!out.path().join("gone").exists());
 }
+
+/// Every property of our types on which the registry schema
+/// (`createOnlyProperties` / `conditionalCreateOnlyProperties`) and the
+/// documented update behaviour (`schemas/update-behaviour.json`) disagree.
+/// The generated `ResourceInfo` keeps the stricter answer (last column).
+/// A change here after a refresh is a fact to review, not noise: update the
+/// table by hand.
+#[test]
+fn replacement_sources_disagree_on_these_properties() {
+    let root = upstack_codegen::repo_root();
+    let mut lines = vec!["type | property | registry schema | documented | used".to_owned()];
+    for (type_name, behaviour) in upstack_codegen::replacement_disagreements(&root).unwrap() {
+        lines.push(format!(
+            "{type_name} | {} | {} | {} | {}",
+            behaviour.path,
+            behaviour.registry.word(),
+            behaviour.documented.word(),
+            behaviour.merged().word()
+        ));
+    }
+    let expected = "\
+type | property | registry schema | documented | used
+AWS::DynamoDB::Table | KeySchema | may replace | replace | replace
+AWS::Lambda::Function | DurableConfig | may replace | none | may replace
+AWS::S3::Bucket | ObjectLockEnabled | none | replace | replace
+AWS::SNS::Subscription | Region | may replace | none | may replace";
+    assert_eq!(lines.join("\n"), expected);
+}
+
+#[test]
+fn the_stricter_source_wins() {
+    use upstack_codegen::facts::{Behaviour, PropertyBehaviour, merged_lists};
+    let behaviours = vec![
+        PropertyBehaviour {
+            path: "KeySchema".into(),
+            registry: Behaviour::MayReplace,
+            documented: Behaviour::Replace,
+        },
+        PropertyBehaviour {
+            path: "DurableConfig".into(),
+            registry: Behaviour::MayReplace,
+            documented: Behaviour::None,
+        },
+        PropertyBehaviour {
+            path: "Import".into(),
+            registry: Behaviour::Replace,
+            documented: Behaviour::None,
+        },
+        PropertyBehaviour {
+            path: "Import/Format".into(),
+            registry: Behaviour::Replace,
+            documented: Behaviour::Replace,
+        },
+    ];
+    let (replace, may_replace) = merged_lists(&behaviours);
+    assert_eq!(replace, vec!["Import".to_owned(), "KeySchema".to_owned()]);
+    assert_eq!(may_replace, vec!["DurableConfig".to_owned()]);
+}

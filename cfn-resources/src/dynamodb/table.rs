@@ -198,10 +198,13 @@ impl Resource for Table {
 pub static INFO: ResourceInfo = ResourceInfo {
     type_name: "AWS::DynamoDB::Table",
     required: &["KeySchema"],
-    create_only: &["TableName", "ImportSourceSpecification"],
+    create_only: &["ImportSourceSpecification", "KeySchema", "TableName"],
+    conditional_create_only: &[],
     primary_identifier: &["TableName"],
     attributes: &["Arn", "StreamArn"],
     taggable: true,
+    stateful: true,
+    name_property: Some("TableName"),
 };
 
 /// A `AWS::DynamoDB::Table` in a template, as [`upstack_cfn::Template::add`] returns it: its

@@ -101,7 +101,8 @@ impl Resource for ManagedPolicy {
 pub static INFO: ResourceInfo = ResourceInfo {
     type_name: "AWS::IAM::ManagedPolicy",
     required: &["PolicyDocument"],
-    create_only: &["ManagedPolicyName", "Description", "Path"],
+    create_only: &["Description", "ManagedPolicyName", "Path"],
+    conditional_create_only: &[],
     primary_identifier: &["PolicyArn"],
     attributes: &[
         "AttachmentCount",
@@ -114,6 +115,8 @@ pub static INFO: ResourceInfo = ResourceInfo {
         "UpdateDate",
     ],
     taggable: false,
+    stateful: false,
+    name_property: Some("ManagedPolicyName"),
 };
 
 /// A `AWS::IAM::ManagedPolicy` in a template, as [`upstack_cfn::Template::add`] returns it: its

@@ -105,9 +105,12 @@ pub static INFO: ResourceInfo = ResourceInfo {
     type_name: "AWS::IAM::Policy",
     required: &["PolicyDocument", "PolicyName"],
     create_only: &[],
+    conditional_create_only: &[],
     primary_identifier: &["Id"],
     attributes: &["Id"],
     taggable: false,
+    stateful: false,
+    name_property: None,
 };
 
 /// A `AWS::IAM::Policy` in a template, as [`upstack_cfn::Template::add`] returns it: its

@@ -111,9 +111,12 @@ pub static INFO: ResourceInfo = ResourceInfo {
     type_name: "AWS::IAM::Role",
     required: &["AssumeRolePolicyDocument"],
     create_only: &["Path", "RoleName"],
+    conditional_create_only: &[],
     primary_identifier: &["RoleName"],
     attributes: &["Arn", "RoleId"],
     taggable: true,
+    stateful: false,
+    name_property: Some("RoleName"),
 };
 
 /// A `AWS::IAM::Role` in a template, as [`upstack_cfn::Template::add`] returns it: its

@@ -86,9 +86,12 @@ pub static INFO: ResourceInfo = ResourceInfo {
     type_name: "AWS::KMS::Alias",
     required: &["AliasName", "TargetKeyId"],
     create_only: &["AliasName"],
+    conditional_create_only: &[],
     primary_identifier: &["AliasName"],
     attributes: &[],
     taggable: false,
+    stateful: false,
+    name_property: Some("AliasName"),
 };
 
 /// A `AWS::KMS::Alias` in a template, as [`upstack_cfn::Template::add`] returns it: its

@@ -271,9 +271,12 @@ pub static INFO: ResourceInfo = ResourceInfo {
     type_name: "AWS::KMS::Key",
     required: &[],
     create_only: &[],
+    conditional_create_only: &[],
     primary_identifier: &["KeyId"],
     attributes: &["Arn", "KeyId"],
     taggable: true,
+    stateful: true,
+    name_property: None,
 };
 
 /// A `AWS::KMS::Key` in a template, as [`upstack_cfn::Template::add`] returns it: its

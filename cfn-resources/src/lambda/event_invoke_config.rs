@@ -68,9 +68,12 @@ pub static INFO: ResourceInfo = ResourceInfo {
     type_name: "AWS::Lambda::EventInvokeConfig",
     required: &["FunctionName", "Qualifier"],
     create_only: &["FunctionName", "Qualifier"],
+    conditional_create_only: &[],
     primary_identifier: &["FunctionName", "Qualifier"],
     attributes: &[],
     taggable: false,
+    stateful: false,
+    name_property: None,
 };
 
 /// A `AWS::Lambda::EventInvokeConfig` in a template, as [`upstack_cfn::Template::add`] returns it: its

@@ -226,6 +226,7 @@ pub static INFO: ResourceInfo = ResourceInfo {
     type_name: "AWS::Lambda::Function",
     required: &["Code", "Role"],
     create_only: &["FunctionName", "PackageType", "TenancyConfig"],
+    conditional_create_only: &["DurableConfig"],
     primary_identifier: &["FunctionName"],
     attributes: &[
         "Arn",
@@ -234,6 +235,8 @@ pub static INFO: ResourceInfo = ResourceInfo {
         "SnapStartResponse.OptimizationStatus",
     ],
     taggable: true,
+    stateful: false,
+    name_property: Some("FunctionName"),
 };
 
 /// A `AWS::Lambda::Function` in a template, as [`upstack_cfn::Template::add`] returns it: its

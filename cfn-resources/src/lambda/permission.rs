@@ -105,19 +105,22 @@ pub static INFO: ResourceInfo = ResourceInfo {
     type_name: "AWS::Lambda::Permission",
     required: &["Action", "FunctionName", "Principal"],
     create_only: &[
+        "Action",
+        "EventSourceToken",
         "FunctionName",
         "FunctionUrlAuthType",
         "InvokedViaFunctionUrl",
-        "SourceAccount",
-        "SourceArn",
         "Principal",
         "PrincipalOrgID",
-        "Action",
-        "EventSourceToken",
+        "SourceAccount",
+        "SourceArn",
     ],
+    conditional_create_only: &[],
     primary_identifier: &["FunctionName", "Id"],
     attributes: &["Id"],
     taggable: false,
+    stateful: false,
+    name_property: None,
 };
 
 /// A `AWS::Lambda::Permission` in a template, as [`upstack_cfn::Template::add`] returns it: its

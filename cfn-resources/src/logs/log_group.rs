@@ -125,9 +125,12 @@ pub static INFO: ResourceInfo = ResourceInfo {
     type_name: "AWS::Logs::LogGroup",
     required: &[],
     create_only: &["LogGroupName"],
+    conditional_create_only: &[],
     primary_identifier: &["LogGroupName"],
     attributes: &["Arn"],
     taggable: true,
+    stateful: true,
+    name_property: Some("LogGroupName"),
 };
 
 /// A `AWS::Logs::LogGroup` in a template, as [`upstack_cfn::Template::add`] returns it: its

@@ -213,7 +213,13 @@ impl Resource for Bucket {
 pub static INFO: ResourceInfo = ResourceInfo {
     type_name: "AWS::S3::Bucket",
     required: &[],
-    create_only: &["BucketName", "BucketNamePrefix", "BucketNamespace"],
+    create_only: &[
+        "BucketName",
+        "BucketNamePrefix",
+        "BucketNamespace",
+        "ObjectLockEnabled",
+    ],
+    conditional_create_only: &[],
     primary_identifier: &["BucketName"],
     attributes: &[
         "Arn",
@@ -232,6 +238,8 @@ pub static INFO: ResourceInfo = ResourceInfo {
         "WebsiteURL",
     ],
     taggable: true,
+    stateful: true,
+    name_property: Some("BucketName"),
 };
 
 /// A `AWS::S3::Bucket` in a template, as [`upstack_cfn::Template::add`] returns it: its

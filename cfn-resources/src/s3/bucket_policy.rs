@@ -69,9 +69,12 @@ pub static INFO: ResourceInfo = ResourceInfo {
     type_name: "AWS::S3::BucketPolicy",
     required: &["Bucket", "PolicyDocument"],
     create_only: &["Bucket"],
+    conditional_create_only: &[],
     primary_identifier: &["Bucket"],
     attributes: &[],
     taggable: false,
+    stateful: false,
+    name_property: None,
 };
 
 /// A `AWS::S3::BucketPolicy` in a template, as [`upstack_cfn::Template::add`] returns it: its

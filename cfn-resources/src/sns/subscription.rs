@@ -87,9 +87,12 @@ pub static INFO: ResourceInfo = ResourceInfo {
     type_name: "AWS::SNS::Subscription",
     required: &["Protocol", "TopicArn"],
     create_only: &["Endpoint", "Protocol", "TopicArn"],
+    conditional_create_only: &["Region"],
     primary_identifier: &["Arn"],
     attributes: &["Arn"],
     taggable: false,
+    stateful: false,
+    name_property: None,
 };
 
 /// A `AWS::SNS::Subscription` in a template, as [`upstack_cfn::Template::add`] returns it: its

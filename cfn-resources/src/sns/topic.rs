@@ -138,10 +138,13 @@ impl Resource for Topic {
 pub static INFO: ResourceInfo = ResourceInfo {
     type_name: "AWS::SNS::Topic",
     required: &[],
-    create_only: &["TopicName", "FifoTopic"],
+    create_only: &["FifoTopic", "TopicName"],
+    conditional_create_only: &[],
     primary_identifier: &["TopicArn"],
     attributes: &["TopicArn"],
     taggable: true,
+    stateful: false,
+    name_property: Some("TopicName"),
 };
 
 /// A `AWS::SNS::Topic` in a template, as [`upstack_cfn::Template::add`] returns it: its

@@ -53,9 +53,12 @@ pub static INFO: ResourceInfo = ResourceInfo {
     type_name: "AWS::SNS::TopicPolicy",
     required: &["PolicyDocument", "Topics"],
     create_only: &[],
+    conditional_create_only: &[],
     primary_identifier: &["Id"],
     attributes: &["Id"],
     taggable: false,
+    stateful: false,
+    name_property: None,
 };
 
 /// A `AWS::SNS::TopicPolicy` in a template, as [`upstack_cfn::Template::add`] returns it: its

@@ -188,9 +188,12 @@ pub static INFO: ResourceInfo = ResourceInfo {
     type_name: "AWS::SQS::Queue",
     required: &[],
     create_only: &["FifoQueue", "QueueName"],
+    conditional_create_only: &[],
     primary_identifier: &["QueueUrl"],
     attributes: &["Arn", "QueueUrl"],
     taggable: true,
+    stateful: true,
+    name_property: Some("QueueName"),
 };
 
 /// A `AWS::SQS::Queue` in a template, as [`upstack_cfn::Template::add`] returns it: its

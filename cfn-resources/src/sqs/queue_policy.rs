@@ -53,9 +53,12 @@ pub static INFO: ResourceInfo = ResourceInfo {
     type_name: "AWS::SQS::QueuePolicy",
     required: &["PolicyDocument", "Queues"],
     create_only: &[],
+    conditional_create_only: &[],
     primary_identifier: &["Id"],
     attributes: &["Id"],
     taggable: false,
+    stateful: false,
+    name_property: None,
 };
 
 /// A `AWS::SQS::QueuePolicy` in a template, as [`upstack_cfn::Template::add`] returns it: its
