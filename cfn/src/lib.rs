@@ -3,13 +3,17 @@
 //! everything here is pure data, so it builds fast and tests without a network.
 
 pub mod iam;
+pub mod intrinsic;
 pub mod resource;
+pub mod stack_policy;
 pub mod template;
 pub mod validate;
 pub mod value;
 
 pub use iam::{Effect, PolicyDocument, Principal, Statement};
+pub use intrinsic::PseudoValues;
 pub use resource::{Resource, ResourceInfo, ResourceRef, TypeLookup};
+pub use stack_policy::{StackPolicy, UpdateAction};
 pub use template::{
     Condition, DeletionPolicy, Output, Parameter, ResourceEntry, ResourceOptions, Template,
 };

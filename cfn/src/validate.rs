@@ -1165,32 +1165,14 @@ fn shortest_cycle(
     None
 }
 
-/// The names inside `${...}` of an `Fn::Sub` string, skipping the `${!...}`
-/// escape that writes a literal `${...}`.
+/// The names inside `${...}` of an `Fn::Sub` string (one parser, in
+/// [`crate::intrinsic`]).
 fn sub_placeholders(text: &str) -> Vec<&str> {
-    let mut names = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        let after = &rest[start + 2..];
-        if let Some(escaped) = after.strip_prefix('!') {
-            rest = escaped;
-            continue;
-        }
-        let Some(end) = after.find('}') else { break };
-        names.push(after[..end].trim());
-        rest = &after[end + 1..];
-    }
-    names
+    crate::intrinsic::sub_variables(text)
 }
 
-/// CloudFormation reads a one-entry object as a function call only when the
-/// key is `Ref` or `Fn::...`; anything else is plain data.
 fn is_intrinsic(map: &serde_json::Map<String, Json>) -> bool {
-    map.len() == 1
-        && map
-            .keys()
-            .next()
-            .is_some_and(|key| key == "Ref" || key.starts_with("Fn::"))
+    crate::intrinsic::is_intrinsic_map(map)
 }
 
 /// `{"Condition": name}` names another condition, but only inside the

@@ -1,0 +1,295 @@
+//! Intrinsic functions in template JSON: recognising them, parsing
+//! `Fn::Sub` strings, and resolving the pseudo parameters a caller knows
+//! (region, account, partition, URL suffix, stack name) so that values
+//! which differ only in how they are written compare equal.
+//!
+//! Pure: the caller supplies what it knows; nothing is looked up here.
+
+use serde_json::{Map, Value as Json};
+
+/// CloudFormation reads a one-entry object as a function call only when the
+/// key is `Ref` or `Fn::...`; anything else is plain data.
+pub fn is_intrinsic_map(map: &Map<String, Json>) -> bool {
+    map.len() == 1
+        && map
+            .keys()
+            .next()
+            .is_some_and(|key| key == "Ref" || key.starts_with("Fn::"))
+}
+
+/// Whether `value` is an intrinsic call (`Ref`, `Fn::*`).
+pub fn is_intrinsic(value: &Json) -> bool {
+    value.as_object().is_some_and(is_intrinsic_map)
+}
+
+/// Whether `value` contains an intrinsic call anywhere.
+pub fn contains_intrinsic(value: &Json) -> bool {
+    match value {
+        Json::Object(map) => is_intrinsic_map(map) || map.values().any(contains_intrinsic),
+        Json::Array(items) => items.iter().any(contains_intrinsic),
+        _ => false,
+    }
+}
+
+/// One piece of an `Fn::Sub` string.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SubPart<'a> {
+    /// Text written as is (`${!Name}` already unescaped to `${Name}`).
+    Literal(String),
+    /// `${Name}` or `${Resource.Attribute}`, trimmed.
+    Var(&'a str),
+}
+
+/// Splits an `Fn::Sub` string into literal text and `${...}` variables.
+/// An unclosed `${` is literal text, as CloudFormation leaves it.
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-sub.html>
+pub fn sub_parts(text: &str) -> Vec<SubPart<'_>> {
+    let mut parts = Vec::new();
+    let mut literal = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        literal.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            literal.push_str(&rest[start..]);
+            rest = "";
+            break;
+        };
+        let inner = &after[..end];
+        if let Some(escaped) = inner.strip_prefix('!') {
+            literal.push_str("${");
+            literal.push_str(escaped);
+            literal.push('}');
+        } else {
+            if !literal.is_empty() {
+                parts.push(SubPart::Literal(std::mem::take(&mut literal)));
+            }
+            parts.push(SubPart::Var(inner.trim()));
+        }
+        rest = &after[end + 1..];
+    }
+    literal.push_str(rest);
+    if !literal.is_empty() {
+        parts.push(SubPart::Literal(literal));
+    }
+    parts
+}
+
+/// The names inside `${...}` of an `Fn::Sub` string (escapes skipped).
+pub fn sub_variables(text: &str) -> Vec<&str> {
+    sub_parts(text)
+        .into_iter()
+        .filter_map(|part| match part {
+            SubPart::Var(name) => Some(name),
+            SubPart::Literal(_) => None,
+        })
+        .collect()
+}
+
+/// The pseudo parameters known when a template is compared or deployed.
+/// Anything left `None` stays an unresolved `Ref`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PseudoValues {
+    pub region: Option<String>,
+    pub account_id: Option<String>,
+    pub partition: Option<String>,
+    pub url_suffix: Option<String>,
+    pub stack_name: Option<String>,
+}
+
+impl PseudoValues {
+    /// Region, with the partition and URL suffix it implies.
+    pub fn for_region(region: &str) -> PseudoValues {
+        let partition = partition_for_region(region);
+        PseudoValues {
+            region: Some(region.to_owned()),
+            account_id: None,
+            partition: Some(partition.to_owned()),
+            url_suffix: Some(url_suffix_for_partition(partition).to_owned()),
+            stack_name: None,
+        }
+    }
+
+    pub fn with_account_id(mut self, account_id: impl Into<String>) -> PseudoValues {
+        self.account_id = Some(account_id.into());
+        self
+    }
+
+    pub fn with_stack_name(mut self, stack_name: impl Into<String>) -> PseudoValues {
+        self.stack_name = Some(stack_name.into());
+        self
+    }
+
+    /// The value of `AWS::Region` and friends, when known.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        match name {
+            "AWS::Region" => self.region.as_deref(),
+            "AWS::AccountId" => self.account_id.as_deref(),
+            "AWS::Partition" => self.partition.as_deref(),
+            "AWS::URLSuffix" => self.url_suffix.as_deref(),
+            "AWS::StackName" => self.stack_name.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self == &PseudoValues::default()
+    }
+}
+
+/// The partition a region belongs to.
+/// <https://docs.aws.amazon.com/whitepapers/latest/aws-fault-isolation-boundaries/partitions.html>
+pub fn partition_for_region(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else if region.starts_with("eusc-") {
+        "aws-eusc"
+    } else {
+        "aws"
+    }
+}
+
+/// `AWS::URLSuffix` for a partition.
+pub fn url_suffix_for_partition(partition: &str) -> &'static str {
+    match partition {
+        "aws-cn" => "amazonaws.com.cn",
+        "aws-iso" => "c2s.ic.gov",
+        "aws-iso-b" => "sc2s.sgov.gov",
+        "aws-eusc" => "amazonaws.eu",
+        _ => "amazonaws.com",
+    }
+}
+
+/// `value` with every `Ref` to a known pseudo parameter, every `Fn::Sub`
+/// whose variables are all known, and every `Fn::Join` of literal strings
+/// replaced by the string it evaluates to. Anything that still depends on
+/// a resource, a parameter or an unknown pseudo parameter is kept (with its
+/// arguments resolved as far as they go).
+pub fn resolve(value: &Json, known: &PseudoValues) -> Json {
+    match value {
+        Json::Array(items) => Json::Array(items.iter().map(|item| resolve(item, known)).collect()),
+        Json::Object(map) if is_intrinsic_map(map) => resolve_call(map, known),
+        Json::Object(map) => Json::Object(
+            map.iter()
+                .map(|(key, child)| (key.clone(), resolve(child, known)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn resolve_call(map: &Map<String, Json>, known: &PseudoValues) -> Json {
+    let Some((function, argument)) = map.iter().next() else {
+        return Json::Object(map.clone());
+    };
+    let argument = resolve(argument, known);
+    let resolved = match (function.as_str(), &argument) {
+        ("Ref", Json::String(name)) => known.get(name).map(str::to_owned),
+        ("Fn::Sub", Json::String(text)) => substitute(text, &Map::new(), known),
+        ("Fn::Sub", Json::Array(pair)) => match pair.as_slice() {
+            [Json::String(text), Json::Object(vars)] => substitute(text, vars, known),
+            [Json::String(text)] => substitute(text, &Map::new(), known),
+            _ => None,
+        },
+        ("Fn::Join", Json::Array(pair)) => match pair.as_slice() {
+            [Json::String(delimiter), Json::Array(parts)] => parts
+                .iter()
+                .map(|part| part.as_str())
+                .collect::<Option<Vec<&str>>>()
+                .map(|parts| parts.join(delimiter)),
+            _ => None,
+        },
+        _ => None,
+    };
+    match resolved {
+        Some(text) => Json::String(text),
+        None => {
+            let mut call = Map::new();
+            call.insert(function.clone(), argument);
+            Json::Object(call)
+        }
+    }
+}
+
+fn substitute(text: &str, vars: &Map<String, Json>, known: &PseudoValues) -> Option<String> {
+    let mut out = String::new();
+    for part in sub_parts(text) {
+        match part {
+            SubPart::Literal(literal) => out.push_str(&literal),
+            SubPart::Var(name) => match vars.get(name) {
+                Some(Json::String(value)) => out.push_str(value),
+                Some(_) => return None,
+                None => out.push_str(known.get(name)?),
+            },
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn prod() -> PseudoValues {
+        PseudoValues::for_region("eu-west-1")
+            .with_account_id("123456789012")
+            .with_stack_name("upstack-prod")
+    }
+
+    #[test]
+    fn sub_parts_unescape_and_keep_an_unclosed_placeholder() {
+        assert_eq!(
+            sub_parts("a-${AWS::Region}-${!Literal}-${ B.Arn }${Unclosed"),
+            vec![
+                SubPart::Literal("a-".into()),
+                SubPart::Var("AWS::Region"),
+                SubPart::Literal("-${Literal}-".into()),
+                SubPart::Var("B.Arn"),
+                SubPart::Literal("${Unclosed".into()),
+            ]
+        );
+        assert_eq!(sub_variables("${A}-${!B}-${C}"), vec!["A", "C"]);
+    }
+
+    #[test]
+    fn known_pseudo_parameters_resolve_and_others_stay() {
+        let value = json!({
+            "Name": {"Fn::Sub": "uploads-${AWS::AccountId}-${AWS::Region}"},
+            "Arn": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${Bucket}"},
+            "Host": {"Fn::Join": [".", ["s3", {"Ref": "AWS::Region"}, {"Ref": "AWS::URLSuffix"}]]},
+            "Stack": {"Ref": "AWS::StackName"},
+            "Other": {"Ref": "Bucket"},
+            "WithVars": {"Fn::Sub": ["${Prefix}-${AWS::Region}", {"Prefix": {"Ref": "AWS::StackName"}}]},
+        });
+        assert_eq!(
+            resolve(&value, &prod()),
+            json!({
+                "Name": "uploads-123456789012-eu-west-1",
+                "Arn": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${Bucket}"},
+                "Host": "s3.eu-west-1.amazonaws.com",
+                "Stack": "upstack-prod",
+                "Other": {"Ref": "Bucket"},
+                "WithVars": "upstack-prod-eu-west-1",
+            })
+        );
+        // Nothing known: nothing changes.
+        assert_eq!(resolve(&value, &PseudoValues::default()), value);
+    }
+
+    #[test]
+    fn partition_and_url_suffix_follow_the_region() {
+        let china = PseudoValues::for_region("cn-north-1");
+        assert_eq!(china.get("AWS::Partition"), Some("aws-cn"));
+        assert_eq!(china.get("AWS::URLSuffix"), Some("amazonaws.com.cn"));
+        assert_eq!(partition_for_region("us-gov-west-1"), "aws-us-gov");
+        assert_eq!(partition_for_region("eu-central-1"), "aws");
+    }
+}
