@@ -187,9 +187,7 @@ fn condition_matches(condition: Option<&Json>, resource_type: &str) -> Option<bo
         return Some(true);
     };
     for (operator, tests) in condition {
-        let Some(tests) = tests.as_object() else {
-            return None;
-        };
+        let tests = tests.as_object()?;
         for (key, values) in tests {
             if key != "ResourceType" {
                 return None;
