@@ -3,11 +3,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value as Json};
-use upstack_cfn::{ResourceInfo, TypeLookup};
+use upstack_cfn::intrinsic::{contains_intrinsic, resolve};
+use upstack_cfn::{PseudoValues, ResourceInfo, StackPolicy, TypeLookup, UpdateAction};
 
 use crate::model::{
-    Action, Hazard, HazardKind, PropertyChange, Replacement, ResourceChange, SectionChange,
-    TemplateDiff, ValueChange,
+    Action, Consequence, ConsequenceKind, Hazard, HazardKind, PropertyChange, Replacement,
+    ResourceChange, SectionChange, TemplateDiff, ValueChange,
 };
 use crate::security;
 
@@ -38,39 +39,44 @@ pub enum DiffError {
 /// one value and reported under the `Template` section.
 const KEYED_SECTIONS: [&str; 5] = ["Parameters", "Outputs", "Conditions", "Mappings", "Rules"];
 
-/// Types whose removal or replacement loses data. CloudFormation deletes the
-/// physical resource unless `DeletionPolicy`/`UpdateReplacePolicy` says otherwise:
-/// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-deletionpolicy.html
-const STATEFUL_TYPES: [&str; 12] = [
-    "AWS::S3::Bucket",
-    "AWS::DynamoDB::Table",
-    "AWS::DynamoDB::GlobalTable",
-    "AWS::KMS::Key",
-    "AWS::SQS::Queue",
-    "AWS::Logs::LogGroup",
-    "AWS::EFS::FileSystem",
-    "AWS::ECR::Repository",
-    "AWS::Kinesis::Stream",
-    "AWS::Cognito::UserPool",
-    "AWS::SecretsManager::Secret",
-    "AWS::Backup::BackupVault",
-];
-
+/// Whether a type holds data: the registry's `stateful` fact
+/// (`schemas/stateful.txt`), the same list prod's stack policy protects.
+/// A type outside the registry is not known to be stateful.
 pub fn is_stateful(type_name: &str) -> bool {
-    STATEFUL_TYPES.contains(&type_name)
+    upstack_cfn::stack_policy::is_stateful(type_name, upstack_resources::registry::lookup)
 }
 
-/// Policies that keep the physical resource (or a snapshot of it).
-fn is_protective(policy: Option<&str>) -> bool {
-    matches!(policy, Some("Retain" | "RetainExceptOnCreate" | "Snapshot"))
+/// What the diff knows about where the new template goes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DiffContext {
+    /// Pseudo parameters known for the target (region from the env file,
+    /// account from the env file or STS, stack name): create-only values
+    /// are compared after resolving them.
+    pub pseudo: PseudoValues,
+    /// The stack policy in force for the deploy (prod's protective policy,
+    /// `upstack_cfn::stack_policy::protective`, or the live stack's): a
+    /// replacement or removal it denies is predicted as refused.
+    pub stack_policy: Option<StackPolicy>,
 }
 
 /// Diffs `old` (deployed or base) against `new` (proposed). `lookup` supplies
-/// each type's create-only properties for replacement prediction.
+/// each type's registry facts for replacement prediction. Nothing is known
+/// about the target: see [`diff_templates_with`].
 pub fn diff_templates(
     old: &Json,
     new: &Json,
     lookup: TypeLookup,
+) -> Result<TemplateDiff, DiffError> {
+    diff_templates_with(old, new, lookup, &DiffContext::default())
+}
+
+/// [`diff_templates`] with what is known about the target: pseudo
+/// parameters to resolve and the stack policy in force.
+pub fn diff_templates_with(
+    old: &Json,
+    new: &Json,
+    lookup: TypeLookup,
+    context: &DiffContext,
 ) -> Result<TemplateDiff, DiffError> {
     // Changes are listed in key order: serde_json keeps insertion order when a
     // crate in the build enables `preserve_order`, so compare sorted copies.
@@ -91,9 +97,9 @@ pub fn diff_templates(
             old_template.resources.get(id),
             new_template.resources.get(id),
         ) {
-            (None, Some(new)) => Some(added(id, new)),
-            (Some(old), None) => Some(removed(id, old)),
-            (Some(old), Some(new)) => modified(id, old, new, lookup),
+            (None, Some(new)) => Some(added(id, new, lookup)),
+            (Some(old), None) => Some(removed(id, old, lookup, context)),
+            (Some(old), Some(new)) => modified(id, old, new, lookup, context),
             (None, None) => None,
         };
         resources.extend(change);
@@ -278,32 +284,54 @@ fn kind_of(value: &Json) -> &'static str {
     }
 }
 
-fn added(id: &str, new: &ResourceView<'_>) -> ResourceChange {
+fn stateful_in(type_name: &str, lookup: TypeLookup) -> bool {
+    lookup(type_name).is_some_and(|info| info.stateful)
+}
+
+fn added(id: &str, new: &ResourceView<'_>, lookup: TypeLookup) -> ResourceChange {
     ResourceChange {
         logical_id: id.to_owned(),
         action: Action::Add,
         old_type: None,
         new_type: Some(new.type_name.to_owned()),
         replacement: Replacement::None,
-        stateful: is_stateful(new.type_name),
+        replaced_by: Vec::new(),
+        consequences: Vec::new(),
+        code_update: false,
+        stateful: stateful_in(new.type_name, lookup),
         hazards: Vec::new(),
         changes: Vec::new(),
         change_set: None,
     }
 }
 
-fn removed(id: &str, old: &ResourceView<'_>) -> ResourceChange {
-    let stateful = is_stateful(old.type_name);
+fn removed(
+    id: &str,
+    old: &ResourceView<'_>,
+    lookup: TypeLookup,
+    context: &DiffContext,
+) -> ResourceChange {
+    let stateful = stateful_in(old.type_name, lookup);
     let deletion_policy = old.entry.get("DeletionPolicy").and_then(Json::as_str);
     let mut hazards = Vec::new();
-    if stateful && !is_protective(deletion_policy) {
+    let mut consequences = Vec::new();
+    if stateful {
+        if let Some(policy) = &context.stack_policy
+            && policy.denies(UpdateAction::Delete, id, old.type_name)
+        {
+            consequences.push(Consequence {
+                kind: ConsequenceKind::RefusedStackPolicy,
+                message: format!(
+                    "refused: the stack policy denies Update:Delete on {id}, so the deploy fails and rolls back"
+                ),
+            });
+        }
+        consequences.push(policy_consequence(deletion_policy, "DeletionPolicy", false, true));
+        // Destructive whatever the DeletionPolicy: under Retain the data
+        // survives but leaves the stack (orphaned), which a reviewer must see.
         hazards.push(Hazard {
             kind: HazardKind::StatefulRemoved,
-            message: format!(
-                "{} is removed and deleted with its data (DeletionPolicy {})",
-                old.type_name,
-                deletion_policy.unwrap_or("Delete, the default")
-            ),
+            message: format!("{} is removed: {}", old.type_name, consequences[0].message),
         });
     }
     ResourceChange {
@@ -312,10 +340,52 @@ fn removed(id: &str, old: &ResourceView<'_>) -> ResourceChange {
         old_type: Some(old.type_name.to_owned()),
         new_type: None,
         replacement: Replacement::None,
+        replaced_by: Vec::new(),
+        consequences,
+        code_update: false,
         stateful,
         hazards,
         changes: Vec::new(),
         change_set: None,
+    }
+}
+
+/// What a DeletionPolicy (removal) or UpdateReplacePolicy (replacement)
+/// does to the old resource.
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-updatereplacepolicy.html>
+fn policy_consequence(
+    policy: Option<&str>,
+    attribute: &str,
+    replacement: bool,
+    stateful: bool,
+) -> Consequence {
+    let successor = if replacement {
+        " while a new, empty one takes its place"
+    } else {
+        ""
+    };
+    match policy {
+        Some("Retain" | "RetainExceptOnCreate") => Consequence {
+            kind: ConsequenceKind::Retained,
+            message: format!(
+                "the old one is retained and orphaned ({attribute} {}): it stays in the account, outside the stack{successor}",
+                policy.unwrap_or_default()
+            ),
+        },
+        Some("Snapshot") => Consequence {
+            kind: ConsequenceKind::Snapshot,
+            message: format!(
+                "the old one is deleted after a snapshot ({attribute} Snapshot){successor}"
+            ),
+        },
+        other => Consequence {
+            kind: ConsequenceKind::Deleted,
+            message: format!(
+                "the old one is deleted{} ({attribute} {}){successor}",
+                if stateful { " with its data" } else { "" },
+                other.unwrap_or("Delete, the default")
+            ),
+        },
     }
 }
 
@@ -324,6 +394,7 @@ fn modified(
     old: &ResourceView<'_>,
     new: &ResourceView<'_>,
     lookup: TypeLookup,
+    context: &DiffContext,
 ) -> Option<ResourceChange> {
     let info = lookup(new.type_name);
     let type_changed = old.type_name != new.type_name;
@@ -364,7 +435,13 @@ fn modified(
                 diff_value(&mut path, old_value, new_value, &mut leaves);
                 for leaf in leaves {
                     let replacement = if key == "Properties" && !type_changed {
-                        property_replacement(&leaf, old.properties, new.properties, info)
+                        property_replacement(
+                            &leaf,
+                            old.properties,
+                            new.properties,
+                            info,
+                            &context.pseudo,
+                        )
                     } else {
                         Replacement::None
                     };
@@ -401,30 +478,47 @@ fn modified(
             .max()
             .unwrap_or_default()
     };
-    let stateful = is_stateful(old.type_name) || is_stateful(new.type_name);
+    let stateful = stateful_in(old.type_name, lookup) || stateful_in(new.type_name, lookup);
+    let replaced_by: Vec<String> = changes
+        .iter()
+        .filter(|change| change.replacement != Replacement::None)
+        .map(|change| change.path.clone())
+        .collect();
+    let consequences = if replacement == Replacement::None {
+        Vec::new()
+    } else {
+        replacement_consequences(id, old, new, info, stateful, context)
+    };
     let mut hazards = Vec::new();
-    if stateful {
-        let update_replace = new.entry.get("UpdateReplacePolicy").and_then(Json::as_str);
-        match replacement {
-            Replacement::Replace if !is_protective(update_replace) => hazards.push(Hazard {
-                kind: HazardKind::StatefulReplaced,
-                message: format!(
-                    "{} is replaced: a new, empty one is created and the old one deleted with its data (UpdateReplacePolicy {})",
-                    old.type_name,
-                    update_replace.unwrap_or("Delete, the default")
-                ),
-            }),
-            Replacement::MayReplace | Replacement::Unknown if !is_protective(update_replace) => {
-                hazards.push(Hazard {
-                    kind: HazardKind::StatefulMayBeReplaced,
-                    message: format!(
-                        "{} may be replaced (depends on deploy-time values); the old one would be deleted with its data",
-                        old.type_name
-                    ),
-                })
-            }
-            _ => {}
-        }
+    // Destructive whatever the UpdateReplacePolicy: under Retain the old
+    // resource is orphaned and the stack points at a new, empty one.
+    if stateful && replacement != Replacement::None {
+        let forced_by = if replaced_by.is_empty() {
+            String::new()
+        } else {
+            format!(" by {}", replaced_by.join(", "))
+        };
+        let (kind, verb, prefix) = match replacement {
+            Replacement::Replace => (HazardKind::StatefulReplaced, "is replaced", ""),
+            Replacement::MayReplace => (
+                HazardKind::StatefulMayBeReplaced,
+                "may be replaced",
+                "if it is, ",
+            ),
+            _ => (
+                HazardKind::StatefulMayBeReplaced,
+                "may be replaced (its type is not in the vendored schemas)",
+                "if it is, ",
+            ),
+        };
+        let what = consequences
+            .first()
+            .map(|consequence| consequence.message.as_str())
+            .unwrap_or_default();
+        hazards.push(Hazard {
+            kind,
+            message: format!("{} {verb}{forced_by}: {prefix}{what}", old.type_name),
+        });
     }
     for attribute in ["DeletionPolicy", "UpdateReplacePolicy"] {
         let before = old.entry.get(attribute).and_then(Json::as_str);
@@ -446,17 +540,83 @@ fn modified(
         }
     }
 
+    let code_update = new.type_name == "AWS::Lambda::Function"
+        && !type_changed
+        && changes.iter().all(|change| CODE_PATHS.contains(&change.path.as_str()));
     Some(ResourceChange {
         logical_id: id.to_owned(),
         action: Action::Modify,
         old_type: Some(old.type_name.to_owned()),
         new_type: Some(new.type_name.to_owned()),
         replacement,
+        replaced_by,
+        consequences,
+        code_update,
         stateful,
         hazards,
         changes,
         change_set: None,
     })
+}
+
+/// A function's asset: a new bundle is a new key (content addressed) or a
+/// new object version; Lambda updates the code in place.
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-lambda-function-code.html>
+const CODE_PATHS: [&str; 2] = ["Properties.Code.S3Key", "Properties.Code.S3ObjectVersion"];
+
+/// What CloudFormation does when it replaces this resource, in the order it
+/// meets the obstacles: the stack policy is checked before any update, a
+/// kept custom name fails the replacement itself, and only then does the
+/// UpdateReplacePolicy decide the old resource's fate.
+fn replacement_consequences(
+    id: &str,
+    old: &ResourceView<'_>,
+    new: &ResourceView<'_>,
+    info: Option<&'static ResourceInfo>,
+    stateful: bool,
+    context: &DiffContext,
+) -> Vec<Consequence> {
+    let mut consequences = Vec::new();
+    if let Some(policy) = &context.stack_policy
+        && policy.denies(UpdateAction::Replace, id, new.type_name)
+    {
+        consequences.push(Consequence {
+            kind: ConsequenceKind::RefusedStackPolicy,
+            message: format!(
+                "refused: the stack policy denies Update:Replace on {id}, so the deploy fails and rolls back (`deploy --allow-replace` lifts it for one deploy)"
+            ),
+        });
+    }
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-name.html:
+    // "If you specify a name, you cannot perform updates that require
+    // replacement of this resource." A replacement that also changes the
+    // name works: the new one is created under the new name.
+    if let Some(name_property) = info.and_then(|info| info.name_property)
+        && old.type_name == new.type_name
+    {
+        let old_name = old.properties.and_then(|p| p.get(name_property));
+        let new_name = new.properties.and_then(|p| p.get(name_property));
+        if let (Some(old_name), Some(new_name)) = (old_name, new_name)
+            && resolve(old_name, &context.pseudo) == resolve(new_name, &context.pseudo)
+        {
+            let shown = new_name
+                .as_str()
+                .map_or_else(|| new_name.to_string(), str::to_owned);
+            consequences.push(Consequence {
+                kind: ConsequenceKind::RefusedCustomName,
+                message: format!(
+                    "refused: it keeps its custom name {shown} ({name_property}), and CloudFormation cannot replace a custom-named resource, so the deploy fails and rolls back; change {name_property} too, or remove it"
+                ),
+            });
+        }
+    }
+    consequences.push(policy_consequence(
+        new.entry.get("UpdateReplacePolicy").and_then(Json::as_str),
+        "UpdateReplacePolicy",
+        true,
+        stateful,
+    ));
+    consequences
 }
 
 /// Whether a deletion or replace policy loses protection: Retain to
@@ -551,17 +711,6 @@ pub(crate) fn is_intrinsic(value: &Json) -> bool {
     }
 }
 
-fn contains_intrinsic(value: &Json) -> bool {
-    if is_intrinsic(value) {
-        return true;
-    }
-    match value {
-        Json::Array(items) => items.iter().any(contains_intrinsic),
-        Json::Object(map) => map.values().any(contains_intrinsic),
-        _ => false,
-    }
-}
-
 /// Collects the smallest differing subtrees: objects are compared key by key,
 /// arrays of equal length element by element; a length change or an
 /// intrinsic is reported as a whole (a positional diff of a shifted list
@@ -607,13 +756,21 @@ fn diff_value<'a>(
 }
 
 /// Predicts whether one property change replaces the resource, from the
-/// schema's `createOnlyProperties`:
+/// registry facts: `create_only` (the schema's `createOnlyProperties` and
+/// documented "Update requires: Replacement") replaces, and
+/// `conditional_create_only` may replace.
 /// https://docs.aws.amazon.com/cloudformation-cli/latest/userguide/resource-type-schema.html
+///
+/// Values are compared after resolving the pseudo parameters the caller
+/// knows: equal after resolution is no replacement; a value that still
+/// depends on a resource, a parameter or an unknown pseudo parameter is
+/// "may be replaced".
 fn property_replacement(
     leaf: &Leaf<'_>,
     old_properties: Option<&Json>,
     new_properties: Option<&Json>,
     info: Option<&'static ResourceInfo>,
+    pseudo: &PseudoValues,
 ) -> Replacement {
     // Not in the vendored schemas (a custom resource, or a type we do not
     // vendor): its provider decides, so say we cannot tell.
@@ -621,46 +778,78 @@ fn property_replacement(
         return Replacement::Unknown;
     };
     // Schema paths use `/` and `*` for array items; drop the leading `Properties`.
-    let schema_path: Vec<String> = leaf.path[1..]
+    let joined = leaf.path[1..]
         .iter()
         .map(|segment| match segment {
-            Segment::Key(key) => key.clone(),
-            Segment::Index(_) => "*".to_owned(),
+            Segment::Key(key) => key.as_str(),
+            Segment::Index(_) => "*",
         })
-        .collect();
-    let joined = schema_path.join("/");
-    let touches_create_only = info.is_create_only(&joined)
-        || info.create_only.iter().any(|create_only| {
-            create_only
+        .collect::<Vec<_>>()
+        .join("/");
+    let mut strongest = Replacement::None;
+    for (listed, level) in [
+        (info.create_only, Replacement::Replace),
+        (info.conditional_create_only, Replacement::MayReplace),
+    ] {
+        for create_only in listed {
+            let verdict = if joined == *create_only
+                || joined
+                    .strip_prefix(create_only)
+                    .is_some_and(|rest| rest.starts_with('/'))
+            {
+                // The change is at or below a create-only path.
+                compare(leaf.old, leaf.new, level, pseudo)
+            } else if create_only
                 .strip_prefix(joined.as_str())
                 .is_some_and(|rest| rest.starts_with('/'))
-                && sub_value_differs(create_only, old_properties, new_properties)
-        });
-    if !touches_create_only {
+            {
+                // The change is an ancestor: compare the create-only part below it.
+                match (
+                    value_at(old_properties, create_only),
+                    value_at(new_properties, create_only),
+                ) {
+                    (Ok(old), Ok(new)) => compare(old, new, level, pseudo),
+                    // Through a list (`*`): assume the item differs.
+                    _ => compare(leaf.old, leaf.new, level, pseudo),
+                }
+            } else {
+                Replacement::None
+            };
+            strongest = strongest.max(verdict);
+        }
+    }
+    strongest
+}
+
+/// The verdict for a create-only value that changed in the template.
+fn compare(
+    old: Option<&Json>,
+    new: Option<&Json>,
+    level: Replacement,
+    pseudo: &PseudoValues,
+) -> Replacement {
+    let old = old.map(|value| resolve(value, pseudo));
+    let new = new.map(|value| resolve(value, pseudo));
+    if old == new {
+        // The same value once written out (or the identical expression).
         return Replacement::None;
     }
-    if leaf.old.is_some_and(contains_intrinsic) || leaf.new.is_some_and(contains_intrinsic) {
+    if old.as_ref().is_some_and(contains_intrinsic) || new.as_ref().is_some_and(contains_intrinsic)
+    {
         Replacement::MayReplace
     } else {
-        Replacement::Replace
+        level
     }
 }
 
-/// Whether the value at a create-only path (below the changed subtree)
-/// differs. A path through an array (`*`) is assumed to differ.
-fn sub_value_differs(create_only: &str, old: Option<&Json>, new: Option<&Json>) -> bool {
-    fn at<'a>(root: Option<&'a Json>, path: &str) -> Result<Option<&'a Json>, ()> {
-        let mut current = root;
-        for part in path.split('/') {
-            if part == "*" {
-                return Err(());
-            }
-            current = current.and_then(|value| value.get(part));
+/// The value at a create-only path; `Err` for a path through a list.
+fn value_at<'a>(root: Option<&'a Json>, path: &str) -> Result<Option<&'a Json>, ()> {
+    let mut current = root;
+    for part in path.split('/') {
+        if part == "*" {
+            return Err(());
         }
-        Ok(current)
+        current = current.and_then(|value| value.get(part));
     }
-    match (at(old, create_only), at(new, create_only)) {
-        (Ok(a), Ok(b)) => a != b,
-        _ => true,
-    }
+    Ok(current)
 }

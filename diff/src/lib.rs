@@ -11,7 +11,8 @@ pub mod model;
 pub mod render;
 mod security;
 
-pub use engine::{DiffError, Side, diff_templates, is_stateful};
+pub use engine::{DiffContext, DiffError, Side, diff_templates, diff_templates_with, is_stateful};
+pub use upstack_cfn::{PseudoValues, StackPolicy};
 pub use model::*;
 
 /// Which changes make `diff --fail-on` exit 3.
@@ -19,7 +20,9 @@ pub use model::*;
 pub enum FailOn {
     /// A security change that grants more.
     Broadening,
-    /// A resource change with a hazard (data loss or lost retention).
+    /// A resource change with a hazard: a stateful resource removed,
+    /// replaced or possibly replaced (whatever its DeletionPolicy or
+    /// UpdateReplacePolicy), or a retention policy weakened.
     Destructive,
     /// Any change at all.
     Any,
@@ -104,6 +107,9 @@ impl TemplateDiff {
                     type_name.clone()
                 },
                 replacement: Replacement::None,
+                replaced_by: Vec::new(),
+                consequences: Vec::new(),
+                code_update: false,
                 stateful: type_name.as_deref().is_some_and(is_stateful),
                 hazards: Vec::new(),
                 changes: Vec::new(),
@@ -127,6 +133,9 @@ impl TemplateDiff {
                         HazardKind::StatefulReplaced | HazardKind::StatefulMayBeReplaced
                     )
                 });
+                if resource.action == Action::Modify {
+                    resource.consequences.clear();
+                }
             }
             let replaced = resource.effective_replacement() == Replacement::Replace;
             let already = resource
@@ -140,7 +149,7 @@ impl TemplateDiff {
                 resource.hazards.push(Hazard {
                     kind: HazardKind::StatefulReplaced,
                     message: format!(
-                        "{} is replaced (change set Replacement True): the old one is deleted with its data unless UpdateReplacePolicy retains it",
+                        "{} is replaced (change set Replacement True): the old one is deleted with its data, or orphaned if UpdateReplacePolicy retains it, and a new, empty one takes its place",
                         resource.type_name()
                     ),
                 });

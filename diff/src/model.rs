@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 /// Version of the JSON output. Bumped on any incompatible change to the shape.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Everything that differs between two templates.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -51,6 +51,9 @@ impl TemplateDiff {
             if !change.hazards.is_empty() {
                 summary.destructive += 1;
             }
+            if change.code_update {
+                summary.code_updates += 1;
+            }
         }
         summary.security = self.security.len();
         summary.broadening = self
@@ -76,6 +79,8 @@ pub struct Summary {
     pub destroy: usize,
     /// Resources with at least one hazard.
     pub destructive: usize,
+    /// Modified resources whose only change is a function's code (asset key).
+    pub code_updates: usize,
     pub security: usize,
     pub broadening: usize,
     /// Parameter, Output, Condition and other section changes.
@@ -116,8 +121,18 @@ pub struct ResourceChange {
     pub old_type: Option<String>,
     /// `Type` after (absent for `remove`).
     pub new_type: Option<String>,
-    /// Offline prediction from the schemas' `createOnlyProperties`.
+    /// Offline prediction from the registry facts (create-only and
+    /// documented update behaviour), after resolving known pseudo parameters.
     pub replacement: Replacement,
+    /// The paths whose change forces (or may force) the replacement, e.g.
+    /// `Properties.KeySchema` or `Type`; empty when not replaced.
+    pub replaced_by: Vec<String>,
+    /// What CloudFormation will do to the old resource when this change is
+    /// replaced or removed, in the order it meets them (the first applies).
+    pub consequences: Vec<Consequence>,
+    /// Only a Lambda function's code changed (`Code.S3Key`/`Code.S3ObjectVersion`,
+    /// a new asset): an in-place code update, never destructive or broadening.
+    pub code_update: bool,
     /// Whether the type holds data (buckets, tables, keys, queues, log groups...).
     pub stateful: bool,
     /// Why the change can lose data or protection; listed first by renderers.
@@ -151,6 +166,33 @@ impl ResourceChange {
     }
 }
 
+/// What happens to a resource that is replaced or removed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Consequence {
+    pub kind: ConsequenceKind,
+    /// One sentence for humans.
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsequenceKind {
+    /// The stack policy denies `Update:Replace`/`Update:Delete` on it: the
+    /// update fails and rolls back.
+    RefusedStackPolicy,
+    /// It keeps its custom physical name through a replacement, which
+    /// CloudFormation cannot do: the update fails and rolls back.
+    RefusedCustomName,
+    /// `Retain`: the old one stays in the account, orphaned (no longer in
+    /// the stack); on replacement a new, empty one takes its place.
+    Retained,
+    /// `Snapshot`: a snapshot is kept, the old one is deleted.
+    Snapshot,
+    /// The old one is deleted, with its data.
+    Deleted,
+}
+
 /// A reason a change is destructive.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -163,11 +205,12 @@ pub struct Hazard {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HazardKind {
-    /// A stateful resource is removed and its DeletionPolicy deletes it.
+    /// A stateful resource is removed (whatever its DeletionPolicy).
     StatefulRemoved,
-    /// A stateful resource is replaced and the old one is deleted.
+    /// A stateful resource is replaced (whatever its UpdateReplacePolicy).
     StatefulReplaced,
-    /// A stateful resource may be replaced (intrinsic or unknown type).
+    /// A stateful resource may be replaced (conditional create-only,
+    /// deploy-time value, or unknown type).
     StatefulMayBeReplaced,
     /// `DeletionPolicy`/`UpdateReplacePolicy` `Retain` (or `Snapshot`) removed or weakened.
     RetentionRemoved,

@@ -97,9 +97,12 @@ static NESTED: ResourceInfo = ResourceInfo {
     type_name: "Test::Nested::Thing",
     required: &[],
     create_only: &["Config/Name"],
+    conditional_create_only: &[],
     primary_identifier: &[],
     attributes: &[],
     taggable: false,
+    stateful: false,
+    name_property: None,
 };
 
 fn nested_lookup(type_name: &str) -> Option<&'static ResourceInfo> {
@@ -174,12 +177,18 @@ fn a_type_change_is_a_replacement() {
 }
 
 #[test]
-fn retention_decides_whether_removal_or_replacement_is_destructive() {
+fn removal_or_replacement_of_a_stateful_resource_is_destructive_whatever_its_retention() {
+    // Issue 11: Retain keeps the data but orphans it, and on replacement
+    // points the stack at a new, empty resource; the reviewer must be stopped.
     let retained = with_attrs("AWS::S3::Bucket", json!({"DeletionPolicy": "Retain"}));
-    assert!(
-        diff(retained.clone(), json!({"Resources": {}})).resources[0]
-            .hazards
-            .is_empty()
+    let removed_retained = diff(retained.clone(), json!({"Resources": {}}));
+    let change = &removed_retained.resources[0];
+    assert_eq!(change.hazards[0].kind, HazardKind::StatefulRemoved);
+    assert_eq!(change.consequences[0].kind, ConsequenceKind::Retained);
+    assert_eq!(
+        FailOn::Destructive.violations(&removed_retained).len(),
+        1,
+        "--fail-on destructive reports it"
     );
     let removed = diff(
         with_attrs("AWS::S3::Bucket", json!({})),
@@ -188,6 +197,16 @@ fn retention_decides_whether_removal_or_replacement_is_destructive() {
     assert_eq!(
         removed.resources[0].hazards[0].kind,
         HazardKind::StatefulRemoved
+    );
+    assert_eq!(
+        removed.resources[0].consequences[0].kind,
+        ConsequenceKind::Deleted
+    );
+    // A stateless type is not destructive to remove.
+    assert!(
+        diff(with_attrs("AWS::SNS::Topic", json!({})), json!({"Resources": {}})).resources[0]
+            .hazards
+            .is_empty()
     );
 
     let weakened = diff(
@@ -199,7 +218,7 @@ fn retention_decides_whether_removal_or_replacement_is_destructive() {
         HazardKind::RetentionRemoved
     );
 
-    let kept_on_replace = |policy: &str| {
+    let replaced = |policy: &str| {
         let mut old = with_attrs(
             "AWS::DynamoDB::Table",
             json!({"UpdateReplacePolicy": policy}),
@@ -207,13 +226,130 @@ fn retention_decides_whether_removal_or_replacement_is_destructive() {
         old["Resources"]["R"]["Properties"] = json!({"TableName": "a"});
         let mut new = old.clone();
         new["Resources"]["R"]["Properties"] = json!({"TableName": "b"});
-        diff(old, new).resources[0].hazards.clone()
+        diff(old, new).resources[0].clone()
     };
-    assert!(kept_on_replace("Retain").is_empty());
-    assert_eq!(
-        kept_on_replace("Delete")[0].kind,
-        HazardKind::StatefulReplaced
+    for (policy, consequence) in [
+        ("Retain", ConsequenceKind::Retained),
+        ("Snapshot", ConsequenceKind::Snapshot),
+        ("Delete", ConsequenceKind::Deleted),
+    ] {
+        let change = replaced(policy);
+        assert_eq!(change.hazards[0].kind, HazardKind::StatefulReplaced, "{policy}");
+        assert_eq!(change.replaced_by, vec!["Properties.TableName".to_owned()]);
+        // The name itself changes, so CloudFormation can replace it.
+        assert_eq!(change.consequences[0].kind, consequence, "{policy}");
+        assert!(
+            change.hazards[0].message.contains("Properties.TableName"),
+            "{}",
+            change.hazards[0].message
+        );
+    }
+}
+
+fn table(properties: Json) -> Json {
+    json!({"Resources": {"Records": {"Type": "AWS::DynamoDB::Table", "UpdateReplacePolicy": "Retain", "Properties": properties}}})
+}
+
+#[test]
+fn a_key_schema_change_replaces_the_table_and_its_kept_name_refuses_it() {
+    let old = table(json!({"TableName": "records", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}]}));
+    let new = table(json!({"TableName": "records", "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]}));
+    let result = diff(old, new);
+    let change = &result.resources[0];
+    assert_eq!(change.replacement, Replacement::Replace);
+    assert!(change.replaced_by[0].starts_with("Properties.KeySchema"), "{:?}", change.replaced_by);
+    assert_eq!(change.consequences[0].kind, ConsequenceKind::RefusedCustomName);
+    assert_eq!(change.consequences[1].kind, ConsequenceKind::Retained);
+    assert_eq!(change.hazards[0].kind, HazardKind::StatefulReplaced);
+}
+
+#[test]
+fn conditional_create_only_properties_may_replace() {
+    let function = |config: Json| one("AWS::Lambda::Function", json!({"DurableConfig": config}));
+    let result = diff(
+        function(json!({"ExecutionTimeout": 60})),
+        function(json!({"ExecutionTimeout": 120})),
     );
+    assert_eq!(result.resources[0].replacement, Replacement::MayReplace);
+    let subscription = |region: &str| one("AWS::SNS::Subscription", json!({"Region": region}));
+    assert_eq!(
+        diff(subscription("eu-west-1"), subscription("us-east-1")).resources[0].replacement,
+        Replacement::MayReplace
+    );
+}
+
+#[test]
+fn pseudo_parameters_resolve_to_a_definite_answer() {
+    let bucket = |name: Json| {
+        json!({"Resources": {"Uploads": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": name}}}})
+    };
+    let old = bucket(json!("uploads-123456789012-eu-west-1"));
+    let new = bucket(json!({"Fn::Sub": "uploads-${AWS::AccountId}-${AWS::Region}"}));
+    // Unknown target: may be replaced.
+    assert_eq!(diff(old.clone(), new.clone()).resources[0].replacement, Replacement::MayReplace);
+    let known = DiffContext {
+        pseudo: PseudoValues::for_region("eu-west-1").with_account_id("123456789012"),
+        stack_policy: None,
+    };
+    let resolved = diff_templates_with(&old, &new, common::lookup, &known).unwrap();
+    assert_eq!(resolved.resources[0].replacement, Replacement::None);
+    assert!(resolved.resources[0].hazards.is_empty());
+    // Another account: a definite replacement.
+    let other = DiffContext {
+        pseudo: PseudoValues::for_region("eu-west-1").with_account_id("999999999999"),
+        stack_policy: None,
+    };
+    let replaced = diff_templates_with(&old, &new, common::lookup, &other).unwrap();
+    assert_eq!(replaced.resources[0].replacement, Replacement::Replace);
+    // A reference to another resource stays undecided.
+    let by_ref = bucket(json!({"Fn::Sub": "uploads-${Other}"}));
+    let undecided = diff_templates_with(&old, &by_ref, common::lookup, &known).unwrap();
+    assert_eq!(undecided.resources[0].replacement, Replacement::MayReplace);
+}
+
+#[test]
+fn the_stack_policy_refuses_replacement_and_removal_of_protected_resources() {
+    let old = table(json!({"TableName": "a"}));
+    let new = table(json!({"TableName": "b"}));
+    let policy = upstack_cfn::stack_policy::protective(&new, common::lookup).unwrap();
+    let context = DiffContext {
+        pseudo: PseudoValues::default(),
+        stack_policy: Some(policy.clone()),
+    };
+    let replaced = diff_templates_with(&old, &new, common::lookup, &context).unwrap();
+    assert_eq!(
+        replaced.resources[0].consequences[0].kind,
+        ConsequenceKind::RefusedStackPolicy
+    );
+    let context = DiffContext {
+        pseudo: PseudoValues::default(),
+        stack_policy: upstack_cfn::stack_policy::protective(&old, common::lookup),
+    };
+    let removed = diff_templates_with(&old, &json!({"Resources": {}}), common::lookup, &context).unwrap();
+    assert_eq!(
+        removed.resources[0].consequences[0].kind,
+        ConsequenceKind::RefusedStackPolicy
+    );
+}
+
+#[test]
+fn a_code_only_change_is_a_code_update() {
+    let function = |key: &str, memory: u32| {
+        one(
+            "AWS::Lambda::Function",
+            json!({"FunctionName": "f", "MemorySize": memory, "Code": {"S3Bucket": "assets", "S3Key": key}}),
+        )
+    };
+    let result = diff(function("a.zip", 256), function("b.zip", 256));
+    let change = &result.resources[0];
+    assert!(change.code_update);
+    assert_eq!(change.replacement, Replacement::None);
+    assert!(change.hazards.is_empty());
+    assert!(result.security.is_empty());
+    assert_eq!(result.summary().code_updates, 1);
+    assert!(FailOn::Destructive.violations(&result).is_empty());
+    assert!(FailOn::Broadening.violations(&result).is_empty());
+    assert!(!diff(function("a.zip", 256), function("b.zip", 512)).resources[0].code_update);
 }
 
 fn statements(statements: Json) -> Json {

@@ -1,6 +1,4 @@
-//! A small stand-in for `upstack_resources::registry::lookup`, with the
-//! create-only properties the vendored schemas list for the types the
-//! fixtures use (AWS::*::* registry schemas, `createOnlyProperties`).
+//! Fixture loading and the registry lookup the tests diff with.
 
 #![allow(dead_code)]
 
@@ -8,52 +6,9 @@ use std::path::PathBuf;
 
 use upstack_cfn::ResourceInfo;
 
-const fn info(type_name: &'static str, create_only: &'static [&'static str]) -> ResourceInfo {
-    ResourceInfo {
-        type_name,
-        required: &[],
-        create_only,
-        primary_identifier: &[],
-        attributes: &[],
-        taggable: true,
-    }
-}
-
-static TYPES: &[ResourceInfo] = &[
-    info("AWS::S3::Bucket", &["BucketName", "ObjectLockEnabled"]),
-    info("AWS::S3::BucketPolicy", &["Bucket"]),
-    info(
-        "AWS::DynamoDB::Table",
-        &["TableName", "ImportSourceSpecification"],
-    ),
-    info("AWS::SNS::Topic", &["TopicName", "FifoTopic"]),
-    info(
-        "AWS::SNS::Subscription",
-        &["Endpoint", "Protocol", "TopicArn"],
-    ),
-    info("AWS::SNS::TopicPolicy", &[]),
-    info("AWS::SQS::Queue", &["FifoQueue", "QueueName"]),
-    info("AWS::KMS::Key", &[]),
-    info("AWS::Logs::LogGroup", &["LogGroupName"]),
-    info("AWS::IAM::Role", &["Path", "RoleName"]),
-    info("AWS::Lambda::Function", &["FunctionName"]),
-    info(
-        "AWS::Lambda::Permission",
-        &[
-            "SourceAccount",
-            "FunctionUrlAuthType",
-            "SourceArn",
-            "Principal",
-            "Action",
-            "FunctionName",
-            "EventSourceToken",
-            "PrincipalOrgID",
-        ],
-    ),
-];
-
+/// The generated registry: fixtures are diffed with the facts prod uses.
 pub fn lookup(type_name: &str) -> Option<&'static ResourceInfo> {
-    TYPES.iter().find(|info| info.type_name == type_name)
+    upstack_resources::registry::lookup(type_name)
 }
 
 pub fn fixture_dir() -> PathBuf {
