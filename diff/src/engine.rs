@@ -326,7 +326,12 @@ fn removed(
                 ),
             });
         }
-        consequences.push(policy_consequence(deletion_policy, "DeletionPolicy", false, true));
+        consequences.push(policy_consequence(
+            deletion_policy,
+            "DeletionPolicy",
+            false,
+            true,
+        ));
         // Destructive whatever the DeletionPolicy: under Retain the data
         // survives but leaves the stack (orphaned), which a reviewer must see.
         hazards.push(Hazard {
@@ -542,7 +547,9 @@ fn modified(
 
     let code_update = new.type_name == "AWS::Lambda::Function"
         && !type_changed
-        && changes.iter().all(|change| CODE_PATHS.contains(&change.path.as_str()));
+        && changes
+            .iter()
+            .all(|change| CODE_PATHS.contains(&change.path.as_str()));
     Some(ResourceChange {
         logical_id: id.to_owned(),
         action: Action::Modify,

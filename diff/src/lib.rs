@@ -12,8 +12,8 @@ pub mod render;
 mod security;
 
 pub use engine::{DiffContext, DiffError, Side, diff_templates, diff_templates_with, is_stateful};
-pub use upstack_cfn::{PseudoValues, StackPolicy};
 pub use model::*;
+pub use upstack_cfn::{PseudoValues, StackPolicy};
 
 /// Which changes make `diff --fail-on` exit 3.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -204,7 +204,11 @@ fn removal_or_replacement_of_a_stateful_resource_is_destructive_whatever_its_ret
     );
     // A stateless type is not destructive to remove.
     assert!(
-        diff(with_attrs("AWS::SNS::Topic", json!({})), json!({"Resources": {}})).resources[0]
+        diff(
+            with_attrs("AWS::SNS::Topic", json!({})),
+            json!({"Resources": {}})
+        )
+        .resources[0]
             .hazards
             .is_empty()
     );
@@ -234,7 +238,11 @@ fn removal_or_replacement_of_a_stateful_resource_is_destructive_whatever_its_ret
         ("Delete", ConsequenceKind::Deleted),
     ] {
         let change = replaced(policy);
-        assert_eq!(change.hazards[0].kind, HazardKind::StatefulReplaced, "{policy}");
+        assert_eq!(
+            change.hazards[0].kind,
+            HazardKind::StatefulReplaced,
+            "{policy}"
+        );
         assert_eq!(change.replaced_by, vec!["Properties.TableName".to_owned()]);
         // The name itself changes, so CloudFormation can replace it.
         assert_eq!(change.consequences[0].kind, consequence, "{policy}");
@@ -252,13 +260,24 @@ fn table(properties: Json) -> Json {
 
 #[test]
 fn a_key_schema_change_replaces_the_table_and_its_kept_name_refuses_it() {
-    let old = table(json!({"TableName": "records", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}]}));
-    let new = table(json!({"TableName": "records", "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]}));
+    let old = table(
+        json!({"TableName": "records", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}]}),
+    );
+    let new = table(
+        json!({"TableName": "records", "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]}),
+    );
     let result = diff(old, new);
     let change = &result.resources[0];
     assert_eq!(change.replacement, Replacement::Replace);
-    assert!(change.replaced_by[0].starts_with("Properties.KeySchema"), "{:?}", change.replaced_by);
-    assert_eq!(change.consequences[0].kind, ConsequenceKind::RefusedCustomName);
+    assert!(
+        change.replaced_by[0].starts_with("Properties.KeySchema"),
+        "{:?}",
+        change.replaced_by
+    );
+    assert_eq!(
+        change.consequences[0].kind,
+        ConsequenceKind::RefusedCustomName
+    );
     assert_eq!(change.consequences[1].kind, ConsequenceKind::Retained);
     assert_eq!(change.hazards[0].kind, HazardKind::StatefulReplaced);
 }
@@ -280,13 +299,14 @@ fn conditional_create_only_properties_may_replace() {
 
 #[test]
 fn pseudo_parameters_resolve_to_a_definite_answer() {
-    let bucket = |name: Json| {
-        json!({"Resources": {"Uploads": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": name}}}})
-    };
+    let bucket = |name: Json| json!({"Resources": {"Uploads": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": name}}}});
     let old = bucket(json!("uploads-123456789012-eu-west-1"));
     let new = bucket(json!({"Fn::Sub": "uploads-${AWS::AccountId}-${AWS::Region}"}));
     // Unknown target: may be replaced.
-    assert_eq!(diff(old.clone(), new.clone()).resources[0].replacement, Replacement::MayReplace);
+    assert_eq!(
+        diff(old.clone(), new.clone()).resources[0].replacement,
+        Replacement::MayReplace
+    );
     let known = DiffContext {
         pseudo: PseudoValues::for_region("eu-west-1").with_account_id("123456789012"),
         stack_policy: None,
@@ -325,7 +345,8 @@ fn the_stack_policy_refuses_replacement_and_removal_of_protected_resources() {
         pseudo: PseudoValues::default(),
         stack_policy: upstack_cfn::stack_policy::protective(&old, common::lookup),
     };
-    let removed = diff_templates_with(&old, &json!({"Resources": {}}), common::lookup, &context).unwrap();
+    let removed =
+        diff_templates_with(&old, &json!({"Resources": {}}), common::lookup, &context).unwrap();
     assert_eq!(
         removed.resources[0].consequences[0].kind,
         ConsequenceKind::RefusedStackPolicy

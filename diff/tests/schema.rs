@@ -19,12 +19,7 @@ use upstack_diff::{
 fn reports() -> Vec<Json> {
     let mut reports = Vec::new();
     for case in common::CASES {
-        let diff = diff_templates(
-            &common::load(case, "old"),
-            &common::load(case, "new"),
-            common::lookup,
-        )
-        .unwrap_or_else(|error| panic!("{case}: {error}"));
+        let diff = common::diff_case(case);
         let sources = Sources {
             old: "old".into(),
             new: "new".into(),

@@ -6,14 +6,10 @@
 
 mod common;
 
-use upstack_diff::diff_templates;
 use upstack_diff::render::{self, Sources};
 
 fn render_case(case: &str, format: &str) -> String {
-    let old = common::load(case, "old");
-    let new = common::load(case, "new");
-    let diff = diff_templates(&old, &new, common::lookup)
-        .unwrap_or_else(|error| panic!("{case}: {error}"));
+    let diff = common::diff_case(case);
     let sources = Sources {
         old: format!("fixtures/{case}/old.json"),
         new: format!("fixtures/{case}/new.json"),
@@ -54,6 +50,131 @@ snapshot_case!(iam_widened);
 snapshot_case!(iam_narrowed);
 snapshot_case!(key_policy);
 snapshot_case!(resource_added);
+snapshot_case!(key_schema_change);
+snapshot_case!(retained_replacement);
+snapshot_case!(custom_name_replacement);
+snapshot_case!(stack_policy_refusal);
+snapshot_case!(code_only);
+snapshot_case!(pseudo_no_replacement);
+
+/// What a reviewer must be able to rely on in each new case, beyond the
+/// snapshot's text.
+#[test]
+fn each_case_predicts_what_cloudformation_will_do() {
+    use upstack_diff::{ConsequenceKind, FailOn, Replacement};
+    let resource = |case: &str, id: &str| {
+        common::diff_case(case)
+            .resources
+            .into_iter()
+            .find(|change| change.logical_id == id)
+            .unwrap_or_else(|| panic!("{case}: no {id}"))
+    };
+    let first = |case: &str, id: &str| resource(case, id).consequences[0].kind;
+    assert_eq!(
+        first("key_schema_change", "Records"),
+        ConsequenceKind::RefusedCustomName
+    );
+    assert_eq!(
+        first("retained_replacement", "Records"),
+        ConsequenceKind::Retained
+    );
+    assert_eq!(
+        first("custom_name_replacement", "Uploads"),
+        ConsequenceKind::RefusedCustomName
+    );
+    assert_eq!(
+        first("stack_policy_refusal", "Records"),
+        ConsequenceKind::RefusedStackPolicy
+    );
+    assert!(resource("code_only", "Ingest").code_update);
+    assert_eq!(
+        resource("pseudo_no_replacement", "Records").replacement,
+        Replacement::None
+    );
+    for case in [
+        "key_schema_change",
+        "retained_replacement",
+        "custom_name_replacement",
+        "stack_policy_refusal",
+        "stateful_removed",
+    ] {
+        assert!(
+            !FailOn::Destructive
+                .violations(&common::diff_case(case))
+                .is_empty(),
+            "{case} must fail --fail-on destructive"
+        );
+    }
+    for case in ["code_only", "pseudo_no_replacement"] {
+        let diff = common::diff_case(case);
+        assert!(FailOn::Destructive.violations(&diff).is_empty(), "{case}");
+        assert!(FailOn::Broadening.violations(&diff).is_empty(), "{case}");
+    }
+}
+
+/// 500 resources changed at once: the comment stays under the cap, keeps
+/// every destructive change, and says what it cut.
+#[test]
+fn markdown_of_a_500_resource_change_fits_a_pull_request_comment() {
+    use serde_json::json;
+    let mut old = serde_json::Map::new();
+    let mut new = serde_json::Map::new();
+    for index in 0..500 {
+        let id = format!("Table{index:03}");
+        let table = |name: String, billing: &str| {
+            json!({"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+                   "Properties": {"TableName": name, "BillingMode": billing,
+                                  "Description": "x".repeat(150)}})
+        };
+        old.insert(id.clone(), table(format!("t-{index}"), "PROVISIONED"));
+        // Every 25th table is renamed (replaced, destructive); the rest change billing.
+        let name = if index % 25 == 0 {
+            format!("t-{index}-v2")
+        } else {
+            format!("t-{index}")
+        };
+        new.insert(id, table(name, "PAY_PER_REQUEST"));
+    }
+    let diff = upstack_diff::diff_templates(
+        &json!({"Resources": old}),
+        &json!({"Resources": new}),
+        common::lookup,
+    )
+    .unwrap();
+    assert_eq!(diff.summary().destructive, 20);
+    let sources = Sources {
+        old: "old".into(),
+        new: "new".into(),
+    };
+    let text = render::markdown(&diff, &sources);
+    assert!(
+        text.chars().count() <= render::MAX_MARKDOWN_CHARS,
+        "{} characters",
+        text.chars().count()
+    );
+    for index in (0..500).step_by(25) {
+        assert!(
+            text.contains(&format!("- **Table{index:03}**")),
+            "destructive Table{index:03} is missing"
+        );
+    }
+    let last = text.lines().last().unwrap();
+    assert!(
+        last.contains("more entries not shown") && last.contains("--format json"),
+        "{last}"
+    );
+    // Summary first.
+    assert!(
+        text.lines()
+            .nth(2)
+            .unwrap()
+            .starts_with("**0 to add, 500 to change")
+    );
+    // A small cap still keeps the summary and says what it cut.
+    let tiny = render::markdown_capped(&diff, &sources, 2_000);
+    assert!(tiny.chars().count() <= 2_000, "{}", tiny.chars().count());
+    assert!(tiny.contains("not shown"));
+}
 
 #[test]
 fn every_fixture_has_a_snapshot_case() {

@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    Mark, Sources, change_set_detail_line, property_replacement_label, replacement_label,
-    resource_counts, security_counts, value_lines,
+    Mark, Sources, change_set_detail_line, consequence_lines, property_replacement_label,
+    replacement_label, resource_counts, security_counts, value_lines,
 };
 use crate::model::{Action, Direction, TemplateDiff, ValueChange};
 
@@ -43,17 +43,73 @@ fn kind_word(kind: ValueChange) -> &'static str {
     }
 }
 
+/// A comment on a code-hosting site is capped near 65,536 characters
+/// (GitHub: 65,536); stay well under it, room left for a bot's own header.
+pub const MAX_MARKDOWN_CHARS: usize = 60_000;
+
+/// Room kept for the closing `</details>` and the line saying what was cut.
+const TAIL_RESERVE: usize = 400;
+
+/// The comment being written: once one entry does not fit, it and every
+/// later entry are counted instead of written, so what is shown is a prefix
+/// in priority order.
+struct Capped {
+    out: String,
+    /// Characters in `out` (the cap counts characters, not bytes).
+    chars: usize,
+    limit: usize,
+    cut: usize,
+}
+
+impl Capped {
+    fn push(&mut self, text: &str) {
+        self.out.push_str(text);
+        self.chars += text.chars().count();
+    }
+
+    fn fits(&self, text: &str) -> bool {
+        self.cut == 0 && self.chars + text.chars().count() + TAIL_RESERVE <= self.limit
+    }
+
+    /// Headings and table headers: written only while entries still fit.
+    fn frame(&mut self, text: &str) -> bool {
+        let fits = self.fits(text);
+        if fits {
+            self.push(text);
+        }
+        fits
+    }
+
+    /// One change: written, or counted as not shown.
+    fn entry(&mut self, text: &str) {
+        if self.fits(text) {
+            self.push(text);
+        } else {
+            self.cut += 1;
+        }
+    }
+}
+
+/// The pull-request comment: summary first, then every destructive change
+/// and every broadening security change, then the rest; never longer than
+/// [`MAX_MARKDOWN_CHARS`] characters. What does not fit is cut with a line
+/// pointing to the JSON output.
 pub fn markdown(diff: &TemplateDiff, sources: &Sources) -> String {
-    let mut out = String::new();
+    markdown_capped(diff, sources, MAX_MARKDOWN_CHARS)
+}
+
+/// [`markdown`] with another cap, for callers that embed it in a longer text.
+pub fn markdown_capped(diff: &TemplateDiff, sources: &Sources, limit: usize) -> String {
+    let mut head = String::new();
     let _ = writeln!(
-        out,
+        head,
         "#### upstack diff: {} → {}\n",
         code(&sources.old),
         code(&sources.new)
     );
     if diff.is_empty() {
-        let _ = writeln!(out, "**No changes.**");
-        return out;
+        let _ = writeln!(head, "**No changes.**");
+        return head;
     }
     let summary = diff.summary();
     let other = if summary.other > 0 {
@@ -66,72 +122,76 @@ pub fn markdown(diff: &TemplateDiff, sources: &Sources) -> String {
         String::new()
     };
     let _ = writeln!(
-        out,
+        head,
         "**{}** · {}{other}",
         resource_counts(&summary),
         security_counts(&summary)
     );
+    let mut doc = Capped {
+        chars: head.chars().count(),
+        out: head,
+        limit,
+        cut: 0,
+    };
 
     if summary.destructive > 0 {
-        let _ = writeln!(out, "\n### ⚠️ Destructive changes\n");
+        doc.frame("\n### ⚠️ Destructive changes\n\n");
         for change in diff.destructive() {
             for hazard in &change.hazards {
-                let _ = writeln!(
-                    out,
-                    "- **{}** ({}): {}",
+                doc.entry(&format!(
+                    "- **{}** ({}): {}\n",
                     cell(&change.logical_id),
                     code(change.type_name()),
                     cell(&hazard.message)
-                );
+                ));
             }
         }
     }
 
     if !diff.security.is_empty() {
-        let _ = writeln!(out, "\n### Security changes\n");
-        let _ = writeln!(
-            out,
-            "| Direction | Resource | Policy | Statement | Details |"
-        );
-        let _ = writeln!(out, "|---|---|---|---|---|");
-        for change in &diff.security {
+        doc.frame("\n### Security changes\n\n| Direction | Resource | Policy | Statement | Details |\n|---|---|---|---|---|\n");
+        // Broadening first: what a reviewer must not miss comes before the cut.
+        let (broadening, narrowing): (Vec<_>, Vec<_>) = diff
+            .security
+            .iter()
+            .partition(|change| change.direction == Direction::Broadening);
+        for change in broadening.into_iter().chain(narrowing) {
             let direction = match change.direction {
                 Direction::Broadening if change.wildcard => "**broadening** (wildcard)",
                 Direction::Broadening => "**broadening**",
                 Direction::Narrowing => "narrowing",
             };
             let details: Vec<String> = change.details.iter().map(|line| code(line)).collect();
-            let _ = writeln!(
-                out,
-                "| {direction} | {} ({}) | {} | {} | {} |",
+            doc.entry(&format!(
+                "| {direction} | {} ({}) | {} | {} | {} |\n",
                 code(&change.logical_id),
                 code(&change.resource_type),
                 code(&change.policy),
                 kind_word(change.kind),
                 details.join("<br>")
-            );
+            ));
         }
     }
 
     if !diff.resources.is_empty() {
-        let _ = writeln!(out, "\n### Resources\n");
-        let _ = writeln!(out, "| Action | Logical ID | Type | Replacement |");
-        let _ = writeln!(out, "|---|---|---|---|");
+        doc.frame("\n### Resources\n\n| Action | Logical ID | Type | Replacement | What happens |\n|---|---|---|---|---|\n");
         for change in &diff.resources {
             let action = match change.action {
                 Action::Add => "add",
+                Action::Modify if change.code_update => "modify (code update)",
                 Action::Modify => "modify",
                 Action::Remove => "**destroy**",
             };
             let replacement = replacement_label(change)
                 .map(|label| format!("**{}**", cell(&label)))
                 .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "| {action} | {} | {} | {replacement} |",
+            let happens: Vec<String> = consequence_lines(change).map(|line| cell(&line)).collect();
+            doc.entry(&format!(
+                "| {action} | {} | {} | {replacement} | {} |\n",
                 code(&change.logical_id),
-                code(change.type_name())
-            );
+                code(change.type_name()),
+                happens.join("<br>")
+            ));
         }
         let change_set_details = |change: &crate::model::ResourceChange| {
             change
@@ -149,10 +209,9 @@ pub fn markdown(diff: &TemplateDiff, sources: &Sources) -> String {
                 .iter()
                 .map(|change| change.changes.len() + change_set_details(change))
                 .sum();
-            let _ = writeln!(
-                out,
-                "\n<details><summary>Property changes ({count})</summary>\n"
-            );
+            let opened = doc.frame(&format!(
+                "\n<details><summary>Property changes ({count})</summary>\n\n"
+            ));
             for change in modified {
                 let mut body = String::new();
                 for property in &change.changes {
@@ -171,30 +230,28 @@ pub fn markdown(diff: &TemplateDiff, sources: &Sources) -> String {
                     let _ = writeln!(body, "@@ change set: {} @@", change_set_detail_line(detail));
                 }
                 let fence = fence(&body);
-                let _ = writeln!(
-                    out,
-                    "**{}** ({})\n",
+                doc.entry(&format!(
+                    "**{}** ({})\n\n{fence}diff\n{body}{fence}\n\n",
                     cell(&change.logical_id),
                     code(change.type_name())
-                );
-                let _ = writeln!(out, "{fence}diff\n{body}{fence}\n");
+                ));
             }
-            let _ = writeln!(out, "</details>");
+            if opened {
+                // Reserved in TAIL_RESERVE, so always written.
+                doc.push("</details>\n");
+            }
         }
     }
 
     if !diff.sections.is_empty() {
-        let _ = writeln!(out, "\n### Other changes\n");
-        let _ = writeln!(out, "| Change | Section | Name |");
-        let _ = writeln!(out, "|---|---|---|");
+        doc.frame("\n### Other changes\n\n| Change | Section | Name |\n|---|---|---|\n");
         for change in &diff.sections {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} |",
+            doc.entry(&format!(
+                "| {} | {} | {} |\n",
                 kind_word(change.kind),
                 cell(&change.section),
                 code(&change.name)
-            );
+            ));
         }
         let mut body = String::new();
         for change in &diff.sections {
@@ -208,12 +265,19 @@ pub fn markdown(diff: &TemplateDiff, sources: &Sources) -> String {
             push_value_lines(&mut body, change.old.as_ref(), change.new.as_ref());
         }
         let fence = fence(&body);
+        doc.entry(&format!(
+            "\n<details><summary>Values</summary>\n\n{fence}diff\n{body}{fence}\n\n</details>\n"
+        ));
+    }
+    if doc.cut > 0 {
         let _ = writeln!(
-            out,
-            "\n<details><summary>Values</summary>\n\n{fence}diff\n{body}{fence}\n\n</details>"
+            doc.out,
+            "\n… {} more {} not shown (this comment stops at {limit} characters); run `upstack diff --format json` or see the attached plan JSON for the full diff.",
+            doc.cut,
+            if doc.cut == 1 { "entry" } else { "entries" }
         );
     }
-    out
+    doc.out
 }
 
 fn push_value_lines(

@@ -5,7 +5,7 @@ mod markdown;
 mod text;
 
 pub use json::{json, report};
-pub use markdown::markdown;
+pub use markdown::{MAX_MARKDOWN_CHARS, markdown, markdown_capped};
 pub use text::text;
 
 use serde_json::Value as Json;
@@ -42,6 +42,9 @@ pub(crate) fn resource_counts(summary: &Summary) -> String {
     if summary.may_replace > 0 {
         notes.push(format!("{} may be replaced", summary.may_replace));
     }
+    if summary.code_updates > 0 {
+        notes.push(plural(summary.code_updates, "code update", "code updates"));
+    }
     if !notes.is_empty() {
         change.push_str(&format!(" ({})", notes.join(", ")));
     }
@@ -67,16 +70,44 @@ pub(crate) fn replacement_label(change: &ResourceChange) -> Option<String> {
         Replacement::MayReplace => "may be replaced",
         Replacement::Unknown => "replacement unknown (type not in the vendored schemas)",
     };
+    let forced_by = if change.replaced_by.is_empty()
+        || change.effective_replacement() == Replacement::Unknown
+    {
+        String::new()
+    } else {
+        format!(" by {}", change.replaced_by.join(", "))
+    };
     Some(
         match change
             .change_set
             .as_ref()
             .and_then(|view| view.replacement.as_deref())
         {
-            Some(from_aws) => format!("{label} (change set: Replacement {from_aws})"),
-            None => label.to_owned(),
+            Some(from_aws) => {
+                format!("{label}{forced_by} (change set: Replacement {from_aws})")
+            }
+            None => format!("{label}{forced_by}"),
         },
     )
+}
+
+/// What happens to the old resource, when it is replaced or removed. The
+/// first applies; later ones are what would follow if it were lifted.
+pub(crate) fn consequence_lines(change: &ResourceChange) -> impl Iterator<Item = String> + '_ {
+    let shown = change.action == crate::model::Action::Remove
+        || change.effective_replacement() != Replacement::None;
+    change
+        .consequences
+        .iter()
+        .filter(move |_| shown)
+        .enumerate()
+        .map(|(index, consequence)| {
+            if index == 0 {
+                consequence.message.clone()
+            } else {
+                format!("if allowed: {}", consequence.message)
+            }
+        })
 }
 
 pub(crate) fn property_replacement_label(replacement: Replacement) -> Option<&'static str> {

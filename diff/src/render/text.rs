@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use owo_colors::OwoColorize;
 
 use super::{
-    Mark, Sources, change_set_detail_line, property_replacement_label, replacement_label,
-    resource_counts, security_counts, value_lines,
+    Mark, Sources, change_set_detail_line, consequence_lines, property_replacement_label,
+    replacement_label, resource_counts, security_counts, value_lines,
 };
 use crate::model::{Action, Direction, TemplateDiff, ValueChange};
 
@@ -172,13 +172,21 @@ pub fn text(diff: &TemplateDiff, sources: &Sources, color: bool) -> String {
             let replacement = replacement_label(change)
                 .map(|label| format!(" {}", painter.paint(Tone::Warning, &format!("({label})"))))
                 .unwrap_or_default();
+            let code = if change.code_update {
+                format!(" {}", painter.paint(Tone::Dim, "(code update)"))
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "  {} {} {}{replacement}",
+                "  {} {} {}{replacement}{code}",
                 painter.paint(tone, marker),
                 change.logical_id,
                 painter.paint(Tone::Dim, change.type_name())
             );
+            for line in consequence_lines(change) {
+                let _ = writeln!(out, "      {} {line}", painter.paint(Tone::Warning, "!"));
+            }
             for property in &change.changes {
                 let (marker, tone) = value_marker(property.kind);
                 let note = property_replacement_label(property.replacement)

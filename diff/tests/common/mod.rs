@@ -24,7 +24,7 @@ pub fn load(case: &str, side: &str) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|error| panic!("parse {}: {error}", path.display()))
 }
 
-pub const CASES: [&str; 9] = [
+pub const CASES: [&str; 15] = [
     "no_change",
     "property_change",
     "replacement",
@@ -34,4 +34,35 @@ pub const CASES: [&str; 9] = [
     "iam_narrowed",
     "key_policy",
     "resource_added",
+    "key_schema_change",
+    "retained_replacement",
+    "custom_name_replacement",
+    "stack_policy_refusal",
+    "code_only",
+    "pseudo_no_replacement",
 ];
+
+/// What the diff knows about the target, per case: most cases know
+/// nothing; two show what a known region or a stack policy decides.
+pub fn context(case: &str, new: &serde_json::Value) -> upstack_diff::DiffContext {
+    match case {
+        "pseudo_no_replacement" => upstack_diff::DiffContext {
+            pseudo: upstack_diff::PseudoValues::for_region("eu-west-1")
+                .with_account_id("123456789012"),
+            stack_policy: None,
+        },
+        "stack_policy_refusal" => upstack_diff::DiffContext {
+            pseudo: upstack_diff::PseudoValues::default(),
+            stack_policy: upstack_cfn::stack_policy::protective(new, lookup),
+        },
+        _ => upstack_diff::DiffContext::default(),
+    }
+}
+
+/// Diffs a fixture pair with its case's context.
+pub fn diff_case(case: &str) -> upstack_diff::TemplateDiff {
+    let old = load(case, "old");
+    let new = load(case, "new");
+    upstack_diff::diff_templates_with(&old, &new, lookup, &context(case, &new))
+        .unwrap_or_else(|error| panic!("{case}: {error}"))
+}
