@@ -1,6 +1,12 @@
 //! `deploy`: upload assets, create a change set, review it, execute it and
 //! follow the stack until CloudFormation is done.
 //!
+//! The flow has two halves: [`prepare`] (up to a reviewed change set, as a
+//! [`Plan`]) and [`execute`] (a plan's change set, by ARN, refused with
+//! [`DeployError::StalePlan`] when anything moved since). [`deploy`] is the
+//! two in one run; `deploy --prepare` / `--execute` split them across a
+//! pull request's review.
+//!
 //! Everything that talks to a person goes through [`Reporter`] (lines of
 //! text) and [`Approver`] (yes/no), so the same code runs in a terminal, in
 //! CI (no terminal: a required approval is refused, never assumed) and in
@@ -8,7 +14,8 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use aws_sdk_cloudformation::Client as CfnClient;
 use aws_sdk_s3::Client as S3Client;
@@ -23,6 +30,9 @@ use crate::changeset::{
 };
 use crate::events::{self, EventWatcher, StackEvent, StackState, StatusClass, WatchOutcome};
 use crate::fsutil::write_atomic;
+use crate::plan::{
+    FORMAT_VERSION, Plan, PlanError, PlannedChangeSet, Review, StackSnapshot, StaleReason,
+};
 
 /// Resource types whose replacement or deletion loses data; prod's stack
 /// policy denies Update:Replace and Update:Delete on them.
@@ -247,6 +257,35 @@ pub enum DeployError {
     },
     #[error("stack {stack} was deleted while we were waiting: {status}")]
     Vanished { stack: String, status: String },
+    /// `deploy --execute` refused: the plan no longer describes what would
+    /// run. Nothing was touched. The CLI exits 5 for this error.
+    #[error(
+        "the plan for {stack} is stale, nothing was changed; prepare it again (`upstack deploy --env <env> --prepare PLAN.json`):{}",
+        bullets(reasons)
+    )]
+    StalePlan {
+        stack: String,
+        change_set: String,
+        reasons: Vec<StaleReason>,
+    },
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("cannot encode the diff as JSON: {0}")]
+    DiffReport(serde_json::Error),
+}
+
+impl DeployError {
+    /// Whether this is a refusal of a stale plan (exit 5), as opposed to a failure.
+    pub fn is_stale_plan(&self) -> bool {
+        matches!(self, DeployError::StalePlan { .. })
+    }
+}
+
+fn bullets(reasons: &[StaleReason]) -> String {
+    reasons
+        .iter()
+        .map(|reason| format!("\n  - {reason}"))
+        .collect()
 }
 
 /// The clients a deploy uses.
@@ -337,26 +376,39 @@ pub async fn upload_assets(
     Ok((uploaded, skipped))
 }
 
+/// The template as sent to CloudFormation.
+struct SentTemplate {
+    source: TemplateSource,
+    /// Compact size in bytes.
+    bytes: usize,
+    /// SHA-256 (hex) of the compact body: what a plan records.
+    sha256: String,
+}
+
 /// TemplateBody when it fits, else an upload to `templates/` and its URL.
 /// Either way the text sent is the compact form, the one
 /// `upstack_cfn::validate` measured at synth against the inline limit (about
 /// half the size of the indented file in synth-out/), so the stored template
-/// and the limit check agree. Returns the size sent too.
+/// and the limit check agree.
 async fn template_source(
     s3: &S3Client,
     plan: &DeployPlan,
     pacing: &Pacing,
-) -> Result<(TemplateSource, usize), DeployError> {
+) -> Result<SentTemplate, DeployError> {
     let template: serde_json::Value =
         serde_json::from_str(&plan.template_json).map_err(DeployError::Template)?;
     let body = upstack_cfn::validate::upload_body(&template);
     let bytes = body.len();
+    let sha256 = hex::encode(Sha256::digest(body.as_bytes()));
     if bytes <= MAX_TEMPLATE_BODY_BYTES {
-        return Ok((TemplateSource::Body(body), bytes));
+        return Ok(SentTemplate {
+            source: TemplateSource::Body(body),
+            bytes,
+            sha256,
+        });
     }
     let bucket = plan.asset_bucket();
-    let digest = hex::encode(Sha256::digest(body.as_bytes()));
-    let key = format!("{TEMPLATE_PREFIX}{}-{digest}.json", plan.stack_name);
+    let key = format!("{TEMPLATE_PREFIX}{}-{sha256}.json", plan.stack_name);
     let body = body.into_bytes();
     with_retries(pacing, "s3:PutObject", || {
         s3.put_object()
@@ -368,7 +420,11 @@ async fn template_source(
     })
     .await?;
     let url = format!("https://{bucket}.s3.{}.amazonaws.com/{key}", plan.region);
-    Ok((TemplateSource::Url(url), bytes))
+    Ok(SentTemplate {
+        source: TemplateSource::Url(url),
+        bytes,
+        sha256,
+    })
 }
 
 /// DeleteStack and wait until it is gone (used for leftover
@@ -422,8 +478,45 @@ fn cause_text(event: &StackEvent) -> String {
     )
 }
 
-/// Deploys `plan`. `interrupt` resolving (Ctrl-C) while CloudFormation
-/// works stops waiting without touching the stack.
+/// How `prepare` ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PrepareOutcome {
+    /// A change set is ready to review and execute; the plan records it and
+    /// what it was made against. Save it with [`Plan::save`].
+    Ready(Box<Plan>),
+    /// The stack already matches the template; the empty change set was deleted.
+    NoChanges,
+    /// A ROLLBACK_COMPLETE stack had to be deleted first, and that was not approved.
+    NotApproved,
+    /// Ctrl-C while waiting (`--wait`) for another operation; nothing was touched.
+    Interrupted { resume: String },
+}
+
+/// Where a saved plan is being executed: the env the command was given, the
+/// account and region of the credentials, and where outputs go.
+#[derive(Debug, Clone)]
+pub struct ExecuteTarget {
+    pub env: String,
+    pub account: String,
+    pub region: String,
+    /// `synth-out/<env>/outputs.json`.
+    pub outputs_path: PathBuf,
+}
+
+/// Who made the change set that is about to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// This process, moments ago (`deploy`): it is ours to delete when not
+    /// approved, and nothing can have changed before an approval wait.
+    ThisRun,
+    /// A saved plan (`deploy --execute`): checked before anything else, and
+    /// left in place when not approved (the plan stays executable).
+    Saved,
+}
+
+/// Deploys `plan`: [`prepare`] then [`execute`], in one run. `interrupt`
+/// resolving (Ctrl-C) while CloudFormation works stops waiting without
+/// touching the stack.
 pub async fn deploy<I>(
     clients: &DeployClients,
     plan: &DeployPlan,
@@ -435,10 +528,99 @@ pub async fn deploy<I>(
 where
     I: Future<Output = ()>,
 {
+    let started = options.pacing.clock.now();
+    let mut interrupt = std::pin::pin!(interrupt);
+    let prepared = match prepare_with(clients, plan, options, reporter, approver, &mut interrupt)
+        .await?
+    {
+        PrepareOutcome::Ready(prepared) => prepared,
+        PrepareOutcome::NoChanges => return Ok(DeployOutcome::NoChanges),
+        PrepareOutcome::NotApproved => return Ok(DeployOutcome::NotApproved),
+        PrepareOutcome::Interrupted { resume } => return Ok(DeployOutcome::Interrupted { resume }),
+    };
+    execute_with(
+        clients,
+        &prepared,
+        &plan.outputs_path,
+        options,
+        reporter,
+        approver,
+        &mut interrupt,
+        started,
+        Origin::ThisRun,
+    )
+    .await
+}
+
+/// Uploads the assets, brings the stack to a state a change set can be made
+/// against, creates the change set, waits for it and reviews it (the diff is
+/// reported), then stops: nothing is executed. The returned plan is what
+/// [`execute`] runs, now or later.
+pub async fn prepare<I>(
+    clients: &DeployClients,
+    plan: &DeployPlan,
+    options: &DeployOptions,
+    reporter: &mut dyn Reporter,
+    approver: &mut dyn Approver,
+    interrupt: I,
+) -> Result<PrepareOutcome, DeployError>
+where
+    I: Future<Output = ()>,
+{
+    let mut interrupt = std::pin::pin!(interrupt);
+    prepare_with(clients, plan, options, reporter, approver, &mut interrupt).await
+}
+
+/// Executes a saved plan's change set, by ARN, exactly as reviewed; or,
+/// when the change set is no longer executable, the stack changed since the
+/// plan was made, or an asset is gone, refuses with
+/// [`DeployError::StalePlan`] without touching anything. Approval
+/// (`options.require_approval`, production rules), Ctrl-C, termination
+/// protection, the stack policy and outputs work as in [`deploy`];
+/// `options.wait_if_busy` does not apply (a busy stack is a changed stack).
+pub async fn execute<I>(
+    clients: &DeployClients,
+    plan: &Plan,
+    target: &ExecuteTarget,
+    options: &DeployOptions,
+    reporter: &mut dyn Reporter,
+    approver: &mut dyn Approver,
+    interrupt: I,
+) -> Result<DeployOutcome, DeployError>
+where
+    I: Future<Output = ()>,
+{
+    plan.check_target(&target.env, &target.account, &target.region)?;
+    let started = options.pacing.clock.now();
+    let mut interrupt = std::pin::pin!(interrupt);
+    execute_with(
+        clients,
+        plan,
+        &target.outputs_path,
+        options,
+        reporter,
+        approver,
+        &mut interrupt,
+        started,
+        Origin::Saved,
+    )
+    .await
+}
+
+async fn prepare_with<I>(
+    clients: &DeployClients,
+    plan: &DeployPlan,
+    options: &DeployOptions,
+    reporter: &mut dyn Reporter,
+    approver: &mut dyn Approver,
+    interrupt: &mut I,
+) -> Result<PrepareOutcome, DeployError>
+where
+    I: Future<Output = ()> + Unpin,
+{
     let cfn = &clients.cloudformation;
     let pacing = &options.pacing;
     let started = pacing.clock.now();
-    let mut interrupt = std::pin::pin!(interrupt);
     let resume = format!("upstack deploy --env {} --wait", plan.env);
 
     let bucket = plan.asset_bucket();
@@ -447,10 +629,11 @@ where
     reporter.line(&format!(
         "assets: {uploaded} uploaded, {skipped} already in s3://{bucket}"
     ));
-    let (template, template_bytes) = template_source(&clients.s3, plan, pacing).await?;
-    if let TemplateSource::Url(url) = &template {
+    let sent = template_source(&clients.s3, plan, pacing).await?;
+    if let TemplateSource::Url(url) = &sent.source {
         reporter.line(&format!(
-            "template is {template_bytes} bytes compact (over {MAX_TEMPLATE_BODY_BYTES}): passed by URL {url}"
+            "template is {} bytes compact (over {MAX_TEMPLATE_BODY_BYTES}): passed by URL {url}",
+            sent.bytes
         ));
     }
 
@@ -482,7 +665,7 @@ where
                         reporter.line(&format!(
                             "{question} -> not approved (use --yes in scripts)"
                         ));
-                        return Ok(DeployOutcome::NotApproved);
+                        return Ok(PrepareOutcome::NotApproved);
                     }
                 }
             }
@@ -498,7 +681,7 @@ where
                     0,
                     pacing,
                     started,
-                    &mut interrupt,
+                    &mut *interrupt,
                     |event, progress| reporter.line(&events::format_event(event, progress)),
                 )
                 .await?;
@@ -506,7 +689,7 @@ where
                     reporter.line(&format!(
                         "stopped waiting; the stack was not touched. Resume with: {resume}"
                     ));
-                    return Ok(DeployOutcome::Interrupted { resume });
+                    return Ok(PrepareOutcome::Interrupted { resume });
                 }
             }
             StatusClass::InProgress => {
@@ -548,7 +731,7 @@ where
         stack_name: plan.stack_name.clone(),
         change_set_name: format!("upstack-{}", options.deploy_id),
         kind,
-        template,
+        template: sent.source,
         tags: plan.tags.clone(),
         client_token: format!("upstack-cs-{}", options.deploy_id),
         description: Some(format!("upstack deploy --env {}", plan.env)),
@@ -562,7 +745,7 @@ where
                 "no changes: stack {} already matches the template (change set deleted)",
                 plan.stack_name
             ));
-            return Ok(DeployOutcome::NoChanges);
+            return Ok(PrepareOutcome::NoChanges);
         }
         ChangeSetState::Failed { reason, .. } => {
             discard(cfn, &handle, kind, pacing).await?;
@@ -577,9 +760,20 @@ where
     // CloudFormation's own replacement verdicts.
     let new_template: serde_json::Value =
         serde_json::from_str(&plan.template_json).map_err(DeployError::Template)?;
-    let old_template = match &existing {
-        Some(stack) => deployed_template(cfn, &stack.stack_id, &plan.stack_name, pacing).await?,
-        None => serde_json::json!({"Resources": {}}),
+    let (old_template, stack) = match existing {
+        Some(stack) => {
+            let deployed =
+                deployed_template(cfn, &stack.stack_id, &plan.stack_name, pacing).await?;
+            let snapshot = StackSnapshot {
+                stack_id: stack.stack_id,
+                status: stack.status,
+                creation_time: stack.creation_time,
+                last_updated_time: stack.last_updated_time,
+                template_sha256: deployed.sha256,
+            };
+            (deployed.template, Some(snapshot))
+        }
+        None => (serde_json::json!({"Resources": {}}), None),
     };
     let mut diff = upstack_diff::diff_templates(
         &old_template,
@@ -599,54 +793,279 @@ where
     };
     reporter.line(upstack_diff::render::text(&diff, &sources, false).trim_end());
 
+    Ok(PrepareOutcome::Ready(Box::new(Plan {
+        format_version: FORMAT_VERSION,
+        env: plan.env.clone(),
+        stack_name: plan.stack_name.clone(),
+        account: plan.account.clone(),
+        region: plan.region.clone(),
+        change_set: PlannedChangeSet {
+            arn: handle.id,
+            name: request.change_set_name,
+            kind: kind.into(),
+            stack_id: handle.stack_id,
+        },
+        template_sha256: sent.sha256,
+        asset_bucket: bucket,
+        asset_keys: plan.assets.iter().map(|asset| asset.key.clone()).collect(),
+        stack,
+        review: Review {
+            changes: description.changes.len(),
+            broadening: upstack_diff::FailOn::Broadening.violations(&diff),
+            destructive: upstack_diff::FailOn::Destructive.violations(&diff),
+        },
+        production: plan.production,
+        termination_protection: plan.termination_protection,
+        stack_policy: if plan.production {
+            protective_stack_policy(&new_template)
+        } else {
+            None
+        },
+        diff: serde_json::to_value(upstack_diff::render::report(&diff, &sources))
+            .map_err(DeployError::DiffReport)?,
+    })))
+}
+
+/// Why approval is needed for this plan under `require_approval`, one line each.
+fn approval_reasons(plan: &Plan, require_approval: RequireApproval) -> Vec<String> {
     let mut reasons = Vec::new();
-    match options.require_approval {
+    match require_approval {
         RequireApproval::Never => {}
         RequireApproval::AnyChange => {
-            reasons.push(format!("{} resource change(s)", description.changes.len()))
+            reasons.push(format!("{} resource change(s)", plan.review.changes))
         }
-        RequireApproval::Broadening => {
-            reasons.extend(
-                upstack_diff::FailOn::Broadening
-                    .violations(&diff)
-                    .into_iter()
-                    .map(|v| format!("broadens: {v}")),
-            );
-        }
+        RequireApproval::Broadening => reasons.extend(
+            plan.review
+                .broadening
+                .iter()
+                .map(|violation| format!("broadens: {violation}")),
+        ),
     }
-    if plan.production && options.require_approval != RequireApproval::Never {
+    if plan.production && require_approval != RequireApproval::Never {
         reasons.extend(
-            upstack_diff::FailOn::Destructive
-                .violations(&diff)
-                .into_iter()
-                .map(|v| format!("destructive: {v}")),
+            plan.review
+                .destructive
+                .iter()
+                .map(|violation| format!("destructive: {violation}")),
         );
     }
+    reasons
+}
+
+/// Compares the change set, the stack and the assets with what the plan
+/// recorded; every difference found is returned. Only reads.
+pub async fn stale_reasons(
+    clients: &DeployClients,
+    plan: &Plan,
+    pacing: &Pacing,
+) -> Result<Vec<StaleReason>, DeployError> {
+    let cfn = &clients.cloudformation;
+    let mut reasons = Vec::new();
+    let handle = plan_handle(plan);
+    match changeset::describe(cfn, &handle, pacing).await {
+        Ok(described) if described.is_executable() && described.status == "CREATE_COMPLETE" => {}
+        Ok(described) => reasons.push(StaleReason::ChangeSetNotExecutable {
+            name: plan.change_set.name.clone(),
+            status: described.status,
+            execution_status: described.execution_status,
+            reason: described.status_reason,
+        }),
+        Err(ChangeSetError::Call(error)) if error.is_not_found() => {
+            reasons.push(StaleReason::ChangeSetGone {
+                name: plan.change_set.name.clone(),
+                stack: plan.stack_name.clone(),
+            })
+        }
+        Err(error) => return Err(error.into()),
+    }
+
+    let stack = events::describe_stack(cfn, &plan.stack_name, pacing).await?;
+    match (&plan.stack, stack) {
+        (Some(was), None) => reasons.push(StaleReason::StackGone {
+            stack: plan.stack_name.clone(),
+            was_status: was.status.clone(),
+        }),
+        (Some(was), Some(now)) if now.stack_id != was.stack_id => {
+            reasons.push(StaleReason::StackReplaced {
+                stack: plan.stack_name.clone(),
+                stack_id: now.stack_id,
+                was_stack_id: was.stack_id.clone(),
+            })
+        }
+        (Some(was), Some(now))
+            if now.status != was.status || now.last_updated_time != was.last_updated_time =>
+        {
+            reasons.push(StaleReason::StackUpdated {
+                stack: plan.stack_name.clone(),
+                status: now.status,
+                last_updated_time: now.last_updated_time,
+                was_status: was.status.clone(),
+                was_last_updated_time: was.last_updated_time.clone(),
+            })
+        }
+        (Some(was), Some(now)) => {
+            // Same status and time: compare the template itself too (an
+            // emulator, or a change CloudFormation does not stamp).
+            let deployed = deployed_template(cfn, &now.stack_id, &plan.stack_name, pacing).await?;
+            if deployed.sha256 != was.template_sha256 {
+                reasons.push(StaleReason::TemplateChanged {
+                    stack: plan.stack_name.clone(),
+                    sha256: deployed.sha256,
+                    was_sha256: was.template_sha256.clone(),
+                });
+            }
+        }
+        // A CREATE plan: the only stack allowed is the REVIEW_IN_PROGRESS
+        // one CloudFormation made for this very change set (it is gone
+        // when the change set is, which the first check reports).
+        (None, Some(now))
+            if now.class() != StatusClass::ReviewInProgress
+                || plan
+                    .change_set
+                    .stack_id
+                    .as_ref()
+                    .is_some_and(|id| *id != now.stack_id) =>
+        {
+            reasons.push(StaleReason::StackCreated {
+                stack: plan.stack_name.clone(),
+                status: now.status,
+            })
+        }
+        (None, _) => {}
+    }
+
+    for key in &plan.asset_keys {
+        let head = with_retries(pacing, "s3:HeadObject", || {
+            clients
+                .s3
+                .head_object()
+                .bucket(&plan.asset_bucket)
+                .key(key)
+                .send()
+        })
+        .await;
+        match head {
+            Ok(_) => {}
+            Err(error) if error.is_not_found() || error.message.contains("404") => {
+                reasons.push(StaleReason::AssetMissing {
+                    bucket: plan.asset_bucket.clone(),
+                    key: key.clone(),
+                })
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(reasons)
+}
+
+fn plan_handle(plan: &Plan) -> ChangeSetHandle {
+    ChangeSetHandle {
+        stack_name: plan.stack_name.clone(),
+        // By ARN: the exact change set that was reviewed, never a namesake.
+        id: plan.change_set.arn.clone(),
+        stack_id: plan.change_set.stack_id.clone(),
+    }
+}
+
+/// [`stale_reasons`], as an error when there are any.
+async fn refuse_if_stale(
+    clients: &DeployClients,
+    plan: &Plan,
+    pacing: &Pacing,
+) -> Result<(), DeployError> {
+    let reasons = stale_reasons(clients, plan, pacing).await?;
+    if reasons.is_empty() {
+        return Ok(());
+    }
+    Err(DeployError::StalePlan {
+        stack: plan.stack_name.clone(),
+        change_set: plan.change_set.name.clone(),
+        reasons,
+    })
+}
+
+/// Approval, execution of the plan's change set, following it, and what
+/// comes after (termination protection, stack policy, outputs). The one
+/// copy of that flow, for `deploy` and `deploy --execute` alike.
+#[allow(clippy::too_many_arguments)]
+async fn execute_with<I>(
+    clients: &DeployClients,
+    plan: &Plan,
+    outputs_path: &Path,
+    options: &DeployOptions,
+    reporter: &mut dyn Reporter,
+    approver: &mut dyn Approver,
+    interrupt: &mut I,
+    started: Instant,
+    origin: Origin,
+) -> Result<DeployOutcome, DeployError>
+where
+    I: Future<Output = ()> + Unpin,
+{
+    let cfn = &clients.cloudformation;
+    let pacing = &options.pacing;
+    let resume = format!("upstack deploy --env {} --wait", plan.env);
+    let handle = plan_handle(plan);
+    let kind = ChangeSetKind::from(plan.change_set.kind);
+
+    if origin == Origin::Saved {
+        // Refuse before showing or asking anything: a stale plan is not
+        // worth a reviewer's time, and nothing may be touched.
+        refuse_if_stale(clients, plan, pacing).await?;
+        reporter.line(&format!(
+            "plan: change set {} on {} ({} resource change(s)), still as reviewed",
+            plan.change_set.name, plan.stack_name, plan.review.changes
+        ));
+        if let Ok(report) = plan.diff_report() {
+            let diff = upstack_diff::TemplateDiff {
+                resources: report.resources,
+                security: report.security,
+                sections: report.sections,
+            };
+            let sources = upstack_diff::render::Sources {
+                old: report.old_source,
+                new: report.new_source,
+            };
+            reporter.line(upstack_diff::render::text(&diff, &sources, false).trim_end());
+        }
+    }
+
+    let reasons = approval_reasons(plan, options.require_approval);
     if !reasons.is_empty() {
         for reason in &reasons {
             reporter.line(&format!("approval required: {reason}"));
         }
         let answer = approver.ask(&format!("Deploy these changes to {}?", plan.stack_name));
         if answer != Answer::Yes {
-            discard(cfn, &handle, kind, pacing).await?;
-            reporter.line(match answer {
-                Answer::NoTerminal => {
+            if origin == Origin::ThisRun {
+                discard(cfn, &handle, kind, pacing).await?;
+            }
+            reporter.line(match (answer, origin) {
+                (Answer::NoTerminal, _) => {
                     "not approved: no terminal to ask on; re-run with --yes to approve in a script"
                 }
-                _ => "not approved: nothing was changed",
+                (_, Origin::ThisRun) => "not approved: nothing was changed",
+                (_, Origin::Saved) => {
+                    "not approved: nothing was changed; the plan's change set is kept"
+                }
             });
             return Ok(DeployOutcome::NotApproved);
+        }
+        // The answer may have taken minutes: look again right before running.
+        if let Err(error) = refuse_if_stale(clients, plan, pacing).await {
+            if origin == Origin::ThisRun && matches!(error, DeployError::StalePlan { .. }) {
+                // Ours and now useless; only the change set (a REVIEW_IN_PROGRESS
+                // stack may belong to whoever changed things meanwhile).
+                changeset::delete(cfn, &handle, pacing).await?;
+            }
+            return Err(error);
         }
     }
 
     // ExecuteChangeSet has no StackPolicyDuringUpdateBody (only UpdateStack
     // does), so `--allow-replace` swaps the stack policy around the
     // execution with SetStackPolicy and puts the protective one back after.
-    let protective = if plan.production {
-        protective_stack_policy(&new_template)
-    } else {
-        None
-    };
+    let protective = plan.stack_policy.as_deref();
     let lifted = protective.is_some() && options.allow_replace && kind == ChangeSetKind::Update;
     if lifted {
         set_stack_policy(cfn, &plan.stack_name, ALLOW_ALL_STACK_POLICY, pacing).await?;
@@ -667,16 +1086,15 @@ where
     .await?;
     reporter.line(&format!(
         "executing change set {} on {}",
-        request.change_set_name, plan.stack_name
+        plan.change_set.name, plan.stack_name
     ));
-    let total = description.changes.len();
     let outcome = events::watch(
         cfn,
         &mut watcher,
-        total,
+        plan.review.changes,
         pacing,
         pacing.clock.now(),
-        &mut interrupt,
+        &mut *interrupt,
         |event, progress| reporter.line(&events::format_event(event, progress)),
     )
     .await?;
@@ -693,7 +1111,7 @@ where
         }
         WatchOutcome::Finished { state, events } => (state, events),
     };
-    if lifted && let Some(policy) = &protective {
+    if lifted && let Some(policy) = protective {
         set_stack_policy(cfn, &plan.stack_name, policy, pacing).await?;
     }
     let Some(state) = state else {
@@ -749,7 +1167,7 @@ where
         .await?;
         reporter.line("termination protection enabled");
     }
-    if let Some(policy) = &protective
+    if let Some(policy) = protective
         && !lifted
     {
         set_stack_policy(cfn, &plan.stack_name, policy, pacing).await?;
@@ -759,11 +1177,9 @@ where
     let document = serde_json::json!({ "stack": plan.stack_name, "outputs": outputs });
     let mut json = serde_json::to_string_pretty(&document).map_err(DeployError::Template)?;
     json.push('\n');
-    write_atomic(&plan.outputs_path, json.as_bytes()).map_err(|source| {
-        DeployError::WriteOutputs {
-            path: plan.outputs_path.clone(),
-            source,
-        }
+    write_atomic(outputs_path, json.as_bytes()).map_err(|source| DeployError::WriteOutputs {
+        path: outputs_path.to_owned(),
+        source,
     })?;
     for (key, value) in &outputs {
         reporter.line(&format!("  {key} = {value}"));
@@ -820,20 +1236,30 @@ async fn set_stack_policy(
     Ok(())
 }
 
+/// A deployed template (GetTemplate) and the SHA-256 of its body as returned.
+struct DeployedTemplate {
+    template: serde_json::Value,
+    sha256: String,
+}
+
 async fn deployed_template(
     cfn: &CfnClient,
     stack_id: &str,
     stack_name: &str,
     pacing: &Pacing,
-) -> Result<serde_json::Value, DeployError> {
+) -> Result<DeployedTemplate, DeployError> {
     let output = with_retries(pacing, "cloudformation:GetTemplate", || {
         cfn.get_template().stack_name(stack_id).send()
     })
     .await?;
     let body = output.template_body().unwrap_or("{}");
-    serde_json::from_str(body).map_err(|source| DeployError::DeployedTemplate {
+    let template = serde_json::from_str(body).map_err(|source| DeployError::DeployedTemplate {
         stack: stack_name.to_owned(),
         source,
+    })?;
+    Ok(DeployedTemplate {
+        template,
+        sha256: hex::encode(Sha256::digest(body.as_bytes())),
     })
 }
 

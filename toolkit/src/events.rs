@@ -83,6 +83,12 @@ pub struct StackState {
     pub status_reason: Option<String>,
     pub termination_protection: bool,
     pub outputs: Vec<(String, String)>,
+    /// RFC 3339, as CloudFormation stamped it; with `last_updated_time` and
+    /// the status, what a saved plan compares to tell whether the stack
+    /// changed after the plan was made.
+    pub creation_time: Option<String>,
+    /// RFC 3339; `None` for a stack that was never updated.
+    pub last_updated_time: Option<String>,
 }
 
 impl StackState {
@@ -134,7 +140,15 @@ pub async fn describe_stack(
                 ))
             })
             .collect(),
+        creation_time: stack.creation_time().and_then(rfc3339),
+        last_updated_time: stack.last_updated_time().and_then(rfc3339),
     }))
+}
+
+/// CloudFormation's timestamps as RFC 3339 text (sub-second digits kept, so
+/// two updates within one second still differ).
+fn rfc3339(time: &aws_smithy_types::DateTime) -> Option<String> {
+    time.fmt(aws_smithy_types::date_time::Format::DateTime).ok()
 }
 
 /// One stack event, reduced to what we print.

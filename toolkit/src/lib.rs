@@ -20,6 +20,7 @@ pub mod changeset;
 pub mod deploy;
 pub mod destroy;
 pub mod events;
+pub mod plan;
 
 // `diff` against the deployed stack or a change set.
 pub mod live_diff;

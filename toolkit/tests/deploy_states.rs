@@ -10,6 +10,10 @@
 // Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
+// `prepare` and `execute` of a saved plan: tests/deploy_states/plan.rs.
+#[path = "deploy_states/plan.rs"]
+mod plan;
+
 use std::sync::Arc;
 use std::time::Duration;
 
