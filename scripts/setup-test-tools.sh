@@ -25,21 +25,30 @@ else
     echo "$want" > "$stamp"
 fi
 
-# rustup installs the pinned toolchain, its components and both targets from
-# rust-toolchain.toml on first use; asking for the version triggers it.
-if command -v rustup >/dev/null; then
-    rustup show active-toolchain >/dev/null
-    # A toolchain that was already installed with a smaller profile does not
-    # get rust-toolchain.toml's components on its own; ask for them explicitly.
-    rustup component add rustfmt clippy >/dev/null 2>&1 || {
-        echo "error: cannot add rustfmt and clippy to the pinned toolchain with rustup" >&2
-        exit 1
-    }
-    rustup target add aarch64-unknown-linux-gnu x86_64-unknown-linux-gnu >/dev/null 2>&1 || {
-        echo "error: cannot add the aarch64 and x86_64 Linux targets with rustup" >&2
-        exit 1
-    }
+# The toolchain, components and targets pinned in rust-toolchain.toml.
+# rustup >= 1.28 no longer installs a pinned toolchain on first use, so ask
+# for it (a no-op when present); --no-self-update keeps rustup itself as is.
+if ! command -v rustup >/dev/null; then
+    echo "error: rustup not found; install it from https://rustup.rs (the toolchain itself is pinned in rust-toolchain.toml)" >&2
+    exit 1
 fi
+rustup toolchain install --no-self-update >/dev/null || {
+    echo "error: rustup could not install the toolchain pinned in rust-toolchain.toml (see the output above)" >&2
+    exit 1
+}
+# A toolchain that was already installed with a smaller profile does not
+# get rust-toolchain.toml's components on its own; ask for them explicitly.
+rustup component add rustfmt clippy >/dev/null 2>&1 || {
+    echo "error: cannot add rustfmt and clippy to the pinned toolchain with rustup" >&2
+    exit 1
+}
+rustup target add aarch64-unknown-linux-gnu x86_64-unknown-linux-gnu >/dev/null 2>&1 || {
+    echo "error: cannot add the aarch64 and x86_64 Linux targets with rustup" >&2
+    exit 1
+}
+for tool in cc python3; do
+    command -v "$tool" >/dev/null || { echo "error: $tool not found; the build needs a C compiler (e.g. apt-get install gcc) and Python 3 (apt-get install python3 python3-venv)" >&2; exit 1; }
+done
 
 # Fixes for moto bugs that stop our real templates deploying on the emulator
 # (scripts/moto/upstack_moto_patches.py says which and why); a .pth file loads

@@ -1,21 +1,31 @@
 //! `upstack`: synthesize, review and deploy the S3 upload pipeline.
 //!
-//! This binary is deliberately thin: argument parsing and exit codes live
-//! here, one module per subcommand under `cmd/`, and all work is done by the
-//! `upstack-toolkit` crate.
+//! This binary is deliberately thin: argument parsing, the shared context and
+//! exit codes live here, one module per subcommand under `cmd/`, and all work
+//! is done by the library crates.
 
 mod cmd;
+mod context;
 mod exit;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::exit::Outcome;
+use crate::context::{Ctx, GlobalArgs};
+use crate::exit::{Outcome, UsageError};
 
 #[derive(Debug, Parser)]
-#[command(name = "upstack", version, about, long_about = None)]
-struct Cli {
+#[command(
+    name = "upstack",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit codes: 0 done / no changes, 1 error, 2 diff found changes, 3 blocked (--fail-on, stale synth-out), 4 not approved, 5 stale plan, 64 usage error, 130 interrupted."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -39,7 +49,20 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // --help and --version print to stdout and succeed; every other
+            // parse failure is a usage error (64), never a result code.
+            let _ = error.print();
+            return if error.use_stderr() {
+                Outcome::Usage.into()
+            } else {
+                Outcome::Success.into()
+            };
+        }
+    };
+    init_tracing(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -50,23 +73,195 @@ fn main() -> ExitCode {
             return Outcome::Error.into();
         }
     };
+    let ctx = Ctx::new(cli.global);
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Synth(args) => cmd::synth::run(args).await,
-            Command::Diff(args) => cmd::diff::run(args).await,
-            Command::Bundle(args) => cmd::bundle::run(args).await,
-            Command::Invoke(args) => cmd::invoke::run(args).await,
-            Command::Bootstrap(args) => cmd::bootstrap::run(args).await,
-            Command::Deploy(args) => cmd::deploy::run(args).await,
-            Command::Destroy(args) => cmd::destroy::run(args).await,
+            Command::Synth(args) => cmd::synth::run(args, &ctx).await,
+            Command::Diff(args) => cmd::diff::run(args, &ctx).await,
+            Command::Bundle(args) => cmd::bundle::run(args, &ctx).await,
+            Command::Invoke(args) => cmd::invoke::run(args, &ctx).await,
+            Command::Bootstrap(args) => cmd::bootstrap::run(args, &ctx).await,
+            Command::Deploy(args) => cmd::deploy::run(args, &ctx).await,
+            Command::Destroy(args) => cmd::destroy::run(args, &ctx).await,
         }
     });
     match result {
         Ok(outcome) => outcome.into(),
         Err(error) => {
-            // `{:#}` prints the whole context chain: "deploy dev: create change set: ...".
-            eprintln!("error: {error:#}");
-            Outcome::Error.into()
+            eprintln!("error: {}", error_line(&error));
+            if error.chain().any(|cause| cause.is::<UsageError>()) {
+                eprintln!("Run `upstack --help` for the options.");
+                Outcome::Usage.into()
+            } else {
+                Outcome::Error.into()
+            }
         }
+    }
+}
+
+/// The context chain on one line ("deploy dev: create change set: ..."),
+/// skipping a cause whose text the previous message already contains: many
+/// errors quote their source, and the user should read each cause once.
+fn error_line(error: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if parts
+            .last()
+            .is_some_and(|previous| previous.contains(&text))
+        {
+            continue;
+        }
+        parts.push(text);
+    }
+    parts.join(": ")
+}
+
+/// -v: our crates at debug; -vv: the AWS SDK too. RUST_LOG wins when set.
+/// Logs go to stderr so stdout stays parseable (`diff --format json`).
+fn init_tracing(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match EnvFilter::try_from_default_env() {
+        Ok(filter) => filter,
+        Err(_) => EnvFilter::new(match verbose {
+            0 => "off",
+            1 => "upstack=debug,upstack_toolkit=debug,upstack_diff=debug,warn",
+            _ => "debug,hyper=info,h2=info,rustls=info",
+        }),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(true)
+        .init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docs/cli.md is the CLI reference, rendered from these definitions.
+    /// Refresh it with `UPSTACK_BLESS=1 cargo test --bin upstack cli_reference`.
+    #[test]
+    fn cli_reference_is_current() {
+        let rendered = clap_markdown::help_markdown::<Cli>();
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/cli.md");
+        if std::env::var_os("UPSTACK_BLESS").is_some() {
+            std::fs::write(&path, &rendered).expect("write docs/cli.md");
+            return;
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == rendered,
+            "docs/cli.md is stale: run `UPSTACK_BLESS=1 cargo test --bin upstack cli_reference` and commit it"
+        );
+    }
+
+    #[test]
+    fn every_argument_has_help_text() {
+        use clap::CommandFactory;
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "upstack", &mut missing);
+        assert!(missing.is_empty(), "arguments without help: {missing:?}");
+    }
+
+    /// `upstack_stack::regions` is a copy of the partition table the locked
+    /// AWS SDK embeds; this fails when an SDK update knows a region the copy
+    /// lacks (or drops one), so the env-file check never refuses a real region.
+    #[test]
+    fn regions_match_the_sdk() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let metadata = std::process::Command::new(cargo)
+            .args(["metadata", "--format-version", "1", "--locked"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("run cargo metadata");
+        assert!(metadata.status.success(), "cargo metadata failed");
+        let metadata: serde_json::Value =
+            serde_json::from_slice(&metadata.stdout).expect("cargo metadata JSON");
+        let manifest = metadata["packages"]
+            .as_array()
+            .and_then(|packages| {
+                packages
+                    .iter()
+                    .find(|package| package["name"] == "aws-sdk-sts")
+            })
+            .and_then(|package| package["manifest_path"].as_str())
+            .expect("aws-sdk-sts in the dependency graph");
+        let source = std::path::Path::new(manifest).with_file_name("src/endpoint_lib.rs");
+        let source = std::fs::read_to_string(&source).expect("read the SDK's endpoint_lib.rs");
+        let needle = "new_from_json(b\"";
+        let start = source.find(needle).expect("the embedded partition table") + needle.len();
+        let end = start
+            + source[start..]
+                .find("\").expect")
+                .expect("end of the table");
+        // Undo the Rust byte-string escaping (\" and \\) to get the JSON back.
+        let mut json = String::new();
+        let mut chars = source[start..end].chars();
+        while let Some(c) = chars.next() {
+            json.push(if c == '\\' {
+                chars.next().unwrap_or('\\')
+            } else {
+                c
+            });
+        }
+        let table: serde_json::Value = serde_json::from_str(&json).expect("partition JSON");
+        let mut sdk = Vec::new();
+        for partition in table["partitions"].as_array().expect("partitions") {
+            let id = partition["id"].as_str().unwrap_or_default();
+            let suffix = partition["outputs"]["dnsSuffix"]
+                .as_str()
+                .unwrap_or_default();
+            for code in partition["regions"].as_object().expect("regions").keys() {
+                if !code.ends_with("-global") {
+                    sdk.push((code.clone(), id.to_owned(), suffix.to_owned()));
+                }
+            }
+        }
+        sdk.sort();
+        let ours: Vec<(String, String, String)> = upstack_stack::regions::KNOWN_REGIONS
+            .iter()
+            .map(|region| {
+                (
+                    region.code.to_owned(),
+                    region.partition.to_owned(),
+                    region.dns_suffix.to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            ours, sdk,
+            "update stack/src/regions.rs from the SDK's partition table"
+        );
+    }
+
+    #[test]
+    fn error_line_says_each_cause_once() {
+        let io = std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "No such file or directory (os error 2)",
+        );
+        let error = anyhow::Error::new(io)
+            .context("cannot read old.json: No such file or directory (os error 2)")
+            .context("diff");
+        assert_eq!(
+            error_line(&error),
+            "diff: cannot read old.json: No such file or directory (os error 2)"
+        );
     }
 }

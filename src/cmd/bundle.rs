@@ -2,19 +2,17 @@
 //! synthesized stack references, for the architecture it gives each, into
 //! verified, reproducible zips under target/lambda/.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use upstack_toolkit::bundle::Architecture;
 use upstack_toolkit::bundle::{BundleOptions, BundledAsset, bundle};
 
+use crate::context::Ctx;
 use crate::exit::Outcome;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Environment whose synth-out/<env>/manifest.json lists the functions to bundle
-    #[arg(long, default_value = "dev")]
-    pub env: String,
     /// Capture cargo's output (shown only when the build fails)
     #[arg(long)]
     pub quiet: bool,
@@ -69,23 +67,6 @@ pub fn manifest_functions(
         .collect()
 }
 
-/// The directory holding the workspace's Cargo.toml, from the current directory up.
-pub fn workspace_root() -> anyhow::Result<PathBuf> {
-    let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    cwd.ancestors()
-        .find(|dir| {
-            std::fs::read_to_string(dir.join("Cargo.toml"))
-                .is_ok_and(|text| text.contains("[workspace]"))
-        })
-        .map(Path::to_path_buf)
-        .with_context(|| {
-            format!(
-                "{} is not inside the upstack workspace (no Cargo.toml with [workspace])",
-                cwd.display()
-            )
-        })
-}
-
 fn human_size(bytes: u64) -> String {
     if bytes >= 1024 * 1024 {
         format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
@@ -128,16 +109,14 @@ pub fn render_summary(env: &str, assets: &[BundledAsset], stale: &[String], root
     out
 }
 
-pub async fn run(args: Args) -> anyhow::Result<Outcome> {
-    let root = workspace_root()?;
-    let manifest_path = root.join("synth-out").join(&args.env).join("manifest.json");
-    let source = format!("synth-out/{}/manifest.json", args.env);
-    let text = std::fs::read_to_string(&manifest_path).with_context(|| {
-        format!(
-            "cannot read {source}; run `upstack synth --env {}` first",
-            args.env
-        )
-    })?;
+pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
+    // --env: the env whose synth-out/<env>/manifest.json lists the functions.
+    let env = ctx.env("bundle")?;
+    let root = ctx.root()?.to_path_buf();
+    let manifest_path = root.join("synth-out").join(env).join("manifest.json");
+    let source = format!("synth-out/{env}/manifest.json");
+    let text = std::fs::read_to_string(&manifest_path)
+        .with_context(|| format!("cannot read {source}; run `upstack synth --env {env}` first"))?;
     let manifest: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{source} is not valid JSON"))?;
     let functions = manifest_functions(&manifest, &source)?;
@@ -168,12 +147,12 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
                     function.handler,
                     function.arch.lambda_name(),
                     asset.asset_key,
-                    args.env
+                    env
                 )
             })
         })
         .collect();
-    print!("{}", render_summary(&args.env, &assets, &stale, &root));
+    print!("{}", render_summary(env, &assets, &stale, &root));
     Ok(if stale.is_empty() {
         Outcome::Success
     } else {

@@ -1,11 +1,10 @@
 //! `upstack deploy --env <env>`: synth, bundle, upload, change set, review,
 //! execute, follow. See `upstack_toolkit::deploy` for the flow.
 
-use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use upstack_toolkit::aws::{AwsSession, ExpectedTarget, Pacing};
+use upstack_toolkit::aws::Pacing;
 use upstack_toolkit::bundle::{self, BundleOptions};
 use upstack_toolkit::deploy::{
     self, AssetFile, DeployClients, DeployOptions, DeployOutcome, DeployPlan, RequireApproval,
@@ -13,6 +12,7 @@ use upstack_toolkit::deploy::{
 };
 use upstack_toolkit::synth;
 
+use crate::context::Ctx;
 use crate::exit::Outcome;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -27,12 +27,6 @@ pub enum Approval {
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The env to deploy (a file stem of envs/*.toml).
-    #[arg(long, value_name = "NAME")]
-    pub env: String,
-    /// AWS profile (default: AWS_PROFILE / the default chain).
-    #[arg(long, env = "AWS_PROFILE")]
-    pub profile: Option<String>,
     /// When to stop for approval before executing the change set.
     #[arg(long, value_enum, default_value = "broadening")]
     pub require_approval: Approval,
@@ -45,32 +39,19 @@ pub struct Args {
     /// Wait for an in-progress stack operation instead of refusing.
     #[arg(long)]
     pub wait: bool,
-    /// Workspace root (default: the current directory or its nearest parent with envs/).
-    #[arg(long, value_name = "DIR")]
-    pub root: Option<PathBuf>,
 }
 
-pub async fn run(args: Args) -> anyhow::Result<Outcome> {
-    let start = match args.root {
-        Some(root) => root,
-        None => std::env::current_dir().context("cannot read the current directory")?,
-    };
-    let root = synth::find_workspace_root(&start)?;
-    let output = synth::synth_env(&root, &args.env)
-        .with_context(|| format!("deploy {}: synth", args.env))?;
+pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
+    let env = ctx.env("deploy")?;
+    let root = ctx.root()?.to_path_buf();
+    let output = synth::synth_env(&root, env).with_context(|| format!("deploy {env}: synth"))?;
     let config = &output.config;
     let pacing = Pacing::default();
     // Credentials and target first: a wrong profile fails before any build or upload.
-    let expected = ExpectedTarget {
-        env: args.env.clone(),
-        region: config.region.as_str().to_owned(),
-        account: config.account_id.as_ref().map(|id| id.as_str().to_owned()),
-        config_file: PathBuf::from(synth::ENVS_DIR).join(format!("{}.toml", args.env)),
-    };
-    let session = AwsSession::connect(&expected, args.profile.as_deref(), None, &pacing).await?;
+    let session = ctx.session(env, config).await?;
     println!(
-        "deploying {} ({}) to account {} in {}",
-        args.env, output.manifest.stack_name, session.identity.account, session.region
+        "deploying {env} ({}) to account {} in {}",
+        output.manifest.stack_name, session.identity.account, session.region
     );
 
     let arch = config.architecture.0;
@@ -81,7 +62,7 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         .map(|function| (function.crate_name.clone(), arch))
         .collect();
     let bundled = bundle::bundle(&root, &targets, &BundleOptions::default())
-        .with_context(|| format!("deploy {}: bundle", args.env))?;
+        .with_context(|| format!("deploy {env}: bundle"))?;
     let mut assets = Vec::new();
     for function in &output.manifest.functions {
         let asset = bundled
@@ -103,7 +84,7 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
     }
 
     let plan = DeployPlan {
-        env: args.env.clone(),
+        env: env.to_owned(),
         stack_name: output.manifest.stack_name.clone(),
         region: session.region.clone(),
         account: session.identity.account.clone(),
@@ -114,14 +95,10 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
             .map(|(key, value)| (key.as_str().to_owned(), value.as_str().to_owned()))
             .collect(),
         termination_protection: config.termination_protection,
-        // prod rules apply to the env named prod and to any env that asks
-        // for termination protection (i.e. declares itself precious).
-        production: args.env == "prod" || config.termination_protection,
+        // From the env file (`production = true`), never from the env's name.
+        production: config.production,
         assets,
-        outputs_path: root
-            .join(synth::OUT_DIR)
-            .join(&args.env)
-            .join("outputs.json"),
+        outputs_path: root.join(synth::OUT_DIR).join(env).join("outputs.json"),
     };
     let deploy_id = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -153,7 +130,7 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         deploy::ctrl_c(),
     )
     .await
-    .with_context(|| format!("deploy {}", args.env))?;
+    .with_context(|| format!("deploy {env}"))?;
     Ok(match outcome {
         DeployOutcome::NoChanges | DeployOutcome::Deployed { .. } => Outcome::Success,
         DeployOutcome::NotApproved => Outcome::NotApproved,

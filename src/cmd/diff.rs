@@ -4,23 +4,24 @@
 //! New side: the env's template synthesized in memory, or `--template <file>`.
 //! `--change-set` also asks CloudFormation (create, read, delete a change set).
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use serde_json::Value as Json;
 use upstack_diff::render::{self, Sources};
-use upstack_diff::{FailOn, TemplateDiff, diff_templates};
-use upstack_toolkit::aws::{AwsSession, ExpectedTarget, Pacing};
+use upstack_cfn::intrinsic::PseudoValues;
+use upstack_diff::{DiffContext, FailOn, TemplateDiff, diff_templates_with};
+use upstack_toolkit::aws::Pacing;
 use upstack_toolkit::live_diff::{self, Deployed};
 use upstack_toolkit::synth;
 
-use crate::exit::Outcome;
+use crate::context::Ctx;
+use crate::exit::{Outcome, UsageError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// For a terminal (coloured when stdout is one and NO_COLOR is unset).
+    /// For a terminal (coloured per --color).
     Text,
     /// For a pull-request comment.
     Markdown,
@@ -50,10 +51,6 @@ impl From<FailOnArg> for FailOn {
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The env (a file stem of envs/*.toml): its template is the new side and
-    /// its deployed stack the old side.
-    #[arg(long, value_name = "NAME")]
-    pub env: Option<String>,
     /// Compare against this template file (e.g. the base branch's
     /// synth-out/<env>/template.json) instead of the deployed stack; no AWS calls.
     #[arg(long, value_name = "FILE", conflicts_with = "change_set")]
@@ -65,17 +62,12 @@ pub struct Args {
     /// CloudFormation's own replacement verdicts.
     #[arg(long)]
     pub change_set: bool,
+    /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Exit 3 when a change of this kind is found; repeatable or comma-separated.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND")]
     pub fail_on: Vec<FailOnArg>,
-    /// AWS profile (default: the standard credential chain).
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
-    /// Workspace root (default: the current directory or its nearest parent with envs/).
-    #[arg(long, value_name = "DIR")]
-    pub root: Option<PathBuf>,
 }
 
 /// A template and a label for headers.
@@ -84,33 +76,37 @@ struct Side {
     template: Json,
 }
 
-pub async fn run(args: Args) -> anyhow::Result<Outcome> {
-    let start = match &args.root {
-        Some(root) => root.clone(),
-        None => std::env::current_dir().context("cannot read the current directory")?,
-    };
-
-    let (new, env_output) = new_side(&args, &start)?;
+pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
+    let start = std::env::current_dir().context("cannot read the current directory")?;
+    let (new, env_output) = new_side(&args, ctx, &start)?;
     let mut change_set = None;
+    let mut live_account = None;
     let old = match (&args.against, &env_output) {
         (Some(path), _) => Side {
             label: shown(path, &start),
             template: live_diff::read_template_file(path)?,
         },
         (None, Some(output)) => {
-            let (old, changes) = deployed_side(&args, &start, output, &new.template).await?;
+            let (old, changes, account) =
+                deployed_side(&args, ctx, output, &new.template).await?;
             change_set = changes;
+            live_account = Some(account);
             old
         }
-        (None, None) => anyhow::bail!(
-            "nothing to compare against: give --env <name> (diff against its deployed stack) or --against <file>"
-        ),
+        (None, None) => {
+            return Err(UsageError(
+                "nothing to compare against: give --env <name> (diff against its deployed stack) or --against <file>".to_owned(),
+            )
+            .into());
+        }
     };
 
-    let mut diff = diff_templates(
+    let context = diff_context(env_output.as_ref(), live_account, &new.template);
+    let mut diff = diff_templates_with(
         &old.template,
         &new.template,
         upstack_resources::registry::lookup,
+        &context,
     )
     .with_context(|| format!("diff {} -> {}", old.label, new.label))?;
     if let Some(changes) = change_set {
@@ -120,9 +116,44 @@ pub async fn run(args: Args) -> anyhow::Result<Outcome> {
         old: old.label,
         new: new.label,
     };
-    print!("{}", render_diff(&diff, &sources, args.format, use_color()));
+    print!("{}", render_diff(&diff, &sources, args.format, ctx.color()));
 
     Ok(outcome(&diff, &args.fail_on))
+}
+
+/// What is known of the target, so replacement is decided wherever it can
+/// be: region and stack from the env file, the account from the env file or
+/// (diffing the live stack) from STS, and prod's stack policy, computed from
+/// the new template exactly as deploy will set it.
+fn diff_context(
+    env: Option<&synth::SynthOutput>,
+    live_account: Option<String>,
+    new_template: &Json,
+) -> DiffContext {
+    let Some(output) = env else {
+        return DiffContext::default();
+    };
+    let config = &output.config;
+    let mut pseudo = PseudoValues::for_region(config.region.as_str())
+        .with_stack_name(config.stack_name.as_str());
+    if let Some(account) = live_account.or_else(|| {
+        config
+            .account_id
+            .as_ref()
+            .map(|id| id.as_str().to_owned())
+    }) {
+        pseudo = pseudo.with_account_id(account);
+    }
+    let stack_policy = config
+        .production
+        .then(|| {
+            upstack_cfn::stack_policy::protective(new_template, upstack_resources::registry::lookup)
+        })
+        .flatten();
+    DiffContext {
+        pseudo,
+        stack_policy,
+    }
 }
 
 /// Exit status: 3 when a `--fail-on` kind matched (reasons on stderr), else
@@ -161,25 +192,22 @@ pub fn render_diff(diff: &TemplateDiff, sources: &Sources, format: Format, color
     }
 }
 
-/// Colour only on a terminal, and never when NO_COLOR is set to a non-empty
-/// value (https://no-color.org).
-fn use_color() -> bool {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
-    !no_color && std::io::stdout().is_terminal()
-}
-
 fn shown(path: &Path, base: &Path) -> String {
     upstack_toolkit::aws::display_path(path, base)
 }
 
 /// The proposed template: `--template <file>`, or `--env` synthesized in
 /// memory (the same template `synth` would write and `deploy` would send).
-fn new_side(args: &Args, start: &Path) -> anyhow::Result<(Side, Option<synth::SynthOutput>)> {
-    let env_output = match &args.env {
-        Some(env) => {
-            let root = synth::find_workspace_root(start)?;
-            Some(synth::synth_env(&root, env).with_context(|| format!("synthesize env `{env}`"))?)
-        }
+fn new_side(
+    args: &Args,
+    ctx: &Ctx,
+    start: &Path,
+) -> anyhow::Result<(Side, Option<synth::SynthOutput>)> {
+    let env_output = match &ctx.args.env {
+        Some(env) => Some(
+            synth::synth_env(ctx.root()?, env)
+                .with_context(|| format!("synthesize env `{env}`"))?,
+        ),
         None => None,
     };
     let side = match (&args.template, &env_output) {
@@ -196,38 +224,34 @@ fn new_side(args: &Args, start: &Path) -> anyhow::Result<(Side, Option<synth::Sy
                 )
             })?,
         },
-        (None, None) => anyhow::bail!(
-            "no template to diff: give --env <name> (synthesize it) or --template <file>"
-        ),
+        (None, None) => {
+            return Err(UsageError(
+                "no template to diff: give --env <name> (synthesize it) or --template <file>"
+                    .to_owned(),
+            )
+            .into());
+        }
     };
     Ok((side, env_output))
 }
 
 type ChangeSetChanges = Option<Vec<upstack_diff::ChangeSetResource>>;
 
+/// The old side, the change set (if asked for) and the account STS named.
+type DeployedSide = (Side, ChangeSetChanges, String);
+
 /// The deployed stack's template (and, with --change-set, CloudFormation's
 /// change set), after checking the credentials point at the env's account
 /// and region.
 async fn deployed_side(
     args: &Args,
-    start: &Path,
+    ctx: &Ctx,
     output: &synth::SynthOutput,
     new_template: &Json,
-) -> anyhow::Result<(Side, ChangeSetChanges)> {
-    let root = synth::find_workspace_root(start)?;
+) -> anyhow::Result<DeployedSide> {
     let stack = output.config.stack_name.as_str().to_owned();
-    let expected = ExpectedTarget {
-        env: output.env.clone(),
-        region: output.config.region.as_str().to_owned(),
-        account: output
-            .config
-            .account_id
-            .as_ref()
-            .map(|id| id.as_str().to_owned()),
-        config_file: root.join("envs").join(format!("{}.toml", output.env)),
-    };
     let pacing = Pacing::default();
-    let session = AwsSession::connect(&expected, args.profile.as_deref(), None, &pacing).await?;
+    let session = ctx.session(&output.env, &output.config).await?;
     let client = &session.cloudformation;
     let deployed = live_diff::deployed_template(client, &stack, &pacing)
         .await
@@ -257,5 +281,6 @@ async fn deployed_side(
             template: deployed.into_template(),
         },
         changes,
+        session.identity.account.clone(),
     ))
 }

@@ -8,16 +8,15 @@ use std::time::Duration;
 use upstack_toolkit::invoke::{EventSource, InvokeOutput, InvokeRequest, invoke};
 use upstack_toolkit::runtime_api::{InvocationOutcome, LogStream};
 
+use crate::context::Ctx;
 use crate::exit::Outcome;
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("input").required(true).args(["key", "event"])))]
 pub struct Args {
-    /// Handler to run: notify, ingest or photo-check
+    /// The handler to run: one of the functions the stack defines.
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(upstack_contract::handler::ALL))]
     pub function: String,
-    /// Environment (synth-out/<env>/template.json, envs/<env>.toml)
-    #[arg(long, default_value = "dev")]
-    pub env: String,
     /// Send the ObjectCreated:Put event S3 would send for this key of the upload bucket
     #[arg(long)]
     pub key: Option<String>,
@@ -95,22 +94,27 @@ pub fn render(handler: &str, output: &InvokeOutput) -> String {
     out
 }
 
-pub async fn run(args: Args) -> anyhow::Result<Outcome> {
-    let workspace_root = crate::cmd::bundle::workspace_root()?;
+pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
+    let env = ctx.env("invoke")?.to_owned();
+    let workspace_root = ctx.root()?.to_path_buf();
     let event = match (&args.key, &args.event) {
         (Some(key), _) => EventSource::S3Key(key.clone()),
         (None, Some(path)) => EventSource::File(path.clone()),
         (None, None) => anyhow::bail!("pass --key <s3-key> or --event <file.json>"),
     };
+    // The shared session: the env's region and account guard, and one-line
+    // credential errors, exactly as for deploy.
+    let config = ctx.env_config("invoke")?;
+    let session = ctx.session(&env, &config).await?;
     let output = invoke(InvokeRequest {
         workspace_root,
-        env: args.env.clone(),
+        env: env.clone(),
         handler: args.function.clone(),
         event,
         stack_name: args.stack_name,
         bucket: args.bucket,
         binary: args.binary,
-        sdk_config: None,
+        sdk_config: Some(session.sdk_config),
         handler_environment: Default::default(),
     })
     .await?;

@@ -1,4 +1,4 @@
-//! One module per subcommand, each with `Args` (clap) and `run(args)`.
+//! One module per subcommand, each with `Args` (clap) and `run(args, &Ctx)`.
 
 pub mod bootstrap;
 pub mod bundle;

@@ -1,41 +1,33 @@
 //! `upstack synth [--env <name>] [--check]`: writes (or checks)
-//! synth-out/<env>/template.json and manifest.json for every env in envs/.
+//! synth-out/<env>/template.json and manifest.json for every env in envs/
+//! (or only `--env`'s).
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use upstack_toolkit::synth;
 
+use crate::context::Ctx;
 use crate::exit::Outcome;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Only this env (a file stem of envs/*.toml); repeatable. Default: every env.
-    #[arg(long = "env", value_name = "NAME")]
-    pub envs: Vec<String>,
     /// Write nothing; exit 3 if synth-out/ differs from what synth would write.
     #[arg(long)]
     pub check: bool,
-    /// Workspace root (default: the current directory or its nearest parent with envs/).
-    #[arg(long, value_name = "DIR")]
-    pub root: Option<PathBuf>,
     /// Output directory (default: <root>/synth-out).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }
 
-pub async fn run(args: Args) -> anyhow::Result<Outcome> {
-    let start = match args.root {
-        Some(root) => root,
-        None => std::env::current_dir().context("cannot read the current directory")?,
-    };
-    let root = synth::find_workspace_root(&start)?;
+pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
+    let root = ctx.root()?.to_path_buf();
+    let envs: Vec<String> = ctx.args.env.iter().cloned().collect();
     // Everything renders and validates before anything is written.
-    let outputs = synth::synth_envs(&root, &args.envs)?;
+    let outputs = synth::synth_envs(&root, &envs)?;
     let out_dir = args.out.unwrap_or_else(|| root.join(synth::OUT_DIR));
     if args.check {
         let mut stale = synth::stale_files(&out_dir, &outputs);
-        if args.envs.is_empty() {
+        if envs.is_empty() {
             let envs: Vec<String> = outputs.iter().map(|output| output.env.clone()).collect();
             stale.extend(synth::orphan_outputs(&out_dir, &envs));
         }

@@ -51,6 +51,11 @@ pub struct EnvConfig {
     /// Stack termination protection (applied by deploy).
     #[serde(default)]
     pub termination_protection: bool,
+    /// A production env: deploy applies the protective stack policy (no
+    /// replacement or deletion of stateful resources), approval is asked for
+    /// destructive changes, and diff predicts what that policy refuses.
+    #[serde(default)]
+    pub production: bool,
     /// Tags applied to every resource that takes tags.
     #[serde(default)]
     pub tags: BTreeMap<TagKey, TagValue>,
@@ -179,10 +184,12 @@ pub fn parse(file: &str, text: &str) -> Result<EnvConfig, ConfigError> {
     let deserializer = toml::Deserializer::parse(text)
         .map_err(|error| located(error.span(), None, error.message().to_owned()))?;
     let config: EnvConfig = serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let key = (path != ".").then_some(path);
+        let key = user_key(error.path());
         let inner = error.into_inner();
-        located(inner.span(), key, inner.message().to_owned())
+        // A missing key is reported against the whole table (offset 0):
+        // "line 1" would point at the wrong place, so name no line.
+        let span = inner.span().filter(|span| key.is_some() || span.start > 0);
+        located(span, key, inner.message().to_owned())
     })?;
     check_names_fit(&config)
         .map_err(|message| located(Some(config.app.span()), Some("app".to_owned()), message))?;
@@ -307,7 +314,7 @@ impl StackName {
 validated!(
     /// An AWS region code such as `eu-west-1` or `us-gov-west-1`.
     Region(String),
-    |value| if is_region(&value) { Ok(()) } else { Err(format!("`{value}` is not an AWS region code (like `eu-west-1`)")) }
+    |value| match region_error(&value) { None => Ok(()), Some(message) => Err(message) }
 );
 
 impl Region {
@@ -316,26 +323,26 @@ impl Region {
     }
 }
 
-/// `<area>[-gov|-iso...]-<direction>-<n>`, the shape of every region code
-/// AWS has published; a pattern rather than a list so new regions work.
-fn is_region(value: &str) -> bool {
-    let parts: Vec<&str> = value.split('-').collect();
-    let lower = |part: &str| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase());
-    let number = |part: &str| {
-        !part.is_empty() && part.len() <= 2 && part.chars().all(|c| c.is_ascii_digit())
-    };
-    match parts.as_slice() {
-        [area, direction, n] => area.len() == 2 && lower(area) && lower(direction) && number(n),
-        [area, partition, direction, n] => {
-            area.len() == 2
-                && lower(area)
-                && (*partition == "gov" || partition.starts_with("iso"))
-                && lower(partition)
-                && lower(direction)
-                && number(n)
-        }
-        _ => false,
+/// Known to the SDK's partition table (`crate::regions`); for a near miss
+/// the message lists the regions sharing its prefix (`eu-west-9` → `eu-west-1, …`).
+fn region_error(value: &str) -> Option<String> {
+    if crate::regions::lookup(value).is_some() {
+        return None;
     }
+    let stem = value.trim_end_matches(|c: char| c.is_ascii_digit());
+    let near: Vec<&str> = crate::regions::KNOWN_REGIONS
+        .iter()
+        .map(|region| region.code)
+        .filter(|code| stem.len() > 3 && code.starts_with(stem))
+        .collect();
+    Some(if near.is_empty() {
+        format!("`{value}` is not an AWS region the SDK knows (like `eu-west-1`)")
+    } else {
+        format!(
+            "`{value}` is not an AWS region the SDK knows; did you mean one of {}?",
+            near.join(", ")
+        )
+    })
 }
 
 validated!(
@@ -538,4 +545,31 @@ impl Concurrency {
     pub fn count(&self) -> i64 {
         self.0
     }
+}
+
+/// The dotted key as the user wrote it. `toml::Spanned` deserializes through
+/// private map keys (`$__serde_spanned_private_*`) that serde_path_to_error
+/// records like real keys; they are not part of the file, so they are dropped.
+fn user_key(path: &serde_path_to_error::Path) -> Option<String> {
+    use serde_path_to_error::Segment;
+    let mut key = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Map { key: name } if name.starts_with("$__serde_spanned_private") => {}
+            Segment::Map { key: name } | Segment::Enum { variant: name } => {
+                if !key.is_empty() {
+                    key.push('.');
+                }
+                key.push_str(name);
+            }
+            Segment::Seq { index } => key.push_str(&format!("[{index}]")),
+            Segment::Unknown => {
+                if !key.is_empty() {
+                    key.push('.');
+                }
+                key.push('?');
+            }
+        }
+    }
+    (!key.is_empty()).then_some(key)
 }

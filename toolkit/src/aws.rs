@@ -91,8 +91,9 @@ impl Clock for ManualClock {
     }
 }
 
-/// How long to wait between polls and retries. One value is threaded through
-/// every loop so tests can swap the clock and shrink the limits in one place.
+/// How long to wait between polls. One value is threaded through every loop
+/// so tests can swap the clock and shrink the limits in one place. Retries of
+/// failed calls are not here: they are the SDK's (see [`retry_config`]).
 #[derive(Debug, Clone)]
 pub struct Pacing {
     pub clock: Arc<dyn Clock>,
@@ -101,10 +102,6 @@ pub struct Pacing {
     /// Polls back off (x1.5 each time) up to this pause. CloudFormation's own
     /// waiters poll every 5-30 s; a deploy's event stream wants to be livelier.
     pub poll_max: Duration,
-    /// Throttled/transient calls are retried this many times before giving up.
-    pub max_retries: u32,
-    /// First retry pause; doubled for each further retry (plus jitter).
-    pub retry_base: Duration,
     /// Longest a change set may stay in CREATE_PENDING/IN_PROGRESS.
     pub change_set_timeout: Duration,
 }
@@ -115,8 +112,6 @@ impl Default for Pacing {
             clock: Arc::new(SystemClock),
             poll_initial: Duration::from_millis(250),
             poll_max: Duration::from_secs(5),
-            max_retries: 8,
-            retry_base: Duration::from_millis(500),
             change_set_timeout: Duration::from_secs(15 * 60),
         }
     }
@@ -138,15 +133,6 @@ impl Pacing {
             .max(self.poll_initial)
     }
 
-    /// Pause before retry number `attempt` (1-based): exponential with full
-    /// jitter, as AWS recommends so that many clients don't retry in step.
-    /// <https://aws.amazon.com/builders-library/timeouts-retries-and-backoff-with-jitter/>
-    fn retry_pause(&self, attempt: u32) -> Duration {
-        let ceiling = self.retry_base.saturating_mul(1u32 << attempt.min(6));
-        let half = ceiling / 2;
-        half + half.mul_f64(fastrand::f64())
-    }
-
     pub async fn sleep(&self, duration: Duration) {
         self.clock.sleep(duration).await;
     }
@@ -159,6 +145,9 @@ pub struct CallError {
     pub operation: String,
     /// AWS's error code (`ValidationError`, `Throttling`, ...), when it sent one.
     pub code: Option<String>,
+    /// The HTTP status of AWS's answer, when there was one. HEAD requests
+    /// (s3:HeadBucket, s3:HeadObject) have no body, so no code: only a 404.
+    pub status: Option<u16>,
     pub message: String,
 }
 
@@ -171,6 +160,7 @@ impl CallError {
         CallError {
             operation: operation.into(),
             code,
+            status: None,
             message: message.into(),
         }
     }
@@ -181,6 +171,7 @@ impl CallError {
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
+        let status = error.raw_response().map(|raw| raw.status().as_u16());
         let (code, message) = match error {
             SdkError::ServiceError(context) => {
                 let err = context.err();
@@ -192,72 +183,73 @@ impl CallError {
                 };
                 (code, message)
             }
-            other => (None, DisplayErrorContext(other).to_string()),
+            other => (None, transport_message(other)),
         };
         CallError {
             operation: operation.into(),
             code,
+            status,
             message,
         }
     }
 
-    /// True when AWS says the thing does not exist (stack, change set, bucket).
+    /// True when AWS says the thing does not exist (stack, change set,
+    /// bucket, object): by error code, or by the 404 of a HEAD request,
+    /// which has no body to carry a code.
     pub fn is_not_found(&self) -> bool {
         matches!(
             self.code.as_deref(),
             Some("NoSuchBucket" | "NotFound" | "ChangeSetNotFound" | "NoSuchKey")
-        ) || (self.code.as_deref() == Some("ValidationError")
-            && self.message.contains("does not exist"))
+        ) || (self.code.is_none() && self.status == Some(404))
+            // CloudFormation has no code for a missing stack: DescribeStacks
+            // answers `ValidationError: Stack with id X does not exist`.
+            || (self.code.as_deref() == Some("ValidationError")
+                && self.message.contains("does not exist"))
     }
 }
 
-/// Error codes AWS uses for "slow down". Retrying these (with backoff) is the
-/// documented response; the SDK's own retries give up after 3 attempts,
-/// which a long deploy polling DescribeStackEvents can exhaust.
-/// <https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html>
-const THROTTLING_CODES: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "TransactionInProgressException",
-    "RequestLimitExceeded",
-    "BandwidthLimitExceeded",
-    "LimitExceededException",
-    "RequestThrottled",
-    "SlowDown",
-    "PriorRequestNotComplete",
-    "EC2ThrottledException",
-];
-
-/// Whether a failed call is worth retrying: throttling, 5xx, timeouts, and
-/// connection failures. Validation errors and access denials are not.
-pub fn is_retryable<E>(error: &SdkError<E, HttpResponse>) -> bool
+/// A transport failure (no answer from AWS) in one line: the SDK's Debug
+/// form (`DispatchFailure(DispatchFailure { source: ConnectorError ...`) is
+/// for developers, not for the person at the terminal.
+fn transport_message<E>(error: &SdkError<E, HttpResponse>) -> String
 where
-    E: ProvideErrorMetadata,
+    E: std::error::Error + 'static,
 {
     match error {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
+        SdkError::DispatchFailure(failure) => {
+            let kind = if failure.is_timeout() {
+                "timed out"
+            } else if failure.is_io() {
+                "could not connect"
+            } else {
+                "the request failed"
+            };
+            match innermost_cause(error) {
+                Some(cause) => format!("{kind} ({cause})"),
+                None => kind.to_owned(),
+            }
         }
-        SdkError::ServiceError(context) => {
-            let code = context.err().code().unwrap_or_default();
-            THROTTLING_CODES.contains(&code)
-                || code == "InternalFailure"
-                || code == "ServiceUnavailable"
-                || context.raw().status().as_u16() >= 500
-        }
-        _ => false,
+        SdkError::TimeoutError(_) => "no answer in time".to_owned(),
+        other => DisplayErrorContext(other).to_string(),
     }
 }
 
-/// Runs `call`, retrying throttled and transient failures with jittered
-/// exponential backoff (`pacing.max_retries` times). Any other error, or the
-/// last retryable one, is returned as a [`CallError`] naming `operation`.
+/// The last error in `error`'s source chain: for a refused connection that
+/// is the OS's "Connection refused (os error 111)".
+fn innermost_cause(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cause = error.source()?;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    Some(cause.to_string())
+}
+
+/// Sends one AWS call and names the operation in its error. Retries of
+/// throttled and transient failures are the SDK's, configured once in
+/// [`retry_config`]; stacking a loop on them multiplied the attempts (with
+/// no credentials a deploy used to take 80 s to fail).
 pub async fn with_retries<T, E, F, Fut>(
-    pacing: &Pacing,
+    _pacing: &Pacing,
     operation: &str,
     mut call: F,
 ) -> Result<T, CallError>
@@ -266,20 +258,24 @@ where
     Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let mut attempt = 0;
-    loop {
-        match call().await {
-            Ok(value) => return Ok(value),
-            Err(error) if attempt < pacing.max_retries && is_retryable(&error) => {
-                attempt += 1;
-                let pause = pacing.retry_pause(attempt);
-                tracing::debug!(operation, attempt, ?pause, error = %DisplayErrorContext(&error), "retrying");
-                pacing.sleep(pause).await;
-            }
-            Err(error) => return Err(CallError::from_sdk(operation, &error)),
-        }
-    }
+    call()
+        .await
+        .map_err(|error| CallError::from_sdk(operation, &error))
 }
+
+/// The one retry policy of every client: the SDK's standard mode (it
+/// recognises throttling and transient errors by code and status), with
+/// more attempts than its default 3 because a deploy polls
+/// DescribeStackEvents for minutes and must ride out throttling.
+/// <https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html>
+pub fn retry_config() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard().with_max_attempts(5)
+}
+
+/// The identity check runs before anything else and decides how fast a
+/// wrong setup is reported: two attempts and a hard cap, so no credentials
+/// or an unreachable endpoint fail in seconds rather than after backoff.
+const IDENTITY_TIMEOUT: Duration = Duration::from_millis(4500);
 
 /// The account and principal the loaded credentials belong to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -311,55 +307,35 @@ pub enum TargetError {
         arn: String,
         config: String,
     },
+    /// Found before any network call: the named profile is in neither file.
     #[error(
-        "refusing to touch AWS: the resolved region is {actual} but env `{env}` expects {expected} ({config}); set AWS_REGION (or the profile's region) or fix `region` in {config}"
+        "AWS profile `{profile}` is not defined in ~/.aws/config or ~/.aws/credentials (it came from {origin}): pass an existing one with --profile (`aws configure list-profiles` lists them) or unset AWS_PROFILE"
     )]
-    WrongRegion {
-        env: String,
-        expected: String,
-        actual: String,
-        config: String,
+    UnknownProfile { profile: String, origin: String },
+    /// The credentials could not be had or were refused; `fix` says what to do.
+    #[error("{problem} (sts:GetCallerIdentity): {fix}")]
+    Credentials { problem: String, fix: String },
+    /// No answer from AWS: the endpoint is unreachable or too slow.
+    #[error("cannot reach AWS at {endpoint} (sts:GetCallerIdentity: {cause}): {fix}")]
+    Unreachable {
+        endpoint: String,
+        cause: String,
+        fix: String,
     },
-    #[error(
-        "no AWS region resolved for env `{env}`: set AWS_REGION or a profile region (the env config {config} expects {expected})"
-    )]
-    NoRegion {
-        env: String,
-        expected: String,
-        config: String,
-    },
-    #[error(
-        "cannot identify the AWS credentials (sts:GetCallerIdentity): {0}; check `aws sso login`, AWS_PROFILE or --profile"
-    )]
+    #[error("cannot identify the AWS credentials (sts:GetCallerIdentity): {0}")]
     Identity(CallError),
 }
 
-/// Refuses when the credentials or region do not match the env config.
-/// Called before any other AWS call so a wrong profile never creates anything.
+/// Refuses when the credentials belong to another account than the env
+/// config pins. (The region cannot differ: clients are built for the env's.)
 pub fn check_target(
     expected: &ExpectedTarget,
-    resolved_region: Option<&str>,
     identity: &CallerIdentity,
 ) -> Result<(), TargetError> {
-    let config = expected.config_file.display().to_string();
-    let Some(region) = resolved_region else {
-        return Err(TargetError::NoRegion {
-            env: expected.env.clone(),
-            expected: expected.region.clone(),
-            config,
-        });
-    };
-    if region != expected.region {
-        return Err(TargetError::WrongRegion {
-            env: expected.env.clone(),
-            expected: expected.region.clone(),
-            actual: region.to_owned(),
-            config,
-        });
-    }
     if let Some(account) = &expected.account
         && account != &identity.account
     {
+        let config = expected.config_file.display().to_string();
         return Err(TargetError::WrongAccount {
             env: expected.env.clone(),
             expected: account.clone(),
@@ -371,31 +347,148 @@ pub fn check_target(
     Ok(())
 }
 
-/// Loads the SDK config the way the AWS CLI does (env, profile, SSO, IMDS),
-/// with `profile` and `region` overriding the environment when given.
-/// `AWS_ENDPOINT_URL` is honoured by aws-config itself, which is how the
-/// tests point every client at moto.
-pub async fn load_sdk_config(profile: Option<&str>, region: Option<&str>) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+/// The profile a command uses and where that choice came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileChoice {
+    /// `None`: no profile named, the SDK's default chain (env vars, then `default`).
+    pub name: Option<String>,
+    /// Named by `--profile` (as opposed to AWS_PROFILE), for messages.
+    pub from_flag: bool,
+}
+
+impl ProfileChoice {
+    fn origin(&self) -> &'static str {
+        if self.from_flag {
+            "--profile"
+        } else {
+            "AWS_PROFILE"
+        }
+    }
+    fn login_hint(&self) -> String {
+        match &self.name {
+            Some(name) => format!("run `aws sso login --profile {name}`"),
+            None => "run `aws sso login --profile <name>` and pass --profile".to_owned(),
+        }
+    }
+}
+
+/// What the profile files say about the chosen profile, read without any
+/// network call so a typo in a profile name fails at once.
+#[derive(Debug, Clone, Default)]
+struct ProfileFacts {
+    /// The profile exists in ~/.aws/config or ~/.aws/credentials.
+    defined: bool,
+    /// The profile logs in through IAM Identity Center (SSO).
+    sso: bool,
+    /// The profile's own `region`, to tell the user it is overridden.
+    region: Option<String>,
+}
+
+async fn profile_facts(choice: &ProfileChoice) -> Result<ProfileFacts, TargetError> {
+    let fs = aws_types::os_shim_internal::Fs::real();
+    let env = aws_types::os_shim_internal::Env::real();
+    let files = aws_runtime::env_config::file::EnvConfigFiles::default();
+    let set = aws_config::profile::load(
+        &fs,
+        &env,
+        &files,
+        choice.name.clone().map(std::borrow::Cow::Owned),
+    )
+    .await;
+    let Ok(set) = set else {
+        // Unreadable or malformed files: the credential chain reports them
+        // with the file and line; nothing more to say here.
+        return Ok(ProfileFacts::default());
+    };
+    let selected = set.selected_profile().to_owned();
+    match set.get_profile(&selected) {
+        Some(profile) => Ok(ProfileFacts {
+            defined: true,
+            sso: profile.get("sso_session").is_some() || profile.get("sso_start_url").is_some(),
+            region: profile.get("region").map(str::to_owned),
+        }),
+        None if choice.name.is_some() => Err(TargetError::UnknownProfile {
+            profile: selected,
+            origin: choice.origin().to_owned(),
+        }),
+        // No `default` profile is normal when credentials come from env vars.
+        None => Ok(ProfileFacts::default()),
+    }
+}
+
+/// The SDK config for one env: the env's region whatever AWS_REGION or the
+/// profile say, the standard credential chain (env, profile, SSO, web
+/// identity, ECS, IMDS) and the one retry policy. `AWS_ENDPOINT_URL` is
+/// honoured by aws-config itself, which is how the tests point every
+/// client at moto.
+pub async fn load_sdk_config(profile: Option<&str>, region: &str) -> aws_config::SdkConfig {
+    let region = aws_config::Region::new(region.to_owned());
+    // One IMDS attempt with a 1 s connect timeout, as the AWS CLI does: the
+    // SDK's default (4 attempts) made a laptop without credentials wait
+    // several seconds for an EC2 metadata service that is not there.
+    let imds = aws_config::imds::Client::builder()
+        .max_attempts(1)
+        .connect_timeout(Duration::from_secs(1))
+        .read_timeout(Duration::from_secs(1))
+        .build();
+    let mut chain = aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
+        .region(region.clone())
+        .imds_client(imds);
+    if let Some(profile) = profile {
+        chain = chain.profile_name(profile);
+    }
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(region)
+        .retry_config(retry_config())
+        .credentials_provider(chain.build().await);
     if let Some(profile) = profile {
         loader = loader.profile_name(profile);
-    }
-    if let Some(region) = region {
-        loader = loader.region(aws_config::Region::new(region.to_owned()));
     }
     loader.load().await
 }
 
-/// sts:GetCallerIdentity, retried on throttling.
-pub async fn caller_identity(
-    sts: &aws_sdk_sts::Client,
-    pacing: &Pacing,
+/// sts:GetCallerIdentity with a short retry budget and a hard time cap;
+/// failures become one line naming the cause and the fix.
+async fn caller_identity(
+    sdk_config: &aws_config::SdkConfig,
+    choice: &ProfileChoice,
+    facts: &ProfileFacts,
 ) -> Result<CallerIdentity, TargetError> {
-    let output = with_retries(pacing, "sts:GetCallerIdentity", || {
-        sts.get_caller_identity().send()
-    })
-    .await
-    .map_err(TargetError::Identity)?;
+    let config = aws_sdk_sts::config::Builder::from(sdk_config)
+        .retry_config(
+            aws_config::retry::RetryConfig::standard()
+                .with_max_attempts(2)
+                .with_initial_backoff(Duration::from_millis(200)),
+        )
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_timeout(IDENTITY_TIMEOUT)
+                .build(),
+        )
+        .build();
+    let sts = aws_sdk_sts::Client::from_conf(config);
+    let output = match sts.get_caller_identity().send().await {
+        Ok(output) => output,
+        Err(error) => {
+            let nothing_configured = !facts.defined
+                && [
+                    "AWS_ACCESS_KEY_ID",
+                    "AWS_WEB_IDENTITY_TOKEN_FILE",
+                    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                ]
+                .iter()
+                .all(|name| std::env::var_os(name).is_none_or(|value| value.is_empty()));
+            return Err(identity_error(
+                &error,
+                choice,
+                facts.sso,
+                nothing_configured,
+                sdk_config.endpoint_url(),
+            ));
+        }
+    };
     let account = output.account().unwrap_or_default().to_owned();
     if account.is_empty() {
         return Err(TargetError::Identity(CallError::new(
@@ -410,50 +503,177 @@ pub async fn caller_identity(
     })
 }
 
+/// Error codes STS answers when the credentials exist but are not valid.
+const REJECTED_CREDENTIAL_CODES: &[&str] = &[
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "UnrecognizedClientException",
+    "AccessDenied",
+];
+
+/// Sorts a failed identity call into the causes a user can act on, by the
+/// error's type and code (never by its wording).
+fn identity_error<E>(
+    error: &SdkError<E, HttpResponse>,
+    choice: &ProfileChoice,
+    sso_profile: bool,
+    nothing_configured: bool,
+    endpoint: Option<&str>,
+) -> TargetError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    use aws_credential_types::provider::error::CredentialsError;
+    let env_fix = "set AWS_PROFILE or pass --profile <name> (after `aws sso login --profile <name>` for an SSO profile), or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
+    let profile_label = choice.name.as_deref().map_or_else(
+        || "the default profile".to_owned(),
+        |name| format!("profile `{name}`"),
+    );
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if let Some(credentials) = current.downcast_ref::<CredentialsError>() {
+            let detail = innermost_cause(credentials).unwrap_or_else(|| credentials.to_string());
+            return match credentials {
+                CredentialsError::CredentialsNotLoaded(_) => TargetError::Credentials {
+                    problem: "no AWS credentials found".to_owned(),
+                    fix: env_fix.to_owned(),
+                },
+                // No profile, no keys: whatever the last provider of the chain
+                // (the EC2 metadata service) said, the user configured nothing.
+                _ if nothing_configured => TargetError::Credentials {
+                    problem: format!(
+                        "no AWS credentials found (no profile, no AWS_ACCESS_KEY_ID; the EC2 metadata service answered: {detail})"
+                    ),
+                    fix: env_fix.to_owned(),
+                },
+                CredentialsError::ProviderTimedOut(_) => TargetError::Credentials {
+                    problem: format!("loading the credentials of {profile_label} timed out"),
+                    fix: if sso_profile {
+                        choice.login_hint()
+                    } else {
+                        "check the profile's credential_process / role settings and your network"
+                            .to_owned()
+                    },
+                },
+                _ if sso_profile => TargetError::Credentials {
+                    problem: format!(
+                        "the SSO session of {profile_label} has expired or is invalid ({detail})"
+                    ),
+                    fix: choice.login_hint(),
+                },
+                _ => TargetError::Credentials {
+                    problem: format!(
+                        "the credentials of {profile_label} cannot be loaded ({detail})"
+                    ),
+                    fix: "fix the profile in ~/.aws/config, or pass another with --profile"
+                        .to_owned(),
+                },
+            };
+        }
+        cause = current.source();
+    }
+    let endpoint = endpoint.map_or_else(|| "the STS endpoint".to_owned(), str::to_owned);
+    match error {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => TargetError::Unreachable {
+            endpoint,
+            cause: transport_message(error),
+            fix: "check your network or proxy (HTTPS_PROXY), and AWS_ENDPOINT_URL if you set it"
+                .to_owned(),
+        },
+        SdkError::ServiceError(context)
+            if context
+                .err()
+                .code()
+                .is_some_and(|code| REJECTED_CREDENTIAL_CODES.contains(&code)) =>
+        {
+            let call = CallError::from_sdk("sts:GetCallerIdentity", error);
+            TargetError::Credentials {
+                problem: format!(
+                    "AWS refused the credentials of {profile_label}: {}",
+                    call.message
+                ),
+                fix: if sso_profile {
+                    choice.login_hint()
+                } else {
+                    "refresh them (expired session token?), or pick other ones with --profile / AWS_PROFILE"
+                        .to_owned()
+                },
+            }
+        }
+        other => TargetError::Identity(CallError::from_sdk("sts:GetCallerIdentity", other)),
+    }
+}
+
 /// Loaded clients for one account and region, after the target check passed.
 #[derive(Debug, Clone)]
 pub struct AwsSession {
     pub sdk_config: aws_config::SdkConfig,
     pub identity: CallerIdentity,
     pub region: String,
+    /// Set when AWS_REGION or the profile name another region than the env:
+    /// the env wins, and the user is told so.
+    pub region_note: Option<String>,
     pub cloudformation: aws_sdk_cloudformation::Client,
     pub s3: aws_sdk_s3::Client,
 }
 
 impl AwsSession {
-    /// Loads credentials, asks STS who they are, and refuses (before any
-    /// other call) when the account or region differs from `expected`.
+    /// Loads credentials for the env's region, asks STS who they are, and
+    /// refuses (before any other call) when the account differs from `expected`.
     pub async fn connect(
         expected: &ExpectedTarget,
-        profile: Option<&str>,
-        region_override: Option<&str>,
-        pacing: &Pacing,
+        profile: &ProfileChoice,
     ) -> Result<AwsSession, TargetError> {
-        let sdk_config = load_sdk_config(profile, region_override).await;
-        let resolved_region = sdk_config.region().map(|region| region.as_ref().to_owned());
-        // The region check needs no network call: do it first.
-        if resolved_region.as_deref() != Some(expected.region.as_str()) {
-            let placeholder = CallerIdentity {
-                account: String::new(),
-                arn: String::new(),
-            };
-            let unpinned = ExpectedTarget {
-                account: None,
-                ..expected.clone()
-            };
-            check_target(&unpinned, resolved_region.as_deref(), &placeholder)?;
-        }
-        let sts = aws_sdk_sts::Client::new(&sdk_config);
-        let identity = caller_identity(&sts, pacing).await?;
-        check_target(expected, resolved_region.as_deref(), &identity)?;
+        let facts = profile_facts(profile).await?;
+        let sdk_config = load_sdk_config(profile.name.as_deref(), &expected.region).await;
+        let region_note = region_note(expected, region_from_env(), facts.region.as_deref());
+        let identity = caller_identity(&sdk_config, profile, &facts).await?;
+        check_target(expected, &identity)?;
         Ok(AwsSession {
             cloudformation: aws_sdk_cloudformation::Client::new(&sdk_config),
             s3: s3_client(&sdk_config),
             region: expected.region.clone(),
+            region_note,
             identity,
             sdk_config,
         })
     }
+}
+
+/// The region the environment variables name, and which variable.
+fn region_from_env() -> Option<(&'static str, String)> {
+    ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .into_iter()
+        .find_map(|name| {
+            std::env::var(name)
+                .ok()
+                .filter(|value| !value.is_empty())
+                .map(|value| (name, value))
+        })
+}
+
+/// "note: AWS_REGION is us-east-1; env `dev` deploys to eu-west-1 (envs/dev.toml)".
+fn region_note(
+    expected: &ExpectedTarget,
+    from_env: Option<(&str, String)>,
+    profile_region: Option<&str>,
+) -> Option<String> {
+    let (source, region) = match (from_env, profile_region) {
+        (Some((name, value)), _) => (name.to_owned(), value),
+        (None, Some(region)) => ("the profile's region".to_owned(), region.to_owned()),
+        (None, None) => return None,
+    };
+    (region != expected.region).then(|| {
+        format!(
+            "note: {source} is {region}; env `{}` targets {} ({}), so every call goes to {}",
+            expected.env,
+            expected.region,
+            expected.config_file.display(),
+            expected.region
+        )
+    })
 }
 
 /// An S3 client; path-style addressing when an endpoint override is set,
@@ -496,43 +716,46 @@ mod tests {
 
     #[test]
     fn wrong_account_names_both_accounts_and_the_config_file() {
-        let error = check_target(
-            &expected(Some("111111111111")),
-            Some("eu-west-1"),
-            &identity("222222222222"),
-        )
-        .unwrap_err()
-        .to_string();
+        let error = check_target(&expected(Some("111111111111")), &identity("222222222222"))
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("111111111111"), "{error}");
         assert!(error.contains("222222222222"), "{error}");
         assert!(error.contains("envs/prod.toml"), "{error}");
     }
 
     #[test]
-    fn wrong_region_names_both_regions() {
-        let error = check_target(
-            &expected(None),
-            Some("us-east-1"),
-            &identity("222222222222"),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            error.contains("us-east-1") && error.contains("eu-west-1"),
-            "{error}"
-        );
-    }
-
-    #[test]
-    fn missing_region_is_refused() {
-        let error = check_target(&expected(None), None, &identity("1")).unwrap_err();
-        assert!(matches!(error, TargetError::NoRegion { .. }));
-    }
-
-    #[test]
     fn matching_target_passes_and_unpinned_account_accepts_any() {
-        check_target(&expected(Some("1")), Some("eu-west-1"), &identity("1")).unwrap();
-        check_target(&expected(None), Some("eu-west-1"), &identity("9")).unwrap();
+        check_target(&expected(Some("1")), &identity("1")).unwrap();
+        check_target(&expected(None), &identity("9")).unwrap();
+    }
+
+    #[test]
+    fn a_region_elsewhere_that_differs_is_noted_not_refused() {
+        let from_env = Some(("AWS_REGION", "us-east-1".to_owned()));
+        let note = region_note(&expected(None), from_env.clone(), Some("eu-west-1")).unwrap();
+        assert!(note.starts_with("note: AWS_REGION is us-east-1"), "{note}");
+        assert!(note.contains("targets eu-west-1"), "{note}");
+        let note = region_note(&expected(None), None, Some("ap-south-1")).unwrap();
+        assert!(
+            note.contains("the profile's region is ap-south-1"),
+            "{note}"
+        );
+        assert_eq!(region_note(&expected(None), None, Some("eu-west-1")), None);
+        assert_eq!(region_note(&expected(None), None, None), None);
+    }
+
+    #[test]
+    fn a_head_404_without_a_code_is_not_found_and_a_message_is_never_searched() {
+        let mut error = CallError::new("s3:HeadObject", None, "service error");
+        error.status = Some(404);
+        assert!(error.is_not_found());
+        let other = CallError::new(
+            "s3:PutObject",
+            Some("AccessDenied".into()),
+            "404 in the text",
+        );
+        assert!(!other.is_not_found());
     }
 
     #[test]

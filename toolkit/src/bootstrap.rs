@@ -98,11 +98,10 @@ async fn bucket_state(
     {
         Ok(_) => Ok(BucketState::Ours),
         // HeadBucket has no body, so the SDK reports a bare `NotFound`/`Forbidden` code.
-        Err(error) if error.is_not_found() || error.message.contains("404") => {
-            Ok(BucketState::Missing)
-        }
+        Err(error) if error.is_not_found() => Ok(BucketState::Missing),
         Err(error)
-            if error.code.as_deref() == Some("Forbidden") || error.message.contains("403") =>
+            if error.code.as_deref() == Some("Forbidden")
+                || (error.code.is_none() && error.status == Some(403)) =>
         {
             Err(BootstrapError::NotOurs {
                 bucket: bucket.to_owned(),

@@ -1,0 +1,144 @@
+//! What every subcommand shares: the global options, resolved once in `main`
+//! (workspace root, env, its config, the AWS session), so no subcommand
+//! looks them up its own way.
+
+use std::cell::OnceCell;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use upstack_stack::EnvConfig;
+use upstack_toolkit::aws::{AwsSession, ExpectedTarget, ProfileChoice};
+use upstack_toolkit::synth;
+
+use crate::exit::UsageError;
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set (<https://no-color.org>).
+    Auto,
+    /// Always, even when piped (e.g. into `less -R`).
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Options every subcommand takes, with the same meaning everywhere.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GlobalArgs {
+    /// The environment: a file stem of envs/*.toml (e.g. dev, prod). Required
+    /// by every command that acts on one env; `synth` without it does every env.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub env: Option<String>,
+    /// AWS profile for credentials (default: AWS_PROFILE, else the standard chain:
+    /// environment variables, the `default` profile, SSO, container or instance role).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Workspace root (default: the current directory or its nearest parent
+    /// holding Cargo.toml and envs/).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// When to colour output; NO_COLOR turns `auto` off.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Print debug logs (tracing) to stderr; -vv for the AWS SDK's too.
+    /// RUST_LOG, when set, decides instead.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// The resolved global options; each fact is worked out once, on first use.
+#[derive(Debug)]
+pub struct Ctx {
+    pub args: GlobalArgs,
+    root: OnceCell<PathBuf>,
+}
+
+impl Ctx {
+    pub fn new(args: GlobalArgs) -> Self {
+        Ctx {
+            args,
+            root: OnceCell::new(),
+        }
+    }
+
+    /// `--root`, or the nearest directory up from here with Cargo.toml and envs/.
+    pub fn root(&self) -> anyhow::Result<&Path> {
+        if let Some(root) = self.root.get() {
+            return Ok(root);
+        }
+        let start = match &self.args.root {
+            Some(root) => root.clone(),
+            None => std::env::current_dir().context("cannot read the current directory")?,
+        };
+        let root = synth::find_workspace_root(&start)?;
+        Ok(self.root.get_or_init(|| root))
+    }
+
+    /// The env named by `--env`, or a usage error naming the known envs.
+    pub fn env(&self, command: &str) -> anyhow::Result<&str> {
+        match &self.args.env {
+            Some(env) => Ok(env),
+            None => {
+                let known = self
+                    .root()
+                    .ok()
+                    .and_then(|root| synth::list_envs(root).ok())
+                    .map(|envs| format!(" (one of: {})", envs.join(", ")))
+                    .unwrap_or_default();
+                Err(UsageError(format!("`upstack {command}` needs --env <NAME>{known}")).into())
+            }
+        }
+    }
+
+    /// The env's parsed config (`envs/<env>.toml`).
+    pub fn env_config(&self, command: &str) -> anyhow::Result<EnvConfig> {
+        let env = self.env(command)?;
+        Ok(synth::load_env(self.root()?, env)?)
+    }
+
+    /// The profile choice: `--profile`, else AWS_PROFILE, else none.
+    pub fn profile(&self) -> ProfileChoice {
+        match &self.args.profile {
+            Some(name) => ProfileChoice {
+                name: Some(name.clone()),
+                from_flag: true,
+            },
+            None => ProfileChoice {
+                name: std::env::var("AWS_PROFILE")
+                    .ok()
+                    .filter(|name| !name.is_empty()),
+                from_flag: false,
+            },
+        }
+    }
+
+    /// Credentials and clients for `env`'s account and region; refuses a
+    /// wrong account before any other call. Prints the region note, if any.
+    pub async fn session(&self, env: &str, config: &EnvConfig) -> anyhow::Result<AwsSession> {
+        let expected = ExpectedTarget {
+            env: env.to_owned(),
+            region: config.region.as_str().to_owned(),
+            account: config.account_id.as_ref().map(|id| id.as_str().to_owned()),
+            config_file: PathBuf::from(synth::ENVS_DIR).join(format!("{env}.toml")),
+        };
+        let session = AwsSession::connect(&expected, &self.profile()).await?;
+        if let Some(note) = &session.region_note {
+            eprintln!("{note}");
+        }
+        Ok(session)
+    }
+
+    /// Whether to colour stdout.
+    pub fn color(&self) -> bool {
+        match self.args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+                !no_color && std::io::stdout().is_terminal()
+            }
+        }
+    }
+}
