@@ -32,10 +32,11 @@ if ! command -v rustup >/dev/null; then
     echo "error: rustup not found; install it from https://rustup.rs (the toolchain itself is pinned in rust-toolchain.toml)" >&2
     exit 1
 fi
-rustup toolchain install --no-self-update >/dev/null || {
-    echo "error: rustup could not install the toolchain pinned in rust-toolchain.toml (see the output above)" >&2
+if ! rustup_log=$(rustup toolchain install --no-self-update 2>&1); then
+    printf '%s\n' "$rustup_log" >&2
+    echo "error: rustup could not install the toolchain pinned in rust-toolchain.toml (its output is above)" >&2
     exit 1
-}
+fi
 # A toolchain that was already installed with a smaller profile does not
 # get rust-toolchain.toml's components on its own; ask for them explicitly.
 rustup component add rustfmt clippy >/dev/null 2>&1 || {
@@ -59,7 +60,7 @@ printf '%s\nimport upstack_moto_patches; upstack_moto_patches.install()\n' "$PWD
 .venv/bin/python -c 'import moto.kms.models, moto.sns.models, upstack_moto_patches' \
     || { echo "error: the moto patches in scripts/moto do not load" >&2; exit 1; }
 
-for tool in moto_server cfn-lint checkov cargo-zigbuild; do
+for tool in moto_server cfn-lint checkov cargo-zigbuild actionlint shellcheck; do
     [ -x ".venv/bin/$tool" ] || { echo "error: .venv/bin/$tool missing after install" >&2; exit 1; }
 done
 .venv/bin/python -m ziglang version >/dev/null || { echo "error: zig (ziglang) does not run" >&2; exit 1; }

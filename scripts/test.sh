@@ -10,6 +10,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "test tools"
 bash scripts/setup-test-tools.sh
 
+step "GitHub workflows (actionlint, with ShellCheck on their run: scripts)"
+PATH="$PWD/.venv/bin:$PATH" .venv/bin/actionlint
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
