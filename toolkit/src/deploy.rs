@@ -34,16 +34,6 @@ use crate::plan::{
     FORMAT_VERSION, Plan, PlanError, PlannedChangeSet, Review, StackSnapshot, StaleReason,
 };
 
-/// Resource types whose replacement or deletion loses data; prod's stack
-/// policy denies Update:Replace and Update:Delete on them.
-pub const STATEFUL_TYPES: &[&str] = &[
-    "AWS::S3::Bucket",
-    "AWS::DynamoDB::Table",
-    "AWS::KMS::Key",
-    "AWS::SQS::Queue",
-    "AWS::Logs::LogGroup",
-];
-
 /// One zip to make available in the asset bucket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AssetFile {
@@ -303,34 +293,13 @@ fn reason_suffix(reason: Option<&str>) -> String {
 }
 
 /// The stack policy for production: everything may be updated, except that
-/// stateful resources may not be replaced or deleted by an update.
+/// stateful resources (the registry's one list) may not be replaced or
+/// deleted by an update. The same function gives diff the policy it predicts
+/// refusals from, so what a reviewer is told is what deploy sets.
 /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/protect-stack-resources.html>
 pub fn protective_stack_policy(template: &serde_json::Value) -> Option<String> {
-    let resources = template.get("Resources")?.as_object()?;
-    let mut stateful: Vec<String> = resources
-        .iter()
-        .filter(|(_, resource)| {
-            resource
-                .get("Type")
-                .and_then(|kind| kind.as_str())
-                .is_some_and(|kind| STATEFUL_TYPES.contains(&kind))
-        })
-        .map(|(logical_id, _)| format!("LogicalResourceId/{logical_id}"))
-        .collect();
-    // Sorted so the policy text does not depend on map order.
-    stateful.sort();
-    if stateful.is_empty() {
-        return None;
-    }
-    Some(
-        serde_json::json!({
-            "Statement": [
-                {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"},
-                {"Effect": "Deny", "Action": ["Update:Replace", "Update:Delete"], "Principal": "*", "Resource": stateful}
-            ]
-        })
-        .to_string(),
-    )
+    upstack_cfn::stack_policy::protective(template, upstack_resources::registry::lookup)
+        .map(|policy| policy.to_json_string())
 }
 
 /// The policy applied for one `--allow-replace` deploy.
@@ -356,7 +325,7 @@ pub async fn upload_assets(
                 skipped += 1;
                 continue;
             }
-            Err(error) if error.is_not_found() || error.message.contains("404") => {}
+            Err(error) if error.is_not_found() => {}
             Err(error) => return Err(error.into()),
         }
         let bytes = std::fs::read(&asset.path).map_err(|source| DeployError::ReadAsset {

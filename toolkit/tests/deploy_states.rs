@@ -171,7 +171,7 @@ fn delete_change_set() -> Rule {
 }
 
 fn cfn_client(rules: &[&Rule]) -> Cfn {
-    // SDK retries off: our own retry loop (and its recorded pauses) is under test.
+    // SDK retries off: each recorded response is answered once, in order.
     mock_client!(
         aws_sdk_cloudformation,
         RuleMode::MatchAny,
@@ -580,9 +580,27 @@ async fn failure_prints_the_root_cause_first_then_the_rollback_outcome() {
     insta::assert_snapshot!("failed_update_output", run.lines.join("\n"));
 }
 
-/// moto never throttles.
+/// A client with the SDK's retries as every real client has them
+/// ([`upstack_toolkit::aws::retry_config`]), with a 1 ms backoff so the test
+/// does not wait for real.
+fn cfn_client_with_sdk_retries(rules: &[&Rule]) -> Cfn {
+    mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        rules,
+        |config| {
+            config.retry_config(
+                upstack_toolkit::aws::retry_config().with_initial_backoff(Duration::from_millis(1)),
+            )
+        }
+    )
+}
+
+/// moto never throttles. Retries come from one place, the SDK's retry
+/// configuration: a throttled call is retried by the SDK (4 calls for 3
+/// throttles) and deploy adds no pause or attempt of its own.
 #[tokio::test]
-async fn throttled_calls_are_retried_with_backoff() {
+async fn throttled_calls_are_retried_by_the_sdk_alone() {
     let describe = mock!(Cfn::describe_stacks)
         .sequence()
         .http_response(|| query_error(400, "Throttling", "Rate exceeded"))
@@ -590,7 +608,7 @@ async fn throttled_calls_are_retried_with_backoff() {
         .output(|| stack("UPDATE_COMPLETE"))
         .build();
     let (create, no_changes, delete_cs) = (created_change_set(), no_changes(), delete_change_set());
-    let cfn = cfn_client(&[&describe, &create, &no_changes, &delete_cs]);
+    let cfn = cfn_client_with_sdk_retries(&[&describe, &create, &no_changes, &delete_cs]);
     let clock = ManualClock::default();
     let run = run(
         cfn,
@@ -600,14 +618,29 @@ async fn throttled_calls_are_retried_with_backoff() {
     .await;
     assert_eq!(run.result.unwrap(), DeployOutcome::NoChanges);
     assert_eq!(describe.num_calls(), 4);
-    let pauses = clock.sleeps();
-    assert_eq!(pauses.len(), 3, "{pauses:?}");
-    assert!(
-        pauses
-            .iter()
-            .all(|pause| *pause >= Duration::from_millis(250)),
-        "{pauses:?}"
-    );
+}
+
+/// After the SDK's attempts (5) the throttling error is reported with AWS's
+/// code, once: no loop around the SDK multiplies the attempts.
+#[tokio::test]
+async fn throttling_beyond_the_sdk_attempts_fails_after_exactly_those_attempts() {
+    let describe = mock!(Cfn::describe_stacks)
+        .sequence()
+        .http_response(|| query_error(400, "Throttling", "Rate exceeded"))
+        .times(6)
+        .build();
+    let cfn = cfn_client_with_sdk_retries(&[&describe]);
+    let clock = ManualClock::default();
+    let error = run(
+        cfn,
+        options(&clock, RequireApproval::Never, false),
+        Answer::Yes,
+    )
+    .await
+    .result
+    .unwrap_err();
+    assert_eq!(describe.num_calls(), 5, "{error}");
+    assert!(error.to_string().contains("Throttling"), "{error}");
 }
 
 /// moto cannot return a stack status the SDK does not know.
