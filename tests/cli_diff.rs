@@ -136,3 +136,87 @@ fn a_bad_against_file_is_exit_1_naming_the_file() {
     assert_eq!(output.status.code(), Some(64));
     assert!(stderr(&output).contains("--against"), "{}", stderr(&output));
 }
+
+/// A plan as `deploy --prepare` writes it, carrying the diff of a fixture pair.
+fn plan_file(case: &str, dir: &std::path::Path) -> PathBuf {
+    use upstack_toolkit::plan::{FORMAT_VERSION, Plan, PlannedChangeSet, PlannedKind, Review};
+    let read = |side: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(fixture(case, side)).unwrap()).unwrap()
+    };
+    let diff = upstack_diff::diff_templates(
+        &read("old"),
+        &read("new"),
+        upstack_resources::registry::lookup,
+    )
+    .unwrap();
+    let sources = upstack_diff::render::Sources {
+        old: "stack upstack-prod (deployed)".into(),
+        new: "change set upstack-1".into(),
+    };
+    let plan = Plan {
+        format_version: FORMAT_VERSION,
+        env: "prod".into(),
+        stack_name: "upstack-prod".into(),
+        account: "123456789012".into(),
+        region: "eu-west-1".into(),
+        change_set: PlannedChangeSet {
+            arn: "arn:aws:cloudformation:eu-west-1:123456789012:changeSet/upstack-1/abc".into(),
+            name: "upstack-1".into(),
+            kind: PlannedKind::Create,
+            stack_id: None,
+        },
+        template_sha256: "a".repeat(64),
+        asset_bucket: "upstack-assets-123456789012-eu-west-1".into(),
+        asset_keys: vec![],
+        stack: None,
+        review: Review::default(),
+        production: true,
+        termination_protection: true,
+        stack_policy: None,
+        diff: serde_json::to_value(upstack_diff::render::report(&diff, &sources)).unwrap(),
+    };
+    let path = dir.join("plan-prod.json");
+    plan.save(&path).unwrap();
+    path
+}
+
+#[test]
+fn diff_plan_renders_the_reviewed_change_without_aws() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = plan_file("replacement", dir.path());
+    // No credentials and an endpoint that answers nothing: any AWS call would fail.
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_upstack"))
+            .args(["diff", "--plan"])
+            .arg(&path)
+            .args(extra)
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .output()
+            .unwrap()
+    };
+    let output = run(&["--format", "markdown"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let markdown = stdout(&output);
+    assert!(markdown.contains("change set upstack-1"), "{markdown}");
+    assert!(markdown.contains("Records"), "{markdown}");
+    let blocked = run(&["--fail-on", "destructive"]);
+    assert_eq!(blocked.status.code(), Some(3), "{}", stderr(&blocked));
+
+    let no_change = plan_file("no_change", dir.path());
+    let output = Command::new(env!("CARGO_BIN_EXE_upstack"))
+        .args(["diff", "--plan"])
+        .arg(&no_change)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+
+    std::fs::write(&path, "{\"format_version\": 9}").unwrap();
+    let output = run(&[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("format_version 9"),
+        "{}",
+        stderr(&output)
+    );
+}

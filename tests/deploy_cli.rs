@@ -458,3 +458,79 @@ fn destroy_without_a_terminal_or_yes_exits_4_and_keeps_the_stack() {
         text(&output)
     );
 }
+
+/// moto: a plan whose change set is gone (deleted, or never made on this
+/// stack) is refused with exit 5 and the stack is left as it was.
+#[test]
+fn execute_of_a_stale_plan_exits_5_and_touches_nothing() {
+    use upstack_toolkit::plan::{FORMAT_VERSION, Plan, PlannedChangeSet, PlannedKind, Review};
+    let moto = MotoServer::start();
+    let aws = |args: &[&str]| {
+        Command::new(venv_tool("aws"))
+            .args(args)
+            .args(["--region", "eu-west-1", "--endpoint-url", &moto.endpoint])
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .output()
+            .unwrap()
+    };
+    let created = aws(&[
+        "cloudformation",
+        "create-stack",
+        "--stack-name",
+        "upstack-dev",
+        "--template-body",
+        r#"{"Resources":{"Topic":{"Type":"AWS::SNS::Topic"}}}"#,
+    ]);
+    assert!(created.status.success(), "{}", text(&created));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan-dev.json");
+    Plan {
+        format_version: FORMAT_VERSION,
+        env: "dev".into(),
+        stack_name: "upstack-dev".into(),
+        account: "123456789012".into(),
+        region: "eu-west-1".into(),
+        change_set: PlannedChangeSet {
+            arn: "arn:aws:cloudformation:eu-west-1:123456789012:changeSet/upstack-gone/0".into(),
+            name: "upstack-gone".into(),
+            kind: PlannedKind::Create,
+            stack_id: None,
+        },
+        template_sha256: "a".repeat(64),
+        asset_bucket: "upstack-assets-123456789012-eu-west-1".into(),
+        asset_keys: vec![],
+        stack: None,
+        review: Review::default(),
+        production: false,
+        termination_protection: false,
+        stack_policy: None,
+        diff: serde_json::json!({}),
+    }
+    .save(&path)
+    .unwrap();
+    let output = upstack(
+        &[
+            "deploy",
+            "--env",
+            "dev",
+            "--yes",
+            "--execute",
+            path.to_str().unwrap(),
+        ],
+        &moto.endpoint,
+        "eu-west-1",
+    );
+    let printed = text(&output);
+    assert_eq!(output.status.code(), Some(5), "{printed}");
+    assert!(printed.contains("nothing was touched"), "{printed}");
+    let described = aws(&[
+        "cloudformation",
+        "describe-stacks",
+        "--stack-name",
+        "upstack-dev",
+    ]);
+    let described = String::from_utf8_lossy(&described.stdout);
+    assert!(described.contains("CREATE_COMPLETE"), "{described}");
+    assert!(!described.contains("UPDATE_"), "{described}");
+}

@@ -1,15 +1,20 @@
 //! `upstack deploy --env <env>`: synth, bundle, upload, change set, review,
-//! execute, follow. See `upstack_toolkit::deploy` for the flow.
+//! execute, follow. `--prepare PLAN.json` stops after the change set is made
+//! and writes the reviewed plan; `--execute PLAN.json` runs exactly that
+//! change set, or refuses (exit 5) when anything moved since. See
+//! `upstack_toolkit::deploy` for the flow.
 
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use upstack_toolkit::aws::Pacing;
+use upstack_toolkit::aws::{AwsSession, Pacing};
 use upstack_toolkit::bundle::{self, BundleOptions};
 use upstack_toolkit::deploy::{
-    self, AssetFile, DeployClients, DeployOptions, DeployOutcome, DeployPlan, RequireApproval,
-    StdoutReporter, TerminalApprover,
+    self, AssetFile, DeployClients, DeployError, DeployOptions, DeployOutcome, DeployPlan,
+    ExecuteTarget, PrepareOutcome, RequireApproval, StdoutReporter, TerminalApprover,
 };
+use upstack_toolkit::plan::Plan;
 use upstack_toolkit::synth;
 
 use crate::context::Ctx;
@@ -39,19 +44,36 @@ pub struct Args {
     /// Wait for an in-progress stack operation instead of refusing.
     #[arg(long)]
     pub wait: bool,
+    /// Bundle, upload and create the change set, write the reviewed plan to
+    /// this file, and stop without executing (for a pull request).
+    #[arg(long, value_name = "PLAN.json", conflicts_with = "execute")]
+    pub prepare: Option<PathBuf>,
+    /// Execute exactly the change set of this plan (made by --prepare); exit 5,
+    /// touching nothing, if the change set or the stack changed since.
+    #[arg(long, value_name = "PLAN.json", conflicts_with_all = ["prepare", "wait"])]
+    pub execute: Option<PathBuf>,
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let env = ctx.env("deploy")?;
+    if let Some(path) = &args.execute {
+        return execute(&args, ctx, env, path).await;
+    }
     let root = ctx.root()?.to_path_buf();
     let output = synth::synth_env(&root, env).with_context(|| format!("deploy {env}: synth"))?;
     let config = &output.config;
-    let pacing = Pacing::default();
     // Credentials and target first: a wrong profile fails before any build or upload.
     let session = ctx.session(env, config).await?;
     println!(
-        "deploying {env} ({}) to account {} in {}",
-        output.manifest.stack_name, session.identity.account, session.region
+        "{} {env} ({}) to account {} in {}",
+        if args.prepare.is_some() {
+            "preparing a plan for"
+        } else {
+            "deploying"
+        },
+        output.manifest.stack_name,
+        session.identity.account,
+        session.region
     );
 
     let arch = config.architecture.0;
@@ -98,13 +120,121 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         // From the env file (`production = true`), never from the env's name.
         production: config.production,
         assets,
-        outputs_path: root.join(synth::OUT_DIR).join(env).join("outputs.json"),
+        outputs_path: outputs_path(&root, env),
     };
+    let options = options(&args);
+    let clients = clients(&session);
+    let mut approver = TerminalApprover {
+        assume_yes: args.yes,
+    };
+    if let Some(path) = &args.prepare {
+        let prepared = deploy::prepare(
+            &clients,
+            &plan,
+            &options,
+            &mut StdoutReporter,
+            &mut approver,
+            deploy::ctrl_c(),
+        )
+        .await
+        .with_context(|| format!("deploy {env} --prepare"))?;
+        return Ok(match prepared {
+            PrepareOutcome::Ready(prepared) => {
+                prepared.save(path)?;
+                println!(
+                    "plan written to {}: change set {} on {}; review it with `upstack diff --plan {0}`, run it with `upstack deploy --env {env} --execute {0}`",
+                    path.display(),
+                    prepared.change_set.name,
+                    prepared.stack_name
+                );
+                Outcome::Success
+            }
+            PrepareOutcome::NoChanges => {
+                // A plan file left from an earlier run must not be mistaken
+                // for this one's: nothing is to be executed.
+                if path.exists() {
+                    std::fs::remove_file(path)
+                        .with_context(|| format!("remove the old plan {}", path.display()))?;
+                    println!(
+                        "no changes: no plan written (removed the old {})",
+                        path.display()
+                    );
+                } else {
+                    println!("no changes: no plan written");
+                }
+                Outcome::Success
+            }
+            PrepareOutcome::NotApproved => Outcome::NotApproved,
+            PrepareOutcome::Interrupted { .. } => Outcome::Interrupted,
+        });
+    }
+    let outcome = deploy::deploy(
+        &clients,
+        &plan,
+        &options,
+        &mut StdoutReporter,
+        &mut approver,
+        deploy::ctrl_c(),
+    )
+    .await
+    .with_context(|| format!("deploy {env}"))?;
+    Ok(outcome_of(outcome))
+}
+
+/// `--execute PLAN.json`: no synth, no build; the plan names everything.
+async fn execute(args: &Args, ctx: &Ctx, env: &str, path: &Path) -> anyhow::Result<Outcome> {
+    let plan = Plan::load(path)?;
+    let config = ctx.env_config("deploy")?;
+    let session = ctx.session(env, &config).await?;
+    println!(
+        "executing the plan {} for {env} ({}) in account {} in {}",
+        path.display(),
+        plan.stack_name,
+        session.identity.account,
+        session.region
+    );
+    let target = ExecuteTarget {
+        env: env.to_owned(),
+        account: session.identity.account.clone(),
+        region: session.region.clone(),
+        outputs_path: outputs_path(ctx.root()?, env),
+    };
+    let result = deploy::execute(
+        &clients(&session),
+        &plan,
+        &target,
+        &options(args),
+        &mut StdoutReporter,
+        &mut TerminalApprover {
+            assume_yes: args.yes,
+        },
+        deploy::ctrl_c(),
+    )
+    .await;
+    match result {
+        Ok(outcome) => Ok(outcome_of(outcome)),
+        Err(error @ DeployError::StalePlan { .. }) => {
+            eprintln!("error: {error}");
+            eprintln!(
+                "nothing was touched; prepare a new plan (`upstack deploy --env {env} --prepare {}`) and review it",
+                path.display()
+            );
+            Ok(Outcome::StalePlan)
+        }
+        Err(error) => Err(error).with_context(|| format!("deploy {env} --execute")),
+    }
+}
+
+fn outputs_path(root: &Path, env: &str) -> PathBuf {
+    root.join(synth::OUT_DIR).join(env).join("outputs.json")
+}
+
+fn options(args: &Args) -> DeployOptions {
     let deploy_id = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|elapsed| elapsed.as_secs())
         .unwrap_or_default();
-    let options = DeployOptions {
+    DeployOptions {
         require_approval: match args.require_approval {
             Approval::Never => RequireApproval::Never,
             Approval::AnyChange => RequireApproval::AnyChange,
@@ -112,28 +242,22 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         },
         allow_replace: args.allow_replace,
         wait_if_busy: args.wait,
-        pacing,
+        pacing: Pacing::default(),
         deploy_id: deploy_id.to_string(),
-    };
-    let clients = DeployClients {
+    }
+}
+
+fn clients(session: &AwsSession) -> DeployClients {
+    DeployClients {
         cloudformation: session.cloudformation.clone(),
         s3: session.s3.clone(),
-    };
-    let outcome = deploy::deploy(
-        &clients,
-        &plan,
-        &options,
-        &mut StdoutReporter,
-        &mut TerminalApprover {
-            assume_yes: args.yes,
-        },
-        deploy::ctrl_c(),
-    )
-    .await
-    .with_context(|| format!("deploy {env}"))?;
-    Ok(match outcome {
+    }
+}
+
+fn outcome_of(outcome: DeployOutcome) -> Outcome {
+    match outcome {
         DeployOutcome::NoChanges | DeployOutcome::Deployed { .. } => Outcome::Success,
         DeployOutcome::NotApproved => Outcome::NotApproved,
         DeployOutcome::Interrupted { .. } => Outcome::Interrupted,
-    })
+    }
 }

@@ -3,14 +3,15 @@
 //! Old side: the deployed stack (GetTemplate) by default, or `--against <file>`.
 //! New side: the env's template synthesized in memory, or `--template <file>`.
 //! `--change-set` also asks CloudFormation (create, read, delete a change set).
+//! `--plan <file>` renders a plan made by `deploy --prepare` (no AWS calls).
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use serde_json::Value as Json;
-use upstack_diff::render::{self, Sources};
 use upstack_cfn::intrinsic::PseudoValues;
+use upstack_diff::render::{self, Sources};
 use upstack_diff::{DiffContext, FailOn, TemplateDiff, diff_templates_with};
 use upstack_toolkit::aws::Pacing;
 use upstack_toolkit::live_diff::{self, Deployed};
@@ -65,6 +66,10 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Render the change reviewed in this plan (written by `deploy --prepare`)
+    /// instead of computing one; no AWS calls.
+    #[arg(long, value_name = "PLAN.json", conflicts_with_all = ["against", "template", "change_set"])]
+    pub plan: Option<PathBuf>,
     /// Exit 3 when a change of this kind is found; repeatable or comma-separated.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND")]
     pub fail_on: Vec<FailOnArg>,
@@ -77,6 +82,14 @@ struct Side {
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
+    if let Some(path) = &args.plan {
+        let plan = upstack_toolkit::plan::Plan::load(path)?;
+        let (diff, sources) = plan
+            .reviewed_diff()
+            .with_context(|| format!("plan {}: the recorded diff", path.display()))?;
+        print!("{}", render_diff(&diff, &sources, args.format, ctx.color()));
+        return Ok(outcome(&diff, &args.fail_on));
+    }
     let start = std::env::current_dir().context("cannot read the current directory")?;
     let (new, env_output) = new_side(&args, ctx, &start)?;
     let mut change_set = None;
@@ -87,8 +100,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
             template: live_diff::read_template_file(path)?,
         },
         (None, Some(output)) => {
-            let (old, changes, account) =
-                deployed_side(&args, ctx, output, &new.template).await?;
+            let (old, changes, account) = deployed_side(&args, ctx, output, &new.template).await?;
             change_set = changes;
             live_account = Some(account);
             old
@@ -136,12 +148,9 @@ fn diff_context(
     let config = &output.config;
     let mut pseudo = PseudoValues::for_region(config.region.as_str())
         .with_stack_name(config.stack_name.as_str());
-    if let Some(account) = live_account.or_else(|| {
-        config
-            .account_id
-            .as_ref()
-            .map(|id| id.as_str().to_owned())
-    }) {
+    if let Some(account) =
+        live_account.or_else(|| config.account_id.as_ref().map(|id| id.as_str().to_owned()))
+    {
         pseudo = pseudo.with_account_id(account);
     }
     let stack_policy = config

@@ -744,10 +744,28 @@ where
         }
         None => (serde_json::json!({"Resources": {}}), None),
     };
-    let mut diff = upstack_diff::diff_templates(
+    // Everything about the target is known here: replacement is decided
+    // with the real region, account and stack name, and refusals predicted
+    // from the policy this deploy will set.
+    let context = upstack_diff::DiffContext {
+        pseudo: upstack_cfn::intrinsic::PseudoValues::for_region(&plan.region)
+            .with_account_id(&plan.account)
+            .with_stack_name(&plan.stack_name),
+        stack_policy: plan
+            .production
+            .then(|| {
+                upstack_cfn::stack_policy::protective(
+                    &new_template,
+                    upstack_resources::registry::lookup,
+                )
+            })
+            .flatten(),
+    };
+    let mut diff = upstack_diff::diff_templates_with(
         &old_template,
         &new_template,
         upstack_resources::registry::lookup,
+        &context,
     )?;
     diff.merge_change_set(
         description
@@ -985,16 +1003,7 @@ where
             "plan: change set {} on {} ({} resource change(s)), still as reviewed",
             plan.change_set.name, plan.stack_name, plan.review.changes
         ));
-        if let Ok(report) = plan.diff_report() {
-            let diff = upstack_diff::TemplateDiff {
-                resources: report.resources,
-                security: report.security,
-                sections: report.sections,
-            };
-            let sources = upstack_diff::render::Sources {
-                old: report.old_source,
-                new: report.new_source,
-            };
+        if let Ok((diff, sources)) = plan.reviewed_diff() {
             reporter.line(upstack_diff::render::text(&diff, &sources, false).trim_end());
         }
     }

@@ -445,6 +445,26 @@ impl Plan {
     pub fn diff_report(&self) -> Result<upstack_diff::JsonReport, serde_json::Error> {
         serde_json::from_value(self.diff.clone())
     }
+
+    /// The reviewed change back as a diff and its sources, ready for any
+    /// renderer: what `diff --plan` prints and what `--execute` shows.
+    pub fn reviewed_diff(
+        &self,
+    ) -> Result<(upstack_diff::TemplateDiff, upstack_diff::render::Sources), serde_json::Error>
+    {
+        let report = self.diff_report()?;
+        Ok((
+            upstack_diff::TemplateDiff {
+                resources: report.resources,
+                security: report.security,
+                sections: report.sections,
+            },
+            upstack_diff::render::Sources {
+                old: report.old_source,
+                new: report.new_source,
+            },
+        ))
+    }
 }
 
 #[cfg(test)]
