@@ -95,7 +95,18 @@ lines = [
     "| --- | --- | --- |",
 ]
 lines += [f"| `{t}` | `{f}` | `{m}` |" for t, f, m in rows]
-with open(os.path.join(schemas_dir, "SOURCE.md"), "w", encoding="utf-8") as out:
-    out.write("\n".join(lines) + "\n")
+# This script owns SOURCE.md only up to the first later `## ` section: the
+# "Update behaviour" section belongs to scripts/refresh-update-behaviour.sh
+# (and any other section to whoever wrote it), so it is carried over as is.
+source_md = os.path.join(schemas_dir, "SOURCE.md")
+kept = ""
+if os.path.exists(source_md):
+    with open(source_md, encoding="utf-8") as f:
+        previous = f.read()
+    start = previous.find("\n## ")
+    if start != -1:
+        kept = "\n" + previous[start + 1:].rstrip("\n") + "\n"
+with open(source_md, "w", encoding="utf-8") as out:
+    out.write("\n".join(lines) + "\n" + kept)
 print(f"vendored {len(rows)} schemas from cfn-lint {version}")
 PY

@@ -78,6 +78,7 @@
     clippy::upper_case_acronyms
 )]
 
+pub mod cloudwatch;
 pub mod dynamodb;
 pub mod iam;
 pub mod kms;

@@ -5,6 +5,8 @@ use upstack_cfn::ResourceInfo;
 
 /// Every generated type, sorted by type name.
 pub static ALL: &[&ResourceInfo] = &[
+    &crate::cloudwatch::alarm::INFO,
+    &crate::cloudwatch::dashboard::INFO,
     &crate::dynamodb::table::INFO,
     &crate::iam::managed_policy::INFO,
     &crate::iam::policy::INFO,

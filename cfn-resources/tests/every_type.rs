@@ -12,7 +12,7 @@ use upstack_cfn::value::sub;
 use upstack_cfn::{
     DeletionPolicy, Output, PolicyDocument, Principal, ResourceOptions, Statement, Template, Value,
 };
-use upstack_resources::{dynamodb, iam, kms, lambda, logs, registry, s3, sns, sqs};
+use upstack_resources::{cloudwatch, dynamodb, iam, kms, lambda, logs, registry, s3, sns, sqs};
 
 /// The bucket name is known before the bucket exists, so the Lambda
 /// permission's SourceArn can name it without a Ref, which would make a
@@ -379,6 +379,40 @@ fn build() -> Template {
         ),
     );
 
+    // Monitoring: an alarm on the dead-letter queue (names are literal: an SQS
+    // queue's Ref is its URL, and CloudWatch's QueueName dimension wants the name)
+    // and a dashboard whose body names the function through Fn::Sub.
+    t.add(
+        "DeadLettersAlarm",
+        cloudwatch::Alarm {
+            alarm_name: Some("upstack-events-dlq-visible".into()),
+            alarm_description: Some("Messages are waiting in the dead-letter queue".into()),
+            namespace: Some("AWS/SQS".into()),
+            metric_name: Some("ApproximateNumberOfMessagesVisible".into()),
+            dimensions: Some(Value::Lit(vec![
+                cloudwatch::alarm::Dimension::new("QueueName", "upstack-events-dlq.fifo").into(),
+            ])),
+            statistic: Some(cloudwatch::alarm::Statistic::Maximum.into()),
+            period: Some(300.into()),
+            evaluation_periods: Some(1.into()),
+            threshold: Some(0.0.into()),
+            comparison_operator: Some(
+                cloudwatch::alarm::ComparisonOperator::GreaterThanThreshold.into(),
+            ),
+            treat_missing_data: Some(cloudwatch::alarm::TreatMissingData::NotBreaching.into()),
+            ..cloudwatch::Alarm::new()
+        },
+    );
+    t.add(
+        "Dashboard",
+        cloudwatch::Dashboard {
+            dashboard_name: Some("upstack".into()),
+            ..cloudwatch::Dashboard::new(sub(
+                r#"{"widgets":[{"type":"metric","x":0,"y":0,"width":12,"height":6,"properties":{"region":"${AWS::Region}","metrics":[["AWS/Lambda","Errors","FunctionName","${IngestFunction}"]]}}]}"#,
+            ))
+        },
+    );
+
     t.add_output("UploadsBucketName", Output::new(bucket.reference()));
     t.add_output("EventsQueueUrl", Output::new(queue.queue_url()));
     t
@@ -399,7 +433,7 @@ fn the_template_uses_every_generated_type() {
         .collect();
     let generated: BTreeSet<&str> = registry::ALL.iter().map(|info| info.type_name).collect();
     assert_eq!(used, generated);
-    assert_eq!(generated.len(), 17);
+    assert_eq!(generated.len(), 19);
 }
 
 #[test]
