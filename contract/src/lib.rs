@@ -15,6 +15,9 @@ pub mod env {
     pub const FIFO_TOPIC_ARN: &str = "FIFO_TOPIC_ARN";
     /// Name of the deployment environment (`dev`, `prod`, ...), for logs and messages.
     pub const APP_ENV: &str = "APP_ENV";
+    /// CloudWatch namespace of the handlers' embedded-metric-format metrics
+    /// ([`crate::metrics::namespace`]); unset: the handlers emit no metrics.
+    pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
 
     /// ingest: comma-separated column names forming the partition key.
     pub const INGEST_PK_COLUMNS: &str = "INGEST_PK_COLUMNS";
@@ -45,6 +48,32 @@ pub mod handler {
     pub const INGEST: &str = "ingest";
     pub const PHOTO_CHECK: &str = "photo-check";
     pub const ALL: [&str; 3] = [NOTIFY, INGEST, PHOTO_CHECK];
+}
+
+/// The handlers' custom metrics, written as CloudWatch embedded metric format
+/// (EMF) log lines: the stack's alarms and dashboard read the same names the
+/// handlers write. Each is a `Count` without dimensions in the env's
+/// namespace; every name belongs to exactly one handler, so no dimension is
+/// needed to tell them apart.
+pub mod metrics {
+    /// ingest: rows (CSV lines or JSONL records) written to the table.
+    pub const ROWS_WRITTEN: &str = "RowsWritten";
+    /// ingest: rows rejected (wrong column count, invalid UTF-8 or JSON, too large).
+    pub const ROWS_REJECTED: &str = "RowsRejected";
+    /// photo-check: photos that passed every rule.
+    pub const PHOTOS_ACCEPTED: &str = "PhotosAccepted";
+    /// photo-check: photos that failed at least one rule.
+    pub const PHOTOS_REJECTED: &str = "PhotosRejected";
+    /// notify: human-readable notifications published to the standard topic.
+    pub const NOTIFICATIONS_SENT: &str = "NotificationsSent";
+    /// notify: events published to the FIFO topic.
+    pub const FIFO_NOTIFICATIONS_SENT: &str = "FifoNotificationsSent";
+
+    /// `<app>/<env>` (`upstack/prod`): one namespace per environment, so dev's
+    /// test uploads never move prod's alarms.
+    pub fn namespace(app: &str, env: &str) -> String {
+        format!("{app}/{env}")
+    }
 }
 
 /// The DynamoDB table's key attributes (both strings).

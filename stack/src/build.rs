@@ -36,6 +36,20 @@ const ASYNC_RETRY_ATTEMPTS: i64 = 2;
 /// Where S3 writes the upload bucket's access logs in the log bucket.
 const ACCESS_LOG_PREFIX: &str = "uploads-bucket/";
 
+/// What CloudWatch Logs may do with the key (see `add_key`).
+pub const CLOUDWATCH_LOGS_KEY_ACTIONS: [&str; 7] = [
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+];
+
+/// What CloudWatch alarms need to publish into an SSE-KMS topic.
+pub const CLOUDWATCH_ALARMS_KEY_ACTIONS: [&str; 2] = ["kms:Decrypt", "kms:GenerateDataKey"];
+
 /// The handler's asset (S3 key in the asset bucket) per handler crate name.
 pub type AssetKeys = BTreeMap<String, String>;
 
@@ -45,6 +59,8 @@ pub enum BuildError {
         "no asset key for handler `{0}`; synth computes one per handler in upstack_contract::handler::ALL"
     )]
     MissingAsset(String),
+    #[error("the dashboard body could not be serialized: {0}")]
+    Dashboard(String),
 }
 
 /// `photo-check` -> `PhotoCheck`.
@@ -90,6 +106,23 @@ fn stateful(config: &EnvConfig) -> ResourceOptions {
     } else {
         ResourceOptions::default().retain_as(DeletionPolicy::Delete)
     }
+}
+
+/// The env's tags as a typed tag list (`None` when the env sets none), for
+/// types whose tag `new` takes just key and value.
+pub(crate) fn tag_list<T>(
+    config: &EnvConfig,
+    make: impl Fn(&str, &str) -> T,
+) -> Option<Value<Vec<Value<T>>>> {
+    (!config.tags.is_empty()).then(|| {
+        Value::Lit(
+            config
+                .tags
+                .iter()
+                .map(|(key, value)| Value::Lit(make(key.as_str(), value.as_str())))
+                .collect(),
+        )
+    })
 }
 
 macro_rules! tags {
@@ -156,6 +189,11 @@ pub fn build(
         &log_bucket,
     );
     add_uploader_policy(&mut template, pipeline, &core);
+    crate::monitoring::add_alarms(&mut template, pipeline, config, |topic| {
+        core.topic_arns.get(topic).cloned()
+    });
+    crate::monitoring::add_dashboard(&mut template, pipeline, config)
+        .map_err(|error| BuildError::Dashboard(error.to_string()))?;
 
     template.add_output(
         "KeyArn",
@@ -212,8 +250,10 @@ fn add_key(template: &mut Template, pipeline: &Pipeline, config: &EnvConfig) -> 
     // One statement per service, each narrowed to the resources that need it.
     let mut sns_sources = Vec::new();
     let mut log_groups = Vec::new();
+    let mut alarm_topics = false;
     for key_use in &pipeline.key_policy {
         match key_use {
+            crate::model::KeyUse::AlarmsToTopic { .. } => alarm_topics = true,
             crate::model::KeyUse::SnsToQueue { topic, .. } => {
                 if let Some(topic) = pipeline.topic(topic) {
                     sns_sources.push(topic_arn_sub(&topic.name));
@@ -238,6 +278,11 @@ fn add_key(template: &mut Template, pipeline: &Pipeline, config: &EnvConfig) -> 
     }
     if !log_groups.is_empty() {
         // https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html
+        // documents `kms:Encrypt*`, `kms:Decrypt*`, `kms:ReEncrypt*`,
+        // `kms:GenerateDataKey*` and `kms:Describe*`; these are the exact
+        // actions those patterns match on a symmetric key, without the
+        // `GenerateDataKeyPair*` ones (data key pairs are for client-side
+        // asymmetric cryptography; CloudWatch Logs supports only symmetric keys).
         policy.push(
             Statement::allow()
                 .sid("CloudWatchLogsEncryptsFunctionLogs")
@@ -245,13 +290,7 @@ fn add_key(template: &mut Template, pipeline: &Pipeline, config: &EnvConfig) -> 
                     "logs.{}.amazonaws.com",
                     pipeline.region
                 )]))
-                .actions([
-                    "kms:Decrypt",
-                    "kms:DescribeKey",
-                    "kms:Encrypt",
-                    "kms:GenerateDataKey*",
-                    "kms:ReEncrypt*",
-                ])
+                .actions(CLOUDWATCH_LOGS_KEY_ACTIONS)
                 .resource("*")
                 .condition(
                     "ArnEquals",
@@ -259,6 +298,21 @@ fn add_key(template: &mut Template, pipeline: &Pipeline, config: &EnvConfig) -> 
                     log_groups,
                 ),
         );
+    }
+    if alarm_topics {
+        // CloudWatch publishes alarm notifications itself, so it must be able
+        // to encrypt into the SSE-KMS alerts topic
+        // (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services);
+        // only this account's alarms may.
+        policy.push(grants::same_account(
+            Statement::allow()
+                .sid("CloudWatchAlarmsPublishToEncryptedTopics")
+                .principal(Principal::Service(vec![
+                    crate::model::CLOUDWATCH_SERVICE.to_owned(),
+                ]))
+                .actions(CLOUDWATCH_ALARMS_KEY_ACTIONS)
+                .resource("*"),
+        ));
     }
     let key = template.add_with(
         "Key",
@@ -551,6 +605,10 @@ fn function_environment(
     let text = Value::Lit;
     let mut vars = BTreeMap::new();
     vars.insert(env_var::APP_ENV.to_owned(), text(pipeline.env.clone()));
+    vars.insert(
+        env_var::METRICS_NAMESPACE.to_owned(),
+        text(pipeline.metrics_namespace.clone()),
+    );
     for grant in &function.grants {
         match grant {
             Grant::Publish { topic } if topic == ids::ALERTS_TOPIC => {

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::model::{Endpoint, Grant, KeyChoice, Pipeline, Target};
+use crate::model::{Endpoint, Grant, KeyChoice, KeyUse, Pipeline, Target};
 
 /// One problem found in the pipeline model.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +39,10 @@ pub enum Problem {
     },
     /// A service uses the stack key but the key policy does not let it.
     MissingKeyPolicyGrant { service: String, usage: String },
+    /// An alarm notifies an SSE-KMS topic whose key policy does not let
+    /// CloudWatch use the key: CloudWatch cannot publish, and the alarm's
+    /// notifications are silently lost (the alarm's history shows the failure).
+    AlarmCannotPublish { alarm: String, topic: String },
     /// A reference to a topic, queue or function that is not in the model.
     UnknownPart {
         kind: &'static str,
@@ -108,6 +112,11 @@ impl fmt::Display for Problem {
                 f,
                 "the key policy does not allow {service}, which must use the key for {usage}"
             ),
+            Problem::AlarmCannotPublish { alarm, topic } => write!(
+                f,
+                "alarm {alarm} notifies topic {topic}, but the key encrypting that topic does not allow {} (kms:Decrypt, kms:GenerateDataKey): its notifications would never arrive",
+                crate::model::CLOUDWATCH_SERVICE
+            ),
             Problem::UnknownPart { kind, id, used_by } => {
                 write!(
                     f,
@@ -126,6 +135,7 @@ pub fn check(pipeline: &Pipeline) -> Vec<Problem> {
     check_recursion(pipeline, &mut problems);
     check_fifo(pipeline, &mut problems);
     check_keys(pipeline, &mut problems);
+    check_alarms(pipeline, &mut problems);
     problems
 }
 
@@ -377,6 +387,10 @@ fn check_keys(pipeline: &Pipeline, problems: &mut Vec<Problem>) {
         );
     }
     for required in pipeline.required_key_uses() {
+        // Reported per alarm by `check_alarms`, naming the alarm.
+        if matches!(required, KeyUse::AlarmsToTopic { .. }) {
+            continue;
+        }
         if !pipeline.key_policy.contains(&required) {
             problems.push(Problem::MissingKeyPolicyGrant {
                 service: required.service(&pipeline.region),
@@ -386,9 +400,120 @@ fn check_keys(pipeline: &Pipeline, problems: &mut Vec<Problem>) {
     }
 }
 
+/// Every alarm action must reach its topic: the topic exists, and when it is
+/// encrypted, CloudWatch may use its key (an AWS managed key's policy cannot
+/// allow it; the stack key's policy must).
+fn check_alarms(pipeline: &Pipeline, problems: &mut Vec<Problem>) {
+    for alarm in &pipeline.alarms {
+        for topic_id in &alarm.topics {
+            let Some(topic) = pipeline.topic(topic_id) else {
+                problems.push(Problem::UnknownPart {
+                    kind: "topic",
+                    id: topic_id.clone(),
+                    used_by: format!("alarm {}", alarm.name),
+                });
+                continue;
+            };
+            let allowed = match &topic.key {
+                KeyChoice::Stack => pipeline.key_policy.contains(&KeyUse::AlarmsToTopic {
+                    topic: topic.id.clone(),
+                }),
+                KeyChoice::AwsManaged(_) => false,
+            };
+            if !allowed {
+                problems.push(Problem::AlarmCannotPublish {
+                    alarm: alarm.name.clone(),
+                    topic: topic.id.clone(),
+                });
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::AlarmKind;
+    use crate::model::{Alarm, Metric, Statistic, Topic};
+
+    fn pipeline_with_alarm(key: KeyChoice, key_policy: Vec<KeyUse>) -> Pipeline {
+        Pipeline {
+            app: "app".into(),
+            env: "test".into(),
+            region: "eu-west-1".into(),
+            routes: vec![],
+            functions: vec![],
+            topics: vec![Topic {
+                id: "alerts".into(),
+                name: "app-test-alerts".into(),
+                fifo: false,
+                key,
+            }],
+            queues: vec![],
+            subscriptions: vec![],
+            key_policy,
+            table_key: KeyChoice::Stack,
+            bucket_key: KeyChoice::Stack,
+            alarms: vec![Alarm {
+                kind: AlarmKind::FailuresQueueMessages,
+                id: "FailuresQueueMessages".into(),
+                name: "app-test-failures-queue-messages".into(),
+                description: String::new(),
+                metric: Metric {
+                    namespace: "AWS/SQS".into(),
+                    name: "ApproximateNumberOfMessagesVisible".into(),
+                    dimensions: vec![],
+                },
+                statistic: Statistic::Maximum,
+                threshold: 1.0,
+                period_seconds: 300,
+                evaluation_periods: 1,
+                topics: vec!["alerts".into()],
+                notify: true,
+            }],
+            metrics_namespace: "app/test".into(),
+        }
+    }
+
+    #[test]
+    fn an_alarm_topic_whose_key_denies_cloudwatch_is_a_problem() {
+        let expected = vec![Problem::AlarmCannotPublish {
+            alarm: "app-test-failures-queue-messages".into(),
+            topic: "alerts".into(),
+        }];
+        // The stack key without the CloudWatch statement.
+        assert_eq!(
+            check(&pipeline_with_alarm(KeyChoice::Stack, vec![])),
+            expected
+        );
+        // An AWS managed key, whose policy cannot name CloudWatch.
+        assert_eq!(
+            check(&pipeline_with_alarm(
+                KeyChoice::AwsManaged("alias/aws/sns".into()),
+                vec![]
+            )),
+            expected
+        );
+        // The stack key with the statement: fine.
+        let allowed = vec![KeyUse::AlarmsToTopic {
+            topic: "alerts".into(),
+        }];
+        assert_eq!(
+            check(&pipeline_with_alarm(KeyChoice::Stack, allowed)),
+            vec![]
+        );
+    }
+
+    #[test]
+    fn alarm_topics_on_the_stack_key_need_cloudwatch_in_its_policy() {
+        let pipeline = pipeline_with_alarm(KeyChoice::Stack, vec![]);
+        assert_eq!(
+            pipeline.required_key_uses(),
+            vec![KeyUse::AlarmsToTopic {
+                topic: "alerts".into()
+            }]
+        );
+    }
 
     #[test]
     fn s3_overlap_rule_matches_the_documented_examples() {

@@ -56,6 +56,11 @@ pub struct EnvConfig {
     /// destructive changes, and diff predicts what that policy refuses.
     #[serde(default)]
     pub production: bool,
+    /// Minutes CloudFormation keeps watching the stack's alarms after a
+    /// deploy's last resource update, rolling the deploy back if one goes to
+    /// ALARM (the change set's rollback configuration; read by deploy).
+    #[serde(default)]
+    pub rollback_monitoring_minutes: MonitoringMinutes,
     /// Tags applied to every resource that takes tags.
     #[serde(default)]
     pub tags: BTreeMap<TagKey, TagValue>,
@@ -63,13 +68,183 @@ pub struct EnvConfig {
     pub functions: FunctionsConfig,
     pub ingest: IngestConfig,
     pub photo: PhotoConfig,
+    /// Thresholds, periods and switches of the stack's alarms.
+    #[serde(default)]
+    pub alarms: AlarmsConfig,
 }
 
 impl EnvConfig {
     pub fn app(&self) -> &str {
         self.app.get_ref().as_str()
     }
+
+    /// The rollback monitoring time deploy gives CloudFormation (0..=180 minutes).
+    pub fn rollback_monitoring_minutes(&self) -> i64 {
+        self.rollback_monitoring_minutes.0
+    }
 }
+
+/// The kinds of alarm the stack creates; each is one `[alarms.<key>]` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AlarmKind {
+    /// `AWS/Lambda Errors`, per function.
+    FunctionErrors,
+    /// `AWS/Lambda Throttles`, per function.
+    FunctionThrottles,
+    /// `AWS/Lambda AsyncEventsDropped`, per function.
+    AsyncEventsDropped,
+    /// `AWS/SQS ApproximateNumberOfMessagesVisible` on the on-failure queue.
+    FailuresQueueMessages,
+    /// `AWS/SQS ApproximateNumberOfMessagesVisible` on the FIFO dead-letter queue.
+    DeadLetterQueueMessages,
+    /// `AWS/SQS ApproximateAgeOfOldestMessage` on the events FIFO queue.
+    EventsQueueOldestMessageAge,
+    /// ingest's `RowsRejected` (embedded metric format).
+    RejectedRows,
+}
+
+impl AlarmKind {
+    pub const ALL: [AlarmKind; 7] = [
+        AlarmKind::FunctionErrors,
+        AlarmKind::FunctionThrottles,
+        AlarmKind::AsyncEventsDropped,
+        AlarmKind::FailuresQueueMessages,
+        AlarmKind::DeadLetterQueueMessages,
+        AlarmKind::EventsQueueOldestMessageAge,
+        AlarmKind::RejectedRows,
+    ];
+
+    /// The table name under `[alarms]`.
+    pub const fn key(self) -> &'static str {
+        match self {
+            AlarmKind::FunctionErrors => "function_errors",
+            AlarmKind::FunctionThrottles => "function_throttles",
+            AlarmKind::AsyncEventsDropped => "async_events_dropped",
+            AlarmKind::FailuresQueueMessages => "failures_queue_messages",
+            AlarmKind::DeadLetterQueueMessages => "dead_letter_queue_messages",
+            AlarmKind::EventsQueueOldestMessageAge => "events_queue_oldest_message_age",
+            AlarmKind::RejectedRows => "rejected_rows",
+        }
+    }
+
+    /// What a careful operator starts with; the README ("Environments") says why.
+    /// `(threshold, period_seconds, evaluation_periods)`.
+    pub const fn defaults(self) -> (f64, i64, i64) {
+        match self {
+            // Any failed invocation means an object was not processed on the
+            // first try: worth a look, so one error in 5 minutes alarms.
+            AlarmKind::FunctionErrors => (1.0, 300, 1),
+            // Async invocations that are throttled are retried by Lambda for
+            // up to 6 hours, so a short burst is not loss; sustained
+            // throttling (10 per 5 minutes, twice in a row) means the
+            // reserved concurrency is too small.
+            AlarmKind::FunctionThrottles => (10.0, 300, 2),
+            // A dropped event is an upload never processed: always alarm.
+            AlarmKind::AsyncEventsDropped => (1.0, 300, 1),
+            // Every message there is an invocation that failed all retries.
+            AlarmKind::FailuresQueueMessages => (1.0, 300, 1),
+            // Every message there is an event its consumer gave up on.
+            AlarmKind::DeadLetterQueueMessages => (1.0, 300, 1),
+            // A consumer an hour behind is stalled; the queue keeps messages
+            // 14 days, so an hour leaves ample time to act before loss.
+            AlarmKind::EventsQueueOldestMessageAge => (3600.0, 300, 1),
+            // A rejected row is data that did not reach the table.
+            AlarmKind::RejectedRows => (1.0, 300, 1),
+        }
+    }
+}
+
+/// `[alarms]`: one table per [`AlarmKind`], each key optional (the kind's
+/// default applies).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmsConfig {
+    /// Whether alarms notify the alerts topic (`ActionsEnabled`). The alarms
+    /// exist either way, so deploy's rollback triggers and `status` still see them.
+    #[serde(default)]
+    pub notify: Option<bool>,
+    #[serde(default)]
+    pub function_errors: AlarmOverrides,
+    #[serde(default)]
+    pub function_throttles: AlarmOverrides,
+    #[serde(default)]
+    pub async_events_dropped: AlarmOverrides,
+    #[serde(default)]
+    pub failures_queue_messages: AlarmOverrides,
+    #[serde(default)]
+    pub dead_letter_queue_messages: AlarmOverrides,
+    #[serde(default)]
+    pub events_queue_oldest_message_age: AlarmOverrides,
+    #[serde(default)]
+    pub rejected_rows: AlarmOverrides,
+}
+
+impl AlarmsConfig {
+    /// Whether the alarms notify the alerts topic (default: yes).
+    pub fn notify(&self) -> bool {
+        self.notify.unwrap_or(true)
+    }
+
+    fn overrides(&self, kind: AlarmKind) -> &AlarmOverrides {
+        match kind {
+            AlarmKind::FunctionErrors => &self.function_errors,
+            AlarmKind::FunctionThrottles => &self.function_throttles,
+            AlarmKind::AsyncEventsDropped => &self.async_events_dropped,
+            AlarmKind::FailuresQueueMessages => &self.failures_queue_messages,
+            AlarmKind::DeadLetterQueueMessages => &self.dead_letter_queue_messages,
+            AlarmKind::EventsQueueOldestMessageAge => &self.events_queue_oldest_message_age,
+            AlarmKind::RejectedRows => &self.rejected_rows,
+        }
+    }
+
+    /// The effective settings of `kind`: the env's values over the kind's defaults.
+    pub fn settings(&self, kind: AlarmKind) -> AlarmSettings {
+        let overrides = self.overrides(kind);
+        let (threshold, period, evaluation_periods) = kind.defaults();
+        AlarmSettings {
+            enabled: overrides.enabled.unwrap_or(true),
+            threshold: overrides
+                .threshold
+                .as_ref()
+                .map_or(threshold, |value| value.0),
+            period_seconds: overrides
+                .period_seconds
+                .as_ref()
+                .map_or(period, |value| value.0),
+            evaluation_periods: overrides
+                .evaluation_periods
+                .as_ref()
+                .map_or(evaluation_periods, |value| value.get_ref().0),
+        }
+    }
+}
+
+/// One `[alarms.<kind>]` table as written.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmOverrides {
+    /// `false`: the alarm is not created.
+    pub enabled: Option<bool>,
+    pub threshold: Option<Threshold>,
+    pub period_seconds: Option<PeriodSeconds>,
+    /// Spanned: the period × evaluation periods limit is checked after parsing.
+    pub evaluation_periods: Option<toml::Spanned<EvaluationPeriods>>,
+}
+
+/// The settings one alarm is created with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AlarmSettings {
+    pub enabled: bool,
+    /// The alarm fires at or above this value (`GreaterThanOrEqualToThreshold`).
+    pub threshold: f64,
+    pub period_seconds: i64,
+    pub evaluation_periods: i64,
+}
+
+/// CloudWatch evaluates at most 7 days of periods
+/// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html>:
+/// `EvaluationPeriods` × `Period` ≤ 604,800 seconds).
+pub const MAX_EVALUATION_SECONDS: i64 = 604_800;
 
 /// Per-function sizing; each handler falls back to `defaults` key by key.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -193,6 +368,26 @@ pub fn parse(file: &str, text: &str) -> Result<EnvConfig, ConfigError> {
     })?;
     check_names_fit(&config)
         .map_err(|message| located(Some(config.app.span()), Some("app".to_owned()), message))?;
+    for kind in AlarmKind::ALL {
+        let settings = config.alarms.settings(kind);
+        let total = settings.period_seconds * settings.evaluation_periods;
+        if total > MAX_EVALUATION_SECONDS {
+            let span = config
+                .alarms
+                .overrides(kind)
+                .evaluation_periods
+                .as_ref()
+                .map(toml::Spanned::span);
+            return Err(located(
+                span,
+                Some(format!("alarms.{}.evaluation_periods", kind.key())),
+                format!(
+                    "{} periods of {} s cover {total} s; CloudWatch evaluates at most {MAX_EVALUATION_SECONDS} s (7 days)",
+                    settings.evaluation_periods, settings.period_seconds
+                ),
+            ));
+        }
+    }
     Ok(config)
 }
 
@@ -421,6 +616,42 @@ validated!(
     /// Reserved concurrency; 0 would stop the function entirely, so it is refused.
     Concurrency(i64),
     |value| if (1..=10_000).contains(&value) { Ok(()) } else { Err(format!("{value} is not a usable reserved concurrency (1..=10000)")) }
+);
+
+validated!(
+    /// CloudFormation's rollback monitoring time: 0 to 180 minutes
+    /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_RollbackConfiguration.html>).
+    MonitoringMinutes(i64),
+    |value| if (0..=180).contains(&value) { Ok(()) } else { Err(format!("{value} min is outside CloudFormation's 0..=180 minutes")) }
+);
+
+impl Default for MonitoringMinutes {
+    fn default() -> Self {
+        MonitoringMinutes(0)
+    }
+}
+
+validated!(
+    /// An alarm threshold: finite and not negative (every metric alarmed on
+    /// here is a count or an age).
+    Threshold(f64),
+    |value| if value.is_finite() && value >= 0.0 { Ok(()) } else { Err(format!("{value} is not a usable threshold (a finite number ≥ 0)")) }
+);
+
+validated!(
+    /// An alarm period: a whole number of minutes up to a day. The metrics
+    /// alarmed on (AWS/Lambda, AWS/SQS and the handlers' EMF metrics) have
+    /// 1-minute resolution, and CloudWatch requires a multiple of 60 s for
+    /// such metrics (10 or 30 s only for high-resolution ones).
+    PeriodSeconds(i64),
+    |value| if (60..=86_400).contains(&value) && value % 60 == 0 { Ok(()) } else { Err(format!("{value} s is not a usable alarm period (a multiple of 60 from 60 to 86400)")) }
+);
+
+validated!(
+    /// How many periods an alarm evaluates (CloudWatch allows 1 or more;
+    /// the 7-day total is checked with the period).
+    EvaluationPeriods(i64),
+    |value| if value >= 1 { Ok(()) } else { Err(format!("{value} is not a usable number of evaluation periods (at least 1)")) }
 );
 
 validated!(

@@ -7,6 +7,7 @@ pub mod checks;
 pub mod config;
 pub mod grants;
 pub mod model;
+pub mod monitoring;
 pub mod regions;
 
 pub use build::{AssetKeys, BuildError};

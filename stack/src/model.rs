@@ -140,13 +140,21 @@ pub enum KeyUse {
     SnsToQueue { topic: String, queue: String },
     /// CloudWatch Logs encrypts a log group's events.
     Logs { log_group: String },
+    /// CloudWatch alarms publish into an encrypted topic: the publisher of an
+    /// SSE-KMS topic needs the key, and for an alarm that is CloudWatch itself
+    /// (<https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services>).
+    AlarmsToTopic { topic: String },
 }
+
+/// The service principal CloudWatch alarms act as.
+pub const CLOUDWATCH_SERVICE: &str = "cloudwatch.amazonaws.com";
 
 impl KeyUse {
     pub fn service(&self, region: &str) -> String {
         match self {
             KeyUse::SnsToQueue { .. } => "sns.amazonaws.com".to_owned(),
             KeyUse::Logs { .. } => format!("logs.{region}.amazonaws.com"),
+            KeyUse::AlarmsToTopic { .. } => CLOUDWATCH_SERVICE.to_owned(),
         }
     }
 
@@ -156,7 +164,67 @@ impl KeyUse {
                 format!("topic {topic} delivering into queue {queue}")
             }
             KeyUse::Logs { log_group } => format!("log group {log_group}"),
+            KeyUse::AlarmsToTopic { topic } => format!("alarms publishing to topic {topic}"),
         }
+    }
+}
+
+/// A CloudWatch metric, as an alarm or a dashboard names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Metric {
+    pub namespace: String,
+    pub name: String,
+    /// `(name, value)` pairs; empty for the handlers' EMF metrics.
+    pub dimensions: Vec<(String, String)>,
+}
+
+/// How an alarm aggregates its metric over one period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Statistic {
+    /// Counts (errors, throttles, dropped events, rejected rows).
+    Sum,
+    /// Gauges sampled by the service (queue depth, message age).
+    Maximum,
+}
+
+/// One alarm of the pipeline. It fires when the statistic is at or above
+/// `threshold` for `evaluation_periods` consecutive periods; a period
+/// without data counts as not breaching (every metric here is a count or a
+/// gauge that is simply not reported while nothing happens).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alarm {
+    /// Which `[alarms.<kind>]` settings it uses.
+    pub kind: crate::config::AlarmKind,
+    /// Base of the logical ID (`NotifyErrors` -> `NotifyErrorsAlarm`).
+    pub id: String,
+    /// Physical `AlarmName`: `<app>-<env>-...`, deterministic like every other name.
+    pub name: String,
+    pub description: String,
+    pub metric: Metric,
+    pub statistic: Statistic,
+    pub threshold: f64,
+    pub period_seconds: i64,
+    pub evaluation_periods: i64,
+    /// Model ids of the topics notified on ALARM and on OK.
+    pub topics: Vec<String>,
+    /// `ActionsEnabled`: whether it notifies (it exists either way).
+    pub notify: bool,
+}
+
+impl Alarm {
+    /// The alarm's logical ID in the template.
+    pub fn logical_id(&self) -> String {
+        format!("{}Alarm", self.id)
+    }
+
+    /// `arn:<partition>:cloudwatch:<region>:<account>:alarm:<name>`, the
+    /// form CloudFormation's rollback triggers take
+    /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_RollbackTrigger.html>).
+    pub fn arn(&self, partition: &str, region: &str, account_id: &str) -> String {
+        format!(
+            "arn:{partition}:cloudwatch:{region}:{account_id}:alarm:{}",
+            self.name
+        )
     }
 }
 
@@ -175,6 +243,10 @@ pub struct Pipeline {
     pub key_policy: Vec<KeyUse>,
     pub table_key: KeyChoice,
     pub bucket_key: KeyChoice,
+    /// Every alarm, in a fixed order (per function, then queues, then metrics).
+    pub alarms: Vec<Alarm>,
+    /// Namespace of the handlers' EMF metrics (`upstack_contract::metrics::namespace`).
+    pub metrics_namespace: String,
 }
 
 /// Model ids of the fixed parts of this pipeline.
@@ -317,7 +389,10 @@ impl Pipeline {
             key_policy: Vec::new(),
             table_key: KeyChoice::Stack,
             bucket_key: KeyChoice::Stack,
+            alarms: Vec::new(),
+            metrics_namespace: upstack_contract::metrics::namespace(config.app(), env),
         };
+        pipeline.alarms = crate::monitoring::alarms(&pipeline, &config.alarms);
         pipeline.key_policy = pipeline.required_key_uses();
         pipeline
     }
@@ -345,7 +420,30 @@ impl Pipeline {
                 });
             }
         }
+        for topic in self.alarm_topics() {
+            if self
+                .topic(topic)
+                .is_some_and(|topic| topic.key == KeyChoice::Stack)
+            {
+                uses.push(KeyUse::AlarmsToTopic {
+                    topic: topic.to_owned(),
+                });
+            }
+        }
         uses
+    }
+
+    /// Model ids of the topics any alarm notifies, each once, in first-use order.
+    pub fn alarm_topics(&self) -> Vec<&str> {
+        let mut topics: Vec<&str> = Vec::new();
+        for alarm in &self.alarms {
+            for topic in &alarm.topics {
+                if !topics.contains(&topic.as_str()) {
+                    topics.push(topic);
+                }
+            }
+        }
+        topics
     }
 
     pub fn topic(&self, id: &str) -> Option<&Topic> {

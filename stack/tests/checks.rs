@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use upstack_stack::checks;
-use upstack_stack::model::{Endpoint, Grant, KeyChoice, Route, Subscription, Target, ids};
+use upstack_stack::model::{Endpoint, Grant, KeyChoice, KeyUse, Route, Subscription, Target, ids};
 use upstack_stack::{EnvConfig, Pipeline, StackError, config};
 
 fn dev() -> (EnvConfig, Pipeline) {
@@ -204,16 +204,43 @@ fn an_aws_managed_key_cannot_take_service_deliveries() {
 #[test]
 fn a_service_missing_from_the_key_policy_is_named() {
     let (_, mut pipeline) = dev();
-    pipeline
-        .key_policy
-        .retain(|key_use| !matches!(key_use, upstack_stack::model::KeyUse::SnsToQueue { .. }));
-    pipeline.key_policy.pop();
+    pipeline.key_policy.retain(|key_use| match key_use {
+        KeyUse::SnsToQueue { .. } => false,
+        KeyUse::Logs { log_group } => !log_group.ends_with("photo-check"),
+        KeyUse::AlarmsToTopic { .. } => true,
+    });
     assert_eq!(
         messages(&pipeline),
         vec![
             "the key policy does not allow sns.amazonaws.com, which must use the key for topic events delivering into queue events",
             "the key policy does not allow logs.eu-west-1.amazonaws.com, which must use the key for log group /aws/lambda/upstack-dev-photo-check",
         ]
+    );
+}
+
+#[test]
+fn alarms_cannot_notify_a_topic_whose_key_denies_cloudwatch() {
+    let (_, mut pipeline) = dev();
+    assert!(pipeline.key_policy.contains(&KeyUse::AlarmsToTopic {
+        topic: ids::ALERTS_TOPIC.into()
+    }));
+    pipeline
+        .key_policy
+        .retain(|key_use| !matches!(key_use, KeyUse::AlarmsToTopic { .. }));
+    let messages = messages(&pipeline);
+    assert_eq!(messages.len(), pipeline.alarms.len(), "{messages:#?}");
+    assert_eq!(
+        messages[0],
+        "alarm upstack-dev-notify-errors notifies topic alerts, but the key encrypting that topic does not allow cloudwatch.amazonaws.com (kms:Decrypt, kms:GenerateDataKey): its notifications would never arrive"
+    );
+    // And synth refuses to build it.
+    let (config, _) = dev();
+    let error = upstack_stack::synthesize_pipeline(&pipeline, &config, &assets()).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("alarm upstack-dev-ingest-rejected-rows notifies topic alerts"),
+        "{error}"
     );
 }
 

@@ -108,13 +108,13 @@ fn bad_region_is_rejected() {
     assert!(
         error
             .message
-            .contains("`europe-1` is not an AWS region code"),
+            .contains("`europe-1` is not an AWS region the SDK knows"),
         "{error}"
     );
     assert_eq!(
         error.to_string(),
         format!(
-            "envs/test.toml:{}: key `region`: `europe-1` is not an AWS region code (like `eu-west-1`)",
+            "envs/test.toml:{}: key `region`: `europe-1` is not an AWS region the SDK knows (like `eu-west-1`)",
             line_of(&text, "europe-1")
         )
     );
@@ -239,4 +239,84 @@ fn env_names_become_resource_names_so_they_are_restricted() {
     assert!(config::validate_env_name("staging").is_ok());
     assert!(config::validate_env_name("Prod").is_err());
     assert!(config::validate_env_name("much-too-long-env").is_err());
+}
+
+#[test]
+fn alarm_settings_default_and_are_validated_with_file_line_and_key() {
+    let dev = config::parse("envs/dev.toml", DEV).unwrap();
+    let prod = config::parse("envs/prod.toml", PROD).unwrap();
+    assert_eq!(dev.rollback_monitoring_minutes(), 0);
+    assert_eq!(prod.rollback_monitoring_minutes(), 10);
+    // The committed files spell out the defaults.
+    for kind in config::AlarmKind::ALL {
+        let (threshold, period, evaluation) = kind.defaults();
+        let settings = prod.alarms.settings(kind);
+        assert!(settings.enabled, "{kind:?}");
+        assert_eq!(
+            (
+                settings.threshold,
+                settings.period_seconds,
+                settings.evaluation_periods
+            ),
+            (threshold, period, evaluation),
+            "{kind:?}"
+        );
+        assert_eq!(dev.alarms.settings(kind), settings, "{kind:?}");
+    }
+
+    let bad_period = DEV.replacen(
+        "period_seconds = 300                # only",
+        "period_seconds = 90                 # only",
+        1,
+    );
+    assert_ne!(bad_period, DEV);
+    let error = error_for(&bad_period);
+    assert_eq!(
+        error.key.as_deref(),
+        Some("alarms.function_throttles.period_seconds")
+    );
+    assert_eq!(
+        error.line,
+        Some(line_of(&bad_period, "period_seconds = 90"))
+    );
+    assert!(error.message.contains("multiple of 60"), "{error}");
+
+    let unknown = DEV.replace("[alarms.rejected_rows]", "[alarms.rejected_lines]");
+    let error = error_for(&unknown);
+    assert_eq!(error.key.as_deref(), Some("alarms.rejected_lines"));
+    assert!(error.message.contains("unknown field"), "{error}");
+
+    let negative = DEV.replacen("threshold = 3600", "threshold = -1", 1);
+    let error = error_for(&negative);
+    assert_eq!(
+        error.key.as_deref(),
+        Some("alarms.events_queue_oldest_message_age.threshold")
+    );
+    assert_eq!(error.line, Some(line_of(&negative, "threshold = -1")));
+
+    let minutes = dev_with(
+        "rollback_monitoring_minutes",
+        "rollback_monitoring_minutes = 181",
+    );
+    let error = error_for(&minutes);
+    assert_eq!(error.key.as_deref(), Some("rollback_monitoring_minutes"));
+    assert!(error.message.contains("0..=180"), "{error}");
+}
+
+#[test]
+fn alarm_evaluation_longer_than_seven_days_is_refused_at_its_line() {
+    let text = DEV.replacen(
+        "threshold = 1                       # a rejected row is data that did not reach the table\nperiod_seconds = 300\nevaluation_periods = 1",
+        "threshold = 1\nperiod_seconds = 86400\nevaluation_periods = 8",
+        1,
+    );
+    assert_ne!(text, DEV);
+    let error = error_for(&text);
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "envs/test.toml:{}: key `alarms.rejected_rows.evaluation_periods`: 8 periods of 86400 s cover 691200 s; CloudWatch evaluates at most 604800 s (7 days)",
+            line_of(&text, "evaluation_periods = 8")
+        )
+    );
 }

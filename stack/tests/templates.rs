@@ -164,3 +164,134 @@ fn tracing_follows_the_env_config() {
         );
     }
 }
+
+/// The monitoring parts of prod in a reviewable form: one line per alarm and
+/// the dashboard body pretty-printed.
+#[test]
+fn prod_monitoring() {
+    let text = synth("prod", PROD);
+    let mut out = String::new();
+    for (id, resource) in resources(&text) {
+        if resource["Type"] != "AWS::CloudWatch::Alarm" {
+            continue;
+        }
+        let p = &resource["Properties"];
+        let dimensions: Vec<String> = p["Dimensions"]
+            .as_array()
+            .map(|dims| {
+                dims.iter()
+                    .map(|d| {
+                        format!(
+                            "{}={}",
+                            d["Name"].as_str().unwrap(),
+                            d["Value"].as_str().unwrap()
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "{id}: {} | {} {} [{}] | {} >= {} | {} s x {} | missing: {} | actions {}\n",
+            p["AlarmName"].as_str().unwrap(),
+            p["Namespace"].as_str().unwrap(),
+            p["MetricName"].as_str().unwrap(),
+            dimensions.join(","),
+            p["Statistic"].as_str().unwrap(),
+            p["Threshold"],
+            p["Period"],
+            p["EvaluationPeriods"],
+            p["TreatMissingData"].as_str().unwrap(),
+            p["ActionsEnabled"],
+        ));
+    }
+    let body = resources(&text)["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body: Json = serde_json::from_str(&body).expect("the dashboard body is JSON");
+    out.push('\n');
+    out.push_str(&serde_json::to_string_pretty(&body).unwrap());
+    insta::assert_snapshot!("prod_monitoring", out);
+}
+
+#[test]
+fn every_alarm_notifies_the_alerts_topic_on_alarm_and_ok() {
+    for (env, text) in [("dev", synth("dev", DEV)), ("prod", synth("prod", PROD))] {
+        let alarms: Vec<(String, Json)> = resources(&text)
+            .into_iter()
+            .filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm")
+            .collect();
+        // 3 per function, 3 queues, rejected rows.
+        assert_eq!(alarms.len(), 13, "{env}");
+        let alerts = serde_json::json!([{"Fn::GetAtt": ["AlertsTopic", "TopicArn"]}]);
+        for (id, alarm) in alarms {
+            let p = &alarm["Properties"];
+            assert_eq!(p["AlarmActions"], alerts, "{id}");
+            assert_eq!(p["OKActions"], alerts, "{id}");
+            assert_eq!(p["TreatMissingData"], "notBreaching", "{id}");
+            assert!(
+                p["AlarmName"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!("upstack-{env}-")),
+                "{id}"
+            );
+        }
+    }
+}
+
+#[test]
+fn key_policy_service_statements_name_exact_actions() {
+    for text in [synth("dev", DEV), synth("prod", PROD)] {
+        let key = &resources(&text)["Key"];
+        let statements = key["Properties"]["KeyPolicy"]["Statement"]
+            .as_array()
+            .unwrap();
+        let mut services = Vec::new();
+        for statement in statements {
+            let Some(service) = statement["Principal"].get("Service") else {
+                continue; // the account-root administration statement
+            };
+            services.push(service[0].as_str().unwrap().to_owned());
+            for action in statement["Action"].as_array().unwrap() {
+                assert!(!action.as_str().unwrap().contains('*'), "{statement}");
+            }
+        }
+        assert_eq!(
+            services,
+            [
+                "sns.amazonaws.com",
+                "logs.eu-west-1.amazonaws.com",
+                "cloudwatch.amazonaws.com"
+            ]
+        );
+        let cloudwatch = statements.last().unwrap();
+        assert_eq!(
+            cloudwatch["Action"],
+            serde_json::json!(["kms:Decrypt", "kms:GenerateDataKey"])
+        );
+        assert_eq!(
+            cloudwatch["Condition"],
+            serde_json::json!({"StringEquals": {"aws:SourceAccount": [{"Ref": "AWS::AccountId"}]}})
+        );
+    }
+}
+
+#[test]
+fn every_function_gets_its_env_metrics_namespace() {
+    let prod = resources(&synth("prod", PROD));
+    for handler in ["Notify", "Ingest", "PhotoCheck"] {
+        assert_eq!(
+            prod[&format!("{handler}Function")]["Properties"]["Environment"]["Variables"]["METRICS_NAMESPACE"],
+            "upstack/prod"
+        );
+    }
+}
+
+#[test]
+fn prod_fits_the_inline_template_limit() {
+    let config = config::parse("envs/prod.toml", PROD).unwrap();
+    let template = upstack_stack::synthesize("prod", &config, &assets()).unwrap();
+    let compact = upstack_cfn::validate::upload_body(&template.to_json());
+    assert!(compact.len() < 51_200, "{} bytes", compact.len());
+}

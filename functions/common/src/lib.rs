@@ -1,7 +1,8 @@
 //! Plumbing shared by the three Lambda handlers (`notify`, `ingest`,
 //! `photo-check`): start-up configuration from environment variables, S3
 //! event decoding, error classes, per-object-version idempotency, the
-//! per-record driver, JSON logging and the AWS call recorder.
+//! per-record driver, JSON logging, embedded-metric-format metrics and the
+//! AWS call recorder.
 //!
 //! Everything account-specific (table name, topic ARNs) comes from the
 //! environment the stack sets (`upstack_contract::env`); nothing here names an
@@ -12,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod idempotency;
 pub mod logging;
+pub mod metrics;
 pub mod process;
 pub mod recorder;
 pub mod s3_event;
@@ -25,6 +27,7 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::ConfigError;
 pub use error::{HandlerError, classify_sdk_error};
 pub use idempotency::{Claim, ClaimToken, IdempotencyStore, VersionState};
+pub use metrics::Metrics;
 pub use process::{InvocationSummary, RecordOutcome, process_event};
 pub use recorder::{AwsCall, CallRecorder};
 pub use s3_event::{EventError, ObjectEvent, ObjectVersion, VersionMarker, decode_s3_key};

@@ -36,11 +36,11 @@ use bytes::Bytes;
 use handler_common::config::{ConfigError, EnvSource};
 use handler_common::process::{InvocationSummary, lease_until};
 use handler_common::{
-    CallRecorder, Clock, HandlerError, IdempotencyStore, ObjectEvent, classify_sdk_error,
+    CallRecorder, Clock, HandlerError, IdempotencyStore, Metrics, ObjectEvent, classify_sdk_error,
 };
 use tokio::sync::mpsc;
 use upstack_contract::table::{PARTITION_KEY, SORT_KEY};
-use upstack_contract::{env, handler, prefix};
+use upstack_contract::{env, handler, metrics, prefix};
 
 use crate::parse::{Format, Item, KeySpec, ParseError, ParseReport, RowSink};
 use crate::writer::{Backoff, BatchWriter};
@@ -78,6 +78,7 @@ pub struct Ingest {
     max_in_flight: usize,
     backoff: Backoff,
     lease_margin: Duration,
+    metrics: Metrics,
 }
 
 impl Ingest {
@@ -110,6 +111,7 @@ impl Ingest {
         let margin: u64 =
             env_source.parsed_or(handler_common::env::IDEMPOTENCY_LEASE_MARGIN_SECONDS, 30)?;
         let dynamodb = handler_common::sdk::dynamodb_client(sdk_config, recorder);
+        let metrics = Metrics::from_env(env_source, Arc::clone(&clock));
         Ok(Ingest {
             s3: handler_common::sdk::s3_client(sdk_config, recorder),
             store: IdempotencyStore::new(dynamodb.clone(), table.clone(), handler::INGEST, clock),
@@ -122,7 +124,14 @@ impl Ingest {
                 ..Backoff::default()
             },
             lease_margin: Duration::from_secs(margin),
+            metrics,
         })
+    }
+
+    /// Replaces the metrics writer (tests collect the EMF lines in memory).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     pub async fn handle(
@@ -221,6 +230,12 @@ impl Ingest {
             Err(error) => return Err(HandlerError::Transient(error.to_string())),
         };
         self.write_report(event, format, &report).await?;
+        // Counted once the report is written: a transient failure before
+        // this point is retried and would count the rows twice.
+        self.metrics.emit(&[
+            (metrics::ROWS_WRITTEN, written),
+            (metrics::ROWS_REJECTED, report.rows_bad),
+        ]);
         let mut summary = format!(
             "wrote {written} item(s) from {} bytes of {}",
             report.bytes,

@@ -22,6 +22,24 @@ fn ingest_for(pipeline: &Pipeline, extra: &[(&str, &str)], recorder: &CallRecord
     .expect("test configuration is valid")
 }
 
+/// The EMF metric values in `lines` (one JSON object per line), without `_aws`.
+fn emf_values(lines: &std::sync::Mutex<Vec<String>>) -> Vec<serde_json::Value> {
+    lines
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|line| {
+            let mut value: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(
+                value["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+                "upstack/test"
+            );
+            value.as_object_mut().unwrap().remove("_aws");
+            value
+        })
+        .collect()
+}
+
 fn deadline() -> SystemTime {
     SystemTime::now() + Duration::from_secs(300)
 }
@@ -30,7 +48,9 @@ fn deadline() -> SystemTime {
 async fn csv_with_a_tricky_key_and_bad_rows_is_ingested_once() {
     let pipeline = Pipeline::start().await;
     let recorder = CallRecorder::new();
-    let ingest = ingest_for(&pipeline, &[], &recorder);
+    let (metrics, lines) =
+        handler_common::Metrics::in_memory("upstack/test", Arc::new(SystemClock));
+    let ingest = ingest_for(&pipeline, &[], &recorder).with_metrics(metrics);
     let key = "data/my file+1 ü.csv";
     let mut csv = String::from("id,name,city\n");
     for row in 0..60 {
@@ -94,6 +114,11 @@ async fn csv_with_a_tricky_key_and_bad_rows_is_ingested_once() {
         "a duplicate only looks at its claim"
     );
     assert_eq!(pipeline.items().await.len(), 63);
+    // One EMF line for the file, none for the duplicate.
+    assert_eq!(
+        emf_values(&lines),
+        [serde_json::json!({"RowsWritten": 61, "RowsRejected": 1})]
+    );
 
     let used: Vec<String> = recorder.actions().into_iter().collect();
     assert_eq!(

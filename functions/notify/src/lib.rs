@@ -19,12 +19,12 @@ use aws_config::SdkConfig;
 use handler_common::config::{ConfigError, EnvSource};
 use handler_common::process::{InvocationSummary, lease_until};
 use handler_common::{
-    CallRecorder, Clock, HandlerError, IdempotencyStore, ObjectEvent, ObjectVersion,
+    CallRecorder, Clock, HandlerError, IdempotencyStore, Metrics, ObjectEvent, ObjectVersion,
     classify_sdk_error,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use upstack_contract::{env, handler, prefix};
+use upstack_contract::{env, handler, metrics, prefix};
 
 /// Every IAM action `notify` performs (checked against the recorded calls
 /// in tests and against the stack's role).
@@ -260,6 +260,7 @@ pub struct Notify {
     store: IdempotencyStore,
     environment: String,
     lease_margin: Duration,
+    metrics: Metrics,
 }
 
 impl Notify {
@@ -279,6 +280,7 @@ impl Notify {
             env_source.parsed_or(handler_common::env::IDEMPOTENCY_LEASE_MARGIN_SECONDS, 30)?;
         let sns = handler_common::sdk::sns_client(sdk_config, recorder);
         let dynamodb = handler_common::sdk::dynamodb_client(sdk_config, recorder);
+        let metrics = Metrics::from_env(env_source, Arc::clone(&clock));
         Ok(Notify {
             fifo: FifoPublisher::new(sns.clone(), fifo_topic_arn),
             sns,
@@ -286,7 +288,14 @@ impl Notify {
             store: IdempotencyStore::new(dynamodb, table, handler::NOTIFY, clock),
             environment,
             lease_margin: Duration::from_secs(margin),
+            metrics,
         })
+    }
+
+    /// Replaces the metrics writer (tests collect the EMF lines in memory).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Handles one invocation. `deadline` is the invocation's deadline.
@@ -334,6 +343,12 @@ impl Notify {
             .send()
             .await
             .map_err(|error| classify_sdk_error("SNS Publish (standard topic)", &error, &[]))?;
+        // Counted once both are published: a failure before this point is
+        // retried (the FIFO publish deduplicated by SNS) and would count twice.
+        self.metrics.emit(&[
+            (metrics::FIFO_NOTIFICATIONS_SENT, 1),
+            (metrics::NOTIFICATIONS_SENT, 1),
+        ]);
         Ok(format!(
             "published FIFO message {fifo_message_id} and message {}",
             output.message_id.unwrap_or_default()

@@ -31,6 +31,24 @@ fn notify_for(
     .expect("test configuration is valid")
 }
 
+/// The EMF metric values in `lines` (one JSON object per line), without `_aws`.
+fn emf_values(lines: &std::sync::Mutex<Vec<String>>) -> Vec<serde_json::Value> {
+    lines
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|line| {
+            let mut value: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(
+                value["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+                "upstack/test"
+            );
+            value.as_object_mut().unwrap().remove("_aws");
+            value
+        })
+        .collect()
+}
+
 fn deadline() -> SystemTime {
     SystemTime::now() + Duration::from_secs(60)
 }
@@ -39,12 +57,15 @@ fn deadline() -> SystemTime {
 async fn each_object_version_is_announced_once_on_both_topics() {
     let pipeline = Pipeline::start().await;
     let recorder = CallRecorder::new();
+    let (metrics, lines) =
+        handler_common::Metrics::in_memory("upstack/test", Arc::new(SystemClock));
     let notify = notify_for(
         &pipeline,
         &pipeline.fifo_topic_arn,
         &recorder,
         Arc::new(SystemClock),
-    );
+    )
+    .with_metrics(metrics);
     let key = "uploads/my report+1 ü.txt";
     let version = pipeline.put_object(key, b"hello".to_vec()).await;
     let event = pipeline.created_event(key, &version, 5);
@@ -133,6 +154,10 @@ async fn each_object_version_is_announced_once_on_both_topics() {
     assert_eq!(
         topics,
         [pipeline.fifo_topic_arn.clone(), pipeline.topic_arn.clone()]
+    );
+    assert_eq!(
+        emf_values(&lines),
+        [serde_json::json!({"FifoNotificationsSent": 1, "NotificationsSent": 1})]
     );
 }
 

@@ -31,10 +31,10 @@ use handler_common::config::{ConfigError, EnvSource};
 use handler_common::process::{InvocationSummary, lease_until};
 use handler_common::sns::sns_subject;
 use handler_common::{
-    CallRecorder, Clock, HandlerError, IdempotencyStore, ObjectEvent, classify_sdk_error,
+    CallRecorder, Clock, HandlerError, IdempotencyStore, Metrics, ObjectEvent, classify_sdk_error,
 };
 use upstack_contract::table::{PARTITION_KEY, SORT_KEY};
-use upstack_contract::{env, handler, prefix};
+use upstack_contract::{env, handler, metrics, prefix};
 
 use crate::rules::{Face, Thresholds, Verdict};
 
@@ -80,6 +80,7 @@ pub struct PhotoCheck {
     thresholds: Thresholds,
     store: IdempotencyStore,
     lease_margin: Duration,
+    metrics: Metrics,
 }
 
 impl PhotoCheck {
@@ -95,6 +96,7 @@ impl PhotoCheck {
         let margin: u64 =
             env_source.parsed_or(handler_common::env::IDEMPOTENCY_LEASE_MARGIN_SECONDS, 30)?;
         let dynamodb = handler_common::sdk::dynamodb_client(sdk_config, recorder);
+        let metrics = Metrics::from_env(env_source, Arc::clone(&clock));
         Ok(PhotoCheck {
             s3: handler_common::sdk::s3_client(sdk_config, recorder),
             rekognition: handler_common::sdk::rekognition_client(sdk_config, recorder),
@@ -113,7 +115,14 @@ impl PhotoCheck {
                 .unwrap_or_else(|| "unknown".to_owned()),
             thresholds,
             lease_margin: Duration::from_secs(margin),
+            metrics,
         })
+    }
+
+    /// Replaces the metrics writer (tests collect the EMF lines in memory).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Replaces the Rekognition client (tests use recorded responses, as
@@ -217,6 +226,12 @@ impl PhotoCheck {
             .send()
             .await
             .map_err(|error| classify_sdk_error("SNS Publish (standard topic)", &error, &[]))?;
+        // Counted once the verdict is recorded and announced: a transient
+        // failure before this point is retried and would count twice.
+        self.metrics.emit(&[
+            (metrics::PHOTOS_ACCEPTED, u64::from(verdict.passed)),
+            (metrics::PHOTOS_REJECTED, u64::from(!verdict.passed)),
+        ]);
         Ok(if verdict.passed {
             "PASSED".to_owned()
         } else {

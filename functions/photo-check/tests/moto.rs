@@ -57,6 +57,24 @@ fn photo_check(pipeline: &Pipeline, rules: &[&Rule], recorder: &CallRecorder) ->
     .with_rekognition(rekognition)
 }
 
+/// The EMF metric values in `lines` (one JSON object per line), without `_aws`.
+fn emf_values(lines: &std::sync::Mutex<Vec<String>>) -> Vec<serde_json::Value> {
+    lines
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|line| {
+            let mut value: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(
+                value["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+                "upstack/test"
+            );
+            value.as_object_mut().unwrap().remove("_aws");
+            value
+        })
+        .collect()
+}
+
 fn deadline() -> SystemTime {
     SystemTime::now() + Duration::from_secs(60)
 }
@@ -70,7 +88,9 @@ async fn verdicts_are_recorded_and_announced_and_non_images_fail() {
         "bad",
         include_str!("../fixtures/sunglasses_tilted_dark.json"),
     );
-    let check = photo_check(&pipeline, &[&good, &bad], &recorder);
+    let (metrics, lines) =
+        handler_common::Metrics::in_memory("upstack/test", Arc::new(SystemClock));
+    let check = photo_check(&pipeline, &[&good, &bad], &recorder).with_metrics(metrics);
 
     let good_version = pipeline
         .put_object("photos/good passport ü.jpg", JPEG.to_vec())
@@ -197,6 +217,17 @@ async fn verdicts_are_recorded_and_announced_and_non_images_fail() {
             .all(|call| call.action.starts_with("dynamodb:"))
     );
     assert!(pipeline.drain(&pipeline.topic_queue_url).await.is_empty());
+    // One verdict each for the two photos (the text file is no verdict),
+    // nothing for the redelivery.
+    let mut verdicts = emf_values(&lines);
+    verdicts.sort_by_key(|value| value["PhotosAccepted"].as_u64());
+    assert_eq!(
+        verdicts,
+        [
+            serde_json::json!({"PhotosAccepted": 0, "PhotosRejected": 1}),
+            serde_json::json!({"PhotosAccepted": 1, "PhotosRejected": 0}),
+        ]
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,467 @@
+//! The pipeline watching itself: its alarms (as model data, from the env's
+//! `[alarms]` settings), their CloudFormation resources, and the dashboard.
+//!
+//! Every alarm notifies the alerts topic on ALARM and on OK, and has a
+//! deterministic `<app>-<env>-...` name, so deploy can name the alarms as
+//! rollback triggers and `status` can read their states without a template.
+
+use serde::Serialize;
+use serde::ser::SerializeSeq;
+use upstack_cfn::value::sub;
+use upstack_cfn::{ResourceOptions, Template, Value};
+use upstack_contract::{handler, metrics as emf};
+use upstack_resources::cloudwatch;
+
+use crate::build::pascal;
+use crate::config::{AlarmKind, AlarmsConfig, EnvConfig};
+use crate::model::{Alarm, Metric, Pipeline, Statistic, ids};
+
+const LAMBDA: &str = "AWS/Lambda";
+const SQS: &str = "AWS/SQS";
+
+fn metric(namespace: &str, name: &str, dimension: Option<(&str, &str)>) -> Metric {
+    Metric {
+        namespace: namespace.to_owned(),
+        name: name.to_owned(),
+        dimensions: dimension
+            .map(|(key, value)| vec![(key.to_owned(), value.to_owned())])
+            .unwrap_or_default(),
+    }
+}
+
+/// The alarms of `pipeline` with `config`'s settings, in a fixed order: per
+/// function errors, throttles and dropped async events; then per queue; then
+/// ingest's rejected rows. A kind with `enabled = false` is left out.
+pub fn alarms(pipeline: &Pipeline, config: &AlarmsConfig) -> Vec<Alarm> {
+    let base = format!("{}-{}", pipeline.app, pipeline.env);
+    let mut alarms = Vec::new();
+    let mut push = |kind: AlarmKind,
+                    id: String,
+                    name: String,
+                    what: String,
+                    metric: Metric,
+                    statistic: Statistic| {
+        let settings = config.settings(kind);
+        if !settings.enabled {
+            return;
+        }
+        let statistic_name = match statistic {
+            Statistic::Sum => "Sum",
+            Statistic::Maximum => "Maximum",
+        };
+        alarms.push(Alarm {
+            kind,
+            id,
+            name: format!("{base}-{name}"),
+            description: format!(
+                "{what}: {} {statistic_name} >= {} over {} s, {} period(s) in a row (envs/{}.toml [alarms.{}])",
+                metric.name,
+                settings.threshold,
+                settings.period_seconds,
+                settings.evaluation_periods,
+                pipeline.env,
+                kind.key()
+            ),
+            metric,
+            statistic,
+            threshold: settings.threshold,
+            period_seconds: settings.period_seconds,
+            evaluation_periods: settings.evaluation_periods,
+            topics: vec![ids::ALERTS_TOPIC.to_owned()],
+            notify: config.notify(),
+        });
+    };
+    for function in &pipeline.functions {
+        let h = &function.handler;
+        let id = pascal(h);
+        let dimension = Some(("FunctionName", function.name.as_str()));
+        push(
+            AlarmKind::FunctionErrors,
+            format!("{id}Errors"),
+            format!("{h}-errors"),
+            format!(
+                "{h} invocations failed (Lambda retries async events twice, then the failures queue)"
+            ),
+            metric(LAMBDA, "Errors", dimension),
+            Statistic::Sum,
+        );
+        push(
+            AlarmKind::FunctionThrottles,
+            format!("{id}Throttles"),
+            format!("{h}-throttles"),
+            format!("{h} invocations throttled (reserved concurrency too small?)"),
+            metric(LAMBDA, "Throttles", dimension),
+            Statistic::Sum,
+        );
+        push(
+            AlarmKind::AsyncEventsDropped,
+            format!("{id}AsyncEventsDropped"),
+            format!("{h}-async-events-dropped"),
+            format!("{h} dropped async events without processing them (uploads lost)"),
+            metric(LAMBDA, "AsyncEventsDropped", dimension),
+            Statistic::Sum,
+        );
+    }
+    let failure_queues: Vec<&str> = pipeline
+        .functions
+        .iter()
+        .map(|function| function.on_failure_queue.as_str())
+        .collect();
+    let dead_letter_queues: Vec<&str> = pipeline
+        .queues
+        .iter()
+        .filter_map(|queue| queue.dead_letter.as_deref())
+        .collect();
+    for queue in &pipeline.queues {
+        let id = pascal(&queue.id);
+        let dimension = Some(("QueueName", queue.name.as_str()));
+        let depth = |kind, what: String| {
+            (
+                kind,
+                format!("{id}QueueMessages"),
+                format!("{}-queue-messages", queue.id),
+                what,
+                metric(SQS, "ApproximateNumberOfMessagesVisible", dimension),
+                Statistic::Maximum,
+            )
+        };
+        if failure_queues.contains(&queue.id.as_str()) {
+            let (kind, id, name, what, metric, statistic) = depth(
+                AlarmKind::FailuresQueueMessages,
+                format!(
+                    "queue {} holds invocations that failed every retry",
+                    queue.name
+                ),
+            );
+            push(kind, id, name, what, metric, statistic);
+        } else if dead_letter_queues.contains(&queue.id.as_str()) {
+            let (kind, id, name, what, metric, statistic) = depth(
+                AlarmKind::DeadLetterQueueMessages,
+                format!(
+                    "dead-letter queue {} holds events their consumer gave up on",
+                    queue.name
+                ),
+            );
+            push(kind, id, name, what, metric, statistic);
+        } else if queue.fifo {
+            push(
+                AlarmKind::EventsQueueOldestMessageAge,
+                format!("{id}QueueOldestMessageAge"),
+                format!("{}-queue-oldest-message-age", queue.id),
+                format!(
+                    "the oldest message in {} waits (seconds): its consumer is stalled",
+                    queue.name
+                ),
+                metric(SQS, "ApproximateAgeOfOldestMessage", dimension),
+                Statistic::Maximum,
+            );
+        }
+    }
+    if pipeline.function(handler::INGEST).is_some() {
+        push(
+            AlarmKind::RejectedRows,
+            format!("{}RejectedRows", pascal(handler::INGEST)),
+            format!("{}-rejected-rows", handler::INGEST),
+            "ingest rejected rows (their reasons are in the ingest-report items)".to_owned(),
+            metric(&pipeline.metrics_namespace, emf::ROWS_REJECTED, None),
+            Statistic::Sum,
+        );
+    }
+    alarms
+}
+
+/// Adds one `AWS::CloudWatch::Alarm` per model alarm, notifying its topics
+/// (`topic_arn` resolves a model topic id) on ALARM and on OK.
+pub(crate) fn add_alarms(
+    template: &mut Template,
+    pipeline: &Pipeline,
+    config: &EnvConfig,
+    topic_arn: impl Fn(&str) -> Option<Value<String>>,
+) {
+    use cloudwatch::alarm;
+    for model in &pipeline.alarms {
+        let actions: Vec<Value<String>> = model
+            .topics
+            .iter()
+            .filter_map(|topic| topic_arn(topic))
+            .collect();
+        let dimensions: Vec<Value<alarm::Dimension>> = model
+            .metric
+            .dimensions
+            .iter()
+            .map(|(name, value)| Value::Lit(alarm::Dimension::new(name.as_str(), value.as_str())))
+            .collect();
+        let mut options = ResourceOptions::default();
+        if !model.notify {
+            options = options.metadata(
+                "checkov",
+                serde_json::json!({"skip": [{
+                    "id": "CKV_AWS_319",
+                    "comment": format!("envs/{}.toml sets [alarms] notify = false: the alarm only records state (rollback triggers, status)", pipeline.env),
+                }]}),
+            );
+        }
+        template.add_with(
+            model.logical_id(),
+            cloudwatch::Alarm {
+                alarm_name: Some(Value::Lit(model.name.clone())),
+                alarm_description: Some(Value::Lit(model.description.clone())),
+                namespace: Some(Value::Lit(model.metric.namespace.clone())),
+                metric_name: Some(Value::Lit(model.metric.name.clone())),
+                dimensions: (!dimensions.is_empty()).then_some(Value::Lit(dimensions)),
+                statistic: Some(Value::Lit(match model.statistic {
+                    Statistic::Sum => alarm::Statistic::Sum,
+                    Statistic::Maximum => alarm::Statistic::Maximum,
+                })),
+                period: Some(Value::Lit(model.period_seconds)),
+                evaluation_periods: Some(Value::Lit(model.evaluation_periods)),
+                threshold: Some(Value::Lit(model.threshold)),
+                comparison_operator: Some(Value::Lit(
+                    alarm::ComparisonOperator::GreaterThanOrEqualToThreshold,
+                )),
+                // Counts and queue gauges are not reported while nothing
+                // happens; quiet is healthy, so missing data must not alarm
+                // (nor leave the alarm INSUFFICIENT_DATA forever).
+                treat_missing_data: Some(Value::Lit(alarm::TreatMissingData::NotBreaching)),
+                actions_enabled: Some(Value::Lit(model.notify)),
+                alarm_actions: Some(Value::Lit(actions.clone())),
+                ok_actions: Some(Value::Lit(actions)),
+                tags: crate::build::tag_list(config, |key, value| alarm::Tag::new(key, value)),
+                ..cloudwatch::Alarm::new()
+            },
+            options,
+        );
+    }
+}
+
+// The dashboard body, typed: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html.
+// Structs serialize their fields in declaration order whatever serde_json's
+// map features, so the body is byte-for-byte deterministic.
+
+/// The whole `DashboardBody`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DashboardBody {
+    pub widgets: Vec<Widget>,
+}
+
+/// One widget at a grid position (the grid is 24 units wide).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Widget {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+    pub properties: WidgetProperties,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum WidgetProperties {
+    Metric(MetricWidget),
+    Alarm(AlarmWidget),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricWidget {
+    pub title: String,
+    /// `${AWS::Region}`: the body goes through `Fn::Sub`.
+    pub region: &'static str,
+    pub view: &'static str,
+    pub stacked: bool,
+    pub stat: &'static str,
+    pub period: i64,
+    pub metrics: Vec<MetricLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlarmWidget {
+    pub title: String,
+    /// Alarm ARNs with `${AWS::...}` pseudo parameters (resolved by `Fn::Sub`).
+    pub alarms: Vec<String>,
+}
+
+/// One metric of a metric widget: `[namespace, name, dim, value, ..., {label}]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricLine {
+    pub metric: Metric,
+    pub label: String,
+}
+
+#[derive(Serialize)]
+struct LineOptions<'a> {
+    label: &'a str,
+}
+
+impl Serialize for MetricLine {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(3 + 2 * self.metric.dimensions.len()))?;
+        seq.serialize_element(&self.metric.namespace)?;
+        seq.serialize_element(&self.metric.name)?;
+        for (name, value) in &self.metric.dimensions {
+            seq.serialize_element(name)?;
+            seq.serialize_element(value)?;
+        }
+        seq.serialize_element(&LineOptions { label: &self.label })?;
+        seq.end()
+    }
+}
+
+/// Dashboard period: 5 minutes, the alarms' default period.
+const DASHBOARD_PERIOD: i64 = 300;
+
+fn metric_widget(
+    x: u32,
+    y: u32,
+    width: u32,
+    title: &str,
+    stat: &'static str,
+    metrics: Vec<MetricLine>,
+) -> Widget {
+    Widget {
+        kind: "metric",
+        x,
+        y,
+        width,
+        height: 6,
+        properties: WidgetProperties::Metric(MetricWidget {
+            title: title.to_owned(),
+            region: "${AWS::Region}",
+            view: "timeSeries",
+            stacked: false,
+            stat,
+            period: DASHBOARD_PERIOD,
+            metrics,
+        }),
+    }
+}
+
+/// The env's dashboard: alarm states; the handlers' EMF metrics; each
+/// function's errors and duration; the queues' depths and the FIFO queue's
+/// oldest message.
+pub fn dashboard(pipeline: &Pipeline) -> DashboardBody {
+    let emf_line = |name: &str, label: &str| MetricLine {
+        metric: metric(&pipeline.metrics_namespace, name, None),
+        label: label.to_owned(),
+    };
+    let per_function = |name: &str| -> Vec<MetricLine> {
+        pipeline
+            .functions
+            .iter()
+            .map(|function| MetricLine {
+                metric: metric(LAMBDA, name, Some(("FunctionName", &function.name))),
+                label: function.handler.clone(),
+            })
+            .collect()
+    };
+    let depths: Vec<MetricLine> = pipeline
+        .queues
+        .iter()
+        .map(|queue| MetricLine {
+            metric: metric(
+                SQS,
+                "ApproximateNumberOfMessagesVisible",
+                Some(("QueueName", &queue.name)),
+            ),
+            label: queue.name.clone(),
+        })
+        .collect();
+    let ages: Vec<MetricLine> = pipeline
+        .queues
+        .iter()
+        .filter(|queue| queue.fifo && queue.dead_letter.is_some())
+        .map(|queue| MetricLine {
+            metric: metric(
+                SQS,
+                "ApproximateAgeOfOldestMessage",
+                Some(("QueueName", &queue.name)),
+            ),
+            label: queue.name.clone(),
+        })
+        .collect();
+    let alarm_arns = pipeline
+        .alarms
+        .iter()
+        .map(|alarm| alarm.arn("${AWS::Partition}", "${AWS::Region}", "${AWS::AccountId}"))
+        .collect();
+    DashboardBody {
+        widgets: vec![
+            Widget {
+                kind: "alarm",
+                x: 0,
+                y: 0,
+                width: 24,
+                height: 4,
+                properties: WidgetProperties::Alarm(AlarmWidget {
+                    title: "Alarms".to_owned(),
+                    alarms: alarm_arns,
+                }),
+            },
+            metric_widget(
+                0,
+                4,
+                8,
+                "ingest rows",
+                "Sum",
+                vec![
+                    emf_line(emf::ROWS_WRITTEN, "written"),
+                    emf_line(emf::ROWS_REJECTED, "rejected"),
+                ],
+            ),
+            metric_widget(
+                8,
+                4,
+                8,
+                "photo-check verdicts",
+                "Sum",
+                vec![
+                    emf_line(emf::PHOTOS_ACCEPTED, "accepted"),
+                    emf_line(emf::PHOTOS_REJECTED, "rejected"),
+                ],
+            ),
+            metric_widget(
+                16,
+                4,
+                8,
+                "notify messages",
+                "Sum",
+                vec![
+                    emf_line(emf::NOTIFICATIONS_SENT, "standard topic"),
+                    emf_line(emf::FIFO_NOTIFICATIONS_SENT, "FIFO topic"),
+                ],
+            ),
+            metric_widget(0, 10, 12, "Function errors", "Sum", per_function("Errors")),
+            metric_widget(
+                12,
+                10,
+                12,
+                "Function duration (p99, ms)",
+                "p99",
+                per_function("Duration"),
+            ),
+            metric_widget(0, 16, 12, "Messages visible", "Maximum", depths),
+            metric_widget(12, 16, 12, "Oldest message age (s)", "Maximum", ages),
+        ],
+    }
+}
+
+/// Adds the env's `AWS::CloudWatch::Dashboard`, named `<app>-<env>`.
+pub(crate) fn add_dashboard(
+    template: &mut Template,
+    pipeline: &Pipeline,
+    config: &EnvConfig,
+) -> Result<(), serde_json::Error> {
+    let body = serde_json::to_string(&dashboard(pipeline))?;
+    template.add(
+        "Dashboard",
+        cloudwatch::Dashboard {
+            dashboard_name: Some(Value::Lit(format!("{}-{}", pipeline.app, pipeline.env))),
+            tags: crate::build::tag_list(config, |key, value| {
+                cloudwatch::dashboard::Tag::new(key, value)
+            }),
+            ..cloudwatch::Dashboard::new(sub(body))
+        },
+    );
+    Ok(())
+}
