@@ -62,7 +62,7 @@ fn main() -> ExitCode {
             };
         }
     };
-    init_tracing(cli.global.verbose);
+    init_tracing(cli.global.verbose, ctx_ansi(cli.global.color));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -85,6 +85,9 @@ fn main() -> ExitCode {
             Command::Destroy(args) => cmd::destroy::run(args, &ctx).await,
         }
     });
+    // Don't wait for background work the command no longer needs (e.g. the
+    // template validator when the credentials were refused).
+    runtime.shutdown_background();
     match result {
         Ok(outcome) => outcome.into(),
         Err(error) => {
@@ -117,9 +120,22 @@ fn error_line(error: &anyhow::Error) -> String {
     parts.join(": ")
 }
 
+/// Whether stderr (where logs go) gets colour under `--color`.
+fn ctx_ansi(choice: context::ColorChoice) -> bool {
+    use std::io::IsTerminal;
+    match choice {
+        context::ColorChoice::Always => true,
+        context::ColorChoice::Never => false,
+        context::ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+                && std::io::stderr().is_terminal()
+        }
+    }
+}
+
 /// -v: our crates at debug; -vv: the AWS SDK too. RUST_LOG wins when set.
 /// Logs go to stderr so stdout stays parseable (`diff --format json`).
-fn init_tracing(verbose: u8) {
+fn init_tracing(verbose: u8, ansi: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = match EnvFilter::try_from_default_env() {
         Ok(filter) => filter,
@@ -132,6 +148,7 @@ fn init_tracing(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .with_target(true)
         .init();
 }

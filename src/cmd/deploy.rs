@@ -62,8 +62,27 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let root = ctx.root()?.to_path_buf();
     let output = synth::synth_env(&root, env).with_context(|| format!("deploy {env}: synth"))?;
     let config = &output.config;
+    // AWS's own rules on the exact body deploy sends, before anything is
+    // built, uploaded or changed: a template CloudFormation would reject
+    // never gets a change set. It runs (about 2 s in a debug build, mostly
+    // compiling its rules) while the credentials are checked, so neither
+    // waits for the other.
+    let body = upstack_cfn::validate::upload_body(&output.template.to_json());
+    let preflight = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let result = upstack_toolkit::validate::preflight(&body);
+        tracing::debug!(elapsed = ?started.elapsed(), "pre-flight: AWS's template validator");
+        result
+    });
     // Credentials and target first: a wrong profile fails before any build or upload.
     let session = ctx.session(env, config).await?;
+    let warnings = preflight
+        .await
+        .context("the template validator panicked")?
+        .with_context(|| format!("deploy {env}: pre-flight"))?;
+    for warning in &warnings {
+        eprintln!("warning: AWS's template validator: {warning}");
+    }
     println!(
         "{} {env} ({}) to account {} in {}",
         if args.prepare.is_some() {

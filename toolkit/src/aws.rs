@@ -275,7 +275,7 @@ pub fn retry_config() -> aws_config::retry::RetryConfig {
 /// The identity check runs before anything else and decides how fast a
 /// wrong setup is reported: two attempts and a hard cap, so no credentials
 /// or an unreachable endpoint fail in seconds rather than after backoff.
-const IDENTITY_TIMEOUT: Duration = Duration::from_millis(4500);
+const IDENTITY_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// The account and principal the loaded credentials belong to.
 #[derive(Debug, Clone, PartialEq, Eq)]

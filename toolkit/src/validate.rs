@@ -167,6 +167,55 @@ pub fn aws_validate(template_json: &str) -> Result<Vec<Finding>, AwsValidateErro
     AwsValidator::shared()?.validate(template_json, FindingSeverity::Warning)
 }
 
+/// Warnings of AWS's validator that were reviewed and accepted for our
+/// templates, with why. Deploy's pre-flight stays quiet about them; the
+/// test `aws_warnings_are_the_reviewed_ones` fails on any other.
+pub const REVIEWED_WARNINGS: &[(&str, &str)] = &[(
+    "W9002",
+    // https://repost.aws/knowledge-center/unable-validate-circular-dependency-cloudformation
+    "the upload bucket's Lambda permissions name the bucket's ARN with Fn::Sub from its deterministic name: the documented way out of the bucket -> notification -> permission cycle",
+)];
+
+/// AWS's validator refused a template deploy was about to send.
+#[derive(Debug, thiserror::Error)]
+pub enum PreflightError {
+    #[error(
+        "AWS's template validator (cloudformation-validate {version}) finds {} error(s) in the template; CloudFormation would reject it or the stack would not work:\n{}",
+        errors.len(),
+        errors.iter().map(|finding| format!("  {finding}")).collect::<Vec<_>>().join("\n")
+    )]
+    Rejected {
+        version: &'static str,
+        errors: Vec<Finding>,
+    },
+    #[error(transparent)]
+    Validator(#[from] AwsValidateError),
+}
+
+/// Deploy's pre-flight: AWS's validator on the exact body deploy sends,
+/// before any AWS call. Errors refuse the deploy; the warnings returned are
+/// the ones nobody has reviewed yet (see [`REVIEWED_WARNINGS`]).
+pub fn preflight(upload_body: &str) -> Result<Vec<Finding>, PreflightError> {
+    let findings = aws_validate(upload_body)?;
+    let (errors, warnings): (Vec<Finding>, Vec<Finding>) = findings
+        .into_iter()
+        .partition(|finding| finding.severity == FindingSeverity::Error);
+    if !errors.is_empty() {
+        return Err(PreflightError::Rejected {
+            version: AwsValidator::version(),
+            errors,
+        });
+    }
+    Ok(warnings
+        .into_iter()
+        .filter(|finding| {
+            !REVIEWED_WARNINGS
+                .iter()
+                .any(|(rule, _)| *rule == finding.rule)
+        })
+        .collect())
+}
+
 fn validator_severity(severity: FindingSeverity) -> Severity {
     match severity {
         FindingSeverity::Info => Severity::Info,
