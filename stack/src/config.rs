@@ -56,11 +56,6 @@ pub struct EnvConfig {
     /// destructive changes, and diff predicts what that policy refuses.
     #[serde(default)]
     pub production: bool,
-    /// Minutes CloudFormation keeps watching the stack's alarms after a
-    /// deploy's last resource update, rolling the deploy back if one goes to
-    /// ALARM (the change set's rollback configuration; read by deploy).
-    #[serde(default)]
-    pub rollback_monitoring_minutes: MonitoringMinutes,
     /// Tags applied to every resource that takes tags.
     #[serde(default)]
     pub tags: BTreeMap<TagKey, TagValue>,
@@ -78,9 +73,10 @@ impl EnvConfig {
         self.app.get_ref().as_str()
     }
 
-    /// The rollback monitoring time deploy gives CloudFormation (0..=180 minutes).
+    /// The rollback monitoring time deploy gives CloudFormation (0..=180
+    /// minutes): `[alarms] rollback_monitoring_minutes`.
     pub fn rollback_monitoring_minutes(&self) -> i64 {
-        self.rollback_monitoring_minutes.0
+        self.alarms.rollback_monitoring_minutes.0
     }
 }
 
@@ -163,6 +159,11 @@ pub struct AlarmsConfig {
     /// exist either way, so deploy's rollback triggers and `status` still see them.
     #[serde(default)]
     pub notify: Option<bool>,
+    /// Minutes CloudFormation keeps watching these alarms after a deploy's
+    /// last resource update, rolling the deploy back if one goes to ALARM
+    /// (the change set's rollback configuration; read by deploy).
+    #[serde(default)]
+    pub rollback_monitoring_minutes: MonitoringMinutes,
     #[serde(default)]
     pub function_errors: AlarmOverrides,
     #[serde(default)]

@@ -294,12 +294,18 @@ fn alarm_settings_default_and_are_validated_with_file_line_and_key() {
     );
     assert_eq!(error.line, Some(line_of(&negative, "threshold = -1")));
 
-    let minutes = dev_with(
-        "rollback_monitoring_minutes",
+    let minutes = DEV.replacen(
+        "rollback_monitoring_minutes = 0",
         "rollback_monitoring_minutes = 181",
+        1,
     );
+    assert_ne!(minutes, DEV);
     let error = error_for(&minutes);
-    assert_eq!(error.key.as_deref(), Some("rollback_monitoring_minutes"));
+    assert_eq!(
+        error.key.as_deref(),
+        Some("alarms.rollback_monitoring_minutes")
+    );
+    assert_eq!(error.line, Some(line_of(&minutes, "= 181")));
     assert!(error.message.contains("0..=180"), "{error}");
 }
 
