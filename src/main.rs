@@ -21,7 +21,7 @@ use crate::exit::{Outcome, UsageError};
     version,
     about,
     long_about = None,
-    after_help = "Exit codes: 0 done / no changes, 1 error, 2 diff found changes, 3 blocked (--fail-on, stale synth-out), 4 not approved, 5 stale plan, 64 usage error, 130 interrupted."
+    after_help = "Exit codes: 0 done / no changes, 1 error, 2 diff found changes / status found an alarm in ALARM, 3 blocked (--fail-on, stale synth-out), 4 not approved, 5 stale plan, 64 usage error, 130 interrupted."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -46,6 +46,8 @@ enum Command {
     Deploy(cmd::deploy::Args),
     /// Delete an environment's stack (retained resources are kept)
     Destroy(cmd::destroy::Args),
+    /// Show an environment's health: alarms, queue depths, stack status, function errors (exit 2 when an alarm is in ALARM)
+    Status(cmd::status::Args),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +85,7 @@ fn main() -> ExitCode {
             Command::Bootstrap(args) => cmd::bootstrap::run(args, &ctx).await,
             Command::Deploy(args) => cmd::deploy::run(args, &ctx).await,
             Command::Destroy(args) => cmd::destroy::run(args, &ctx).await,
+            Command::Status(args) => cmd::status::run(args, &ctx).await,
         }
     });
     // Don't wait for background work the command no longer needs (e.g. the

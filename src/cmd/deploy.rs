@@ -15,6 +15,7 @@ use upstack_toolkit::deploy::{
     ExecuteTarget, PrepareOutcome, RequireApproval, StdoutReporter, TerminalApprover,
 };
 use upstack_toolkit::plan::Plan;
+use upstack_toolkit::status::{self, StackAlarms};
 use upstack_toolkit::synth;
 
 use crate::context::Ctx;
@@ -52,6 +53,11 @@ pub struct Args {
     /// touching nothing, if the change set or the stack changed since.
     #[arg(long, value_name = "PLAN.json", conflicts_with_all = ["prepare", "wait"])]
     pub execute: Option<PathBuf>,
+    /// Deploy although alarms of the stack are in ALARM (by default deploy
+    /// lists them and refuses, exit 1); also for --execute. Alarms in ALARM
+    /// are then left out of the rollback triggers.
+    #[arg(long)]
+    pub ignore_alarms: bool,
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
@@ -140,6 +146,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         production: config.production,
         assets,
         outputs_path: outputs_path(&root, env),
+        // From the stack model, the same one the template was synthesized from.
+        alarms: StackAlarms::for_env(env, config),
     };
     let options = options(&args);
     let clients = clients(&session);
@@ -217,6 +225,7 @@ async fn execute(args: &Args, ctx: &Ctx, env: &str, path: &Path) -> anyhow::Resu
         account: session.identity.account.clone(),
         region: session.region.clone(),
         outputs_path: outputs_path(ctx.root()?, env),
+        alarms: StackAlarms::for_env(env, &config),
     };
     let result = deploy::execute(
         &clients(&session),
@@ -263,6 +272,7 @@ fn options(args: &Args) -> DeployOptions {
         wait_if_busy: args.wait,
         pacing: Pacing::default(),
         deploy_id: deploy_id.to_string(),
+        ignore_alarms: args.ignore_alarms,
     }
 }
 
@@ -270,6 +280,7 @@ fn clients(session: &AwsSession) -> DeployClients {
     DeployClients {
         cloudformation: session.cloudformation.clone(),
         s3: session.s3.clone(),
+        cloudwatch: status::cloudwatch_client(&session.sdk_config),
     }
 }
 

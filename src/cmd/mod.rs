@@ -6,4 +6,5 @@ pub mod deploy;
 pub mod destroy;
 pub mod diff;
 pub mod invoke;
+pub mod status;
 pub mod synth;

@@ -32,6 +32,7 @@ fn options(id: &str) -> DeployOptions {
         // The production pacing: the figure is what a user gets.
         pacing: Pacing::default(),
         deploy_id: id.into(),
+        ignore_alarms: false,
     }
 }
 
@@ -85,6 +86,7 @@ fn main() {
     let clients = DeployClients {
         cloudformation: aws_sdk_cloudformation::Client::new(&config),
         s3: aws::s3_client(&config),
+        cloudwatch: upstack_toolkit::status::cloudwatch_client(&config),
     };
     let bucket = bootstrap::asset_bucket(ACCOUNT, REGION);
     runtime
@@ -114,6 +116,8 @@ fn main() {
             })
             .collect(),
         outputs_path: work.path().join("outputs.json"),
+        // No alarms to check: moto cannot answer the CloudWatch SDK's protocol.
+        alarms: Default::default(),
     };
     let run = |id: &str| {
         let started = Instant::now();

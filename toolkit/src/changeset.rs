@@ -11,7 +11,7 @@ use std::time::Duration;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{
     Capability, ChangeAction as SdkChangeAction, ChangeSetStatus, ChangeSetType, ExecutionStatus,
-    Replacement as SdkReplacement, Tag,
+    Replacement as SdkReplacement, RollbackConfiguration, RollbackTrigger, Tag,
 };
 
 use crate::aws::{CallError, Pacing, with_retries};
@@ -220,12 +220,56 @@ pub fn is_no_changes_reason(reason: &str) -> bool {
         || reason.contains("submitted information didn't contain changes")
 }
 
+/// The rollback configuration a change set carries: the alarms that roll
+/// its execution back, and how long after the last resource they are watched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollbackSettings {
+    /// Alarm ARNs (at most [`MAX_ROLLBACK_TRIGGERS`]); empty clears any
+    /// triggers an earlier operation left on the stack.
+    pub trigger_arns: Vec<String>,
+    pub monitoring_minutes: i64,
+}
+
+/// CloudFormation takes at most five rollback triggers
+/// (`RollbackConfiguration.RollbackTriggers`, "max": 5 in the API model).
+pub const MAX_ROLLBACK_TRIGGERS: usize = 5;
+
 /// CreateChangeSet with CAPABILITY_NAMED_IAM (the stack names its roles).
 pub async fn create(
     client: &Client,
     request: &ChangeSetRequest,
     pacing: &Pacing,
 ) -> Result<ChangeSetHandle, ChangeSetError> {
+    create_with_rollback(client, request, None, pacing).await
+}
+
+/// [`create`], with a rollback configuration when `rollback` is given. It is
+/// always sent in full when given: CloudFormation keeps a stack's triggers
+/// from one operation to the next unless told otherwise, and a remembered
+/// trigger whose alarm was since deleted fails the whole operation.
+pub async fn create_with_rollback(
+    client: &Client,
+    request: &ChangeSetRequest,
+    rollback: Option<&RollbackSettings>,
+    pacing: &Pacing,
+) -> Result<ChangeSetHandle, ChangeSetError> {
+    let rollback_configuration = rollback.map(|rollback| {
+        RollbackConfiguration::builder()
+            .set_rollback_triggers(Some(
+                rollback
+                    .trigger_arns
+                    .iter()
+                    .map(|arn| {
+                        RollbackTrigger::builder()
+                            .arn(arn)
+                            .r#type("AWS::CloudWatch::Alarm")
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .monitoring_time_in_minutes(rollback.monitoring_minutes as i32)
+            .build()
+    });
     let change_set_type = match request.kind {
         ChangeSetKind::Create => ChangeSetType::Create,
         ChangeSetKind::Update => ChangeSetType::Update,
@@ -244,7 +288,8 @@ pub async fn create(
             .capabilities(Capability::CapabilityNamedIam)
             .set_tags(Some(tags.clone()))
             .client_token(&request.client_token)
-            .set_description(request.description.clone());
+            .set_description(request.description.clone())
+            .set_rollback_configuration(rollback_configuration.clone());
         call = match &request.template {
             TemplateSource::Body(body) => call.template_body(body),
             TemplateSource::Url(url) => call.template_url(url),

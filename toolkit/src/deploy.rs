@@ -26,13 +26,14 @@ use crate::aws::{CallError, Pacing, with_retries};
 use crate::bootstrap::{self, BootstrapError, TEMPLATE_PREFIX};
 use crate::changeset::{
     self, ChangeSetError, ChangeSetHandle, ChangeSetKind, ChangeSetRequest, ChangeSetState,
-    MAX_TEMPLATE_BODY_BYTES, TemplateSource,
+    MAX_ROLLBACK_TRIGGERS, MAX_TEMPLATE_BODY_BYTES, RollbackSettings, TemplateSource,
 };
 use crate::events::{self, EventWatcher, StackEvent, StackState, StatusClass, WatchOutcome};
 use crate::fsutil::write_atomic;
 use crate::plan::{
     FORMAT_VERSION, Plan, PlanError, PlannedChangeSet, Review, StackSnapshot, StaleReason,
 };
+use crate::status::{self, AlarmState, AlarmStatus, StackAlarms};
 
 /// One zip to make available in the asset bucket.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +59,9 @@ pub struct DeployPlan {
     pub assets: Vec<AssetFile>,
     /// Where outputs.json is written (`synth-out/<env>/outputs.json`).
     pub outputs_path: PathBuf,
+    /// The alarms the template defines (from the stack model) and the env's
+    /// monitoring time: the pre-flight check and the rollback triggers.
+    pub alarms: StackAlarms,
 }
 
 impl DeployPlan {
@@ -174,6 +178,8 @@ pub struct DeployOptions {
     pub pacing: Pacing,
     /// Change set name and client token seed (tests fix it).
     pub deploy_id: String,
+    /// Deploy although alarms of the stack are in ALARM (`--ignore-alarms`).
+    pub ignore_alarms: bool,
 }
 
 /// How a deploy ended, when it did not fail.
@@ -260,6 +266,17 @@ pub enum DeployError {
     },
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// The pre-flight check found alarms of the stack in ALARM.
+    #[error(
+        "{} alarm(s) of {stack} in ALARM; nothing was changed. A deploy now would mix this change with a live problem, and CloudFormation would roll it back at once. Look with `upstack status --env {env}`, or deploy anyway with --ignore-alarms:{}",
+        alarms.len(),
+        alarm_bullets(alarms)
+    )]
+    AlarmsFiring {
+        stack: String,
+        env: String,
+        alarms: Vec<AlarmStatus>,
+    },
     #[error("cannot encode the diff as JSON: {0}")]
     DiffReport(serde_json::Error),
 }
@@ -269,6 +286,19 @@ impl DeployError {
     pub fn is_stale_plan(&self) -> bool {
         matches!(self, DeployError::StalePlan { .. })
     }
+}
+
+fn alarm_bullets(alarms: &[AlarmStatus]) -> String {
+    alarms
+        .iter()
+        .map(|alarm| {
+            format!(
+                "\n  - {}: {}",
+                alarm.name,
+                alarm.reason.as_deref().unwrap_or("no reason given")
+            )
+        })
+        .collect()
 }
 
 fn bullets(reasons: &[StaleReason]) -> String {
@@ -283,6 +313,8 @@ fn bullets(reasons: &[StaleReason]) -> String {
 pub struct DeployClients {
     pub cloudformation: CfnClient,
     pub s3: S3Client,
+    /// Alarm states: the pre-flight check, rollback triggers, root causes.
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
 }
 
 fn reason_suffix(reason: Option<&str>) -> String {
@@ -447,6 +479,180 @@ fn cause_text(event: &StackEvent) -> String {
     )
 }
 
+/// Which of the stack's alarms guard this deploy as rollback triggers, and
+/// why the others do not (pure: from the stack model's alarms and what
+/// DescribeAlarms found).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollbackPlan {
+    pub monitoring_minutes: i64,
+    /// Alarm names, at most [`MAX_ROLLBACK_TRIGGERS`], most telling first.
+    pub triggers: Vec<String>,
+    /// Defined by the template but not in CloudWatch yet (a first deploy, or
+    /// an alarm this deploy adds): CloudFormation refuses a trigger whose
+    /// alarm does not exist, so they guard the next deploy.
+    pub not_created_yet: Vec<String>,
+    /// In ALARM now (deploying under `--ignore-alarms`): as triggers they
+    /// would roll the deploy back at once.
+    pub firing: Vec<String>,
+    /// Existing, but past CloudFormation's limit of five triggers.
+    pub over_limit: Vec<String>,
+}
+
+/// How telling an alarm is about a deploy that just went wrong: a new
+/// handler that fails shows first in its errors, then in the on-failure
+/// queue, dropped events and rejected rows; throttles and the FIFO consumer's
+/// queues say more about load and the consumer than about this change.
+fn trigger_rank(kind: upstack_stack::config::AlarmKind) -> u8 {
+    use upstack_stack::config::AlarmKind;
+    match kind {
+        AlarmKind::FunctionErrors => 0,
+        AlarmKind::FailuresQueueMessages => 1,
+        AlarmKind::AsyncEventsDropped => 2,
+        AlarmKind::RejectedRows => 3,
+        AlarmKind::DeadLetterQueueMessages => 4,
+        AlarmKind::FunctionThrottles => 5,
+        AlarmKind::EventsQueueOldestMessageAge => 6,
+    }
+}
+
+/// Chooses the rollback triggers: existing alarms not in ALARM, ranked by
+/// [`trigger_rank`] (the model's order within a rank), at most five.
+pub fn plan_rollback(alarms: &StackAlarms, observed: &[AlarmStatus]) -> RollbackPlan {
+    let mut plan = RollbackPlan {
+        monitoring_minutes: alarms.monitoring_minutes,
+        triggers: Vec::new(),
+        not_created_yet: Vec::new(),
+        firing: Vec::new(),
+        over_limit: Vec::new(),
+    };
+    let mut candidates = Vec::new();
+    for alarm in &alarms.alarms {
+        match observed.iter().find(|seen| seen.name == alarm.name) {
+            None => plan.not_created_yet.push(alarm.name.clone()),
+            Some(seen) if seen.state == AlarmState::Alarm => plan.firing.push(alarm.name.clone()),
+            Some(_) => candidates.push(alarm),
+        }
+    }
+    // A stable sort keeps the model's order within a rank.
+    candidates.sort_by_key(|alarm| trigger_rank(alarm.kind));
+    for alarm in candidates {
+        if plan.triggers.len() < MAX_ROLLBACK_TRIGGERS {
+            plan.triggers.push(alarm.name.clone());
+        } else {
+            plan.over_limit.push(alarm.name.clone());
+        }
+    }
+    plan
+}
+
+impl RollbackPlan {
+    /// The change set's rollback configuration: the triggers' ARNs.
+    pub fn settings(&self, region: &str, account: &str) -> RollbackSettings {
+        RollbackSettings {
+            trigger_arns: self
+                .triggers
+                .iter()
+                .map(|name| status::alarm_arn(region, account, name))
+                .collect(),
+            monitoring_minutes: self.monitoring_minutes,
+        }
+    }
+
+    /// What deploy prints about it.
+    pub fn lines(&self) -> Vec<String> {
+        let watched = if self.monitoring_minutes > 0 {
+            format!(
+                "watched while the change set runs and {} min after",
+                self.monitoring_minutes
+            )
+        } else {
+            "watched while the change set runs (rollback_monitoring_minutes = 0)".to_owned()
+        };
+        let mut lines = Vec::new();
+        let defined = self.triggers.len()
+            + self.not_created_yet.len()
+            + self.firing.len()
+            + self.over_limit.len();
+        if defined == 0 {
+            // A template without alarms: nothing to say.
+            return lines;
+        }
+        if self.triggers.is_empty() {
+            lines.push(if self.not_created_yet.len() == defined {
+                format!(
+                    "rollback triggers: none: the stack's {defined} alarm(s) do not exist yet (this deploy creates them; CloudFormation refuses triggers on missing alarms), so the next deploy is the first one they guard"
+                )
+            } else {
+                "rollback triggers: none".to_owned()
+            });
+        } else {
+            lines.push(format!(
+                "rollback triggers: {} alarm(s), {watched}: {}",
+                self.triggers.len(),
+                self.triggers.join(", ")
+            ));
+        }
+        if !self.triggers.is_empty() && !self.not_created_yet.is_empty() {
+            lines.push(format!(
+                "  not triggers yet (created by this deploy): {}",
+                self.not_created_yet.join(", ")
+            ));
+        }
+        if !self.firing.is_empty() {
+            lines.push(format!(
+                "  not triggers (in ALARM now, they would roll this deploy back at once): {}",
+                self.firing.join(", ")
+            ));
+        }
+        if !self.over_limit.is_empty() {
+            lines.push(format!(
+                "  not triggers (CloudFormation takes at most {MAX_ROLLBACK_TRIGGERS}): {}",
+                self.over_limit.join(", ")
+            ));
+        }
+        lines
+    }
+}
+
+/// Before any change: the stack's alarms as CloudWatch has them. Refuses
+/// with [`DeployError::AlarmsFiring`] when any is in ALARM, unless
+/// `ignore_alarms`, which says so and goes on.
+async fn preflight_alarms(
+    cloudwatch: &aws_sdk_cloudwatch::Client,
+    stack: &str,
+    env: &str,
+    alarms: &StackAlarms,
+    ignore_alarms: bool,
+    pacing: &Pacing,
+    reporter: &mut dyn Reporter,
+) -> Result<Vec<AlarmStatus>, DeployError> {
+    if alarms.alarms.is_empty() {
+        return Ok(Vec::new());
+    }
+    let observed = status::describe_alarms(cloudwatch, &alarms.names(), pacing).await?;
+    let firing: Vec<AlarmStatus> = observed
+        .iter()
+        .filter(|alarm| alarm.state == AlarmState::Alarm)
+        .cloned()
+        .collect();
+    if firing.is_empty() {
+        return Ok(observed);
+    }
+    if !ignore_alarms {
+        return Err(DeployError::AlarmsFiring {
+            stack: stack.to_owned(),
+            env: env.to_owned(),
+            alarms: firing,
+        });
+    }
+    reporter.line(&format!(
+        "--ignore-alarms: deploying although {} alarm(s) are in ALARM:{}",
+        firing.len(),
+        alarm_bullets(&firing)
+    ));
+    Ok(observed)
+}
+
 /// How `prepare` ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PrepareOutcome {
@@ -470,6 +676,9 @@ pub struct ExecuteTarget {
     pub region: String,
     /// `synth-out/<env>/outputs.json`.
     pub outputs_path: PathBuf,
+    /// The env's alarms (from the stack model), checked before the plan
+    /// runs; the rollback triggers themselves are in the plan's change set.
+    pub alarms: StackAlarms,
 }
 
 /// Who made the change set that is about to run.
@@ -511,6 +720,7 @@ where
         clients,
         &prepared,
         &plan.outputs_path,
+        &plan.alarms,
         options,
         reporter,
         approver,
@@ -566,6 +776,7 @@ where
         clients,
         plan,
         &target.outputs_path,
+        &target.alarms,
         options,
         reporter,
         approver,
@@ -591,6 +802,19 @@ where
     let pacing = &options.pacing;
     let started = pacing.clock.now();
     let resume = format!("upstack deploy --env {} --wait", plan.env);
+
+    // Before anything is uploaded or changed. The same answer decides the
+    // rollback triggers below: only alarms that exist can be triggers.
+    let observed_alarms = preflight_alarms(
+        &clients.cloudwatch,
+        &plan.stack_name,
+        &plan.env,
+        &plan.alarms,
+        options.ignore_alarms,
+        pacing,
+        reporter,
+    )
+    .await?;
 
     let bucket = plan.asset_bucket();
     bootstrap::ensure_bootstrapped(&clients.s3, &bucket, &plan.region, &plan.env, pacing).await?;
@@ -705,7 +929,17 @@ where
         client_token: format!("upstack-cs-{}", options.deploy_id),
         description: Some(format!("upstack deploy --env {}", plan.env)),
     };
-    let handle = changeset::create(cfn, &request, pacing).await?;
+    let rollback = plan_rollback(&plan.alarms, &observed_alarms);
+    for line in rollback.lines() {
+        reporter.line(&line);
+    }
+    let handle = changeset::create_with_rollback(
+        cfn,
+        &request,
+        Some(&rollback.settings(&plan.region, &plan.account)),
+        pacing,
+    )
+    .await?;
     let description = match changeset::wait_until_ready(cfn, &handle, pacing).await? {
         ChangeSetState::Ready(description) => description,
         ChangeSetState::NoChanges { .. } => {
@@ -979,6 +1213,7 @@ async fn execute_with<I>(
     clients: &DeployClients,
     plan: &Plan,
     outputs_path: &Path,
+    alarms: &StackAlarms,
     options: &DeployOptions,
     reporter: &mut dyn Reporter,
     approver: &mut dyn Approver,
@@ -999,6 +1234,18 @@ where
         // Refuse before showing or asking anything: a stale plan is not
         // worth a reviewer's time, and nothing may be touched.
         refuse_if_stale(clients, plan, pacing).await?;
+        // The rollback triggers are in the plan's change set (decided when
+        // it was prepared); whether alarms fire is decided now, before it runs.
+        preflight_alarms(
+            &clients.cloudwatch,
+            &plan.stack_name,
+            &plan.env,
+            alarms,
+            options.ignore_alarms,
+            pacing,
+            reporter,
+        )
+        .await?;
         reporter.line(&format!(
             "plan: change set {} on {} ({} resource change(s)), still as reviewed",
             plan.change_set.name, plan.stack_name, plan.review.changes
@@ -1102,16 +1349,27 @@ where
     match state.class() {
         StatusClass::Succeeded => {}
         class => {
-            // Root cause first, then what the rollback did.
+            // Root cause first, then what the rollback did. An alarm that
+            // rolled the deploy back is the cause, whatever resources the
+            // rollback then cancelled.
+            let alarm_cause = match events::alarm_rollback(&all_events, &alarms.names()) {
+                Some((event, name)) => Some(alarm_cause(clients, event, name, pacing).await),
+                None => None,
+            };
             let cause = events::root_cause(&all_events);
-            if let Some(cause) = cause {
-                reporter.line(&format!(
-                    "ROOT CAUSE: {} ({}) {}: {}",
+            let cause_line = match (&alarm_cause, cause) {
+                (Some(text), _) => Some(text.clone()),
+                (None, Some(cause)) => Some(format!(
+                    "{} ({}) {}: {}",
                     cause.logical_id,
                     cause.resource_type,
                     cause.status,
                     cause.reason.as_deref().unwrap_or("no reason given")
-                ));
+                )),
+                (None, None) => None,
+            };
+            if let Some(line) = &cause_line {
+                reporter.line(&format!("ROOT CAUSE: {line}"));
             }
             reporter.line(&match class {
                 StatusClass::UpdateRolledBack => {
@@ -1130,7 +1388,10 @@ where
             return Err(DeployError::Failed {
                 stack: plan.stack_name.clone(),
                 status: state.status,
-                cause: cause.map(cause_text).unwrap_or_default(),
+                cause: match alarm_cause {
+                    Some(text) => format!(": {text}"),
+                    None => cause.map(cause_text).unwrap_or_default(),
+                },
             });
         }
     }
@@ -1169,6 +1430,31 @@ where
         elapsed.as_secs()
     ));
     Ok(DeployOutcome::Deployed { outputs })
+}
+
+/// "alarm NAME went to ALARM: <its StateReason> (CloudFormation: <event>)".
+/// The reason is CloudWatch's own (DescribeAlarms); if it cannot be read,
+/// the line still names the alarm and says why the reason is missing.
+async fn alarm_cause(
+    clients: &DeployClients,
+    event: &StackEvent,
+    name: &str,
+    pacing: &Pacing,
+) -> String {
+    let reason =
+        match status::describe_alarms(&clients.cloudwatch, &[name.to_owned()], pacing).await {
+            Ok(found) => found
+                .into_iter()
+                .find(|alarm| alarm.name == name)
+                .and_then(|alarm| alarm.reason)
+                .unwrap_or_else(|| "CloudWatch gave no reason".to_owned()),
+            Err(error) => format!("its reason could not be read ({error})"),
+        };
+    format!(
+        "alarm {name} went to ALARM: {reason} (CloudFormation: {} {})",
+        event.status,
+        event.reason.as_deref().unwrap_or_default()
+    )
 }
 
 /// Deletes a change set we will not execute; for a CREATE change set also

@@ -203,6 +203,39 @@ pub fn root_cause(events: &[StackEvent]) -> Option<&StackEvent> {
         })
 }
 
+/// The stack event saying that a rollback trigger rolled the operation
+/// back, and the alarm it names. CloudFormation writes it on the stack
+/// itself (`*ROLLBACK_IN_PROGRESS`), its reason naming the alarm's ARN
+/// (which ends in the alarm's name). The exact wording is not documented,
+/// so the event is recognised by the name of one of `alarm_names` in a
+/// stack rollback reason, not by its phrasing; the longest name wins, so
+/// `x-errors` never matches inside `x-errors-2`.
+pub fn alarm_rollback<'a>(
+    events: &'a [StackEvent],
+    alarm_names: &'a [String],
+) -> Option<(&'a StackEvent, &'a str)> {
+    events
+        .iter()
+        .filter(|event| event.is_stack_event() && event.status.contains("ROLLBACK_IN_PROGRESS"))
+        .find_map(|event| {
+            let reason = event.reason.as_deref()?;
+            alarm_names
+                .iter()
+                .filter(|name| names_alarm(reason, name))
+                .max_by_key(|name| name.len())
+                .map(|name| (event, name.as_str()))
+        })
+}
+
+/// Whether `reason` names the alarm `name`: as `...:alarm:<name>` (its ARN)
+/// or as the bare name, not followed by more of a longer name.
+fn names_alarm(reason: &str, name: &str) -> bool {
+    reason.match_indices(name).any(|(at, _)| {
+        let next = reason[at + name.len()..].chars().next();
+        !next.is_some_and(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    })
+}
+
 /// Yields each stack event once, oldest first, and only events newer than
 /// the moment the watcher started.
 ///
@@ -524,6 +557,39 @@ mod tests {
             Some("9")
         );
         assert_eq!(root_cause(&[]), None);
+    }
+
+    #[test]
+    fn alarm_rollback_names_the_alarm_in_the_stack_rollback_reason() {
+        let names = vec![
+            "app-dev-ingest-errors".to_owned(),
+            "app-dev-ingest-errors-2".to_owned(),
+        ];
+        let events = vec![
+            event("1", "Fn", "AWS::Lambda::Function", "UPDATE_COMPLETE", None),
+            event(
+                "2",
+                "app-dev",
+                "AWS::CloudFormation::Stack",
+                "UPDATE_ROLLBACK_IN_PROGRESS",
+                Some(
+                    "Rollback triggered by alarm arn:aws:cloudwatch:eu-west-1:1:alarm:app-dev-ingest-errors-2 (ALARM)",
+                ),
+            ),
+        ];
+        let (event, name) = alarm_rollback(&events, &names).unwrap();
+        assert_eq!(
+            (event.event_id.as_str(), name),
+            ("2", "app-dev-ingest-errors-2")
+        );
+        let other = vec![event(
+            "3",
+            "app-dev",
+            "AWS::CloudFormation::Stack",
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            Some("The following resource(s) failed to update: [Fn]"),
+        )];
+        assert_eq!(alarm_rollback(&other, &names), None);
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub mod deploy;
 pub mod destroy;
 pub mod events;
 pub mod plan;
+// The stack's health (`status`; deploy's alarm pre-flight and rollback triggers).
+pub mod status;
 
 // `diff` against the deployed stack or a change set.
 pub mod live_diff;

@@ -15,6 +15,10 @@
 #[path = "deploy_moto/plan.rs"]
 mod plan;
 
+// `status`: tests/deploy_moto/status.rs.
+#[path = "deploy_moto/status.rs"]
+mod status;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -60,6 +64,7 @@ fn dev_plan(out_dir: &Path, template_json: String) -> DeployPlan {
         production: false,
         assets,
         outputs_path: out_dir.join("dev/outputs.json"),
+        alarms: Default::default(),
     }
 }
 
@@ -70,6 +75,7 @@ fn options(id: &str) -> DeployOptions {
         wait_if_busy: false,
         pacing: fast_pacing(),
         deploy_id: id.into(),
+        ignore_alarms: false,
     }
 }
 
@@ -96,6 +102,7 @@ async fn bootstrap_deploy_noop_update_destroy() {
     let clients = DeployClients {
         cloudformation: cfn.clone(),
         s3: s3.clone(),
+        cloudwatch: upstack_toolkit::status::cloudwatch_client(&config),
     };
     let error = deploy::deploy(
         &clients,
@@ -442,6 +449,7 @@ async fn deploy_padded(moto: &MotoServer, padding: usize) -> PaddedDeploy {
     let clients = DeployClients {
         cloudformation: aws_sdk_cloudformation::Client::new(&config),
         s3: aws::s3_client(&config),
+        cloudwatch: upstack_toolkit::status::cloudwatch_client(&config),
     };
     let work = tempfile::tempdir().unwrap();
     bootstrap::bootstrap(

@@ -14,6 +14,10 @@
 #[path = "deploy_states/plan.rs"]
 mod plan;
 
+// Alarms: the pre-flight check, rollback triggers, an alarm's rollback.
+#[path = "deploy_states/alarms.rs"]
+mod alarms;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -180,6 +184,12 @@ fn cfn_client(rules: &[&Rule]) -> Cfn {
     )
 }
 
+/// A CloudWatch client with no recorded responses: any call fails the
+/// test, proving a deploy of a stack without alarms asks CloudWatch nothing.
+fn no_cloudwatch() -> aws_sdk_cloudwatch::Client {
+    mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[] as &[&Rule])
+}
+
 fn s3_bootstrapped() -> S3 {
     let head = mock!(S3::head_bucket).then_output(|| HeadBucketOutput::builder().build());
     mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&head])
@@ -197,6 +207,7 @@ fn plan(dir: &std::path::Path) -> DeployPlan {
         production: false,
         assets: vec![],
         outputs_path: dir.join("outputs.json"),
+        alarms: Default::default(),
     }
 }
 
@@ -211,6 +222,7 @@ fn options(
         wait_if_busy,
         pacing: Pacing::with_clock(Arc::new(clock.clone())),
         deploy_id: "1".into(),
+        ignore_alarms: false,
     }
 }
 
@@ -224,6 +236,7 @@ async fn run(cfn: Cfn, options: DeployOptions, answer: Answer) -> Run {
     let clients = DeployClients {
         cloudformation: cfn,
         s3: s3_bootstrapped(),
+        cloudwatch: no_cloudwatch(),
     };
     let mut reporter = RecordingReporter::default();
     let result = deploy::deploy(
@@ -737,6 +750,7 @@ async fn ctrl_c_stops_watching_without_touching_the_stack() {
     let clients = DeployClients {
         cloudformation: cfn,
         s3: s3_bootstrapped(),
+        cloudwatch: no_cloudwatch(),
     };
     let mut reporter = RecordingReporter::default();
     let outcome = deploy::deploy(
@@ -826,6 +840,7 @@ async fn allow_replace_lifts_the_stack_policy_for_one_deploy_only() {
     let clients = DeployClients {
         cloudformation: cfn,
         s3: s3_bootstrapped(),
+        cloudwatch: no_cloudwatch(),
     };
     let mut reporter = RecordingReporter::default();
     let mut options = options(&clock, RequireApproval::Never, false);

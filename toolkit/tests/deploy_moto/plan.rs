@@ -35,6 +35,7 @@ async fn bootstrapped() -> Moto {
     let clients = DeployClients {
         cloudformation: aws_sdk_cloudformation::Client::new(&config),
         s3: aws::s3_client(&config),
+        cloudwatch: upstack_toolkit::status::cloudwatch_client(&config),
     };
     bootstrap::bootstrap(
         &clients.s3,
@@ -64,6 +65,7 @@ impl Moto {
             account: ACCOUNT.into(),
             region: REGION.into(),
             outputs_path: self.work.path().join("dev/outputs.json"),
+            alarms: Default::default(),
         }
     }
 

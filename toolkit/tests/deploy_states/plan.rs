@@ -130,6 +130,7 @@ fn target(dir: &std::path::Path) -> ExecuteTarget {
         account: "123456789012".into(),
         region: "eu-west-1".into(),
         outputs_path: dir.join("outputs.json"),
+        alarms: Default::default(),
     }
 }
 
@@ -143,6 +144,7 @@ async fn execute(cfn: Cfn, plan: &Plan, require_approval: RequireApproval) -> Ru
     let clients = DeployClients {
         cloudformation: cfn,
         s3: s3_with_assets(),
+        cloudwatch: crate::no_cloudwatch(),
     };
     let mut reporter = RecordingReporter::default();
     let clock = ManualClock::default();
@@ -219,10 +221,12 @@ async fn prepare_records_cloudformation_replacement_verdict_in_the_plan() {
         production: true,
         assets: vec![],
         outputs_path: dir.path().join("outputs.json"),
+        alarms: Default::default(),
     };
     let clients = DeployClients {
         cloudformation: cfn,
         s3: s3_with_assets(),
+        cloudwatch: crate::no_cloudwatch(),
     };
     let clock = ManualClock::default();
     let mut reporter = RecordingReporter::default();
@@ -471,6 +475,7 @@ async fn saved_plan_not_approved_keeps_its_change_set() {
     let clients = DeployClients {
         cloudformation: cfn,
         s3: s3_with_assets(),
+        cloudwatch: crate::no_cloudwatch(),
     };
     let clock = ManualClock::default();
     let mut reporter = RecordingReporter::default();
@@ -505,6 +510,7 @@ async fn saved_plan_for_another_account_is_refused_without_a_call() {
     let clients = DeployClients {
         cloudformation: cfn,
         s3: s3_with_assets(),
+        cloudwatch: crate::no_cloudwatch(),
     };
     let clock = ManualClock::default();
     let mut other = target(dir.path());

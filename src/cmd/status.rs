@@ -1,0 +1,56 @@
+//! `upstack status --env <env> [--format text|json]`: the stack's alarms and
+//! their states, queue depths, status and last deploy, and each function's
+//! errors in the last hour. Exit 0 when no alarm is in ALARM, 2 when one is,
+//! so a script can gate on it. See `upstack_toolkit::status`.
+
+use std::time::SystemTime;
+
+use anyhow::Context;
+use upstack_toolkit::aws::Pacing;
+use upstack_toolkit::status::{self, Health, StatusClients, StatusTargets};
+
+use crate::context::Ctx;
+use crate::exit::Outcome;
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    /// For a person.
+    Text,
+    /// The versioned document (`schema_version`), for scripts.
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
+    let env = ctx.env("status")?;
+    let config = ctx.env_config("status")?;
+    // What to look at comes from the stack model, once; the toolkit asks AWS.
+    let targets = StatusTargets::for_env(env, &config);
+    let session = ctx.session(env, &config).await?;
+    let report = status::gather(
+        &StatusClients::new(&session.sdk_config),
+        &targets,
+        SystemTime::now(),
+        &Pacing::default(),
+    )
+    .await
+    .with_context(|| format!("status {env}"))?;
+    match args.format {
+        Format::Text => print!("{}", status::render_text(&report)),
+        Format::Json => print!(
+            "{}",
+            status::render_json(&report).context("encode the status as JSON")?
+        ),
+    }
+    Ok(match report.health {
+        Health::Healthy => Outcome::Success,
+        // Exit 2, the code `diff` uses for "changes found": a finding, not an error.
+        Health::Alarm => Outcome::Changes,
+    })
+}

@@ -1,0 +1,656 @@
+//! The stack's health: its alarms and their states, queue depths, the
+//! stack's status and last deploy, and each function's errors in the last
+//! hour. `upstack status` renders it; `deploy` reads the alarm half for its
+//! pre-flight check and its rollback triggers.
+//!
+//! Three layers: [`StatusTargets`] / [`StackAlarms`] say what to look at and
+//! are computed once from the env (pure, from `upstack_stack`'s model: the
+//! alarm names are never re-derived here); [`gather`] asks AWS (the only IO);
+//! [`render_text`] and [`render_json`] print a [`StatusReport`] (pure, so
+//! both renderings are snapshot-tested).
+//!
+//! The JSON document is versioned ([`SCHEMA_VERSION`]); its fields are
+//! documented on [`StatusReport`] and the types it holds.
+
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, StateValue};
+use aws_sdk_sqs::types::QueueAttributeName;
+use serde::Serialize;
+use upstack_stack::EnvConfig;
+use upstack_stack::config::AlarmKind;
+use upstack_stack::model::Pipeline;
+
+use crate::aws::{CallError, Pacing, with_retries};
+
+/// Version of the `status --format json` document. Bump it when a field
+/// changes meaning or goes away; adding a field is not a bump.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One of the stack's alarms, as the stack model names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackAlarm {
+    /// `AlarmName`: `<app>-<env>-...`.
+    pub name: String,
+    pub kind: AlarmKind,
+}
+
+/// The stack's alarms and how long CloudFormation keeps watching them after
+/// a deploy: what deploy's pre-flight check and rollback triggers use.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StackAlarms {
+    /// Every alarm the template creates, in the model's order.
+    pub alarms: Vec<StackAlarm>,
+    /// The env's `rollback_monitoring_minutes` (0-180).
+    pub monitoring_minutes: i64,
+}
+
+impl StackAlarms {
+    /// The alarms `upstack_stack` puts in `env`'s template (kinds turned off
+    /// with `enabled = false` are not there).
+    pub fn for_env(env: &str, config: &EnvConfig) -> StackAlarms {
+        StackAlarms::of(&Pipeline::for_env(env, config), config)
+    }
+
+    fn of(pipeline: &Pipeline, config: &EnvConfig) -> StackAlarms {
+        StackAlarms {
+            alarms: pipeline
+                .alarms
+                .iter()
+                .map(|alarm| StackAlarm {
+                    name: alarm.name.clone(),
+                    kind: alarm.kind,
+                })
+                .collect(),
+            monitoring_minutes: config.rollback_monitoring_minutes(),
+        }
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.alarms.iter().map(|alarm| alarm.name.clone()).collect()
+    }
+}
+
+/// `arn:<partition>:cloudwatch:<region>:<account>:alarm:<name>`, the form a
+/// rollback trigger takes.
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_RollbackTrigger.html>
+pub fn alarm_arn(region: &str, account: &str, name: &str) -> String {
+    format!(
+        "arn:{}:cloudwatch:{region}:{account}:alarm:{name}",
+        upstack_cfn::intrinsic::partition_for_region(region)
+    )
+}
+
+/// An alarm's state. CloudWatch may add states; an unknown one is carried
+/// verbatim and never counts as healthy or as ALARM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlarmState {
+    Ok,
+    Alarm,
+    InsufficientData,
+    Unknown(String),
+}
+
+impl AlarmState {
+    fn from_sdk(state: Option<&StateValue>) -> AlarmState {
+        match state {
+            Some(StateValue::Ok) => AlarmState::Ok,
+            Some(StateValue::Alarm) => AlarmState::Alarm,
+            Some(StateValue::InsufficientData) => AlarmState::InsufficientData,
+            Some(other) => AlarmState::Unknown(other.as_str().to_owned()),
+            None => AlarmState::Unknown(String::new()),
+        }
+    }
+
+    /// CloudWatch's own spelling (`OK`, `ALARM`, `INSUFFICIENT_DATA`).
+    pub fn as_str(&self) -> &str {
+        match self {
+            AlarmState::Ok => "OK",
+            AlarmState::Alarm => "ALARM",
+            AlarmState::InsufficientData => "INSUFFICIENT_DATA",
+            AlarmState::Unknown(state) => state,
+        }
+    }
+}
+
+impl Serialize for AlarmState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// One alarm as CloudWatch reports it (DescribeAlarms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmStatus {
+    pub name: String,
+    pub state: AlarmState,
+    /// CloudWatch's `StateReason` ("Threshold Crossed: 1 datapoint ...").
+    pub reason: Option<String>,
+    /// RFC 3339: when the state last changed.
+    pub updated: Option<String>,
+}
+
+/// DescribeAlarms for exactly these names (100 per call, the API's limit,
+/// every page). Alarms that do not exist are simply not in the answer.
+pub async fn describe_alarms(
+    cloudwatch: &aws_sdk_cloudwatch::Client,
+    names: &[String],
+    pacing: &Pacing,
+) -> Result<Vec<AlarmStatus>, CallError> {
+    let mut found = Vec::new();
+    for chunk in names.chunks(100) {
+        let mut next_token: Option<String> = None;
+        loop {
+            let token = next_token.clone();
+            let page = with_retries(pacing, "cloudwatch:DescribeAlarms", || {
+                cloudwatch
+                    .describe_alarms()
+                    .set_alarm_names(Some(chunk.to_vec()))
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await?;
+            found.extend(page.metric_alarms().iter().map(|alarm| AlarmStatus {
+                name: alarm.alarm_name().unwrap_or_default().to_owned(),
+                state: AlarmState::from_sdk(alarm.state_value()),
+                reason: alarm.state_reason().map(str::to_owned),
+                updated: alarm.state_updated_timestamp().and_then(rfc3339),
+            }));
+            next_token = page
+                .next_token()
+                .filter(|token| !token.is_empty())
+                .map(str::to_owned);
+            if next_token.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn rfc3339(time: &aws_smithy_types::DateTime) -> Option<String> {
+    time.fmt(aws_smithy_types::date_time::Format::DateTime).ok()
+}
+
+/// A CloudWatch client for `sdk_config` (deploy's and status's).
+pub fn cloudwatch_client(sdk_config: &aws_config::SdkConfig) -> aws_sdk_cloudwatch::Client {
+    aws_sdk_cloudwatch::Client::new(sdk_config)
+}
+
+/// A function `status` reports errors for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionTarget {
+    pub handler: String,
+    /// Physical `FunctionName` (the `FunctionName` dimension of its metrics).
+    pub name: String,
+}
+
+/// A queue `status` reports the depth of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueTarget {
+    /// The model's id (`failures`, `events`, `events-dead-letter`).
+    pub id: String,
+    /// Physical `QueueName`: the last segment of the URL CloudFormation
+    /// reports as the queue's physical id.
+    pub name: String,
+}
+
+/// What `status` looks at, computed once from the env (pure).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusTargets {
+    pub env: String,
+    pub stack_name: String,
+    pub alarms: StackAlarms,
+    pub functions: Vec<FunctionTarget>,
+    pub queues: Vec<QueueTarget>,
+}
+
+impl StatusTargets {
+    pub fn for_env(env: &str, config: &EnvConfig) -> StatusTargets {
+        let pipeline = Pipeline::for_env(env, config);
+        StatusTargets {
+            env: env.to_owned(),
+            stack_name: config.stack_name.as_str().to_owned(),
+            alarms: StackAlarms::of(&pipeline, config),
+            functions: pipeline
+                .functions
+                .iter()
+                .map(|function| FunctionTarget {
+                    handler: function.handler.clone(),
+                    name: function.name.clone(),
+                })
+                .collect(),
+            queues: pipeline
+                .queues
+                .iter()
+                .map(|queue| QueueTarget {
+                    id: queue.id.clone(),
+                    name: queue.name.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `status --format json`: everything `status` found. Field by field:
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatusReport {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    pub env: String,
+    pub stack: StackReport,
+    /// `healthy` (exit 0) or `alarm` (exit 2): whether any alarm is in ALARM.
+    pub health: Health,
+    /// Every alarm the template defines, in the model's order.
+    pub alarms: Vec<AlarmReport>,
+    /// The stack's queues, in the model's order.
+    pub queues: Vec<QueueReport>,
+    /// Each function's `AWS/Lambda Errors` (Sum) over the last hour.
+    pub functions: Vec<FunctionReport>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    Healthy,
+    Alarm,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StackReport {
+    pub name: String,
+    /// CloudFormation's status, verbatim (an unknown one is carried as is).
+    pub status: String,
+    pub status_reason: Option<String>,
+    /// RFC 3339: the last update, else the creation (the last deploy).
+    pub last_deployed: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlarmReport {
+    pub name: String,
+    /// `OK`, `ALARM`, `INSUFFICIENT_DATA`, any newer CloudWatch state
+    /// verbatim, or `MISSING` (in the template, not in CloudWatch).
+    pub state: String,
+    /// CloudWatch's `StateReason`.
+    pub reason: Option<String>,
+    /// RFC 3339: when the state last changed.
+    pub updated: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueueReport {
+    /// The model's id: `failures`, `events`, `events-dead-letter`.
+    pub id: String,
+    pub name: String,
+    /// `null` when the stack has no such queue.
+    pub url: Option<String>,
+    /// `ApproximateNumberOfMessages`.
+    pub visible: Option<u64>,
+    /// `ApproximateNumberOfMessagesNotVisible` (received, not yet deleted).
+    pub in_flight: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FunctionReport {
+    pub handler: String,
+    pub name: String,
+    /// Sum of `Errors` over the last hour; 0 when Lambda reported no datapoint.
+    pub errors_last_hour: f64,
+}
+
+impl StatusReport {
+    /// The alarms in ALARM.
+    pub fn firing(&self) -> impl Iterator<Item = &AlarmReport> {
+        self.alarms.iter().filter(|alarm| alarm.state == "ALARM")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    #[error(transparent)]
+    Call(#[from] CallError),
+    #[error("stack {stack} does not exist: deploy it first (`upstack deploy --env {env}`)")]
+    NoStack { stack: String, env: String },
+}
+
+/// The clients `status` uses.
+#[derive(Debug, Clone)]
+pub struct StatusClients {
+    pub cloudformation: aws_sdk_cloudformation::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+impl StatusClients {
+    pub fn new(sdk_config: &aws_config::SdkConfig) -> StatusClients {
+        StatusClients {
+            cloudformation: aws_sdk_cloudformation::Client::new(sdk_config),
+            cloudwatch: cloudwatch_client(sdk_config),
+            sqs: aws_sdk_sqs::Client::new(sdk_config),
+        }
+    }
+}
+
+/// How far back `status` sums each function's errors.
+pub const ERRORS_WINDOW: Duration = Duration::from_secs(3600);
+
+/// Asks AWS: DescribeStacks, DescribeAlarms, DescribeStackResources (the
+/// queues' URLs), GetQueueAttributes per queue, one GetMetricData for every
+/// function's errors over the hour before `now`. Only reads.
+pub async fn gather(
+    clients: &StatusClients,
+    targets: &StatusTargets,
+    now: SystemTime,
+    pacing: &Pacing,
+) -> Result<StatusReport, StatusError> {
+    let cfn = &clients.cloudformation;
+    let Some(stack) = crate::events::describe_stack(cfn, &targets.stack_name, pacing).await? else {
+        return Err(StatusError::NoStack {
+            stack: targets.stack_name.clone(),
+            env: targets.env.clone(),
+        });
+    };
+
+    let observed = describe_alarms(&clients.cloudwatch, &targets.alarms.names(), pacing).await?;
+    let alarms = targets
+        .alarms
+        .alarms
+        .iter()
+        .map(
+            |alarm| match observed.iter().find(|seen| seen.name == alarm.name) {
+                Some(seen) => AlarmReport {
+                    name: alarm.name.clone(),
+                    state: seen.state.as_str().to_owned(),
+                    reason: seen.reason.clone(),
+                    updated: seen.updated.clone(),
+                },
+                None => AlarmReport {
+                    name: alarm.name.clone(),
+                    state: "MISSING".to_owned(),
+                    reason: None,
+                    updated: None,
+                },
+            },
+        )
+        .collect();
+
+    let resources = with_retries(pacing, "cloudformation:DescribeStackResources", || {
+        cfn.describe_stack_resources()
+            .stack_name(&stack.stack_id)
+            .send()
+    })
+    .await?;
+    let queue_urls: Vec<String> = resources
+        .stack_resources()
+        .iter()
+        .filter(|resource| resource.resource_type() == Some("AWS::SQS::Queue"))
+        .filter_map(|resource| resource.physical_resource_id().map(str::to_owned))
+        .collect();
+    let mut queues = Vec::new();
+    for queue in &targets.queues {
+        // An SQS queue's physical id is its URL, ending in its name.
+        let url = queue_urls
+            .iter()
+            .find(|url| url.rsplit('/').next() == Some(queue.name.as_str()))
+            .cloned();
+        let (visible, in_flight) = match &url {
+            Some(url) => queue_depth(&clients.sqs, url, pacing).await?,
+            None => (None, None),
+        };
+        queues.push(QueueReport {
+            id: queue.id.clone(),
+            name: queue.name.clone(),
+            url,
+            visible,
+            in_flight,
+        });
+    }
+
+    let functions = function_errors(&clients.cloudwatch, &targets.functions, now, pacing).await?;
+
+    Ok(report(
+        targets,
+        StackReport {
+            name: targets.stack_name.clone(),
+            last_deployed: stack.last_updated_time.clone().or(stack.creation_time),
+            status: stack.status,
+            status_reason: stack.status_reason,
+        },
+        alarms,
+        queues,
+        functions,
+    ))
+}
+
+/// Assembles the report and decides its health (pure).
+pub fn report(
+    targets: &StatusTargets,
+    stack: StackReport,
+    alarms: Vec<AlarmReport>,
+    queues: Vec<QueueReport>,
+    functions: Vec<FunctionReport>,
+) -> StatusReport {
+    let health = if alarms.iter().any(|alarm| alarm.state == "ALARM") {
+        Health::Alarm
+    } else {
+        Health::Healthy
+    };
+    StatusReport {
+        schema_version: SCHEMA_VERSION,
+        env: targets.env.clone(),
+        stack,
+        health,
+        alarms,
+        queues,
+        functions,
+    }
+}
+
+async fn queue_depth(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    pacing: &Pacing,
+) -> Result<(Option<u64>, Option<u64>), CallError> {
+    let output = with_retries(pacing, "sqs:GetQueueAttributes", || {
+        sqs.get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+    })
+    .await?;
+    let count = |name: QueueAttributeName| {
+        output
+            .attributes()
+            .and_then(|attributes| attributes.get(&name))
+            .and_then(|value| value.parse().ok())
+    };
+    Ok((
+        count(QueueAttributeName::ApproximateNumberOfMessages),
+        count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+    ))
+}
+
+/// One GetMetricData for all functions: `Errors`, Sum, one period covering
+/// the hour before `now`.
+async fn function_errors(
+    cloudwatch: &aws_sdk_cloudwatch::Client,
+    functions: &[FunctionTarget],
+    now: SystemTime,
+    pacing: &Pacing,
+) -> Result<Vec<FunctionReport>, CallError> {
+    let end = aws_smithy_types::DateTime::from(now);
+    let start = aws_smithy_types::DateTime::from(now - ERRORS_WINDOW);
+    // Query ids must start with a lower-case letter and be unique.
+    let query_id = |index: usize| format!("errors{index}");
+    let queries: Vec<MetricDataQuery> = functions
+        .iter()
+        .enumerate()
+        .map(|(index, function)| {
+            MetricDataQuery::builder()
+                .id(query_id(index))
+                .label(&function.name)
+                .metric_stat(
+                    MetricStat::builder()
+                        .metric(
+                            Metric::builder()
+                                .namespace("AWS/Lambda")
+                                .metric_name("Errors")
+                                .dimensions(
+                                    Dimension::builder()
+                                        .name("FunctionName")
+                                        .value(&function.name)
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                        .period(ERRORS_WINDOW.as_secs() as i32)
+                        .stat("Sum")
+                        .build(),
+                )
+                .return_data(true)
+                .build()
+        })
+        .collect();
+    let mut sums = vec![0.0_f64; functions.len()];
+    if !queries.is_empty() {
+        let mut next_token: Option<String> = None;
+        loop {
+            let token = next_token.clone();
+            let page = with_retries(pacing, "cloudwatch:GetMetricData", || {
+                cloudwatch
+                    .get_metric_data()
+                    .set_metric_data_queries(Some(queries.clone()))
+                    .start_time(start)
+                    .end_time(end)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await?;
+            for result in page.metric_data_results() {
+                if let Some(index) = (0..functions.len())
+                    .find(|index| result.id() == Some(query_id(*index).as_str()))
+                {
+                    sums[index] += result.values().iter().sum::<f64>();
+                }
+            }
+            next_token = page
+                .next_token()
+                .filter(|token| !token.is_empty())
+                .map(str::to_owned);
+            if next_token.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(functions
+        .iter()
+        .zip(sums)
+        .map(|(function, errors)| FunctionReport {
+            handler: function.handler.clone(),
+            name: function.name.clone(),
+            errors_last_hour: errors,
+        })
+        .collect())
+}
+
+/// The report as JSON (pretty, with a final newline).
+pub fn render_json(report: &StatusReport) -> Result<String, serde_json::Error> {
+    let mut json = serde_json::to_string_pretty(report)?;
+    json.push('\n');
+    Ok(json)
+}
+
+/// The report for a person: stack, alarms (those in ALARM first, with their
+/// reason), queues, function errors, then one verdict line.
+pub fn render_text(report: &StatusReport) -> String {
+    let mut out = String::new();
+    let stack = &report.stack;
+    out.push_str(&format!(
+        "stack {} ({}): {}{}, last deployed {}\n",
+        stack.name,
+        report.env,
+        stack.status,
+        stack
+            .status_reason
+            .as_deref()
+            .filter(|reason| !reason.is_empty())
+            .map(|reason| format!(" ({reason})"))
+            .unwrap_or_default(),
+        stack.last_deployed.as_deref().unwrap_or("never")
+    ));
+
+    let firing = report.firing().count();
+    out.push_str(&format!(
+        "\nalarms: {firing} of {} in ALARM\n",
+        report.alarms.len()
+    ));
+    let width = report
+        .alarms
+        .iter()
+        .map(|alarm| alarm.name.len())
+        .max()
+        .unwrap_or(0);
+    let mut alarms: Vec<&AlarmReport> = report.alarms.iter().collect();
+    // ALARM first, then anything not OK; the model's order otherwise.
+    alarms.sort_by_key(|alarm| match alarm.state.as_str() {
+        "ALARM" => 0,
+        "OK" => 2,
+        _ => 1,
+    });
+    for alarm in alarms {
+        let mut line = format!("  {:<17} {:<width$}", alarm.state, alarm.name);
+        if alarm.state != "OK"
+            && let Some(reason) = &alarm.reason
+        {
+            line.push_str("  ");
+            line.push_str(reason);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+
+    out.push_str("\nqueues (messages visible / in flight):\n");
+    let name_width = report
+        .queues
+        .iter()
+        .map(|queue| queue.name.len())
+        .max()
+        .unwrap_or(0);
+    for queue in &report.queues {
+        let depth = match (queue.url.as_ref(), queue.visible, queue.in_flight) {
+            (None, _, _) => "not in the stack".to_owned(),
+            (Some(_), visible, in_flight) => format!(
+                "{} / {}",
+                visible.map_or("?".to_owned(), |n| n.to_string()),
+                in_flight.map_or("?".to_owned(), |n| n.to_string())
+            ),
+        };
+        out.push_str(&format!(
+            "  {:<18} {:<name_width$}  {depth}\n",
+            queue.id, queue.name
+        ));
+    }
+
+    out.push_str("\nfunction errors, last hour:\n");
+    let name_width = report
+        .functions
+        .iter()
+        .map(|function| function.name.len())
+        .max()
+        .unwrap_or(0);
+    for function in &report.functions {
+        out.push_str(&format!(
+            "  {:<12} {:<name_width$}  {}\n",
+            function.handler, function.name, function.errors_last_hour
+        ));
+    }
+
+    out.push('\n');
+    out.push_str(&match report.health {
+        Health::Healthy => "healthy: no alarm in ALARM\n".to_owned(),
+        Health::Alarm => format!("ALARM: {firing} alarm(s) in ALARM\n"),
+    });
+    out
+}
