@@ -534,3 +534,25 @@ fn execute_of_a_stale_plan_exits_5_and_touches_nothing() {
     assert!(described.contains("CREATE_COMPLETE"), "{described}");
     assert!(!described.contains("UPDATE_"), "{described}");
 }
+
+/// `status` as a script sees it on moto: a stack that does not exist is an
+/// error (exit 1) naming what to do; without --env a usage error (64). The
+/// exit codes 0 (healthy) and 2 (an alarm in ALARM) need CloudWatch, which
+/// the CLI reaches with the Rust SDK's RPC v2 CBOR protocol that moto 5.2.5
+/// does not serve (getmoto/moto#9195); they are decided by
+/// `upstack_toolkit::status::report` (tested in toolkit/tests/deploy_moto/status.rs).
+#[test]
+fn status_without_a_stack_exits_1_and_without_env_64() {
+    let moto = MotoServer::start();
+    let output = upstack(&["status", "--env", "dev"], &moto.endpoint, "eu-west-1");
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(
+        text(&output).contains(
+            "error: status dev: stack upstack-dev does not exist: deploy it first (`upstack deploy --env dev`)"
+        ),
+        "{}",
+        text(&output)
+    );
+    let output = upstack(&["status"], &moto.endpoint, "eu-west-1");
+    assert_eq!(output.status.code(), Some(64), "{}", text(&output));
+}
