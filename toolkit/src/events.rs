@@ -577,9 +577,9 @@ mod tests {
                 ),
             ),
         ];
-        let (event, name) = alarm_rollback(&events, &names).unwrap();
+        let (found, name) = alarm_rollback(&events, &names).unwrap();
         assert_eq!(
-            (event.event_id.as_str(), name),
+            (found.event_id.as_str(), name),
             ("2", "app-dev-ingest-errors-2")
         );
         let other = vec![event(
