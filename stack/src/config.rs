@@ -622,15 +622,11 @@ validated!(
 validated!(
     /// CloudFormation's rollback monitoring time: 0 to 180 minutes
     /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_RollbackConfiguration.html>).
+    /// Default 0: no monitoring after the deploy.
+    #[derive(Default)]
     MonitoringMinutes(i64),
     |value| if (0..=180).contains(&value) { Ok(()) } else { Err(format!("{value} min is outside CloudFormation's 0..=180 minutes")) }
 );
-
-impl Default for MonitoringMinutes {
-    fn default() -> Self {
-        MonitoringMinutes(0)
-    }
-}
 
 validated!(
     /// An alarm threshold: finite and not negative (every metric alarmed on
