@@ -57,7 +57,7 @@ done
 site_packages=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 printf '%s\nimport upstack_moto_patches; upstack_moto_patches.install()\n' "$PWD/scripts/moto" \
     > "$site_packages/upstack_moto_patches.pth"
-.venv/bin/python -c 'import moto.kms.models, moto.sns.models, upstack_moto_patches' \
+.venv/bin/python -c 'import cbor2, moto.kms.models, moto.sns.models, moto.moto_server.werkzeug_app, upstack_moto_patches' \
     || { echo "error: the moto patches in scripts/moto do not load" >&2; exit 1; }
 
 for tool in moto_server cfn-lint checkov cargo-zigbuild actionlint shellcheck; do

@@ -12,6 +12,9 @@ pub enum Outcome {
     Error,
     /// 2: `diff` found changes.
     Changes,
+    /// 2: `status` found an alarm in ALARM (the same code as `diff`'s
+    /// "something to look at", so one `case $?` serves both).
+    Unhealthy,
     /// 3: `diff --fail-on` matched, or `synth --check` found synth-out/ stale.
     Blocked,
     /// 4: an approval was required but not given (no terminal and no `--yes`, or answered no).
@@ -32,7 +35,7 @@ impl Outcome {
         match self {
             Outcome::Success => 0,
             Outcome::Error => 1,
-            Outcome::Changes => 2,
+            Outcome::Changes | Outcome::Unhealthy => 2,
             Outcome::Blocked => 3,
             Outcome::NotApproved => 4,
             Outcome::StalePlan => 5,

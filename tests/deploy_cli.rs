@@ -536,13 +536,13 @@ fn execute_of_a_stale_plan_exits_5_and_touches_nothing() {
 }
 
 /// `status` as a script sees it on moto: a stack that does not exist is an
-/// error (exit 1) naming what to do; without --env a usage error (64). The
-/// exit codes 0 (healthy) and 2 (an alarm in ALARM) need CloudWatch, which
-/// the CLI reaches with the Rust SDK's RPC v2 CBOR protocol that moto 5.2.5
-/// does not serve (getmoto/moto#9195); they are decided by
-/// `upstack_toolkit::status::report` (tested in toolkit/tests/deploy_moto/status.rs).
+/// error (exit 1) naming what to do; without --env a usage error (64); a
+/// stack whose alarms are quiet exits 0, one with an alarm in ALARM exits 2.
+/// moto 5.2.5 serves CloudWatch's query protocol only, the Rust SDK speaks
+/// RPC v2 CBOR: `scripts/moto/upstack_moto_patches.py` translates, so the
+/// CLI's real CloudWatch calls run here.
 #[test]
-fn status_without_a_stack_exits_1_and_without_env_64() {
+fn status_exits_0_healthy_2_in_alarm_1_without_a_stack_64_without_env() {
     let moto = MotoServer::start();
     let output = upstack(&["status", "--env", "dev"], &moto.endpoint, "eu-west-1");
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
@@ -555,4 +555,79 @@ fn status_without_a_stack_exits_1_and_without_env_64() {
     );
     let output = upstack(&["status"], &moto.endpoint, "eu-west-1");
     assert_eq!(output.status.code(), Some(64), "{}", text(&output));
+
+    let created = Command::new(venv_tool("aws"))
+        .args([
+            "cloudformation",
+            "create-stack",
+            "--stack-name",
+            "upstack-dev",
+        ])
+        .args([
+            "--template-body",
+            r#"{"Resources":{"Topic":{"Type":"AWS::SNS::Topic"}}}"#,
+        ])
+        .args(["--region", "eu-west-1", "--endpoint-url", &moto.endpoint])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", text(&created));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let cloudwatch =
+        runtime.block_on(async { aws_sdk_cloudwatch::Client::new(&moto.sdk_config().await) });
+    let alarm = "upstack-dev-notify-errors";
+    runtime
+        .block_on(
+            cloudwatch
+                .put_metric_alarm()
+                .alarm_name(alarm)
+                .namespace("AWS/Lambda")
+                .metric_name("Errors")
+                .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+                .period(60)
+                .evaluation_periods(1)
+                .threshold(1.0)
+                .comparison_operator(
+                    aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanOrEqualToThreshold,
+                )
+                .send(),
+        )
+        .unwrap();
+    let set_state = |state: aws_sdk_cloudwatch::types::StateValue, reason: &str| {
+        runtime
+            .block_on(
+                cloudwatch
+                    .set_alarm_state()
+                    .alarm_name(alarm)
+                    .state_value(state)
+                    .state_reason(reason)
+                    .send(),
+            )
+            .unwrap();
+    };
+    set_state(aws_sdk_cloudwatch::types::StateValue::Ok, "quiet");
+    let output = upstack(&["status", "--env", "dev"], &moto.endpoint, "eu-west-1");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    set_state(
+        aws_sdk_cloudwatch::types::StateValue::Alarm,
+        "Threshold Crossed: 1 datapoint [3.0] was >= 1.0",
+    );
+    let output = upstack(
+        &["status", "--env", "dev", "--format", "json"],
+        &moto.endpoint,
+        "eu-west-1",
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(report.to_string().contains("Threshold Crossed"), "{report}");
+
+    // deploy's pre-flight refuses while an alarm is in ALARM, before any change.
+    let output = upstack(
+        &["deploy", "--env", "dev", "--yes"],
+        &moto.endpoint,
+        "eu-west-1",
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(text(&output).contains(alarm), "{}", text(&output));
 }

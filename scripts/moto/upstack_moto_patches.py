@@ -61,9 +61,105 @@ def _sns_topic_arn_attribute():
     topic.get_cfn_attribute = get_cfn_attribute
 
 
+# CloudWatch's Smithy RPC v2 CBOR protocol: requests go to
+# POST /service/<ServiceShape>/operation/<Operation> with a CBOR body.
+_CBOR_PREFIX = "/service/GraniteServiceVersion20100801/operation/"
+
+
+def _cloudwatch_rpc_v2_cbor():
+    # moto 5.2.5 serves CloudWatch's query protocol only (getmoto/moto#9195),
+    # while aws-sdk-cloudwatch (Rust, >= 1.110) speaks RPC v2 CBOR: every
+    # call got moto's HTML 404. This translates at the WSGI edge, with
+    # botocore's own CloudWatch model (moto's dependency) doing the shapes:
+    # CBOR request -> the same operation as a query request -> moto -> its
+    # XML answer parsed by the model -> CBOR. moto's logic is untouched.
+    try:
+        import cbor2
+        from moto.moto_server import werkzeug_app
+    except Exception:
+        return
+    app_class = werkzeug_app.DomainDispatcherApplication
+    original = app_class.__call__
+    if getattr(original, "_upstack_patched", False):
+        return
+
+    import datetime
+    import io
+    from urllib.parse import urlencode
+
+    import botocore.parsers
+    import botocore.serialize
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("cloudwatch")
+    serializer = botocore.serialize.create_serializer("query")
+    parser = botocore.parsers.create_parser("query")
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if environ.get("REQUEST_METHOD") != "POST" or not path.startswith(_CBOR_PREFIX):
+            return original(self, environ, start_response)
+        operation = model.operation_model(path[len(_CBOR_PREFIX):])
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        params = cbor2.loads(raw) if raw else {}
+        query = serializer.serialize_to_request(params, operation)
+        body = urlencode(query["body"]).encode()
+        environ = dict(environ)
+        environ.update(
+            {
+                "PATH_INFO": "/",
+                "CONTENT_TYPE": "application/x-www-form-urlencoded; charset=utf-8",
+                "CONTENT_LENGTH": str(len(body)),
+                "wsgi.input": io.BytesIO(body),
+            }
+        )
+        environ.pop("HTTP_SMITHY_PROTOCOL", None)
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"] = status
+            captured["headers"] = headers
+            return lambda data: None
+
+        chunks = original(self, environ, capture)
+        answer = b"".join(chunks)
+        if hasattr(chunks, "close"):
+            chunks.close()
+        status = captured.get("status", "500 Internal Server Error")
+        code = int(status.split()[0])
+        parsed = parser.parse(
+            {"body": answer, "headers": {}, "status_code": code}, operation.output_shape
+        )
+        parsed.pop("ResponseMetadata", None)
+        if code >= 300:
+            error = parsed.get("Error", {})
+            parsed = {
+                "__type": error.get("Code", "InternalFailure"),
+                "message": error.get("Message", ""),
+            }
+        encoded = cbor2.dumps(parsed, timezone=datetime.timezone.utc, datetime_as_timestamp=True)
+        headers = [
+            (name, value)
+            for name, value in captured.get("headers", [])
+            if name.lower() not in ("content-type", "content-length")
+        ]
+        headers += [
+            ("Content-Type", "application/cbor"),
+            ("Content-Length", str(len(encoded))),
+            ("smithy-protocol", "rpc-v2-cbor"),
+        ]
+        start_response(status, headers)
+        return [encoded]
+
+    __call__._upstack_patched = True
+    app_class.__call__ = __call__
+
+
 _PATCHES = {
     "moto.kms.models": _kms_key_tags_from_cloudformation,
     "moto.sns.models": _sns_topic_arn_attribute,
+    "moto.moto_server.werkzeug_app": _cloudwatch_rpc_v2_cbor,
 }
 
 

@@ -101,6 +101,24 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         session.region
     );
 
+    // A firing alarm refuses before the build, not after it (prepare looks
+    // again right before the change set: states move during a long build).
+    let alarms = StackAlarms::for_env(env, config);
+    let deploy_clients = clients(&session);
+    // With --ignore-alarms prepare says so once; this early look stays quiet.
+    let mut quiet = upstack_toolkit::deploy::RecordingReporter::default();
+    deploy::preflight_alarms(
+        &deploy_clients.cloudwatch,
+        &output.manifest.stack_name,
+        env,
+        &alarms,
+        args.ignore_alarms,
+        &Pacing::default(),
+        &mut quiet,
+    )
+    .await
+    .with_context(|| format!("deploy {env}: alarms"))?;
+
     let arch = config.architecture.0;
     let targets: Vec<_> = output
         .manifest

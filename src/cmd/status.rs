@@ -51,6 +51,6 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     Ok(match report.health {
         Health::Healthy => Outcome::Success,
         // Exit 2, the code `diff` uses for "changes found": a finding, not an error.
-        Health::Alarm => Outcome::Changes,
+        Health::Alarm => Outcome::Unhealthy,
     })
 }

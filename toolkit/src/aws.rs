@@ -179,7 +179,13 @@ impl CallError {
                 let message = match (err.code(), err.message()) {
                     (Some(code), Some(message)) => format!("{code}: {message}"),
                     (None, Some(message)) => message.to_owned(),
-                    _ => DisplayErrorContext(error).to_string(),
+                    (Some(code), None) => code.to_owned(),
+                    // No code, no message (an emulator's HTML page, a proxy):
+                    // the status is all there is to say.
+                    (None, None) => format!(
+                        "HTTP {} with no AWS error code or message",
+                        context.raw().status().as_u16()
+                    ),
                 };
                 (code, message)
             }
@@ -230,6 +236,19 @@ where
             }
         }
         SdkError::TimeoutError(_) => "no answer in time".to_owned(),
+        // An answer the SDK cannot read: an emulator's HTML 404, a proxy's
+        // error page. Say so in one line instead of the SDK's error chain.
+        SdkError::ResponseError(context) => {
+            let status = context.raw().status().as_u16();
+            let content_type = context
+                .raw()
+                .headers()
+                .get("content-type")
+                .unwrap_or("no content type");
+            format!(
+                "AWS's answer could not be read (HTTP {status}, {content_type}): is AWS_ENDPOINT_URL an endpoint that serves this service's protocol?"
+            )
+        }
         other => DisplayErrorContext(other).to_string(),
     }
 }

@@ -616,8 +616,10 @@ impl RollbackPlan {
 
 /// Before any change: the stack's alarms as CloudWatch has them. Refuses
 /// with [`DeployError::AlarmsFiring`] when any is in ALARM, unless
-/// `ignore_alarms`, which says so and goes on.
-async fn preflight_alarms(
+/// `ignore_alarms`, which says so and goes on. `prepare` calls it right
+/// before the change set; the CLI also calls it before bundling, so a
+/// firing alarm refuses in seconds, not after a build.
+pub async fn preflight_alarms(
     cloudwatch: &aws_sdk_cloudwatch::Client,
     stack: &str,
     env: &str,
