@@ -6,6 +6,7 @@ use upstack_cfn::ResourceInfo;
 /// Every generated type, sorted by type name.
 pub static ALL: &[&ResourceInfo] = &[
     &crate::cloudwatch::alarm::INFO,
+    &crate::cloudwatch::composite_alarm::INFO,
     &crate::cloudwatch::dashboard::INFO,
     &crate::dynamodb::table::INFO,
     &crate::iam::managed_policy::INFO,

@@ -403,6 +403,15 @@ fn build() -> Template {
             ..cloudwatch::Alarm::new()
         },
     );
+    // A composite alarm over it; Ref of an alarm is its name, so the rule
+    // names it through Fn::Sub (and depends on it).
+    t.add(
+        "GuardAlarm",
+        cloudwatch::CompositeAlarm {
+            alarm_name: Some("upstack-guard".into()),
+            ..cloudwatch::CompositeAlarm::new(sub(r#"ALARM("${DeadLettersAlarm}")"#))
+        },
+    );
     t.add(
         "Dashboard",
         cloudwatch::Dashboard {
@@ -433,7 +442,7 @@ fn the_template_uses_every_generated_type() {
         .collect();
     let generated: BTreeSet<&str> = registry::ALL.iter().map(|info| info.type_name).collect();
     assert_eq!(used, generated);
-    assert_eq!(generated.len(), 19);
+    assert_eq!(generated.len(), 20);
 }
 
 #[test]

@@ -2,7 +2,9 @@
 //! Generated `AWS::CloudWatch::*` resource types.
 
 pub mod alarm;
+pub mod composite_alarm;
 pub mod dashboard;
 
 pub use alarm::{Alarm, AlarmRef};
+pub use composite_alarm::{CompositeAlarm, CompositeAlarmRef};
 pub use dashboard::{Dashboard, DashboardRef};
