@@ -189,9 +189,10 @@ pub fn build(
         &log_bucket,
     );
     add_uploader_policy(&mut template, pipeline, &core);
-    crate::monitoring::add_alarms(&mut template, pipeline, config, |topic| {
+    let alarms = crate::monitoring::add_alarms(&mut template, pipeline, config, |topic| {
         core.topic_arns.get(topic).cloned()
     });
+    crate::monitoring::add_deploy_guard(&mut template, pipeline, config, &alarms);
     crate::monitoring::add_dashboard(&mut template, pipeline, config)
         .map_err(|error| BuildError::Dashboard(error.to_string()))?;
 

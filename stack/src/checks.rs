@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::model::{Endpoint, Grant, KeyChoice, KeyUse, Pipeline, Target};
+use crate::model::{CompositeAlarm, Endpoint, Grant, KeyChoice, KeyUse, Pipeline, Target};
 
 /// One problem found in the pipeline model.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +43,13 @@ pub enum Problem {
     /// CloudWatch use the key: CloudWatch cannot publish, and the alarm's
     /// notifications are silently lost (the alarm's history shows the failure).
     AlarmCannotPublish { alarm: String, topic: String },
+    /// The deploy-guard composite alarm is over CloudWatch's limits: an
+    /// `AlarmRule` of at most 10,240 characters naming at most 100 alarms.
+    DeployGuardTooLarge {
+        alarm: String,
+        rule_chars: usize,
+        members: usize,
+    },
     /// A reference to a topic, queue or function that is not in the model.
     UnknownPart {
         kind: &'static str,
@@ -116,6 +123,16 @@ impl fmt::Display for Problem {
                 f,
                 "alarm {alarm} notifies topic {topic}, but the key encrypting that topic does not allow {} (kms:Decrypt, kms:GenerateDataKey): its notifications would never arrive",
                 crate::model::CLOUDWATCH_SERVICE
+            ),
+            Problem::DeployGuardTooLarge {
+                alarm,
+                rule_chars,
+                members,
+            } => write!(
+                f,
+                "composite alarm {alarm}: its AlarmRule has {rule_chars} characters over {members} alarms; CloudWatch takes at most {} characters and {} alarms (disable alarm kinds or shorten `app`)",
+                CompositeAlarm::MAX_RULE_CHARS,
+                CompositeAlarm::MAX_MEMBERS
             ),
             Problem::UnknownPart { kind, id, used_by } => {
                 write!(
@@ -428,6 +445,18 @@ fn check_alarms(pipeline: &Pipeline, problems: &mut Vec<Problem>) {
             }
         }
     }
+    if let Some(guard) = &pipeline.deploy_guard {
+        let rule_chars = guard.rule.chars().count();
+        if rule_chars > CompositeAlarm::MAX_RULE_CHARS
+            || guard.members.len() > CompositeAlarm::MAX_MEMBERS
+        {
+            problems.push(Problem::DeployGuardTooLarge {
+                alarm: guard.name.clone(),
+                rule_chars,
+                members: guard.members.len(),
+            });
+        }
+    }
 }
 
 #[cfg(test)]
@@ -471,8 +500,37 @@ mod tests {
                 topics: vec!["alerts".into()],
                 notify: true,
             }],
+            deploy_guard: None,
             metrics_namespace: "app/test".into(),
         }
+    }
+
+    #[test]
+    fn a_deploy_guard_over_cloudwatch_limits_is_a_problem() {
+        let mut pipeline = pipeline_with_alarm(
+            KeyChoice::Stack,
+            vec![KeyUse::AlarmsToTopic {
+                topic: "alerts".into(),
+            }],
+        );
+        let one = pipeline.alarms[0].clone();
+        pipeline.deploy_guard =
+            CompositeAlarm::over("app-test-deploy-guard".into(), &pipeline.alarms);
+        assert_eq!(check(&pipeline), vec![]);
+        // 101 members: over the 100-alarm limit (and 101 x 48 characters is
+        // within 10,240, so the member count alone refuses).
+        let many = vec![one; 101];
+        pipeline.deploy_guard = CompositeAlarm::over("app-test-deploy-guard".into(), &many);
+        let rule_chars = pipeline.deploy_guard.as_ref().unwrap().rule.len();
+        assert!(rule_chars < CompositeAlarm::MAX_RULE_CHARS);
+        assert_eq!(
+            check(&pipeline),
+            vec![Problem::DeployGuardTooLarge {
+                alarm: "app-test-deploy-guard".into(),
+                rule_chars,
+                members: 101,
+            }]
+        );
     }
 
     #[test]

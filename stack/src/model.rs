@@ -228,6 +228,57 @@ impl Alarm {
     }
 }
 
+/// The composite alarm over every [`Alarm`] of the pipeline: in ALARM when
+/// any of them is. CloudFormation takes at most five rollback triggers, so
+/// deploy names this one alarm and every alarm guards the deploy
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_RollbackTrigger.html>:
+/// "Specify either AWS::CloudWatch::Alarm or AWS::CloudWatch::CompositeAlarm").
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompositeAlarm {
+    /// Physical `AlarmName`: `<app>-<env>-deploy-guard`.
+    pub name: String,
+    /// `AlarmName`s of the member alarms, in the model's order.
+    pub members: Vec<String>,
+    /// `AlarmRule`: `ALARM("<member>") OR ALARM("<member>") ...`.
+    pub rule: String,
+}
+
+impl CompositeAlarm {
+    /// `AWS::CloudWatch::CompositeAlarm`'s logical ID.
+    pub const LOGICAL_ID: &'static str = "DeployGuardAlarm";
+    /// CloudFormation's `AlarmRule` limit (the registry schema's `maxLength`).
+    pub const MAX_RULE_CHARS: usize = 10_240;
+    /// "The rule expression of a composite alarm can include as many as 100
+    /// underlying alarms" (PutCompositeAlarm).
+    pub const MAX_MEMBERS: usize = 100;
+
+    /// The composite over `alarms`, or `None` without any (an empty
+    /// `AlarmRule` is invalid).
+    pub fn over(name: String, alarms: &[Alarm]) -> Option<CompositeAlarm> {
+        if alarms.is_empty() {
+            return None;
+        }
+        let rule = alarms
+            .iter()
+            .map(|alarm| format!("ALARM(\"{}\")", alarm.name))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        Some(CompositeAlarm {
+            name,
+            members: alarms.iter().map(|alarm| alarm.name.clone()).collect(),
+            rule,
+        })
+    }
+
+    /// Same ARN form as a metric alarm's.
+    pub fn arn(&self, partition: &str, region: &str, account_id: &str) -> String {
+        format!(
+            "arn:{partition}:cloudwatch:{region}:{account_id}:alarm:{}",
+            self.name
+        )
+    }
+}
+
 /// The whole pipeline of one environment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pipeline {
@@ -245,6 +296,8 @@ pub struct Pipeline {
     pub bucket_key: KeyChoice,
     /// Every alarm, in a fixed order (per function, then queues, then metrics).
     pub alarms: Vec<Alarm>,
+    /// The composite over [`Pipeline::alarms`] (none without alarms).
+    pub deploy_guard: Option<CompositeAlarm>,
     /// Namespace of the handlers' EMF metrics (`upstack_contract::metrics::namespace`).
     pub metrics_namespace: String,
 }
@@ -390,9 +443,11 @@ impl Pipeline {
             table_key: KeyChoice::Stack,
             bucket_key: KeyChoice::Stack,
             alarms: Vec::new(),
+            deploy_guard: None,
             metrics_namespace: upstack_contract::metrics::namespace(config.app(), env),
         };
         pipeline.alarms = crate::monitoring::alarms(&pipeline, &config.alarms);
+        pipeline.deploy_guard = crate::monitoring::deploy_guard(&pipeline);
         pipeline.key_policy = pipeline.required_key_uses();
         pipeline
     }

@@ -14,7 +14,7 @@ use upstack_resources::cloudwatch;
 
 use crate::build::pascal;
 use crate::config::{AlarmKind, AlarmsConfig, EnvConfig};
-use crate::model::{Alarm, Metric, Pipeline, Statistic, ids};
+use crate::model::{Alarm, CompositeAlarm, Metric, Pipeline, Statistic, ids};
 
 const LAMBDA: &str = "AWS/Lambda";
 const SQS: &str = "AWS/SQS";
@@ -170,6 +170,53 @@ pub fn alarms(pipeline: &Pipeline, config: &AlarmsConfig) -> Vec<Alarm> {
     alarms
 }
 
+/// The composite alarm `<app>-<env>-deploy-guard` over every alarm of
+/// `pipeline` (deploy's one rollback trigger), or `None` without alarms.
+pub fn deploy_guard(pipeline: &Pipeline) -> Option<CompositeAlarm> {
+    CompositeAlarm::over(
+        format!("{}-{}-deploy-guard", pipeline.app, pipeline.env),
+        &pipeline.alarms,
+    )
+}
+
+/// Adds the `AWS::CloudWatch::CompositeAlarm` of [`Pipeline::deploy_guard`].
+/// `members` are the alarms [`add_alarms`] added.
+pub(crate) fn add_deploy_guard(
+    template: &mut Template,
+    pipeline: &Pipeline,
+    config: &EnvConfig,
+    members: &[cloudwatch::AlarmRef],
+) {
+    use cloudwatch::composite_alarm;
+    let Some(guard) = &pipeline.deploy_guard else {
+        return;
+    };
+    // PutCompositeAlarm refuses a rule naming an alarm that does not exist
+    // yet, and a name in the rule is no reference: hence DependsOn.
+    let mut options = ResourceOptions::default();
+    for member in members {
+        options = options.depends_on(member);
+    }
+    template.add_with(
+        CompositeAlarm::LOGICAL_ID,
+        cloudwatch::CompositeAlarm {
+            alarm_name: Some(Value::Lit(guard.name.clone())),
+            alarm_description: Some(Value::Lit(format!(
+                "ALARM when any of the stack's {} alarms is: deploy's rollback trigger (CloudFormation takes at most 5)",
+                guard.members.len()
+            ))),
+            tags: crate::build::tag_list(config, |key, value| {
+                composite_alarm::Tag::new(key, value)
+            }),
+            // No actions of its own: every member already notifies the
+            // alerts topic on ALARM and on OK, so actions here would send
+            // each incident twice. It exists to be watched by CloudFormation.
+            ..cloudwatch::CompositeAlarm::new(guard.rule.as_str())
+        },
+        options,
+    );
+}
+
 /// Adds one `AWS::CloudWatch::Alarm` per model alarm, notifying its topics
 /// (`topic_arn` resolves a model topic id) on ALARM and on OK.
 pub(crate) fn add_alarms(
@@ -177,8 +224,9 @@ pub(crate) fn add_alarms(
     pipeline: &Pipeline,
     config: &EnvConfig,
     topic_arn: impl Fn(&str) -> Option<Value<String>>,
-) {
+) -> Vec<cloudwatch::AlarmRef> {
     use cloudwatch::alarm;
+    let mut added = Vec::new();
     for model in &pipeline.alarms {
         let actions: Vec<Value<String>> = model
             .topics
@@ -201,7 +249,7 @@ pub(crate) fn add_alarms(
                 }]}),
             );
         }
-        template.add_with(
+        added.push(template.add_with(
             model.logical_id(),
             cloudwatch::Alarm {
                 alarm_name: Some(Value::Lit(model.name.clone())),
@@ -230,8 +278,9 @@ pub(crate) fn add_alarms(
                 ..cloudwatch::Alarm::new()
             },
             options,
-        );
+        ));
     }
+    added
 }
 
 // The dashboard body, typed: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html.

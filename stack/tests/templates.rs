@@ -241,6 +241,41 @@ fn every_alarm_notifies_the_alerts_topic_on_alarm_and_ok() {
 }
 
 #[test]
+fn the_deploy_guard_is_any_alarm_of_the_stack_and_sends_nothing() {
+    for (env, text) in [("dev", synth("dev", DEV)), ("prod", synth("prod", PROD))] {
+        let resources = resources(&text);
+        let members: Vec<(&String, &str)> = resources
+            .iter()
+            .filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm")
+            .map(|(id, r)| (id, r["Properties"]["AlarmName"].as_str().unwrap()))
+            .collect();
+        let guard = &resources["DeployGuardAlarm"];
+        assert_eq!(guard["Type"], "AWS::CloudWatch::CompositeAlarm");
+        let p = &guard["Properties"];
+        assert_eq!(p["AlarmName"], format!("upstack-{env}-deploy-guard"));
+        let rule = p["AlarmRule"].as_str().unwrap();
+        let terms: Vec<&str> = rule.split(" OR ").collect();
+        assert_eq!(terms.len(), members.len(), "{env}");
+        let depends: Vec<&str> = guard["DependsOn"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|id| id.as_str().unwrap())
+            .collect();
+        for (id, name) in &members {
+            assert!(
+                terms.contains(&format!("ALARM(\"{name}\")").as_str()),
+                "{env}: {name}"
+            );
+            assert!(depends.contains(&id.as_str()), "{env}: {id}");
+        }
+        for actions in ["AlarmActions", "OKActions", "InsufficientDataActions"] {
+            assert!(p.get(actions).is_none(), "{env}: {actions}");
+        }
+    }
+}
+
+#[test]
 fn key_policy_service_statements_name_exact_actions() {
     for text in [synth("dev", DEV), synth("prod", PROD)] {
         let key = &resources(&text)["Key"];
