@@ -621,6 +621,25 @@ fn status_exits_0_healthy_2_in_alarm_1_without_a_stack_64_without_env() {
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(report.to_string().contains("Threshold Crossed"), "{report}");
+    // The composite deploy guard is listed after its members; moto 5.2.5
+    // has no PutCompositeAlarm, so it is MISSING here.
+    let listed: Vec<(&str, &str)> = report["alarms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|alarm| {
+            (
+                alarm["name"].as_str().unwrap(),
+                alarm["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(listed.first(), Some(&(alarm, "ALARM")), "{report}");
+    assert_eq!(
+        listed.last(),
+        Some(&("upstack-dev-deploy-guard", "MISSING")),
+        "{report}"
+    );
 
     // deploy's pre-flight refuses while an alarm is in ALARM, before any change.
     let output = upstack(

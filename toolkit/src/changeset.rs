@@ -224,10 +224,30 @@ pub fn is_no_changes_reason(reason: &str) -> bool {
 /// its execution back, and how long after the last resource they are watched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RollbackSettings {
-    /// Alarm ARNs (at most [`MAX_ROLLBACK_TRIGGERS`]); empty clears any
-    /// triggers an earlier operation left on the stack.
-    pub trigger_arns: Vec<String>,
+    /// At most [`MAX_ROLLBACK_TRIGGERS`]; empty clears any triggers an
+    /// earlier operation left on the stack.
+    pub triggers: Vec<RollbackAlarm>,
     pub monitoring_minutes: i64,
+}
+
+/// One rollback trigger: an alarm's ARN and whether it is a composite alarm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollbackAlarm {
+    pub arn: String,
+    pub composite: bool,
+}
+
+impl RollbackAlarm {
+    /// `RollbackTrigger.Type`: "Specify either AWS::CloudWatch::Alarm or
+    /// AWS::CloudWatch::CompositeAlarm resource types."
+    /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_RollbackTrigger.html>
+    pub fn type_name(&self) -> &'static str {
+        if self.composite {
+            "AWS::CloudWatch::CompositeAlarm"
+        } else {
+            "AWS::CloudWatch::Alarm"
+        }
+    }
 }
 
 /// CloudFormation takes at most five rollback triggers
@@ -257,12 +277,12 @@ pub async fn create_with_rollback(
         RollbackConfiguration::builder()
             .set_rollback_triggers(Some(
                 rollback
-                    .trigger_arns
+                    .triggers
                     .iter()
-                    .map(|arn| {
+                    .map(|trigger| {
                         RollbackTrigger::builder()
-                            .arn(arn)
-                            .r#type("AWS::CloudWatch::Alarm")
+                            .arn(&trigger.arn)
+                            .r#type(trigger.type_name())
                             .build()
                     })
                     .collect(),

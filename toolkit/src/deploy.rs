@@ -26,7 +26,8 @@ use crate::aws::{CallError, Pacing, with_retries};
 use crate::bootstrap::{self, BootstrapError, TEMPLATE_PREFIX};
 use crate::changeset::{
     self, ChangeSetError, ChangeSetHandle, ChangeSetKind, ChangeSetRequest, ChangeSetState,
-    MAX_ROLLBACK_TRIGGERS, MAX_TEMPLATE_BODY_BYTES, RollbackSettings, TemplateSource,
+    MAX_ROLLBACK_TRIGGERS, MAX_TEMPLATE_BODY_BYTES, RollbackAlarm, RollbackSettings,
+    TemplateSource,
 };
 use crate::events::{self, EventWatcher, StackEvent, StackState, StatusClass, WatchOutcome};
 use crate::fsutil::write_atomic;
@@ -485,6 +486,10 @@ fn cause_text(event: &StackEvent) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RollbackPlan {
     pub monitoring_minutes: i64,
+    /// Set when the trigger is the composite deploy guard
+    /// ([`StackAlarms::deploy_guard`]): then `triggers` is just its name and
+    /// this is how many alarms it is in ALARM for.
+    pub guard_members: Option<usize>,
     /// Alarm names, at most [`MAX_ROLLBACK_TRIGGERS`], most telling first.
     pub triggers: Vec<String>,
     /// Defined by the template but not in CloudWatch yet (a first deploy, or
@@ -515,16 +520,33 @@ fn trigger_rank(kind: upstack_stack::config::AlarmKind) -> u8 {
     }
 }
 
-/// Chooses the rollback triggers: existing alarms not in ALARM, ranked by
-/// [`trigger_rank`] (the model's order within a rank), at most five.
+/// Chooses the rollback triggers. The composite deploy guard when it exists
+/// and is not in ALARM: one trigger, and every alarm of the stack guards the
+/// deploy (CloudFormation takes composite alarms as triggers, see
+/// [`crate::changeset::RollbackAlarm::type_name`]). Otherwise (the deploy
+/// that adds the guard to an older stack, or the guard in ALARM under
+/// `--ignore-alarms`) the member alarms that exist and are not in ALARM,
+/// ranked by [`trigger_rank`] (the model's order within a rank), at most five.
 pub fn plan_rollback(alarms: &StackAlarms, observed: &[AlarmStatus]) -> RollbackPlan {
     let mut plan = RollbackPlan {
         monitoring_minutes: alarms.monitoring_minutes,
+        guard_members: None,
         triggers: Vec::new(),
         not_created_yet: Vec::new(),
         firing: Vec::new(),
         over_limit: Vec::new(),
     };
+    let guard = alarms
+        .deploy_guard
+        .as_ref()
+        .map(|guard| (guard, observed.iter().find(|seen| &seen.name == guard)));
+    if let Some((guard, Some(seen))) = guard
+        && seen.state != AlarmState::Alarm
+    {
+        plan.guard_members = Some(alarms.alarms.len());
+        plan.triggers.push(guard.clone());
+        return plan;
+    }
     let mut candidates = Vec::new();
     for alarm in &alarms.alarms {
         match observed.iter().find(|seen| seen.name == alarm.name) {
@@ -542,6 +564,11 @@ pub fn plan_rollback(alarms: &StackAlarms, observed: &[AlarmStatus]) -> Rollback
             plan.over_limit.push(alarm.name.clone());
         }
     }
+    match guard {
+        Some((guard, None)) => plan.not_created_yet.push(guard.clone()),
+        Some((guard, Some(_))) => plan.firing.push(guard.clone()),
+        None => {}
+    }
     plan
 }
 
@@ -549,10 +576,13 @@ impl RollbackPlan {
     /// The change set's rollback configuration: the triggers' ARNs.
     pub fn settings(&self, region: &str, account: &str) -> RollbackSettings {
         RollbackSettings {
-            trigger_arns: self
+            triggers: self
                 .triggers
                 .iter()
-                .map(|name| status::alarm_arn(region, account, name))
+                .map(|name| RollbackAlarm {
+                    arn: status::alarm_arn(region, account, name),
+                    composite: self.guard_members.is_some(),
+                })
                 .collect(),
             monitoring_minutes: self.monitoring_minutes,
         }
@@ -575,6 +605,12 @@ impl RollbackPlan {
             + self.over_limit.len();
         if defined == 0 {
             // A template without alarms: nothing to say.
+            return lines;
+        }
+        if let (Some(members), [guard]) = (self.guard_members, self.triggers.as_slice()) {
+            lines.push(format!(
+                "rollback trigger: composite alarm {guard} (ALARM when any of the stack's {members} alarms is), {watched}"
+            ));
             return lines;
         }
         if self.triggers.is_empty() {
@@ -1355,7 +1391,9 @@ where
             // rolled the deploy back is the cause, whatever resources the
             // rollback then cancelled.
             let alarm_cause = match events::alarm_rollback(&all_events, &alarms.names()) {
-                Some((event, name)) => Some(alarm_cause(clients, event, name, pacing).await),
+                Some((event, name)) => {
+                    Some(alarm_cause(clients, alarms, event, name, pacing).await)
+                }
                 None => None,
             };
             let cause = events::root_cause(&all_events);
@@ -1437,26 +1475,70 @@ where
 /// "alarm NAME went to ALARM: <its StateReason> (CloudFormation: <event>)".
 /// The reason is CloudWatch's own (DescribeAlarms); if it cannot be read,
 /// the line still names the alarm and says why the reason is missing.
+///
+/// When `name` is the composite deploy guard, the line names the member
+/// alarms in ALARM instead (earliest first), each with its reason, and says
+/// it came through the guard: the guard's own reason only lists ARNs.
 async fn alarm_cause(
     clients: &DeployClients,
+    alarms: &StackAlarms,
     event: &StackEvent,
     name: &str,
     pacing: &Pacing,
 ) -> String {
-    let reason =
-        match status::describe_alarms(&clients.cloudwatch, &[name.to_owned()], pacing).await {
-            Ok(found) => found
-                .into_iter()
-                .find(|alarm| alarm.name == name)
-                .and_then(|alarm| alarm.reason)
-                .unwrap_or_else(|| "CloudWatch gave no reason".to_owned()),
-            Err(error) => format!("its reason could not be read ({error})"),
-        };
-    format!(
-        "alarm {name} went to ALARM: {reason} (CloudFormation: {} {})",
+    let cloudformation = format!(
+        "CloudFormation: {} {}",
         event.status,
         event.reason.as_deref().unwrap_or_default()
-    )
+    );
+    let guard = alarms.deploy_guard.as_deref() == Some(name);
+    let mut asked = vec![name.to_owned()];
+    if guard {
+        asked.extend(alarms.member_names());
+    }
+    let found = match status::describe_alarms(&clients.cloudwatch, &asked, pacing).await {
+        Ok(found) => found,
+        Err(error) => {
+            return format!(
+                "alarm {name} went to ALARM: its reason could not be read ({error}) ({cloudformation})"
+            );
+        }
+    };
+    let reason_of = |alarm: &AlarmStatus| {
+        alarm
+            .reason
+            .clone()
+            .unwrap_or_else(|| "CloudWatch gave no reason".to_owned())
+    };
+    let own = found.iter().find(|alarm| alarm.name == name);
+    if guard {
+        let mut members: Vec<&AlarmStatus> = found
+            .iter()
+            .filter(|alarm| alarm.name != name && alarm.state == AlarmState::Alarm)
+            .collect();
+        // RFC 3339 in one format: the string order is the time order.
+        members.sort_by(|a, b| a.updated.cmp(&b.updated));
+        if !members.is_empty() {
+            let named: Vec<String> = members
+                .iter()
+                .map(|alarm| format!("alarm {} went to ALARM: {}", alarm.name, reason_of(alarm)))
+                .collect();
+            return format!(
+                "{} (through composite alarm {name}; {cloudformation})",
+                named.join("; ")
+            );
+        }
+        let reason = own
+            .map(reason_of)
+            .unwrap_or_else(|| "CloudWatch gave no reason".to_owned());
+        return format!(
+            "alarm {name} went to ALARM: {reason}; no member alarm is in ALARM any more ({cloudformation})"
+        );
+    }
+    let reason = own
+        .map(reason_of)
+        .unwrap_or_else(|| "CloudWatch gave no reason".to_owned());
+    format!("alarm {name} went to ALARM: {reason} ({cloudformation})")
 }
 
 /// Deletes a change set we will not execute; for a CREATE change set also

@@ -14,7 +14,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, StateValue};
+use aws_sdk_cloudwatch::types::{
+    AlarmType, Dimension, Metric, MetricDataQuery, MetricStat, StateValue,
+};
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde::Serialize;
 use upstack_stack::EnvConfig;
@@ -41,6 +43,10 @@ pub struct StackAlarm {
 pub struct StackAlarms {
     /// Every alarm the template creates, in the model's order.
     pub alarms: Vec<StackAlarm>,
+    /// `AlarmName` of the composite alarm over all of them
+    /// (`<app>-<env>-deploy-guard`), deploy's rollback trigger; `None`
+    /// without alarms.
+    pub deploy_guard: Option<String>,
     /// The env's `rollback_monitoring_minutes` (0-180).
     pub monitoring_minutes: i64,
 }
@@ -62,11 +68,27 @@ impl StackAlarms {
                     kind: alarm.kind,
                 })
                 .collect(),
+            deploy_guard: pipeline
+                .deploy_guard
+                .as_ref()
+                .map(|guard| guard.name.clone()),
             monitoring_minutes: config.rollback_monitoring_minutes(),
         }
     }
 
+    /// The member alarms' names, then the deploy guard's: what the
+    /// pre-flight check and `status` read. The guard is included on purpose:
+    /// `status` shows whether it exists (MISSING: the next deploy has no
+    /// composite trigger), and one in ALARM would roll a deploy back at once.
     pub fn names(&self) -> Vec<String> {
+        self.member_names()
+            .into_iter()
+            .chain(self.deploy_guard.clone())
+            .collect()
+    }
+
+    /// The member alarms' names only.
+    pub fn member_names(&self) -> Vec<String> {
         self.alarms.iter().map(|alarm| alarm.name.clone()).collect()
     }
 }
@@ -130,8 +152,9 @@ pub struct AlarmStatus {
     pub updated: Option<String>,
 }
 
-/// DescribeAlarms for exactly these names (100 per call, the API's limit,
-/// every page). Alarms that do not exist are simply not in the answer.
+/// DescribeAlarms for exactly these names, metric and composite alarms
+/// (100 per call, the API's limit, every page). Alarms that do not exist are
+/// simply not in the answer.
 pub async fn describe_alarms(
     cloudwatch: &aws_sdk_cloudwatch::Client,
     names: &[String],
@@ -146,11 +169,20 @@ pub async fn describe_alarms(
                 cloudwatch
                     .describe_alarms()
                     .set_alarm_names(Some(chunk.to_vec()))
+                    // Without AlarmTypes only metric alarms are returned.
+                    .alarm_types(AlarmType::MetricAlarm)
+                    .alarm_types(AlarmType::CompositeAlarm)
                     .set_next_token(token.clone())
                     .send()
             })
             .await?;
             found.extend(page.metric_alarms().iter().map(|alarm| AlarmStatus {
+                name: alarm.alarm_name().unwrap_or_default().to_owned(),
+                state: AlarmState::from_sdk(alarm.state_value()),
+                reason: alarm.state_reason().map(str::to_owned),
+                updated: alarm.state_updated_timestamp().and_then(rfc3339),
+            }));
+            found.extend(page.composite_alarms().iter().map(|alarm| AlarmStatus {
                 name: alarm.alarm_name().unwrap_or_default().to_owned(),
                 state: AlarmState::from_sdk(alarm.state_value()),
                 reason: alarm.state_reason().map(str::to_owned),
@@ -241,7 +273,9 @@ pub struct StatusReport {
     pub stack: StackReport,
     /// `healthy` (exit 0) or `alarm` (exit 2): whether any alarm is in ALARM.
     pub health: Health,
-    /// Every alarm the template defines, in the model's order.
+    /// Every alarm the template defines, in the model's order, then the
+    /// composite deploy guard over them (in ALARM whenever a member is; it
+    /// counts for `health` like any alarm).
     pub alarms: Vec<AlarmReport>,
     /// The stack's queues, in the model's order.
     pub queues: Vec<QueueReport>,
@@ -352,21 +386,20 @@ pub async fn gather(
         });
     };
 
-    let observed = describe_alarms(&clients.cloudwatch, &targets.alarms.names(), pacing).await?;
-    let alarms = targets
-        .alarms
-        .alarms
+    let names = targets.alarms.names();
+    let observed = describe_alarms(&clients.cloudwatch, &names, pacing).await?;
+    let alarms = names
         .iter()
         .map(
-            |alarm| match observed.iter().find(|seen| seen.name == alarm.name) {
+            |name| match observed.iter().find(|seen| &seen.name == name) {
                 Some(seen) => AlarmReport {
-                    name: alarm.name.clone(),
+                    name: name.clone(),
                     state: seen.state.as_str().to_owned(),
                     reason: seen.reason.clone(),
                     updated: seen.updated.clone(),
                 },
                 None => AlarmReport {
-                    name: alarm.name.clone(),
+                    name: name.clone(),
                     state: "MISSING".to_owned(),
                     reason: None,
                     updated: None,

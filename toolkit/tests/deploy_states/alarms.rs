@@ -11,7 +11,7 @@ use aws_sdk_cloudformation::operation::create_change_set::{
 };
 use aws_sdk_cloudwatch::Client as Cw;
 use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
-use aws_sdk_cloudwatch::types::{MetricAlarm, StateValue};
+use aws_sdk_cloudwatch::types::{CompositeAlarm, MetricAlarm, StateValue};
 use aws_sdk_s3::Client as S3;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use upstack_stack::config::AlarmKind;
@@ -26,7 +26,8 @@ use super::*;
 
 const REASON: &str = "Threshold Crossed: 1 out of the last 1 datapoints [3.0 (27/11/26 12:00:00)] was greater than or equal to the threshold (1.0) (minimum 1 datapoint for OK -> ALARM transition).";
 
-/// Seven alarms of four kinds, in the stack model's order.
+/// Seven alarms of four kinds, in the stack model's order, and the
+/// composite deploy guard over them.
 fn stack_alarms(monitoring_minutes: i64) -> StackAlarms {
     let alarm = |name: &str, kind| StackAlarm {
         name: format!("upstack-dev-{name}"),
@@ -42,8 +43,17 @@ fn stack_alarms(monitoring_minutes: i64) -> StackAlarms {
             alarm("failures-queue-messages", AlarmKind::FailuresQueueMessages),
             alarm("ingest-rejected-rows", AlarmKind::RejectedRows),
         ],
+        deploy_guard: Some("upstack-dev-deploy-guard".to_owned()),
         monitoring_minutes,
     }
+}
+
+fn guard(state: &str, reason: &str) -> CompositeAlarm {
+    CompositeAlarm::builder()
+        .alarm_name("upstack-dev-deploy-guard")
+        .state_value(StateValue::from(state))
+        .state_reason(reason)
+        .build()
 }
 
 fn metric_alarm(name: &str, state: &str, reason: &str) -> MetricAlarm {
@@ -56,11 +66,17 @@ fn metric_alarm(name: &str, state: &str, reason: &str) -> MetricAlarm {
 
 /// DescribeAlarms answering `answers` in turn (the last one repeatedly).
 fn cloudwatch(answers: Vec<Vec<MetricAlarm>>) -> Cw {
+    cloudwatch_with_guard(answers.into_iter().map(|alarms| (alarms, vec![])).collect())
+}
+
+/// [`cloudwatch`], each answer with metric and composite alarms.
+fn cloudwatch_with_guard(answers: Vec<(Vec<MetricAlarm>, Vec<CompositeAlarm>)>) -> Cw {
     let mut sequence = mock!(Cw::describe_alarms).sequence();
-    for alarms in answers {
+    for (alarms, composites) in answers {
         sequence = sequence.output(move || {
             DescribeAlarmsOutput::builder()
                 .set_metric_alarms(Some(alarms.clone()))
+                .set_composite_alarms(Some(composites.clone()))
                 .build()
         });
     }
@@ -87,7 +103,9 @@ fn recorded_create(sent: &Arc<Mutex<Vec<CreateChangeSetInput>>>) -> Rule {
     })
 }
 
-/// `(trigger ARNs, monitoring minutes)` of the one CreateChangeSet sent.
+/// `(trigger ARNs, monitoring minutes)` of the one CreateChangeSet sent;
+/// the deploy guard's trigger is typed as a composite alarm, every other as
+/// a metric alarm.
 fn rollback_sent(sent: &Arc<Mutex<Vec<CreateChangeSetInput>>>) -> (Vec<String>, Option<i32>) {
     let sent = sent.lock().unwrap();
     assert_eq!(sent.len(), 1, "one CreateChangeSet");
@@ -98,7 +116,20 @@ fn rollback_sent(sent: &Arc<Mutex<Vec<CreateChangeSetInput>>>) -> (Vec<String>, 
         configuration
             .rollback_triggers()
             .iter()
-            .inspect(|trigger| assert_eq!(trigger.r#type(), Some("AWS::CloudWatch::Alarm")))
+            .inspect(|trigger| {
+                let composite = trigger
+                    .arn()
+                    .unwrap()
+                    .ends_with(":alarm:upstack-dev-deploy-guard");
+                assert_eq!(
+                    trigger.r#type(),
+                    Some(if composite {
+                        "AWS::CloudWatch::CompositeAlarm"
+                    } else {
+                        "AWS::CloudWatch::Alarm"
+                    })
+                );
+            })
             .filter_map(|trigger| trigger.arn().map(str::to_owned))
             .collect(),
         configuration.monitoring_time_in_minutes(),
@@ -202,7 +233,32 @@ async fn alarms_in_alarm_refuse_the_deploy_before_anything_is_touched() {
 }
 
 #[tokio::test]
-async fn the_change_set_names_existing_alarms_as_rollback_triggers_at_most_five() {
+async fn the_change_set_names_the_deploy_guard_as_its_one_rollback_trigger() {
+    let ok = |name| metric_alarm(name, "OK", "fine");
+    let cloudwatch = cloudwatch_with_guard(vec![(
+        vec![ok("notify-errors"), ok("ingest-errors")],
+        vec![guard("OK", "fine")],
+    )]);
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let (result, lines) = prepare_create(cloudwatch, &sent, stack_alarms(10), false).await;
+    assert!(matches!(result, Ok(PrepareOutcome::Ready(_))), "{result:?}");
+    assert_eq!(rollback_sent(&sent), (vec![arn("deploy-guard")], Some(10)));
+    let said: Vec<_> = lines
+        .iter()
+        .filter(|line| line.contains("rollback trigger") || line.starts_with("  not triggers"))
+        .collect();
+    assert_eq!(
+        said,
+        vec![
+            "rollback trigger: composite alarm upstack-dev-deploy-guard (ALARM when any of the stack's 7 alarms is), watched while the change set runs and 10 min after"
+        ]
+    );
+}
+
+/// The deploy that adds the guard to an older stack: its members exist, it
+/// does not, so the best five members guard this deploy.
+#[tokio::test]
+async fn without_the_guard_yet_existing_alarms_are_the_triggers_at_most_five() {
     let ok = |name| metric_alarm(name, "OK", "fine");
     // ingest-rejected-rows is not in CloudWatch yet (this deploy adds it).
     let cloudwatch = cloudwatch(vec![vec![
@@ -237,7 +293,7 @@ async fn the_change_set_names_existing_alarms_as_rollback_triggers_at_most_five(
         said,
         vec![
             "rollback triggers: 5 alarm(s), watched while the change set runs and 10 min after: upstack-dev-notify-errors, upstack-dev-ingest-errors, upstack-dev-photo-check-errors, upstack-dev-failures-queue-messages, upstack-dev-notify-throttles",
-            "  not triggers yet (created by this deploy): upstack-dev-ingest-rejected-rows",
+            "  not triggers yet (created by this deploy): upstack-dev-ingest-rejected-rows, upstack-dev-deploy-guard",
             "  not triggers (CloudFormation takes at most 5): upstack-dev-ingest-throttles",
         ]
     );
@@ -253,7 +309,7 @@ async fn a_first_deploy_has_no_triggers_and_says_so() {
     assert_eq!(rollback_sent(&sent), (vec![], Some(0)));
     assert!(
         lines.iter().any(|line| line.starts_with(
-            "rollback triggers: none: the stack's 7 alarm(s) do not exist yet (this deploy creates them"
+            "rollback triggers: none: the stack's 8 alarm(s) do not exist yet (this deploy creates them"
         )),
         "{lines:#?}"
     );
@@ -261,12 +317,17 @@ async fn a_first_deploy_has_no_triggers_and_says_so() {
 
 #[tokio::test]
 async fn ignore_alarms_deploys_and_leaves_firing_alarms_out_of_the_triggers() {
-    let cloudwatch = cloudwatch(vec![vec![
-        metric_alarm("notify-errors", "OK", "fine"),
-        metric_alarm("ingest-errors", "ALARM", REASON),
-        // A state newer than this SDK: carried, neither OK nor ALARM.
-        metric_alarm("photo-check-errors", "PENDING_REVIEW", "new"),
-    ]]);
+    // The guard is in ALARM with its member: as a trigger it would roll the
+    // deploy back at once, so the members not in ALARM guard it instead.
+    let cloudwatch = cloudwatch_with_guard(vec![(
+        vec![
+            metric_alarm("notify-errors", "OK", "fine"),
+            metric_alarm("ingest-errors", "ALARM", REASON),
+            // A state newer than this SDK: carried, neither OK nor ALARM.
+            metric_alarm("photo-check-errors", "PENDING_REVIEW", "new"),
+        ],
+        vec![guard("ALARM", "upstack-dev-ingest-errors is in ALARM")],
+    )]);
     let sent = Arc::new(Mutex::new(Vec::new()));
     let (result, lines) = prepare_create(cloudwatch, &sent, stack_alarms(10), true).await;
     assert!(matches!(result, Ok(PrepareOutcome::Ready(_))), "{result:?}");
@@ -275,20 +336,22 @@ async fn ignore_alarms_deploys_and_leaves_firing_alarms_out_of_the_triggers() {
     assert_eq!(
         lines[0],
         format!(
-            "--ignore-alarms: deploying although 1 alarm(s) are in ALARM:\n  - upstack-dev-ingest-errors: {REASON}"
+            "--ignore-alarms: deploying although 2 alarm(s) are in ALARM:\n  - upstack-dev-ingest-errors: {REASON}\n  - upstack-dev-deploy-guard: upstack-dev-ingest-errors is in ALARM"
         )
     );
     assert!(
         lines.contains(
-            &"  not triggers (in ALARM now, they would roll this deploy back at once): upstack-dev-ingest-errors"
+            &"  not triggers (in ALARM now, they would roll this deploy back at once): upstack-dev-ingest-errors, upstack-dev-deploy-guard"
                 .to_owned()
         ),
         "{lines:#?}"
     );
 }
 
-#[tokio::test]
-async fn an_alarm_rollback_names_the_alarm_and_its_reason_as_the_root_cause() {
+/// A deploy whose update succeeds and is then rolled back because the alarm
+/// `trigger` (`upstack-dev-<trigger>`) fired: the reporter's lines, the
+/// error and the trigger ARNs sent.
+async fn rolled_back_by(trigger: &str, cloudwatch: Cw) -> (Vec<String>, String, Vec<String>) {
     let describe = stack_statuses(
         &[
             "UPDATE_COMPLETE",
@@ -329,7 +392,7 @@ async fn an_alarm_rollback_names_the_alarm_and_its_reason_as_the_root_cause() {
             "UPDATE_ROLLBACK_IN_PROGRESS",
             Some(&format!(
                 "Rollback triggered: alarm {} is in ALARM state",
-                arn("ingest-errors")
+                arn(trigger)
             )),
         ),
         event(
@@ -371,11 +434,6 @@ async fn an_alarm_rollback_names_the_alarm_and_its_reason_as_the_root_cause() {
         &ready,
         &execute,
     ]);
-    // Before the deploy: OK. After the rollback: ALARM, with CloudWatch's reason.
-    let cloudwatch = cloudwatch(vec![
-        vec![metric_alarm("ingest-errors", "OK", "fine")],
-        vec![metric_alarm("ingest-errors", "ALARM", REASON)],
-    ]);
     let dir = tempfile::tempdir().unwrap();
     let clients = DeployClients {
         cloudformation: cfn,
@@ -399,14 +457,72 @@ async fn an_alarm_rollback_names_the_alarm_and_its_reason_as_the_root_cause() {
     .await;
     assert!(!matches!(result, Ok(DeployOutcome::Deployed { .. })));
     let message = result.unwrap_err().to_string();
+    (reporter.lines, message, rollback_sent(&sent).0)
+}
+
+#[tokio::test]
+async fn an_alarm_rollback_names_the_alarm_and_its_reason_as_the_root_cause() {
+    // No guard yet. Before the deploy: OK. After the rollback: ALARM, with
+    // CloudWatch's reason.
+    let cloudwatch = cloudwatch(vec![
+        vec![metric_alarm("ingest-errors", "OK", "fine")],
+        vec![metric_alarm("ingest-errors", "ALARM", REASON)],
+    ]);
+    let (lines, message, arns) = rolled_back_by("ingest-errors", cloudwatch).await;
     let expected = format!(
         "ROOT CAUSE: alarm upstack-dev-ingest-errors went to ALARM: {REASON} (CloudFormation: UPDATE_ROLLBACK_IN_PROGRESS Rollback triggered: alarm {} is in ALARM state)",
         arn("ingest-errors")
     );
-    assert!(reporter.lines.contains(&expected), "{:#?}", reporter.lines);
+    assert!(lines.contains(&expected), "{lines:#?}");
     assert!(
         message.contains("failed: UPDATE_ROLLBACK_COMPLETE: alarm upstack-dev-ingest-errors went to ALARM: Threshold Crossed"),
         "{message}"
     );
-    assert_eq!(rollback_sent(&sent).0, vec![arn("ingest-errors")]);
+    assert_eq!(arns, vec![arn("ingest-errors")]);
+}
+
+#[tokio::test]
+async fn a_rollback_by_the_guard_names_the_member_alarms_that_fired() {
+    let at = |secs| aws_smithy_types::DateTime::from_secs(secs);
+    let member = |name: &str, state: &str, reason: &str, secs| {
+        MetricAlarm::builder()
+            .alarm_name(format!("upstack-dev-{name}"))
+            .state_value(StateValue::from(state))
+            .state_reason(reason)
+            .state_updated_timestamp(at(secs))
+            .build()
+    };
+    let cloudwatch = cloudwatch_with_guard(vec![
+        // Before the deploy: all OK, the guard a trigger.
+        (
+            vec![member("ingest-errors", "OK", "fine", 0)],
+            vec![guard("OK", "fine")],
+        ),
+        // After the rollback: two members in ALARM, the later one first in
+        // CloudWatch's answer; the guard's own reason only lists ARNs.
+        (
+            vec![
+                member(
+                    "notify-errors",
+                    "ALARM",
+                    "Threshold Crossed: 2",
+                    1_800_000_100,
+                ),
+                member("ingest-errors", "ALARM", REASON, 1_800_000_000),
+                member("photo-check-errors", "OK", "fine", 0),
+            ],
+            vec![guard("ALARM", "arn:... transitioned to ALARM")],
+        ),
+    ]);
+    let (lines, message, arns) = rolled_back_by("deploy-guard", cloudwatch).await;
+    assert_eq!(arns, vec![arn("deploy-guard")]);
+    let expected = format!(
+        "ROOT CAUSE: alarm upstack-dev-ingest-errors went to ALARM: {REASON}; alarm upstack-dev-notify-errors went to ALARM: Threshold Crossed: 2 (through composite alarm upstack-dev-deploy-guard; CloudFormation: UPDATE_ROLLBACK_IN_PROGRESS Rollback triggered: alarm {} is in ALARM state)",
+        arn("deploy-guard")
+    );
+    assert!(lines.contains(&expected), "{lines:#?}");
+    assert!(
+        message.contains(": alarm upstack-dev-ingest-errors went to ALARM: Threshold Crossed"),
+        "{message}"
+    );
 }
