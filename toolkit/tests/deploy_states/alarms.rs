@@ -1,8 +1,9 @@
-//! Alarms in deploy, against recorded responses. moto cannot show any of
-//! it: the Rust CloudWatch SDK speaks Smithy RPC v2 CBOR, which moto 5.2.5
-//! does not understand (it serves CloudWatch's query and JSON protocols
-//! only, getmoto/moto#9195), moto's CloudFormation ignores a change set's
-//! RollbackConfiguration, and it never rolls a stack back because of an alarm.
+//! Alarms in deploy, against recorded responses, for what moto cannot show:
+//! moto's CloudFormation ignores a change set's RollbackConfiguration, never
+//! rolls a stack back because of an alarm, and moto 5.2.5 has no composite
+//! alarms. (Metric alarms on moto, through the CBOR shim in
+//! scripts/moto/upstack_moto_patches.py, are tested in tests/deploy_cli.rs:
+//! `status` exit codes and deploy's refusal.)
 
 use std::sync::{Arc, Mutex};
 
