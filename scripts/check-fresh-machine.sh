@@ -35,6 +35,7 @@ command -v rustup >/dev/null || { echo "error: rustup not found on PATH" >&2; ex
 echo "rustup: $(rustup --version 2>/dev/null | head -1)"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/upstack-fresh.XXXXXX")
+# Removed on success; kept on failure so the whole log can be read.
 trap 'rm -rf "$work"' EXIT
 git clone --quiet "$repo" "$work/clone"
 export RUSTUP_HOME="$work/rustup" CARGO_HOME="$work/cargo"
@@ -48,8 +49,11 @@ run() {
     echo "==> $label: $cmd"
     start=$(date +%s)
     (cd "$work/clone" && bash -c "$cmd") >"$work/$label.log" 2>&1 || {
-        echo "FAILED: $label (last lines of its output follow)" >&2
-        tail -40 "$work/$label.log" >&2
+        local kept="${TMPDIR:-/tmp}/upstack-fresh-$label.log"
+        cp "$work/$label.log" "$kept"
+        echo "FAILED: $label (whole output in $kept; its failures follow)" >&2
+        grep -E "FAILED|panicked|^error" "$kept" | head -40 >&2 || true
+        tail -20 "$kept" >&2
         exit 1
     }
     end=$(date +%s)

@@ -106,7 +106,12 @@ impl StackPolicy {
 
     /// Compact JSON, as `SetStackPolicy` takes it.
     pub fn to_json_string(&self) -> String {
-        self.document.to_string()
+        // Keys sorted here: serde_json keeps insertion order only when some
+        // crate in the build enables `preserve_order`, and the text deploy
+        // sends and a plan records must not depend on the build.
+        let mut document = self.document.clone();
+        crate::template::sort_keys(&mut document);
+        document.to_string()
     }
 
     /// What the policy says about `action` on the resource. An explicit

@@ -208,7 +208,10 @@ fn prod_monitoring() {
         .as_str()
         .unwrap()
         .to_owned();
-    let body: Json = serde_json::from_str(&body).expect("the dashboard body is JSON");
+    let mut body: Json = serde_json::from_str(&body).expect("the dashboard body is JSON");
+    // Sorted here: whether serde_json keeps insertion order depends on which
+    // crates a cargo invocation builds (`-p` or `--workspace`).
+    upstack_cfn::template::sort_keys(&mut body);
     out.push('\n');
     out.push_str(&serde_json::to_string_pretty(&body).unwrap());
     insta::assert_snapshot!("prod_monitoring", out);
