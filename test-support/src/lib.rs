@@ -32,6 +32,33 @@ pub const REGION: &str = "eu-west-1";
 /// The account moto reports (its fixed default).
 pub const ACCOUNT_ID: &str = "123456789012";
 
+/// The metric values of the EMF lines a handler wrote (one JSON object per
+/// line), each checked to be in `namespace` and returned without its `_aws`
+/// metadata, in order: what the three handlers' moto tests compare.
+pub fn emf_values(
+    lines: &std::sync::Mutex<Vec<String>>,
+    namespace: &str,
+) -> Vec<serde_json::Value> {
+    let lines = lines
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    lines
+        .iter()
+        .map(|line| {
+            let mut value: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|error| panic!("not JSON ({error}): {line}"));
+            assert_eq!(
+                value["_aws"]["CloudWatchMetrics"][0]["Namespace"], namespace,
+                "{line}"
+            );
+            if let Some(object) = value.as_object_mut() {
+                object.remove("_aws");
+            }
+            value
+        })
+        .collect()
+}
+
 /// The repository root (the workspace's root package).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

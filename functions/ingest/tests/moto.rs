@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+use upstack_test_support::emf_values;
 
 use handler_common::config::EnvSource;
 use handler_common::process::RecordOutcome;
@@ -20,28 +21,6 @@ fn ingest_for(pipeline: &Pipeline, extra: &[(&str, &str)], recorder: &CallRecord
         Arc::new(SystemClock),
     )
     .expect("test configuration is valid")
-}
-
-/// The EMF metric values in `lines` (one JSON object per line), without `_aws`.
-fn emf_values(lines: &std::sync::Mutex<Vec<String>>) -> Vec<serde_json::Value> {
-    let lines = lines
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    lines
-        .iter()
-        .map(|line| {
-            let mut value: serde_json::Value = serde_json::from_str(line)
-                .unwrap_or_else(|error| panic!("not JSON ({error}): {line}"));
-            assert_eq!(
-                value["_aws"]["CloudWatchMetrics"][0]["Namespace"],
-                "upstack/test"
-            );
-            if let Some(object) = value.as_object_mut() {
-                object.remove("_aws");
-            }
-            value
-        })
-        .collect()
 }
 
 fn deadline() -> SystemTime {
@@ -120,7 +99,7 @@ async fn csv_with_a_tricky_key_and_bad_rows_is_ingested_once() {
     assert_eq!(pipeline.items().await.len(), 63);
     // One EMF line for the file, none for the duplicate.
     assert_eq!(
-        emf_values(&lines),
+        emf_values(&lines, "upstack/test"),
         [serde_json::json!({"RowsWritten": 61, "RowsRejected": 1})]
     );
 

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use upstack_test_support::emf_values;
 
 use handler_common::config::EnvSource;
 use handler_common::process::RecordOutcome;
@@ -29,28 +30,6 @@ fn notify_for(
         clock,
     )
     .expect("test configuration is valid")
-}
-
-/// The EMF metric values in `lines` (one JSON object per line), without `_aws`.
-fn emf_values(lines: &std::sync::Mutex<Vec<String>>) -> Vec<serde_json::Value> {
-    let lines = lines
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    lines
-        .iter()
-        .map(|line| {
-            let mut value: serde_json::Value = serde_json::from_str(line)
-                .unwrap_or_else(|error| panic!("not JSON ({error}): {line}"));
-            assert_eq!(
-                value["_aws"]["CloudWatchMetrics"][0]["Namespace"],
-                "upstack/test"
-            );
-            if let Some(object) = value.as_object_mut() {
-                object.remove("_aws");
-            }
-            value
-        })
-        .collect()
 }
 
 fn deadline() -> SystemTime {
@@ -160,7 +139,7 @@ async fn each_object_version_is_announced_once_on_both_topics() {
         [pipeline.fifo_topic_arn.clone(), pipeline.topic_arn.clone()]
     );
     assert_eq!(
-        emf_values(&lines),
+        emf_values(&lines, "upstack/test"),
         [serde_json::json!({"FifoNotificationsSent": 1, "NotificationsSent": 1})]
     );
 }

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+use upstack_test_support::emf_values;
 
 use aws_sdk_rekognition::Client as Rekognition;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
@@ -55,28 +56,6 @@ fn photo_check(pipeline: &Pipeline, rules: &[&Rule], recorder: &CallRecorder) ->
     )
     .expect("test configuration is valid")
     .with_rekognition(rekognition)
-}
-
-/// The EMF metric values in `lines` (one JSON object per line), without `_aws`.
-fn emf_values(lines: &std::sync::Mutex<Vec<String>>) -> Vec<serde_json::Value> {
-    let lines = lines
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    lines
-        .iter()
-        .map(|line| {
-            let mut value: serde_json::Value = serde_json::from_str(line)
-                .unwrap_or_else(|error| panic!("not JSON ({error}): {line}"));
-            assert_eq!(
-                value["_aws"]["CloudWatchMetrics"][0]["Namespace"],
-                "upstack/test"
-            );
-            if let Some(object) = value.as_object_mut() {
-                object.remove("_aws");
-            }
-            value
-        })
-        .collect()
 }
 
 fn deadline() -> SystemTime {
@@ -223,7 +202,7 @@ async fn verdicts_are_recorded_and_announced_and_non_images_fail() {
     assert!(pipeline.drain(&pipeline.topic_queue_url).await.is_empty());
     // One verdict each for the two photos (the text file is no verdict),
     // nothing for the redelivery.
-    let mut verdicts = emf_values(&lines);
+    let mut verdicts = emf_values(&lines, "upstack/test");
     verdicts.sort_by_key(|value| value["PhotosAccepted"].as_u64());
     assert_eq!(
         verdicts,
