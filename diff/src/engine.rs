@@ -706,16 +706,14 @@ fn render_path(path: &[Segment]) -> String {
     rendered
 }
 
-/// An object whose only key is `Ref`, `Condition` or `Fn::...`: its value is
-/// computed at deploy time, so it is compared as a whole, never descended into.
-pub(crate) fn is_intrinsic(value: &Json) -> bool {
-    match value.as_object() {
-        Some(map) if map.len() == 1 => map
-            .keys()
-            .next()
-            .is_some_and(|key| key == "Ref" || key == "Condition" || key.starts_with("Fn::")),
-        _ => false,
-    }
+/// Compared as a whole, never descended into: an intrinsic call (`Ref`,
+/// `Fn::...`, recognised by `upstack_cfn::intrinsic`, computed at deploy
+/// time) or a `{"Condition": name}` reference.
+pub(crate) fn is_opaque(value: &Json) -> bool {
+    upstack_cfn::intrinsic::is_intrinsic(value)
+        || value
+            .as_object()
+            .is_some_and(|map| map.len() == 1 && map.contains_key("Condition"))
 }
 
 /// Collects the smallest differing subtrees: objects are compared key by key,
@@ -732,8 +730,7 @@ fn diff_value<'a>(
         (None, None) => {}
         (Some(a), Some(b)) if a == b => {}
         (Some(Json::Object(a)), Some(Json::Object(b)))
-            if !is_intrinsic(&Json::Object(a.clone()))
-                && !is_intrinsic(&Json::Object(b.clone())) =>
+            if !is_opaque(&Json::Object(a.clone())) && !is_opaque(&Json::Object(b.clone())) =>
         {
             let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
             for key in keys {
