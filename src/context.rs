@@ -24,6 +24,21 @@ pub enum ColorChoice {
     Never,
 }
 
+impl ColorChoice {
+    /// Whether to colour a stream that is (or is not) a terminal; the one
+    /// rule for stdout (diff) and stderr (logs).
+    pub fn enabled(self, stream_is_terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+                    && stream_is_terminal
+            }
+        }
+    }
+}
+
 /// Options every subcommand takes, with the same meaning everywhere.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GlobalArgs {
@@ -132,13 +147,6 @@ impl Ctx {
 
     /// Whether to colour stdout.
     pub fn color(&self) -> bool {
-        match self.args.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
-                !no_color && std::io::stdout().is_terminal()
-            }
-        }
+        self.args.color.enabled(std::io::stdout().is_terminal())
     }
 }

@@ -8,6 +8,7 @@ mod cmd;
 mod context;
 mod exit;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -64,7 +65,10 @@ fn main() -> ExitCode {
             };
         }
     };
-    init_tracing(cli.global.verbose, ctx_ansi(cli.global.color));
+    init_tracing(
+        cli.global.verbose,
+        cli.global.color.enabled(std::io::stderr().is_terminal()),
+    );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -121,19 +125,6 @@ fn error_line(error: &anyhow::Error) -> String {
         parts.push(text);
     }
     parts.join(": ")
-}
-
-/// Whether stderr (where logs go) gets colour under `--color`.
-fn ctx_ansi(choice: context::ColorChoice) -> bool {
-    use std::io::IsTerminal;
-    match choice {
-        context::ColorChoice::Always => true,
-        context::ColorChoice::Never => false,
-        context::ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
-                && std::io::stderr().is_terminal()
-        }
-    }
 }
 
 /// -v: our crates at debug; -vv: the AWS SDK too. RUST_LOG wins when set.
@@ -199,7 +190,7 @@ mod tests {
         assert!(missing.is_empty(), "arguments without help: {missing:?}");
     }
 
-    /// `upstack_stack::regions` is a copy of the partition table the locked
+    /// `upstack_cfn::regions` is a copy of the partition table the locked
     /// AWS SDK embeds; this fails when an SDK update knows a region the copy
     /// lacks (or drops one), so the env-file check never refuses a real region.
     #[test]
@@ -254,7 +245,7 @@ mod tests {
             }
         }
         sdk.sort();
-        let ours: Vec<(String, String, String)> = upstack_stack::regions::KNOWN_REGIONS
+        let ours: Vec<(String, String, String)> = upstack_cfn::regions::KNOWN_REGIONS
             .iter()
             .map(|region| {
                 (
@@ -266,7 +257,7 @@ mod tests {
             .collect();
         assert_eq!(
             ours, sdk,
-            "update stack/src/regions.rs from the SDK's partition table"
+            "update cfn/src/regions.rs from the SDK's partition table"
         );
     }
 

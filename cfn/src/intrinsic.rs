@@ -140,6 +140,10 @@ impl PseudoValues {
 /// The partition a region belongs to.
 /// <https://docs.aws.amazon.com/whitepapers/latest/aws-fault-isolation-boundaries/partitions.html>
 pub fn partition_for_region(region: &str) -> &'static str {
+    if let Some(known) = crate::regions::lookup(region) {
+        return known.partition;
+    }
+    // A region newer than the SDK's table: its code's prefix.
     if region.starts_with("cn-") {
         "aws-cn"
     } else if region.starts_with("us-gov-") {
@@ -157,6 +161,12 @@ pub fn partition_for_region(region: &str) -> &'static str {
 
 /// `AWS::URLSuffix` for a partition.
 pub fn url_suffix_for_partition(partition: &str) -> &'static str {
+    if let Some(known) = crate::regions::KNOWN_REGIONS
+        .iter()
+        .find(|region| region.partition == partition)
+    {
+        return known.dns_suffix;
+    }
     match partition {
         "aws-cn" => "amazonaws.com.cn",
         "aws-iso" => "c2s.ic.gov",

@@ -4,6 +4,7 @@
 
 pub mod iam;
 pub mod intrinsic;
+pub mod regions;
 pub mod resource;
 pub mod stack_policy;
 pub mod template;

@@ -104,11 +104,11 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     // A firing alarm refuses before the build, not after it (prepare looks
     // again right before the change set: states move during a long build).
     let alarms = StackAlarms::for_env(env, config);
-    let deploy_clients = clients(&session);
+    let clients = clients(&session);
     // With --ignore-alarms prepare says so once; this early look stays quiet.
     let mut quiet = upstack_toolkit::deploy::RecordingReporter::default();
     deploy::preflight_alarms(
-        &deploy_clients.cloudwatch,
+        &clients.cloudwatch,
         &output.manifest.stack_name,
         env,
         &alarms,
@@ -165,10 +165,9 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         assets,
         outputs_path: outputs_path(&root, env),
         // From the stack model, the same one the template was synthesized from.
-        alarms: StackAlarms::for_env(env, config),
+        alarms,
     };
     let options = options(&args);
-    let clients = clients(&session);
     let mut approver = TerminalApprover {
         assume_yes: args.yes,
     };

@@ -8,7 +8,9 @@ pub mod config;
 pub mod grants;
 pub mod model;
 pub mod monitoring;
-pub mod regions;
+// The SDK's region table lives in the lowest pure layer (cfn), where
+// pseudo-parameter resolution needs it too; re-exported for config checks.
+pub use upstack_cfn::regions;
 
 pub use build::{AssetKeys, BuildError};
 pub use config::{ConfigError, EnvConfig};

@@ -338,22 +338,7 @@ pub struct Deployed {
 
 impl Deployed {
     fn url_suffix(&self) -> &'static str {
-        if self.partition == "aws-cn" {
-            "amazonaws.com.cn"
-        } else {
-            "amazonaws.com"
-        }
-    }
-}
-
-/// Partition of a region (`cn-*` -> aws-cn, `us-gov-*` -> aws-us-gov).
-pub fn partition_of(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
+        upstack_cfn::intrinsic::url_suffix_for_partition(&self.partition)
     }
 }
 
@@ -738,7 +723,10 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeOutput, InvokeError>
     let partition = identity
         .arn()
         .and_then(|arn| arn.split(':').nth(1))
-        .map_or_else(|| partition_of(&region).to_string(), str::to_string);
+        .map_or_else(
+            || upstack_cfn::intrinsic::partition_for_region(&region).to_string(),
+            str::to_string,
+        );
 
     let cloudformation = aws_sdk_cloudformation::Client::new(&sdk_config);
     let described = cloudformation
@@ -1115,8 +1103,9 @@ mod tests {
 
     #[test]
     fn partitions_follow_the_region() {
-        assert_eq!(partition_of("eu-west-1"), "aws");
-        assert_eq!(partition_of("cn-north-1"), "aws-cn");
-        assert_eq!(partition_of("us-gov-west-1"), "aws-us-gov");
+        use upstack_cfn::intrinsic::partition_for_region;
+        assert_eq!(partition_for_region("eu-west-1"), "aws");
+        assert_eq!(partition_for_region("cn-north-1"), "aws-cn");
+        assert_eq!(partition_for_region("us-gov-west-1"), "aws-us-gov");
     }
 }

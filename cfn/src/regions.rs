@@ -3,7 +3,9 @@
 //! Copied from the partition table the SDK's endpoint resolvers embed
 //! (`aws-sdk-sts` 1.124.0, `src/endpoint_lib.rs`, partitions v1.1). A
 //! region code that merely looks right (`eu-west-9`) is refused: a typo
-//! would otherwise surface as a DNS failure in the middle of a deploy. The
+//! would otherwise surface as a DNS failure in the middle of a deploy; the
+//! same table gives `AWS::Partition` and `AWS::URLSuffix` their values
+//! (`crate::intrinsic`). The
 //! CLI's test `regions_match_the_sdk` fails when the locked SDK knows a
 //! region this table lacks, so a new region is one line here.
 
