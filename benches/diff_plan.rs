@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
-use upstack_toolkit::plan::{FORMAT_VERSION, Plan, PlannedChangeSet, PlannedKind, Review};
+use upstack_deploy::plan::{FORMAT_VERSION, Plan, PlannedChangeSet, PlannedKind, Review};
 
 const RUNS: usize = 20;
 

@@ -7,9 +7,9 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use upstack_deploy::aws::{AwsSession, ExpectedTarget, ProfileChoice};
+use upstack_project::synth;
 use upstack_stack::EnvConfig;
-use upstack_toolkit::aws::{AwsSession, ExpectedTarget, ProfileChoice};
-use upstack_toolkit::synth;
 
 use crate::exit::UsageError;
 

@@ -135,7 +135,9 @@ fn init_tracing(verbose: u8, ansi: bool) {
         Ok(filter) => filter,
         Err(_) => EnvFilter::new(match verbose {
             0 => "off",
-            1 => "upstack=debug,upstack_toolkit=debug,upstack_diff=debug,warn",
+            1 => {
+                "upstack=debug,upstack_project=debug,upstack_build=debug,upstack_local=debug,upstack_deploy=debug,upstack_diff=debug,warn"
+            }
             _ => "debug,hyper=info,h2=info,rustls=info",
         }),
     };

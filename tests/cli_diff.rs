@@ -139,7 +139,7 @@ fn a_bad_against_file_is_exit_1_naming_the_file() {
 
 /// A plan as `deploy --prepare` writes it, carrying the diff of a fixture pair.
 fn plan_file(case: &str, dir: &std::path::Path) -> PathBuf {
-    use upstack_toolkit::plan::{FORMAT_VERSION, Plan, PlannedChangeSet, PlannedKind, Review};
+    use upstack_deploy::plan::{FORMAT_VERSION, Plan, PlannedChangeSet, PlannedKind, Review};
     let read = |side: &str| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(fixture(case, side)).unwrap()).unwrap()
     };

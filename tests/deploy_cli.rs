@@ -463,7 +463,7 @@ fn destroy_without_a_terminal_or_yes_exits_4_and_keeps_the_stack() {
 /// stack) is refused with exit 5 and the stack is left as it was.
 #[test]
 fn execute_of_a_stale_plan_exits_5_and_touches_nothing() {
-    use upstack_toolkit::plan::{FORMAT_VERSION, Plan, PlannedChangeSet, PlannedKind, Review};
+    use upstack_deploy::plan::{FORMAT_VERSION, Plan, PlannedChangeSet, PlannedKind, Review};
     let moto = MotoServer::start();
     let aws = |args: &[&str]| {
         Command::new(venv_tool("aws"))

@@ -2,8 +2,8 @@
 //! the env's account and region.
 
 use anyhow::Context;
-use upstack_toolkit::aws::Pacing;
-use upstack_toolkit::bootstrap;
+use upstack_deploy::aws::Pacing;
+use upstack_deploy::bootstrap;
 
 use crate::context::Ctx;
 use crate::exit::Outcome;

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use anyhow::Context;
-use upstack_toolkit::bundle::Architecture;
-use upstack_toolkit::bundle::{BundleOptions, BundledAsset, bundle};
+use upstack_build::bundle::Architecture;
+use upstack_build::bundle::{BundleOptions, BundledAsset, bundle};
 
 use crate::context::Ctx;
 use crate::exit::Outcome;

@@ -2,21 +2,21 @@
 //! execute, follow. `--prepare PLAN.json` stops after the change set is made
 //! and writes the reviewed plan; `--execute PLAN.json` runs exactly that
 //! change set, or refuses (exit 5) when anything moved since. See
-//! `upstack_toolkit::deploy` for the flow.
+//! `upstack_deploy::deploy` for the flow.
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use upstack_toolkit::aws::{AwsSession, Pacing};
-use upstack_toolkit::bundle::{self, BundleOptions};
-use upstack_toolkit::deploy::{
+use upstack_build::bundle::{self, BundleOptions};
+use upstack_deploy::aws::{AwsSession, Pacing};
+use upstack_deploy::deploy::{
     self, AssetFile, DeployClients, DeployError, DeployOptions, DeployOutcome, DeployPlan,
     ExecuteTarget, PrepareOutcome, RequireApproval, StdoutReporter, TerminalApprover,
 };
-use upstack_toolkit::plan::Plan;
-use upstack_toolkit::status::{self, StackAlarms};
-use upstack_toolkit::synth;
+use upstack_deploy::plan::Plan;
+use upstack_deploy::status::{self, StackAlarms};
+use upstack_project::synth;
 
 use crate::context::Ctx;
 use crate::exit::Outcome;
@@ -76,7 +76,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let body = upstack_cfn::validate::upload_body(&output.template.to_json());
     let preflight = tokio::task::spawn_blocking(move || {
         let started = std::time::Instant::now();
-        let result = upstack_toolkit::validate::preflight(&body);
+        let result = upstack_deploy::validate::preflight(&body);
         tracing::debug!(elapsed = ?started.elapsed(), "pre-flight: AWS's template validator");
         result
     });
@@ -106,7 +106,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let alarms = StackAlarms::for_env(env, config);
     let clients = clients(&session);
     // With --ignore-alarms prepare says so once; this early look stays quiet.
-    let mut quiet = upstack_toolkit::deploy::RecordingReporter::default();
+    let mut quiet = upstack_deploy::deploy::RecordingReporter::default();
     deploy::preflight_alarms(
         &clients.cloudwatch,
         &output.manifest.stack_name,

@@ -3,9 +3,9 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use upstack_toolkit::aws::Pacing;
-use upstack_toolkit::deploy::{self, StdoutReporter, TerminalApprover};
-use upstack_toolkit::destroy::{self, DestroyOptions, DestroyOutcome};
+use upstack_deploy::aws::Pacing;
+use upstack_deploy::deploy::{self, StdoutReporter, TerminalApprover};
+use upstack_deploy::destroy::{self, DestroyOptions, DestroyOutcome};
 
 use crate::context::Ctx;
 use crate::exit::Outcome;

@@ -11,11 +11,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use serde_json::Value as Json;
 use upstack_cfn::intrinsic::PseudoValues;
+use upstack_deploy::aws::Pacing;
+use upstack_deploy::live_diff::{self, Deployed};
 use upstack_diff::render::{self, Sources};
 use upstack_diff::{DiffContext, FailOn, TemplateDiff, diff_templates_with};
-use upstack_toolkit::aws::Pacing;
-use upstack_toolkit::live_diff::{self, Deployed};
-use upstack_toolkit::synth;
+use upstack_project::synth;
 
 use crate::context::Ctx;
 use crate::exit::{Outcome, UsageError};
@@ -83,7 +83,7 @@ struct Side {
 
 pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     if let Some(path) = &args.plan {
-        let plan = upstack_toolkit::plan::Plan::load(path)?;
+        let plan = upstack_deploy::plan::Plan::load(path)?;
         let (diff, sources) = plan
             .reviewed_diff()
             .with_context(|| format!("plan {}: the recorded diff", path.display()))?;
@@ -202,7 +202,7 @@ pub fn render_diff(diff: &TemplateDiff, sources: &Sources, format: Format, color
 }
 
 fn shown(path: &Path, base: &Path) -> String {
-    upstack_toolkit::aws::display_path(path, base)
+    upstack_deploy::aws::display_path(path, base)
 }
 
 /// The proposed template: `--template <file>`, or `--env` synthesized in

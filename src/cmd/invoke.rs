@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use upstack_toolkit::invoke::{EventSource, InvokeOutput, InvokeRequest, invoke};
-use upstack_toolkit::runtime_api::{InvocationOutcome, LogStream};
+use upstack_local::invoke::{EventSource, InvokeOutput, InvokeRequest, invoke};
+use upstack_runtime_api::{InvocationOutcome, LogStream};
 
 use crate::context::Ctx;
 use crate::exit::Outcome;
@@ -137,7 +137,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
 mod tests {
     use std::collections::BTreeMap;
 
-    use upstack_toolkit::runtime_api::{InvocationReport, LogLine, Phase};
+    use upstack_runtime_api::{InvocationReport, LogLine, Phase};
 
     use super::*;
 

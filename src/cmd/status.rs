@@ -1,13 +1,13 @@
 //! `upstack status --env <env> [--format text|json]`: the stack's alarms and
 //! their states, queue depths, status and last deploy, and each function's
 //! errors in the last hour. Exit 0 when no alarm is in ALARM, 2 when one is,
-//! so a script can gate on it. See `upstack_toolkit::status`.
+//! so a script can gate on it. See `upstack_deploy::status`.
 
 use std::time::SystemTime;
 
 use anyhow::Context;
-use upstack_toolkit::aws::Pacing;
-use upstack_toolkit::status::{self, Health, StatusClients, StatusTargets};
+use upstack_deploy::aws::Pacing;
+use upstack_deploy::status::{self, Health, StatusClients, StatusTargets};
 
 use crate::context::Ctx;
 use crate::exit::Outcome;

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use upstack_toolkit::synth;
+use upstack_project::synth;
 
 use crate::context::Ctx;
 use crate::exit::Outcome;

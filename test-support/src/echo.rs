@@ -1,4 +1,4 @@
-//! The echo handler (toolkit/tests/fixtures/elf/echo-workspace) bundled for
+//! The echo handler (build/tests/fixtures/elf/echo-workspace) bundled for
 //! the host, for tests that run a real zipped `bootstrap` under the local
 //! Runtime API without cross-compiling the real handlers.
 
@@ -6,8 +6,8 @@ use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
+use upstack_build::bundle::{BundleOptions, bundle};
 use upstack_contract::Architecture;
-use upstack_toolkit::bundle::{BundleOptions, bundle};
 
 use crate::repo_root;
 
@@ -26,7 +26,7 @@ pub fn echo_bootstrap(dir: &std::path::Path) -> PathBuf {
         tools_bin: Some(tools_bin),
         quiet: true,
     };
-    let workspace = repo_root().join("toolkit/tests/fixtures/elf/echo-workspace");
+    let workspace = repo_root().join("build/tests/fixtures/elf/echo-workspace");
     let asset = bundle(
         &workspace,
         &[("echo".to_string(), Architecture::X86_64)],

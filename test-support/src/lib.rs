@@ -18,11 +18,11 @@ use std::time::{Duration, Instant};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::Credentials;
 
-#[cfg(feature = "pipeline")]
+#[cfg(feature = "echo")]
 mod echo;
 #[cfg(feature = "pipeline")]
 mod pipeline;
-#[cfg(feature = "pipeline")]
+#[cfg(feature = "echo")]
 pub use echo::echo_bootstrap;
 #[cfg(feature = "pipeline")]
 pub use pipeline::{asset_key, fake_zip, pipeline_template};

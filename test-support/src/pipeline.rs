@@ -31,7 +31,7 @@ pub fn pipeline_template(memory_mb: u32) -> String {
         .into_iter()
         .map(|handler| (handler.to_owned(), asset_key(handler)))
         .collect();
-    upstack_toolkit::synth::render("dev", config, &assets)
+    upstack_project::synth::render("dev", config, &assets)
         .unwrap_or_else(|error| panic!("rendering the dev template: {error}"))
         .template_json
 }

@@ -1,5 +1,5 @@
 //! The real `ingest` binary, run as Lambda runs it: spawned behind the
-//! embedded Lambda Runtime API (`upstack_toolkit::runtime_api`, the same one
+//! embedded Lambda Runtime API (`upstack_runtime_api`, the same one
 //! `upstack invoke` uses), talking to moto. The in-process tests in moto.rs
 //! cover the cases; this one proves the binary itself: start-up from its
 //! environment, the Runtime API loop, JSON logs with the request ID.
@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use handler_common::testing::{ACCOUNT_ID, Pipeline, REGION, text};
-use upstack_toolkit::runtime_api::{Invocation, InvocationOutcome, invoke_once};
+use upstack_runtime_api::{Invocation, InvocationOutcome, invoke_once};
 
 fn invocation(pipeline: &Pipeline, event: &serde_json::Value) -> Invocation {
     let environment = [

@@ -1,5 +1,5 @@
 //! The real `notify` binary, run as Lambda runs it: spawned behind the
-//! embedded Lambda Runtime API (`upstack_toolkit::runtime_api`, the same one
+//! embedded Lambda Runtime API (`upstack_runtime_api`, the same one
 //! `upstack invoke` uses), talking to moto. moto's CloudFormation creates no
 //! SNS subscriptions, so the fixture subscribes the FIFO queue to the FIFO
 //! topic itself (raw delivery), as the stack does.
@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use handler_common::testing::{ACCOUNT_ID, Pipeline, REGION};
-use upstack_toolkit::runtime_api::{Invocation, InvocationOutcome, invoke_once};
+use upstack_runtime_api::{Invocation, InvocationOutcome, invoke_once};
 
 fn invocation(pipeline: &Pipeline, event: &serde_json::Value) -> Invocation {
     let environment = [

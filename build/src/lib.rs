@@ -1,0 +1,4 @@
+//! Building the handlers for Lambda: one `cargo zigbuild` per architecture,
+//! the ELF checks, and the reproducible zips named by their fingerprints.
+
+pub mod bundle;

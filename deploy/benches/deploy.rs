@@ -1,0 +1,199 @@
+//! Wall time of `deploy` against moto: a first deploy (CREATE change set)
+//! and a no-change deploy, next to `aws cloudformation deploy` of the same
+//! template against the same moto when the venv has the AWS CLI.
+//!
+//!   cargo bench -p upstack-toolkit --bench deploy
+//!
+//! Uses the real synthesized dev template, as tests/deploy_moto.rs does (moto
+//! needs the fixes in scripts/moto/upstack_moto_patches.py, which
+//! scripts/setup-test-tools.sh installs), with small fake zips as assets.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use upstack_deploy::aws::{self, Pacing};
+use upstack_deploy::bootstrap;
+use upstack_deploy::deploy::{
+    self, Answer, AssetFile, DeployClients, DeployOptions, DeployOutcome, DeployPlan, FixedAnswer,
+    RecordingReporter, RequireApproval,
+};
+use upstack_test_support::{
+    ACCOUNT_ID as ACCOUNT, MotoServer, REGION, asset_key, fake_zip, pipeline_template, venv_tool,
+};
+
+fn options(id: &str) -> DeployOptions {
+    DeployOptions {
+        require_approval: RequireApproval::Never,
+        allow_replace: false,
+        wait_if_busy: false,
+        // The production pacing: the figure is what a user gets.
+        pacing: Pacing::default(),
+        deploy_id: id.into(),
+        ignore_alarms: false,
+    }
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn aws_cli_deploy(endpoint: &str, template: &Path, stack: &str) -> Option<Duration> {
+    let cli = venv_tool("aws");
+    if !cli.is_file() {
+        return None;
+    }
+    let started = Instant::now();
+    let status = Command::new(cli)
+        .args([
+            "cloudformation",
+            "deploy",
+            "--no-fail-on-empty-changeset",
+            "--capabilities",
+            "CAPABILITY_NAMED_IAM",
+        ])
+        .arg("--template-file")
+        .arg(template)
+        .args([
+            "--stack-name",
+            stack,
+            "--endpoint-url",
+            endpoint,
+            "--region",
+            REGION,
+        ])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "aws cloudformation deploy failed");
+    Some(started.elapsed())
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let moto = MotoServer::start();
+    let work = tempfile::tempdir().unwrap();
+    let config = runtime.block_on(moto.sdk_config());
+    let clients = DeployClients {
+        cloudformation: aws_sdk_cloudformation::Client::new(&config),
+        s3: aws::s3_client(&config),
+        cloudwatch: upstack_deploy::status::cloudwatch_client(&config),
+    };
+    let bucket = bootstrap::asset_bucket(ACCOUNT, REGION);
+    runtime
+        .block_on(bootstrap::bootstrap(
+            &clients.s3,
+            &bucket,
+            REGION,
+            false,
+            &Pacing::default(),
+        ))
+        .unwrap();
+    let template = pipeline_template(256);
+    let plan = DeployPlan {
+        env: "dev".into(),
+        stack_name: "upstack-dev".into(),
+        region: REGION.into(),
+        account: ACCOUNT.into(),
+        template_json: template.clone(),
+        tags: vec![],
+        termination_protection: false,
+        production: false,
+        assets: ["notify", "ingest", "photo-check"]
+            .into_iter()
+            .map(|handler| AssetFile {
+                key: asset_key(handler),
+                path: fake_zip(work.path(), handler),
+            })
+            .collect(),
+        outputs_path: work.path().join("outputs.json"),
+        // No alarms to check: moto cannot answer the CloudWatch SDK's protocol.
+        alarms: Default::default(),
+    };
+    let run = |id: &str| {
+        let started = Instant::now();
+        let outcome = runtime
+            .block_on(deploy::deploy(
+                &clients,
+                &plan,
+                &options(id),
+                &mut RecordingReporter::default(),
+                &mut FixedAnswer(Answer::Yes),
+                std::future::pending(),
+            ))
+            .unwrap();
+        (started.elapsed(), outcome)
+    };
+    let (first, outcome) = run("first");
+    assert!(
+        matches!(outcome, DeployOutcome::Deployed { .. }),
+        "{outcome:?}"
+    );
+    let mut no_change = Vec::new();
+    for attempt in 0..5 {
+        let (elapsed, outcome) = run(&format!("again-{attempt}"));
+        assert_eq!(outcome, DeployOutcome::NoChanges);
+        no_change.push(elapsed);
+    }
+    println!(
+        "upstack deploy, first (create):      {:>7.0} ms",
+        first.as_secs_f64() * 1000.0
+    );
+    println!(
+        "upstack deploy, no change (median/5): {:>7.0} ms (target < 2000 ms)",
+        median(no_change.clone()).as_secs_f64() * 1000.0
+    );
+
+    // The CLI gets a fresh moto of its own (same template, same assets):
+    // in the first one the stack's named resources already exist.
+    let cli_moto = MotoServer::start();
+    let cli_endpoint = &cli_moto.endpoint;
+    let cli_config = runtime.block_on(cli_moto.sdk_config());
+    let cli_s3 = aws::s3_client(&cli_config);
+    runtime
+        .block_on(bootstrap::bootstrap(
+            &cli_s3,
+            &bucket,
+            REGION,
+            false,
+            &Pacing::default(),
+        ))
+        .unwrap();
+    runtime
+        .block_on(deploy::upload_assets(
+            &cli_s3,
+            &bucket,
+            &plan.assets,
+            &Pacing::default(),
+        ))
+        .unwrap();
+    let template_file = work.path().join("template.json");
+    std::fs::write(&template_file, &template).unwrap();
+    match aws_cli_deploy(cli_endpoint, &template_file, "upstack-dev") {
+        None => println!(
+            "aws cloudformation deploy: .venv/bin/aws not found (pip install awscli), not measured"
+        ),
+        Some(first) => {
+            let again: Vec<_> = (0..5)
+                .filter_map(|_| aws_cli_deploy(cli_endpoint, &template_file, "upstack-dev"))
+                .collect();
+            println!(
+                "aws cloudformation deploy, first:     {:>7.0} ms",
+                first.as_secs_f64() * 1000.0
+            );
+            println!(
+                "aws cloudformation deploy, no change: {:>7.0} ms (median/5)",
+                median(again).as_secs_f64() * 1000.0
+            );
+        }
+    }
+}

@@ -1,0 +1,621 @@
+//! A reviewed plan: what `deploy --prepare` saw and created, saved to a file
+//! so that `deploy --execute` later runs exactly that change set or refuses
+//! (Terraform's `plan -out` / `apply PLAN`).
+//!
+//! The file records the change set (ARN), the template and assets it was
+//! made from, the stack's state at that moment, what the review found (the
+//! approval facts and the diff as `upstack_diff`'s JSON) and the production
+//! rules that apply when it runs. Execution re-reads the change set and the
+//! stack and compares them with this record; any difference is a
+//! [`StaleReason`], and nothing is touched.
+//!
+//! The format is versioned (`format_version`); [`Plan::load`] is the one
+//! reader and rejects other versions, unknown fields and malformed values
+//! with the file name and what is wrong.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::changeset::ChangeSetKind;
+use upstack_project::fsutil::write_atomic;
+
+/// The plan file format this version reads and writes. Bump it on any change
+/// an older reader would misread (a new field is such a change: the reader
+/// rejects unknown fields, so an old binary never half-understands a plan).
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A prepared deploy, ready to be reviewed and executed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// Always [`FORMAT_VERSION`].
+    pub format_version: u32,
+    pub env: String,
+    pub stack_name: String,
+    pub account: String,
+    pub region: String,
+    pub change_set: PlannedChangeSet,
+    /// SHA-256 (hex) of the compact template body sent to CloudFormation.
+    pub template_sha256: String,
+    /// The asset bucket and the content-addressed keys the template uses;
+    /// they must still be there when the change set runs.
+    pub asset_bucket: String,
+    pub asset_keys: Vec<String>,
+    /// The stack when the plan was made; `None` when there was none (the
+    /// change set is a CREATE and CloudFormation holds the new stack in
+    /// REVIEW_IN_PROGRESS until it runs).
+    pub stack: Option<StackSnapshot>,
+    /// What approval needs to know, decided when the plan was made.
+    pub review: Review,
+    /// Production rules: destructive changes need approval, and the stack
+    /// policy below protects stateful resources.
+    pub production: bool,
+    pub termination_protection: bool,
+    /// The protective stack policy applied after execution (production only).
+    pub stack_policy: Option<String>,
+    /// The reviewed change as `upstack_diff`'s JSON report (its own
+    /// `schema_version` inside); kept as JSON so this file stays readable
+    /// when the diff schema moves on. See [`Plan::diff_report`].
+    pub diff: serde_json::Value,
+}
+
+/// The change set a plan executes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlannedChangeSet {
+    /// The change set's ARN (CreateChangeSet's `Id`): executed by ARN, so
+    /// no other change set of the same name can stand in for it.
+    pub arn: String,
+    pub name: String,
+    pub kind: PlannedKind,
+    /// The stack's ARN as CreateChangeSet returned it (for a CREATE, the
+    /// REVIEW_IN_PROGRESS stack CloudFormation made for the change set).
+    pub stack_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PlannedKind {
+    Create,
+    Update,
+}
+
+impl From<ChangeSetKind> for PlannedKind {
+    fn from(kind: ChangeSetKind) -> Self {
+        match kind {
+            ChangeSetKind::Create => PlannedKind::Create,
+            ChangeSetKind::Update => PlannedKind::Update,
+        }
+    }
+}
+
+impl From<PlannedKind> for ChangeSetKind {
+    fn from(kind: PlannedKind) -> Self {
+        match kind {
+            PlannedKind::Create => ChangeSetKind::Create,
+            PlannedKind::Update => ChangeSetKind::Update,
+        }
+    }
+}
+
+/// The parts of a stack that change whenever anything is done to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StackSnapshot {
+    pub stack_id: String,
+    pub status: String,
+    /// RFC 3339.
+    pub creation_time: Option<String>,
+    /// RFC 3339; `None` when the stack was never updated.
+    pub last_updated_time: Option<String>,
+    /// SHA-256 (hex) of the deployed template body (GetTemplate): catches a
+    /// change an emulator or a future API does not stamp with a time.
+    pub template_sha256: String,
+}
+
+/// The approval facts of the reviewed change, one line each.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Review {
+    /// Resource changes in the change set (also the progress total).
+    pub changes: usize,
+    /// Security changes that grant more.
+    pub broadening: Vec<String>,
+    /// Removal or (possible) replacement of stateful resources.
+    pub destructive: Vec<String>,
+}
+
+/// Why a saved plan can no longer be executed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StaleReason {
+    /// DescribeChangeSet no longer finds it (deleted by someone, or removed
+    /// by CloudFormation because another change set of the stack ran).
+    ChangeSetGone { name: String, stack: String },
+    /// It exists but ExecuteChangeSet would not accept it.
+    ChangeSetNotExecutable {
+        name: String,
+        status: String,
+        execution_status: String,
+        reason: Option<String>,
+    },
+    /// The stack the plan was made against is gone.
+    StackGone { stack: String, was_status: String },
+    /// A stack of that name exists, but it is not the one in the plan.
+    StackReplaced {
+        stack: String,
+        stack_id: String,
+        was_stack_id: String,
+    },
+    /// The plan expected no stack (a CREATE), and one was made meanwhile.
+    StackCreated { stack: String, status: String },
+    /// Status or last-update time differ from the plan's.
+    StackUpdated {
+        stack: String,
+        status: String,
+        last_updated_time: Option<String>,
+        was_status: String,
+        was_last_updated_time: Option<String>,
+    },
+    /// The deployed template differs although the stack metadata did not move.
+    TemplateChanged {
+        stack: String,
+        sha256: String,
+        was_sha256: String,
+    },
+    /// An asset zip the template points at is no longer in the bucket.
+    AssetMissing { bucket: String, key: String },
+}
+
+impl fmt::Display for StaleReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StaleReason::ChangeSetGone { name, stack } => write!(
+                f,
+                "change set {name} no longer exists (deleted, or removed by CloudFormation because another change set of {stack} was executed)"
+            ),
+            StaleReason::ChangeSetNotExecutable {
+                name,
+                status,
+                execution_status,
+                reason,
+            } => {
+                let what = match execution_status.as_str() {
+                    "EXECUTE_COMPLETE" => "was already executed",
+                    "EXECUTE_IN_PROGRESS" => "is being executed",
+                    "EXECUTE_FAILED" => "was executed and failed",
+                    "OBSOLETE" => "is obsolete (the stack changed after it was created)",
+                    _ => "cannot be executed",
+                };
+                write!(
+                    f,
+                    "change set {name} {what} (status {status}, execution status {execution_status}"
+                )?;
+                if let Some(reason) = reason.as_deref().filter(|reason| !reason.is_empty()) {
+                    write!(f, ": {reason}")?;
+                }
+                f.write_str(")")
+            }
+            StaleReason::StackGone { stack, was_status } => write!(
+                f,
+                "stack {stack} was deleted after the plan was made (it was {was_status})"
+            ),
+            StaleReason::StackReplaced {
+                stack,
+                stack_id,
+                was_stack_id,
+            } => write!(
+                f,
+                "stack {stack} was deleted and created again after the plan was made (stack id {stack_id}, was {was_stack_id})"
+            ),
+            StaleReason::StackCreated { stack, status } => write!(
+                f,
+                "stack {stack} was created by someone else after the plan was made ({status}); the plan expected to create it"
+            ),
+            StaleReason::StackUpdated {
+                stack,
+                status,
+                last_updated_time,
+                was_status,
+                was_last_updated_time,
+            } => write!(
+                f,
+                "stack {stack} was updated{} after the plan was made ({status}, was {was_status}, last updated {})",
+                last_updated_time
+                    .as_deref()
+                    .map(|time| format!(" at {time}"))
+                    .unwrap_or_default(),
+                was_last_updated_time.as_deref().unwrap_or("never")
+            ),
+            StaleReason::TemplateChanged {
+                stack,
+                sha256,
+                was_sha256,
+            } => write!(
+                f,
+                "the deployed template of {stack} changed after the plan was made (sha256 {sha256}, was {was_sha256})"
+            ),
+            StaleReason::AssetMissing { bucket, key } => {
+                write!(f, "asset {key} is no longer in s3://{bucket}")
+            }
+        }
+    }
+}
+
+/// A plan file that cannot be used, naming the file and what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("cannot read plan {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write plan {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("plan {path} is not a valid plan file: {source}")]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error(
+        "plan {path} has format_version {found}; this upstack reads format_version {FORMAT_VERSION}. Prepare the plan again with this version"
+    )]
+    Version { path: PathBuf, found: String },
+    #[error("plan {path}: `{field}` {problem}")]
+    Invalid {
+        path: PathBuf,
+        field: &'static str,
+        problem: String,
+    },
+    #[error(transparent)]
+    WrongTarget(Box<TargetMismatch>),
+}
+
+/// A plan made for another env, account or region than this deploy's.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the plan was made for env {plan_env} (stack {stack}) in account {plan_account}, {plan_region}; this deploy is env {env} in account {account}, {region}"
+)]
+pub struct TargetMismatch {
+    pub stack: String,
+    pub plan_env: String,
+    pub plan_account: String,
+    pub plan_region: String,
+    pub env: String,
+    pub account: String,
+    pub region: String,
+}
+
+impl Plan {
+    /// Writes the plan as indented JSON, atomically (a reader never sees half
+    /// a plan; a failed write leaves the previous file).
+    pub fn save(&self, path: &Path) -> Result<(), PlanError> {
+        let mut json = serde_json::to_string_pretty(self).map_err(|source| PlanError::Parse {
+            path: path.to_owned(),
+            source,
+        })?;
+        json.push('\n');
+        write_atomic(path, json.as_bytes()).map_err(|source| PlanError::Write {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    /// Reads and checks a plan file.
+    pub fn load(path: &Path) -> Result<Plan, PlanError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PlanError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Plan::parse(&text, path)
+    }
+
+    /// [`Plan::load`] on text already read; `path` only names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Plan, PlanError> {
+        let parse_error = |source| PlanError::Parse {
+            path: path.to_owned(),
+            source,
+        };
+        // The version first, on its own: a plan from another version must be
+        // reported as such, not as the first field this version does not know.
+        #[derive(Deserialize)]
+        struct Versioned {
+            format_version: Option<serde_json::Value>,
+        }
+        let versioned: Versioned = serde_json::from_str(text).map_err(parse_error)?;
+        match versioned.format_version {
+            Some(serde_json::Value::Number(n)) if n.as_u64() == Some(u64::from(FORMAT_VERSION)) => {
+            }
+            Some(other) => {
+                return Err(PlanError::Version {
+                    path: path.to_owned(),
+                    found: other.to_string(),
+                });
+            }
+            None => {
+                return Err(PlanError::Invalid {
+                    path: path.to_owned(),
+                    field: "format_version",
+                    problem: "is missing: this is not an upstack plan file".into(),
+                });
+            }
+        }
+        let plan: Plan = serde_json::from_str(text).map_err(parse_error)?;
+        plan.validate(path)?;
+        Ok(plan)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), PlanError> {
+        let invalid = |field: &'static str, problem: String| PlanError::Invalid {
+            path: path.to_owned(),
+            field,
+            problem,
+        };
+        for (field, value) in [
+            ("env", &self.env),
+            ("stack_name", &self.stack_name),
+            ("account", &self.account),
+            ("region", &self.region),
+            ("change_set.name", &self.change_set.name),
+            ("asset_bucket", &self.asset_bucket),
+        ] {
+            if value.is_empty() {
+                return Err(invalid(field, "is empty".into()));
+            }
+        }
+        if !self.change_set.arn.starts_with("arn:") {
+            return Err(invalid(
+                "change_set.arn",
+                format!(
+                    "is `{}`, not a change set ARN (`arn:...:changeSet/...`)",
+                    self.change_set.arn
+                ),
+            ));
+        }
+        let is_sha256 = |text: &str| {
+            text.len() == 64
+                && text
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        };
+        if !is_sha256(&self.template_sha256) {
+            return Err(invalid(
+                "template_sha256",
+                format!("is `{}`, not 64 lowercase hex digits", self.template_sha256),
+            ));
+        }
+        match (&self.stack, self.change_set.kind) {
+            (Some(stack), PlannedKind::Update) => {
+                if !is_sha256(&stack.template_sha256) {
+                    return Err(invalid(
+                        "stack.template_sha256",
+                        format!(
+                            "is `{}`, not 64 lowercase hex digits",
+                            stack.template_sha256
+                        ),
+                    ));
+                }
+                if stack.stack_id.is_empty() || stack.status.is_empty() {
+                    return Err(invalid(
+                        "stack",
+                        "needs stack_id and status for an UPDATE".into(),
+                    ));
+                }
+            }
+            (None, PlannedKind::Create) => {}
+            (Some(_), PlannedKind::Create) => {
+                return Err(invalid(
+                    "stack",
+                    "is set, but the change set is a CREATE (no stack existed)".into(),
+                ));
+            }
+            (None, PlannedKind::Update) => {
+                return Err(invalid(
+                    "stack",
+                    "is missing: an UPDATE plan must record the stack it was made against".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses a plan made for another env, account or region than the one
+    /// the credentials and env file point at.
+    pub fn check_target(&self, env: &str, account: &str, region: &str) -> Result<(), PlanError> {
+        if self.env == env && self.account == account && self.region == region {
+            return Ok(());
+        }
+        Err(PlanError::WrongTarget(Box::new(TargetMismatch {
+            stack: self.stack_name.clone(),
+            plan_env: self.env.clone(),
+            plan_account: self.account.clone(),
+            plan_region: self.region.clone(),
+            env: env.to_owned(),
+            account: account.to_owned(),
+            region: region.to_owned(),
+        })))
+    }
+
+    /// The reviewed change as the diff crate's typed report (for
+    /// `diff --plan`, which renders it as text, markdown or JSON).
+    pub fn diff_report(&self) -> Result<upstack_diff::JsonReport, serde_json::Error> {
+        serde_json::from_value(self.diff.clone())
+    }
+
+    /// The reviewed change back as a diff and its sources, ready for any
+    /// renderer: what `diff --plan` prints and what `--execute` shows.
+    pub fn reviewed_diff(
+        &self,
+    ) -> Result<(upstack_diff::TemplateDiff, upstack_diff::render::Sources), serde_json::Error>
+    {
+        let report = self.diff_report()?;
+        Ok((
+            upstack_diff::TemplateDiff {
+                resources: report.resources,
+                security: report.security,
+                sections: report.sections,
+            },
+            upstack_diff::render::Sources {
+                old: report.old_source,
+                new: report.new_source,
+            },
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Plan {
+        Plan {
+            format_version: FORMAT_VERSION,
+            env: "prod".into(),
+            stack_name: "upstack-prod".into(),
+            account: "123456789012".into(),
+            region: "eu-west-1".into(),
+            change_set: PlannedChangeSet {
+                arn: "arn:aws:cloudformation:eu-west-1:123456789012:changeSet/upstack-1/abc".into(),
+                name: "upstack-1".into(),
+                kind: PlannedKind::Update,
+                stack_id: Some(
+                    "arn:aws:cloudformation:eu-west-1:123456789012:stack/upstack-prod/1".into(),
+                ),
+            },
+            template_sha256: "a".repeat(64),
+            asset_bucket: "upstack-assets-123456789012-eu-west-1".into(),
+            asset_keys: vec!["assets/notify-arm64-x.zip".into()],
+            stack: Some(StackSnapshot {
+                stack_id: "arn:aws:cloudformation:eu-west-1:123456789012:stack/upstack-prod/1"
+                    .into(),
+                status: "UPDATE_COMPLETE".into(),
+                creation_time: Some("2026-01-01T00:00:00Z".into()),
+                last_updated_time: Some("2026-02-01T10:00:00.5Z".into()),
+                template_sha256: "b".repeat(64),
+            }),
+            review: Review {
+                changes: 2,
+                broadening: vec![],
+                destructive: vec!["Table: replaced".into()],
+            },
+            production: true,
+            termination_protection: true,
+            stack_policy: Some("{}".into()),
+            diff: serde_json::json!({"schema_version": 1}),
+        }
+    }
+
+    #[test]
+    fn round_trips_through_a_file_with_the_version_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan-prod.json");
+        sample().save(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("{\n  \"format_version\": 1,"), "{text}");
+        assert_eq!(Plan::load(&path).unwrap(), sample());
+    }
+
+    fn load_error(text: &str) -> String {
+        Plan::parse(text, Path::new("plan-prod.json"))
+            .unwrap_err()
+            .to_string()
+    }
+
+    fn edited(edit: impl FnOnce(&mut serde_json::Value)) -> String {
+        let mut value = serde_json::to_value(sample()).unwrap();
+        edit(&mut value);
+        value.to_string()
+    }
+
+    #[test]
+    fn errors_name_the_file_and_what_is_wrong() {
+        let message = load_error("{");
+        assert!(
+            message.starts_with("plan plan-prod.json is not a valid plan file"),
+            "{message}"
+        );
+
+        let message = load_error(&edited(|v| v["format_version"] = 2.into()));
+        assert!(
+            message.contains(
+                "plan-prod.json has format_version 2; this upstack reads format_version 1"
+            ),
+            "{message}"
+        );
+
+        let message = load_error(r#"{"schema_version": 1}"#);
+        assert!(
+            message.contains("`format_version` is missing: this is not an upstack plan file"),
+            "{message}"
+        );
+
+        let message = load_error(&edited(|v| v["surprise"] = true.into()));
+        assert!(message.contains("unknown field `surprise`"), "{message}");
+
+        let message = load_error(&edited(|v| v["template_sha256"] = "xyz".into()));
+        assert_eq!(
+            message,
+            "plan plan-prod.json: `template_sha256` is `xyz`, not 64 lowercase hex digits"
+        );
+
+        let message = load_error(&edited(|v| v["change_set"]["arn"] = "upstack-1".into()));
+        assert!(
+            message.contains("`change_set.arn` is `upstack-1`"),
+            "{message}"
+        );
+
+        let message = load_error(&edited(|v| v["stack"] = serde_json::Value::Null));
+        assert!(
+            message.contains("`stack` is missing: an UPDATE plan"),
+            "{message}"
+        );
+
+        let message = load_error(&edited(|v| v["change_set"]["kind"] = "DELETE".into()));
+        assert!(message.contains("unknown variant `DELETE`"), "{message}");
+    }
+
+    #[test]
+    fn a_plan_for_another_target_is_refused() {
+        let plan = sample();
+        plan.check_target("prod", "123456789012", "eu-west-1")
+            .unwrap();
+        let message = plan
+            .check_target("prod", "999999999999", "eu-west-1")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("made for env prod (stack upstack-prod) in account 123456789012")
+                && message.contains("account 999999999999"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn stale_reasons_say_what_changed() {
+        let updated = StaleReason::StackUpdated {
+            stack: "upstack-prod".into(),
+            status: "UPDATE_COMPLETE".into(),
+            last_updated_time: Some("2026-03-01T09:00:00Z".into()),
+            was_status: "UPDATE_COMPLETE".into(),
+            was_last_updated_time: Some("2026-02-01T10:00:00.5Z".into()),
+        };
+        assert_eq!(
+            updated.to_string(),
+            "stack upstack-prod was updated at 2026-03-01T09:00:00Z after the plan was made (UPDATE_COMPLETE, was UPDATE_COMPLETE, last updated 2026-02-01T10:00:00.5Z)"
+        );
+        let executed = StaleReason::ChangeSetNotExecutable {
+            name: "upstack-1".into(),
+            status: "CREATE_COMPLETE".into(),
+            execution_status: "EXECUTE_COMPLETE".into(),
+            reason: None,
+        };
+        assert_eq!(
+            executed.to_string(),
+            "change set upstack-1 was already executed (status CREATE_COMPLETE, execution status EXECUTE_COMPLETE)"
+        );
+    }
+}

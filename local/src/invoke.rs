@@ -1,0 +1,1111 @@
+//! `upstack invoke`: runs one handler locally, like `sam local invoke`, with
+//! the environment the deployed function has and the event S3 would send.
+//!
+//! - The function's configuration (environment, memory, timeout) comes from the
+//!   synthesized template `synth-out/<env>/template.json`; `Ref`, `Fn::GetAtt`,
+//!   `Fn::Sub` and `Fn::Join` in it are resolved against the deployed stack
+//!   (CloudFormation `DescribeStackResources`) and the caller's account (STS).
+//! - `--key` builds the `ObjectCreated:Put` record S3 sends for an object that
+//!   exists in the env's upload bucket (HeadObject gives size, eTag, versionId);
+//!   `--event` reads any event from a file.
+//! - The handler is built for the host (`cargo build -p <handler>`) and run
+//!   behind [`upstack_runtime_api`].
+//!
+//! AWS calls go wherever the SDK configuration points (`AWS_ENDPOINT_URL` for
+//! moto); the handler inherits the same credentials and endpoint.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::{Value, json};
+
+use upstack_runtime_api::{Invocation, InvocationReport, RuntimeApiError, invoke_once};
+
+/// Lambda's defaults when the template leaves them out.
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-function.html>
+const DEFAULT_MEMORY_MB: u32 = 128;
+const DEFAULT_TIMEOUT_SECONDS: u64 = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InvokeError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid JSON: {source}")]
+    Json {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(
+        "{template}: no AWS::Lambda::Function for handler `{handler}` (functions found: {found})"
+    )]
+    FunctionNotFound {
+        template: String,
+        handler: String,
+        found: String,
+    },
+    #[error("{template}: {message}")]
+    Bucket { template: String, message: String },
+    #[error("cannot resolve {what} locally: {reason}")]
+    Unresolvable { what: String, reason: String },
+    #[error("{operation} failed: {message}")]
+    Aws { operation: String, message: String },
+    #[error("no AWS region: set AWS_REGION or `region` in envs/{env}.toml")]
+    NoRegion { env: String },
+    #[error("`cargo build -p {handler}` failed with {status}")]
+    BuildFailed {
+        handler: String,
+        status: std::process::ExitStatus,
+    },
+    #[error("cannot run cargo: {0}")]
+    Cargo(#[source] std::io::Error),
+    #[error(transparent)]
+    RuntimeApi(#[from] RuntimeApiError),
+}
+
+// ---------------------------------------------------------------------------
+// The S3 event
+// ---------------------------------------------------------------------------
+
+/// What S3 leaves unescaped in an event's `object.key`: form encoding
+/// (`application/x-www-form-urlencoded`, space as `+`) except that `/` stays
+/// as is. "red flower.jpg" becomes "red+flower.jpg"; `:`, `=`, `+` and
+/// non-ASCII bytes are percent-encoded.
+/// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html>
+const S3_EVENT_KEY_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'*')
+    .remove(b'/')
+    .remove(b' ');
+
+/// The object key as S3 writes it into an event notification.
+pub fn s3_event_key(key: &str) -> String {
+    utf8_percent_encode(key, S3_EVENT_KEY_ESCAPES)
+        .to_string()
+        .replace(' ', "+")
+}
+
+/// Facts about the uploaded object, as HeadObject reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectFacts {
+    pub bucket: String,
+    pub key: String,
+    pub size: i64,
+    /// Without the quotes HeadObject puts around it (events carry it bare).
+    pub etag: String,
+    pub version_id: Option<String>,
+}
+
+/// The `ObjectCreated:Put` event S3 delivers to Lambda for `object`.
+pub fn s3_put_event(object: &ObjectFacts, region: &str, account_id: &str, at: SystemTime) -> Value {
+    let since_epoch = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    // S3's sequencer is an opaque hex string that grows with time for a key.
+    let sequencer = format!("{:016X}", since_epoch.as_nanos() as u64);
+    let mut object_json = json!({
+        "key": s3_event_key(&object.key),
+        "size": object.size,
+        "eTag": object.etag,
+        "sequencer": sequencer,
+    });
+    if let (Some(version_id), Some(map)) = (&object.version_id, object_json.as_object_mut()) {
+        map.insert("versionId".into(), Value::String(version_id.clone()));
+    }
+    json!({
+        "Records": [{
+            "eventVersion": "2.1",
+            "eventSource": "aws:s3",
+            "awsRegion": region,
+            "eventTime": iso8601_millis(since_epoch),
+            "eventName": "ObjectCreated:Put",
+            "userIdentity": { "principalId": format!("AWS:{account_id}") },
+            "requestParameters": { "sourceIPAddress": "127.0.0.1" },
+            "responseElements": {
+                "x-amz-request-id": "UPSTACKLOCAL0000",
+                "x-amz-id-2": "upstack/local/invoke"
+            },
+            "s3": {
+                "s3SchemaVersion": "1.0",
+                "configurationId": "upstack-local-invoke",
+                "bucket": {
+                    "name": object.bucket,
+                    "ownerIdentity": { "principalId": account_id },
+                    "arn": format!("arn:aws:s3:::{}", object.bucket)
+                },
+                "object": object_json
+            }
+        }]
+    })
+}
+
+/// `2026-11-22T21:13:03.123Z`, computed without a calendar crate
+/// (days-to-civil from Howard Hinnant's date algorithms).
+fn iso8601_millis(since_epoch: Duration) -> String {
+    let seconds = since_epoch.as_secs();
+    let days = (seconds / 86_400) as i64;
+    let second_of_day = seconds % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        second_of_day / 3600,
+        (second_of_day % 3600) / 60,
+        second_of_day % 60,
+        since_epoch.subsec_millis()
+    )
+}
+
+// ---------------------------------------------------------------------------
+// The function, from the synthesized template
+// ---------------------------------------------------------------------------
+
+/// A function's configuration as the template declares it (unresolved).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateFunction {
+    pub logical_id: String,
+    pub function_name: Option<Value>,
+    pub memory_mb: u32,
+    pub timeout: Duration,
+    pub environment: BTreeMap<String, Value>,
+}
+
+fn resources(template: &Value) -> impl Iterator<Item = (&String, &Value)> {
+    template
+        .get("Resources")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|map| map.iter())
+}
+
+fn resource_type(resource: &Value) -> &str {
+    resource
+        .get("Type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+fn contains_string(value: &Value, needle: &str) -> bool {
+    match value {
+        Value::String(text) => text.contains(needle),
+        Value::Array(items) => items.iter().any(|item| contains_string(item, needle)),
+        Value::Object(map) => map.values().any(|item| contains_string(item, needle)),
+        _ => false,
+    }
+}
+
+/// The `AWS::Lambda::Function` whose code is the handler's asset
+/// (`Code` mentions `assets/<handler>-`), or whose logical id spells the
+/// handler (`photo-check` matches `PhotoCheckFunction`).
+pub fn find_function(
+    template: &Value,
+    template_name: &str,
+    handler: &str,
+) -> Result<TemplateFunction, InvokeError> {
+    let asset_prefix = format!("assets/{handler}-");
+    let squashed: String = handler
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_lowercase();
+    let functions: Vec<(&String, &Value)> = resources(template)
+        .filter(|(_, r)| resource_type(r) == "AWS::Lambda::Function")
+        .collect();
+    let by_asset = functions.iter().find(|(_, resource)| {
+        resource
+            .get("Properties")
+            .and_then(|p| p.get("Code"))
+            .is_some_and(|code| contains_string(code, &asset_prefix))
+    });
+    let by_id = || {
+        functions.iter().find(|(id, _)| {
+            let id: String = id
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .collect::<String>()
+                .to_lowercase();
+            id == squashed || id == format!("{squashed}function")
+        })
+    };
+    let Some((logical_id, resource)) = by_asset.or_else(by_id) else {
+        return Err(InvokeError::FunctionNotFound {
+            template: template_name.to_string(),
+            handler: handler.to_string(),
+            found: if functions.is_empty() {
+                "none".to_string()
+            } else {
+                functions
+                    .iter()
+                    .map(|(id, _)| id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        });
+    };
+    let properties = resource.get("Properties").cloned().unwrap_or(Value::Null);
+    let number = |name: &str| properties.get(name).and_then(Value::as_u64);
+    let environment = properties
+        .get("Environment")
+        .and_then(|e| e.get("Variables"))
+        .and_then(Value::as_object)
+        .map(|vars| vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    Ok(TemplateFunction {
+        logical_id: logical_id.to_string(),
+        function_name: properties.get("FunctionName").cloned(),
+        memory_mb: number("MemorySize").map_or(DEFAULT_MEMORY_MB, |m| m as u32),
+        timeout: Duration::from_secs(number("Timeout").unwrap_or(DEFAULT_TIMEOUT_SECONDS)),
+        environment,
+    })
+}
+
+/// The logical id of the stack's upload bucket: the only `AWS::S3::Bucket`,
+/// or the one whose notification configuration targets `function_logical_id`.
+pub fn upload_bucket(
+    template: &Value,
+    template_name: &str,
+    function_logical_id: &str,
+) -> Result<String, InvokeError> {
+    let buckets: Vec<(&String, &Value)> = resources(template)
+        .filter(|(_, r)| resource_type(r) == "AWS::S3::Bucket")
+        .collect();
+    match buckets.as_slice() {
+        [] => Err(InvokeError::Bucket {
+            template: template_name.to_string(),
+            message: "the template has no AWS::S3::Bucket; pass --bucket".to_string(),
+        }),
+        [(id, _)] => Ok(id.to_string()),
+        many => {
+            let notifying: Vec<&&String> = many
+                .iter()
+                .filter(|(_, r)| {
+                    r.get("Properties")
+                        .and_then(|p| p.get("NotificationConfiguration"))
+                        .is_some_and(|n| n.to_string().contains(function_logical_id))
+                })
+                .map(|(id, _)| id)
+                .collect();
+            match notifying.as_slice() {
+                [id] => Ok(id.to_string()),
+                _ => Err(InvokeError::Bucket {
+                    template: template_name.to_string(),
+                    message: format!(
+                        "several buckets ({}) and none is the only one notifying {function_logical_id}; pass --bucket",
+                        many.iter()
+                            .map(|(id, _)| id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                }),
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Resolving intrinsics against the deployed stack
+// ---------------------------------------------------------------------------
+
+/// What the deployed stack and the caller's identity tell us.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deployed {
+    pub stack_name: String,
+    pub stack_id: String,
+    pub region: String,
+    pub account_id: String,
+    pub partition: String,
+    /// Logical id -> physical id (what `Ref` returns for our resource types).
+    pub physical_ids: BTreeMap<String, String>,
+}
+
+impl Deployed {
+    fn url_suffix(&self) -> &'static str {
+        upstack_cfn::intrinsic::url_suffix_for_partition(&self.partition)
+    }
+}
+
+/// Resolves a template value (string, number, `Ref`, `Fn::GetAtt`, `Fn::Sub`,
+/// `Fn::Join`) to the string the deployed function sees.
+pub fn resolve(
+    value: &Value,
+    template: &Value,
+    deployed: &Deployed,
+) -> Result<String, InvokeError> {
+    match value {
+        Value::String(text) => Ok(text.clone()),
+        Value::Number(number) => Ok(number.to_string()),
+        Value::Bool(flag) => Ok(flag.to_string()),
+        Value::Object(map) if map.len() == 1 => {
+            let (function, argument) = map
+                .iter()
+                .next()
+                .map(|(k, v)| (k.as_str(), v))
+                .unwrap_or(("", &Value::Null));
+            match function {
+                "Ref" => {
+                    let name = argument
+                        .as_str()
+                        .ok_or_else(|| unresolvable(value, "Ref takes a string"))?;
+                    resolve_ref(name, deployed)
+                }
+                "Fn::GetAtt" => {
+                    let (logical_id, attribute) = match argument {
+                        Value::Array(parts) if parts.len() == 2 => (
+                            parts[0].as_str().unwrap_or_default().to_string(),
+                            parts[1].as_str().unwrap_or_default().to_string(),
+                        ),
+                        Value::String(dotted) => match dotted.split_once('.') {
+                            Some((id, attr)) => (id.to_string(), attr.to_string()),
+                            None => return Err(unresolvable(value, "expected Logical.Attribute")),
+                        },
+                        _ => return Err(unresolvable(value, "expected [LogicalId, Attribute]")),
+                    };
+                    get_att(&logical_id, &attribute, template, deployed)
+                }
+                "Fn::Sub" => {
+                    let (text, variables) = match argument {
+                        Value::String(text) => (text.as_str(), None),
+                        Value::Array(parts) if parts.len() == 2 => (
+                            parts[0].as_str().ok_or_else(|| {
+                                unresolvable(value, "Fn::Sub text must be a string")
+                            })?,
+                            parts[1].as_object(),
+                        ),
+                        _ => {
+                            return Err(unresolvable(
+                                value,
+                                "Fn::Sub takes a string or [string, variables]",
+                            ));
+                        }
+                    };
+                    substitute(text, variables, template, deployed)
+                }
+                "Fn::Join" => {
+                    let parts = argument.as_array().filter(|p| p.len() == 2);
+                    let Some(parts) = parts else {
+                        return Err(unresolvable(value, "Fn::Join takes [delimiter, list]"));
+                    };
+                    let delimiter = parts[0].as_str().unwrap_or_default();
+                    let items = parts[1]
+                        .as_array()
+                        .ok_or_else(|| unresolvable(value, "Fn::Join list must be a list"))?;
+                    let resolved: Result<Vec<String>, _> = items
+                        .iter()
+                        .map(|item| resolve(item, template, deployed))
+                        .collect();
+                    Ok(resolved?.join(delimiter))
+                }
+                other => Err(unresolvable(
+                    value,
+                    &format!("{other} is not supported by invoke"),
+                )),
+            }
+        }
+        _ => Err(unresolvable(
+            value,
+            "not a string or a supported intrinsic function",
+        )),
+    }
+}
+
+fn unresolvable(value: &Value, reason: &str) -> InvokeError {
+    InvokeError::Unresolvable {
+        what: value.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+fn resolve_ref(name: &str, deployed: &Deployed) -> Result<String, InvokeError> {
+    let pseudo = match name {
+        "AWS::Region" => Some(deployed.region.clone()),
+        "AWS::AccountId" => Some(deployed.account_id.clone()),
+        "AWS::Partition" => Some(deployed.partition.clone()),
+        "AWS::StackName" => Some(deployed.stack_name.clone()),
+        "AWS::StackId" => Some(deployed.stack_id.clone()),
+        "AWS::URLSuffix" => Some(deployed.url_suffix().to_string()),
+        "AWS::NoValue" => Some(String::new()),
+        _ => None,
+    };
+    if let Some(value) = pseudo {
+        return Ok(value);
+    }
+    deployed
+        .physical_ids
+        .get(name)
+        .cloned()
+        .ok_or_else(|| InvokeError::Unresolvable {
+            what: format!("Ref {name}"),
+            reason: format!(
+                "stack {} has no resource {name} (deploy the env first?)",
+                deployed.stack_name
+            ),
+        })
+}
+
+/// The `Fn::GetAtt` attributes our handlers' environments use, derived from
+/// the physical id the way CloudFormation documents each return value.
+fn get_att(
+    logical_id: &str,
+    attribute: &str,
+    template: &Value,
+    deployed: &Deployed,
+) -> Result<String, InvokeError> {
+    let what = format!("Fn::GetAtt {logical_id}.{attribute}");
+    let resource_type = template
+        .get("Resources")
+        .and_then(|r| r.get(logical_id))
+        .map(resource_type)
+        .ok_or_else(|| InvokeError::Unresolvable {
+            what: what.clone(),
+            reason: "no such resource in the template".into(),
+        })?;
+    let physical = resolve_ref(logical_id, deployed)?;
+    let (partition, region, account) =
+        (&deployed.partition, &deployed.region, &deployed.account_id);
+    let last_segment = |text: &str| text.rsplit(['/', ':']).next().unwrap_or(text).to_string();
+    let value = match (resource_type, attribute) {
+        ("AWS::SNS::Topic", "TopicArn") => physical,
+        ("AWS::SNS::Topic", "TopicName") => last_segment(&physical),
+        ("AWS::SQS::Queue", "QueueUrl") => physical,
+        ("AWS::SQS::Queue", "QueueName") => last_segment(&physical),
+        ("AWS::SQS::Queue", "Arn") => format!(
+            "arn:{partition}:sqs:{region}:{account}:{}",
+            last_segment(&physical)
+        ),
+        ("AWS::DynamoDB::Table", "Arn") => {
+            format!("arn:{partition}:dynamodb:{region}:{account}:table/{physical}")
+        }
+        ("AWS::S3::Bucket", "Arn") => format!("arn:{partition}:s3:::{physical}"),
+        ("AWS::S3::Bucket", "DomainName") => format!("{physical}.s3.{}", deployed.url_suffix()),
+        ("AWS::Lambda::Function", "Arn") => {
+            format!("arn:{partition}:lambda:{region}:{account}:function:{physical}")
+        }
+        ("AWS::KMS::Key", "Arn") => {
+            format!("arn:{partition}:kms:{region}:{account}:key/{physical}")
+        }
+        ("AWS::KMS::Key", "KeyId") => physical,
+        _ => {
+            return Err(InvokeError::Unresolvable {
+                what,
+                reason: format!(
+                    "{resource_type}.{attribute} is not an attribute invoke can derive"
+                ),
+            });
+        }
+    };
+    Ok(value)
+}
+
+/// `Fn::Sub`: `${Name}`, `${Logical.Attribute}`, `${!Literal}`.
+fn substitute(
+    text: &str,
+    variables: Option<&serde_json::Map<String, Value>>,
+    template: &Value,
+    deployed: &Deployed,
+) -> Result<String, InvokeError> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            return Err(InvokeError::Unresolvable {
+                what: text.to_string(),
+                reason: "unclosed ${ in Fn::Sub".into(),
+            });
+        };
+        let name = &after[..end];
+        if let Some(literal) = name.strip_prefix('!') {
+            out.push_str("${");
+            out.push_str(literal);
+            out.push('}');
+        } else if let Some(value) = variables.and_then(|v| v.get(name)) {
+            out.push_str(&resolve(value, template, deployed)?);
+        } else if let Some((logical_id, attribute)) = name.split_once('.') {
+            out.push_str(&get_att(logical_id, attribute, template, deployed)?);
+        } else {
+            out.push_str(&resolve_ref(name, deployed)?);
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The function's environment with every value resolved.
+pub fn resolved_environment(
+    function: &TemplateFunction,
+    template: &Value,
+    deployed: &Deployed,
+) -> Result<BTreeMap<String, String>, InvokeError> {
+    function
+        .environment
+        .iter()
+        .map(|(name, value)| {
+            resolve(value, template, deployed)
+                .map(|resolved| (name.clone(), resolved))
+                .map_err(|error| match error {
+                    InvokeError::Unresolvable { what, reason } => InvokeError::Unresolvable {
+                        what: format!("{}: {name} = {what}", function.logical_id),
+                        reason,
+                    },
+                    other => other,
+                })
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// The command
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub enum EventSource {
+    /// Build the S3 `ObjectCreated:Put` event for this key in the upload bucket.
+    S3Key(String),
+    /// Read the event from this JSON file.
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct InvokeRequest {
+    pub workspace_root: PathBuf,
+    pub env: String,
+    pub handler: String,
+    pub event: EventSource,
+    /// Stack name; default: `stack_name` from `envs/<env>.toml`.
+    pub stack_name: Option<String>,
+    /// Physical upload bucket name; default: the template's bucket, resolved.
+    pub bucket: Option<String>,
+    /// Run this binary instead of building the handler.
+    pub binary: Option<PathBuf>,
+    /// SDK configuration to use instead of the default chain (tests pass
+    /// moto's endpoint here: setting process variables needs `unsafe` in Rust 2024).
+    pub sdk_config: Option<aws_config::SdkConfig>,
+    /// Extra variables for the handler process, over the function's own
+    /// (e.g. `AWS_ENDPOINT_URL` to send its AWS calls to an emulator).
+    pub handler_environment: BTreeMap<String, String>,
+}
+
+#[derive(Debug)]
+pub struct InvokeOutput {
+    pub function_name: String,
+    pub event: Value,
+    pub environment: BTreeMap<String, String>,
+    pub report: InvocationReport,
+}
+
+fn read_json(path: &Path) -> Result<Value, InvokeError> {
+    let text = std::fs::read_to_string(path).map_err(|source| InvokeError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| InvokeError::Json {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+type SdkError<E> =
+    aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>;
+
+fn aws_error<E: std::error::Error + 'static>(
+    operation: &str,
+) -> impl FnOnce(SdkError<E>) -> InvokeError + '_ {
+    move |error| InvokeError::Aws {
+        operation: operation.to_string(),
+        message: aws_smithy_types::error::display::DisplayErrorContext(&error).to_string(),
+    }
+}
+
+/// `stack_name` and `region` from `envs/<env>.toml`, when present.
+fn env_file_settings(workspace_root: &Path, env: &str) -> (Option<String>, Option<String>) {
+    let path = workspace_root.join("envs").join(format!("{env}.toml"));
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return (None, None);
+    };
+    let Ok(parsed) = toml::from_str::<toml::Value>(&text) else {
+        return (None, None);
+    };
+    let get = |key: &str| {
+        parsed
+            .get(key)
+            .and_then(toml::Value::as_str)
+            .map(str::to_string)
+    };
+    (get("stack_name"), get("region"))
+}
+
+/// Builds the handler for the host with the workspace's cargo and returns the binary.
+pub fn build_host_binary(workspace_root: &Path, handler: &str) -> Result<PathBuf, InvokeError> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args(["build", "-p", handler, "--bin", handler])
+        .current_dir(workspace_root)
+        .stdin(std::process::Stdio::null())
+        .status()
+        .map_err(InvokeError::Cargo)?;
+    if !status.success() {
+        return Err(InvokeError::BuildFailed {
+            handler: handler.to_string(),
+            status,
+        });
+    }
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace_root.join("target"), PathBuf::from);
+    Ok(target_dir.join("debug").join(handler))
+}
+
+/// Resolves the function against the deployed stack, builds the event, runs
+/// the handler once.
+pub async fn invoke(request: InvokeRequest) -> Result<InvokeOutput, InvokeError> {
+    let template_path = request
+        .workspace_root
+        .join("synth-out")
+        .join(&request.env)
+        .join("template.json");
+    let template_name = format!("synth-out/{}/template.json", request.env);
+    let template = read_json(&template_path)?;
+    let function = find_function(&template, &template_name, &request.handler)?;
+
+    let (env_stack_name, env_region) = env_file_settings(&request.workspace_root, &request.env);
+    let sdk_config = match request.sdk_config.clone() {
+        Some(config) => config,
+        None => {
+            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+            // The env's own region unless the caller chose one explicitly.
+            if std::env::var_os("AWS_REGION").is_none()
+                && std::env::var_os("AWS_DEFAULT_REGION").is_none()
+                && let Some(region) = env_region
+            {
+                loader = loader.region(aws_config::Region::new(region));
+            }
+            loader.load().await
+        }
+    };
+    let region = sdk_config
+        .region()
+        .map(|r| r.as_ref().to_string())
+        .ok_or_else(|| InvokeError::NoRegion {
+            env: request.env.clone(),
+        })?;
+    let stack_name = request
+        .stack_name
+        .clone()
+        .or(env_stack_name)
+        .unwrap_or_else(|| request.env.clone());
+
+    let sts = aws_sdk_sts::Client::new(&sdk_config);
+    let identity = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(aws_error("sts:GetCallerIdentity"))?;
+    let account_id = identity.account().unwrap_or_default().to_string();
+    let partition = identity
+        .arn()
+        .and_then(|arn| arn.split(':').nth(1))
+        .map_or_else(
+            || upstack_cfn::intrinsic::partition_for_region(&region).to_string(),
+            str::to_string,
+        );
+
+    let cloudformation = aws_sdk_cloudformation::Client::new(&sdk_config);
+    let described = cloudformation
+        .describe_stack_resources()
+        .stack_name(&stack_name)
+        .send()
+        .await
+        .map_err(aws_error("cloudformation:DescribeStackResources"))?;
+    let mut deployed = Deployed {
+        stack_name: stack_name.clone(),
+        region: region.clone(),
+        account_id: account_id.clone(),
+        partition,
+        ..Default::default()
+    };
+    for resource in described.stack_resources() {
+        if deployed.stack_id.is_empty() {
+            deployed.stack_id = resource.stack_id().unwrap_or_default().to_string();
+        }
+        if let (Some(logical), Some(physical)) = (
+            resource.logical_resource_id(),
+            resource.physical_resource_id(),
+        ) {
+            deployed
+                .physical_ids
+                .insert(logical.to_string(), physical.to_string());
+        }
+    }
+
+    let environment = resolved_environment(&function, &template, &deployed)?;
+    let function_name = match &function.function_name {
+        Some(name) => resolve(name, &template, &deployed)?,
+        None => deployed
+            .physical_ids
+            .get(&function.logical_id)
+            .cloned()
+            .unwrap_or_else(|| function.logical_id.clone()),
+    };
+
+    let event = match &request.event {
+        EventSource::File(path) => read_json(path)?,
+        EventSource::S3Key(key) => {
+            let bucket = match &request.bucket {
+                Some(bucket) => bucket.clone(),
+                None => {
+                    let logical = upload_bucket(&template, &template_name, &function.logical_id)?;
+                    resolve_ref(&logical, &deployed)?
+                }
+            };
+            let path_style = sdk_config.endpoint_url().is_some();
+            let s3 = aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&sdk_config)
+                    .force_path_style(path_style)
+                    .build(),
+            );
+            let head = s3
+                .head_object()
+                .bucket(&bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(aws_error("s3:HeadObject"))
+                .map_err(|error| match error {
+                    InvokeError::Aws { operation, message } => InvokeError::Aws {
+                        operation: format!("{operation} s3://{bucket}/{key}"),
+                        message,
+                    },
+                    other => other,
+                })?;
+            let facts = ObjectFacts {
+                bucket,
+                key: key.clone(),
+                size: head.content_length().unwrap_or_default(),
+                etag: head
+                    .e_tag()
+                    .unwrap_or_default()
+                    .trim_matches('"')
+                    .to_string(),
+                version_id: head
+                    .version_id()
+                    .filter(|v| *v != "null")
+                    .map(str::to_string),
+            };
+            s3_put_event(&facts, &region, &account_id, SystemTime::now())
+        }
+    };
+
+    let binary = match &request.binary {
+        Some(binary) => binary.clone(),
+        None => build_host_binary(&request.workspace_root, &request.handler)?,
+    };
+    let mut process_environment = environment.clone();
+    process_environment.extend(request.handler_environment.clone());
+    let report = invoke_once(Invocation {
+        binary,
+        function_name: function_name.clone(),
+        environment: process_environment,
+        memory_mb: function.memory_mb,
+        timeout: function.timeout,
+        region,
+        account_id,
+        event: serde_json::to_vec(&event).unwrap_or_default(),
+        extra_passthrough: Vec::new(),
+    })
+    .await?;
+    Ok(InvokeOutput {
+        function_name,
+        event,
+        environment,
+        report,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_keys_are_encoded_the_way_s3_does() {
+        assert_eq!(s3_event_key("red flower.jpg"), "red+flower.jpg");
+        assert_eq!(s3_event_key("photos/my photo.jpg"), "photos/my+photo.jpg");
+        assert_eq!(
+            s3_event_key("data/dt=2026-11-22/a:b+c.csv"),
+            "data/dt%3D2026-11-22/a%3Ab%2Bc.csv"
+        );
+        assert_eq!(s3_event_key("photos/Zoë.jpg"), "photos/Zo%C3%AB.jpg");
+        assert_eq!(
+            s3_event_key("uploads/(1) copy~.txt"),
+            "uploads/%281%29+copy%7E.txt"
+        );
+    }
+
+    #[test]
+    fn timestamps_are_iso8601_utc_with_milliseconds() {
+        assert_eq!(iso8601_millis(Duration::ZERO), "1970-01-01T00:00:00.000Z");
+        // 2024-02-29 (leap day) 12:34:56.789
+        assert_eq!(
+            iso8601_millis(Duration::from_millis(1_709_210_096_789)),
+            "2024-02-29T12:34:56.789Z"
+        );
+        assert_eq!(
+            iso8601_millis(Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00.000Z"
+        );
+    }
+
+    #[test]
+    fn put_event_has_the_fields_handlers_read() {
+        let facts = ObjectFacts {
+            bucket: "uploads-bucket".into(),
+            key: "photos/a b.jpg".into(),
+            size: 42,
+            etag: "d41d8cd98f00b204e9800998ecf8427e".into(),
+            version_id: Some("v1".into()),
+        };
+        let event = s3_put_event(
+            &facts,
+            "eu-west-1",
+            "123456789012",
+            UNIX_EPOCH + Duration::from_secs(1),
+        );
+        let record = &event["Records"][0];
+        assert_eq!(record["eventSource"], "aws:s3");
+        assert_eq!(record["eventName"], "ObjectCreated:Put");
+        assert_eq!(record["awsRegion"], "eu-west-1");
+        assert_eq!(record["eventTime"], "1970-01-01T00:00:01.000Z");
+        assert_eq!(record["s3"]["bucket"]["name"], "uploads-bucket");
+        assert_eq!(record["s3"]["bucket"]["arn"], "arn:aws:s3:::uploads-bucket");
+        assert_eq!(record["s3"]["object"]["key"], "photos/a+b.jpg");
+        assert_eq!(record["s3"]["object"]["size"], 42);
+        assert_eq!(record["s3"]["object"]["versionId"], "v1");
+        assert_eq!(record["s3"]["object"]["sequencer"], "000000003B9ACA00");
+        // It parses as the event type the handlers deserialize.
+        let typed: aws_lambda_events_shape::S3Event = serde_json::from_value(event).unwrap();
+        assert_eq!(typed.records.len(), 1);
+    }
+
+    /// The shape of aws_lambda_events' S3Event that handlers rely on, kept
+    /// here so the toolkit does not depend on the handler crates.
+    mod aws_lambda_events_shape {
+        #[derive(serde::Deserialize)]
+        pub struct S3Event {
+            #[serde(rename = "Records")]
+            pub records: Vec<serde_json::Value>,
+        }
+    }
+
+    fn template() -> Value {
+        json!({
+            "Resources": {
+                "Uploads": { "Type": "AWS::S3::Bucket", "Properties": {
+                    "NotificationConfiguration": { "LambdaConfigurations": [
+                        { "Function": { "Fn::GetAtt": ["NotifyFunction", "Arn"] } } ] } } },
+                "Table": { "Type": "AWS::DynamoDB::Table" },
+                "Alerts": { "Type": "AWS::SNS::Topic" },
+                "Events": { "Type": "AWS::SQS::Queue" },
+                "NotifyFunction": { "Type": "AWS::Lambda::Function", "Properties": {
+                    "Code": { "S3Bucket": { "Fn::Sub": "upstack-assets-${AWS::AccountId}-${AWS::Region}" },
+                              "S3Key": "assets/notify-arm64-abc.zip" },
+                    "MemorySize": 256,
+                    "Timeout": 30,
+                    "FunctionName": { "Fn::Sub": "${AWS::StackName}-notify" },
+                    "Environment": { "Variables": {
+                        "TABLE_NAME": { "Ref": "Table" },
+                        "TOPIC_ARN": { "Ref": "Alerts" },
+                        "TABLE_ARN": { "Fn::GetAtt": ["Table", "Arn"] },
+                        "QUEUE_ARN": { "Fn::GetAtt": "Events.Arn" },
+                        "APP_ENV": "dev",
+                        "THRESHOLD": 0.5,
+                        "LABEL": { "Fn::Sub": ["${Name}-${Table}-${!Literal}", { "Name": { "Ref": "AWS::Region" } }] },
+                        "JOINED": { "Fn::Join": [":", [{ "Ref": "AWS::Partition" }, "x"]] }
+                    } }
+                } },
+                "PhotoCheckFunction": { "Type": "AWS::Lambda::Function", "Properties": { "Code": { "ZipFile": "x" } } }
+            }
+        })
+    }
+
+    fn deployed() -> Deployed {
+        Deployed {
+            stack_name: "upstack-dev".into(),
+            stack_id: "arn:aws:cloudformation:eu-west-1:123456789012:stack/upstack-dev/1".into(),
+            region: "eu-west-1".into(),
+            account_id: "123456789012".into(),
+            partition: "aws".into(),
+            physical_ids: BTreeMap::from([
+                ("Uploads".into(), "upstack-dev-uploads-1a2b".into()),
+                ("Table".into(), "upstack-dev-table".into()),
+                (
+                    "Alerts".into(),
+                    "arn:aws:sns:eu-west-1:123456789012:upstack-dev-alerts".into(),
+                ),
+                (
+                    "Events".into(),
+                    "https://sqs.eu-west-1.amazonaws.com/123456789012/upstack-dev-events.fifo"
+                        .into(),
+                ),
+            ]),
+        }
+    }
+
+    #[test]
+    fn finds_functions_by_asset_key_or_logical_id() {
+        let template = template();
+        let notify = find_function(&template, "t.json", "notify").unwrap();
+        assert_eq!(notify.logical_id, "NotifyFunction");
+        assert_eq!(
+            (notify.memory_mb, notify.timeout),
+            (256, Duration::from_secs(30))
+        );
+        let photo = find_function(&template, "t.json", "photo-check").unwrap();
+        assert_eq!(photo.logical_id, "PhotoCheckFunction");
+        // Lambda's defaults when the template leaves them out.
+        assert_eq!(
+            (photo.memory_mb, photo.timeout),
+            (128, Duration::from_secs(3))
+        );
+        let error = find_function(&template, "t.json", "ingest")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "t.json: no AWS::Lambda::Function for handler `ingest` (functions found: NotifyFunction, PhotoCheckFunction)"
+        );
+    }
+
+    #[test]
+    fn resolves_refs_attributes_subs_and_joins() {
+        let template = template();
+        let notify = find_function(&template, "t.json", "notify").unwrap();
+        let environment = resolved_environment(&notify, &template, &deployed()).unwrap();
+        assert_eq!(environment["TABLE_NAME"], "upstack-dev-table");
+        assert_eq!(
+            environment["TOPIC_ARN"],
+            "arn:aws:sns:eu-west-1:123456789012:upstack-dev-alerts"
+        );
+        assert_eq!(
+            environment["TABLE_ARN"],
+            "arn:aws:dynamodb:eu-west-1:123456789012:table/upstack-dev-table"
+        );
+        assert_eq!(
+            environment["QUEUE_ARN"],
+            "arn:aws:sqs:eu-west-1:123456789012:upstack-dev-events.fifo"
+        );
+        assert_eq!(environment["APP_ENV"], "dev");
+        assert_eq!(environment["THRESHOLD"], "0.5");
+        assert_eq!(
+            environment["LABEL"],
+            "eu-west-1-upstack-dev-table-${Literal}"
+        );
+        assert_eq!(environment["JOINED"], "aws:x");
+        let name = resolve(
+            notify.function_name.as_ref().unwrap(),
+            &template,
+            &deployed(),
+        )
+        .unwrap();
+        assert_eq!(name, "upstack-dev-notify");
+    }
+
+    #[test]
+    fn unresolvable_values_name_the_variable_and_the_reason() {
+        let mut template = template();
+        template["Resources"]["NotifyFunction"]["Properties"]["Environment"]["Variables"]["X"] =
+            json!({ "Fn::ImportValue": "shared-table" });
+        let notify = find_function(&template, "t.json", "notify").unwrap();
+        let error = resolved_environment(&notify, &template, &deployed())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("NotifyFunction: X = ")
+                && error.contains("Fn::ImportValue is not supported"),
+            "{error}"
+        );
+
+        let mut not_deployed = deployed();
+        not_deployed.physical_ids.remove("Table");
+        let error = resolve(&json!({ "Ref": "Table" }), &template, &not_deployed)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("stack upstack-dev has no resource Table"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn upload_bucket_is_the_only_bucket_or_the_one_notifying_the_function() {
+        let mut template = template();
+        assert_eq!(
+            upload_bucket(&template, "t.json", "NotifyFunction").unwrap(),
+            "Uploads"
+        );
+        template["Resources"]["Logs"] = json!({ "Type": "AWS::S3::Bucket" });
+        assert_eq!(
+            upload_bucket(&template, "t.json", "NotifyFunction").unwrap(),
+            "Uploads"
+        );
+        let error = upload_bucket(&template, "t.json", "PhotoCheckFunction")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("pass --bucket"), "{error}");
+    }
+
+    /// The template `synth` actually writes: every handler is found, the
+    /// upload bucket is told apart from the access-log bucket, and every
+    /// environment value uses only intrinsics `invoke` resolves.
+    #[test]
+    fn committed_dev_template_is_fully_resolvable() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let template = read_json(&root.join("synth-out/dev/template.json")).unwrap();
+        let mut deployed = deployed();
+        deployed.physical_ids = resources(&template)
+            .map(|(id, _)| (id.clone(), format!("physical-{id}")))
+            .collect();
+        for handler in upstack_contract::handler::ALL {
+            let function =
+                find_function(&template, "synth-out/dev/template.json", handler).unwrap();
+            let bucket = upload_bucket(
+                &template,
+                "synth-out/dev/template.json",
+                &function.logical_id,
+            )
+            .unwrap();
+            assert_eq!(bucket, "UploadBucket", "{handler}");
+            let environment = resolved_environment(&function, &template, &deployed).unwrap();
+            assert_eq!(
+                environment.get("APP_ENV").map(String::as_str),
+                Some("dev"),
+                "{handler}"
+            );
+        }
+    }
+
+    #[test]
+    fn partitions_follow_the_region() {
+        use upstack_cfn::intrinsic::partition_for_region;
+        assert_eq!(partition_for_region("eu-west-1"), "aws");
+        assert_eq!(partition_for_region("cn-north-1"), "aws-cn");
+        assert_eq!(partition_for_region("us-gov-west-1"), "aws-us-gov");
+    }
+}

@@ -1,0 +1,218 @@
+//! `invoke` end to end against moto: a stack deployed to moto provides the
+//! physical ids, HeadObject the object's facts, and the zipped echo handler
+//! shows what it received (event and resolved environment).
+
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use upstack_local::invoke::{EventSource, InvokeRequest, invoke};
+use upstack_runtime_api::InvocationOutcome;
+use upstack_test_support::{MotoServer, echo_bootstrap};
+
+/// What is deployed to moto: the stateful resources the function's
+/// environment refers to.
+fn deployed_template() -> serde_json::Value {
+    serde_json::json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Resources": {
+            "Uploads": { "Type": "AWS::S3::Bucket" },
+            "Table": {
+                "Type": "AWS::DynamoDB::Table",
+                "Properties": {
+                    "BillingMode": "PAY_PER_REQUEST",
+                    "AttributeDefinitions": [
+                        { "AttributeName": "pk", "AttributeType": "S" },
+                        { "AttributeName": "sk", "AttributeType": "S" }
+                    ],
+                    "KeySchema": [
+                        { "AttributeName": "pk", "KeyType": "HASH" },
+                        { "AttributeName": "sk", "KeyType": "RANGE" }
+                    ]
+                }
+            },
+            "Alerts": { "Type": "AWS::SNS::Topic" }
+        }
+    })
+}
+
+/// The synthesized template: the same plus the function (its code lives in
+/// the asset bucket, which moto's CloudFormation would try to fetch; the
+/// function itself is what `invoke` replaces, so it is not deployed here).
+fn synthesized_template() -> serde_json::Value {
+    let mut template = deployed_template();
+    template["Resources"]["EchoFunction"] = serde_json::json!({
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "FunctionName": { "Fn::Sub": "${AWS::StackName}-echo" },
+            "Code": { "S3Bucket": "upstack-assets-123456789012-eu-west-1", "S3Key": "assets/echo-x86_64-0123.zip" },
+            "MemorySize": 512,
+            "Timeout": 10,
+            "Environment": { "Variables": {
+                "TABLE_NAME": { "Ref": "Table" },
+                "TOPIC_ARN": { "Ref": "Alerts" },
+                "BUCKET_ARN": { "Fn::GetAtt": ["Uploads", "Arn"] },
+                "LABEL": { "Fn::Sub": "${AWS::Region}/${AWS::AccountId}/${Table}" }
+            } }
+        }
+    });
+    template
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invoke_with_key_sends_the_s3_event_and_the_deployed_environment() {
+    let moto = MotoServer::start();
+    let sdk_config = moto.sdk_config().await;
+
+    let cloudformation = aws_sdk_cloudformation::Client::new(&sdk_config);
+    cloudformation
+        .create_stack()
+        .stack_name("upstack-test")
+        .template_body(deployed_template().to_string())
+        .send()
+        .await
+        .unwrap();
+    let resources = cloudformation
+        .describe_stack_resources()
+        .stack_name("upstack-test")
+        .send()
+        .await
+        .unwrap();
+    let physical = |logical: &str| {
+        resources
+            .stack_resources()
+            .iter()
+            .find(|r| r.logical_resource_id() == Some(logical))
+            .and_then(|r| r.physical_resource_id())
+            .unwrap_or_else(|| panic!("moto created no {logical}"))
+            .to_string()
+    };
+    let bucket = physical("Uploads");
+    let table = physical("Table");
+
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk_config)
+            .force_path_style(true)
+            .build(),
+    );
+    let key = "photos/my photo ü=1.jpg";
+    let put = s3
+        .put_object()
+        .bucket(&bucket)
+        .key(key)
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(
+            b"not really a jpeg",
+        ))
+        .send()
+        .await
+        .unwrap();
+
+    let workspace = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(workspace.path().join("synth-out/dev")).unwrap();
+    std::fs::write(
+        workspace.path().join("synth-out/dev/template.json"),
+        synthesized_template().to_string(),
+    )
+    .unwrap();
+    std::fs::create_dir_all(workspace.path().join("envs")).unwrap();
+    std::fs::write(
+        workspace.path().join("envs/dev.toml"),
+        "stack_name = \"upstack-test\"\nregion = \"eu-west-1\"\n",
+    )
+    .unwrap();
+
+    let output = invoke(InvokeRequest {
+        workspace_root: workspace.path().to_path_buf(),
+        env: "dev".into(),
+        handler: "echo".into(),
+        event: EventSource::S3Key(key.into()),
+        stack_name: None,
+        bucket: None,
+        binary: Some(echo_bootstrap(workspace.path())),
+        sdk_config: Some(sdk_config),
+        handler_environment: BTreeMap::from([(
+            "AWS_ENDPOINT_URL".to_string(),
+            moto.endpoint.clone(),
+        )]),
+    })
+    .await
+    .unwrap();
+
+    assert_eq!(output.function_name, "upstack-test-echo");
+    assert_eq!(output.environment["TABLE_NAME"], table);
+    assert_eq!(
+        output.environment["BUCKET_ARN"],
+        format!("arn:aws:s3:::{bucket}")
+    );
+    assert_eq!(
+        output.environment["LABEL"],
+        format!("eu-west-1/123456789012/{table}")
+    );
+    assert!(
+        output.environment["TOPIC_ARN"].starts_with("arn:aws:sns:eu-west-1:123456789012:"),
+        "{:?}",
+        output.environment
+    );
+
+    let InvocationOutcome::Response(body) = &output.report.outcome else {
+        panic!("{:?}\n{:?}", output.report.outcome, output.report.logs)
+    };
+    let body: serde_json::Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(body["tableName"], table.as_str());
+    assert_eq!(body["functionName"], "upstack-test-echo");
+    assert_eq!(body["memory"], "512");
+    let record = &body["echo"]["Records"][0];
+    assert_eq!(record["eventName"], "ObjectCreated:Put");
+    assert_eq!(record["awsRegion"], "eu-west-1");
+    assert_eq!(record["s3"]["bucket"]["name"], bucket.as_str());
+    assert_eq!(
+        record["s3"]["object"]["key"],
+        "photos/my+photo+%C3%BC%3D1.jpg"
+    );
+    assert_eq!(record["s3"]["object"]["size"], 17);
+    assert_eq!(
+        record["s3"]["object"]["eTag"],
+        put.e_tag().unwrap().trim_matches('"')
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_object_is_reported_with_its_bucket_and_key() {
+    let moto = MotoServer::start();
+    let sdk_config = moto.sdk_config().await;
+    aws_sdk_cloudformation::Client::new(&sdk_config)
+        .create_stack()
+        .stack_name("upstack-test")
+        .template_body(deployed_template().to_string())
+        .send()
+        .await
+        .unwrap();
+    let workspace = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(workspace.path().join("synth-out/dev")).unwrap();
+    std::fs::write(
+        workspace.path().join("synth-out/dev/template.json"),
+        synthesized_template().to_string(),
+    )
+    .unwrap();
+    let error = invoke(InvokeRequest {
+        workspace_root: workspace.path().to_path_buf(),
+        env: "dev".into(),
+        handler: "echo".into(),
+        event: EventSource::S3Key("uploads/missing.txt".into()),
+        stack_name: Some("upstack-test".into()),
+        bucket: None,
+        binary: Some(PathBuf::from("/nonexistent")),
+        sdk_config: Some(sdk_config),
+        handler_environment: BTreeMap::new(),
+    })
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.starts_with("s3:HeadObject s3://upstack-test-uploads"),
+        "{error}"
+    );
+    assert!(error.contains("/uploads/missing.txt failed"), "{error}");
+}
