@@ -3,7 +3,7 @@
 // Test helpers outside #[test] fns: a panic here is a failed test.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use serde_json::{Value as Json, json};
 use upstack_cfn::ResourceInfo;

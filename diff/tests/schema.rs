@@ -6,7 +6,7 @@
 // Test helpers outside #[test] fns: a panic here is a failed test.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

@@ -4,7 +4,7 @@
 // Test helpers outside #[test] fns: a panic here is a failed test.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use upstack_diff::render::{self, Sources};
 

@@ -454,10 +454,34 @@ fn build_manifest(manifest: &toml::Value) -> String {
         "bench",
         "example",
     ];
+    /// Whether cargo discovers tests/benches/examples, and whether a target
+    /// gets a test harness or doctests: settings of the test build only.
+    const AUTO_DISCOVERY: [&str; 3] = ["autotests", "autobenches", "autoexamples"];
+    const HARNESS_FLAGS: [&str; 3] = ["test", "doctest", "bench"];
     let mut manifest = manifest.clone();
     if let Some(table) = manifest.as_table_mut() {
         for key in TEST_ONLY {
             table.remove(key);
+        }
+        if let Some(package) = table.get_mut("package").and_then(toml::Value::as_table_mut) {
+            for key in AUTO_DISCOVERY {
+                package.remove(key);
+            }
+        }
+        if let Some(lib) = table.get_mut("lib").and_then(toml::Value::as_table_mut) {
+            for key in HARNESS_FLAGS {
+                lib.remove(key);
+            }
+            if lib.is_empty() {
+                table.remove("lib");
+            }
+        }
+        if let Some(bins) = table.get_mut("bin").and_then(toml::Value::as_array_mut) {
+            for bin in bins.iter_mut().filter_map(toml::Value::as_table_mut) {
+                for key in HARNESS_FLAGS {
+                    bin.remove(key);
+                }
+            }
         }
         if let Some(targets) = table.get_mut("target").and_then(toml::Value::as_table_mut) {
             for (_, target) in targets.iter_mut() {
@@ -874,6 +898,35 @@ version = "0.1.0"
         write(&root.join("functions/notify/src/.main.rs.swp"), "swap");
         write(&root.join("functions/notify/target/debug/notify"), "binary");
         assert_eq!(before, notify(root));
+    }
+
+    #[test]
+    fn test_harness_settings_are_not_hashed_but_target_settings_are() {
+        let ws = workspace();
+        let root = ws.path();
+        let manifest = root.join("functions/notify/Cargo.toml");
+        let before = notify(root);
+        // One integration-test binary, no unit-test harness, no doctests.
+        edit(
+            &manifest,
+            "name = \"notify\"\n",
+            "name = \"notify\"\nautotests = false\n[lib]\ntest = false\ndoctest = false\n[[bin]]\nname = \"notify\"\npath = \"src/main.rs\"\ntest = false\n[[test]]\nname = \"it\"\npath = \"tests/it.rs\"\n",
+        );
+        let with_bin = notify(root);
+        // Declaring the binary is a build setting; only its harness flags are not.
+        assert_ne!(before, with_bin);
+        edit(&manifest, "test = false\n[[test]]", "[[test]]");
+        edit(&manifest, "autotests = false\n", "");
+        edit(&manifest, "[lib]\ntest = false\ndoctest = false\n", "");
+        let bin_only = notify(root);
+        assert_eq!(with_bin, bin_only);
+        // A library setting that reaches the binary still counts.
+        edit(
+            &manifest,
+            "[[bin]]",
+            "[lib]\npath = \"src/lib.rs\"\n[[bin]]",
+        );
+        assert_ne!(bin_only, notify(root));
     }
 
     #[test]

@@ -144,7 +144,7 @@ async fn execute(cfn: Cfn, plan: &Plan, require_approval: RequireApproval) -> Ru
     let clients = DeployClients {
         cloudformation: cfn,
         s3: s3_with_assets(),
-        cloudwatch: crate::no_cloudwatch(),
+        cloudwatch: super::no_cloudwatch(),
     };
     let mut reporter = RecordingReporter::default();
     let clock = ManualClock::default();
@@ -226,7 +226,7 @@ async fn prepare_records_cloudformation_replacement_verdict_in_the_plan() {
     let clients = DeployClients {
         cloudformation: cfn,
         s3: s3_with_assets(),
-        cloudwatch: crate::no_cloudwatch(),
+        cloudwatch: super::no_cloudwatch(),
     };
     let clock = ManualClock::default();
     let mut reporter = RecordingReporter::default();
@@ -475,7 +475,7 @@ async fn saved_plan_not_approved_keeps_its_change_set() {
     let clients = DeployClients {
         cloudformation: cfn,
         s3: s3_with_assets(),
-        cloudwatch: crate::no_cloudwatch(),
+        cloudwatch: super::no_cloudwatch(),
     };
     let clock = ManualClock::default();
     let mut reporter = RecordingReporter::default();
@@ -510,7 +510,7 @@ async fn saved_plan_for_another_account_is_refused_without_a_call() {
     let clients = DeployClients {
         cloudformation: cfn,
         s3: s3_with_assets(),
-        cloudwatch: crate::no_cloudwatch(),
+        cloudwatch: super::no_cloudwatch(),
     };
     let clock = ManualClock::default();
     let mut other = target(dir.path());

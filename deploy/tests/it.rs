@@ -1,0 +1,12 @@
+//! All of this crate's integration tests, as modules of one test binary:
+//! each `tests/*.rs` was its own binary linking the AWS SDKs, and linking
+//! them dominated CI time and `target/` size.
+
+mod aws_validate;
+mod aws_validate_stack;
+mod deploy_changeset;
+mod deploy_destroy;
+mod deploy_moto;
+mod deploy_states;
+mod live_diff_changeset;
+mod live_diff_moto;

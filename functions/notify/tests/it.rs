@@ -1,0 +1,6 @@
+//! All of this crate's integration tests, as modules of one test binary:
+//! each `tests/*.rs` was its own binary linking the AWS SDKs, and linking
+//! them dominated CI time and `target/` size.
+
+mod moto;
+mod runtime_api;

@@ -1,0 +1,10 @@
+//! All of this crate's integration tests, as modules of one test binary:
+//! each `tests/*.rs` was its own binary linking the AWS SDKs, and linking
+//! them dominated CI time and `target/` size.
+
+mod cli_diff;
+mod cli_diff_moto;
+mod deploy_cli;
+mod least_privilege;
+mod synth_cli;
+mod synth_lint;
