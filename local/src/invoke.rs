@@ -4,7 +4,8 @@
 //! - The function's configuration (environment, memory, timeout) comes from the
 //!   synthesized template `synth-out/<env>/template.json`; `Ref`, `Fn::GetAtt`,
 //!   `Fn::Sub` and `Fn::Join` in it are resolved against the deployed stack
-//!   (CloudFormation `DescribeStackResources`) and the caller's account (STS).
+//!   (CloudFormation `DescribeStackResources`) and the account the session
+//!   checked; which function is the handler's comes from the manifest.
 //! - `--key` builds the `ObjectCreated:Put` record S3 sends for an object that
 //!   exists in the env's upload bucket (HeadObject gives size, eTag, versionId);
 //!   `--event` reads any event from a file.
@@ -21,6 +22,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 
+use sha2::{Digest, Sha256};
+use upstack_project::manifest::ManifestFunction;
 use upstack_runtime_api::{Invocation, InvocationReport, RuntimeApiError, invoke_once};
 
 /// Lambda's defaults when the template leaves them out.
@@ -43,11 +46,22 @@ pub enum InvokeError {
         source: serde_json::Error,
     },
     #[error(
-        "{template}: no AWS::Lambda::Function for handler `{handler}` (functions found: {found})"
+        "{template}: no AWS::Lambda::Function `{logical_id}` (handler `{handler}` in the manifest; functions found: {found}); run `upstack synth`"
     )]
     FunctionNotFound {
         template: String,
+        logical_id: String,
         handler: String,
+        found: String,
+    },
+    #[error(
+        "{template} is not the template {manifest} was written with (sha256 {found}, the manifest says {expected}); run `upstack synth --env {env}`"
+    )]
+    TemplateMismatch {
+        template: String,
+        manifest: String,
+        env: String,
+        expected: String,
         found: String,
     },
     #[error("{template}: {message}")]
@@ -56,8 +70,6 @@ pub enum InvokeError {
     Unresolvable { what: String, reason: String },
     #[error("{operation} failed: {message}")]
     Aws { operation: String, message: String },
-    #[error("no AWS region: set AWS_REGION or `region` in envs/{env}.toml")]
-    NoRegion { env: String },
     #[error("`cargo build -p {handler}` failed with {status}")]
     BuildFailed {
         handler: String,
@@ -203,52 +215,22 @@ fn resource_type(resource: &Value) -> &str {
         .unwrap_or_default()
 }
 
-fn contains_string(value: &Value, needle: &str) -> bool {
-    match value {
-        Value::String(text) => text.contains(needle),
-        Value::Array(items) => items.iter().any(|item| contains_string(item, needle)),
-        Value::Object(map) => map.values().any(|item| contains_string(item, needle)),
-        _ => false,
-    }
-}
-
-/// The `AWS::Lambda::Function` whose code is the handler's asset
-/// (`Code` mentions `assets/<handler>-`), or whose logical id spells the
-/// handler (`photo-check` matches `PhotoCheckFunction`).
+/// The `AWS::Lambda::Function` synth recorded for the handler (its logical ID
+/// comes from `synth-out/<env>/manifest.json`, never guessed from names).
 pub fn find_function(
     template: &Value,
     template_name: &str,
-    handler: &str,
+    function: &ManifestFunction,
 ) -> Result<TemplateFunction, InvokeError> {
-    let asset_prefix = format!("assets/{handler}-");
-    let squashed: String = handler
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .collect::<String>()
-        .to_lowercase();
     let functions: Vec<(&String, &Value)> = resources(template)
         .filter(|(_, r)| resource_type(r) == "AWS::Lambda::Function")
         .collect();
-    let by_asset = functions.iter().find(|(_, resource)| {
-        resource
-            .get("Properties")
-            .and_then(|p| p.get("Code"))
-            .is_some_and(|code| contains_string(code, &asset_prefix))
-    });
-    let by_id = || {
-        functions.iter().find(|(id, _)| {
-            let id: String = id
-                .chars()
-                .filter(char::is_ascii_alphanumeric)
-                .collect::<String>()
-                .to_lowercase();
-            id == squashed || id == format!("{squashed}function")
-        })
-    };
-    let Some((logical_id, resource)) = by_asset.or_else(by_id) else {
+    let Some((logical_id, resource)) = functions.iter().find(|(id, _)| **id == function.logical_id)
+    else {
         return Err(InvokeError::FunctionNotFound {
             template: template_name.to_string(),
-            handler: handler.to_string(),
+            logical_id: function.logical_id.clone(),
+            handler: function.handler.clone(),
             found: if functions.is_empty() {
                 "none".to_string()
             } else {
@@ -326,7 +308,7 @@ pub fn upload_bucket(
 
 /// What the deployed stack and the caller's identity tell us.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Deployed {
+pub struct DeployedStack {
     pub stack_name: String,
     pub stack_id: String,
     pub region: String,
@@ -336,7 +318,7 @@ pub struct Deployed {
     pub physical_ids: BTreeMap<String, String>,
 }
 
-impl Deployed {
+impl DeployedStack {
     fn url_suffix(&self) -> &'static str {
         upstack_cfn::intrinsic::url_suffix_for_partition(&self.partition)
     }
@@ -347,7 +329,7 @@ impl Deployed {
 pub fn resolve(
     value: &Value,
     template: &Value,
-    deployed: &Deployed,
+    deployed: &DeployedStack,
 ) -> Result<String, InvokeError> {
     match value {
         Value::String(text) => Ok(text.clone()),
@@ -433,7 +415,7 @@ fn unresolvable(value: &Value, reason: &str) -> InvokeError {
     }
 }
 
-fn resolve_ref(name: &str, deployed: &Deployed) -> Result<String, InvokeError> {
+fn resolve_ref(name: &str, deployed: &DeployedStack) -> Result<String, InvokeError> {
     let pseudo = match name {
         "AWS::Region" => Some(deployed.region.clone()),
         "AWS::AccountId" => Some(deployed.account_id.clone()),
@@ -466,7 +448,7 @@ fn get_att(
     logical_id: &str,
     attribute: &str,
     template: &Value,
-    deployed: &Deployed,
+    deployed: &DeployedStack,
 ) -> Result<String, InvokeError> {
     let what = format!("Fn::GetAtt {logical_id}.{attribute}");
     let resource_type = template
@@ -519,7 +501,7 @@ fn substitute(
     text: &str,
     variables: Option<&serde_json::Map<String, Value>>,
     template: &Value,
-    deployed: &Deployed,
+    deployed: &DeployedStack,
 ) -> Result<String, InvokeError> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -554,7 +536,7 @@ fn substitute(
 pub fn resolved_environment(
     function: &TemplateFunction,
     template: &Value,
-    deployed: &Deployed,
+    deployed: &DeployedStack,
 ) -> Result<BTreeMap<String, String>, InvokeError> {
     function
         .environment
@@ -585,21 +567,32 @@ pub enum EventSource {
     File(PathBuf),
 }
 
+/// Where the handler runs as: the caller's session, already checked against
+/// the env (its region and account), so invoke makes no identity call of its own.
+#[derive(Debug, Clone)]
+pub struct InvokeTarget {
+    pub sdk_config: aws_config::SdkConfig,
+    pub region: String,
+    pub account_id: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct InvokeRequest {
     pub workspace_root: PathBuf,
     pub env: String,
-    pub handler: String,
+    /// The function as synth recorded it in `synth-out/<env>/manifest.json`.
+    pub function: ManifestFunction,
+    /// `template_sha256` of that manifest: the template read must be the one
+    /// synth wrote alongside it.
+    pub template_sha256: String,
+    /// The deployed stack to resolve `Ref`/`Fn::GetAtt` against.
+    pub stack_name: String,
     pub event: EventSource,
-    /// Stack name; default: `stack_name` from `envs/<env>.toml`.
-    pub stack_name: Option<String>,
     /// Physical upload bucket name; default: the template's bucket, resolved.
     pub bucket: Option<String>,
     /// Run this binary instead of building the handler.
     pub binary: Option<PathBuf>,
-    /// SDK configuration to use instead of the default chain (tests pass
-    /// moto's endpoint here: setting process variables needs `unsafe` in Rust 2024).
-    pub sdk_config: Option<aws_config::SdkConfig>,
+    pub target: InvokeTarget,
     /// Extra variables for the handler process, over the function's own
     /// (e.g. `AWS_ENDPOINT_URL` to send its AWS calls to an emulator).
     pub handler_environment: BTreeMap<String, String>,
@@ -636,24 +629,6 @@ fn aws_error<E: std::error::Error + 'static>(
     }
 }
 
-/// `stack_name` and `region` from `envs/<env>.toml`, when present.
-fn env_file_settings(workspace_root: &Path, env: &str) -> (Option<String>, Option<String>) {
-    let path = workspace_root.join("envs").join(format!("{env}.toml"));
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return (None, None);
-    };
-    let Ok(parsed) = toml::from_str::<toml::Value>(&text) else {
-        return (None, None);
-    };
-    let get = |key: &str| {
-        parsed
-            .get(key)
-            .and_then(toml::Value::as_str)
-            .map(str::to_string)
-    };
-    (get("stack_name"), get("region"))
-}
-
 /// Builds the handler for the host with the workspace's cargo and returns the binary.
 pub fn build_host_binary(workspace_root: &Path, handler: &str) -> Result<PathBuf, InvokeError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -683,50 +658,35 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeOutput, InvokeError>
         .join(&request.env)
         .join("template.json");
     let template_name = format!("synth-out/{}/template.json", request.env);
-    let template = read_json(&template_path)?;
-    let function = find_function(&template, &template_name, &request.handler)?;
-
-    let (env_stack_name, env_region) = env_file_settings(&request.workspace_root, &request.env);
-    let sdk_config = match request.sdk_config.clone() {
-        Some(config) => config,
-        None => {
-            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-            // The env's own region unless the caller chose one explicitly.
-            if std::env::var_os("AWS_REGION").is_none()
-                && std::env::var_os("AWS_DEFAULT_REGION").is_none()
-                && let Some(region) = env_region
-            {
-                loader = loader.region(aws_config::Region::new(region));
-            }
-            loader.load().await
-        }
-    };
-    let region = sdk_config
-        .region()
-        .map(|r| r.as_ref().to_string())
-        .ok_or_else(|| InvokeError::NoRegion {
-            env: request.env.clone(),
+    let template_text =
+        std::fs::read_to_string(&template_path).map_err(|source| InvokeError::Read {
+            path: template_path.clone(),
+            source,
         })?;
-    let stack_name = request
-        .stack_name
-        .clone()
-        .or(env_stack_name)
-        .unwrap_or_else(|| request.env.clone());
+    let found = hex::encode(Sha256::digest(template_text.as_bytes()));
+    if found != request.template_sha256 {
+        return Err(InvokeError::TemplateMismatch {
+            template: template_name,
+            manifest: format!("synth-out/{}/manifest.json", request.env),
+            env: request.env.clone(),
+            expected: request.template_sha256.clone(),
+            found,
+        });
+    }
+    let template: Value =
+        serde_json::from_str(&template_text).map_err(|source| InvokeError::Json {
+            path: template_path.clone(),
+            source,
+        })?;
+    let function = find_function(&template, &template_name, &request.function)?;
 
-    let sts = aws_sdk_sts::Client::new(&sdk_config);
-    let identity = sts
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(aws_error("sts:GetCallerIdentity"))?;
-    let account_id = identity.account().unwrap_or_default().to_string();
-    let partition = identity
-        .arn()
-        .and_then(|arn| arn.split(':').nth(1))
-        .map_or_else(
-            || upstack_cfn::intrinsic::partition_for_region(&region).to_string(),
-            str::to_string,
-        );
+    let InvokeTarget {
+        sdk_config,
+        region,
+        account_id,
+    } = request.target.clone();
+    let stack_name = request.stack_name.clone();
+    let partition = upstack_cfn::intrinsic::partition_for_region(&region).to_string();
 
     let cloudformation = aws_sdk_cloudformation::Client::new(&sdk_config);
     let described = cloudformation
@@ -735,7 +695,7 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeOutput, InvokeError>
         .send()
         .await
         .map_err(aws_error("cloudformation:DescribeStackResources"))?;
-    let mut deployed = Deployed {
+    let mut deployed = DeployedStack {
         stack_name: stack_name.clone(),
         region: region.clone(),
         account_id: account_id.clone(),
@@ -816,7 +776,7 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeOutput, InvokeError>
 
     let binary = match &request.binary {
         Some(binary) => binary.clone(),
-        None => build_host_binary(&request.workspace_root, &request.handler)?,
+        None => build_host_binary(&request.workspace_root, &request.function.handler)?,
     };
     let mut process_environment = environment.clone();
     process_environment.extend(request.handler_environment.clone());
@@ -945,8 +905,8 @@ mod tests {
         })
     }
 
-    fn deployed() -> Deployed {
-        Deployed {
+    fn deployed() -> DeployedStack {
+        DeployedStack {
             stack_name: "upstack-dev".into(),
             stack_id: "arn:aws:cloudformation:eu-west-1:123456789012:stack/upstack-dev/1".into(),
             region: "eu-west-1".into(),
@@ -968,35 +928,65 @@ mod tests {
         }
     }
 
+    /// The manifest entry synth writes for `handler` (logical ID by the stack's rule).
+    fn manifest_function(handler: &str, logical_id: &str) -> ManifestFunction {
+        ManifestFunction {
+            logical_id: logical_id.to_owned(),
+            handler: handler.to_owned(),
+            function_name: format!("upstack-dev-{handler}"),
+            architecture: upstack_contract::Architecture::Arm64,
+            asset_key: format!("assets/{handler}-arm64-00.zip"),
+        }
+    }
+
     #[test]
-    fn finds_functions_by_asset_key_or_logical_id() {
+    fn finds_the_manifest_function_by_logical_id() {
         let template = template();
-        let notify = find_function(&template, "t.json", "notify").unwrap();
+        let notify = find_function(
+            &template,
+            "t.json",
+            &manifest_function("notify", "NotifyFunction"),
+        )
+        .unwrap();
         assert_eq!(notify.logical_id, "NotifyFunction");
         assert_eq!(
             (notify.memory_mb, notify.timeout),
             (256, Duration::from_secs(30))
         );
-        let photo = find_function(&template, "t.json", "photo-check").unwrap();
+        let photo = find_function(
+            &template,
+            "t.json",
+            &manifest_function("photo-check", "PhotoCheckFunction"),
+        )
+        .unwrap();
         assert_eq!(photo.logical_id, "PhotoCheckFunction");
         // Lambda's defaults when the template leaves them out.
         assert_eq!(
             (photo.memory_mb, photo.timeout),
             (128, Duration::from_secs(3))
         );
-        let error = find_function(&template, "t.json", "ingest")
-            .unwrap_err()
-            .to_string();
+        let error = find_function(
+            &template,
+            "t.json",
+            &manifest_function("ingest", "IngestFunction"),
+        )
+        .unwrap_err()
+        .to_string();
         assert_eq!(
             error,
-            "t.json: no AWS::Lambda::Function for handler `ingest` (functions found: NotifyFunction, PhotoCheckFunction)"
+            "t.json: no AWS::Lambda::Function `IngestFunction` (handler `ingest` in the manifest; functions found: NotifyFunction, PhotoCheckFunction); run `upstack synth`"
         );
     }
 
     #[test]
     fn resolves_refs_attributes_subs_and_joins() {
         let template = template();
-        let notify = find_function(&template, "t.json", "notify").unwrap();
+        let notify = find_function(
+            &template,
+            "t.json",
+            &manifest_function("notify", "NotifyFunction"),
+        )
+        .unwrap();
         let environment = resolved_environment(&notify, &template, &deployed()).unwrap();
         assert_eq!(environment["TABLE_NAME"], "upstack-dev-table");
         assert_eq!(
@@ -1032,7 +1022,12 @@ mod tests {
         let mut template = template();
         template["Resources"]["NotifyFunction"]["Properties"]["Environment"]["Variables"]["X"] =
             json!({ "Fn::ImportValue": "shared-table" });
-        let notify = find_function(&template, "t.json", "notify").unwrap();
+        let notify = find_function(
+            &template,
+            "t.json",
+            &manifest_function("notify", "NotifyFunction"),
+        )
+        .unwrap();
         let error = resolved_environment(&notify, &template, &deployed())
             .unwrap_err()
             .to_string();
@@ -1082,9 +1077,10 @@ mod tests {
         deployed.physical_ids = resources(&template)
             .map(|(id, _)| (id.clone(), format!("physical-{id}")))
             .collect();
+        let manifest = upstack_project::manifest::load(root, "dev").unwrap();
         for handler in upstack_contract::handler::ALL {
-            let function =
-                find_function(&template, "synth-out/dev/template.json", handler).unwrap();
+            let entry = manifest.function(handler).unwrap();
+            let function = find_function(&template, "synth-out/dev/template.json", entry).unwrap();
             let bucket = upload_bucket(
                 &template,
                 "synth-out/dev/template.json",

@@ -8,9 +8,13 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use upstack_local::invoke::{EventSource, InvokeRequest, invoke};
+use sha2::Digest;
+
+use upstack_contract::Architecture;
+use upstack_local::invoke::{EventSource, InvokeRequest, InvokeTarget, invoke};
+use upstack_project::manifest::ManifestFunction;
 use upstack_runtime_api::InvocationOutcome;
-use upstack_test_support::{MotoServer, echo_bootstrap};
+use upstack_test_support::{ACCOUNT_ID, MotoServer, REGION, echo_bootstrap};
 
 /// What is deployed to moto: the stateful resources the function's
 /// environment refers to.
@@ -59,6 +63,41 @@ fn synthesized_template() -> serde_json::Value {
         }
     });
     template
+}
+
+/// Writes the synthesized template where synth would and returns the
+/// request `upstack invoke echo` makes from the manifest entry and the session.
+fn request(
+    workspace: &std::path::Path,
+    sdk_config: aws_config::SdkConfig,
+    event: EventSource,
+    binary: PathBuf,
+) -> InvokeRequest {
+    let template = synthesized_template().to_string();
+    std::fs::create_dir_all(workspace.join("synth-out/dev")).unwrap();
+    std::fs::write(workspace.join("synth-out/dev/template.json"), &template).unwrap();
+    InvokeRequest {
+        workspace_root: workspace.to_path_buf(),
+        env: "dev".into(),
+        function: ManifestFunction {
+            logical_id: "EchoFunction".into(),
+            handler: "echo".into(),
+            function_name: "upstack-test-echo".into(),
+            architecture: Architecture::X86_64,
+            asset_key: "assets/echo-x86_64-0123.zip".into(),
+        },
+        template_sha256: hex::encode(sha2::Sha256::digest(template.as_bytes())),
+        stack_name: "upstack-test".into(),
+        event,
+        bucket: None,
+        binary: Some(binary),
+        target: InvokeTarget {
+            sdk_config,
+            region: REGION.into(),
+            account_id: ACCOUNT_ID.into(),
+        },
+        handler_environment: BTreeMap::new(),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,35 +149,17 @@ async fn invoke_with_key_sends_the_s3_event_and_the_deployed_environment() {
         .unwrap();
 
     let workspace = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(workspace.path().join("synth-out/dev")).unwrap();
-    std::fs::write(
-        workspace.path().join("synth-out/dev/template.json"),
-        synthesized_template().to_string(),
-    )
-    .unwrap();
-    std::fs::create_dir_all(workspace.path().join("envs")).unwrap();
-    std::fs::write(
-        workspace.path().join("envs/dev.toml"),
-        "stack_name = \"upstack-test\"\nregion = \"eu-west-1\"\n",
-    )
-    .unwrap();
-
-    let output = invoke(InvokeRequest {
-        workspace_root: workspace.path().to_path_buf(),
-        env: "dev".into(),
-        handler: "echo".into(),
-        event: EventSource::S3Key(key.into()),
-        stack_name: None,
-        bucket: None,
-        binary: Some(echo_bootstrap(workspace.path())),
-        sdk_config: Some(sdk_config),
-        handler_environment: BTreeMap::from([(
-            "AWS_ENDPOINT_URL".to_string(),
-            moto.endpoint.clone(),
-        )]),
-    })
-    .await
-    .unwrap();
+    let binary = echo_bootstrap(workspace.path());
+    let mut request = request(
+        workspace.path(),
+        sdk_config,
+        EventSource::S3Key(key.into()),
+        binary,
+    );
+    request
+        .handler_environment
+        .insert("AWS_ENDPOINT_URL".to_string(), moto.endpoint.clone());
+    let output = invoke(request).await.unwrap();
 
     assert_eq!(output.function_name, "upstack-test-echo");
     assert_eq!(output.environment["TABLE_NAME"], table);
@@ -190,23 +211,12 @@ async fn missing_object_is_reported_with_its_bucket_and_key() {
         .await
         .unwrap();
     let workspace = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(workspace.path().join("synth-out/dev")).unwrap();
-    std::fs::write(
-        workspace.path().join("synth-out/dev/template.json"),
-        synthesized_template().to_string(),
-    )
-    .unwrap();
-    let error = invoke(InvokeRequest {
-        workspace_root: workspace.path().to_path_buf(),
-        env: "dev".into(),
-        handler: "echo".into(),
-        event: EventSource::S3Key("uploads/missing.txt".into()),
-        stack_name: Some("upstack-test".into()),
-        bucket: None,
-        binary: Some(PathBuf::from("/nonexistent")),
-        sdk_config: Some(sdk_config),
-        handler_environment: BTreeMap::new(),
-    })
+    let error = invoke(request(
+        workspace.path(),
+        sdk_config,
+        EventSource::S3Key("uploads/missing.txt".into()),
+        PathBuf::from("/nonexistent"),
+    ))
     .await
     .unwrap_err()
     .to_string();

@@ -4,4 +4,5 @@
 
 pub mod fingerprint;
 pub mod fsutil;
+pub mod manifest;
 pub mod synth;

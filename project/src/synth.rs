@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 use upstack_cfn::Template;
 use upstack_contract::handler;
@@ -17,6 +16,7 @@ use upstack_stack::{EnvConfig, Pipeline, config};
 
 use crate::fingerprint::{FingerprintError, asset_key, handler_fingerprint};
 use crate::fsutil::write_atomic;
+use crate::manifest::{Manifest, ManifestFunction};
 
 /// Where env configs live, relative to the workspace root.
 pub const ENVS_DIR: &str = "envs";
@@ -65,34 +65,6 @@ pub enum SynthError {
         "no workspace root (a Cargo.toml next to an envs/ directory) in {start} or its parents"
     )]
     NoWorkspace { start: PathBuf },
-}
-
-/// One function as `deploy`, `bundle` and `invoke` need to find it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ManifestFunction {
-    /// Logical ID of the `AWS::Lambda::Function` in the template.
-    pub logical_id: String,
-    /// The handler crate (`functions/<crate>`), also the binary name.
-    #[serde(rename = "crate")]
-    pub crate_name: String,
-    pub function_name: String,
-    pub architecture: String,
-    /// Key of the zip in the asset bucket (`assets/<crate>-<arch>-<fingerprint>.zip`).
-    pub asset_key: String,
-}
-
-/// `synth-out/<env>/manifest.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Manifest {
-    pub env: String,
-    pub stack_name: String,
-    pub region: String,
-    /// The account the env is pinned to, if its config names one.
-    pub account_id: Option<String>,
-    pub termination_protection: bool,
-    /// Lowercase hex SHA-256 of `template.json`'s bytes.
-    pub template_sha256: String,
-    pub functions: Vec<ManifestFunction>,
 }
 
 /// One synthesized env, rendered but not written.
@@ -233,13 +205,10 @@ pub fn render(
         .functions
         .iter()
         .map(|function| ManifestFunction {
-            logical_id: format!(
-                "{}Function",
-                upstack_stack::build::pascal(&function.handler)
-            ),
-            crate_name: function.handler.clone(),
+            logical_id: function.logical_id(),
+            handler: function.handler.clone(),
             function_name: function.name.clone(),
-            architecture: config.architecture.0.lambda_name().to_owned(),
+            architecture: config.architecture.0,
             asset_key: assets.get(&function.handler).cloned().unwrap_or_default(),
         })
         .collect();
@@ -252,8 +221,7 @@ pub fn render(
         template_sha256: hex::encode(Sha256::digest(template_json.as_bytes())),
         functions,
     };
-    let mut manifest_json = serde_json::to_string_pretty(&manifest).unwrap_or_default();
-    manifest_json.push('\n');
+    let manifest_json = manifest.to_json();
     Ok(SynthOutput {
         env: env.to_owned(),
         config,

@@ -119,12 +119,11 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     .await
     .with_context(|| format!("deploy {env}: alarms"))?;
 
-    let arch = config.architecture.0;
     let targets: Vec<_> = output
         .manifest
         .functions
         .iter()
-        .map(|function| (function.crate_name.clone(), arch))
+        .map(|function| (function.handler.clone(), function.architecture))
         .collect();
     let bundled = bundle::bundle(&root, &targets, &BundleOptions::default())
         .with_context(|| format!("deploy {env}: bundle"))?;
@@ -132,13 +131,13 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     for function in &output.manifest.functions {
         let asset = bundled
             .iter()
-            .find(|asset| asset.handler == function.crate_name)
-            .with_context(|| format!("bundle produced no zip for {}", function.crate_name))?;
+            .find(|asset| asset.handler == function.handler)
+            .with_context(|| format!("bundle produced no zip for {}", function.handler))?;
         // The template names the key synth fingerprinted; the zip must be that build.
         anyhow::ensure!(
             asset.asset_key == function.asset_key,
             "{}: the bundled zip is {} but the template expects {}; the sources changed during the deploy, run it again",
-            function.crate_name,
+            function.handler,
             asset.asset_key,
             function.asset_key
         );

@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use upstack_local::invoke::{EventSource, InvokeOutput, InvokeRequest, invoke};
+use anyhow::Context;
+use upstack_local::invoke::{EventSource, InvokeOutput, InvokeRequest, InvokeTarget, invoke};
+use upstack_project::manifest;
 use upstack_runtime_api::{InvocationOutcome, LogStream};
 
 use crate::context::Ctx;
@@ -26,7 +28,7 @@ pub struct Args {
     /// Upload bucket name (default: the stack's bucket)
     #[arg(long)]
     pub bucket: Option<String>,
-    /// Stack name (default: `stack_name` in envs/<env>.toml)
+    /// Stack name (default: the env's, as synth recorded it in synth-out/<env>/manifest.json)
     #[arg(long)]
     pub stack_name: Option<String>,
     /// Run this executable instead of `cargo build -p <function>`
@@ -102,6 +104,18 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         (None, Some(path)) => EventSource::File(path.clone()),
         (None, None) => anyhow::bail!("pass --key <s3-key> or --event <file.json>"),
     };
+    // Which function, and under which stack: what synth recorded.
+    let manifest = manifest::load(&workspace_root, &env)?;
+    let function = manifest
+        .function(&args.function)
+        .cloned()
+        .with_context(|| {
+            format!(
+                "{}: no function for handler `{}`; run `upstack synth --env {env}`",
+                manifest::manifest_path(std::path::Path::new(""), &env).display(),
+                args.function
+            )
+        })?;
     // The shared session: the env's region and account guard, and one-line
     // credential errors, exactly as for deploy.
     let config = ctx.env_config("invoke")?;
@@ -109,12 +123,17 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let output = invoke(InvokeRequest {
         workspace_root,
         env: env.clone(),
-        handler: args.function.clone(),
+        function,
+        template_sha256: manifest.template_sha256.clone(),
+        stack_name: args.stack_name.unwrap_or(manifest.stack_name),
         event,
-        stack_name: args.stack_name,
         bucket: args.bucket,
         binary: args.binary,
-        sdk_config: Some(session.sdk_config),
+        target: InvokeTarget {
+            sdk_config: session.sdk_config,
+            region: session.region,
+            account_id: session.identity.account,
+        },
         handler_environment: Default::default(),
     })
     .await?;

@@ -776,7 +776,7 @@ fn add_function(
         ));
     }
     let function_ref = template.add_with(
-        format!("{id}Function"),
+        function.logical_id(),
         lambda::Function {
             function_name: lit(function.name.clone()),
             description: lit(format!(

@@ -126,6 +126,11 @@ pub struct Function {
 }
 
 impl Function {
+    /// Logical ID of its `AWS::Lambda::Function`: `photo-check` -> `PhotoCheckFunction`.
+    pub fn logical_id(&self) -> String {
+        format!("{}Function", crate::build::pascal(&self.handler))
+    }
+
     /// `/aws/lambda/<name>`, the name Lambda would pick, set explicitly so the
     /// key policy can name it before the log group exists.
     pub fn log_group_name(&self) -> String {

@@ -1,0 +1,230 @@
+//! `synth-out/<env>/manifest.json`: what synth decided about each env's
+//! functions, written once by synth and read back, typed, by every command
+//! that needs it (`bundle`, `invoke`), so none of them re-derives a logical
+//! ID or an asset key from names.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use upstack_contract::Architecture;
+
+use crate::synth::{MANIFEST_FILE, OUT_DIR};
+
+/// `synth-out/<env>/manifest.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub env: String,
+    pub stack_name: String,
+    pub region: String,
+    /// The account the env is pinned to, if its config names one.
+    pub account_id: Option<String>,
+    pub termination_protection: bool,
+    /// Lowercase hex SHA-256 of `template.json`'s bytes.
+    pub template_sha256: String,
+    pub functions: Vec<ManifestFunction>,
+}
+
+/// One function as `deploy`, `bundle` and `invoke` need to find it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestFunction {
+    /// Logical ID of the `AWS::Lambda::Function` in the template.
+    pub logical_id: String,
+    /// The handler crate (`functions/<crate>`), also the binary name.
+    #[serde(rename = "crate")]
+    pub handler: String,
+    pub function_name: String,
+    #[serde(with = "lambda_architecture")]
+    pub architecture: Architecture,
+    /// Key of the zip in the asset bucket (`assets/<crate>-<arch>-<fingerprint>.zip`).
+    pub asset_key: String,
+}
+
+impl Manifest {
+    /// The function built from `handler`, if the stack has one.
+    pub fn function(&self, handler: &str) -> Option<&ManifestFunction> {
+        self.functions
+            .iter()
+            .find(|function| function.handler == handler)
+    }
+
+    /// `manifest.json`'s exact bytes (pretty JSON and a final newline).
+    pub fn to_json(&self) -> String {
+        let mut json = serde_json::to_string_pretty(self)
+            .unwrap_or_else(|error| unreachable!("a manifest always serializes: {error}"));
+        json.push('\n');
+        json
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("cannot read {shown}: {source}; run `upstack synth --env {env}` first")]
+    Read {
+        shown: String,
+        env: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{shown}: {message} (at `{at}`); it is written by synth: run `upstack synth --env {env}` instead of editing it"
+    )]
+    Invalid {
+        shown: String,
+        env: String,
+        at: String,
+        message: String,
+    },
+}
+
+/// `synth-out/<env>/manifest.json` under `workspace_root`.
+pub fn manifest_path(workspace_root: &Path, env: &str) -> PathBuf {
+    workspace_root.join(OUT_DIR).join(env).join(MANIFEST_FILE)
+}
+
+/// Reads `synth-out/<env>/manifest.json`: the one loader every command uses.
+pub fn load(workspace_root: &Path, env: &str) -> Result<Manifest, ManifestError> {
+    let path = manifest_path(workspace_root, env);
+    let shown = format!("{OUT_DIR}/{env}/{MANIFEST_FILE}");
+    let text = std::fs::read_to_string(&path).map_err(|source| ManifestError::Read {
+        shown: shown.clone(),
+        env: env.to_owned(),
+        path: path.clone(),
+        source,
+    })?;
+    parse(&text, &shown, env)
+}
+
+/// Parses a manifest's text; errors name `shown` and the JSON path at fault.
+pub fn parse(text: &str, shown: &str, env: &str) -> Result<Manifest, ManifestError> {
+    let deserializer = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let at = error.path().to_string();
+        ManifestError::Invalid {
+            shown: shown.to_owned(),
+            env: env.to_owned(),
+            at: if at.is_empty() || at == "." {
+                "the top level".to_owned()
+            } else {
+                at
+            },
+            message: strip_position(&error.into_inner().to_string()),
+        }
+    })
+}
+
+/// serde_json appends " at line L column C"; the path already says where.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(index) => message[..index].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// `"arm64"` / `"x86_64"`, Lambda's names, as in the template.
+mod lambda_architecture {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(arch: &Architecture, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(arch.lambda_name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Architecture, D::Error> {
+        struct Name;
+        impl serde::de::Visitor<'_> for Name {
+            type Value = Architecture;
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                formatter.write_str("a Lambda architecture (x86_64 or arm64)")
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Architecture, E> {
+                Architecture::from_lambda_name(name).ok_or_else(|| {
+                    E::custom(format!(
+                        "`{name}` is not a Lambda architecture (x86_64 or arm64)"
+                    ))
+                })
+            }
+        }
+        deserializer.deserialize_str(Name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> Manifest {
+        Manifest {
+            env: "dev".to_owned(),
+            stack_name: "upstack-dev".to_owned(),
+            region: "eu-west-1".to_owned(),
+            account_id: None,
+            termination_protection: false,
+            template_sha256: "ab".repeat(32),
+            functions: vec![ManifestFunction {
+                logical_id: "PhotoCheckFunction".to_owned(),
+                handler: "photo-check".to_owned(),
+                function_name: "upstack-dev-photo-check".to_owned(),
+                architecture: Architecture::Arm64,
+                asset_key: "assets/photo-check-arm64-00.zip".to_owned(),
+            }],
+        }
+    }
+
+    #[test]
+    fn round_trips_through_its_json() {
+        let manifest = manifest();
+        let json = manifest.to_json();
+        assert!(json.contains("\"crate\": \"photo-check\""), "{json}");
+        assert!(json.contains("\"architecture\": \"arm64\""), "{json}");
+        assert_eq!(parse(&json, "m.json", "dev").unwrap(), manifest);
+        assert_eq!(
+            manifest
+                .function("photo-check")
+                .map(|f| f.logical_id.as_str()),
+            Some("PhotoCheckFunction")
+        );
+        assert!(manifest.function("notify").is_none());
+    }
+
+    #[test]
+    fn errors_name_the_file_the_path_and_the_fix() {
+        let json = manifest().to_json().replace("\"arm64\"", "\"arm\"");
+        let error = parse(&json, "synth-out/dev/manifest.json", "dev")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "synth-out/dev/manifest.json: `arm` is not a Lambda architecture (x86_64 or arm64) \
+             (at `functions[0].architecture`); it is written by synth: run `upstack synth --env dev` instead of editing it"
+        );
+        let error = parse("{}", "m.json", "dev").unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "m.json: missing field `env` (at `the top level`); it is written by synth: run `upstack synth --env dev` instead of editing it"
+        );
+        let error = parse("{", "m.json", "dev").unwrap_err().to_string();
+        assert!(
+            error.starts_with("m.json: EOF while parsing an object"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_missing_manifest_says_to_synth() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = load(dir.path(), "dev").unwrap_err().to_string();
+        assert!(
+            error.starts_with("cannot read synth-out/dev/manifest.json: "),
+            "{error}"
+        );
+        assert!(
+            error.ends_with("run `upstack synth --env dev` first"),
+            "{error}"
+        );
+    }
+}
