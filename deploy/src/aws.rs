@@ -21,7 +21,7 @@ pub type SleepFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// (tokio's timer); tests use [`ManualClock`], whose `sleep` returns at once
 /// and advances its own `now`, so a 10-minute wait runs in microseconds and
 /// the test can assert on every pause that was asked for.
-pub trait Clock: Send + Sync + fmt::Debug {
+pub trait PollClock: Send + Sync + fmt::Debug {
     fn now(&self) -> Instant;
     fn sleep(&self, duration: Duration) -> SleepFuture;
 }
@@ -29,7 +29,7 @@ pub trait Clock: Send + Sync + fmt::Debug {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 
-impl Clock for SystemClock {
+impl PollClock for SystemClock {
     fn now(&self) -> Instant {
         Instant::now()
     }
@@ -77,7 +77,7 @@ impl ManualClock {
     }
 }
 
-impl Clock for ManualClock {
+impl PollClock for ManualClock {
     fn now(&self) -> Instant {
         self.start + self.elapsed()
     }
@@ -96,7 +96,7 @@ impl Clock for ManualClock {
 /// failed calls are not here: they are the SDK's (see [`retry_config`]).
 #[derive(Debug, Clone)]
 pub struct Pacing {
-    pub clock: Arc<dyn Clock>,
+    pub clock: Arc<dyn PollClock>,
     /// First pause between two polls of a change set or stack.
     pub poll_initial: Duration,
     /// Polls back off (x1.5 each time) up to this pause. CloudFormation's own
@@ -119,7 +119,7 @@ impl Default for Pacing {
 
 impl Pacing {
     /// Pacing driven by `clock` with the default limits.
-    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+    pub fn with_clock(clock: Arc<dyn PollClock>) -> Self {
         Pacing {
             clock,
             ..Pacing::default()

@@ -110,7 +110,7 @@ impl ChangeAction {
 /// Whether CloudFormation will replace the resource (new physical id, the
 /// old one deleted: data loss for a bucket or table).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Replacement {
+pub enum ChangeSetReplacement {
     True,
     False,
     /// Depends on a value only known during the update.
@@ -119,20 +119,23 @@ pub enum Replacement {
     NotReported(String),
 }
 
-impl Replacement {
+impl ChangeSetReplacement {
     fn from_sdk(replacement: Option<&SdkReplacement>) -> Self {
         match replacement {
-            Some(SdkReplacement::True) => Replacement::True,
-            Some(SdkReplacement::False) => Replacement::False,
-            Some(SdkReplacement::Conditional) => Replacement::Conditional,
-            Some(other) => Replacement::NotReported(other.as_str().to_owned()),
-            None => Replacement::NotReported(String::new()),
+            Some(SdkReplacement::True) => ChangeSetReplacement::True,
+            Some(SdkReplacement::False) => ChangeSetReplacement::False,
+            Some(SdkReplacement::Conditional) => ChangeSetReplacement::Conditional,
+            Some(other) => ChangeSetReplacement::NotReported(other.as_str().to_owned()),
+            None => ChangeSetReplacement::NotReported(String::new()),
         }
     }
 
     /// True or Conditional: treat as a possible replacement.
     pub fn may_replace(&self) -> bool {
-        matches!(self, Replacement::True | Replacement::Conditional)
+        matches!(
+            self,
+            ChangeSetReplacement::True | ChangeSetReplacement::Conditional
+        )
     }
 }
 
@@ -159,7 +162,7 @@ pub struct ResourceChange {
     pub physical_id: Option<String>,
     pub resource_type: String,
     pub action: ChangeAction,
-    pub replacement: Replacement,
+    pub replacement: ChangeSetReplacement,
     pub scope: Vec<String>,
     pub details: Vec<ChangeDetail>,
 }
@@ -411,7 +414,7 @@ pub async fn describe(
                 physical_id: change.physical_resource_id().map(str::to_owned),
                 resource_type: change.resource_type().unwrap_or_default().to_owned(),
                 action: ChangeAction::from_sdk(change.action()),
-                replacement: Replacement::from_sdk(change.replacement()),
+                replacement: ChangeSetReplacement::from_sdk(change.replacement()),
                 scope: change
                     .scope()
                     .iter()
@@ -536,10 +539,10 @@ mod tests {
         );
         let replacement = SdkReplacement::from("Maybe");
         assert_eq!(
-            Replacement::from_sdk(Some(&replacement)),
-            Replacement::NotReported("Maybe".into())
+            ChangeSetReplacement::from_sdk(Some(&replacement)),
+            ChangeSetReplacement::NotReported("Maybe".into())
         );
-        assert!(Replacement::Conditional.may_replace());
-        assert!(!Replacement::False.may_replace());
+        assert!(ChangeSetReplacement::Conditional.may_replace());
+        assert!(!ChangeSetReplacement::False.may_replace());
     }
 }

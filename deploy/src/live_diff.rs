@@ -11,8 +11,8 @@ use upstack_diff::{ChangeSetDetail, ChangeSetResource, ChangeSetView};
 
 use crate::aws::{CallError, Pacing, with_retries};
 use crate::changeset::{
-    self, ChangeAction, ChangeSetError, ChangeSetHandle, ChangeSetKind, ChangeSetRequest,
-    ChangeSetState, MAX_TEMPLATE_BODY_BYTES, Replacement, TemplateSource,
+    self, ChangeAction, ChangeSetError, ChangeSetHandle, ChangeSetKind, ChangeSetReplacement,
+    ChangeSetRequest, ChangeSetState, MAX_TEMPLATE_BODY_BYTES, TemplateSource,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -288,11 +288,11 @@ pub fn to_diff_model(change: &changeset::ResourceChange) -> ChangeSetResource {
         ChangeAction::Other(other) => other.clone(),
     };
     let replacement = match &change.replacement {
-        Replacement::True => Some("True".to_owned()),
-        Replacement::False => Some("False".to_owned()),
-        Replacement::Conditional => Some("Conditional".to_owned()),
-        Replacement::NotReported(value) if value.is_empty() => None,
-        Replacement::NotReported(value) => Some(value.clone()),
+        ChangeSetReplacement::True => Some("True".to_owned()),
+        ChangeSetReplacement::False => Some("False".to_owned()),
+        ChangeSetReplacement::Conditional => Some("Conditional".to_owned()),
+        ChangeSetReplacement::NotReported(value) if value.is_empty() => None,
+        ChangeSetReplacement::NotReported(value) => Some(value.clone()),
     };
     ChangeSetResource {
         logical_id: change.logical_id.clone(),
