@@ -61,5 +61,9 @@ run() {
 }
 run synth "$synth_cmd"
 [ -f "$work/clone/synth-out/prod/template.json" ] || { echo "error: synth wrote no synth-out/prod/template.json" >&2; exit 1; }
-$only_synth || run tests "$test_cmd"
+$only_synth || {
+    run tests "$test_cmd"
+    # Issue 13's budget for a full run: target/ at most 5 GB.
+    echo "    target/ after the tests: $(du -sh "$work/clone/target" | cut -f1)"
+}
 echo "fresh machine: ok"
