@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts moto (local AWS) on 127.0.0.1 in the background for manual use, e.g.
-# the README walkthrough. 127.0.0.1, not localhost, so S3 uses path-style URLs.
+# the walkthrough in CONTRIBUTING.md. 127.0.0.1, not localhost, so S3 uses path-style URLs.
 #   scripts/moto-server.sh start [port]   # default 5000; prints the exports to use
 #   scripts/moto-server.sh stop
 set -euo pipefail

@@ -1,4 +1,4 @@
-//! Exit codes, documented in the README ("Exit codes") and docs/cli.md.
+//! Exit codes, documented in docs/commands.md ("Exit codes") and docs/cli.md.
 
 use std::process::ExitCode;
 

@@ -9,7 +9,7 @@
 //! the binary (checked by running it inside a network namespace with no
 //! interfaces, and under `strace`: no socket or file is opened).
 //!
-//! Costs, measured on the 2-core build machine (see the README section):
+//! Costs, measured on the 2-core build machine (docs/stack.md, "AWS's offline validator"; figures in docs/benchmarks.md):
 //! building the validator's engine compiles its rules and decompresses its
 //! schemas, about 0.5 s in a release build and 4-6 s in a debug build, so it is
 //! done once per process ([`AwsValidator::shared`]); validating our pipeline

@@ -123,7 +123,7 @@ impl AlarmKind {
         }
     }
 
-    /// What a careful operator starts with; the README ("Environments") says why.
+    /// What a careful operator starts with; docs/configuration.md ("Alarm defaults") says why.
     /// `(threshold, period_seconds, evaluation_periods)`.
     pub const fn defaults(self) -> (f64, i64, i64) {
         match self {
