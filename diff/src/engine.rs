@@ -10,6 +10,7 @@ use crate::model::{
     Action, Consequence, ConsequenceKind, Hazard, HazardKind, PropertyChange, Replacement,
     ResourceChange, SectionChange, TemplateDiff, ValueChange,
 };
+use crate::opaque::is_opaque;
 use crate::security;
 
 /// Which of the two templates a problem was found in.
@@ -704,16 +705,6 @@ fn render_path(path: &[Segment]) -> String {
         }
     }
     rendered
-}
-
-/// Compared as a whole, never descended into: an intrinsic call (`Ref`,
-/// `Fn::...`, recognised by `upstack_cfn::intrinsic`, computed at deploy
-/// time) or a `{"Condition": name}` reference.
-pub(crate) fn is_opaque(value: &Json) -> bool {
-    upstack_cfn::intrinsic::is_intrinsic(value)
-        || value
-            .as_object()
-            .is_some_and(|map| map.len() == 1 && map.contains_key("Condition"))
 }
 
 /// Collects the smallest differing subtrees: objects are compared key by key,

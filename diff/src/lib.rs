@@ -8,6 +8,7 @@
 
 mod engine;
 pub mod model;
+mod opaque;
 pub mod render;
 mod security;
 

@@ -272,7 +272,7 @@ fn opaque(document: &Json) -> StatementView {
 }
 
 fn statement(value: &Json) -> StatementView {
-    if crate::engine::is_opaque(value) || !value.is_object() {
+    if crate::opaque::is_opaque(value) || !value.is_object() {
         return opaque(value);
     }
     StatementView {
@@ -295,7 +295,7 @@ fn principals(value: Option<&Json>) -> Vec<String> {
     let mut out = BTreeSet::new();
     match value {
         None => {}
-        Some(object @ Json::Object(map)) if !crate::engine::is_opaque(object) => {
+        Some(object @ Json::Object(map)) if !crate::opaque::is_opaque(object) => {
             for (kind, ids) in map {
                 for id in strings(Some(ids)) {
                     out.insert(format!("{kind}:{id}"));
