@@ -22,8 +22,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 
-use sha2::{Digest, Sha256};
-use upstack_project::manifest::ManifestFunction;
+use upstack_project::manifest::{ManifestFunction, output_file};
+use upstack_project::synth::TEMPLATE_FILE;
 use upstack_runtime_api::{Invocation, InvocationReport, RuntimeApiError, invoke_once};
 
 /// Lambda's defaults when the template leaves them out.
@@ -52,16 +52,6 @@ pub enum InvokeError {
         template: String,
         logical_id: String,
         handler: String,
-        found: String,
-    },
-    #[error(
-        "{template} is not the template {manifest} was written with (sha256 {found}, the manifest says {expected}); run `upstack synth --env {env}`"
-    )]
-    TemplateMismatch {
-        template: String,
-        manifest: String,
-        env: String,
-        expected: String,
         found: String,
     },
     #[error("{template}: {message}")]
@@ -568,10 +558,13 @@ pub enum EventSource {
 }
 
 /// Where the handler runs as: the caller's session, already checked against
-/// the env (its region and account), so invoke makes no identity call of its own.
+/// the env (its region and account), so invoke makes no identity call and
+/// builds no client of its own.
 #[derive(Debug, Clone)]
 pub struct InvokeTarget {
-    pub sdk_config: aws_config::SdkConfig,
+    pub cloudformation: aws_sdk_cloudformation::Client,
+    /// Path-style when an endpoint override is set, as the session builds it.
+    pub s3: aws_sdk_s3::Client,
     pub region: String,
     pub account_id: String,
 }
@@ -582,9 +575,9 @@ pub struct InvokeRequest {
     pub env: String,
     /// The function as synth recorded it in `synth-out/<env>/manifest.json`.
     pub function: ManifestFunction,
-    /// `template_sha256` of that manifest: the template read must be the one
-    /// synth wrote alongside it.
-    pub template_sha256: String,
+    /// `synth-out/<env>/template.json`, already checked against the manifest
+    /// (`Manifest::read_template`).
+    pub template_json: String,
     /// The deployed stack to resolve `Ref`/`Fn::GetAtt` against.
     pub stack_name: String,
     pub event: EventSource,
@@ -652,43 +645,23 @@ pub fn build_host_binary(workspace_root: &Path, handler: &str) -> Result<PathBuf
 /// Resolves the function against the deployed stack, builds the event, runs
 /// the handler once.
 pub async fn invoke(request: InvokeRequest) -> Result<InvokeOutput, InvokeError> {
-    let template_path = request
-        .workspace_root
-        .join("synth-out")
-        .join(&request.env)
-        .join("template.json");
-    let template_name = format!("synth-out/{}/template.json", request.env);
-    let template_text =
-        std::fs::read_to_string(&template_path).map_err(|source| InvokeError::Read {
-            path: template_path.clone(),
-            source,
-        })?;
-    let found = hex::encode(Sha256::digest(template_text.as_bytes()));
-    if found != request.template_sha256 {
-        return Err(InvokeError::TemplateMismatch {
-            template: template_name,
-            manifest: format!("synth-out/{}/manifest.json", request.env),
-            env: request.env.clone(),
-            expected: request.template_sha256.clone(),
-            found,
-        });
-    }
+    let template_name = output_file(&request.env, TEMPLATE_FILE);
     let template: Value =
-        serde_json::from_str(&template_text).map_err(|source| InvokeError::Json {
-            path: template_path.clone(),
+        serde_json::from_str(&request.template_json).map_err(|source| InvokeError::Json {
+            path: PathBuf::from(&template_name),
             source,
         })?;
     let function = find_function(&template, &template_name, &request.function)?;
 
     let InvokeTarget {
-        sdk_config,
+        cloudformation,
+        s3,
         region,
         account_id,
     } = request.target.clone();
     let stack_name = request.stack_name.clone();
     let partition = upstack_cfn::intrinsic::partition_for_region(&region).to_string();
 
-    let cloudformation = aws_sdk_cloudformation::Client::new(&sdk_config);
     let described = cloudformation
         .describe_stack_resources()
         .stack_name(&stack_name)
@@ -736,12 +709,6 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeOutput, InvokeError>
                     resolve_ref(&logical, &deployed)?
                 }
             };
-            let path_style = sdk_config.endpoint_url().is_some();
-            let s3 = aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(&sdk_config)
-                    .force_path_style(path_style)
-                    .build(),
-            );
             let head = s3
                 .head_object()
                 .bucket(&bucket)

@@ -8,8 +8,6 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use sha2::Digest;
-
 use upstack_contract::Architecture;
 use upstack_local::invoke::{EventSource, InvokeRequest, InvokeTarget, invoke};
 use upstack_project::manifest::ManifestFunction;
@@ -65,19 +63,26 @@ fn synthesized_template() -> serde_json::Value {
     template
 }
 
-/// Writes the synthesized template where synth would and returns the
-/// request `upstack invoke echo` makes from the manifest entry and the session.
+/// An S3 client for moto: path-style, as the session builds it for an
+/// endpoint override.
+fn s3(sdk_config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk_config)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// The request `upstack invoke echo` makes from the manifest entry, the
+/// template synth wrote beside it, and the session.
 fn request(
-    workspace: &std::path::Path,
-    sdk_config: aws_config::SdkConfig,
+    sdk_config: &aws_config::SdkConfig,
     event: EventSource,
     binary: PathBuf,
 ) -> InvokeRequest {
-    let template = synthesized_template().to_string();
-    std::fs::create_dir_all(workspace.join("synth-out/dev")).unwrap();
-    std::fs::write(workspace.join("synth-out/dev/template.json"), &template).unwrap();
     InvokeRequest {
-        workspace_root: workspace.to_path_buf(),
+        // Only to build the handler, and the tests pass a binary.
+        workspace_root: PathBuf::from("/nonexistent-workspace"),
         env: "dev".into(),
         function: ManifestFunction {
             logical_id: "EchoFunction".into(),
@@ -86,13 +91,14 @@ fn request(
             architecture: Architecture::X86_64,
             asset_key: "assets/echo-x86_64-0123.zip".into(),
         },
-        template_sha256: hex::encode(sha2::Sha256::digest(template.as_bytes())),
+        template_json: synthesized_template().to_string(),
         stack_name: "upstack-test".into(),
         event,
         bucket: None,
         binary: Some(binary),
         target: InvokeTarget {
-            sdk_config,
+            cloudformation: aws_sdk_cloudformation::Client::new(sdk_config),
+            s3: s3(sdk_config),
             region: REGION.into(),
             account_id: ACCOUNT_ID.into(),
         },
@@ -131,13 +137,8 @@ async fn invoke_with_key_sends_the_s3_event_and_the_deployed_environment() {
     let bucket = physical("Uploads");
     let table = physical("Table");
 
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk_config)
-            .force_path_style(true)
-            .build(),
-    );
     let key = "photos/my photo ü=1.jpg";
-    let put = s3
+    let put = s3(&sdk_config)
         .put_object()
         .bucket(&bucket)
         .key(key)
@@ -150,12 +151,7 @@ async fn invoke_with_key_sends_the_s3_event_and_the_deployed_environment() {
 
     let workspace = tempfile::tempdir().unwrap();
     let binary = echo_bootstrap(workspace.path());
-    let mut request = request(
-        workspace.path(),
-        sdk_config,
-        EventSource::S3Key(key.into()),
-        binary,
-    );
+    let mut request = request(&sdk_config, EventSource::S3Key(key.into()), binary);
     request
         .handler_environment
         .insert("AWS_ENDPOINT_URL".to_string(), moto.endpoint.clone());
@@ -210,10 +206,8 @@ async fn missing_object_is_reported_with_its_bucket_and_key() {
         .send()
         .await
         .unwrap();
-    let workspace = tempfile::tempdir().unwrap();
     let error = invoke(request(
-        workspace.path(),
-        sdk_config,
+        &sdk_config,
         EventSource::S3Key("uploads/missing.txt".into()),
         PathBuf::from("/nonexistent"),
     ))

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use upstack_contract::Architecture;
 
-use crate::synth::{MANIFEST_FILE, OUT_DIR};
+use sha2::{Digest, Sha256};
+
+use crate::synth::{MANIFEST_FILE, OUT_DIR, TEMPLATE_FILE};
 
 /// `synth-out/<env>/manifest.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +52,24 @@ impl Manifest {
             .find(|function| function.handler == handler)
     }
 
+    /// Reads the `template.json` synth wrote beside this manifest, refusing
+    /// one that is not the template the manifest was written with.
+    pub fn read_template(&self, workspace_root: &Path) -> Result<String, ManifestError> {
+        let shown = output_file(&self.env, TEMPLATE_FILE);
+        let text = read(workspace_root, &shown, &self.env)?;
+        let found = template_sha256(&text);
+        if found != self.template_sha256 {
+            return Err(ManifestError::TemplateMismatch {
+                template: shown,
+                manifest: output_file(&self.env, MANIFEST_FILE),
+                env: self.env.clone(),
+                expected: self.template_sha256.clone(),
+                found,
+            });
+        }
+        Ok(text)
+    }
+
     /// `manifest.json`'s exact bytes (pretty JSON and a final newline).
     pub fn to_json(&self) -> String {
         let mut json = serde_json::to_string_pretty(self)
@@ -78,23 +98,43 @@ pub enum ManifestError {
         at: String,
         message: String,
     },
+    #[error(
+        "{template} is not the template {manifest} was written with (sha256 {found}, the manifest says {expected}); run `upstack synth --env {env}`"
+    )]
+    TemplateMismatch {
+        template: String,
+        manifest: String,
+        env: String,
+        expected: String,
+        found: String,
+    },
 }
 
-/// `synth-out/<env>/manifest.json` under `workspace_root`.
-pub fn manifest_path(workspace_root: &Path, env: &str) -> PathBuf {
-    workspace_root.join(OUT_DIR).join(env).join(MANIFEST_FILE)
+/// `synth-out/<env>/<file>`: where synth writes `file` for `env`, relative
+/// to the workspace root, which is also how messages name it.
+pub fn output_file(env: &str, file: &str) -> String {
+    format!("{OUT_DIR}/{env}/{file}")
+}
+
+/// Lowercase hex SHA-256 of a template's bytes, as `template_sha256` records it.
+pub fn template_sha256(template_json: &str) -> String {
+    hex::encode(Sha256::digest(template_json.as_bytes()))
+}
+
+fn read(workspace_root: &Path, shown: &str, env: &str) -> Result<String, ManifestError> {
+    let path = workspace_root.join(shown);
+    std::fs::read_to_string(&path).map_err(|source| ManifestError::Read {
+        shown: shown.to_owned(),
+        env: env.to_owned(),
+        path,
+        source,
+    })
 }
 
 /// Reads `synth-out/<env>/manifest.json`: the one loader every command uses.
 pub fn load(workspace_root: &Path, env: &str) -> Result<Manifest, ManifestError> {
-    let path = manifest_path(workspace_root, env);
-    let shown = format!("{OUT_DIR}/{env}/{MANIFEST_FILE}");
-    let text = std::fs::read_to_string(&path).map_err(|source| ManifestError::Read {
-        shown: shown.clone(),
-        env: env.to_owned(),
-        path: path.clone(),
-        source,
-    })?;
+    let shown = output_file(env, MANIFEST_FILE);
+    let text = read(workspace_root, &shown, env)?;
     parse(&text, &shown, env)
 }
 
@@ -212,6 +252,27 @@ mod tests {
             error.starts_with("m.json: EOF while parsing an object"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn the_template_must_be_the_one_the_manifest_was_written_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut manifest = manifest();
+        let template = "{\"Resources\": {}}\n";
+        manifest.template_sha256 = template_sha256(template);
+        std::fs::create_dir_all(dir.path().join("synth-out/dev")).unwrap();
+        let path = dir.path().join("synth-out/dev/template.json");
+        std::fs::write(&path, template).unwrap();
+        assert_eq!(manifest.read_template(dir.path()).unwrap(), template);
+        std::fs::write(&path, "{}\n").unwrap();
+        let error = manifest.read_template(dir.path()).unwrap_err().to_string();
+        assert!(
+            error.starts_with(
+                "synth-out/dev/template.json is not the template synth-out/dev/manifest.json was written with"
+            ),
+            "{error}"
+        );
+        assert!(error.ends_with("run `upstack synth --env dev`"), "{error}");
     }
 
     #[test]

@@ -6,17 +6,17 @@
 //! function's asset key is the fingerprint of what `bundle` would build.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
 use upstack_cfn::Template;
 use upstack_contract::{Architecture, handler};
 use upstack_stack::{EnvConfig, Pipeline, config};
 
 use crate::fingerprint::{FingerprintError, asset_key, handler_fingerprint};
 use crate::fsutil::write_atomic;
-use crate::manifest::{Manifest, ManifestFunction};
+use crate::manifest::{Manifest, ManifestFunction, template_sha256};
 
 /// Where env configs live, relative to the workspace root.
 pub const ENVS_DIR: &str = "envs";
@@ -187,9 +187,25 @@ pub fn asset_keys(
 
 /// Synthesizes one env in memory: config, checks, template, validation, manifest.
 pub fn synth_env(workspace_root: &Path, env: &str) -> Result<SynthOutput, SynthError> {
+    synth_env_with(workspace_root, env, &mut AssetKeysByArch::new())
+}
+
+/// Asset keys depend on the architecture, not the env: synthesizing several
+/// envs fingerprints each architecture once (every env is arm64 today; each
+/// fingerprint walks ~200 source files).
+type AssetKeysByArch = BTreeMap<Architecture, BTreeMap<String, String>>;
+
+fn synth_env_with(
+    workspace_root: &Path,
+    env: &str,
+    keys: &mut AssetKeysByArch,
+) -> Result<SynthOutput, SynthError> {
     let config = load_env(workspace_root, env)?;
-    let assets = asset_keys(workspace_root, &config)?;
-    render(env, config, &assets)
+    let assets = match keys.entry(config.architecture.0) {
+        Entry::Occupied(known) => known.into_mut(),
+        Entry::Vacant(new) => new.insert(asset_keys(workspace_root, &config)?),
+    };
+    render(env, config, assets)
 }
 
 /// The pure part of [`synth_env`]: everything after reading files and fingerprints.
@@ -218,7 +234,7 @@ pub fn render(
         region: config.region.as_str().to_owned(),
         account_id: config.account_id.as_ref().map(|id| id.as_str().to_owned()),
         termination_protection: config.termination_protection,
-        template_sha256: hex::encode(Sha256::digest(template_json.as_bytes())),
+        template_sha256: template_sha256(&template_json),
         functions,
     };
     let manifest_json = manifest.to_json();
@@ -239,24 +255,9 @@ pub fn synth_envs(workspace_root: &Path, envs: &[String]) -> Result<Vec<SynthOut
     } else {
         envs.to_vec()
     };
-    // Asset keys depend on the architecture, not the env: fingerprint each
-    // architecture once (every env is arm64 today, so half the work of
-    // fingerprinting per env; each fingerprint walks ~200 source files).
-    let mut keys_by_arch: BTreeMap<Architecture, BTreeMap<String, String>> = BTreeMap::new();
+    let mut keys = AssetKeysByArch::new();
     envs.iter()
-        .map(|env| {
-            let config = load_env(workspace_root, env)?;
-            let arch = config.architecture.0;
-            let assets = match keys_by_arch.get(&arch) {
-                Some(assets) => assets.clone(),
-                None => {
-                    let assets = asset_keys(workspace_root, &config)?;
-                    keys_by_arch.insert(arch, assets.clone());
-                    assets
-                }
-            };
-            render(env, config, &assets)
-        })
+        .map(|env| synth_env_with(workspace_root, env, &mut keys))
         .collect()
 }
 

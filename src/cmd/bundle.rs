@@ -8,6 +8,7 @@ use anyhow::Context;
 use upstack_build::bundle::Architecture;
 use upstack_build::bundle::{BundleOptions, BundledAsset, bundle};
 use upstack_project::manifest;
+use upstack_project::synth::MANIFEST_FILE;
 
 use crate::context::Ctx;
 use crate::exit::Outcome;
@@ -83,7 +84,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
 
     // The manifest's asset key names the sources synth saw; if the sources
     // changed since, deploy would upload new code under an old key.
-    let source = manifest::manifest_path(Path::new(""), env);
+    let source = manifest::output_file(env, MANIFEST_FILE);
     let stale: Vec<String> = manifest
         .functions
         .iter()
@@ -97,7 +98,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
                     "{} ({}): sources changed since synth ({} has {expected}, the build is {}); run `upstack synth --env {}`",
                     function.handler,
                     function.architecture.lambda_name(),
-                    source.display(),
+                    source,
                     asset.asset_key,
                     env
                 )

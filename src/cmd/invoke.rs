@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use upstack_local::invoke::{EventSource, InvokeOutput, InvokeRequest, InvokeTarget, invoke};
 use upstack_project::manifest;
+use upstack_project::synth::MANIFEST_FILE;
 use upstack_runtime_api::{InvocationOutcome, LogStream};
 
 use crate::context::Ctx;
@@ -112,7 +113,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         .with_context(|| {
             format!(
                 "{}: no function for handler `{}`; run `upstack synth --env {env}`",
-                manifest::manifest_path(std::path::Path::new(""), &env).display(),
+                manifest::output_file(&env, MANIFEST_FILE),
                 args.function
             )
         })?;
@@ -120,17 +121,19 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     // credential errors, exactly as for deploy.
     let config = ctx.env_config("invoke")?;
     let session = ctx.session(&env, &config).await?;
+    let template_json = manifest.read_template(&workspace_root)?;
     let output = invoke(InvokeRequest {
         workspace_root,
         env: env.clone(),
         function,
-        template_sha256: manifest.template_sha256.clone(),
+        template_json,
         stack_name: args.stack_name.unwrap_or(manifest.stack_name),
         event,
         bucket: args.bucket,
         binary: args.binary,
         target: InvokeTarget {
-            sdk_config: session.sdk_config,
+            cloudformation: session.cloudformation,
+            s3: session.s3,
             region: session.region,
             account_id: session.identity.account,
         },
