@@ -17,7 +17,8 @@ use upstack_deploy::plan::{FORMAT_VERSION, Plan, PlannedChangeSet, PlannedKind, 
 const RUNS: usize = 20;
 
 fn plan_of(old: &Json, new: &Json, path: &Path) {
-    let diff = upstack_diff::diff_templates(old, new, upstack_resources::registry::lookup).unwrap();
+    let diff =
+        upstack_diff::diff_templates(old, new, upstack_cfn_resources::registry::lookup).unwrap();
     let sources = upstack_diff::render::Sources {
         old: "stack upstack-prod (deployed)".into(),
         new: "change set upstack-bench".into(),

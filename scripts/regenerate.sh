@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cargo run --quiet -p upstack-codegen -- "$@"
-cargo check --quiet -p upstack-resources
+cargo check --quiet -p upstack-cfn-resources

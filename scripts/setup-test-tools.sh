@@ -3,65 +3,84 @@
 # .venv/ (git-ignored) with moto, cfn-lint, checkov, zig and cargo-zigbuild,
 # plus the Rust toolchain and targets pinned in rust-toolchain.toml.
 # Idempotent: a second run only checks.
+#   scripts/setup-test-tools.sh              # both
+#   scripts/setup-test-tools.sh --toolchain  # only the Rust toolchain (what cargo needs)
+#   scripts/setup-test-tools.sh --venv       # only .venv (scripts/test.sh installs it while cargo builds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python=${PYTHON:-python3}
-if ! command -v "$python" >/dev/null; then
-    echo "error: $python not found; install Python 3.9+ (e.g. apt-get install python3 python3-venv)" >&2
-    exit 1
-fi
+want_toolchain=true
+want_venv=true
+case "${1:-}" in
+--toolchain) want_venv=false ;;
+--venv) want_toolchain=false ;;
+"") ;;
+*) echo "usage: $0 [--toolchain | --venv]" >&2; exit 64 ;;
+esac
 
-stamp=.venv/.installed
-want=$(cat scripts/requirements-test.txt scripts/requirements-test.lock | sha256sum | cut -d' ' -f1)
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-    echo "test tools: up to date (.venv)"
-else
-    echo "test tools: installing into .venv (moto, cfn-lint, checkov, zig, cargo-zigbuild)"
-    [ -x .venv/bin/python ] || "$python" -m venv .venv
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check \
-        -r scripts/requirements-test.txt -c scripts/requirements-test.lock
-    echo "$want" > "$stamp"
-fi
-
-# The toolchain, components and targets pinned in rust-toolchain.toml.
-# rustup >= 1.28 no longer installs a pinned toolchain on first use, so ask
-# for it (a no-op when present); --no-self-update keeps rustup itself as is.
-if ! command -v rustup >/dev/null; then
-    echo "error: rustup not found; install it from https://rustup.rs (the toolchain itself is pinned in rust-toolchain.toml)" >&2
-    exit 1
-fi
-if ! rustup_log=$(rustup toolchain install --no-self-update 2>&1); then
-    printf '%s\n' "$rustup_log" >&2
-    echo "error: rustup could not install the toolchain pinned in rust-toolchain.toml (its output is above)" >&2
-    exit 1
-fi
-# A toolchain that was already installed with a smaller profile does not
-# get rust-toolchain.toml's components on its own; ask for them explicitly.
-rustup component add rustfmt clippy >/dev/null 2>&1 || {
-    echo "error: cannot add rustfmt and clippy to the pinned toolchain with rustup" >&2
-    exit 1
+install_toolchain() {
+    # The toolchain, components and targets pinned in rust-toolchain.toml.
+    # rustup >= 1.28 no longer installs a pinned toolchain on first use, so ask
+    # for it (a no-op when present); --no-self-update keeps rustup itself as is.
+    if ! command -v rustup >/dev/null; then
+        echo "error: rustup not found; install it from https://rustup.rs (the toolchain itself is pinned in rust-toolchain.toml)" >&2
+        exit 1
+    fi
+    if ! rustup_log=$(rustup toolchain install --no-self-update 2>&1); then
+        printf '%s\n' "$rustup_log" >&2
+        echo "error: rustup could not install the toolchain pinned in rust-toolchain.toml (its output is above)" >&2
+        exit 1
+    fi
+    # A toolchain that was already installed with a smaller profile does not
+    # get rust-toolchain.toml's components on its own; ask for them explicitly.
+    rustup component add rustfmt clippy >/dev/null 2>&1 || {
+        echo "error: cannot add rustfmt and clippy to the pinned toolchain with rustup" >&2
+        exit 1
+    }
+    rustup target add aarch64-unknown-linux-gnu x86_64-unknown-linux-gnu >/dev/null 2>&1 || {
+        echo "error: cannot add the aarch64 and x86_64 Linux targets with rustup" >&2
+        exit 1
+    }
+    for tool in cc python3; do
+        command -v "$tool" >/dev/null || { echo "error: $tool not found; the build needs a C compiler (e.g. apt-get install gcc) and Python 3 (apt-get install python3 python3-venv)" >&2; exit 1; }
+    done
 }
-rustup target add aarch64-unknown-linux-gnu x86_64-unknown-linux-gnu >/dev/null 2>&1 || {
-    echo "error: cannot add the aarch64 and x86_64 Linux targets with rustup" >&2
-    exit 1
+
+install_venv() {
+    python=${PYTHON:-python3}
+    if ! command -v "$python" >/dev/null; then
+        echo "error: $python not found; install Python 3.9+ (e.g. apt-get install python3 python3-venv)" >&2
+        exit 1
+    fi
+
+    stamp=.venv/.installed
+    want=$(cat scripts/requirements-test.txt scripts/requirements-test.lock | sha256sum | cut -d' ' -f1)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        echo "test tools: up to date (.venv)"
+    else
+        echo "test tools: installing into .venv (moto, cfn-lint, checkov, zig, cargo-zigbuild)"
+        [ -x .venv/bin/python ] || "$python" -m venv .venv
+        .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+        .venv/bin/python -m pip install --quiet --disable-pip-version-check \
+            -r scripts/requirements-test.txt -c scripts/requirements-test.lock
+        echo "$want" > "$stamp"
+    fi
+
+    # Fixes for moto bugs that stop our real templates deploying on the emulator
+    # (scripts/moto/upstack_moto_patches.py says which and why); a .pth file loads
+    # them into every Python process of the venv, so each moto_server gets them.
+    site_packages=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+    printf '%s\nimport upstack_moto_patches; upstack_moto_patches.install()\n' "$PWD/scripts/moto" \
+        > "$site_packages/upstack_moto_patches.pth"
+    .venv/bin/python -c 'import cbor2, moto.kms.models, moto.sns.models, moto.moto_server.werkzeug_app, upstack_moto_patches' \
+        || { echo "error: the moto patches in scripts/moto do not load" >&2; exit 1; }
+
+    for tool in moto_server cfn-lint checkov cargo-zigbuild actionlint shellcheck; do
+        [ -x ".venv/bin/$tool" ] || { echo "error: .venv/bin/$tool missing after install" >&2; exit 1; }
+    done
+    .venv/bin/python -m ziglang version >/dev/null || { echo "error: zig (ziglang) does not run" >&2; exit 1; }
+    echo "test tools: ready ($(.venv/bin/cfn-lint --version), checkov $(.venv/bin/checkov --version), zig $(.venv/bin/python -m ziglang version))"
 }
-for tool in cc python3; do
-    command -v "$tool" >/dev/null || { echo "error: $tool not found; the build needs a C compiler (e.g. apt-get install gcc) and Python 3 (apt-get install python3 python3-venv)" >&2; exit 1; }
-done
 
-# Fixes for moto bugs that stop our real templates deploying on the emulator
-# (scripts/moto/upstack_moto_patches.py says which and why); a .pth file loads
-# them into every Python process of the venv, so each moto_server gets them.
-site_packages=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-printf '%s\nimport upstack_moto_patches; upstack_moto_patches.install()\n' "$PWD/scripts/moto" \
-    > "$site_packages/upstack_moto_patches.pth"
-.venv/bin/python -c 'import cbor2, moto.kms.models, moto.sns.models, moto.moto_server.werkzeug_app, upstack_moto_patches' \
-    || { echo "error: the moto patches in scripts/moto do not load" >&2; exit 1; }
-
-for tool in moto_server cfn-lint checkov cargo-zigbuild actionlint shellcheck; do
-    [ -x ".venv/bin/$tool" ] || { echo "error: .venv/bin/$tool missing after install" >&2; exit 1; }
-done
-.venv/bin/python -m ziglang version >/dev/null || { echo "error: zig (ziglang) does not run" >&2; exit 1; }
-echo "test tools: ready ($(.venv/bin/cfn-lint --version), checkov $(.venv/bin/checkov --version), zig $(.venv/bin/python -m ziglang version))"
+if $want_toolchain; then install_toolchain; fi
+if $want_venv; then install_venv; fi

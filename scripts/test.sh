@@ -1,26 +1,62 @@
 #!/usr/bin/env bash
-# The one test command (README, and .ci/run): installs the test tools, then
-# runs formatting, lints, the synth staleness check and every test tier
-# (unit, snapshot, cfn-lint/checkov, moto emulator, bundling).
+# The one test command (README, and .ci/run): installs the toolchain and the
+# test tools, then runs formatting, lints (inside the one build), the
+# workflow lint, the synth staleness check and every test tier (unit,
+# snapshot, cfn-lint/checkov, moto emulator, bundling).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "test tools"
-bash scripts/setup-test-tools.sh
+step "Rust toolchain (pinned in rust-toolchain.toml)"
+bash scripts/setup-test-tools.sh --toolchain
 
-step "GitHub workflows (actionlint, with ShellCheck on their run: scripts)"
-PATH="$PWD/.venv/bin:$PATH" .venv/bin/actionlint
+# The Python tools are downloads and unpacking, not compiling: they install
+# into .venv while cargo builds, and the tests that need them wait below.
+venv_log=$(mktemp)
+bash scripts/setup-test-tools.sh --venv >"$venv_log" 2>&1 &
+venv_pid=$!
+# A failed step stops the install too (.venv's stamp is written last, so a
+# cut-off install is redone next time).
+trap 'kill "$venv_pid" 2>/dev/null || true; rm -f "$venv_log"' EXIT
 
 step "cargo fmt --check"
 cargo fmt --all --check
 
-step "cargo clippy (all targets, warnings are errors)"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+# One build serves the lints, the synth check and the tests. `cargo clippy`
+# is a check-only build of its own: on 2 cores it spent ~220 s checking the
+# dependencies (the AWS SDKs above all) that the test build then compiled
+# again. clippy-driver as the workspace's compiler wrapper is what `cargo
+# clippy` runs too; here it lints the workspace's crates while compiling
+# them for real, and the dependencies, which cargo never lints, are built by
+# plain rustc once. `cargo clippy --workspace --all-targets -- -D warnings`
+# finds exactly what this step finds.
+clippy_driver=$(rustup which clippy-driver 2>/dev/null) || {
+    echo "error: no clippy-driver in the pinned toolchain; run scripts/setup-test-tools.sh" >&2
+    exit 1
+}
+export RUSTC_WORKSPACE_WRAPPER="$clippy_driver"
+# cargo-clippy's own encoding of `-- -D warnings` for clippy-driver.
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+
+step "build every target, with clippy's lints (warnings are errors)"
+cargo build --workspace --all-targets --locked
+
+step "test tools (.venv: moto, cfn-lint, checkov, zig, cargo-zigbuild, actionlint)"
+if ! wait "$venv_pid"; then
+    cat "$venv_log" >&2
+    echo "error: installing the test tools into .venv failed (its output is above)" >&2
+    exit 1
+fi
+cat "$venv_log"
+
+step "GitHub workflows (actionlint, with ShellCheck on their run: scripts)"
+PATH="$PWD/.venv/bin:$PATH" .venv/bin/actionlint
 
 step "synth-out/ is up to date (generated code is checked by codegen's stale test)"
-cargo run --quiet --locked -- synth --check
+# The binary the step above built: `cargo run` would build it again, with
+# the features of the dependencies alone instead of those of the tests.
+"${CARGO_TARGET_DIR:-target}/debug/upstack" synth --check
 
 step "tests"
 cargo test --workspace --locked --no-fail-fast

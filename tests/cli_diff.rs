@@ -146,7 +146,7 @@ fn plan_file(case: &str, dir: &std::path::Path) -> PathBuf {
     let diff = upstack_diff::diff_templates(
         &read("old"),
         &read("new"),
-        upstack_resources::registry::lookup,
+        upstack_cfn_resources::registry::lookup,
     )
     .unwrap();
     let sources = upstack_diff::render::Sources {

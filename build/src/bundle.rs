@@ -28,7 +28,7 @@ use upstack_contract::LAMBDA_GLIBC;
 pub use archive::{ENTRY_NAME, zip_bootstrap};
 pub use elf::{BinaryRequirements, ElfProblem, check_binary};
 
-use upstack_project::fingerprint::{FingerprintError, asset_key, handler_fingerprint};
+use upstack_project::fingerprint::{FingerprintError, Fingerprinter, asset_key};
 use upstack_project::fsutil::write_atomic;
 
 /// Cargo profile the handlers are built with (root Cargo.toml `[profile.lambda]`).
@@ -58,7 +58,7 @@ pub struct BundledAsset {
     pub sha256: String,
     /// Zip size in bytes.
     pub size: u64,
-    /// [`handler_fingerprint`] of the sources the zip was built from.
+    /// [`upstack_project::fingerprint::handler_fingerprint`] of the sources the zip was built from.
     pub fingerprint: String,
     /// `assets/<handler>-<arch>-<fingerprint>.zip`.
     pub asset_key: String,
@@ -174,9 +174,10 @@ pub fn bundle(
     let zigbuild = find_zigbuild(&tools_bin, std::env::var_os("PATH").as_deref())?;
 
     // Fingerprints first: they describe the sources this build starts from.
+    let mut fingerprinter = Fingerprinter::new(workspace_root)?;
     let mut fingerprints = Vec::with_capacity(unique.len());
     for (handler, arch) in &unique {
-        fingerprints.push(handler_fingerprint(workspace_root, handler, *arch)?);
+        fingerprints.push(fingerprinter.fingerprint(handler, *arch)?);
     }
 
     let architectures: BTreeSet<Architecture> = unique.iter().map(|(_, arch)| *arch).collect();

@@ -1,4 +1,4 @@
-//! `cargo bench -p upstack-resources`: builds and serializes a synthetic
+//! `cargo bench -p upstack-cfn-resources`: builds and serializes a synthetic
 //! 500-resource template with typed resources (a mix of queues, topics,
 //! subscriptions, functions, roles, policies, tables and buckets, with the
 //! `Ref`/`GetAtt` wiring between them) and prints min/median/max over 50
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use upstack_cfn::value::sub;
 use upstack_cfn::{PolicyDocument, Principal, Statement, Template, Value};
-use upstack_resources::{dynamodb, iam, lambda, s3, sns, sqs};
+use upstack_cfn_resources::{dynamodb, iam, lambda, s3, sns, sqs};
 
 const RESOURCES: usize = 500;
 const RUNS: usize = 50;

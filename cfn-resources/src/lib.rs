@@ -8,7 +8,7 @@
 //!
 //! ```
 //! use upstack_cfn::{PolicyDocument, Principal, Statement, Template};
-//! use upstack_resources::{iam, s3};
+//! use upstack_cfn_resources::{iam, s3};
 //!
 //! let mut template = Template::new();
 //! let bucket = template.add(
@@ -29,12 +29,12 @@
 //! stable by compiling each example):
 //!
 //! ```compile_fail,E0061
-//! use upstack_resources::iam;
+//! use upstack_cfn_resources::iam;
 //! let role = iam::Role { path: Some("/".into()), ..iam::Role::new() };
 //! ```
 //!
 //! ```compile_fail,E0063
-//! use upstack_resources::iam;
+//! use upstack_cfn_resources::iam;
 //! // Every optional field spelled out, the required one missing.
 //! let role = iam::Role {
 //!     description: None,
@@ -49,7 +49,7 @@
 //! ```
 //!
 //! ```compile_fail,E0061
-//! use upstack_resources::s3;
+//! use upstack_cfn_resources::s3;
 //! // `AWS::S3::BucketPolicy` requires both `Bucket` and `PolicyDocument`.
 //! let policy = s3::BucketPolicy::new("uploads");
 //! ```
@@ -58,7 +58,7 @@
 //!
 //! ```compile_fail,E0599
 //! use upstack_cfn::Template;
-//! use upstack_resources::s3;
+//! use upstack_cfn_resources::s3;
 //! let mut template = Template::new();
 //! let bucket = template.add("Uploads", s3::Bucket::new());
 //! let _ = bucket.queue_url();

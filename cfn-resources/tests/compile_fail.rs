@@ -68,7 +68,7 @@ fn every_compile_fail_example_fails_with_its_error_code() {
     std::fs::create_dir_all(scratch.join("src").join("bin")).unwrap();
     let manifest = format!(
         "[package]\nname = \"compile-fail-examples\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
-         [dependencies]\nupstack-cfn = {{ path = {cfn:?} }}\nupstack-resources = {{ path = {resources:?} }}\n\n[workspace]\n",
+         [dependencies]\nupstack-cfn = {{ path = {cfn:?} }}\nupstack-cfn-resources = {{ path = {resources:?} }}\n\n[workspace]\n",
         cfn = root.join("cfn").display().to_string(),
         resources = crate_dir.display().to_string(),
     );

@@ -12,7 +12,7 @@ use upstack_cfn::value::sub;
 use upstack_cfn::{
     DeletionPolicy, Output, PolicyDocument, Principal, ResourceOptions, Statement, Template, Value,
 };
-use upstack_resources::{cloudwatch, dynamodb, iam, kms, lambda, logs, registry, s3, sns, sqs};
+use upstack_cfn_resources::{cloudwatch, dynamodb, iam, kms, lambda, logs, registry, s3, sns, sqs};
 
 /// The bucket name is known before the bucket exists, so the Lambda
 /// permission's SourceArn can name it without a Ref, which would make a

@@ -1,7 +1,7 @@
 //! The registry facts the diff engine and validation rely on.
 
 use upstack_cfn::Resource;
-use upstack_resources::{dynamodb, lambda, registry, s3, sqs};
+use upstack_cfn_resources::{dynamodb, lambda, registry, s3, sqs};
 
 #[test]
 fn all_is_sorted_and_lookup_finds_every_type() {

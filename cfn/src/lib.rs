@@ -14,7 +14,7 @@ pub mod value;
 pub use iam::{Effect, PolicyDocument, Principal, Statement};
 pub use intrinsic::PseudoValues;
 pub use resource::{Resource, ResourceInfo, ResourceRef, TypeLookup};
-pub use stack_policy::{StackPolicy, UpdateAction};
+pub use stack_policy::{StackPolicy, StatefulResource, UpdateAction};
 pub use template::{
     Condition, DeletionPolicy, Output, Parameter, ResourceEntry, ResourceOptions, Template,
 };

@@ -54,35 +54,81 @@ pub fn is_stateful(type_name: &str, lookup: TypeLookup) -> bool {
     lookup(type_name).is_some_and(|info| info.stateful)
 }
 
+/// A resource whose type holds data (the registry's `stateful` fact): what
+/// the production stack policy protects and what diff calls destructive to
+/// replace or delete.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatefulResource {
+    pub logical_id: String,
+    #[serde(rename = "type")]
+    pub resource_type: String,
+}
+
+/// The template's stateful resources, sorted by logical ID so the result does
+/// not depend on map order. Pass `upstack_cfn_resources::registry::lookup`.
+pub fn stateful_resources(template: &Json, lookup: TypeLookup) -> Vec<StatefulResource> {
+    let mut stateful: Vec<StatefulResource> = template
+        .get("Resources")
+        .and_then(Json::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(logical_id, resource)| {
+            let kind = resource.get("Type").and_then(Json::as_str)?;
+            is_stateful(kind, lookup).then(|| StatefulResource {
+                logical_id: logical_id.clone(),
+                resource_type: kind.to_owned(),
+            })
+        })
+        .collect();
+    stateful.sort_by(|a, b| a.logical_id.cmp(&b.logical_id));
+    stateful
+}
+
 /// The stack policy for production: everything may be updated, except that
 /// stateful resources (`ResourceInfo::stateful`, from `schemas/stateful.txt`)
 /// may not be replaced or deleted by an update. `None` when the template has
-/// no stateful resource. Pass `upstack_resources::registry::lookup`.
+/// no stateful resource. Pass `upstack_cfn_resources::registry::lookup`.
 pub fn protective(template: &Json, lookup: TypeLookup) -> Option<StackPolicy> {
-    let resources = template.get("Resources")?.as_object()?;
-    let mut stateful: Vec<String> = resources
-        .iter()
-        .filter(|(_, resource)| {
-            resource
-                .get("Type")
-                .and_then(Json::as_str)
-                .is_some_and(|kind| is_stateful(kind, lookup))
-        })
-        .map(|(logical_id, _)| format!("LogicalResourceId/{logical_id}"))
-        .collect();
-    // Sorted so the policy text does not depend on map order.
-    stateful.sort();
+    protecting(&stateful_resources(template, lookup))
+}
+
+/// [`protective`] for a list [`stateful_resources`] already gave.
+pub fn protecting(stateful: &[StatefulResource]) -> Option<StackPolicy> {
     if stateful.is_empty() {
         return None;
     }
+    let mut resources: Vec<String> = stateful
+        .iter()
+        .map(|resource| format!("LogicalResourceId/{}", resource.logical_id))
+        .collect();
+    resources.sort();
     Some(StackPolicy {
         document: json!({
             "Statement": [
                 {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"},
-                {"Effect": "Deny", "Action": ["Update:Replace", "Update:Delete"], "Principal": "*", "Resource": stateful}
+                {"Effect": "Deny", "Action": ["Update:Replace", "Update:Delete"], "Principal": "*", "Resource": resources}
             ]
         }),
     })
+}
+
+/// Written with sorted keys (as [`StackPolicy::to_json_string`]), so a file
+/// holding a policy does not depend on whether some crate in the build
+/// enables serde_json's `preserve_order`; read back through
+/// [`StackPolicy::from_json`]'s check.
+impl serde::Serialize for StackPolicy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut document = self.document.clone();
+        crate::template::sort_keys(&mut document);
+        document.serialize(serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StackPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        StackPolicy::from_json(Json::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
 }
 
 impl StackPolicy {

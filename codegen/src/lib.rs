@@ -1,4 +1,4 @@
-//! Generates the `upstack-resources` crate (cfn-resources/src) from the
+//! Generates the `upstack-cfn-resources` crate (cfn-resources/src) from the
 //! CloudFormation registry schemas vendored in `schemas/`.
 //!
 //! The output is byte-for-byte deterministic: inputs are read in sorted

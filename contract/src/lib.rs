@@ -5,6 +5,8 @@
 //! the same constants means a rename is a compile error, not a function that
 //! fails in production with "missing TABLE_NAME".
 
+pub mod s3_key;
+
 /// Environment variable names set on the Lambda functions by the stack.
 pub mod env {
     /// Name of the DynamoDB table (items, idempotency records, reports).
@@ -24,7 +26,7 @@ pub mod env {
     /// ingest: comma-separated column names forming the sort key.
     pub const INGEST_SK_COLUMNS: &str = "INGEST_SK_COLUMNS";
 
-    /// photo-check thresholds (see the README's photo-check section for defaults).
+    /// photo-check thresholds (see docs/handlers.md, photo-check, for defaults).
     pub const PHOTO_MIN_CONFIDENCE: &str = "PHOTO_MIN_CONFIDENCE";
     pub const PHOTO_MIN_EYES_OPEN_CONFIDENCE: &str = "PHOTO_MIN_EYES_OPEN_CONFIDENCE";
     pub const PHOTO_MAX_YAW: &str = "PHOTO_MAX_YAW";

@@ -108,6 +108,7 @@ fn main() {
         tags: vec![],
         termination_protection: false,
         production: false,
+        stack_policy: None,
         assets: ["notify", "ingest", "photo-check"]
             .into_iter()
             .map(|handler| AssetFile {

@@ -170,16 +170,18 @@ pub struct ResourceChange {
 /// A described change set: its status and every resource change (all pages).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeSetDescription {
-    pub status: String,
+    /// The SDK's enums: a status newer than this SDK is their `Unknown`
+    /// arm, carried verbatim and never taken for a known one.
+    pub status: ChangeSetStatus,
     pub status_reason: Option<String>,
-    pub execution_status: String,
+    pub execution_status: ExecutionStatus,
     pub changes: Vec<ResourceChange>,
 }
 
 impl ChangeSetDescription {
     /// Whether ExecuteChangeSet will be accepted.
     pub fn is_executable(&self) -> bool {
-        self.execution_status == ExecutionStatus::Available.as_str()
+        self.execution_status == ExecutionStatus::Available
     }
 }
 
@@ -347,8 +349,7 @@ pub async fn wait_until_ready(
     let mut pause = pacing.poll_initial;
     loop {
         let description = describe(client, handle, pacing).await?;
-        let status = ChangeSetStatus::from(description.status.as_str());
-        match status {
+        match &description.status {
             ChangeSetStatus::CreateComplete => return Ok(ChangeSetState::Ready(description)),
             ChangeSetStatus::Failed => {
                 let reason = description.status_reason.clone().unwrap_or_default();
@@ -356,14 +357,14 @@ pub async fn wait_until_ready(
                     ChangeSetState::NoChanges { reason }
                 } else {
                     ChangeSetState::Failed {
-                        status: description.status,
+                        status: description.status.as_str().to_owned(),
                         reason,
                     }
                 });
             }
             ChangeSetStatus::DeleteComplete | ChangeSetStatus::DeleteFailed => {
                 return Ok(ChangeSetState::Failed {
-                    status: description.status.clone(),
+                    status: description.status.as_str().to_owned(),
                     reason: description.status_reason.unwrap_or_else(|| {
                         "the change set was deleted while we waited for it".to_owned()
                     }),
@@ -377,7 +378,7 @@ pub async fn wait_until_ready(
             return Err(ChangeSetError::Timeout {
                 stack: handle.stack_name.clone(),
                 id: handle.id.clone(),
-                status: description.status,
+                status: description.status.as_str().to_owned(),
                 waited,
             });
         }
@@ -449,15 +450,16 @@ pub async fn describe(
             Some(described) => described.changes.extend(changes),
             None => {
                 result = Some(ChangeSetDescription {
+                    // Missing: an empty `Unknown`, which no check takes for a known status.
                     status: page
                         .status()
-                        .map(|status| status.as_str().to_owned())
-                        .unwrap_or_default(),
+                        .cloned()
+                        .unwrap_or_else(|| ChangeSetStatus::from("")),
                     status_reason: page.status_reason().map(str::to_owned),
                     execution_status: page
                         .execution_status()
-                        .map(|status| status.as_str().to_owned())
-                        .unwrap_or_default(),
+                        .cloned()
+                        .unwrap_or_else(|| ExecutionStatus::from("")),
                     changes: changes.collect(),
                 })
             }

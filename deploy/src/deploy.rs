@@ -54,9 +54,11 @@ pub struct DeployPlan {
     pub template_json: String,
     pub tags: Vec<(String, String)>,
     pub termination_protection: bool,
-    /// Production rules: destructive changes always need approval, and a
-    /// stack policy protects stateful resources.
+    /// Production rules: destructive changes always need approval.
     pub production: bool,
+    /// The stack policy set after the deploy (the manifest's: production
+    /// only), and the one the review predicts refusals from.
+    pub stack_policy: Option<upstack_cfn::StackPolicy>,
     pub assets: Vec<AssetFile>,
     /// Where outputs.json is written (`synth-out/<env>/outputs.json`).
     pub outputs_path: PathBuf,
@@ -323,16 +325,6 @@ fn reason_suffix(reason: Option<&str>) -> String {
         .filter(|reason| !reason.is_empty())
         .map(|reason| format!(" ({reason})"))
         .unwrap_or_default()
-}
-
-/// The stack policy for production: everything may be updated, except that
-/// stateful resources (the registry's one list) may not be replaced or
-/// deleted by an update. The same function gives diff the policy it predicts
-/// refusals from, so what a reviewer is told is what deploy sets.
-/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/protect-stack-resources.html>
-pub fn protective_stack_policy(template: &serde_json::Value) -> Option<String> {
-    upstack_cfn::stack_policy::protective(template, upstack_resources::registry::lookup)
-        .map(|policy| policy.to_json_string())
 }
 
 /// The policy applied for one `--allow-replace` deploy.
@@ -1023,20 +1015,12 @@ where
         pseudo: upstack_cfn::intrinsic::PseudoValues::for_region(&plan.region)
             .with_account_id(&plan.account)
             .with_stack_name(&plan.stack_name),
-        stack_policy: plan
-            .production
-            .then(|| {
-                upstack_cfn::stack_policy::protective(
-                    &new_template,
-                    upstack_resources::registry::lookup,
-                )
-            })
-            .flatten(),
+        stack_policy: plan.stack_policy.clone(),
     };
     let mut diff = upstack_diff::diff_templates_with(
         &old_template,
         &new_template,
-        upstack_resources::registry::lookup,
+        upstack_cfn_resources::registry::lookup,
         &context,
     )?;
     diff.merge_change_set(
@@ -1075,11 +1059,10 @@ where
         },
         production: plan.production,
         termination_protection: plan.termination_protection,
-        stack_policy: if plan.production {
-            protective_stack_policy(&new_template)
-        } else {
-            None
-        },
+        stack_policy: plan
+            .stack_policy
+            .as_ref()
+            .map(upstack_cfn::StackPolicy::to_json_string),
         diff: serde_json::to_value(upstack_diff::render::report(&diff, &sources))
             .map_err(DeployError::DiffReport)?,
     })))
@@ -1122,7 +1105,10 @@ pub async fn stale_reasons(
     let mut reasons = Vec::new();
     let handle = plan_handle(plan);
     match changeset::describe(cfn, &handle, pacing).await {
-        Ok(described) if described.is_executable() && described.status == "CREATE_COMPLETE" => {}
+        Ok(described)
+            if described.is_executable()
+                && described.status
+                    == aws_sdk_cloudformation::types::ChangeSetStatus::CreateComplete => {}
         Ok(described) => reasons.push(StaleReason::ChangeSetNotExecutable {
             name: plan.change_set.name.clone(),
             status: described.status,
@@ -1643,36 +1629,4 @@ pub async fn stack_outputs(
             ))
         })
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stack_policy_denies_replace_and_delete_on_stateful_resources_only() {
-        let template = serde_json::json!({"Resources": {
-            "Uploads": {"Type": "AWS::S3::Bucket"},
-            "Table": {"Type": "AWS::DynamoDB::Table"},
-            "Fn": {"Type": "AWS::Lambda::Function"}
-        }});
-        let policy: serde_json::Value =
-            serde_json::from_str(&protective_stack_policy(&template).unwrap()).unwrap();
-        let deny = &policy["Statement"][1];
-        assert_eq!(deny["Effect"], "Deny");
-        assert_eq!(
-            deny["Action"],
-            serde_json::json!(["Update:Replace", "Update:Delete"])
-        );
-        assert_eq!(
-            deny["Resource"],
-            serde_json::json!(["LogicalResourceId/Table", "LogicalResourceId/Uploads"])
-        );
-        assert_eq!(
-            protective_stack_policy(
-                &serde_json::json!({"Resources": {"Fn": {"Type": "AWS::SNS::Topic"}}})
-            ),
-            None
-        );
-    }
 }

@@ -147,7 +147,7 @@ pub async fn describe_stack(
 
 /// CloudFormation's timestamps as RFC 3339 text (sub-second digits kept, so
 /// two updates within one second still differ).
-fn rfc3339(time: &aws_smithy_types::DateTime) -> Option<String> {
+pub(crate) fn rfc3339(time: &aws_smithy_types::DateTime) -> Option<String> {
     time.fmt(aws_smithy_types::date_time::Format::DateTime).ok()
 }
 

@@ -16,6 +16,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use aws_sdk_cloudformation::types::{ChangeSetStatus, ExecutionStatus};
 use serde::{Deserialize, Serialize};
 
 use crate::changeset::ChangeSetKind;
@@ -136,8 +137,8 @@ pub enum StaleReason {
     /// It exists but ExecuteChangeSet would not accept it.
     ChangeSetNotExecutable {
         name: String,
-        status: String,
-        execution_status: String,
+        status: ChangeSetStatus,
+        execution_status: ExecutionStatus,
         reason: Option<String>,
     },
     /// The stack the plan was made against is gone.
@@ -181,11 +182,13 @@ impl fmt::Display for StaleReason {
                 execution_status,
                 reason,
             } => {
-                let what = match execution_status.as_str() {
-                    "EXECUTE_COMPLETE" => "was already executed",
-                    "EXECUTE_IN_PROGRESS" => "is being executed",
-                    "EXECUTE_FAILED" => "was executed and failed",
-                    "OBSOLETE" => "is obsolete (the stack changed after it was created)",
+                let what = match execution_status {
+                    ExecutionStatus::ExecuteComplete => "was already executed",
+                    ExecutionStatus::ExecuteInProgress => "is being executed",
+                    ExecutionStatus::ExecuteFailed => "was executed and failed",
+                    ExecutionStatus::Obsolete => {
+                        "is obsolete (the stack changed after it was created)"
+                    }
                     _ => "cannot be executed",
                 };
                 write!(

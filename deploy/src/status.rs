@@ -24,6 +24,7 @@ use upstack_stack::config::AlarmKind;
 use upstack_stack::model::Pipeline;
 
 use crate::aws::{CallError, Pacing, with_retries};
+use crate::events::rfc3339;
 
 /// Version of the `status --format json` document. Bump it when a field
 /// changes meaning or goes away; adding a field is not a bump.
@@ -198,10 +199,6 @@ pub async fn describe_alarms(
         }
     }
     Ok(found)
-}
-
-fn rfc3339(time: &aws_smithy_types::DateTime) -> Option<String> {
-    time.fmt(aws_smithy_types::date_time::Format::DateTime).ok()
 }
 
 /// A CloudWatch client for `sdk_config` (deploy's and status's).

@@ -82,7 +82,7 @@ fn aws_warnings_are_the_reviewed_ones() {
 fn our_validator_accepts_the_templates_with_the_generated_registry() {
     for (env, body) in bodies() {
         let json: serde_json::Value = serde_json::from_str(&body).unwrap();
-        let report = validate_json(&json, upstack_resources::registry::lookup)
+        let report = validate_json(&json, upstack_cfn_resources::registry::lookup)
             .unwrap_or_else(|errors| panic!("{env}: {errors}"));
         assert_eq!(report.body_bytes, body.len(), "{env}");
     }

@@ -62,6 +62,7 @@ fn dev_plan(out_dir: &Path, template_json: String) -> DeployPlan {
         ],
         termination_protection: false,
         production: false,
+        stack_policy: None,
         assets,
         outputs_path: out_dir.join("dev/outputs.json"),
         alarms: Default::default(),

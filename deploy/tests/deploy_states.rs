@@ -205,10 +205,19 @@ fn plan(dir: &std::path::Path) -> DeployPlan {
         tags: vec![],
         termination_protection: false,
         production: false,
+        stack_policy: None,
         assets: vec![],
         outputs_path: dir.join("outputs.json"),
         alarms: Default::default(),
     }
+}
+
+/// The policy synth's manifest carries for a production env with `template`.
+fn production_policy(template: &str) -> Option<upstack_cfn::StackPolicy> {
+    upstack_cfn::stack_policy::protective(
+        &serde_json::from_str(template).unwrap(),
+        upstack_cfn_resources::registry::lookup,
+    )
 }
 
 fn options(
@@ -835,6 +844,7 @@ async fn allow_replace_lifts_the_stack_policy_for_one_deploy_only() {
         template_json: BUCKET_TEMPLATE.into(),
         termination_protection: true,
         production: true,
+        stack_policy: production_policy(BUCKET_TEMPLATE),
         ..plan(dir.path())
     };
     let clients = DeployClients {

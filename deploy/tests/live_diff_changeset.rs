@@ -171,7 +171,7 @@ async fn an_update_change_set_is_read_merged_and_deleted() {
     let mut diff = diff_templates(
         &old_template(),
         &new_template(),
-        upstack_resources::registry::lookup,
+        upstack_cfn_resources::registry::lookup,
     )
     .unwrap();
     // Offline, an intrinsic TableName can only be "may be replaced".

@@ -91,7 +91,7 @@ async fn diff_against_a_deployed_stack() {
     let same = diff_templates(
         &deployed,
         &template(30),
-        upstack_resources::registry::lookup,
+        upstack_cfn_resources::registry::lookup,
     )
     .unwrap();
     assert!(same.is_empty(), "{same:#?}");
@@ -104,7 +104,7 @@ async fn diff_against_a_deployed_stack() {
     let changed = diff_templates(
         &deployed,
         &template(120),
-        upstack_resources::registry::lookup,
+        upstack_cfn_resources::registry::lookup,
     )
     .unwrap();
     assert_eq!(changed.resources.len(), 1, "{changed:#?}");
@@ -133,7 +133,7 @@ async fn a_stack_that_does_not_exist_shows_everything_added() {
     let diff = diff_templates(
         &deployed.into_template(),
         &template(30),
-        upstack_resources::registry::lookup,
+        upstack_cfn_resources::registry::lookup,
     )
     .unwrap();
     assert_eq!(diff.summary().add, 3);

@@ -24,7 +24,7 @@ fn measure(label: &str, old: &Json, new: &Json) {
     let mut last = None;
     for _ in 0..ITERATIONS {
         let started = Instant::now();
-        let diff = diff_templates(old, new, upstack_resources::registry::lookup).unwrap();
+        let diff = diff_templates(old, new, upstack_cfn_resources::registry::lookup).unwrap();
         engine.push(started.elapsed());
         let text = render::text(&diff, &sources, false);
         let markdown = render::markdown(&diff, &sources);

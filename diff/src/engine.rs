@@ -44,7 +44,7 @@ const KEYED_SECTIONS: [&str; 5] = ["Parameters", "Outputs", "Conditions", "Mappi
 /// (`schemas/stateful.txt`), the same list prod's stack policy protects.
 /// A type outside the registry is not known to be stateful.
 pub fn is_stateful(type_name: &str) -> bool {
-    upstack_cfn::stack_policy::is_stateful(type_name, upstack_resources::registry::lookup)
+    upstack_cfn::stack_policy::is_stateful(type_name, upstack_cfn_resources::registry::lookup)
 }
 
 /// What the diff knows about where the new template goes.

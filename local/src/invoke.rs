@@ -19,8 +19,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
 use serde_json::{Value, json};
+use upstack_contract::s3_key::encode_event_key;
 
 use upstack_project::manifest::{ManifestFunction, output_file};
 use upstack_project::synth::TEMPLATE_FILE;
@@ -75,26 +77,6 @@ pub enum InvokeError {
 // The S3 event
 // ---------------------------------------------------------------------------
 
-/// What S3 leaves unescaped in an event's `object.key`: form encoding
-/// (`application/x-www-form-urlencoded`, space as `+`) except that `/` stays
-/// as is. "red flower.jpg" becomes "red+flower.jpg"; `:`, `=`, `+` and
-/// non-ASCII bytes are percent-encoded.
-/// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html>
-const S3_EVENT_KEY_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'*')
-    .remove(b'/')
-    .remove(b' ');
-
-/// The object key as S3 writes it into an event notification.
-pub fn s3_event_key(key: &str) -> String {
-    utf8_percent_encode(key, S3_EVENT_KEY_ESCAPES)
-        .to_string()
-        .replace(' ', "+")
-}
-
 /// Facts about the uploaded object, as HeadObject reports them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectFacts {
@@ -112,7 +94,7 @@ pub fn s3_put_event(object: &ObjectFacts, region: &str, account_id: &str, at: Sy
     // S3's sequencer is an opaque hex string that grows with time for a key.
     let sequencer = format!("{:016X}", since_epoch.as_nanos() as u64);
     let mut object_json = json!({
-        "key": s3_event_key(&object.key),
+        "key": encode_event_key(&object.key),
         "size": object.size,
         "eTag": object.etag,
         "sequencer": sequencer,
@@ -147,31 +129,18 @@ pub fn s3_put_event(object: &ObjectFacts, region: &str, account_id: &str, at: Sy
     })
 }
 
-/// `2026-11-22T21:13:03.123Z`, computed without a calendar crate
-/// (days-to-civil from Howard Hinnant's date algorithms).
+/// `2026-11-22T21:13:03.123Z`: S3's `eventTime`, which always has
+/// milliseconds; the calendar is the SDK's `DateTime`, which writes whole
+/// seconds without a fraction, so the milliseconds are added here.
 fn iso8601_millis(since_epoch: Duration) -> String {
-    let seconds = since_epoch.as_secs();
-    let days = (seconds / 86_400) as i64;
-    let second_of_day = seconds % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    let seconds = i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX);
+    let whole = DateTime::from_secs(seconds)
+        .fmt(Format::DateTime)
+        // Only years past 9999 fail to format: a broken clock, shown as the epoch.
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned());
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        second_of_day / 3600,
-        (second_of_day % 3600) / 60,
-        second_of_day % 60,
+        "{}.{:03}Z",
+        whole.trim_end_matches('Z'),
         since_epoch.subsec_millis()
     )
 }
@@ -770,21 +739,6 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeOutput, InvokeError>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn event_keys_are_encoded_the_way_s3_does() {
-        assert_eq!(s3_event_key("red flower.jpg"), "red+flower.jpg");
-        assert_eq!(s3_event_key("photos/my photo.jpg"), "photos/my+photo.jpg");
-        assert_eq!(
-            s3_event_key("data/dt=2026-11-22/a:b+c.csv"),
-            "data/dt%3D2026-11-22/a%3Ab%2Bc.csv"
-        );
-        assert_eq!(s3_event_key("photos/Zoë.jpg"), "photos/Zo%C3%AB.jpg");
-        assert_eq!(
-            s3_event_key("uploads/(1) copy~.txt"),
-            "uploads/%281%29+copy%7E.txt"
-        );
-    }
 
     #[test]
     fn timestamps_are_iso8601_utc_with_milliseconds() {

@@ -7,8 +7,9 @@
 //! - the sources of the handler crate and of every workspace crate it reaches
 //!   through `path` dependencies (normal and build dependencies; dev-dependencies
 //!   never reach the binary), walked in sorted order as relative path + bytes;
-//! - the part of `Cargo.lock` the handler's dependency graph reaches (a new
-//!   crate in the CLI's graph does not change the handlers' code);
+//! - the part of `Cargo.lock` the handler's dependency graph reaches, read
+//!   with the `cargo-lock` crate (a new crate in the CLI's graph does not
+//!   change the handlers' code);
 //! - the `[workspace.dependencies]` entries the crates inherit (features live
 //!   there and are not recorded in `Cargo.lock`), `[workspace.package]`
 //!   (edition), the `lambda` and `release` profiles (`lambda` inherits
@@ -28,12 +29,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use cargo_lock::{Dependency, Lockfile, Package};
 use sha2::{Digest, Sha256};
 use upstack_contract::{Architecture, LAMBDA_GLIBC};
 
 /// Bumped when what goes into the hash changes, so old asset keys are not reused
 /// for a differently computed fingerprint.
-const SCHEME: &str = "upstack-handler-fingerprint-v2";
+const SCHEME: &str = "upstack-handler-fingerprint-v3";
 
 /// Crate-root directories that never end up in the binary.
 const SKIPPED_ROOT_DIRS: [&str; 4] = ["tests", "benches", "examples", "target"];
@@ -79,79 +81,309 @@ pub fn handler_fingerprint(
     handler: &str,
     arch: Architecture,
 ) -> Result<String, FingerprintError> {
-    let root_manifest_path = workspace_root.join("Cargo.toml");
-    let root_manifest = read_toml(&root_manifest_path)?;
-    let workspace_deps = root_manifest
-        .get("workspace")
-        .and_then(|w| w.get("dependencies"))
-        .and_then(toml::Value::as_table)
-        .cloned()
-        .unwrap_or_default();
+    Fingerprinter::new(workspace_root)?.fingerprint(handler, arch)
+}
 
-    let handler_dir = find_package_dir(workspace_root, &root_manifest, handler)?;
-    let crates = path_dependency_closure(workspace_root, &handler_dir, &workspace_deps)?;
+/// Fingerprints several handlers of one workspace, reading what they share
+/// (the root manifest, `Cargo.lock`, the crates they have in common) once:
+/// synth fingerprints every handler, and each reaches the same ~200 files of
+/// `handler-common` and `contract`.
+pub struct Fingerprinter<'a> {
+    workspace_root: &'a Path,
+    root_manifest: toml::Value,
+    workspace_deps: toml::Table,
+    /// Parsed crate manifests by crate directory.
+    manifests: BTreeMap<PathBuf, toml::Value>,
+    /// Digest of each crate directory's sources, by directory.
+    crate_digests: BTreeMap<PathBuf, [u8; 32]>,
+    lock: LockInput,
+}
 
-    let mut hasher = Sha256::new();
-    feed(&mut hasher, "scheme", SCHEME.as_bytes());
-    feed(&mut hasher, "handler", handler.as_bytes());
-    let (glibc_major, glibc_minor) = LAMBDA_GLIBC;
-    feed(
-        &mut hasher,
-        "target",
-        format!("{}.{glibc_major}.{glibc_minor}", arch.rust_target()).as_bytes(),
-    );
+enum LockInput {
+    Absent,
+    Parsed {
+        lock: Box<Lockfile>,
+        text: String,
+    },
+    /// Not a lock file cargo-lock reads: hashed whole (a safe over-approximation).
+    Unparsed(String),
+}
 
-    for dir in &crates.dirs {
-        hash_crate_sources(&mut hasher, workspace_root, dir)?;
+impl<'a> Fingerprinter<'a> {
+    pub fn new(workspace_root: &'a Path) -> Result<Self, FingerprintError> {
+        let root_manifest = read_toml(&workspace_root.join("Cargo.toml"))?;
+        let workspace_deps = root_manifest
+            .get("workspace")
+            .and_then(|w| w.get("dependencies"))
+            .and_then(toml::Value::as_table)
+            .cloned()
+            .unwrap_or_default();
+        let lock_path = workspace_root.join("Cargo.lock");
+        let lock = if lock_path.exists() {
+            let text = read_string(&lock_path)?;
+            match text.parse::<Lockfile>() {
+                Ok(lock) => LockInput::Parsed {
+                    lock: Box::new(lock),
+                    text,
+                },
+                Err(_) => LockInput::Unparsed(text),
+            }
+        } else {
+            LockInput::Absent
+        };
+        Ok(Fingerprinter {
+            workspace_root,
+            root_manifest,
+            workspace_deps,
+            manifests: BTreeMap::new(),
+            crate_digests: BTreeMap::new(),
+            lock,
+        })
     }
-    for (name, spec) in &crates.inherited {
+
+    /// [`handler_fingerprint`] of `handler` for `arch`.
+    pub fn fingerprint(
+        &mut self,
+        handler: &str,
+        arch: Architecture,
+    ) -> Result<String, FingerprintError> {
+        let handler_dir = self.find_package_dir(handler)?;
+        let crates = self.path_dependency_closure(&handler_dir)?;
+
+        let mut hasher = Sha256::new();
+        feed(&mut hasher, "scheme", SCHEME.as_bytes());
+        feed(&mut hasher, "handler", handler.as_bytes());
+        let (glibc_major, glibc_minor) = LAMBDA_GLIBC;
         feed(
             &mut hasher,
-            &format!("workspace.dependencies.{name}"),
-            spec.as_bytes(),
+            "target",
+            format!("{}.{glibc_major}.{glibc_minor}", arch.rust_target()).as_bytes(),
         );
-    }
-    for section in [
-        &["workspace", "package"][..],
-        &["profile", "release"],
-        &["profile", "lambda"],
-        &["patch"],
-    ] {
-        let mut value = Some(&root_manifest);
-        for key in section {
-            value = value.and_then(|v| v.get(*key));
+
+        for dir in &crates.dirs {
+            let digest = self.crate_digest(dir)?;
+            let relative = dir.strip_prefix(self.workspace_root).unwrap_or(dir);
+            feed(&mut hasher, &slash_path(relative), &digest);
         }
-        if let Some(value) = value {
+        for (name, spec) in &crates.inherited {
             feed(
                 &mut hasher,
-                &section.join("."),
-                value.to_string().as_bytes(),
+                &format!("workspace.dependencies.{name}"),
+                spec.as_bytes(),
             );
         }
+        for section in [
+            &["workspace", "package"][..],
+            &["profile", "release"],
+            &["profile", "lambda"],
+            &["patch"],
+        ] {
+            let mut value = Some(&self.root_manifest);
+            for key in section {
+                value = value.and_then(|v| v.get(*key));
+            }
+            if let Some(value) = value {
+                feed(
+                    &mut hasher,
+                    &section.join("."),
+                    value.to_string().as_bytes(),
+                );
+            }
+        }
+
+        match &self.lock {
+            LockInput::Absent => {}
+            LockInput::Parsed { lock, text } => match lock_closure(lock, &crates.linked) {
+                Some(entries) => feed(&mut hasher, "Cargo.lock", entries.as_bytes()),
+                // The handler is newer than the lock file (or the lock file
+                // names a dependency it does not list): the whole file is a
+                // safe over-approximation.
+                None => feed(&mut hasher, "Cargo.lock", text.as_bytes()),
+            },
+            LockInput::Unparsed(text) => feed(&mut hasher, "Cargo.lock", text.as_bytes()),
+        }
+        for optional in [
+            "rust-toolchain.toml",
+            "rust-toolchain",
+            ".cargo/config.toml",
+            ".cargo/config",
+        ] {
+            let path = self.workspace_root.join(optional);
+            if path.is_file() {
+                feed(&mut hasher, optional, &read_bytes(&path)?);
+            }
+        }
+        Ok(hex::encode(hasher.finalize()))
     }
 
-    let lock_path = workspace_root.join("Cargo.lock");
-    if lock_path.exists() {
-        let lock_text = read_string(&lock_path)?;
-        match lock_closure(&lock_text, &crates.linked) {
-            Some(entries) => feed(&mut hasher, "Cargo.lock", entries.as_bytes()),
-            // Not a lock file we understand (or the handler is newer than the
-            // lock): the whole file is a safe over-approximation.
-            None => feed(&mut hasher, "Cargo.lock", lock_text.as_bytes()),
+    /// The crate's parsed `Cargo.toml`, read once per crate.
+    fn manifest(&mut self, crate_dir: &Path) -> Result<&toml::Value, FingerprintError> {
+        if !self.manifests.contains_key(crate_dir) {
+            let manifest = read_toml(&crate_dir.join("Cargo.toml"))?;
+            self.manifests.insert(crate_dir.to_path_buf(), manifest);
         }
+        Ok(&self.manifests[crate_dir])
     }
-    for optional in [
-        "rust-toolchain.toml",
-        "rust-toolchain",
-        ".cargo/config.toml",
-        ".cargo/config",
-    ] {
-        let path = workspace_root.join(optional);
-        if path.is_file() {
-            feed(&mut hasher, optional, &read_bytes(&path)?);
+
+    /// The handler's crate directory: `functions/<handler>` by convention,
+    /// else any `[workspace] members` entry whose package has that name.
+    fn find_package_dir(&mut self, handler: &str) -> Result<PathBuf, FingerprintError> {
+        let conventional = self.workspace_root.join("functions").join(handler);
+        if conventional.join("Cargo.toml").is_file()
+            && package_name(self.manifest(&conventional)?) == Some(handler)
+        {
+            return Ok(conventional);
         }
+        let members = self
+            .root_manifest
+            .get("workspace")
+            .and_then(|w| w.get("members"))
+            .and_then(toml::Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for member in members.iter().filter_map(toml::Value::as_str) {
+            let dir = self.workspace_root.join(member);
+            if dir.join("Cargo.toml").is_file()
+                && package_name(self.manifest(&dir)?) == Some(handler)
+            {
+                return Ok(dir);
+            }
+        }
+        Err(FingerprintError::UnknownHandler {
+            handler: handler.to_string(),
+            workspace: self.workspace_root.to_path_buf(),
+        })
     }
-    Ok(hex::encode(hasher.finalize()))
+
+    /// Follows `path` dependencies (direct or through `workspace = true`) from the
+    /// handler crate. Dev-dependencies are not followed: they are not linked into
+    /// the binary. Nor are optional dependencies that no enabled feature turns
+    /// on: `bundle` builds the handler with its default features, and a crate
+    /// reached through it gets its own defaults plus what its dependents ask
+    /// for (a test fixture behind a `testing` feature stays out).
+    fn path_dependency_closure(
+        &mut self,
+        handler_dir: &Path,
+    ) -> Result<CrateClosure, FingerprintError> {
+        let workspace_root = self.workspace_root;
+        let mut closure = CrateClosure {
+            dirs: BTreeSet::new(),
+            linked: BTreeMap::new(),
+            inherited: BTreeMap::new(),
+        };
+        // Features each crate is built with, as far as the walk knows so far; a
+        // crate is walked again when a dependent asks for more.
+        let mut features: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
+        features.insert(
+            handler_dir.to_path_buf(),
+            BTreeSet::from(["default".to_string()]),
+        );
+        let mut pending = vec![handler_dir.to_path_buf()];
+        while let Some(dir) = pending.pop() {
+            closure.dirs.insert(dir.clone());
+            let manifest_path = dir.join("Cargo.toml");
+            self.manifest(&dir)?;
+            let manifest = &self.manifests[&dir];
+            let requested = features.get(&dir).cloned().unwrap_or_default();
+            let enabled = enabled_by_features(manifest, &requested);
+            let mut linked_names = BTreeSet::new();
+            for (name, spec) in linked_dependencies(manifest) {
+                let optional = spec.get("optional").and_then(toml::Value::as_bool) == Some(true);
+                if optional && !enabled.optional_deps.contains(&name) {
+                    continue;
+                }
+                let inherits = spec.get("workspace").and_then(toml::Value::as_bool) == Some(true);
+                let path_base;
+                let resolved = if inherits {
+                    let Some(workspace_spec) = self.workspace_deps.get(&name) else {
+                        return Err(FingerprintError::MissingWorkspaceDependency {
+                            manifest: manifest_path.clone(),
+                            dependency: name,
+                        });
+                    };
+                    closure
+                        .inherited
+                        .insert(name.clone(), workspace_spec.to_string());
+                    path_base = workspace_root.to_path_buf();
+                    workspace_spec
+                } else {
+                    path_base = dir.clone();
+                    spec
+                };
+                // `foo = { package = "bar" }`: Cargo.lock knows it as `bar`.
+                let locked_name = spec
+                    .get("package")
+                    .or_else(|| resolved.get("package"))
+                    .and_then(toml::Value::as_str)
+                    .unwrap_or(&name);
+                linked_names.insert(locked_name.to_string());
+                let Some(path) = resolved.get("path").and_then(toml::Value::as_str) else {
+                    continue;
+                };
+                let dependency_dir = normalize(&path_base.join(path));
+                let mut wanted: BTreeSet<String> = [spec, resolved]
+                    .into_iter()
+                    .filter_map(|spec| spec.get("features").and_then(toml::Value::as_array))
+                    .flatten()
+                    .filter_map(toml::Value::as_str)
+                    .map(str::to_string)
+                    .collect();
+                let no_default = ["default-features", "default_features"]
+                    .iter()
+                    .any(|key| resolved.get(*key).and_then(toml::Value::as_bool) == Some(false));
+                if !no_default {
+                    wanted.insert("default".to_string());
+                }
+                if let Some(more) = enabled.dependency_features.get(&name) {
+                    wanted.extend(more.iter().cloned());
+                }
+                let known = features.entry(dependency_dir.clone()).or_default();
+                let before = known.len();
+                known.extend(wanted);
+                if known.len() != before || !closure.dirs.contains(&dependency_dir) {
+                    pending.push(dependency_dir);
+                }
+            }
+            if let Some(name) = package_name(manifest) {
+                closure.linked.insert(name.to_string(), linked_names);
+            }
+        }
+        Ok(closure)
+    }
+
+    /// SHA-256 of a crate directory's sources, walked in sorted order as
+    /// relative path + bytes, its manifest without what only tests use.
+    fn crate_digest(&mut self, crate_dir: &Path) -> Result<[u8; 32], FingerprintError> {
+        if let Some(digest) = self.crate_digests.get(crate_dir) {
+            return Ok(*digest);
+        }
+        let mut files = Vec::new();
+        collect_files(crate_dir, true, &mut files)?;
+        files.sort();
+        let mut hasher = Sha256::new();
+        for file in files {
+            let relative = file.strip_prefix(self.workspace_root).unwrap_or(&file);
+            let label = slash_path(relative);
+            if file == crate_dir.join("Cargo.toml") {
+                let manifest = build_manifest(self.manifest(crate_dir)?);
+                feed(&mut hasher, &label, manifest.as_bytes());
+            } else {
+                feed(&mut hasher, &label, &read_bytes(&file)?);
+            }
+        }
+        let digest: [u8; 32] = hasher.finalize().into();
+        self.crate_digests.insert(crate_dir.to_path_buf(), digest);
+        Ok(digest)
+    }
+}
+
+/// Forward slashes, so a checkout on another OS gets the same fingerprint.
+fn slash_path(relative: &Path) -> String {
+    let parts: Vec<String> = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    parts.join("/")
 }
 
 /// Length-prefixed so that ("ab", "c") and ("a", "bc") hash differently.
@@ -188,37 +420,6 @@ fn package_name(manifest: &toml::Value) -> Option<&str> {
     manifest.get("package")?.get("name")?.as_str()
 }
 
-/// The handler's crate directory: `functions/<handler>` by convention, else any
-/// `[workspace] members` entry whose package has that name.
-fn find_package_dir(
-    workspace_root: &Path,
-    root_manifest: &toml::Value,
-    handler: &str,
-) -> Result<PathBuf, FingerprintError> {
-    let conventional = workspace_root.join("functions").join(handler);
-    let manifest_path = conventional.join("Cargo.toml");
-    if manifest_path.is_file() && package_name(&read_toml(&manifest_path)?) == Some(handler) {
-        return Ok(conventional);
-    }
-    let members = root_manifest
-        .get("workspace")
-        .and_then(|w| w.get("members"))
-        .and_then(toml::Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    for member in members.iter().filter_map(toml::Value::as_str) {
-        let dir = workspace_root.join(member);
-        let manifest_path = dir.join("Cargo.toml");
-        if manifest_path.is_file() && package_name(&read_toml(&manifest_path)?) == Some(handler) {
-            return Ok(dir);
-        }
-    }
-    Err(FingerprintError::UnknownHandler {
-        handler: handler.to_string(),
-        workspace: workspace_root.to_path_buf(),
-    })
-}
-
 struct CrateClosure {
     /// Crate directories, sorted, handler included.
     dirs: BTreeSet<PathBuf>,
@@ -227,101 +428,6 @@ struct CrateClosure {
     linked: BTreeMap<String, BTreeSet<String>>,
     /// `[workspace.dependencies]` entries inherited by any of them, as TOML text.
     inherited: BTreeMap<String, String>,
-}
-
-/// Follows `path` dependencies (direct or through `workspace = true`) from the
-/// handler crate. Dev-dependencies are not followed: they are not linked into
-/// the binary. Nor are optional dependencies that no enabled feature turns
-/// on: `bundle` builds the handler with its default features, and a crate
-/// reached through it gets its own defaults plus what its dependents ask
-/// for (a test fixture behind a `testing` feature stays out).
-fn path_dependency_closure(
-    workspace_root: &Path,
-    handler_dir: &Path,
-    workspace_deps: &toml::Table,
-) -> Result<CrateClosure, FingerprintError> {
-    let mut closure = CrateClosure {
-        dirs: BTreeSet::new(),
-        linked: BTreeMap::new(),
-        inherited: BTreeMap::new(),
-    };
-    // Features each crate is built with, as far as the walk knows so far; a
-    // crate is walked again when a dependent asks for more.
-    let mut features: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
-    features.insert(
-        handler_dir.to_path_buf(),
-        BTreeSet::from(["default".to_string()]),
-    );
-    let mut pending = vec![handler_dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        closure.dirs.insert(dir.clone());
-        let manifest_path = dir.join("Cargo.toml");
-        let manifest = read_toml(&manifest_path)?;
-        let requested = features.get(&dir).cloned().unwrap_or_default();
-        let enabled = enabled_by_features(&manifest, &requested);
-        let mut linked_names = BTreeSet::new();
-        for (name, spec) in linked_dependencies(&manifest) {
-            let optional = spec.get("optional").and_then(toml::Value::as_bool) == Some(true);
-            if optional && !enabled.optional_deps.contains(&name) {
-                continue;
-            }
-            let inherits = spec.get("workspace").and_then(toml::Value::as_bool) == Some(true);
-            let path_base;
-            let resolved = if inherits {
-                let Some(workspace_spec) = workspace_deps.get(&name) else {
-                    return Err(FingerprintError::MissingWorkspaceDependency {
-                        manifest: manifest_path.clone(),
-                        dependency: name,
-                    });
-                };
-                closure
-                    .inherited
-                    .insert(name.clone(), workspace_spec.to_string());
-                path_base = workspace_root.to_path_buf();
-                workspace_spec
-            } else {
-                path_base = dir.clone();
-                spec
-            };
-            // `foo = { package = "bar" }`: Cargo.lock knows it as `bar`.
-            let locked_name = spec
-                .get("package")
-                .or_else(|| resolved.get("package"))
-                .and_then(toml::Value::as_str)
-                .unwrap_or(&name);
-            linked_names.insert(locked_name.to_string());
-            let Some(path) = resolved.get("path").and_then(toml::Value::as_str) else {
-                continue;
-            };
-            let dependency_dir = normalize(&path_base.join(path));
-            let mut wanted: BTreeSet<String> = [spec, resolved]
-                .into_iter()
-                .filter_map(|spec| spec.get("features").and_then(toml::Value::as_array))
-                .flatten()
-                .filter_map(toml::Value::as_str)
-                .map(str::to_string)
-                .collect();
-            let no_default = ["default-features", "default_features"]
-                .iter()
-                .any(|key| resolved.get(*key).and_then(toml::Value::as_bool) == Some(false));
-            if !no_default {
-                wanted.insert("default".to_string());
-            }
-            if let Some(more) = enabled.dependency_features.get(&name) {
-                wanted.extend(more.iter().cloned());
-            }
-            let known = features.entry(dependency_dir.clone()).or_default();
-            let before = known.len();
-            known.extend(wanted);
-            if known.len() != before || !closure.dirs.contains(&dependency_dir) {
-                pending.push(dependency_dir);
-            }
-        }
-        if let Some(name) = package_name(&manifest) {
-            closure.linked.insert(name.to_string(), linked_names);
-        }
-    }
-    Ok(closure)
 }
 
 struct EnabledFeatures {
@@ -420,31 +526,6 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-fn hash_crate_sources(
-    hasher: &mut Sha256,
-    workspace_root: &Path,
-    crate_dir: &Path,
-) -> Result<(), FingerprintError> {
-    let mut files = Vec::new();
-    collect_files(crate_dir, true, &mut files)?;
-    files.sort();
-    for file in files {
-        let relative = file.strip_prefix(workspace_root).unwrap_or(&file);
-        // Forward slashes so a checkout on another OS gets the same fingerprint.
-        let label: Vec<String> = relative
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        if file == crate_dir.join("Cargo.toml") {
-            let manifest = build_manifest(&read_toml(&file)?);
-            feed(hasher, &label.join("/"), manifest.as_bytes());
-        } else {
-            feed(hasher, &label.join("/"), &read_bytes(&file)?);
-        }
-    }
-    Ok(())
-}
-
 /// A crate manifest without what only tests, benches and examples use.
 fn build_manifest(manifest: &toml::Value) -> String {
     const TEST_ONLY: [&str; 5] = [
@@ -537,127 +618,82 @@ fn is_snapshot(file_name: &str) -> bool {
         || file_name.ends_with(".pending-snap")
 }
 
-/// The `[[package]]` blocks of `Cargo.lock` reachable from `roots` (workspace
-/// crates, each with the names of its normal and build dependencies), sorted
-/// and joined. A root's dev-dependencies are listed in its block like any
-/// other dependency: they are neither followed nor hashed. `None` when a root
-/// is not in the lock file or the format is not the one this reader knows
-/// (then the caller hashes the whole file).
-///
-/// Read line by line rather than through a TOML parser: the lock file's layout
-/// is fixed by cargo and this keeps the fingerprint well under a millisecond.
-fn lock_closure(lock_text: &str, roots: &BTreeMap<String, BTreeSet<String>>) -> Option<String> {
-    struct LockPackage<'a> {
-        name: &'a str,
-        version: &'a str,
-        /// Lines, each with the dependency name when it is a dependency entry.
-        block: Vec<(&'a str, Option<&'a str>)>,
-        dependencies: Vec<&'a str>,
-    }
-    let mut packages: Vec<LockPackage> = Vec::new();
-    let mut in_package = false;
-    let mut in_dependencies = false;
-    for line in lock_text.lines() {
-        let trimmed = line.trim();
-        if trimmed == "[[package]]" {
-            packages.push(LockPackage {
-                name: "",
-                version: "",
-                block: Vec::new(),
-                dependencies: Vec::new(),
-            });
-            in_package = true;
-            in_dependencies = false;
-            continue;
-        }
-        if trimmed.starts_with('[') && !in_dependencies {
-            // Another table ([metadata], [[patch.unused]]): not part of a package.
-            in_package = false;
-            continue;
-        }
-        if !in_package {
-            continue;
-        }
-        let package = packages.last_mut()?;
-        if in_dependencies && trimmed != "]" {
-            // "name", "name version" or "name version (source)".
-            let dependency = trimmed.trim_end_matches(',').trim_matches('"');
-            package.dependencies.push(dependency);
-            package
-                .block
-                .push((line, Some(dependency.split(' ').next()?)));
-            continue;
-        }
-        package.block.push((line, None));
-        if in_dependencies {
-            in_dependencies = false;
-        } else if let Some(value) = trimmed.strip_prefix("name = ") {
-            package.name = value.trim_matches('"');
-        } else if let Some(value) = trimmed.strip_prefix("version = ") {
-            package.version = value.trim_matches('"');
-        } else if trimmed == "dependencies = [" {
-            in_dependencies = true;
-        } else if trimmed.starts_with("dependencies = [") && trimmed.ends_with(']') {
-            // Single-line form, not written by current cargo but valid TOML.
-            return None;
-        }
-    }
-
+/// The packages of `Cargo.lock` reachable from `roots` (workspace crates,
+/// each with the names of its normal and build dependencies), one line per
+/// package (name, version, source, checksum) and per dependency edge, sorted.
+/// A root's dev-dependencies are listed in its lock entry like any other
+/// dependency: they are neither followed nor hashed. `None` when a root or a
+/// dependency is not in the lock file (then the caller hashes the whole file).
+fn lock_closure(lock: &Lockfile, roots: &BTreeMap<String, BTreeSet<String>>) -> Option<String> {
+    let packages = &lock.packages;
     let mut by_name: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (index, package) in packages.iter().enumerate() {
-        by_name.entry(package.name).or_default().push(index);
+        by_name
+            .entry(package.name.as_str())
+            .or_default()
+            .push(index);
     }
     // A workspace crate's entry lists its dev-dependencies too; only the
     // ones its manifest links are kept. Registry crates list only what the
     // build resolves.
-    let linked = |index: usize, dependency: &str| {
+    let linked = |package: &Package, dependency: &Dependency| {
         roots
-            .get(packages[index].name)
-            .is_none_or(|names| names.contains(dependency))
+            .get(package.name.as_str())
+            .is_none_or(|names| names.contains(dependency.name.as_str()))
     };
     let mut reached = BTreeSet::new();
     let mut pending = Vec::new();
     for root in roots.keys() {
-        let indexes = by_name.get(root.as_str())?;
-        pending.extend(indexes.iter().copied());
+        pending.extend(by_name.get(root.as_str())?.iter().copied());
     }
     while let Some(index) = pending.pop() {
         if !reached.insert(index) {
             continue;
         }
-        for dependency in &packages[index].dependencies {
-            let mut parts = dependency.split(' ');
-            let name = parts.next()?;
-            if !linked(index, name) {
-                continue;
-            }
-            let version = parts.next();
-            let candidates = by_name.get(name)?;
-            let matching: Vec<usize> = candidates
+        let package = &packages[index];
+        for dependency in package
+            .dependencies
+            .iter()
+            .filter(|dependency| linked(package, dependency))
+        {
+            let matching: Vec<usize> = by_name
+                .get(dependency.name.as_str())?
                 .iter()
                 .copied()
-                .filter(|&candidate| version.is_none_or(|v| packages[candidate].version == v))
+                .filter(|&candidate| dependency.matches(&packages[candidate]))
                 .collect();
-            match matching.as_slice() {
-                [] => return None,
-                found => pending.extend(found.iter().copied()),
+            if matching.is_empty() {
+                return None;
             }
+            pending.extend(matching);
         }
     }
-    let mut blocks: Vec<String> = reached
+    let mut entries: Vec<String> = reached
         .into_iter()
         .map(|index| {
-            let lines: Vec<&str> = packages[index]
-                .block
+            let package = &packages[index];
+            let source = package
+                .source
+                .as_ref()
+                .map_or_else(|| "workspace".to_owned(), ToString::to_string);
+            let checksum = package
+                .checksum
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), ToString::to_string);
+            let mut entry = format!("{} {} {source} {checksum}", package.name, package.version);
+            let mut edges: Vec<String> = package
+                .dependencies
                 .iter()
-                .filter(|(_, dependency)| dependency.is_none_or(|name| linked(index, name)))
-                .map(|(line, _)| *line)
+                .filter(|dependency| linked(package, dependency))
+                .map(|dependency| format!("\n  {dependency}"))
                 .collect();
-            lines.join("\n")
+            edges.sort();
+            entry.extend(edges);
+            entry
         })
         .collect();
-    blocks.sort();
-    Some(blocks.join("\n\n"))
+    entries.sort();
+    Some(entries.join("\n"))
 }
 
 #[cfg(test)]
@@ -733,7 +769,7 @@ opt-level = 3
 name = "clap"
 version = "4.0.0"
 source = "registry+https://github.com/rust-lang/crates.io-index"
-checksum = "aaaa"
+checksum = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
 [[package]]
 name = "cli"
@@ -769,13 +805,13 @@ dependencies = [
 name = "serde"
 version = "1.0.0"
 source = "registry+https://github.com/rust-lang/crates.io-index"
-checksum = "bbbb"
+checksum = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
 [[package]]
 name = "tokio"
 version = "1.0.0"
 source = "registry+https://github.com/rust-lang/crates.io-index"
-checksum = "cccc"
+checksum = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
 
 [[package]]
 name = "upstack-contract"
@@ -865,8 +901,8 @@ version = "0.1.0"
         assert_changed("feature added to an inherited workspace dependency");
         edit(
             &root.join("Cargo.lock"),
-            "checksum = \"bbbb\"",
-            "checksum = \"dddd\"",
+            "checksum = \"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"",
+            "checksum = \"dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd\"",
         );
         assert_changed("serde lock entry change");
     }
@@ -880,8 +916,8 @@ version = "0.1.0"
         edit(&root.join("Cargo.toml"), "clap = \"4\"", "clap = \"4.1\"");
         edit(
             &root.join("Cargo.lock"),
-            "checksum = \"aaaa\"",
-            "checksum = \"eeee\"",
+            "checksum = \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"",
+            "checksum = \"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee\"",
         );
         // A sibling handler's sources.
         edit(
@@ -967,8 +1003,8 @@ version = "0.1.0"
         // The dev-dependency's own lock entry is not reached either.
         edit(
             &root.join("Cargo.lock"),
-            "checksum = \"aaaa\"",
-            "checksum = \"abab\"",
+            "checksum = \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"",
+            "checksum = \"abababababababababababababababababababababababababababababababab\"",
         );
         assert_eq!(
             before,
@@ -979,8 +1015,8 @@ version = "0.1.0"
         // tokio's entry is not hashed for notify.
         edit(
             &root.join("Cargo.lock"),
-            "checksum = \"cccc\"",
-            "checksum = \"cdcd\"",
+            "checksum = \"cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc\"",
+            "checksum = \"cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd\"",
         );
         assert_eq!(before, notify(root));
         // A normal dependency is hashed, manifest and lock entry.
@@ -993,8 +1029,8 @@ version = "0.1.0"
         assert_ne!(before, with_clap);
         edit(
             &root.join("Cargo.lock"),
-            "checksum = \"abab\"",
-            "checksum = \"acac\"",
+            "checksum = \"abababababababababababababababababababababababababababababababab\"",
+            "checksum = \"acacacacacacacacacacacacacacacacacacacacacacacacacacacacacacacac\"",
         );
         assert_ne!(with_clap, notify(root));
     }
@@ -1084,8 +1120,8 @@ version = "0.1.0"
         let before = handler_fingerprint(root, "fresh", Architecture::X86_64).unwrap();
         edit(
             &root.join("Cargo.lock"),
-            "checksum = \"aaaa\"",
-            "checksum = \"ffff\"",
+            "checksum = \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"",
+            "checksum = \"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\"",
         );
         assert_ne!(
             before,
@@ -1111,18 +1147,23 @@ version = "0.1.0"
     #[test]
     fn real_workspace_handlers_use_the_lock_closure() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        let lock = fs::read_to_string(root.join("Cargo.lock")).unwrap();
-        let root_manifest = read_toml(&root.join("Cargo.toml")).unwrap();
-        let workspace_deps = root_manifest["workspace"]["dependencies"]
-            .as_table()
-            .unwrap()
-            .clone();
+        let mut fingerprinter = Fingerprinter::new(root).unwrap();
         for handler in upstack_contract::handler::ALL {
-            let fingerprint = handler_fingerprint(root, handler, Architecture::Arm64).unwrap();
+            let fingerprint = fingerprinter
+                .fingerprint(handler, Architecture::Arm64)
+                .unwrap();
             assert_eq!(fingerprint.len(), 64);
-            let dir = find_package_dir(root, &root_manifest, handler).unwrap();
-            let crates = path_dependency_closure(root, &dir, &workspace_deps).unwrap();
-            let closure = lock_closure(&lock, &crates.linked)
+            assert_eq!(
+                fingerprint,
+                handler_fingerprint(root, handler, Architecture::Arm64).unwrap(),
+                "{handler}: the shared reads changed the fingerprint"
+            );
+            let dir = fingerprinter.find_package_dir(handler).unwrap();
+            let crates = fingerprinter.path_dependency_closure(&dir).unwrap();
+            let LockInput::Parsed { lock, .. } = &fingerprinter.lock else {
+                panic!("Cargo.lock is not a lock file cargo-lock reads");
+            };
+            let closure = lock_closure(lock, &crates.linked)
                 .unwrap_or_else(|| panic!("{handler}: Cargo.lock not understood"));
             // The CLI-only validator never reaches a handler.
             assert!(!closure.contains("cloudformation-validate"), "{handler}");

@@ -7,6 +7,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use upstack_cfn::{StackPolicy, StatefulResource};
 use upstack_contract::Architecture;
 
 use sha2::{Digest, Sha256};
@@ -23,9 +24,19 @@ pub struct Manifest {
     /// The account the env is pinned to, if its config names one.
     pub account_id: Option<String>,
     pub termination_protection: bool,
+    /// The env file's `production` (never decided from the env's name):
+    /// destructive changes need approval and `stack_policy` is set.
+    pub production: bool,
     /// Lowercase hex SHA-256 of `template.json`'s bytes.
     pub template_sha256: String,
     pub functions: Vec<ManifestFunction>,
+    /// The template's resources that hold data, by the registry's `stateful`
+    /// fact, sorted by logical ID.
+    pub stateful_resources: Vec<StatefulResource>,
+    /// The stack policy deploy sets after each production deploy (no
+    /// replacement or deletion of `stateful_resources`), and the one diff
+    /// predicts refusals from; `null` outside production.
+    pub stack_policy: Option<StackPolicy>,
 }
 
 /// One function as `deploy`, `bundle` and `invoke` need to find it.
@@ -204,6 +215,7 @@ mod tests {
             region: "eu-west-1".to_owned(),
             account_id: None,
             termination_protection: false,
+            production: true,
             template_sha256: "ab".repeat(32),
             functions: vec![ManifestFunction {
                 logical_id: "PhotoCheckFunction".to_owned(),
@@ -212,7 +224,51 @@ mod tests {
                 architecture: Architecture::Arm64,
                 asset_key: "assets/photo-check-arm64-00.zip".to_owned(),
             }],
+            stateful_resources: vec![StatefulResource {
+                logical_id: "Table".to_owned(),
+                resource_type: "AWS::DynamoDB::Table".to_owned(),
+            }],
+            stack_policy: upstack_cfn::stack_policy::protecting(&[StatefulResource {
+                logical_id: "Table".to_owned(),
+                resource_type: "AWS::DynamoDB::Table".to_owned(),
+            }]),
         }
+    }
+
+    /// Moved from deploy, which used to compute the policy itself: the
+    /// registry decides what is stateful, and the policy denies replacing or
+    /// deleting exactly those resources.
+    #[test]
+    fn stack_policy_denies_replace_and_delete_on_stateful_resources_only() {
+        let lookup = upstack_cfn_resources::registry::lookup;
+        let template = serde_json::json!({"Resources": {
+            "Uploads": {"Type": "AWS::S3::Bucket"},
+            "Table": {"Type": "AWS::DynamoDB::Table"},
+            "Fn": {"Type": "AWS::Lambda::Function"}
+        }});
+        let stateful = upstack_cfn::stack_policy::stateful_resources(&template, lookup);
+        let ids: Vec<&str> = stateful.iter().map(|r| r.logical_id.as_str()).collect();
+        assert_eq!(ids, ["Table", "Uploads"]);
+        let policy = upstack_cfn::stack_policy::protecting(&stateful).unwrap();
+        let deny = &policy.as_json()["Statement"][1];
+        assert_eq!(deny["Effect"], "Deny");
+        assert_eq!(
+            deny["Action"],
+            serde_json::json!(["Update:Replace", "Update:Delete"])
+        );
+        assert_eq!(
+            deny["Resource"],
+            serde_json::json!(["LogicalResourceId/Table", "LogicalResourceId/Uploads"])
+        );
+        let stateless = serde_json::json!({"Resources": {"Fn": {"Type": "AWS::SNS::Topic"}}});
+        assert_eq!(
+            upstack_cfn::stack_policy::stateful_resources(&stateless, lookup),
+            vec![]
+        );
+        assert_eq!(
+            upstack_cfn::stack_policy::protective(&stateless, lookup),
+            None
+        );
     }
 
     #[test]
@@ -221,6 +277,7 @@ mod tests {
         let json = manifest.to_json();
         assert!(json.contains("\"crate\": \"photo-check\""), "{json}");
         assert!(json.contains("\"architecture\": \"arm64\""), "{json}");
+        assert!(json.contains("\"LogicalResourceId/Table\""), "{json}");
         assert_eq!(parse(&json, "m.json", "dev").unwrap(), manifest);
         assert_eq!(
             manifest

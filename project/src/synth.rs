@@ -10,11 +10,11 @@ use std::collections::btree_map::Entry;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use upstack_cfn::Template;
+use upstack_cfn::{Template, stack_policy};
 use upstack_contract::{Architecture, handler};
 use upstack_stack::{EnvConfig, Pipeline, config};
 
-use crate::fingerprint::{FingerprintError, asset_key, handler_fingerprint};
+use crate::fingerprint::{FingerprintError, Fingerprinter, asset_key};
 use crate::fsutil::write_atomic;
 use crate::manifest::{Manifest, ManifestFunction, template_sha256};
 
@@ -49,6 +49,9 @@ pub enum SynthError {
     },
     #[error(transparent)]
     Config(#[from] config::ConfigError),
+    /// The workspace manifest or `Cargo.lock`, read once for every handler.
+    #[error("handler fingerprints: {0}")]
+    Fingerprints(#[source] FingerprintError),
     #[error("fingerprint of handler `{handler}`: {source}")]
     Fingerprint {
         handler: String,
@@ -170,16 +173,16 @@ pub fn asset_keys(
     config: &EnvConfig,
 ) -> Result<BTreeMap<String, String>, SynthError> {
     let arch = config.architecture.0;
+    let mut fingerprinter = Fingerprinter::new(workspace_root).map_err(SynthError::Fingerprints)?;
     handler::ALL
         .iter()
         .map(|name| {
-            let fingerprint =
-                handler_fingerprint(workspace_root, name, arch).map_err(|source| {
-                    SynthError::Fingerprint {
-                        handler: (*name).to_owned(),
-                        source,
-                    }
-                })?;
+            let fingerprint = fingerprinter.fingerprint(name, arch).map_err(|source| {
+                SynthError::Fingerprint {
+                    handler: (*name).to_owned(),
+                    source,
+                }
+            })?;
             Ok(((*name).to_owned(), asset_key(name, arch, &fingerprint)))
         })
         .collect()
@@ -228,14 +231,26 @@ pub fn render(
             asset_key: assets.get(&function.handler).cloned().unwrap_or_default(),
         })
         .collect();
+    let stateful_resources = stack_policy::stateful_resources(
+        &template.to_json(),
+        upstack_cfn_resources::registry::lookup,
+    );
+    let stack_policy = if config.production {
+        stack_policy::protecting(&stateful_resources)
+    } else {
+        None
+    };
     let manifest = Manifest {
         env: env.to_owned(),
         stack_name: config.stack_name.as_str().to_owned(),
         region: config.region.as_str().to_owned(),
         account_id: config.account_id.as_ref().map(|id| id.as_str().to_owned()),
         termination_protection: config.termination_protection,
+        production: config.production,
         template_sha256: template_sha256(&template_json),
         functions,
+        stateful_resources,
+        stack_policy,
     };
     let manifest_json = manifest.to_json();
     Ok(SynthOutput {

@@ -158,9 +158,11 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
             .iter()
             .map(|(key, value)| (key.as_str().to_owned(), value.as_str().to_owned()))
             .collect(),
-        termination_protection: config.termination_protection,
-        // From the env file (`production = true`), never from the env's name.
-        production: config.production,
+        termination_protection: output.manifest.termination_protection,
+        // Both from the manifest: the env file's `production`, never the
+        // env's name, and the policy synth computed from the registry.
+        production: output.manifest.production,
+        stack_policy: output.manifest.stack_policy.clone(),
         assets,
         outputs_path: outputs_path(&root, env),
         // From the stack model, the same one the template was synthesized from.
@@ -270,7 +272,7 @@ async fn execute(args: &Args, ctx: &Ctx, env: &str, path: &Path) -> anyhow::Resu
 }
 
 fn outputs_path(root: &Path, env: &str) -> PathBuf {
-    root.join(synth::OUT_DIR).join(env).join("outputs.json")
+    root.join(upstack_project::manifest::output_file(env, "outputs.json"))
 }
 
 fn options(args: &Args) -> DeployOptions {

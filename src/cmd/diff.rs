@@ -113,11 +113,16 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         }
     };
 
-    let context = diff_context(env_output.as_ref(), live_account, &new.template);
+    let context = diff_context(
+        env_output.as_ref(),
+        live_account,
+        &new.template,
+        args.template.is_some(),
+    );
     let mut diff = diff_templates_with(
         &old.template,
         &new.template,
-        upstack_resources::registry::lookup,
+        upstack_cfn_resources::registry::lookup,
         &context,
     )
     .with_context(|| format!("diff {} -> {}", old.label, new.label))?;
@@ -134,31 +139,33 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
 }
 
 /// What is known of the target, so replacement is decided wherever it can
-/// be: region and stack from the env file, the account from the env file or
-/// (diffing the live stack) from STS, and prod's stack policy, computed from
-/// the new template exactly as deploy will set it.
+/// be: region and stack from the env's manifest, the account from it or
+/// (diffing the live stack) from STS, and production's stack policy as
+/// deploy will set it.
 fn diff_context(
     env: Option<&synth::SynthOutput>,
     live_account: Option<String>,
     new_template: &Json,
+    from_template_file: bool,
 ) -> DiffContext {
     let Some(output) = env else {
         return DiffContext::default();
     };
-    let config = &output.config;
-    let mut pseudo = PseudoValues::for_region(config.region.as_str())
-        .with_stack_name(config.stack_name.as_str());
-    if let Some(account) =
-        live_account.or_else(|| config.account_id.as_ref().map(|id| id.as_str().to_owned()))
-    {
+    let manifest = &output.manifest;
+    let mut pseudo =
+        PseudoValues::for_region(&manifest.region).with_stack_name(&manifest.stack_name);
+    if let Some(account) = live_account.or_else(|| manifest.account_id.clone()) {
         pseudo = pseudo.with_account_id(account);
     }
-    let stack_policy = config
-        .production
-        .then(|| {
-            upstack_cfn::stack_policy::protective(new_template, upstack_resources::registry::lookup)
-        })
-        .flatten();
+    // The synthesized template's policy is the manifest's; a `--template`
+    // file's is computed the same way, as deploy would set it for that file.
+    let stack_policy = if !manifest.production {
+        None
+    } else if from_template_file {
+        upstack_cfn::stack_policy::protective(new_template, upstack_cfn_resources::registry::lookup)
+    } else {
+        manifest.stack_policy.clone()
+    };
     DiffContext {
         pseudo,
         stack_policy,
@@ -258,7 +265,7 @@ async fn deployed_side(
     output: &synth::SynthOutput,
     new_template: &Json,
 ) -> anyhow::Result<DeployedSide> {
-    let stack = output.config.stack_name.as_str().to_owned();
+    let stack = output.manifest.stack_name.clone();
     let pacing = Pacing::default();
     let session = ctx.session(&output.env, &output.config).await?;
     let client = &session.cloudformation;

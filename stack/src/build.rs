@@ -13,8 +13,8 @@ use upstack_cfn::{
     DeletionPolicy, Json, Output, PolicyDocument, Principal, ResourceOptions, ResourceRef,
     Statement, Template, Value,
 };
+use upstack_cfn_resources::{dynamodb, iam, kms, lambda, logs, s3, sns, sqs};
 use upstack_contract::{env as env_var, handler, prefix, table as table_keys};
-use upstack_resources::{dynamodb, iam, kms, lambda, logs, s3, sns, sqs};
 
 use crate::config::EnvConfig;
 use crate::grants;

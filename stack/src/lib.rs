@@ -60,7 +60,7 @@ pub fn synthesize_pipeline(
         source,
     })?;
     template
-        .validate(upstack_resources::registry::lookup)
+        .validate(upstack_cfn_resources::registry::lookup)
         .map_err(|source| StackError::Template { env, source })?;
     Ok(template)
 }

@@ -9,8 +9,8 @@ use serde::Serialize;
 use serde::ser::SerializeSeq;
 use upstack_cfn::value::sub;
 use upstack_cfn::{ResourceOptions, Template, Value};
+use upstack_cfn_resources::cloudwatch;
 use upstack_contract::{handler, metrics as emf};
-use upstack_resources::cloudwatch;
 
 use crate::build::pascal;
 use crate::config::{AlarmKind, AlarmsConfig, EnvConfig};

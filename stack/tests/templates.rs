@@ -116,7 +116,8 @@ fn no_account_id_literal_and_no_wildcard_actions_in_roles() {
 fn every_taggable_resource_carries_the_env_tags() {
     let text = synth("dev", DEV);
     for (id, resource) in resources(&text) {
-        let info = upstack_resources::registry::lookup(resource["Type"].as_str().unwrap()).unwrap();
+        let info =
+            upstack_cfn_resources::registry::lookup(resource["Type"].as_str().unwrap()).unwrap();
         if info.taggable {
             let tags = resource["Properties"]["Tags"]
                 .as_array()

@@ -230,7 +230,7 @@ async fn plan_round_trip_creates_the_stack_then_refuses_a_second_run() {
     assert!(
         reasons.iter().any(|reason| matches!(
             reason,
-            StaleReason::ChangeSetNotExecutable { execution_status, .. } if execution_status == "EXECUTE_COMPLETE"
+            StaleReason::ChangeSetNotExecutable { execution_status, .. } if execution_status.as_str() == "EXECUTE_COMPLETE"
         )),
         "{reasons:#?}"
     );

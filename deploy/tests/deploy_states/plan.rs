@@ -219,6 +219,7 @@ async fn prepare_records_cloudformation_replacement_verdict_in_the_plan() {
         tags: vec![],
         termination_protection: true,
         production: true,
+        stack_policy: super::production_policy(TABLE_NEW),
         assets: vec![],
         outputs_path: dir.path().join("outputs.json"),
         alarms: Default::default(),

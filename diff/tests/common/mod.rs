@@ -8,7 +8,7 @@ use upstack_cfn::ResourceInfo;
 
 /// The generated registry: fixtures are diffed with the facts prod uses.
 pub fn lookup(type_name: &str) -> Option<&'static ResourceInfo> {
-    upstack_resources::registry::lookup(type_name)
+    upstack_cfn_resources::registry::lookup(type_name)
 }
 
 pub fn fixture_dir() -> PathBuf {

@@ -19,26 +19,13 @@ pub fn epoch_seconds(time: SystemTime) -> i64 {
 }
 
 /// RFC 3339 UTC timestamp with second precision (`2026-11-22T21:13:03Z`),
-/// computed without a date crate (civil-from-days, H. Hinnant's algorithm).
+/// by the SDK's `DateTime` (which writes no fraction for whole seconds).
 pub fn rfc3339(time: SystemTime) -> String {
-    let secs = epoch_seconds(time);
-    let days = secs.div_euclid(86_400);
-    let second_of_day = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        second_of_day / 3600,
-        (second_of_day % 3600) / 60,
-        second_of_day % 60
-    )
+    aws_smithy_types::DateTime::from_secs(epoch_seconds(time))
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        // Only years outside 0001-9999 fail to format; a SystemTime past
+        // 9999 would be a broken clock, and the epoch is what it falls back to.
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
 }
 
 #[derive(Debug, Default, Clone, Copy)]

@@ -30,7 +30,7 @@ pub use idempotency::{Claim, ClaimToken, IdempotencyStore, VersionState};
 pub use metrics::Metrics;
 pub use process::{InvocationSummary, RecordOutcome, process_event};
 pub use recorder::{AwsCall, CallRecorder};
-pub use s3_event::{EventError, ObjectEvent, ObjectVersion, VersionMarker, decode_s3_key};
+pub use s3_event::{EventError, ObjectEvent, ObjectVersion, VersionMarker};
 
 /// Names of environment variables only the handlers read (the stack may set
 /// them; each has a documented default). The ones the stack must set live in

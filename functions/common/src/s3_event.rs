@@ -4,10 +4,11 @@
 //! literal `+` is `%2B`, and non-ASCII characters are their UTF-8 bytes as
 //! `%XX` (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html>).
 //! Using the raw key for `GetObject` would fail with `NoSuchKey` on any key
-//! with a space, so every key goes through [`decode_s3_key`].
+//! with a space, so every key goes through [`decode_event_key`].
 
 use aws_lambda_events::event::s3::S3EventRecord;
 use serde::Deserialize;
+use upstack_contract::s3_key::decode_event_key;
 
 /// Why an event, or one record in it, could not be used.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -26,48 +27,6 @@ pub enum EventError {
         raw: String,
         reason: String,
     },
-}
-
-/// Decodes a key from an S3 event: `+` is a space, `%XX` is a byte, and the
-/// bytes must form UTF-8 (S3 keys are UTF-8). Stray `%` is rejected rather
-/// than passed through, since S3 always encodes `%` itself as `%25`.
-pub fn decode_s3_key(raw: &str) -> Result<String, String> {
-    let bytes = raw.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        match bytes[index] {
-            b'+' => {
-                decoded.push(b' ');
-                index += 1;
-            }
-            b'%' => {
-                let hex_digit = |offset: usize| {
-                    bytes
-                        .get(index + offset)
-                        .and_then(|byte| (*byte as char).to_digit(16))
-                };
-                match (hex_digit(1), hex_digit(2)) {
-                    (Some(high), Some(low)) => {
-                        // Two hex digits are at most 0xFF: the cast cannot truncate.
-                        decoded.push((high * 16 + low) as u8);
-                        index += 3;
-                    }
-                    _ => {
-                        return Err(format!(
-                            "`%` at byte {index} is not followed by two hex digits"
-                        ));
-                    }
-                }
-            }
-            other => {
-                decoded.push(other);
-                index += 1;
-            }
-        }
-    }
-    String::from_utf8(decoded)
-        .map_err(|error| format!("decoded bytes are not UTF-8 ({})", error.utf8_error()))
 }
 
 /// How one object version is told apart from every other write to its key.
@@ -220,10 +179,10 @@ fn parse_record(index: usize, value: &serde_json::Value) -> Result<ObjectEvent, 
         .key
         .clone()
         .ok_or_else(|| missing("s3.object.key"))?;
-    let key = decode_s3_key(&raw_key).map_err(|reason| EventError::BadKey {
+    let key = decode_event_key(&raw_key).map_err(|reason| EventError::BadKey {
         path: field("s3.object.key"),
         raw: raw_key.clone(),
-        reason,
+        reason: reason.to_string(),
     })?;
     let version_id = record
         .s3
@@ -298,24 +257,6 @@ mod tests {
                 "object": object
             }
         })
-    }
-
-    #[test]
-    fn keys_decode_exactly_as_s3_encodes_them() {
-        assert_eq!(
-            decode_s3_key("data/my+file%2B1+%C3%BC.csv").unwrap(),
-            "data/my file+1 ü.csv"
-        );
-        assert_eq!(decode_s3_key("plain/key.txt").unwrap(), "plain/key.txt");
-        assert_eq!(decode_s3_key("100%25+sure").unwrap(), "100% sure");
-        assert_eq!(decode_s3_key("%e2%82%ac").unwrap(), "€");
-    }
-
-    #[test]
-    fn malformed_key_encodings_are_rejected() {
-        assert!(decode_s3_key("bad%2").unwrap_err().contains("byte 3"));
-        assert!(decode_s3_key("bad%zz").is_err());
-        assert!(decode_s3_key("%C3").unwrap_err().contains("not UTF-8"));
     }
 
     #[test]

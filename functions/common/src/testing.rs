@@ -299,29 +299,13 @@ impl EventRecord {
     }
 }
 
-/// Encodes a key the way S3 does in event notifications: form encoding,
-/// space as `+`, everything outside `A-Za-z0-9-_.*/` as UTF-8 `%XX`.
-pub fn encode_key_like_s3(key: &str) -> String {
-    let mut encoded = String::with_capacity(key.len());
-    for byte in key.bytes() {
-        match byte {
-            b' ' => encoded.push('+'),
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' | b'/' => {
-                encoded.push(byte as char)
-            }
-            other => encoded.push_str(&format!("%{other:02X}")),
-        }
-    }
-    encoded
-}
-
 /// An S3 event in the shape S3 delivers to Lambda (event version 2.1).
 pub fn s3_event(records: &[EventRecord]) -> serde_json::Value {
     let records: Vec<serde_json::Value> = records
         .iter()
         .map(|record| {
             let mut object = serde_json::json!({
-                "key": encode_key_like_s3(&record.key),
+                "key": upstack_contract::s3_key::encode_event_key(&record.key),
                 "size": record.size,
                 "eTag": "d41d8cd98f00b204e9800998ecf8427e",
                 "sequencer": record.sequencer,
@@ -360,16 +344,4 @@ pub fn text(item: &HashMap<String, AttributeValue>, name: &str) -> String {
         .and_then(|value| value.as_s().ok())
         .cloned()
         .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn encoding_round_trips_through_the_decoder() {
-        let key = "data/my file+1 ü.csv";
-        assert_eq!(encode_key_like_s3(key), "data/my+file%2B1+%C3%BC.csv");
-        assert_eq!(crate::decode_s3_key(&encode_key_like_s3(key)).unwrap(), key);
-    }
 }
