@@ -39,18 +39,21 @@ impl PollClock for SystemClock {
 }
 
 /// A clock that never really sleeps: `sleep(d)` records `d` and moves `now` by `d`.
+#[cfg(any(test, feature = "test-util"))]
 #[derive(Debug, Clone)]
 pub struct ManualClock {
     start: Instant,
     state: Arc<Mutex<ManualClockState>>,
 }
 
+#[cfg(any(test, feature = "test-util"))]
 #[derive(Debug, Default)]
 struct ManualClockState {
     elapsed: Duration,
     sleeps: Vec<Duration>,
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl Default for ManualClock {
     fn default() -> Self {
         ManualClock {
@@ -60,6 +63,7 @@ impl Default for ManualClock {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl ManualClock {
     /// Every pause requested so far, in order.
     pub fn sleeps(&self) -> Vec<Duration> {
@@ -77,6 +81,7 @@ impl ManualClock {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl PollClock for ManualClock {
     fn now(&self) -> Instant {
         self.start + self.elapsed()

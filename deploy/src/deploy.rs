@@ -113,10 +113,12 @@ impl Reporter for RecordingReporter {
     }
 }
 
-/// A scripted approver for tests and `--yes`.
+/// A scripted approver for tests.
+#[cfg(any(test, feature = "test-util"))]
 #[derive(Debug, Clone)]
 pub struct FixedAnswer(pub Answer);
 
+#[cfg(any(test, feature = "test-util"))]
 impl Approver for FixedAnswer {
     fn ask(&mut self, _question: &str) -> Answer {
         self.0

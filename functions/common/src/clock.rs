@@ -38,9 +38,11 @@ impl Clock for SystemClock {
 }
 
 /// A clock tests move by hand.
+#[cfg(any(test, feature = "test-util"))]
 #[derive(Debug)]
 pub struct FixedClock(Mutex<SystemTime>);
 
+#[cfg(any(test, feature = "test-util"))]
 impl FixedClock {
     pub fn at_epoch_seconds(seconds: u64) -> Self {
         FixedClock(Mutex::new(UNIX_EPOCH + Duration::from_secs(seconds)))
@@ -55,6 +57,7 @@ impl FixedClock {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl Clock for FixedClock {
     fn now(&self) -> SystemTime {
         *self

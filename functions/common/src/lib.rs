@@ -20,10 +20,12 @@ pub mod s3_event;
 pub mod sdk;
 pub mod sns;
 
-#[cfg(feature = "testing")]
+#[cfg(feature = "test-util")]
 pub mod testing;
 
-pub use clock::{Clock, FixedClock, SystemClock};
+#[cfg(feature = "test-util")]
+pub use clock::FixedClock;
+pub use clock::{Clock, SystemClock};
 pub use config::ConfigError;
 pub use error::{HandlerError, classify_sdk_error};
 pub use idempotency::{Claim, ClaimToken, IdempotencyStore, VersionState};
