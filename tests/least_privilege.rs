@@ -5,6 +5,7 @@
 //! every action allowed on that handler's resources, and nothing else granted.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use serde_json::Value;
 
@@ -30,7 +31,7 @@ const NO_RESOURCE_LEVEL: &[&str] = &[
 ];
 
 struct Handler {
-    crate_name: &'static str,
+    handler: &'static str,
     iam_actions: &'static [&'static str],
     /// The only prefix whose objects it may read.
     prefix: &'static str,
@@ -38,18 +39,18 @@ struct Handler {
 
 const HANDLERS: [Handler; 3] = [
     Handler {
-        crate_name: "notify",
-        iam_actions: notify::IAM_ACTIONS,
+        handler: "notify",
+        iam_actions: upstack_notify::IAM_ACTIONS,
         prefix: "uploads/",
     },
     Handler {
-        crate_name: "ingest",
-        iam_actions: ingest::IAM_ACTIONS,
+        handler: "ingest",
+        iam_actions: upstack_ingest::IAM_ACTIONS,
         prefix: "data/",
     },
     Handler {
-        crate_name: "photo-check",
-        iam_actions: photo_check::IAM_ACTIONS,
+        handler: "photo-check",
+        iam_actions: upstack_photo_check::IAM_ACTIONS,
         prefix: "photos/",
     },
 ];
@@ -105,19 +106,14 @@ fn role_statements(template: &Value, function_id: &str) -> Vec<(String, Vec<Valu
 fn every_role_grants_exactly_what_its_handler_calls() {
     for env in ["dev", "prod"] {
         let template = read_json(&format!("synth-out/{env}/template.json"));
-        let manifest = read_json(&format!("synth-out/{env}/manifest.json"));
+        let manifest =
+            upstack_project::manifest::load(Path::new(env!("CARGO_MANIFEST_DIR")), env).unwrap();
         for handler in &HANDLERS {
-            let function_id = manifest["functions"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|f| f["crate"] == handler.crate_name)
-                .and_then(|f| f["logical_id"].as_str())
+            let function_id = manifest
+                .function(handler.handler)
+                .map(|function| function.logical_id.as_str())
                 .unwrap_or_else(|| {
-                    panic!(
-                        "{env}: no function for {} in the manifest",
-                        handler.crate_name
-                    )
+                    panic!("{env}: no function for {} in the manifest", handler.handler)
                 });
             let statements = role_statements(&template, function_id);
             let where_ = format!("{env} {function_id}");
@@ -177,5 +173,5 @@ fn a_grant_the_handler_never_uses_is_caught() {
         .filter(|action| !PLATFORM_ACTIONS.contains(&action.as_str()))
         .collect();
     assert!(granted.contains("s3:DeleteObject"));
-    assert!(!notify::IAM_ACTIONS.contains(&"s3:DeleteObject"));
+    assert!(!upstack_notify::IAM_ACTIONS.contains(&"s3:DeleteObject"));
 }

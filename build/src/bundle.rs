@@ -176,23 +176,27 @@ pub fn bundle(
     // Fingerprints first: they describe the sources this build starts from.
     let mut fingerprinter = Fingerprinter::new(workspace_root)?;
     let mut fingerprints = Vec::with_capacity(unique.len());
+    let mut packages = Vec::with_capacity(unique.len());
     for (handler, arch) in &unique {
         fingerprints.push(fingerprinter.fingerprint(handler, *arch)?);
+        packages.push(fingerprinter.package(handler)?);
     }
 
     let architectures: BTreeSet<Architecture> = unique.iter().map(|(_, arch)| *arch).collect();
     for arch in architectures {
-        let handlers: Vec<&str> = unique
+        let (handlers, packages): (Vec<&str>, Vec<&str>) = unique
             .iter()
-            .filter(|(_, a)| *a == arch)
-            .map(|(handler, _)| handler.as_str())
-            .collect();
+            .zip(&packages)
+            .filter(|((_, a), _)| *a == arch)
+            .map(|((handler, _), package)| (handler.as_str(), package.as_str()))
+            .unzip();
         run_zigbuild(
             workspace_root,
             &target_dir,
             &zigbuild,
             arch,
             &handlers,
+            &packages,
             opts.quiet,
         )?;
     }
@@ -257,6 +261,7 @@ fn run_zigbuild(
     zigbuild: &Path,
     arch: Architecture,
     handlers: &[&str],
+    packages: &[&str],
     quiet: bool,
 ) -> Result<(), BundleError> {
     let (glibc_major, glibc_minor) = LAMBDA_GLIBC;
@@ -271,8 +276,8 @@ fn run_zigbuild(
         ))
         .current_dir(workspace_root)
         .env("CARGO_TARGET_DIR", target_dir);
-    for handler in handlers {
-        command.args(["-p", handler]);
+    for package in packages {
+        command.args(["-p", package]);
     }
     // zig (and `python3 -m ziglang`) must resolve from the same virtualenv as
     // cargo-zigbuild itself.

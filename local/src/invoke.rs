@@ -62,10 +62,17 @@ pub enum InvokeError {
     Unresolvable { what: String, reason: String },
     #[error("{operation} failed: {message}")]
     Aws { operation: String, message: String },
-    #[error("`cargo build -p {handler}` failed with {status}")]
+    #[error("`cargo build -p {package} --bin {handler}` failed with {status}")]
     BuildFailed {
+        package: String,
         handler: String,
         status: std::process::ExitStatus,
+    },
+    #[error("handler `{handler}`: {source}")]
+    Package {
+        handler: String,
+        #[source]
+        source: upstack_project::fingerprint::FingerprintError,
     },
     #[error("cannot run cargo: {0}")]
     Cargo(#[source] std::io::Error),
@@ -593,15 +600,22 @@ fn aws_error<E: std::error::Error + 'static>(
 
 /// Builds the handler for the host with the workspace's cargo and returns the binary.
 pub fn build_host_binary(workspace_root: &Path, handler: &str) -> Result<PathBuf, InvokeError> {
+    let package = upstack_project::fingerprint::handler_package(workspace_root, handler).map_err(
+        |source| InvokeError::Package {
+            handler: handler.to_owned(),
+            source,
+        },
+    )?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = std::process::Command::new(cargo)
-        .args(["build", "-p", handler, "--bin", handler])
+        .args(["build", "-p", &package, "--bin", handler])
         .current_dir(workspace_root)
         .stdin(std::process::Stdio::null())
         .status()
         .map_err(InvokeError::Cargo)?;
     if !status.success() {
         return Err(InvokeError::BuildFailed {
+            package,
             handler: handler.to_string(),
             status,
         });

@@ -74,6 +74,11 @@ pub fn asset_key(handler: &str, arch: Architecture, fingerprint: &str) -> String
     format!("assets/{handler}-{}-{fingerprint}.zip", arch.lambda_name())
 }
 
+/// The package that builds `handler`'s binary (`upstack-notify` for `notify`).
+pub fn handler_package(workspace_root: &Path, handler: &str) -> Result<String, FingerprintError> {
+    Fingerprinter::new(workspace_root)?.package(handler)
+}
+
 /// Lowercase hex SHA-256 of everything that decides the bytes of `handler`'s
 /// `bootstrap` for `arch` (see the module docs for the list).
 pub fn handler_fingerprint(
@@ -226,11 +231,13 @@ impl<'a> Fingerprinter<'a> {
     }
 
     /// The handler's crate directory: `functions/<handler>` by convention,
-    /// else any `[workspace] members` entry whose package has that name.
+    /// else any `[workspace] members` entry; either way the crate must build
+    /// the handler, as its package name or as a `[[bin]]` of that name (the
+    /// handler crates are packages `upstack-<handler>` with a `<handler>` binary).
     fn find_package_dir(&mut self, handler: &str) -> Result<PathBuf, FingerprintError> {
         let conventional = self.workspace_root.join("functions").join(handler);
         if conventional.join("Cargo.toml").is_file()
-            && package_name(self.manifest(&conventional)?) == Some(handler)
+            && builds_handler(self.manifest(&conventional)?, handler)
         {
             return Ok(conventional);
         }
@@ -243,9 +250,7 @@ impl<'a> Fingerprinter<'a> {
             .unwrap_or_default();
         for member in members.iter().filter_map(toml::Value::as_str) {
             let dir = self.workspace_root.join(member);
-            if dir.join("Cargo.toml").is_file()
-                && package_name(self.manifest(&dir)?) == Some(handler)
-            {
+            if dir.join("Cargo.toml").is_file() && builds_handler(self.manifest(&dir)?, handler) {
                 return Ok(dir);
             }
         }
@@ -253,6 +258,14 @@ impl<'a> Fingerprinter<'a> {
             handler: handler.to_string(),
             workspace: self.workspace_root.to_path_buf(),
         })
+    }
+
+    /// The package that builds `handler`'s binary, for `cargo build -p`.
+    pub fn package(&mut self, handler: &str) -> Result<String, FingerprintError> {
+        let dir = self.find_package_dir(handler)?;
+        Ok(package_name(self.manifest(&dir)?)
+            .unwrap_or(handler)
+            .to_owned())
     }
 
     /// Follows `path` dependencies (direct or through `workspace = true`) from the
@@ -418,6 +431,17 @@ fn read_toml(path: &Path) -> Result<toml::Value, FingerprintError> {
 
 fn package_name(manifest: &toml::Value) -> Option<&str> {
     manifest.get("package")?.get("name")?.as_str()
+}
+
+/// Whether the crate's package, or one of its `[[bin]]` targets, is named `handler`.
+fn builds_handler(manifest: &toml::Value, handler: &str) -> bool {
+    package_name(manifest) == Some(handler)
+        || manifest
+            .get("bin")
+            .and_then(toml::Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|bin| bin.get("name").and_then(toml::Value::as_str) == Some(handler))
 }
 
 struct CrateClosure {
@@ -1157,6 +1181,11 @@ version = "0.1.0"
                 fingerprint,
                 handler_fingerprint(root, handler, Architecture::Arm64).unwrap(),
                 "{handler}: the shared reads changed the fingerprint"
+            );
+            assert_eq!(
+                fingerprinter.package(handler).unwrap(),
+                format!("upstack-{handler}"),
+                "the handler crates are upstack-<handler>, with a <handler> binary"
             );
             let dir = fingerprinter.find_package_dir(handler).unwrap();
             let crates = fingerprinter.path_dependency_closure(&dir).unwrap();

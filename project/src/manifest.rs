@@ -45,13 +45,13 @@ pub struct Manifest {
 pub struct ManifestFunction {
     /// Logical ID of the `AWS::Lambda::Function` in the template.
     pub logical_id: String,
-    /// The handler crate (`functions/<crate>`), also the binary name.
-    #[serde(rename = "crate")]
+    /// The handler: its binary's name, built by package `upstack-<handler>`
+    /// in `functions/<handler>`.
     pub handler: String,
     pub function_name: String,
     #[serde(with = "lambda_architecture")]
     pub architecture: Architecture,
-    /// Key of the zip in the asset bucket (`assets/<crate>-<arch>-<fingerprint>.zip`).
+    /// Key of the zip in the asset bucket (`assets/<handler>-<arch>-<fingerprint>.zip`).
     pub asset_key: String,
 }
 
@@ -275,7 +275,7 @@ mod tests {
     fn round_trips_through_its_json() {
         let manifest = manifest();
         let json = manifest.to_json();
-        assert!(json.contains("\"crate\": \"photo-check\""), "{json}");
+        assert!(json.contains("\"handler\": \"photo-check\""), "{json}");
         assert!(json.contains("\"architecture\": \"arm64\""), "{json}");
         assert!(json.contains("\"LogicalResourceId/Table\""), "{json}");
         assert_eq!(parse(&json, "m.json", "dev").unwrap(), manifest);

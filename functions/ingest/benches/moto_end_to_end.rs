@@ -4,7 +4,7 @@
 //! `INGEST_BENCH_ROWS` sets the row count (default 100,000). Needs
 //! `.venv/bin/moto_server` (`bash scripts/setup-test-tools.sh`).
 //!
-//! Run: `cargo bench -p ingest --bench moto_end_to_end`
+//! Run: `cargo bench -p upstack-ingest --bench moto_end_to_end`
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -32,7 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let event = pipeline.created_event("data/bench.csv", &version, bytes as i64);
         let pairs = [("TABLE_NAME", pipeline.table.as_str())];
         let recorder = CallRecorder::new();
-        let ingest = ingest::Ingest::from_env(
+        let ingest = upstack_ingest::Ingest::from_env(
             &pipeline.sdk_config,
             &EnvSource::from_pairs(&pairs),
             Some(&recorder),

@@ -8,16 +8,16 @@
 //! from /proc/self/status). The bench runs with the `ingest` binary's global
 //! allocator, so it measures what ships.
 //!
-//! Run: `cargo bench -p ingest --bench parse_throughput`
+//! Run: `cargo bench -p upstack-ingest --bench parse_throughput`
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
 use std::time::Instant;
 
-use ingest::parse::{Format, Item, KeySpec, RowSink, parse};
+use upstack_ingest::parse::{Format, Item, KeySpec, RowSink, parse};
 
 #[global_allocator]
-static ALLOCATOR: ingest::Allocator = ingest::Allocator;
+static ALLOCATOR: upstack_ingest::Allocator = upstack_ingest::Allocator;
 
 struct CountingSink {
     items: u64,

@@ -1,5 +1,5 @@
 //! The `ingest` Lambda binary: speaks the Lambda Runtime API (set
-//! `AWS_LAMBDA_RUNTIME_API`) and handles S3 events with [`ingest::Ingest`].
+//! `AWS_LAMBDA_RUNTIME_API`) and handles S3 events with [`upstack_ingest::Ingest`].
 
 use std::sync::Arc;
 
@@ -8,7 +8,7 @@ use handler_common::config::EnvSource;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[global_allocator]
-static ALLOCATOR: ingest::Allocator = ingest::Allocator;
+static ALLOCATOR: upstack_ingest::Allocator = upstack_ingest::Allocator;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -16,7 +16,7 @@ async fn main() -> Result<(), Error> {
     // Clients and configuration are built once per execution environment.
     let sdk_config = handler_common::sdk::load_sdk_config().await;
     let handler = Arc::new(
-        ingest::Ingest::from_env(
+        upstack_ingest::Ingest::from_env(
             &sdk_config,
             &EnvSource::process(),
             None,

@@ -9,7 +9,7 @@ use handler_common::config::EnvSource;
 use handler_common::process::RecordOutcome;
 use handler_common::testing::{EventRecord, Pipeline, s3_event, text};
 use handler_common::{CallRecorder, SystemClock};
-use ingest::{IAM_ACTIONS, Ingest};
+use upstack_ingest::{IAM_ACTIONS, Ingest};
 
 fn ingest_for(pipeline: &Pipeline, extra: &[(&str, &str)], recorder: &CallRecorder) -> Ingest {
     let mut pairs = vec![("TABLE_NAME", pipeline.table.as_str())];

@@ -1,5 +1,5 @@
 //! The `notify` Lambda binary: speaks the Lambda Runtime API (set
-//! `AWS_LAMBDA_RUNTIME_API`) and handles S3 events with [`notify::Notify`].
+//! `AWS_LAMBDA_RUNTIME_API`) and handles S3 events with [`upstack_notify::Notify`].
 
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ async fn main() -> Result<(), Error> {
     // not per invocation.
     let sdk_config = handler_common::sdk::load_sdk_config().await;
     let handler = Arc::new(
-        notify::Notify::from_env(
+        upstack_notify::Notify::from_env(
             &sdk_config,
             &EnvSource::process(),
             None,

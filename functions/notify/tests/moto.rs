@@ -9,7 +9,7 @@ use handler_common::config::EnvSource;
 use handler_common::process::RecordOutcome;
 use handler_common::testing::{EventRecord, Pipeline, s3_event, text};
 use handler_common::{CallRecorder, Clock, FixedClock, IdempotencyStore, SystemClock};
-use notify::{IAM_ACTIONS, Notify};
+use upstack_notify::{IAM_ACTIONS, Notify};
 
 fn notify_for(
     pipeline: &Pipeline,
@@ -75,7 +75,7 @@ async fn each_object_version_is_announced_once_on_both_topics() {
     };
     assert_eq!(
         attribute("MessageGroupId"),
-        notify::MessageGroupId::for_object(&pipeline.bucket, key).as_str()
+        upstack_notify::MessageGroupId::for_object(&pipeline.bucket, key).as_str()
     );
 
     let standard = pipeline.drain(&pipeline.topic_queue_url).await;

@@ -1,6 +1,6 @@
 //! The `photo-check` Lambda binary: speaks the Lambda Runtime API (set
 //! `AWS_LAMBDA_RUNTIME_API`) and handles S3 events with
-//! [`photo_check::PhotoCheck`].
+//! [`upstack_photo_check::PhotoCheck`].
 
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ async fn main() -> Result<(), Error> {
     // Clients and configuration are built once per execution environment.
     let sdk_config = handler_common::sdk::load_sdk_config().await;
     let handler = Arc::new(
-        photo_check::PhotoCheck::from_env(
+        upstack_photo_check::PhotoCheck::from_env(
             &sdk_config,
             &EnvSource::process(),
             None,

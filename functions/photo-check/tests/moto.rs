@@ -15,7 +15,7 @@ use handler_common::config::EnvSource;
 use handler_common::process::RecordOutcome;
 use handler_common::testing::{EventRecord, Pipeline, s3_event, text};
 use handler_common::{CallRecorder, SystemClock};
-use photo_check::{IAM_ACTIONS, PhotoCheck};
+use upstack_photo_check::{IAM_ACTIONS, PhotoCheck};
 
 const JPEG: &[u8] = &[
     0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1,
