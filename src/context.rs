@@ -1,13 +1,14 @@
 //! What every subcommand shares: the global options, resolved once in `main`
-//! (workspace root, env, its config, the AWS session), so no subcommand
-//! looks them up its own way.
+//! (workspace root, env, its config, the AWS session, the clocks), so no
+//! subcommand looks them up its own way.
 
 use std::cell::OnceCell;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
-use upstack_deploy::aws::{AwsSession, ExpectedTarget, ProfileChoice};
+use upstack_deploy::aws::{AwsSession, ExpectedTarget, Pacing, ProfileChoice};
 use upstack_project::synth;
 use upstack_stack::EnvConfig;
 
@@ -68,6 +69,8 @@ pub struct GlobalArgs {
 pub struct Ctx {
     pub args: GlobalArgs,
     root: OnceCell<PathBuf>,
+    /// How AWS waits are paced, and the clock they run on (the system's).
+    pacing: Pacing,
 }
 
 impl Ctx {
@@ -75,7 +78,26 @@ impl Ctx {
         Ctx {
             args,
             root: OnceCell::new(),
+            pacing: Pacing::default(),
         }
+    }
+
+    /// The pacing (and monotonic clock) every AWS wait of this run uses.
+    pub fn pacing(&self) -> &Pacing {
+        &self.pacing
+    }
+
+    /// The wall clock: timestamps and the ids made from them.
+    pub fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+
+    /// Whole seconds since the Unix epoch, for change set names and tokens.
+    pub fn epoch_seconds(&self) -> u64 {
+        self.now()
+            .duration_since(UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_secs())
+            .unwrap_or_default()
     }
 
     /// `--root`, or the nearest directory up from here with Cargo.toml and envs/.

@@ -2,7 +2,6 @@
 //! the env's account and region.
 
 use anyhow::Context;
-use upstack_deploy::aws::Pacing;
 use upstack_deploy::bootstrap;
 
 use crate::context::Ctx;
@@ -15,7 +14,7 @@ pub struct Args {}
 pub async fn run(_args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let env = ctx.env("bootstrap")?;
     let config = ctx.env_config("bootstrap")?;
-    let pacing = Pacing::default();
+    let pacing = ctx.pacing().clone();
     let session = ctx.session(env, &config).await?;
     let bucket = bootstrap::asset_bucket(&session.identity.account, &session.region);
     let report = bootstrap::bootstrap(

@@ -5,11 +5,10 @@
 //! `upstack_deploy::deploy` for the flow.
 
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use upstack_build::bundle::{self, BundleOptions};
-use upstack_deploy::aws::{AwsSession, Pacing};
+use upstack_deploy::aws::AwsSession;
 use upstack_deploy::deploy::{
     self, AssetFile, DeployClients, DeployError, DeployOptions, DeployOutcome, DeployPlan,
     ExecuteTarget, PrepareOutcome, RequireApproval, StdoutReporter, TerminalApprover,
@@ -113,7 +112,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         env,
         &alarms,
         args.ignore_alarms,
-        &Pacing::default(),
+        ctx.pacing(),
         &mut quiet,
     )
     .await
@@ -168,7 +167,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         // From the stack model, the same one the template was synthesized from.
         alarms,
     };
-    let options = options(&args);
+    let options = options(&args, ctx);
     let mut approver = TerminalApprover {
         assume_yes: args.yes,
     };
@@ -249,7 +248,7 @@ async fn execute(args: &Args, ctx: &Ctx, env: &str, path: &Path) -> anyhow::Resu
         &clients(&session),
         &plan,
         &target,
-        &options(args),
+        &options(args, ctx),
         &mut StdoutReporter,
         &mut TerminalApprover {
             assume_yes: args.yes,
@@ -275,11 +274,8 @@ fn outputs_path(root: &Path, env: &str) -> PathBuf {
     root.join(upstack_project::manifest::output_file(env, "outputs.json"))
 }
 
-fn options(args: &Args) -> DeployOptions {
-    let deploy_id = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_secs())
-        .unwrap_or_default();
+fn options(args: &Args, ctx: &Ctx) -> DeployOptions {
+    let deploy_id = ctx.epoch_seconds();
     DeployOptions {
         require_approval: match args.require_approval {
             Approval::Never => RequireApproval::Never,
@@ -288,7 +284,7 @@ fn options(args: &Args) -> DeployOptions {
         },
         allow_replace: args.allow_replace,
         wait_if_busy: args.wait,
-        pacing: Pacing::default(),
+        pacing: ctx.pacing().clone(),
         deploy_id: deploy_id.to_string(),
         ignore_alarms: args.ignore_alarms,
     }

@@ -1,9 +1,6 @@
 //! `upstack destroy --env <env>`: delete the env's stack after approval.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use anyhow::Context;
-use upstack_deploy::aws::Pacing;
 use upstack_deploy::deploy::{self, StdoutReporter, TerminalApprover};
 use upstack_deploy::destroy::{self, DestroyOptions, DestroyOutcome};
 
@@ -23,12 +20,9 @@ pub struct Args {
 pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let env = ctx.env("destroy")?;
     let config = ctx.env_config("destroy")?;
-    let pacing = Pacing::default();
+    let pacing = ctx.pacing().clone();
     let session = ctx.session(env, &config).await?;
-    let token = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_secs())
-        .unwrap_or_default();
+    let token = ctx.epoch_seconds();
     let options = DestroyOptions {
         disable_termination_protection: args.disable_termination_protection,
         pacing,

@@ -6,12 +6,10 @@
 //! `--plan <file>` renders a plan made by `deploy --prepare` (no AWS calls).
 
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use serde_json::Value as Json;
 use upstack_cfn::intrinsic::PseudoValues;
-use upstack_deploy::aws::Pacing;
 use upstack_deploy::live_diff::{self, Deployed};
 use upstack_diff::render::{self, Sources};
 use upstack_diff::{DiffContext, FailOn, TemplateDiff, diff_templates_with};
@@ -266,7 +264,7 @@ async fn deployed_side(
     new_template: &Json,
 ) -> anyhow::Result<DeployedSide> {
     let stack = output.manifest.stack_name.clone();
-    let pacing = Pacing::default();
+    let pacing = ctx.pacing().clone();
     let session = ctx.session(&output.env, &output.config).await?;
     let client = &session.cloudformation;
     let deployed = live_diff::deployed_template(client, &stack, &pacing)
@@ -278,10 +276,7 @@ async fn deployed_side(
         Deployed::Nothing => format!("stack {stack} (not deployed, {})", session.region),
     };
     let changes = if args.change_set {
-        let seconds = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|elapsed| elapsed.as_secs())
-            .unwrap_or(0);
+        let seconds = ctx.epoch_seconds();
         let name = format!("upstack-diff-{seconds}");
         Some(
             live_diff::change_set_changes(client, &stack, new_template, exists, &name, &pacing)

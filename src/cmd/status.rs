@@ -3,10 +3,7 @@
 //! errors in the last hour. Exit 0 when no alarm is in ALARM, 2 when one is,
 //! so a script can gate on it. See `upstack_deploy::status`.
 
-use std::time::SystemTime;
-
 use anyhow::Context;
-use upstack_deploy::aws::Pacing;
 use upstack_deploy::status::{self, Health, StatusClients, StatusTargets};
 
 use crate::context::Ctx;
@@ -36,8 +33,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let report = status::gather(
         &StatusClients::new(&session.sdk_config),
         &targets,
-        SystemTime::now(),
-        &Pacing::default(),
+        ctx.now(),
+        ctx.pacing(),
     )
     .await
     .with_context(|| format!("status {env}"))?;
