@@ -61,7 +61,10 @@ install_venv() {
         echo "test tools: installing into .venv (moto, cfn-lint, checkov, zig, cargo-zigbuild)"
         [ -x .venv/bin/python ] || "$python" -m venv .venv
         .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-        .venv/bin/python -m pip install --quiet --disable-pip-version-check \
+        # --no-compile: byte-compiling checkov's and moto's thousands of
+        # modules took CPU from the cargo build this runs beside; Python
+        # compiles each module on first import instead.
+        .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-compile \
             -r scripts/requirements-test.txt -c scripts/requirements-test.lock
         echo "$want" > "$stamp"
     fi
