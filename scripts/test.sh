@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step says when it started (seconds into the run), so a slow CI run
+# shows where its time went.
+step() { printf '\n==> [%d s] %s\n' "$SECONDS" "$*"; }
 
 step "Rust toolchain (pinned in rust-toolchain.toml)"
 bash scripts/setup-test-tools.sh --toolchain
@@ -63,3 +65,4 @@ step "tests"
 # the CPU (the run took 65 s with the default two threads, 47 s with four,
 # 53 s with eight).
 RUST_TEST_THREADS=${RUST_TEST_THREADS:-4} cargo test --workspace --locked --no-fail-fast
+step "done"

@@ -68,17 +68,31 @@ pub struct StatefulResource {
 /// The template's stateful resources, sorted by logical ID so the result does
 /// not depend on map order. Pass `upstack_cfn_resources::registry::lookup`.
 pub fn stateful_resources(template: &Json, lookup: TypeLookup) -> Vec<StatefulResource> {
-    let mut stateful: Vec<StatefulResource> = template
-        .get("Resources")
-        .and_then(Json::as_object)
+    stateful_among(
+        template
+            .get("Resources")
+            .and_then(Json::as_object)
+            .into_iter()
+            .flatten()
+            .filter_map(|(logical_id, resource)| {
+                Some((logical_id.as_str(), resource.get("Type")?.as_str()?))
+            }),
+        lookup,
+    )
+}
+
+/// [`stateful_resources`] of `(logical ID, type)` pairs, for a typed
+/// template that need not be turned into JSON first.
+pub fn stateful_among<'a>(
+    resources: impl IntoIterator<Item = (&'a str, &'a str)>,
+    lookup: TypeLookup,
+) -> Vec<StatefulResource> {
+    let mut stateful: Vec<StatefulResource> = resources
         .into_iter()
-        .flatten()
-        .filter_map(|(logical_id, resource)| {
-            let kind = resource.get("Type").and_then(Json::as_str)?;
-            is_stateful(kind, lookup).then(|| StatefulResource {
-                logical_id: logical_id.clone(),
-                resource_type: kind.to_owned(),
-            })
+        .filter(|(_, kind)| is_stateful(kind, lookup))
+        .map(|(logical_id, kind)| StatefulResource {
+            logical_id: logical_id.to_owned(),
+            resource_type: kind.to_owned(),
         })
         .collect();
     stateful.sort_by(|a, b| a.logical_id.cmp(&b.logical_id));

@@ -231,8 +231,11 @@ pub fn render(
             asset_key: assets.get(&function.handler).cloned().unwrap_or_default(),
         })
         .collect();
-    let stateful_resources = stack_policy::stateful_resources(
-        &template.to_json(),
+    let stateful_resources = stack_policy::stateful_among(
+        template
+            .resources
+            .iter()
+            .map(|(logical_id, entry)| (logical_id.as_str(), entry.type_name.as_str())),
         upstack_cfn_resources::registry::lookup,
     );
     let stack_policy = if config.production {
