@@ -7,7 +7,7 @@ use std::fmt;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
@@ -43,7 +43,7 @@ impl PollClock for SystemClock {
 #[derive(Debug, Clone)]
 pub struct ManualClock {
     start: Instant,
-    state: Arc<Mutex<ManualClockState>>,
+    state: Arc<std::sync::Mutex<ManualClockState>>,
 }
 
 #[cfg(any(test, feature = "test-util"))]

@@ -1,7 +1,6 @@
 //! Time is injected so tests control lease expiry and timestamps.
 
-use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> SystemTime;
@@ -40,15 +39,17 @@ impl Clock for SystemClock {
 /// A clock tests move by hand.
 #[cfg(any(test, feature = "test-util"))]
 #[derive(Debug)]
-pub struct FixedClock(Mutex<SystemTime>);
+pub struct FixedClock(std::sync::Mutex<SystemTime>);
 
 #[cfg(any(test, feature = "test-util"))]
 impl FixedClock {
     pub fn at_epoch_seconds(seconds: u64) -> Self {
-        FixedClock(Mutex::new(UNIX_EPOCH + Duration::from_secs(seconds)))
+        FixedClock(std::sync::Mutex::new(
+            UNIX_EPOCH + std::time::Duration::from_secs(seconds),
+        ))
     }
 
-    pub fn advance(&self, by: Duration) {
+    pub fn advance(&self, by: std::time::Duration) {
         let mut now = self
             .0
             .lock()
@@ -69,6 +70,8 @@ impl Clock for FixedClock {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
