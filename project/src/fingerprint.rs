@@ -56,7 +56,7 @@ pub enum FingerprintError {
     },
     #[error(
         "handler `{handler}` is not a package of the workspace at {workspace}: \
-         expected functions/{handler}/Cargo.toml or a [workspace] member named `{handler}`"
+         expected functions/{handler}/Cargo.toml or a [workspace] member whose package or [[bin]] is named `{handler}`"
     )]
     UnknownHandler { handler: String, workspace: PathBuf },
     #[error(
@@ -91,8 +91,9 @@ pub fn handler_fingerprint(
 
 /// Fingerprints several handlers of one workspace, reading what they share
 /// (the root manifest, `Cargo.lock`, the crates they have in common) once:
-/// synth fingerprints every handler, and each reaches the same ~200 files of
-/// `handler-common` and `contract`.
+/// synth fingerprints every handler, and each reaches the same files of
+/// `handler-common` and `contract`. `Cargo.lock` is parsed on the first
+/// fingerprint, so finding a handler's package (`invoke`) does not parse it.
 pub struct Fingerprinter<'a> {
     workspace_root: &'a Path,
     root_manifest: toml::Value,
@@ -101,7 +102,8 @@ pub struct Fingerprinter<'a> {
     manifests: BTreeMap<PathBuf, toml::Value>,
     /// Digest of each crate directory's sources, by directory.
     crate_digests: BTreeMap<PathBuf, [u8; 32]>,
-    lock: LockInput,
+    /// `Cargo.lock`, read on the first fingerprint.
+    lock: Option<LockInput>,
 }
 
 enum LockInput {
@@ -123,26 +125,13 @@ impl<'a> Fingerprinter<'a> {
             .and_then(toml::Value::as_table)
             .cloned()
             .unwrap_or_default();
-        let lock_path = workspace_root.join("Cargo.lock");
-        let lock = if lock_path.exists() {
-            let text = read_string(&lock_path)?;
-            match text.parse::<Lockfile>() {
-                Ok(lock) => LockInput::Parsed {
-                    lock: Box::new(lock),
-                    text,
-                },
-                Err(_) => LockInput::Unparsed(text),
-            }
-        } else {
-            LockInput::Absent
-        };
         Ok(Fingerprinter {
             workspace_root,
             root_manifest,
             workspace_deps,
             manifests: BTreeMap::new(),
             crate_digests: BTreeMap::new(),
-            lock,
+            lock: None,
         })
     }
 
@@ -196,7 +185,7 @@ impl<'a> Fingerprinter<'a> {
             }
         }
 
-        match &self.lock {
+        match self.lock()? {
             LockInput::Absent => {}
             LockInput::Parsed { lock, text } => match lock_closure(lock, &crates.linked) {
                 Some(entries) => feed(&mut hasher, "Cargo.lock", entries.as_bytes()),
@@ -219,6 +208,14 @@ impl<'a> Fingerprinter<'a> {
             }
         }
         Ok(hex::encode(hasher.finalize()))
+    }
+
+    fn lock(&mut self) -> Result<&LockInput, FingerprintError> {
+        let lock = match self.lock.take() {
+            Some(lock) => lock,
+            None => read_lock(&self.workspace_root.join("Cargo.lock"))?,
+        };
+        Ok(self.lock.insert(lock))
     }
 
     /// The crate's parsed `Cargo.toml`, read once per crate.
@@ -273,7 +270,7 @@ impl<'a> Fingerprinter<'a> {
     /// the binary. Nor are optional dependencies that no enabled feature turns
     /// on: `bundle` builds the handler with its default features, and a crate
     /// reached through it gets its own defaults plus what its dependents ask
-    /// for (a test fixture behind a `testing` feature stays out).
+    /// for (a test fixture behind a `test-util` feature stays out).
     fn path_dependency_closure(
         &mut self,
         handler_dir: &Path,
@@ -388,6 +385,20 @@ impl<'a> Fingerprinter<'a> {
         self.crate_digests.insert(crate_dir.to_path_buf(), digest);
         Ok(digest)
     }
+}
+
+fn read_lock(path: &Path) -> Result<LockInput, FingerprintError> {
+    if !path.exists() {
+        return Ok(LockInput::Absent);
+    }
+    let text = read_string(path)?;
+    Ok(match text.parse::<Lockfile>() {
+        Ok(lock) => LockInput::Parsed {
+            lock: Box::new(lock),
+            text,
+        },
+        Err(_) => LockInput::Unparsed(text),
+    })
 }
 
 /// Forward slashes, so a checkout on another OS gets the same fingerprint.
@@ -1189,7 +1200,7 @@ version = "0.1.0"
             );
             let dir = fingerprinter.find_package_dir(handler).unwrap();
             let crates = fingerprinter.path_dependency_closure(&dir).unwrap();
-            let LockInput::Parsed { lock, .. } = &fingerprinter.lock else {
+            let Some(LockInput::Parsed { lock, .. }) = &fingerprinter.lock else {
                 panic!("Cargo.lock is not a lock file cargo-lock reads");
             };
             let closure = lock_closure(lock, &crates.linked)

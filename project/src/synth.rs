@@ -194,8 +194,7 @@ pub fn synth_env(workspace_root: &Path, env: &str) -> Result<SynthOutput, SynthE
 }
 
 /// Asset keys depend on the architecture, not the env: synthesizing several
-/// envs fingerprints each architecture once (every env is arm64 today; each
-/// fingerprint walks ~200 source files).
+/// envs fingerprints each architecture once (every env is arm64 today).
 type AssetKeysByArch = BTreeMap<Architecture, BTreeMap<String, String>>;
 
 fn synth_env_with(

@@ -3,7 +3,7 @@
 //! real dev template with fake handler assets.
 //!
 //! Never a normal dependency: only `[dev-dependencies]`, or handler-common's
-//! `testing` feature, which is itself enabled only from dev-dependencies. No
+//! `test-util` feature, which is itself enabled only from dev-dependencies. No
 //! Lambda binary or CLI build links it.
 //!
 //! Each test starts its own `moto_server` on a free 127.0.0.1 port and kills
