@@ -6,14 +6,15 @@
 //! `test-util` feature, which is itself enabled only from dev-dependencies. No
 //! Lambda binary or CLI build links it.
 //!
-//! Each test starts its own `moto_server` on a free 127.0.0.1 port and kills
-//! it on drop, so tests run in parallel without sharing state. A missing
-//! moto is a test failure that says how to install it, never a skip.
+//! Each test starts its own `moto_server` on a port the kernel gives it and
+//! kills it on drop, so tests run in parallel without sharing state. A
+//! missing moto is a test failure that says how to install it, never a skip.
 
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::Credentials;
@@ -102,7 +103,14 @@ impl MotoServer {
         venv_tool("moto_server")
     }
 
-    /// Starts moto on a free 127.0.0.1 port and waits (30 s at most) until it listens.
+    /// Starts moto on a port of its own and waits (30 s at most) until it
+    /// listens.
+    ///
+    /// moto binds port 0 and the port is read from its startup line. Picking
+    /// a free port here and passing it on raced: two tests could be handed
+    /// the same port, the second moto failed to bind, and its test then
+    /// talked to the first one's server until that was killed (CI saw
+    /// "connection refused" mid-test).
     pub fn start() -> MotoServer {
         let binary = MotoServer::binary();
         if !binary.exists() {
@@ -112,26 +120,40 @@ impl MotoServer {
                 binary.display()
             );
         }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .map(|address| address.port())
-            .unwrap_or_else(|error| panic!("no free port on 127.0.0.1: {error}"));
-        let child = Command::new(&binary)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut child = Command::new(&binary)
+            .args(["-H", "127.0.0.1", "-p", "0"])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|error| panic!("could not start {}: {error}", binary.display()));
-        let server = MotoServer {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
+        let Some(stderr) = child.stderr.take() else {
+            panic!("moto_server's stderr was not piped");
         };
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if started.elapsed() > Duration::from_secs(30) {
-                panic!("moto_server did not listen on 127.0.0.1:{port} within 30 s");
+        let (port_sender, port_receiver) = mpsc::channel();
+        // The reader keeps draining stderr after the startup line: moto logs
+        // every request there, and a full pipe would stall the server.
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stderr).lines();
+            let mut before_startup = Vec::new();
+            for line in lines.by_ref() {
+                let Ok(line) = line else { break };
+                if let Some(port) = listening_port(&line) {
+                    let _ = port_sender.send(Ok(port));
+                    lines.for_each(drop);
+                    return;
+                }
+                before_startup.push(line);
             }
-            std::thread::sleep(Duration::from_millis(50));
+            let _ = port_sender.send(Err(before_startup.join("\n")));
+        });
+        let mut server = MotoServer {
+            child,
+            endpoint: String::new(),
+        };
+        match port_receiver.recv_timeout(Duration::from_secs(30)) {
+            Ok(Ok(port)) => server.endpoint = format!("http://127.0.0.1:{port}"),
+            Ok(Err(output)) => panic!("moto_server exited before it listened; it said:\n{output}"),
+            Err(_) => panic!("moto_server did not say it listens within 30 s"),
         }
         server
     }
@@ -145,6 +167,15 @@ impl MotoServer {
             .load()
             .await
     }
+}
+
+/// The port of werkzeug's startup line, ` * Running on http://127.0.0.1:PORT`.
+fn listening_port(line: &str) -> Option<u16> {
+    line.trim()
+        .strip_prefix("* Running on http://127.0.0.1:")?
+        .trim_end_matches('/')
+        .parse()
+        .ok()
 }
 
 impl Drop for MotoServer {
