@@ -54,18 +54,26 @@ install_venv() {
     fi
 
     stamp=.venv/.installed
-    want=$(cat scripts/requirements-test.txt scripts/requirements-test.lock | sha256sum | cut -d' ' -f1)
+    # The layout tag redoes older installs that skipped byte-compiling.
+    want=$( (echo "layout: byte-compiled"; cat scripts/requirements-test.txt scripts/requirements-test.lock) | sha256sum | cut -d' ' -f1)
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
         echo "test tools: up to date (.venv)"
     else
         echo "test tools: installing into .venv (moto, cfn-lint, checkov, zig, cargo-zigbuild)"
         [ -x .venv/bin/python ] || "$python" -m venv .venv
         .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-        # --no-compile: byte-compiling checkov's and moto's thousands of
-        # modules took CPU from the cargo build this runs beside; Python
-        # compiles each module on first import instead.
+        # pip compiles one module at a time; compileall below uses every core.
         .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-compile \
             -r scripts/requirements-test.txt -c scripts/requirements-test.lock
+        # Byte-compiled here, once, and not left to the first import: where
+        # PYTHONDONTWRITEBYTECODE is set (it is on the machines this project is built on) Python never
+        # writes the .pyc files, so every moto_server the tests start, and
+        # every cfn-lint and checkov run, compiled its thousands of modules
+        # again (moto started in 1.2-1.6 s instead of 0.4 s, checkov in 5.3 s
+        # instead of 2.4 s; the test step took 107 s instead of 47 s).
+        # compileall writes them whatever that variable says.
+        .venv/bin/python -m compileall -q -j0 "$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null \
+            || { echo "error: byte-compiling the test tools in .venv failed" >&2; exit 1; }
         echo "$want" > "$stamp"
     fi
 
