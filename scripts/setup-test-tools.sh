@@ -6,16 +6,19 @@
 #   scripts/setup-test-tools.sh              # both
 #   scripts/setup-test-tools.sh --toolchain  # only the Rust toolchain (what cargo needs)
 #   scripts/setup-test-tools.sh --venv       # only .venv (scripts/test.sh installs it while cargo builds)
+#   scripts/setup-test-tools.sh --aws-cli    # .venv, plus the aws CLI (no test uses it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_toolchain=true
 want_venv=true
+want_aws_cli=false
 case "${1:-}" in
 --toolchain) want_venv=false ;;
 --venv) want_toolchain=false ;;
+--aws-cli) want_toolchain=false; want_aws_cli=true ;;
 "") ;;
-*) echo "usage: $0 [--toolchain | --venv]" >&2; exit 64 ;;
+*) echo "usage: $0 [--toolchain | --venv | --aws-cli]" >&2; exit 64 ;;
 esac
 
 install_toolchain() {
@@ -46,6 +49,10 @@ install_toolchain() {
     done
 }
 
+site_packages() {
+    .venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'
+}
+
 install_venv() {
     python=${PYTHON:-python3}
     if ! command -v "$python" >/dev/null; then
@@ -72,7 +79,7 @@ install_venv() {
         # again (moto started in 1.2-1.6 s instead of 0.4 s, checkov in 5.3 s
         # instead of 2.4 s; the test step took 107 s instead of 47 s).
         # compileall writes them whatever that variable says.
-        .venv/bin/python -m compileall -q -j0 "$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null \
+        .venv/bin/python -m compileall -q -j0 "$(site_packages)" >/dev/null \
             || { echo "error: byte-compiling the test tools in .venv failed" >&2; exit 1; }
         echo "$want" > "$stamp"
     fi
@@ -80,9 +87,8 @@ install_venv() {
     # Fixes for moto bugs that stop our real templates deploying on the emulator
     # (scripts/moto/upstack_moto_patches.py says which and why); a .pth file loads
     # them into every Python process of the venv, so each moto_server gets them.
-    site_packages=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
     printf '%s\nimport upstack_moto_patches; upstack_moto_patches.install()\n' "$PWD/scripts/moto" \
-        > "$site_packages/upstack_moto_patches.pth"
+        > "$(site_packages)/upstack_moto_patches.pth"
     .venv/bin/python -c 'import cbor2, moto.kms.models, moto.sns.models, moto.moto_server.werkzeug_app, upstack_moto_patches' \
         || { echo "error: the moto patches in scripts/moto do not load" >&2; exit 1; }
 
@@ -93,5 +99,17 @@ install_venv() {
     echo "test tools: ready ($(.venv/bin/cfn-lint --version), checkov $(.venv/bin/checkov --version), zig $(.venv/bin/python -m ziglang version))"
 }
 
+install_aws_cli() {
+    # Not in the test command's install: the aws CLI is 155 MB that no test
+    # uses (the local walkthrough and the deploy benchmark do).
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-compile \
+        -r scripts/requirements-aws-cli.txt -c scripts/requirements-test.lock
+    .venv/bin/python -m compileall -q -j0 "$(site_packages)/awscli" >/dev/null \
+        || { echo "error: byte-compiling the aws CLI in .venv failed" >&2; exit 1; }
+    [ -x .venv/bin/aws ] || { echo "error: .venv/bin/aws missing after install" >&2; exit 1; }
+    echo "aws CLI: ready ($(.venv/bin/aws --version 2>&1))"
+}
+
 if $want_toolchain; then install_toolchain; fi
 if $want_venv; then install_venv; fi
+if $want_aws_cli; then install_aws_cli; fi

@@ -181,7 +181,8 @@ fn main() {
     std::fs::write(&template_file, &template).unwrap();
     match aws_cli_deploy(cli_endpoint, &template_file, "upstack-dev") {
         None => println!(
-            "aws cloudformation deploy: .venv/bin/aws not found (pip install awscli), not measured"
+            "aws cloudformation deploy: not measured, .venv/bin/aws is missing \
+             (bash scripts/setup-test-tools.sh --aws-cli installs it)"
         ),
         Some(first) => {
             let again: Vec<_> = (0..5)
