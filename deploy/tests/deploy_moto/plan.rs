@@ -25,7 +25,6 @@ use super::{dev_plan, fast_pacing, options};
 struct Moto {
     _server: MotoServer,
     clients: DeployClients,
-    lambda: aws_sdk_lambda::Client,
     work: tempfile::TempDir,
 }
 
@@ -47,7 +46,6 @@ async fn bootstrapped() -> Moto {
     .await
     .unwrap();
     Moto {
-        lambda: aws_sdk_lambda::Client::new(&config),
         _server: server,
         clients,
         work: tempfile::tempdir().unwrap(),
@@ -131,14 +129,12 @@ impl Moto {
         (result, reporter.lines)
     }
 
-    async fn memory(&self) -> Option<i32> {
-        self.lambda
-            .get_function_configuration()
-            .function_name("upstack-dev-notify")
-            .send()
-            .await
-            .unwrap()
-            .memory_size()
+    /// The notify function's memory in the template the stack holds: what
+    /// each deploy below changes (the change set deploy executes or not).
+    async fn memory(&self) -> Option<i64> {
+        let template: serde_json::Value =
+            serde_json::from_str(&self.deployed_template().await).unwrap();
+        template["Resources"]["NotifyFunction"]["Properties"]["MemorySize"].as_i64()
     }
 
     async fn stack_status(&self) -> String {
