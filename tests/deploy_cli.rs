@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use upstack_test_support::{MotoServer, repo_root, venv_tool};
+use upstack_test_support::{MotoServer, repo_root};
 
 /// Runs the CLI with a clean AWS environment (no profile, no real credentials)
 /// and stdin not a terminal.
@@ -27,6 +27,40 @@ fn upstack(args: &[&str], endpoint: &str, region: &str) -> Output {
         .stdin(Stdio::null())
         .output()
         .unwrap()
+}
+
+/// Creates the stack `upstack-dev`, holding one SNS topic, straight through
+/// CloudFormation: a stack the CLI under test did not make.
+fn create_topic_stack(moto: &MotoServer) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime
+        .block_on(async {
+            aws_sdk_cloudformation::Client::new(&moto.sdk_config().await)
+                .create_stack()
+                .stack_name("upstack-dev")
+                .template_body(r#"{"Resources":{"Topic":{"Type":"AWS::SNS::Topic"}}}"#)
+                .send()
+                .await
+        })
+        .unwrap_or_else(|error| panic!("CreateStack on moto: {error:?}"));
+}
+
+/// The status of the stack `upstack-dev`.
+fn stack_status(moto: &MotoServer) -> String {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let described = runtime
+        .block_on(async {
+            aws_sdk_cloudformation::Client::new(&moto.sdk_config().await)
+                .describe_stacks()
+                .stack_name("upstack-dev")
+                .send()
+                .await
+        })
+        .unwrap_or_else(|error| panic!("DescribeStacks on moto: {error:?}"));
+    described.stacks()[0]
+        .stack_status()
+        .map(|status| status.as_str().to_owned())
+        .unwrap_or_default()
 }
 
 fn text(output: &Output) -> String {
@@ -420,25 +454,7 @@ fn bootstrap_then_destroy_without_a_stack_against_moto() {
 fn destroy_without_a_terminal_or_yes_exits_4_and_keeps_the_stack() {
     let moto = MotoServer::start();
     // A stack to destroy, created straight through CloudFormation.
-    let created = Command::new(venv_tool("aws"))
-        .args([
-            "cloudformation",
-            "create-stack",
-            "--stack-name",
-            "upstack-dev",
-            "--region",
-            "eu-west-1",
-        ])
-        .args([
-            "--template-body",
-            r#"{"Resources":{"Topic":{"Type":"AWS::SNS::Topic"}}}"#,
-        ])
-        .args(["--endpoint-url", &moto.endpoint])
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .output()
-        .unwrap();
-    assert!(created.status.success(), "{}", text(&created));
+    create_topic_stack(&moto);
     let output = upstack(&["destroy", "--env", "dev"], &moto.endpoint, "eu-west-1");
     assert_eq!(output.status.code(), Some(4), "{}", text(&output));
     assert!(
@@ -465,24 +481,7 @@ fn destroy_without_a_terminal_or_yes_exits_4_and_keeps_the_stack() {
 fn execute_of_a_stale_plan_exits_5_and_touches_nothing() {
     use upstack_deploy::plan::{FORMAT_VERSION, Plan, PlannedChangeSet, PlannedKind, Review};
     let moto = MotoServer::start();
-    let aws = |args: &[&str]| {
-        Command::new(venv_tool("aws"))
-            .args(args)
-            .args(["--region", "eu-west-1", "--endpoint-url", &moto.endpoint])
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .output()
-            .unwrap()
-    };
-    let created = aws(&[
-        "cloudformation",
-        "create-stack",
-        "--stack-name",
-        "upstack-dev",
-        "--template-body",
-        r#"{"Resources":{"Topic":{"Type":"AWS::SNS::Topic"}}}"#,
-    ]);
-    assert!(created.status.success(), "{}", text(&created));
+    create_topic_stack(&moto);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("plan-dev.json");
     Plan {
@@ -524,15 +523,7 @@ fn execute_of_a_stale_plan_exits_5_and_touches_nothing() {
     let printed = text(&output);
     assert_eq!(output.status.code(), Some(5), "{printed}");
     assert!(printed.contains("nothing was touched"), "{printed}");
-    let described = aws(&[
-        "cloudformation",
-        "describe-stacks",
-        "--stack-name",
-        "upstack-dev",
-    ]);
-    let described = String::from_utf8_lossy(&described.stdout);
-    assert!(described.contains("CREATE_COMPLETE"), "{described}");
-    assert!(!described.contains("UPDATE_"), "{described}");
+    assert_eq!(stack_status(&moto), "CREATE_COMPLETE");
 }
 
 /// `status` as a script sees it on moto: a stack that does not exist is an
@@ -556,23 +547,7 @@ fn status_exits_0_healthy_2_in_alarm_1_without_a_stack_64_without_env() {
     let output = upstack(&["status"], &moto.endpoint, "eu-west-1");
     assert_eq!(output.status.code(), Some(64), "{}", text(&output));
 
-    let created = Command::new(venv_tool("aws"))
-        .args([
-            "cloudformation",
-            "create-stack",
-            "--stack-name",
-            "upstack-dev",
-        ])
-        .args([
-            "--template-body",
-            r#"{"Resources":{"Topic":{"Type":"AWS::SNS::Topic"}}}"#,
-        ])
-        .args(["--region", "eu-west-1", "--endpoint-url", &moto.endpoint])
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .output()
-        .unwrap();
-    assert!(created.status.success(), "{}", text(&created));
+    create_topic_stack(&moto);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let cloudwatch =
         runtime.block_on(async { aws_sdk_cloudwatch::Client::new(&moto.sdk_config().await) });
