@@ -10,6 +10,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Python caches each module's bytecode on first import, unless this is set
+# (it is on the machines this project is built on). Then every moto_server,
+# cfn-lint and checkov process compiles its thousands of modules again: moto
+# started in 1.2-1.6 s instead of 0.4 s, checkov in 5.3 s instead of 2.4 s,
+# and a fresh clone's test step took 107 s instead of ~50 s. scripts/test.sh
+# unsets it too. Byte-compiling the whole venv at install instead cost 30 s
+# of CPU beside the cargo build, for twice the modules the tests import.
+unset PYTHONDONTWRITEBYTECODE
+
 want_toolchain=true
 want_venv=true
 want_aws_cli=false
@@ -53,6 +62,32 @@ site_packages() {
     .venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'
 }
 
+# uv installs the locked packages: the same pins as pip would, in ~6 s of CPU
+# where pip spent ~45 s resolving and unpacking them, on the cores the cargo
+# build (which this runs beside) needs. It is a wheel from PyPI, pinned here
+# and installed into .venv by the venv's own pip.
+uv_version=0.13.9
+
+install_uv() {
+    if [ "$(.venv/bin/uv --version 2>/dev/null)" != "uv $uv_version" ]; then
+        .venv/bin/python -m pip install --quiet --disable-pip-version-check "uv==$uv_version"
+    fi
+}
+
+# `uv pip install` into .venv, within the lock. uv does not read pip's
+# configuration; a package mirror set for pip in the environment is passed on.
+uv_install() {
+    local mirror=()
+    if [ -z "${UV_INDEX_URL:-}" ] && [ -n "${PIP_INDEX_URL:-}" ]; then
+        mirror+=(--index-url "$PIP_INDEX_URL")
+    fi
+    if [ -z "${UV_EXTRA_INDEX_URL:-}" ] && [ -n "${PIP_EXTRA_INDEX_URL:-}" ]; then
+        mirror+=(--extra-index-url "$PIP_EXTRA_INDEX_URL")
+    fi
+    .venv/bin/uv pip install --quiet --python .venv/bin/python "${mirror[@]}" "$@" \
+        -c scripts/requirements-test.lock
+}
+
 install_venv() {
     python=${PYTHON:-python3}
     if ! command -v "$python" >/dev/null; then
@@ -61,26 +96,15 @@ install_venv() {
     fi
 
     stamp=.venv/.installed
-    # The layout tag redoes older installs that skipped byte-compiling.
-    want=$( (echo "layout: byte-compiled"; cat scripts/requirements-test.txt scripts/requirements-test.lock) | sha256sum | cut -d' ' -f1)
+    # The layout tag redoes older installs (pip-installed).
+    want=$( (echo "layout: uv $uv_version"; cat scripts/requirements-test.txt scripts/requirements-test.lock) | sha256sum | cut -d' ' -f1)
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
         echo "test tools: up to date (.venv)"
     else
         echo "test tools: installing into .venv (moto, cfn-lint, checkov, zig, cargo-zigbuild)"
         [ -x .venv/bin/python ] || "$python" -m venv .venv
-        .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-        # pip compiles one module at a time; compileall below uses every core.
-        .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-compile \
-            -r scripts/requirements-test.txt -c scripts/requirements-test.lock
-        # Byte-compiled here, once, and not left to the first import: where
-        # PYTHONDONTWRITEBYTECODE is set (it is on the machines this project is built on) Python never
-        # writes the .pyc files, so every moto_server the tests start, and
-        # every cfn-lint and checkov run, compiled its thousands of modules
-        # again (moto started in 1.2-1.6 s instead of 0.4 s, checkov in 5.3 s
-        # instead of 2.4 s; the test step took 107 s instead of 47 s).
-        # compileall writes them whatever that variable says.
-        .venv/bin/python -m compileall -q -j0 "$(site_packages)" >/dev/null \
-            || { echo "error: byte-compiling the test tools in .venv failed" >&2; exit 1; }
+        install_uv
+        uv_install -r scripts/requirements-test.txt
         echo "$want" > "$stamp"
     fi
 
@@ -102,10 +126,8 @@ install_venv() {
 install_aws_cli() {
     # Not in the test command's install: the aws CLI is 155 MB that no test
     # uses (the local walkthrough and the deploy benchmark do).
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-compile \
-        -r scripts/requirements-aws-cli.txt -c scripts/requirements-test.lock
-    .venv/bin/python -m compileall -q -j0 "$(site_packages)/awscli" >/dev/null \
-        || { echo "error: byte-compiling the aws CLI in .venv failed" >&2; exit 1; }
+    install_uv
+    uv_install -r scripts/requirements-aws-cli.txt
     [ -x .venv/bin/aws ] || { echo "error: .venv/bin/aws missing after install" >&2; exit 1; }
     echo "aws CLI: ready ($(.venv/bin/aws --version 2>&1))"
 }

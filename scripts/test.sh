@@ -5,6 +5,9 @@
 # snapshot, cfn-lint/checkov, moto emulator, bundling).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The test tools' Python caches the bytecode of what it imports (see
+# scripts/setup-test-tools.sh): without it each process compiles it again.
+unset PYTHONDONTWRITEBYTECODE
 
 # Each step says when it started (seconds into the run), so a slow CI run
 # shows where its time went.
