@@ -108,9 +108,11 @@ impl MotoServer {
     ///
     /// moto binds port 0 and the port is read from its startup line. Picking
     /// a free port here and passing it on raced: two tests could be handed
-    /// the same port, the second moto failed to bind, and its test then
-    /// talked to the first one's server until that was killed (CI saw
-    /// "connection refused" mid-test).
+    /// the same port (the second moto failed to bind, and its test talked to
+    /// the first one's server until that was killed), and the connect probe
+    /// that waited for moto could connect to itself through an ephemeral port
+    /// equal to the target. A fresh-clone run of the test command saw
+    /// "connection refused" on a test's first request.
     pub fn start() -> MotoServer {
         let binary = MotoServer::binary();
         if !binary.exists() {
