@@ -7,7 +7,8 @@ on 2 cores two binaries at once took 43-50 s where one at a time took 69 s.
 
 Reads the JSON messages of `cargo test --no-run --message-format=json` on
 stdin and runs every test executable they name the way cargo test would: from
-its package's directory, with cargo's variables set. Each binary's output is
+its package's directory, with cargo's variables set (CARGO and
+RUSTUP_TOOLCHAIN come from scripts/test.sh). Each binary's output is
 printed whole once it ends, so outputs do not interleave. Every binary runs
 (like --no-fail-fast); the exit status is 1 if any failed.
 
@@ -17,7 +18,6 @@ usage: run-test-binaries.py JOBS < messages.json
 import concurrent.futures
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -55,9 +55,6 @@ def run(binary):
     env = dict(os.environ)
     env["CARGO_MANIFEST_DIR"] = package_dir
     env["CARGO_PKG_NAME"] = package
-    # Tests that run cargo (compile_fail, bundling) take the same cargo;
-    # scripts/test.sh sets it to the pinned toolchain's.
-    env.setdefault("CARGO", shutil.which("cargo") or "cargo")
     started = time.monotonic()
     result = subprocess.run(
         [executable],
@@ -73,6 +70,11 @@ def run(binary):
 def main():
     if len(sys.argv) != 2 or not sys.argv[1].isdigit() or int(sys.argv[1]) < 1:
         sys.exit("usage: run-test-binaries.py JOBS < cargo-test-no-run-messages.json")
+    # Tests that run cargo (compile_fail, bundling) need the cargo and the
+    # toolchain cargo test would give them; scripts/test.sh sets both.
+    missing = [name for name in ("CARGO", "RUSTUP_TOOLCHAIN") if not os.environ.get(name)]
+    if missing:
+        sys.exit(f"error: {' and '.join(missing)} not set: run the tests through scripts/test.sh")
     binaries = test_binaries(sys.stdin)
     if not binaries:
         sys.exit("error: cargo built no test binary (were the messages from `cargo test --no-run`?)")

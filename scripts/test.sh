@@ -75,7 +75,11 @@ messages=$(mktemp)
 trap 'kill "$venv_pid" 2>/dev/null || true; rm -f "$venv_log" "$messages"' EXIT
 cargo test --workspace --locked --no-run --message-format=json-render-diagnostics >"$messages"
 tests_status=0
-CARGO=$(rustup which cargo) RUST_TEST_THREADS=${RUST_TEST_THREADS:-4} \
+# What cargo test gives its test processes: the pinned toolchain (tests that
+# run cargo would otherwise build registry crates with rustup's default
+# toolchain, whose crates the pinned one cannot read) and its cargo.
+RUSTUP_TOOLCHAIN=$(rustup show active-toolchain | cut -d' ' -f1) CARGO=$(rustup which cargo) \
+    RUST_TEST_THREADS=${RUST_TEST_THREADS:-4} \
     python3 scripts/run-test-binaries.py "${UPSTACK_TEST_JOBS:-2}" <"$messages" || tests_status=$?
 step "doc tests"
 cargo test --workspace --locked --doc || tests_status=$?
