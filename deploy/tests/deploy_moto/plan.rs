@@ -129,12 +129,9 @@ impl Moto {
         (result, reporter.lines)
     }
 
-    /// The notify function's memory in the template the stack holds: what
-    /// each deploy below changes (the change set deploy executes or not).
+    /// What each deploy below changes (the change set deploy executes or not).
     async fn memory(&self) -> Option<i64> {
-        let template: serde_json::Value =
-            serde_json::from_str(&self.deployed_template().await).unwrap();
-        template["Resources"]["NotifyFunction"]["Properties"]["MemorySize"].as_i64()
+        super::notify_memory(&self.clients.cloudformation).await
     }
 
     async fn stack_status(&self) -> String {
@@ -154,16 +151,7 @@ impl Moto {
     }
 
     async fn deployed_template(&self) -> String {
-        self.clients
-            .cloudformation
-            .get_template()
-            .stack_name("upstack-dev")
-            .send()
-            .await
-            .unwrap()
-            .template_body()
-            .unwrap()
-            .to_owned()
+        super::deployed_template_body(&self.clients.cloudformation).await
     }
 }
 
