@@ -19,11 +19,13 @@ bash scripts/setup-test-tools.sh --toolchain
 # The Python tools are downloads and unpacking, not compiling: they install
 # into .venv while cargo builds, and the tests that need them wait below.
 venv_log=$(mktemp)
+# The test binaries cargo built, for scripts/run-test-binaries.py below.
+messages=$(mktemp)
 bash scripts/setup-test-tools.sh --venv >"$venv_log" 2>&1 &
 venv_pid=$!
 # A failed step stops the install too (.venv's stamp is written last, so a
 # cut-off install is redone next time).
-trap 'kill "$venv_pid" 2>/dev/null || true; rm -f "$venv_log"' EXIT
+trap 'kill "$venv_pid" 2>/dev/null || true; rm -f "$venv_log" "$messages"' EXIT
 
 step "cargo fmt --check"
 cargo fmt --all --check
@@ -71,8 +73,6 @@ step "tests"
 # a time, four threads each: 43-50 s where one at a time took 69 s).
 # scripts/run-test-binaries.py runs what `cargo test --no-run` built, the way
 # cargo test would; the doc tests follow.
-messages=$(mktemp)
-trap 'kill "$venv_pid" 2>/dev/null || true; rm -f "$venv_log" "$messages"' EXIT
 cargo test --workspace --locked --no-run --message-format=json-render-diagnostics >"$messages"
 tests_status=0
 # What cargo test gives its test processes: the pinned toolchain (tests that
