@@ -115,6 +115,12 @@ install_venv() {
         > "$(site_packages)/upstack_moto_patches.pth"
     .venv/bin/python -c 'import cbor2, moto.kms.models, moto.sns.models, moto.moto_server.werkzeug_app, upstack_moto_patches' \
         || { echo "error: the moto patches in scripts/moto do not load" >&2; exit 1; }
+    # The tests' moto servers are forked from this script once it has imported
+    # moto's backends: run it through its start-up here (it exits at the end
+    # of its input), so a broken install fails now, and its modules' bytecode
+    # is cached before the first test binary needs it.
+    [ "$(.venv/bin/python scripts/moto/moto_fork_server.py </dev/null)" = ready ] \
+        || { echo "error: scripts/moto/moto_fork_server.py does not start (its output is above)" >&2; exit 1; }
 
     for tool in moto_server cfn-lint checkov cargo-zigbuild actionlint shellcheck; do
         [ -x ".venv/bin/$tool" ] || { echo "error: .venv/bin/$tool missing after install" >&2; exit 1; }

@@ -6,14 +6,17 @@
 //! `test-util` feature, which is itself enabled only from dev-dependencies. No
 //! Lambda binary or CLI build links it.
 //!
-//! Each test starts its own `moto_server` on a port the kernel gives it and
-//! kills it on drop, so tests run in parallel without sharing state. A
-//! missing moto is a test failure that says how to install it, never a skip.
+//! Each test starts its own moto server on a port the kernel gives it and
+//! kills it on drop, so tests run in parallel without sharing state; the
+//! servers are forked from one process per test binary that imported moto
+//! once ([`MotoServer::start`]). A missing moto is a test failure that says
+//! how to install it, never a skip.
 
-use std::io::{BufRead, BufReader};
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::{Mutex, OnceLock, PoisonError, mpsc};
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -86,78 +89,45 @@ pub fn require_venv_tool(name: &str) -> PathBuf {
     path
 }
 
-/// A running `moto_server`, killed when dropped.
+/// A moto server of the test's own, killed when dropped.
 #[derive(Debug)]
 pub struct MotoServer {
-    child: Child,
+    /// The server's process id, in [`ForkServer`]'s namespace of children.
+    pid: u32,
     /// `http://127.0.0.1:<port>`.
     pub endpoint: String,
 }
 
 impl MotoServer {
-    /// `$MOTO_SERVER`, else the repository's `.venv/bin/moto_server`.
-    pub fn binary() -> PathBuf {
-        if let Some(path) = std::env::var_os("MOTO_SERVER") {
-            return PathBuf::from(path);
-        }
-        venv_tool("moto_server")
-    }
-
-    /// Starts moto on a port of its own and waits (30 s at most) until it
-    /// listens.
+    /// Starts a fresh moto server on a port of its own.
     ///
-    /// moto binds port 0 and the port is read from its startup line. Picking
-    /// a free port here and passing it on raced: two tests could be handed
-    /// the same port (the second moto failed to bind, and its test talked to
-    /// the first one's server until that was killed), and the connect probe
-    /// that waited for moto could connect to itself through an ephemeral port
-    /// equal to the target. A fresh-clone run of the test command saw
-    /// "connection refused" on a test's first request.
+    /// The server is forked from `scripts/moto/moto_fork_server.py`, one per
+    /// test process, which imported moto once: a new `moto_server` spent
+    /// about 1.5 s of CPU importing moto before its first answer, and the
+    /// test run starts 28 of them on two cores. Each forked server starts
+    /// with no backend state, so tests still share nothing.
+    ///
+    /// It listens on a port the kernel gives it (port 0) and reports that
+    /// port before it is used. Picking a free port here and passing it on
+    /// raced: two tests could be handed the same port, and a connect probe
+    /// waiting for the server could connect to itself through an ephemeral
+    /// port equal to the target.
     pub fn start() -> MotoServer {
-        let binary = MotoServer::binary();
-        if !binary.exists() {
-            panic!(
-                "moto is not installed at {}: run `bash scripts/setup-test-tools.sh` from the \
-                 repository root (or set MOTO_SERVER to a moto_server binary)",
-                binary.display()
-            );
+        let answer = ForkServer::request("start");
+        let fields: Vec<&str> = answer.split_whitespace().collect();
+        match fields.as_slice() {
+            ["started", pid, port] => match (pid.parse(), port.parse::<u16>()) {
+                (Ok(pid), Ok(port)) => MotoServer {
+                    pid,
+                    endpoint: format!("http://127.0.0.1:{port}"),
+                },
+                _ => panic!("moto fork server: unexpected answer {answer:?}"),
+            },
+            _ => panic!(
+                "moto fork server could not start a server: {answer}\n{}",
+                ForkServer::recent_stderr()
+            ),
         }
-        let mut child = Command::new(&binary)
-            .args(["-H", "127.0.0.1", "-p", "0"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|error| panic!("could not start {}: {error}", binary.display()));
-        let Some(stderr) = child.stderr.take() else {
-            panic!("moto_server's stderr was not piped");
-        };
-        let (port_sender, port_receiver) = mpsc::channel();
-        // The reader keeps draining stderr after the startup line: moto logs
-        // every request there, and a full pipe would stall the server.
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stderr).lines();
-            let mut before_startup = Vec::new();
-            for line in lines.by_ref() {
-                let Ok(line) = line else { break };
-                if let Some(port) = listening_port(&line) {
-                    let _ = port_sender.send(Ok(port));
-                    lines.for_each(drop);
-                    return;
-                }
-                before_startup.push(line);
-            }
-            let _ = port_sender.send(Err(before_startup.join("\n")));
-        });
-        let mut server = MotoServer {
-            child,
-            endpoint: String::new(),
-        };
-        match port_receiver.recv_timeout(Duration::from_secs(30)) {
-            Ok(Ok(port)) => server.endpoint = format!("http://127.0.0.1:{port}"),
-            Ok(Err(output)) => panic!("moto_server exited before it listened; it said:\n{output}"),
-            Err(_) => panic!("moto_server did not say it listens within 30 s"),
-        }
-        server
     }
 
     /// An SDK config for this server: [`REGION`], static `testing` credentials.
@@ -171,18 +141,131 @@ impl MotoServer {
     }
 }
 
-/// The port of werkzeug's startup line, ` * Running on http://127.0.0.1:PORT`.
-fn listening_port(line: &str) -> Option<u16> {
-    line.trim()
-        .strip_prefix("* Running on http://127.0.0.1:")?
-        .trim_end_matches('/')
-        .parse()
-        .ok()
-}
-
 impl Drop for MotoServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // A test that panics drops its server too: no second panic here.
+        let _ = ForkServer::try_request(&format!("stop {}", self.pid));
+    }
+}
+
+/// `scripts/moto/moto_fork_server.py`, started on the first
+/// [`MotoServer::start`] of a test process and driven over its stdin and
+/// stdout, one line each way. It exits, killing its servers, when the test
+/// process ends and its stdin closes.
+struct ForkServer {
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    /// Kept so the process is not reaped or killed before the test process ends.
+    _child: Child,
+}
+
+/// The fork server's latest stderr lines, for failure messages.
+static FORK_SERVER_STDERR: Mutex<VecDeque<String>> = Mutex::new(VecDeque::new());
+const STDERR_LINES_KEPT: usize = 40;
+
+impl ForkServer {
+    fn shared() -> Result<&'static Mutex<ForkServer>, &'static str> {
+        static SHARED: OnceLock<Result<Mutex<ForkServer>, String>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| ForkServer::spawn().map(Mutex::new))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    fn spawn() -> Result<ForkServer, String> {
+        let python = venv_tool("python");
+        if !python.exists() {
+            return Err(format!(
+                "moto is not installed ({} is missing): run `bash scripts/setup-test-tools.sh` \
+                 from the repository root",
+                python.display()
+            ));
+        }
+        let script = repo_root().join("scripts/moto/moto_fork_server.py");
+        let mut child = Command::new(&python)
+            .arg(&script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|error| format!("could not start {}: {error}", script.display()))?;
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            return Err("the moto fork server's stdio was not piped".to_owned());
+        };
+        // moto logs every request to stderr: a full pipe would stall the
+        // servers, so it is drained for the life of the process.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let mut kept = FORK_SERVER_STDERR
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                if kept.len() == STDERR_LINES_KEPT {
+                    kept.pop_front();
+                }
+                kept.push_back(line);
+            }
+        });
+        let (ready_sender, ready_receiver) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut stdout = BufReader::new(stdout);
+            let mut line = String::new();
+            let read = stdout.read_line(&mut line);
+            let _ = ready_sender.send((read, line, stdout));
+        });
+        match ready_receiver.recv_timeout(Duration::from_secs(60)) {
+            Ok((Ok(_), line, stdout)) if line.trim() == "ready" => Ok(ForkServer {
+                stdin,
+                stdout,
+                _child: child,
+            }),
+            Ok((_, line, _)) => Err(format!(
+                "the moto fork server exited or misspoke before it was ready (it said {line:?}):\n{}",
+                ForkServer::recent_stderr()
+            )),
+            Err(_) => Err(format!(
+                "the moto fork server was not ready within 60 s:\n{}",
+                ForkServer::recent_stderr()
+            )),
+        }
+    }
+
+    /// Sends one command and returns the answer line; panics if the fork
+    /// server cannot be started or does not answer.
+    fn request(command: &str) -> String {
+        ForkServer::try_request(command).unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    fn try_request(command: &str) -> Result<String, String> {
+        let server = ForkServer::shared()?;
+        let mut server = server.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut answer = String::new();
+        let exchange = writeln!(server.stdin, "{command}")
+            .and_then(|()| server.stdin.flush())
+            .and_then(|()| server.stdout.read_line(&mut answer));
+        match exchange {
+            Ok(read) if read > 0 => Ok(answer.trim_end().to_owned()),
+            Ok(_) => Err(format!(
+                "the moto fork server exited (asked to {command:?}):\n{}",
+                ForkServer::recent_stderr()
+            )),
+            Err(error) => Err(format!(
+                "the moto fork server did not answer {command:?}: {error}\n{}",
+                ForkServer::recent_stderr()
+            )),
+        }
+    }
+
+    fn recent_stderr() -> String {
+        let kept = FORK_SERVER_STDERR
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if kept.is_empty() {
+            return "(it wrote nothing to stderr)".to_owned();
+        }
+        let lines: Vec<&str> = kept.iter().map(String::as_str).collect();
+        format!("its last stderr lines:\n{}", lines.join("\n"))
     }
 }

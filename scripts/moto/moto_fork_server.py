@@ -1,0 +1,140 @@
+"""Fresh moto servers for the tests, forked from one process that imported moto once.
+
+A new `moto_server` spends most of its CPU importing moto: its CloudFormation
+backend alone imports EC2 and autoscaling, which load botocore's endpoint and
+service models. With 28 servers in a test run that was the largest single
+cost of the tests, on a 2-core machine whose tests are CPU-bound. This
+process imports moto and the backends the tests use once, then forks a server
+per request: each child starts with moto's modules loaded and no backend
+state (backends are created on first use, after the fork), so every test
+still gets a server of its own, isolated from every other.
+
+Started by `upstack_test_support::MotoServer` (one per test process), driven
+over stdin and stdout, one line each way:
+
+    start        -> started <pid> <port>   (or: error <message>)
+    stop <pid>   -> stopped
+
+It prints `ready` once moto is imported. On EOF (the test process ended,
+however it ended) it kills its servers and exits; each server also dies with
+it (PR_SET_PDEATHSIG), so no server outlives the tests.
+"""
+
+import ctypes
+import os
+import signal
+import sys
+
+# What `moto_server -p 0` sets: the servers below listen on a port the kernel
+# picks, exactly as `moto_server -H 127.0.0.1 -p 0` does.
+os.environ.setdefault("MOTO_PORT", "0")
+
+from moto.moto_api._internal import mock_random  # noqa: E402
+from moto.moto_server.threaded_moto_server import MotoRequestHandler  # noqa: E402
+from moto.moto_server.werkzeug_app import (  # noqa: E402
+    DomainDispatcherApplication,
+    create_backend_app,
+)
+from werkzeug.serving import make_server  # noqa: E402
+
+# Every service a test or a deployed template reaches. Creating each one's
+# app imports its backend, responses and URL modules; the apps themselves
+# are dropped, each server builds its own.
+SERVICES = [
+    "cloudformation",
+    "cloudwatch",
+    "dynamodb",
+    "iam",
+    "kms",
+    "lambda",
+    "logs",
+    "rekognition",
+    "s3",
+    "sns",
+    "sqs",
+    "sts",
+]
+
+PR_SET_PDEATHSIG = 1
+
+
+def serve(report_fd):
+    """The child: listen on 127.0.0.1, port 0, report the port, serve until killed."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:
+        os._exit(1)
+    # stdout is the protocol channel: moto must never write to it.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: os._exit(0))
+    # Every child would otherwise draw the same stack ids, request ids and
+    # names from moto's random generator, whose state it copied in the fork.
+    mock_random.seed()
+    app = DomainDispatcherApplication(create_backend_app)
+    app.debug = True
+    server = make_server(
+        "127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler
+    )
+    os.write(report_fd, f"{server.server_port}\n".encode())
+    os.close(report_fd)
+    server.serve_forever()
+
+
+def start(children):
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        try:
+            serve(write_fd)
+        except BaseException as error:  # the child never returns into the loop
+            sys.stderr.write(f"moto server {os.getpid()} failed: {error!r}\n")
+        finally:
+            os._exit(1)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as report:
+        port = report.readline().strip()
+    if not port.isdigit():
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        return "error the forked moto server exited before it listened (see its stderr)"
+    children.add(pid)
+    return f"started {pid} {port}"
+
+
+def stop(children, pid):
+    if pid not in children:
+        return f"error {pid} is not a moto server of this process"
+    children.discard(pid)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    os.waitpid(pid, 0)
+    return "stopped"
+
+
+def main():
+    for service in SERVICES:
+        create_backend_app(service)
+    children = set()
+    print("ready", flush=True)
+    for line in sys.stdin:
+        command = line.split()
+        if command == ["start"]:
+            answer = start(children)
+        elif len(command) == 2 and command[0] == "stop" and command[1].isdigit():
+            answer = stop(children, int(command[1]))
+        else:
+            answer = f"error unknown command {line.strip()!r}"
+        print(answer, flush=True)
+    for pid in children:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+
+
+if __name__ == "__main__":
+    main()
