@@ -265,18 +265,8 @@ impl Template {
 /// validator does), so whether a map comes out sorted would otherwise depend
 /// on which crates a cargo invocation happens to build together.
 pub fn sort_keys(json: &mut Json) {
-    match json {
-        Json::Object(map) => {
-            let mut entries: Vec<(String, Json)> = std::mem::take(map).into_iter().collect();
-            entries.sort_by(|(a, _), (b, _)| a.cmp(b));
-            for (key, mut value) in entries {
-                sort_keys(&mut value);
-                map.insert(key, value);
-            }
-        }
-        Json::Array(items) => items.iter_mut().for_each(sort_keys),
-        _ => {}
-    }
+    // In place: rebuilding each map to sort it was 3% of a whole `synth`.
+    json.sort_all_objects();
 }
 
 impl Serialize for Template {

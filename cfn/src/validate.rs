@@ -212,7 +212,8 @@ pub fn validate(
             problem: Problem::DuplicateLogicalId { id: id.clone() },
         });
     }
-    errors.extend(check_json(&json, lookup, body_bytes));
+    // `to_json` sorted every object already.
+    errors.extend(check_sorted_json(&json, lookup, body_bytes));
     finish(errors, body_bytes)
 }
 
@@ -305,7 +306,11 @@ fn check_json(json: &Json, lookup: TypeLookup, body_bytes: usize) -> Vec<Validat
     // when a crate in the build enables `preserve_order`, so walk a sorted copy.
     let mut sorted = json.clone();
     crate::template::sort_keys(&mut sorted);
-    let json = &sorted;
+    check_sorted_json(&sorted, lookup, body_bytes)
+}
+
+/// [`check_json`] of JSON whose objects are sorted by key.
+fn check_sorted_json(json: &Json, lookup: TypeLookup, body_bytes: usize) -> Vec<ValidationError> {
     let Some(template) = json.as_object() else {
         return vec![ValidationError {
             logical_id: None,

@@ -104,7 +104,16 @@ pub struct Fingerprinter<'a> {
     crate_digests: BTreeMap<PathBuf, [u8; 32]>,
     /// `Cargo.lock`, read on the first fingerprint.
     lock: Option<LockInput>,
+    /// `Cargo.lock` being read and parsed on a thread of its own
+    /// ([`Fingerprinter::reading_lock_ahead`]).
+    lock_reader: Option<LockReader>,
+    /// Lock entries of packages that are not workspace crates, by index in
+    /// `Cargo.lock`: handlers share most of their dependency graph, and an
+    /// entry's text does not depend on which handler reaches it.
+    lock_entries: BTreeMap<usize, String>,
 }
+
+type LockReader = std::thread::JoinHandle<Result<LockInput, FingerprintError>>;
 
 enum LockInput {
     Absent,
@@ -118,6 +127,24 @@ enum LockInput {
 
 impl<'a> Fingerprinter<'a> {
     pub fn new(workspace_root: &'a Path) -> Result<Self, FingerprintError> {
+        Fingerprinter::with_lock_reader(workspace_root, None)
+    }
+
+    /// [`Fingerprinter::new`] for a caller about to fingerprint: `Cargo.lock`
+    /// is read and parsed on a thread of its own meanwhile. Parsing it is
+    /// about a fifth of a whole `synth`, and it runs beside reading and
+    /// hashing the crates' sources ([`Fingerprinter::read_sources_ahead`]).
+    /// Finding a handler's package (`invoke`) never needs it.
+    pub fn reading_lock_ahead(workspace_root: &'a Path) -> Result<Self, FingerprintError> {
+        let path = workspace_root.join("Cargo.lock");
+        let reader = std::thread::spawn(move || read_lock(&path));
+        Fingerprinter::with_lock_reader(workspace_root, Some(reader))
+    }
+
+    fn with_lock_reader(
+        workspace_root: &'a Path,
+        lock_reader: Option<LockReader>,
+    ) -> Result<Self, FingerprintError> {
         let root_manifest = read_toml(&workspace_root.join("Cargo.toml"))?;
         let workspace_deps = root_manifest
             .get("workspace")
@@ -132,7 +159,27 @@ impl<'a> Fingerprinter<'a> {
             manifests: BTreeMap::new(),
             crate_digests: BTreeMap::new(),
             lock: None,
+            lock_reader,
+            lock_entries: BTreeMap::new(),
         })
+    }
+
+    /// Reads and hashes the sources of every crate `handlers` reach, so that
+    /// it happens while `Cargo.lock` is parsed rather than after. Errors are
+    /// left to [`Fingerprinter::fingerprint`], which meets them again in the
+    /// order it would have without this.
+    pub fn read_sources_ahead(&mut self, handlers: &[&str]) {
+        for handler in handlers {
+            let Ok(handler_dir) = self.find_package_dir(handler) else {
+                continue;
+            };
+            let Ok(crates) = self.path_dependency_closure(&handler_dir) else {
+                continue;
+            };
+            for dir in &crates.dirs {
+                let _ = self.crate_digest(dir);
+            }
+        }
     }
 
     /// [`handler_fingerprint`] of `handler` for `arch`.
@@ -185,17 +232,21 @@ impl<'a> Fingerprinter<'a> {
             }
         }
 
+        let mut lock_entries = std::mem::take(&mut self.lock_entries);
         match self.lock()? {
             LockInput::Absent => {}
-            LockInput::Parsed { lock, text } => match lock_closure(lock, &crates.linked) {
-                Some(entries) => feed(&mut hasher, "Cargo.lock", entries.as_bytes()),
-                // The handler is newer than the lock file (or the lock file
-                // names a dependency it does not list): the whole file is a
-                // safe over-approximation.
-                None => feed(&mut hasher, "Cargo.lock", text.as_bytes()),
-            },
+            LockInput::Parsed { lock, text } => {
+                match lock_closure(lock, &crates.linked, &mut lock_entries) {
+                    Some(entries) => feed(&mut hasher, "Cargo.lock", entries.as_bytes()),
+                    // The handler is newer than the lock file (or the lock file
+                    // names a dependency it does not list): the whole file is a
+                    // safe over-approximation.
+                    None => feed(&mut hasher, "Cargo.lock", text.as_bytes()),
+                }
+            }
             LockInput::Unparsed(text) => feed(&mut hasher, "Cargo.lock", text.as_bytes()),
         }
+        self.lock_entries = lock_entries;
         for optional in [
             "rust-toolchain.toml",
             "rust-toolchain",
@@ -211,9 +262,12 @@ impl<'a> Fingerprinter<'a> {
     }
 
     fn lock(&mut self) -> Result<&LockInput, FingerprintError> {
-        let lock = match self.lock.take() {
-            Some(lock) => lock,
-            None => read_lock(&self.workspace_root.join("Cargo.lock"))?,
+        let lock = match (self.lock.take(), self.lock_reader.take()) {
+            (Some(lock), _) => lock,
+            (None, Some(reader)) => reader
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
+            (None, None) => read_lock(&self.workspace_root.join("Cargo.lock"))?,
         };
         Ok(self.lock.insert(lock))
     }
@@ -659,7 +713,11 @@ fn is_snapshot(file_name: &str) -> bool {
 /// A root's dev-dependencies are listed in its lock entry like any other
 /// dependency: they are neither followed nor hashed. `None` when a root or a
 /// dependency is not in the lock file (then the caller hashes the whole file).
-fn lock_closure(lock: &Lockfile, roots: &BTreeMap<String, BTreeSet<String>>) -> Option<String> {
+fn lock_closure(
+    lock: &Lockfile,
+    roots: &BTreeMap<String, BTreeSet<String>>,
+    entries_of_non_roots: &mut BTreeMap<usize, String>,
+) -> Option<String> {
     let packages = &lock.packages;
     let mut by_name: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (index, package) in packages.iter().enumerate() {
@@ -703,30 +761,45 @@ fn lock_closure(lock: &Lockfile, roots: &BTreeMap<String, BTreeSet<String>>) -> 
             pending.extend(matching);
         }
     }
-    let mut entries: Vec<String> = reached
-        .into_iter()
-        .map(|index| {
-            let package = &packages[index];
-            let source = package
-                .source
-                .as_ref()
-                .map_or_else(|| "workspace".to_owned(), ToString::to_string);
-            let checksum = package
-                .checksum
-                .as_ref()
-                .map_or_else(|| "-".to_owned(), ToString::to_string);
-            let mut entry = format!("{} {} {source} {checksum}", package.name, package.version);
-            let mut edges: Vec<String> = package
-                .dependencies
-                .iter()
-                .filter(|dependency| linked(package, dependency))
-                .map(|dependency| format!("\n  {dependency}"))
-                .collect();
-            edges.sort();
-            entry.extend(edges);
-            entry
-        })
-        .collect();
+    let entry = |package: &Package| {
+        let source = package
+            .source
+            .as_ref()
+            .map_or_else(|| "workspace".to_owned(), ToString::to_string);
+        let checksum = package
+            .checksum
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), ToString::to_string);
+        let mut entry = format!("{} {} {source} {checksum}", package.name, package.version);
+        let mut edges: Vec<String> = package
+            .dependencies
+            .iter()
+            .filter(|dependency| linked(package, dependency))
+            .map(|dependency| format!("\n  {dependency}"))
+            .collect();
+        edges.sort();
+        entry.extend(edges);
+        entry
+    };
+    let mut entries: Vec<&str> = Vec::with_capacity(reached.len());
+    let mut root_entries = Vec::new();
+    for &index in &reached {
+        let package = &packages[index];
+        if roots.contains_key(package.name.as_str()) {
+            root_entries.push(entry(package));
+        } else {
+            entries_of_non_roots
+                .entry(index)
+                .or_insert_with(|| entry(package));
+        }
+    }
+    entries.extend(
+        reached
+            .iter()
+            .filter_map(|index| entries_of_non_roots.get(index))
+            .map(String::as_str),
+    );
+    entries.extend(root_entries.iter().map(String::as_str));
     entries.sort();
     Some(entries.join("\n"))
 }
@@ -1182,7 +1255,10 @@ version = "0.1.0"
     #[test]
     fn real_workspace_handlers_use_the_lock_closure() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        let mut fingerprinter = Fingerprinter::new(root).unwrap();
+        // As synth reads it: Cargo.lock parsed on a thread of its own, the
+        // sources read meanwhile, lock entries shared between handlers.
+        let mut fingerprinter = Fingerprinter::reading_lock_ahead(root).unwrap();
+        fingerprinter.read_sources_ahead(&upstack_contract::handler::ALL);
         for handler in upstack_contract::handler::ALL {
             let fingerprint = fingerprinter
                 .fingerprint(handler, Architecture::Arm64)
@@ -1203,7 +1279,7 @@ version = "0.1.0"
             let Some(LockInput::Parsed { lock, .. }) = &fingerprinter.lock else {
                 panic!("Cargo.lock is not a lock file cargo-lock reads");
             };
-            let closure = lock_closure(lock, &crates.linked)
+            let closure = lock_closure(lock, &crates.linked, &mut BTreeMap::new())
                 .unwrap_or_else(|| panic!("{handler}: Cargo.lock not understood"));
             // The CLI-only validator never reaches a handler.
             assert!(!closure.contains("cloudformation-validate"), "{handler}");

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use upstack_cfn::{Template, stack_policy};
 use upstack_contract::{Architecture, handler};
@@ -173,7 +174,9 @@ pub fn asset_keys(
     config: &EnvConfig,
 ) -> Result<BTreeMap<String, String>, SynthError> {
     let arch = config.architecture.0;
-    let mut fingerprinter = Fingerprinter::new(workspace_root).map_err(SynthError::Fingerprints)?;
+    let mut fingerprinter =
+        Fingerprinter::reading_lock_ahead(workspace_root).map_err(SynthError::Fingerprints)?;
+    fingerprinter.read_sources_ahead(&handler::ALL);
     handler::ALL
         .iter()
         .map(|name| {
@@ -190,24 +193,9 @@ pub fn asset_keys(
 
 /// Synthesizes one env in memory: config, checks, template, validation, manifest.
 pub fn synth_env(workspace_root: &Path, env: &str) -> Result<SynthOutput, SynthError> {
-    synth_env_with(workspace_root, env, &mut AssetKeysByArch::new())
-}
-
-/// Asset keys depend on the architecture, not the env: synthesizing several
-/// envs fingerprints each architecture once (every env is arm64 today).
-type AssetKeysByArch = BTreeMap<Architecture, BTreeMap<String, String>>;
-
-fn synth_env_with(
-    workspace_root: &Path,
-    env: &str,
-    keys: &mut AssetKeysByArch,
-) -> Result<SynthOutput, SynthError> {
     let config = load_env(workspace_root, env)?;
-    let assets = match keys.entry(config.architecture.0) {
-        Entry::Occupied(known) => known.into_mut(),
-        Entry::Vacant(new) => new.insert(asset_keys(workspace_root, &config)?),
-    };
-    render(env, config, assets)
+    let assets = asset_keys(workspace_root, &config)?;
+    render(env, config, &assets)
 }
 
 /// The pure part of [`synth_env`]: everything after reading files and fingerprints.
@@ -266,16 +254,63 @@ pub fn render(
 }
 
 /// Synthesizes `envs` (all envs when empty); fails on the first env that does not.
+///
+/// Reading (env files, fingerprints) runs in env order and stops where a
+/// sequential synth would stop. The renders share nothing but the asset
+/// keys and run on a thread each: rendering was a third of a whole
+/// `synth`'s instructions. The error returned is the one a sequential synth
+/// would meet first.
 pub fn synth_envs(workspace_root: &Path, envs: &[String]) -> Result<Vec<SynthOutput>, SynthError> {
     let envs = if envs.is_empty() {
         list_envs(workspace_root)?
     } else {
         envs.to_vec()
     };
-    let mut keys = AssetKeysByArch::new();
-    envs.iter()
-        .map(|env| synth_env_with(workspace_root, env, &mut keys))
-        .collect()
+    // Asset keys depend on the architecture, not the env: each architecture
+    // is fingerprinted once (every env is arm64 today).
+    let mut keys_by_arch: BTreeMap<Architecture, Arc<BTreeMap<String, String>>> = BTreeMap::new();
+    let mut read = Vec::with_capacity(envs.len());
+    let mut reading_error = None;
+    for env in &envs {
+        let config = match load_env(workspace_root, env) {
+            Ok(config) => config,
+            Err(error) => {
+                reading_error = Some(error);
+                break;
+            }
+        };
+        let assets = match keys_by_arch.entry(config.architecture.0) {
+            Entry::Occupied(known) => Arc::clone(known.get()),
+            Entry::Vacant(new) => match asset_keys(workspace_root, &config) {
+                Ok(assets) => Arc::clone(new.insert(Arc::new(assets))),
+                Err(error) => {
+                    reading_error = Some(error);
+                    break;
+                }
+            },
+        };
+        read.push((env.as_str(), config, assets));
+    }
+    let rendered: Vec<Result<SynthOutput, SynthError>> = std::thread::scope(|scope| {
+        let threads: Vec<_> = read
+            .into_iter()
+            .map(|(env, config, assets)| scope.spawn(move || render(env, config, &assets)))
+            .collect();
+        threads
+            .into_iter()
+            .map(|thread| {
+                thread
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    // Every env rendered here comes before the one whose reading failed.
+    let outputs = rendered.into_iter().collect::<Result<Vec<_>, _>>()?;
+    match reading_error {
+        Some(error) => Err(error),
+        None => Ok(outputs),
+    }
 }
 
 /// Writes every output under `out_dir`; returns the paths written.
