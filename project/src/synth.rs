@@ -257,9 +257,9 @@ pub fn render(
 ///
 /// Reading (env files, fingerprints) runs in env order and stops where a
 /// sequential synth would stop. The renders share nothing but the asset
-/// keys and run on a thread each: rendering was a third of a whole
-/// `synth`'s instructions. The error returned is the one a sequential synth
-/// would meet first.
+/// keys and run on a thread each (two envs' renders were about a fifth of
+/// a whole `synth` process). The error returned is the one a sequential
+/// synth would meet first.
 pub fn synth_envs(workspace_root: &Path, envs: &[String]) -> Result<Vec<SynthOutput>, SynthError> {
     let envs = if envs.is_empty() {
         list_envs(workspace_root)?
