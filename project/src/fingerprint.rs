@@ -107,10 +107,6 @@ pub struct Fingerprinter<'a> {
     /// `Cargo.lock` being read and parsed on a thread of its own
     /// ([`Fingerprinter::reading_lock_ahead`]).
     lock_reader: Option<LockReader>,
-    /// Lock entries of packages that are not workspace crates, by index in
-    /// `Cargo.lock`: handlers share most of their dependency graph, and an
-    /// entry's text does not depend on which handler reaches it.
-    lock_entries: BTreeMap<usize, String>,
 }
 
 type LockReader = std::thread::JoinHandle<Result<LockInput, FingerprintError>>;
@@ -120,6 +116,11 @@ enum LockInput {
     Parsed {
         lock: Box<Lockfile>,
         text: String,
+        /// Entries of packages that are not workspace crates, by index in
+        /// `lock`, formatted once: handlers share most of their dependency
+        /// graph, and such an entry's text does not depend on which handler
+        /// reaches it.
+        entries_of_non_roots: BTreeMap<usize, String>,
     },
     /// Not a lock file cargo-lock reads: hashed whole (a safe over-approximation).
     Unparsed(String),
@@ -160,7 +161,6 @@ impl<'a> Fingerprinter<'a> {
             crate_digests: BTreeMap::new(),
             lock: None,
             lock_reader,
-            lock_entries: BTreeMap::new(),
         })
     }
 
@@ -232,11 +232,14 @@ impl<'a> Fingerprinter<'a> {
             }
         }
 
-        let mut lock_entries = std::mem::take(&mut self.lock_entries);
         match self.lock()? {
             LockInput::Absent => {}
-            LockInput::Parsed { lock, text } => {
-                match lock_closure(lock, &crates.linked, &mut lock_entries) {
+            LockInput::Parsed {
+                lock,
+                text,
+                entries_of_non_roots,
+            } => {
+                match lock_closure(lock, &crates.linked, entries_of_non_roots) {
                     Some(entries) => feed(&mut hasher, "Cargo.lock", entries.as_bytes()),
                     // The handler is newer than the lock file (or the lock file
                     // names a dependency it does not list): the whole file is a
@@ -246,7 +249,6 @@ impl<'a> Fingerprinter<'a> {
             }
             LockInput::Unparsed(text) => feed(&mut hasher, "Cargo.lock", text.as_bytes()),
         }
-        self.lock_entries = lock_entries;
         for optional in [
             "rust-toolchain.toml",
             "rust-toolchain",
@@ -261,7 +263,7 @@ impl<'a> Fingerprinter<'a> {
         Ok(hex::encode(hasher.finalize()))
     }
 
-    fn lock(&mut self) -> Result<&LockInput, FingerprintError> {
+    fn lock(&mut self) -> Result<&mut LockInput, FingerprintError> {
         let lock = match (self.lock.take(), self.lock_reader.take()) {
             (Some(lock), _) => lock,
             (None, Some(reader)) => reader
@@ -450,6 +452,7 @@ fn read_lock(path: &Path) -> Result<LockInput, FingerprintError> {
         Ok(lock) => LockInput::Parsed {
             lock: Box::new(lock),
             text,
+            entries_of_non_roots: BTreeMap::new(),
         },
         Err(_) => LockInput::Unparsed(text),
     })
