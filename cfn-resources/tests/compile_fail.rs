@@ -2,7 +2,7 @@
 //! claim. rustdoc checks `compile_fail,E0061` error codes only on nightly,
 //! so on our pinned stable toolchain an example that fails for an unrelated
 //! reason (a typo, a moved import) would still pass. This test compiles each
-//! example in a scratch crate and checks the compiler's error codes.
+//! example and checks the compiler's error codes.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -52,7 +52,6 @@ fn error_codes(stderr: &str) -> Vec<String> {
 #[test]
 fn every_compile_fail_example_fails_with_its_error_code() {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let root = crate_dir.parent().unwrap();
     let lib = std::fs::read_to_string(crate_dir.join("src").join("lib.rs")).unwrap();
     let examples = examples(&lib);
     assert!(
@@ -61,46 +60,49 @@ fn every_compile_fail_example_fails_with_its_error_code() {
         examples.len()
     );
 
-    // Inside the repository so rustup picks the pinned toolchain from
-    // rust-toolchain.toml; a target dir of its own so the outer build's lock
-    // is not contended and dependencies stay cached between runs.
-    let scratch: PathBuf = root.join("target").join("compile-fail-examples");
-    std::fs::create_dir_all(scratch.join("src").join("bin")).unwrap();
-    let manifest = format!(
-        "[package]\nname = \"compile-fail-examples\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
-         [dependencies]\nupstack-cfn = {{ path = {cfn:?} }}\nupstack-cfn-resources = {{ path = {resources:?} }}\n\n[workspace]\n",
-        cfn = root.join("cfn").display().to_string(),
-        resources = crate_dir.display().to_string(),
-    );
-    std::fs::write(scratch.join("Cargo.toml"), manifest).unwrap();
-    // The workspace's lock file pins the same dependency versions offline.
-    std::fs::copy(root.join("Cargo.lock"), scratch.join("Cargo.lock")).unwrap();
-    let bin_dir = scratch.join("src").join("bin");
-    for stale in std::fs::read_dir(&bin_dir).unwrap() {
-        std::fs::remove_file(stale.unwrap().path()).unwrap();
-    }
-    for (index, example) in examples.iter().enumerate() {
-        let source = format!("#![allow(unused)]\nfn main() {{\n{}}}\n", example.body);
-        std::fs::write(bin_dir.join(format!("example{index}.rs")), source).unwrap();
-    }
-
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    // Each example is compiled by rustc against the rlibs cargo built for
+    // this test, as rustdoc compiles doctests: a scratch crate of its own
+    // had to `cargo check` serde and both crates again (13 CPU-s in a fresh
+    // clone). `--emit=metadata` stops after type checking, where every
+    // error these examples claim is found.
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_owned();
+    let externs = ["upstack_cfn", "upstack_cfn_resources"].map(|name| {
+        let mut extern_arg = std::ffi::OsString::from(format!("{name}="));
+        extern_arg.push(built_rlib(&deps, name));
+        extern_arg
+    });
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("compile-fail-examples");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let rustc = rustc();
     let mut problems = Vec::new();
     for (index, example) in examples.iter().enumerate() {
-        let output = Command::new(&cargo)
-            .current_dir(&scratch)
-            // `check`: every error these examples claim is a type error, and
-            // check skips the code generation of serde and this crate.
+        let source = scratch.join(format!("example{index}.rs"));
+        std::fs::write(
+            &source,
+            format!("#![allow(unused)]\nfn main() {{\n{}}}\n", example.body),
+        )
+        .unwrap();
+        let mut command = Command::new(&rustc);
+        command
             .args([
-                "check",
-                "--quiet",
-                "--offline",
-                "--bin",
-                &format!("example{index}"),
+                "--edition",
+                "2024",
+                "--crate-type",
+                "bin",
+                "--emit=metadata",
             ])
-            .env("CARGO_TARGET_DIR", scratch.join("target"))
-            .output()
-            .unwrap();
+            .arg("--out-dir")
+            .arg(&scratch)
+            .arg("-L")
+            .arg(format!("dependency={}", deps.display()));
+        for extern_arg in &externs {
+            command.arg("--extern").arg(extern_arg);
+        }
+        let output = command.arg(&source).output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         let codes = error_codes(&stderr);
         if output.status.success() || codes != [example.code.clone()] {
@@ -111,4 +113,40 @@ fn every_compile_fail_example_fails_with_its_error_code() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n---\n"));
+}
+
+/// The rlib of `crate_name` in `deps`, the directory cargo linked this test
+/// from. Should older builds have left others (other features, an older
+/// toolchain), the newest is the one cargo built or checked for this run.
+fn built_rlib(deps: &Path, crate_name: &str) -> PathBuf {
+    let prefix = format!("lib{crate_name}-");
+    let entries = std::fs::read_dir(deps)
+        .unwrap_or_else(|error| panic!("reading {}: {error}", deps.display()));
+    let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(&prefix) && name.ends_with(".rlib")) {
+            continue;
+        }
+        let Ok(modified) = entry.metadata().and_then(|metadata| metadata.modified()) else {
+            continue;
+        };
+        if newest.as_ref().is_none_or(|(time, _)| modified > *time) {
+            newest = Some((modified, entry.path()));
+        }
+    }
+    newest
+        .unwrap_or_else(|| panic!("no {prefix}*.rlib in {}", deps.display()))
+        .1
+}
+
+/// The rustc beside the cargo that runs this test (cargo test sets `CARGO`),
+/// so the examples compile with the toolchain that built the rlibs.
+fn rustc() -> PathBuf {
+    std::env::var_os("CARGO")
+        .map(PathBuf::from)
+        .and_then(|cargo| Some(cargo.parent()?.join("rustc")))
+        .filter(|rustc| rustc.is_file())
+        .unwrap_or_else(|| PathBuf::from("rustc"))
 }

@@ -303,8 +303,8 @@ const LIB_DOCS: &str = r#"//! Typed CloudFormation resources generated from the 
 //!
 //! Leaving out a required property does not compile (`iam::Role` requires
 //! `AssumeRolePolicyDocument`). The error codes are what each example fails
-//! with (rustdoc checks them only on nightly; `codegen/tests` checks them on
-//! stable by compiling each example):
+//! with (rustdoc checks them only on nightly; this crate's tests check them on
+//! stable by compiling each example, in tests/compile_fail.rs):
 //!
 //! ```compile_fail,E0061
 //! use upstack_cfn_resources::iam;
