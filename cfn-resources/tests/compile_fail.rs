@@ -65,47 +65,15 @@ fn every_compile_fail_example_fails_with_its_error_code() {
     // had to `cargo check` serde and both crates again (13 CPU-s in a fresh
     // clone). `--emit=metadata` stops after type checking, where every
     // error these examples claim is found.
-    let deps = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_owned();
-    let externs = ["upstack_cfn", "upstack_cfn_resources"].map(|name| {
-        let mut extern_arg = std::ffi::OsString::from(format!("{name}="));
-        extern_arg.push(built_rlib(&deps, name));
-        extern_arg
-    });
     let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("compile-fail-examples");
     std::fs::create_dir_all(&scratch).unwrap();
-    let rustc = rustc();
+    let compiler = ExampleCompiler::for_this_test(scratch);
     let mut problems = Vec::new();
     for (index, example) in examples.iter().enumerate() {
-        let source = scratch.join(format!("example{index}.rs"));
-        std::fs::write(
-            &source,
-            format!("#![allow(unused)]\nfn main() {{\n{}}}\n", example.body),
-        )
-        .unwrap();
-        let mut command = Command::new(&rustc);
-        command
-            .args([
-                "--edition",
-                "2024",
-                "--crate-type",
-                "bin",
-                "--emit=metadata",
-            ])
-            .arg("--out-dir")
-            .arg(&scratch)
-            .arg("-L")
-            .arg(format!("dependency={}", deps.display()));
-        for extern_arg in &externs {
-            command.arg("--extern").arg(extern_arg);
-        }
-        let output = command.arg(&source).output().unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let source = format!("#![allow(unused)]\nfn main() {{\n{}}}\n", example.body);
+        let (compiled, stderr) = compiler.compile(&format!("example{index}"), &source);
         let codes = error_codes(&stderr);
-        if output.status.success() || codes != [example.code.clone()] {
+        if compiled || codes != [example.code.clone()] {
             problems.push(format!(
                 "example {index} should fail with exactly {} but got {codes:?}:\n{}\n{stderr}",
                 example.code, example.body
@@ -115,30 +83,118 @@ fn every_compile_fail_example_fails_with_its_error_code() {
     assert!(problems.is_empty(), "{}", problems.join("\n---\n"));
 }
 
-/// The rlib of `crate_name` in `deps`, the directory cargo linked this test
-/// from. Should older builds have left others (other features, an older
-/// toolchain), the newest is the one cargo built or checked for this run.
-fn built_rlib(deps: &Path, crate_name: &str) -> PathBuf {
+/// rustc with the two crates the examples use as `--extern`s.
+struct ExampleCompiler {
+    rustc: PathBuf,
+    /// The directory cargo linked this test from, holding both rlibs and
+    /// everything they depend on.
+    deps: PathBuf,
+    upstack_cfn: PathBuf,
+    upstack_cfn_resources: PathBuf,
+    scratch: PathBuf,
+}
+
+impl ExampleCompiler {
+    /// Builds that differ in features or toolchain leave several rlibs of a
+    /// crate side by side, and an `upstack_cfn` other than the one the
+    /// resources were built against makes every example fail for the wrong
+    /// reason ("multiple different versions of crate"). So: the newest
+    /// resources rlib, and the `upstack_cfn` with which a correct program
+    /// using both compiles.
+    fn for_this_test(scratch: PathBuf) -> ExampleCompiler {
+        let deps = std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.to_owned()))
+            .unwrap_or_else(|| panic!("cannot locate this test's directory"));
+        let mut cfn_rlibs = rlibs_newest_first(&deps, "upstack_cfn");
+        let resources = rlibs_newest_first(&deps, "upstack_cfn_resources")
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no libupstack_cfn_resources-*.rlib in {}", deps.display()));
+        let mut compiler = ExampleCompiler {
+            rustc: rustc(),
+            deps,
+            upstack_cfn: PathBuf::new(),
+            upstack_cfn_resources: resources,
+            scratch,
+        };
+        let probe = "fn main() {\n    let mut template = upstack_cfn::Template::new();\n    \
+                     template.add(\"Uploads\", upstack_cfn_resources::s3::Bucket::new());\n}\n";
+        let mut refused = Vec::new();
+        for candidate in cfn_rlibs.drain(..) {
+            compiler.upstack_cfn = candidate;
+            let (compiled, stderr) = compiler.compile("probe", probe);
+            if compiled {
+                return compiler;
+            }
+            refused.push(format!("{}:\n{stderr}", compiler.upstack_cfn.display()));
+        }
+        panic!(
+            "no libupstack_cfn-*.rlib in {} compiles with {} (an example that must compile \
+             did not):\n{}",
+            compiler.deps.display(),
+            compiler.upstack_cfn_resources.display(),
+            refused.join("\n")
+        );
+    }
+
+    /// Compiles `source` as a binary crate up to its metadata: whether it
+    /// compiled, and what rustc said.
+    fn compile(&self, name: &str, source: &str) -> (bool, String) {
+        let path = self.scratch.join(format!("{name}.rs"));
+        std::fs::write(&path, source)
+            .unwrap_or_else(|error| panic!("writing {}: {error}", path.display()));
+        let mut upstack_cfn = std::ffi::OsString::from("upstack_cfn=");
+        upstack_cfn.push(&self.upstack_cfn);
+        let mut upstack_cfn_resources = std::ffi::OsString::from("upstack_cfn_resources=");
+        upstack_cfn_resources.push(&self.upstack_cfn_resources);
+        let mut dependency_dir = std::ffi::OsString::from("dependency=");
+        dependency_dir.push(&self.deps);
+        let output = Command::new(&self.rustc)
+            .args([
+                "--edition",
+                "2024",
+                "--crate-type",
+                "bin",
+                "--emit=metadata",
+            ])
+            .arg("--out-dir")
+            .arg(&self.scratch)
+            .arg("-L")
+            .arg(dependency_dir)
+            .arg("--extern")
+            .arg(upstack_cfn)
+            .arg("--extern")
+            .arg(upstack_cfn_resources)
+            .arg(&path)
+            .output()
+            .unwrap_or_else(|error| panic!("running {}: {error}", self.rustc.display()));
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+}
+
+/// The rlibs of `crate_name` in `deps`, newest first.
+fn rlibs_newest_first(deps: &Path, crate_name: &str) -> Vec<PathBuf> {
     let prefix = format!("lib{crate_name}-");
     let entries = std::fs::read_dir(deps)
         .unwrap_or_else(|error| panic!("reading {}: {error}", deps.display()));
-    let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if !(name.starts_with(&prefix) && name.ends_with(".rlib")) {
-            continue;
-        }
-        let Ok(modified) = entry.metadata().and_then(|metadata| metadata.modified()) else {
-            continue;
-        };
-        if newest.as_ref().is_none_or(|(time, _)| modified > *time) {
-            newest = Some((modified, entry.path()));
-        }
-    }
-    newest
-        .unwrap_or_else(|| panic!("no {prefix}*.rlib in {}", deps.display()))
-        .1
+    let mut found: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with(&prefix) && name.ends_with(".rlib")
+        })
+        .filter_map(|entry| {
+            let modified = entry.metadata().and_then(|metadata| metadata.modified());
+            Some((modified.ok()?, entry.path()))
+        })
+        .collect();
+    found.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
+    found.into_iter().map(|(_, path)| path).collect()
 }
 
 /// The rustc beside the cargo that runs this test (cargo test sets `CARGO`),
