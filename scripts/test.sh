@@ -30,11 +30,14 @@ step() { printf '\n==> [%d s] %s\n' "$SECONDS" "$*"; }
 venv_log=$(mktemp)
 # The test binaries cargo built, for scripts/run-test-binaries.py below.
 messages=$(mktemp)
+# The doc tests' output, printed after the test binaries'.
+doc_log=$(mktemp)
+doc_pid=
 bash scripts/setup-test-tools.sh --venv >"$venv_log" 2>&1 &
 venv_pid=$!
 # A failed step stops the install too (.venv's stamp is written last, so a
-# cut-off install is redone next time).
-trap 'kill "$venv_pid" 2>/dev/null || true; rm -f "$venv_log" "$messages"' EXIT
+# cut-off install is redone next time), and the doc tests if they run.
+trap 'kill "$venv_pid" $doc_pid 2>/dev/null || true; rm -f "$venv_log" "$messages" "$doc_log"' EXIT
 
 step "Rust toolchain (pinned in rust-toolchain.toml)"
 bash scripts/setup-test-tools.sh --toolchain
@@ -84,17 +87,23 @@ step "tests"
 # the default two threads, 47 s with four, 53 s with eight; two binaries at
 # a time, four threads each: 43-50 s where one at a time took 69 s).
 # scripts/run-test-binaries.py runs what `cargo test --no-run` built, the way
-# cargo test would; the doc tests follow.
+# cargo test would. The doc tests (rustdoc over every library, about 3 s)
+# run beside them instead of after them, in the CPU the test binaries leave
+# idle while they wait on moto, cfn-lint and checkov; their output follows.
 cargo test --workspace --locked --no-run --message-format=json-render-diagnostics >"$messages"
 tests_status=0
+cargo test --workspace --locked --doc >"$doc_log" 2>&1 &
+doc_pid=$!
 # What cargo test gives its test processes: the pinned toolchain (tests that
 # run cargo would otherwise build registry crates with rustup's default
 # toolchain, whose crates the pinned one cannot read) and its cargo.
 RUSTUP_TOOLCHAIN=$(rustup show active-toolchain | cut -d' ' -f1) CARGO=$(rustup which cargo) \
     RUST_TEST_THREADS=${RUST_TEST_THREADS:-4} \
     python3 scripts/run-test-binaries.py "${UPSTACK_TEST_JOBS:-2}" <"$messages" || tests_status=$?
-step "doc tests"
-cargo test --workspace --locked --doc || tests_status=$?
+step "doc tests (run beside the test binaries)"
+wait "$doc_pid" || tests_status=$?
+doc_pid=
+cat "$doc_log"
 if [ "$tests_status" != 0 ]; then
     echo "error: tests failed (the FAILED lines above name them)" >&2
     exit "$tests_status"
