@@ -12,6 +12,11 @@ RUSTUP_TOOLCHAIN come from scripts/test.sh). Each binary's output is
 printed whole once it ends, so outputs do not interleave. Every binary runs
 (like --no-fail-fast); the exit status is 1 if any failed.
 
+The moto tests' servers are forked from one scripts/moto/moto_fork_server.py
+started here for the whole run ($UPSTACK_MOTO_FORK_SERVER names its socket):
+otherwise each test binary that uses moto starts its own and pays moto's
+import, about 1.8 s of CPU, again.
+
 usage: run-test-binaries.py JOBS < messages.json
 """
 
@@ -20,6 +25,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 
@@ -50,9 +56,9 @@ def test_binaries(messages):
     return found
 
 
-def run(binary):
+def run(binary, extra_env):
     package, package_dir, target, executable = binary
-    env = dict(os.environ)
+    env = dict(os.environ, **extra_env)
     env["CARGO_MANIFEST_DIR"] = package_dir
     env["CARGO_PKG_NAME"] = package
     started = time.monotonic()
@@ -67,6 +73,39 @@ def run(binary):
     return result.returncode, result.stdout, time.monotonic() - started
 
 
+def start_moto_fork_server(workdir):
+    """Starts the shared fork server; returns the test processes' environment
+    for it and the process. Its import takes about 1.8 s: the binaries start
+    meanwhile, and the first moto test waits for the socket to appear. With no
+    .venv there is none, and each test process reports what is missing."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    python = os.path.join(root, ".venv", "bin", "python")
+    if not os.path.exists(python):
+        return {}, None
+    socket_path = os.path.join(workdir, "moto.sock")
+    log_path = os.path.join(workdir, "moto-fork-server.log")
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [python, os.path.join(root, "scripts", "moto", "moto_fork_server.py"), "--socket", socket_path],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+    return {"UPSTACK_MOTO_FORK_SERVER": socket_path, "UPSTACK_MOTO_FORK_SERVER_LOG": log_path}, server
+
+
+def stop_moto_fork_server(server):
+    """EOF on its stdin: it kills the servers still running and exits."""
+    if server is None:
+        return
+    server.stdin.close()
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
 def main():
     if len(sys.argv) != 2 or not sys.argv[1].isdigit() or int(sys.argv[1]) < 1:
         sys.exit("usage: run-test-binaries.py JOBS < cargo-test-no-run-messages.json")
@@ -79,8 +118,22 @@ def main():
     if not binaries:
         sys.exit("error: cargo built no test binary (were the messages from `cargo test --no-run`?)")
     failed = []
-    with concurrent.futures.ThreadPoolExecutor(max_workers=int(sys.argv[1])) as pool:
-        running = {pool.submit(run, binary): binary for binary in binaries}
+    workdir = tempfile.TemporaryDirectory(prefix="upstack-tests-")
+    moto_env, moto_server = start_moto_fork_server(workdir.name)
+    try:
+        run_all(binaries, int(sys.argv[1]), moto_env, failed)
+    finally:
+        stop_moto_fork_server(moto_server)
+        workdir.cleanup()
+    print(f"\n{len(binaries)} test binaries, {len(failed)} failed")
+    for failure in failed:
+        print(f"  FAILED {failure}")
+    return 1 if failed else 0
+
+
+def run_all(binaries, jobs, extra_env, failed):
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        running = {pool.submit(run, binary, extra_env): binary for binary in binaries}
         for done in concurrent.futures.as_completed(running):
             package, _, target, executable = running[done]
             status, output, seconds = done.result()
@@ -90,10 +143,6 @@ def main():
             sys.stdout.flush()
             if status != 0:
                 failed.append(f"{name}: exit status {status}")
-    print(f"\n{len(binaries)} test binaries, {len(failed)} failed")
-    for failure in failed:
-        print(f"  FAILED {failure}")
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -9,20 +9,30 @@ per request: each child starts with moto's modules loaded and no backend
 state (backends are created on first use, after the fork), so every test
 still gets a server of its own, isolated from every other.
 
-Started by `upstack_test_support::MotoServer` (one per test process), driven
-over stdin and stdout, one line each way:
+Two ways to run it, with the same protocol, one line each way:
 
     start        -> started <pid> <port>   (or: error <message>)
     stop <pid>   -> stopped
 
-It prints `ready` once moto is imported. On EOF (the test process ended,
-however it ended) it kills its servers and exits; each server also dies with
-it (PR_SET_PDEATHSIG), so no server outlives the tests.
+- `moto_fork_server.py`: started by `upstack_test_support::MotoServer` in a
+  test process that found no shared server, driven over stdin and stdout.
+- `moto_fork_server.py --socket PATH`: started once per test run by
+  scripts/run-test-binaries.py, which passes PATH to the test processes
+  ($UPSTACK_MOTO_FORK_SERVER); each connects and is served on its own
+  connection. The import is then paid once per run instead of once per
+  test binary (about 1.8 s of CPU each). A connection's servers are killed
+  when it closes (its test process ended, however it ended).
+
+It prints `ready` on stdout once moto is imported. On EOF on stdin (whoever
+started it is gone) it kills every server and exits; each server also dies
+with it (PR_SET_PDEATHSIG), so no server outlives the tests.
 """
 
 import ctypes
 import os
+import selectors
 import signal
+import socket
 import sys
 
 # What `moto_server -p 0` sets: the servers below listen on a port the kernel
@@ -58,8 +68,11 @@ SERVICES = [
 PR_SET_PDEATHSIG = 1
 
 
-def serve(report_fd):
+def serve(report_fd, inherited):
     """The child: listen on 127.0.0.1, port 0, report the port, serve until killed."""
+    # The parent's sockets: a connection held open here would outlive it.
+    for fd in inherited:
+        os.close(fd)
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() == 1:
@@ -83,13 +96,13 @@ def serve(report_fd):
     server.serve_forever()
 
 
-def start(children):
+def start(children, inherited):
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
         try:
-            serve(write_fd)
+            serve(write_fd, inherited)
         except BaseException as error:  # the child never returns into the loop
             sys.stderr.write(f"moto server {os.getpid()} failed: {error!r}\n")
         finally:
@@ -117,23 +130,79 @@ def stop(children, pid):
     return "stopped"
 
 
-def main():
-    for service in SERVICES:
-        create_backend_app(service)
-    children = set()
-    print("ready", flush=True)
-    for line in sys.stdin:
-        command = line.split()
-        if command == ["start"]:
-            answer = start(children)
-        elif len(command) == 2 and command[0] == "stop" and command[1].isdigit():
-            answer = stop(children, int(command[1]))
-        else:
-            answer = f"error unknown command {line.strip()!r}"
-        print(answer, flush=True)
+def answer(line, children, inherited):
+    command = line.split()
+    if command == ["start"]:
+        return start(children, inherited)
+    if len(command) == 2 and command[0] == "stop" and command[1].isdigit():
+        return stop(children, int(command[1]))
+    return f"error unknown command {line.strip()!r}"
+
+
+def kill_all(children):
     for pid in children:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
+    children.clear()
+
+
+def serve_stdin():
+    children = set()
+    print("ready", flush=True)
+    for line in sys.stdin:
+        print(answer(line, children, []), flush=True)
+    kill_all(children)
+
+
+def serve_socket(path):
+    """One connection per test process, each with servers of its own."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen()
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ)
+    selector.register(sys.stdin, selectors.EVENT_READ)
+    # connection -> (bytes read but not yet a whole line, its servers)
+    sessions = {}
+    print("ready", flush=True)
+    while True:
+        for key, _ in selector.select():
+            if key.fileobj is listener:
+                connection, _ = listener.accept()
+                sessions[connection] = [b"", set()]
+                selector.register(connection, selectors.EVENT_READ)
+            elif key.fileobj is sys.stdin:
+                if not sys.stdin.buffer.raw.read(4096):
+                    for _, children in sessions.values():
+                        kill_all(children)
+                    return
+            else:
+                connection = key.fileobj
+                session = sessions[connection]
+                data = connection.recv(4096)
+                if not data:
+                    selector.unregister(connection)
+                    kill_all(session[1])
+                    del sessions[connection]
+                    connection.close()
+                    continue
+                session[0] += data
+                while b"\n" in session[0]:
+                    line, session[0] = session[0].split(b"\n", 1)
+                    inherited = [listener.fileno(), *(c.fileno() for c in sessions)]
+                    reply = answer(line.decode(), session[1], inherited)
+                    connection.sendall(f"{reply}\n".encode())
+
+
+def main():
+    for service in SERVICES:
+        create_backend_app(service)
+    if len(sys.argv) == 3 and sys.argv[1] == "--socket":
+        serve_socket(sys.argv[2])
+    elif len(sys.argv) == 1:
+        serve_stdin()
+    else:
+        sys.exit("usage: moto_fork_server.py [--socket PATH]")
 
 
 if __name__ == "__main__":

@@ -13,11 +13,12 @@
 //! how to install it, never a skip.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Write};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock, PoisonError, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::Credentials;
@@ -101,11 +102,12 @@ pub struct MotoServer {
 impl MotoServer {
     /// Starts a fresh moto server on a port of its own.
     ///
-    /// The server is forked from `scripts/moto/moto_fork_server.py`, one per
-    /// test process, which imported moto once: a new `moto_server` spent
-    /// about 1.5 s of CPU importing moto before its first answer, and the
-    /// test run starts 28 of them on two cores. Each forked server starts
-    /// with no backend state, so tests still share nothing.
+    /// The server is forked from `scripts/moto/moto_fork_server.py`, which
+    /// imported moto once (one for the whole run under
+    /// scripts/run-test-binaries.py, else one per test process): a new
+    /// `moto_server` spent about 1.5 s of CPU importing moto before its first
+    /// answer, and the test run starts 28 of them on two cores. Each forked
+    /// server starts with no backend state, so tests still share nothing.
     ///
     /// It listens on a port the kernel gives it (port 0) and reports that
     /// port before it is used. Picking a free port here and passing it on
@@ -148,16 +150,27 @@ impl Drop for MotoServer {
     }
 }
 
-/// `scripts/moto/moto_fork_server.py`, started on the first
-/// [`MotoServer::start`] of a test process and driven over its stdin and
-/// stdout, one line each way. It exits, killing its servers, when the test
-/// process ends and its stdin closes.
+/// `scripts/moto/moto_fork_server.py`, reached on the first
+/// [`MotoServer::start`] of a test process and driven one line each way.
+///
+/// scripts/run-test-binaries.py starts one for the whole test run and names
+/// its socket in [`SHARED_FORK_SERVER`]: each test process connects, and the
+/// servers it started are killed when the connection closes. Otherwise (a
+/// plain `cargo test`) the test process starts its own, over its stdin and
+/// stdout; it exits, killing its servers, when the test process ends and its
+/// stdin closes.
 struct ForkServer {
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-    /// Kept so the process is not reaped or killed before the test process ends.
-    _child: Child,
+    requests: Box<dyn Write + Send>,
+    answers: Box<dyn BufRead + Send>,
+    /// The test process's own fork server, kept so it is not reaped or killed
+    /// before the test process ends (none when the server is shared).
+    _child: Option<Child>,
 }
+
+/// The socket of a fork server shared by every test process of the run.
+pub const SHARED_FORK_SERVER: &str = "UPSTACK_MOTO_FORK_SERVER";
+/// The shared fork server's stderr (moto's request log), for failure messages.
+pub const SHARED_FORK_SERVER_LOG: &str = "UPSTACK_MOTO_FORK_SERVER_LOG";
 
 /// The fork server's latest stderr lines, for failure messages.
 static FORK_SERVER_STDERR: Mutex<VecDeque<String>> = Mutex::new(VecDeque::new());
@@ -167,9 +180,49 @@ impl ForkServer {
     fn shared() -> Result<&'static Mutex<ForkServer>, &'static str> {
         static SHARED: OnceLock<Result<Mutex<ForkServer>, String>> = OnceLock::new();
         SHARED
-            .get_or_init(|| ForkServer::spawn().map(Mutex::new))
+            .get_or_init(|| ForkServer::connect_or_spawn().map(Mutex::new))
             .as_ref()
             .map_err(String::as_str)
+    }
+
+    fn connect_or_spawn() -> Result<ForkServer, String> {
+        let Some(socket) = std::env::var_os(SHARED_FORK_SERVER) else {
+            return ForkServer::spawn();
+        };
+        // The runner does not wait for the server's start-up (its import of
+        // moto): the first test to need it waits here for its socket.
+        let connect = |socket: &std::ffi::OsStr| {
+            let waiting_since = Instant::now();
+            let stream = loop {
+                match UnixStream::connect(socket) {
+                    Ok(stream) => break stream,
+                    Err(error)
+                        if matches!(
+                            error.kind(),
+                            ErrorKind::NotFound | ErrorKind::ConnectionRefused
+                        ) && waiting_since.elapsed() < Duration::from_secs(60) =>
+                    {
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    Err(error) => return Err(error),
+                }
+            };
+            let answers = stream.try_clone()?;
+            Ok::<_, std::io::Error>((stream, answers))
+        };
+        match connect(&socket) {
+            Ok((requests, answers)) => Ok(ForkServer {
+                requests: Box::new(requests),
+                answers: Box::new(BufReader::new(answers)),
+                _child: None,
+            }),
+            Err(error) => Err(format!(
+                "cannot connect to the shared moto fork server at {} (${SHARED_FORK_SERVER}, set by \
+                 scripts/run-test-binaries.py): {error}\n{}",
+                Path::new(&socket).display(),
+                ForkServer::recent_stderr()
+            )),
+        }
     }
 
     fn spawn() -> Result<ForkServer, String> {
@@ -217,9 +270,9 @@ impl ForkServer {
         });
         match ready_receiver.recv_timeout(Duration::from_secs(60)) {
             Ok((Ok(_), line, stdout)) if line.trim() == "ready" => Ok(ForkServer {
-                stdin,
-                stdout,
-                _child: child,
+                requests: Box::new(stdin),
+                answers: Box::new(stdout),
+                _child: Some(child),
             }),
             Ok((_, line, _)) => Err(format!(
                 "the moto fork server exited or misspoke before it was ready (it said {line:?}):\n{}",
@@ -242,9 +295,9 @@ impl ForkServer {
         let server = ForkServer::shared()?;
         let mut server = server.lock().unwrap_or_else(PoisonError::into_inner);
         let mut answer = String::new();
-        let exchange = writeln!(server.stdin, "{command}")
-            .and_then(|()| server.stdin.flush())
-            .and_then(|()| server.stdout.read_line(&mut answer));
+        let exchange = writeln!(server.requests, "{command}")
+            .and_then(|()| server.requests.flush())
+            .and_then(|()| server.answers.read_line(&mut answer));
         match exchange {
             Ok(read) if read > 0 => Ok(answer.trim_end().to_owned()),
             Ok(_) => Err(format!(
@@ -259,6 +312,16 @@ impl ForkServer {
     }
 
     fn recent_stderr() -> String {
+        if let Some(log) = std::env::var_os(SHARED_FORK_SERVER_LOG) {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let recent = &lines[lines.len().saturating_sub(STDERR_LINES_KEPT)..];
+            return format!(
+                "the last lines of its log ({}):\n{}",
+                Path::new(&log).display(),
+                recent.join("\n")
+            );
+        }
         let kept = FORK_SERVER_STDERR
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
