@@ -177,21 +177,28 @@ def serve_socket(path):
                         kill_all(children)
                     return
             else:
-                connection = key.fileobj
-                session = sessions[connection]
-                data = connection.recv(4096)
-                if not data:
-                    selector.unregister(connection)
-                    kill_all(session[1])
-                    del sessions[connection]
-                    connection.close()
-                    continue
-                session[0] += data
-                while b"\n" in session[0]:
-                    line, session[0] = session[0].split(b"\n", 1)
-                    inherited = [listener.fileno(), *(c.fileno() for c in sessions)]
-                    reply = answer(line.decode(), session[1], inherited)
-                    connection.sendall(f"{reply}\n".encode())
+                serve_connection(key.fileobj, sessions, selector, listener)
+
+
+def serve_connection(connection, sessions, selector, listener):
+    """Answers the whole lines a connection sent; closes it (and kills its
+    servers) at its end, or when its test process died mid-exchange."""
+    session = sessions[connection]
+    try:
+        data = connection.recv(4096)
+        session[0] += data
+        while data and b"\n" in session[0]:
+            line, session[0] = session[0].split(b"\n", 1)
+            inherited = [listener.fileno(), *(c.fileno() for c in sessions)]
+            reply = answer(line.decode(errors="replace"), session[1], inherited)
+            connection.sendall(f"{reply}\n".encode())
+    except OSError:
+        data = b""
+    if not data:
+        selector.unregister(connection)
+        kill_all(session[1])
+        del sessions[connection]
+        connection.close()
 
 
 def main():
