@@ -168,9 +168,9 @@ struct ForkServer {
 }
 
 /// The socket of a fork server shared by every test process of the run.
-pub const SHARED_FORK_SERVER: &str = "UPSTACK_MOTO_FORK_SERVER";
+const SHARED_FORK_SERVER: &str = "UPSTACK_MOTO_FORK_SERVER";
 /// The shared fork server's stderr (moto's request log), for failure messages.
-pub const SHARED_FORK_SERVER_LOG: &str = "UPSTACK_MOTO_FORK_SERVER_LOG";
+const SHARED_FORK_SERVER_LOG: &str = "UPSTACK_MOTO_FORK_SERVER_LOG";
 
 /// The fork server's latest stderr lines, for failure messages.
 static FORK_SERVER_STDERR: Mutex<VecDeque<String>> = Mutex::new(VecDeque::new());
