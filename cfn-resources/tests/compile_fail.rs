@@ -106,23 +106,22 @@ impl ExampleCompiler {
             .ok()
             .and_then(|exe| Some(exe.parent()?.to_owned()))
             .unwrap_or_else(|| panic!("cannot locate this test's directory"));
-        let mut cfn_rlibs = rlibs_newest_first(&deps, "upstack_cfn");
         let resources = rlibs_newest_first(&deps, "upstack_cfn_resources")
             .into_iter()
             .next()
             .unwrap_or_else(|| panic!("no libupstack_cfn_resources-*.rlib in {}", deps.display()));
-        let mut compiler = ExampleCompiler {
-            rustc: rustc(),
-            deps,
-            upstack_cfn: PathBuf::new(),
-            upstack_cfn_resources: resources,
-            scratch,
-        };
+        let rustc = rustc();
         let probe = "fn main() {\n    let mut template = upstack_cfn::Template::new();\n    \
                      template.add(\"Uploads\", upstack_cfn_resources::s3::Bucket::new());\n}\n";
         let mut refused = Vec::new();
-        for candidate in cfn_rlibs.drain(..) {
-            compiler.upstack_cfn = candidate;
+        for upstack_cfn in rlibs_newest_first(&deps, "upstack_cfn") {
+            let compiler = ExampleCompiler {
+                rustc: rustc.clone(),
+                deps: deps.clone(),
+                upstack_cfn,
+                upstack_cfn_resources: resources.clone(),
+                scratch: scratch.clone(),
+            };
             let (compiled, stderr) = compiler.compile("probe", probe);
             if compiled {
                 return compiler;
@@ -132,8 +131,8 @@ impl ExampleCompiler {
         panic!(
             "no libupstack_cfn-*.rlib in {} compiles with {} (an example that must compile \
              did not):\n{}",
-            compiler.deps.display(),
-            compiler.upstack_cfn_resources.display(),
+            deps.display(),
+            resources.display(),
             refused.join("\n")
         );
     }
