@@ -31,7 +31,8 @@ fn bodies() -> Vec<(&'static str, String)> {
             let config = upstack_stack::config::parse(&format!("envs/{env}.toml"), text)
                 .unwrap_or_else(|error| panic!("envs/{env}.toml: {error}"));
             let template = upstack_stack::synthesize(env, &config, &assets())
-                .unwrap_or_else(|error| panic!("synth {env}: {error}"));
+                .unwrap_or_else(|error| panic!("synth {env}: {error}"))
+                .template;
             (env, upload_body(&template.to_json()))
         })
         .collect()

@@ -3,16 +3,19 @@
 //! that needs it (`bundle`, `invoke`), so none of them re-derives a logical
 //! ID or an asset key from names.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use upstack_cfn::{StackPolicy, StatefulResource};
-use upstack_contract::Architecture;
+/// The functions are listed as the stack planned them.
+pub use upstack_stack::plan::ManifestFunction;
 
 use sha2::{Digest, Sha256};
 
-use crate::synth::{MANIFEST_FILE, OUT_DIR, TEMPLATE_FILE};
+/// Where synth writes, relative to the workspace root.
+pub const OUT_DIR: &str = "synth-out";
+pub const TEMPLATE_FILE: &str = "template.json";
+pub const MANIFEST_FILE: &str = "manifest.json";
 
 /// `synth-out/<env>/manifest.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,22 +40,6 @@ pub struct Manifest {
     /// replacement or deletion of `stateful_resources`), and the one diff
     /// predicts refusals from; `null` outside production.
     pub stack_policy: Option<StackPolicy>,
-}
-
-/// One function as `deploy`, `bundle` and `invoke` need to find it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ManifestFunction {
-    /// Logical ID of the `AWS::Lambda::Function` in the template.
-    pub logical_id: String,
-    /// The handler: its binary's name, built by package `upstack-<handler>`
-    /// in `functions/<handler>`.
-    pub handler: String,
-    pub function_name: String,
-    #[serde(with = "lambda_architecture")]
-    pub architecture: Architecture,
-    /// Key of the zip in the asset bucket (`assets/<handler>-<arch>-<fingerprint>.zip`).
-    pub asset_key: String,
 }
 
 impl Manifest {
@@ -175,38 +162,10 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-/// `"arm64"` / `"x86_64"`, Lambda's names, as in the template.
-mod lambda_architecture {
-    use super::*;
-
-    pub fn serialize<S: Serializer>(arch: &Architecture, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(arch.lambda_name())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Architecture, D::Error> {
-        struct Name;
-        impl serde::de::Visitor<'_> for Name {
-            type Value = Architecture;
-            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-                formatter.write_str("a Lambda architecture (x86_64 or arm64)")
-            }
-            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Architecture, E> {
-                Architecture::from_lambda_name(name).ok_or_else(|| {
-                    E::custom(format!(
-                        "`{name}` is not a Lambda architecture (x86_64 or arm64)"
-                    ))
-                })
-            }
-        }
-        deserializer.deserialize_str(Name)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use upstack_contract::Architecture;
 
     fn manifest() -> Manifest {
         Manifest {

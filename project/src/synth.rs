@@ -11,20 +11,18 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use upstack_cfn::{Template, stack_policy};
+use upstack_cfn::Template;
 use upstack_contract::{Architecture, handler};
-use upstack_stack::{EnvConfig, Pipeline, config};
+use upstack_stack::{EnvConfig, config};
 
 use crate::fingerprint::{FingerprintError, Fingerprinter, asset_key};
 use crate::fsutil::write_atomic;
-use crate::manifest::{Manifest, ManifestFunction, template_sha256};
+use crate::manifest::{Manifest, template_sha256};
+// TODO(merge): callers move to `manifest::` once the invoke branch lands.
+pub use crate::manifest::{MANIFEST_FILE, OUT_DIR, TEMPLATE_FILE};
 
 /// Where env configs live, relative to the workspace root.
 pub const ENVS_DIR: &str = "envs";
-/// Where synth writes, relative to the workspace root.
-pub const OUT_DIR: &str = "synth-out";
-pub const TEMPLATE_FILE: &str = "template.json";
-pub const MANIFEST_FILE: &str = "manifest.json";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SynthError {
@@ -204,49 +202,25 @@ pub fn render(
     config: EnvConfig,
     assets: &BTreeMap<String, String>,
 ) -> Result<SynthOutput, SynthError> {
-    let pipeline = Pipeline::for_env(env, &config);
-    let template = upstack_stack::synthesize_pipeline(&pipeline, &config, assets)?;
-    let template_json = template.to_pretty_string();
-    let functions = pipeline
-        .functions
-        .iter()
-        .map(|function| ManifestFunction {
-            logical_id: function.logical_id(),
-            handler: function.handler.clone(),
-            function_name: function.name.clone(),
-            architecture: config.architecture.0,
-            asset_key: assets.get(&function.handler).cloned().unwrap_or_default(),
-        })
-        .collect();
-    let stateful_resources = stack_policy::stateful_among(
-        template
-            .resources
-            .iter()
-            .map(|(logical_id, entry)| (logical_id.as_str(), entry.type_name.as_str())),
-        upstack_cfn_resources::registry::lookup,
-    );
-    let stack_policy = if config.production {
-        stack_policy::protecting(&stateful_resources)
-    } else {
-        None
-    };
+    let plan = upstack_stack::synthesize(env, &config, assets)?;
+    let template_json = plan.template.to_pretty_string();
     let manifest = Manifest {
         env: env.to_owned(),
         stack_name: config.stack_name.as_str().to_owned(),
         region: config.region.as_str().to_owned(),
         account_id: config.account_id.as_ref().map(|id| id.as_str().to_owned()),
         termination_protection: config.termination_protection,
-        production: config.production,
+        production: plan.production,
         template_sha256: template_sha256(&template_json),
-        functions,
-        stateful_resources,
-        stack_policy,
+        functions: plan.functions,
+        stateful_resources: plan.stateful_resources,
+        stack_policy: plan.stack_policy,
     };
     let manifest_json = manifest.to_json();
     Ok(SynthOutput {
         env: env.to_owned(),
         config,
-        template,
+        template: plan.template,
         template_json,
         manifest,
         manifest_json,

@@ -21,7 +21,7 @@ fn synth_both(assets: &BTreeMap<String, String>) -> usize {
             Err(error) => panic!("{error}"),
         };
         match upstack_stack::synthesize(env, &config, assets) {
-            Ok(template) => bytes += template.to_pretty_string().len(),
+            Ok(plan) => bytes += plan.template.to_pretty_string().len(),
             Err(error) => panic!("{error}"),
         }
     }

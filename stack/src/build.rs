@@ -18,7 +18,9 @@ use upstack_contract::{env as env_var, handler, prefix, table as table_keys};
 
 use crate::config::EnvConfig;
 use crate::grants;
-use crate::model::{Endpoint, Grant, Pipeline, Target, ids};
+use crate::model::{CLOUDWATCH_SERVICE, Endpoint, Function, Grant, KeyUse, Pipeline, Target, ids};
+use crate::monitoring;
+use crate::naming::pascal;
 
 /// S3 keeps an incomplete multipart upload's parts (and bills them) until
 /// aborted; a week is long enough for any resumable upload.
@@ -63,22 +65,6 @@ pub enum BuildError {
     Dashboard(String),
 }
 
-/// `photo-check` -> `PhotoCheck`.
-pub fn pascal(name: &str) -> String {
-    name.split(['-', '_', '.', '@'])
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let mut chars = part.chars();
-            chars.next().map_or_else(String::new, |first| {
-                first.to_ascii_uppercase().to_string() + chars.as_str()
-            })
-        })
-        .collect::<String>()
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .collect()
-}
-
 fn lit<T>(value: T) -> Option<Value<T>> {
     Some(Value::Lit(value))
 }
@@ -106,23 +92,6 @@ fn stateful(config: &EnvConfig) -> ResourceOptions {
     } else {
         ResourceOptions::default().retain_as(DeletionPolicy::Delete)
     }
-}
-
-/// The env's tags as a typed tag list (`None` when the env sets none), for
-/// types whose tag `new` takes just key and value.
-pub(crate) fn tag_list<T>(
-    config: &EnvConfig,
-    make: impl Fn(&str, &str) -> T,
-) -> Option<Value<Vec<Value<T>>>> {
-    (!config.tags.is_empty()).then(|| {
-        Value::Lit(
-            config
-                .tags
-                .iter()
-                .map(|(key, value)| Value::Lit(make(key.as_str(), value.as_str())))
-                .collect(),
-        )
-    })
 }
 
 macro_rules! tags {
@@ -189,11 +158,11 @@ pub fn build(
         &log_bucket,
     );
     add_uploader_policy(&mut template, pipeline, &core);
-    let alarms = crate::monitoring::add_alarms(&mut template, pipeline, config, |topic| {
+    let alarms = monitoring::add_alarms(&mut template, pipeline, config, |topic| {
         core.topic_arns.get(topic).cloned()
     });
-    crate::monitoring::add_deploy_guard(&mut template, pipeline, config, &alarms);
-    crate::monitoring::add_dashboard(&mut template, pipeline, config)
+    monitoring::add_deploy_guard(&mut template, pipeline, config, &alarms);
+    monitoring::add_dashboard(&mut template, pipeline, config)
         .map_err(|error| BuildError::Dashboard(error.to_string()))?;
 
     template.add_output(
@@ -254,13 +223,13 @@ fn add_key(template: &mut Template, pipeline: &Pipeline, config: &EnvConfig) -> 
     let mut alarm_topics = false;
     for key_use in &pipeline.key_policy {
         match key_use {
-            crate::model::KeyUse::AlarmsToTopic { .. } => alarm_topics = true,
-            crate::model::KeyUse::SnsToQueue { topic, .. } => {
+            KeyUse::AlarmsToTopic { .. } => alarm_topics = true,
+            KeyUse::SnsToQueue { topic, .. } => {
                 if let Some(topic) = pipeline.topic(topic) {
                     sns_sources.push(topic_arn_sub(&topic.name));
                 }
             }
-            crate::model::KeyUse::Logs { log_group } => log_groups.push(sub(format!(
+            KeyUse::Logs { log_group } => log_groups.push(sub(format!(
                 "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{log_group}"
             ))),
         }
@@ -308,9 +277,7 @@ fn add_key(template: &mut Template, pipeline: &Pipeline, config: &EnvConfig) -> 
         policy.push(grants::same_account(
             Statement::allow()
                 .sid("CloudWatchAlarmsPublishToEncryptedTopics")
-                .principal(Principal::Service(vec![
-                    crate::model::CLOUDWATCH_SERVICE.to_owned(),
-                ]))
+                .principal(Principal::Service(vec![CLOUDWATCH_SERVICE.to_owned()]))
                 .actions(CLOUDWATCH_ALARMS_KEY_ACTIONS)
                 .resource("*"),
         ));
@@ -600,7 +567,7 @@ fn function_environment(
     pipeline: &Pipeline,
     config: &EnvConfig,
     core: &Core,
-    function: &crate::model::Function,
+    function: &Function,
 ) -> BTreeMap<String, Value<String>> {
     let as_json = |value: &Value<String>| value.clone();
     let text = Value::Lit;
@@ -663,7 +630,7 @@ fn role_policy(
     pipeline: &Pipeline,
     config: &EnvConfig,
     core: &Core,
-    function: &crate::model::Function,
+    function: &Function,
 ) -> PolicyDocument {
     let bucket = pipeline.upload_bucket_name_sub();
     let mut statements = Vec::new();
@@ -712,7 +679,7 @@ fn add_function(
     pipeline: &Pipeline,
     config: &EnvConfig,
     core: &Core,
-    function: &crate::model::Function,
+    function: &Function,
     asset_key: &str,
 ) -> (lambda::FunctionRef, Vec<lambda::PermissionRef>) {
     let id = pascal(&function.handler);

@@ -8,6 +8,8 @@ pub mod config;
 pub mod grants;
 pub mod model;
 pub mod monitoring;
+mod naming;
+pub mod plan;
 // The SDK's region table lives in the lowest pure layer (cfn), where
 // pseudo-parameter resolution needs it too; re-exported for config checks.
 pub use upstack_cfn::regions;
@@ -15,8 +17,7 @@ pub use upstack_cfn::regions;
 pub use build::{AssetKeys, BuildError};
 pub use config::{ConfigError, EnvConfig};
 pub use model::Pipeline;
-
-use upstack_cfn::Template;
+pub use plan::{ManifestFunction, StackPlan};
 
 /// Why a stack could not be synthesized.
 #[derive(Debug, thiserror::Error)]
@@ -43,13 +44,14 @@ fn render_problems(problems: &[checks::Problem]) -> String {
         .join("\n")
 }
 
-/// Checks `pipeline`, builds its template and validates it (dangling refs,
-/// cycles, limits, logical IDs). Nothing is returned unless all of that passes.
+/// Checks `pipeline`, builds its template, validates it (dangling refs,
+/// cycles, limits, logical IDs) and plans the stack around it. Nothing is
+/// returned unless all of that passes.
 pub fn synthesize_pipeline(
     pipeline: &Pipeline,
     config: &EnvConfig,
     assets: &AssetKeys,
-) -> Result<Template, StackError> {
+) -> Result<StackPlan, StackError> {
     let env = pipeline.env.clone();
     let problems = checks::check(pipeline);
     if !problems.is_empty() {
@@ -61,8 +63,12 @@ pub fn synthesize_pipeline(
     })?;
     template
         .validate(upstack_cfn_resources::registry::lookup)
-        .map_err(|source| StackError::Template { env, source })?;
-    Ok(template)
+        .map_err(|source| StackError::Template {
+            env: env.clone(),
+            source,
+        })?;
+    StackPlan::new(pipeline, config, assets, template)
+        .map_err(|source| StackError::Build { env, source })
 }
 
 /// The standard pipeline of `env` built from its config.
@@ -70,6 +76,6 @@ pub fn synthesize(
     env: &str,
     config: &EnvConfig,
     assets: &AssetKeys,
-) -> Result<Template, StackError> {
+) -> Result<StackPlan, StackError> {
     synthesize_pipeline(&Pipeline::for_env(env, config), config, assets)
 }

@@ -6,7 +6,8 @@
 
 use upstack_contract::{handler, prefix};
 
-use crate::config::EnvConfig;
+use crate::config::{AlarmKind, AlarmsConfig, EnvConfig};
+use crate::naming::pascal;
 
 /// The S3 event every route in this pipeline listens to.
 pub const OBJECT_CREATED: &str = "s3:ObjectCreated:*";
@@ -128,7 +129,7 @@ pub struct Function {
 impl Function {
     /// Logical ID of its `AWS::Lambda::Function`: `photo-check` -> `PhotoCheckFunction`.
     pub fn logical_id(&self) -> String {
-        format!("{}Function", crate::build::pascal(&self.handler))
+        format!("{}Function", pascal(&self.handler))
     }
 
     /// `/aws/lambda/<name>`, the name Lambda would pick, set explicitly so the
@@ -324,6 +325,182 @@ const IDEMPOTENCY_ACTIONS: [&str; 4] = [
     "dynamodb:DeleteItem",
 ];
 
+/// CloudWatch namespaces of the services whose metrics the alarms and the
+/// dashboard watch.
+pub(crate) const LAMBDA_NAMESPACE: &str = "AWS/Lambda";
+pub(crate) const SQS_NAMESPACE: &str = "AWS/SQS";
+
+impl Metric {
+    /// A metric with at most one dimension, the only shape this stack uses.
+    pub fn new(namespace: &str, name: &str, dimension: Option<(&str, &str)>) -> Metric {
+        Metric {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            dimensions: dimension
+                .map(|(key, value)| vec![(key.to_owned(), value.to_owned())])
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// The alarms of `pipeline` with `config`'s settings, in a fixed order: per
+/// function errors, throttles and dropped async events; then per queue; then
+/// ingest's rejected rows. A kind with `enabled = false` is left out.
+fn standard_alarms(pipeline: &Pipeline, config: &AlarmsConfig) -> Vec<Alarm> {
+    let base = format!("{}-{}", pipeline.app, pipeline.env);
+    let mut alarms = Vec::new();
+    let mut push = |kind: AlarmKind,
+                    id: String,
+                    name: String,
+                    what: String,
+                    metric: Metric,
+                    statistic: Statistic| {
+        let settings = config.settings(kind);
+        if !settings.enabled {
+            return;
+        }
+        let statistic_name = match statistic {
+            Statistic::Sum => "Sum",
+            Statistic::Maximum => "Maximum",
+        };
+        alarms.push(Alarm {
+            kind,
+            id,
+            name: format!("{base}-{name}"),
+            description: format!(
+                "{what}: {} {statistic_name} >= {} over {} s, {} period(s) in a row (envs/{}.toml [alarms.{}])",
+                metric.name,
+                settings.threshold,
+                settings.period_seconds,
+                settings.evaluation_periods,
+                pipeline.env,
+                kind.key()
+            ),
+            metric,
+            statistic,
+            threshold: settings.threshold,
+            period_seconds: settings.period_seconds,
+            evaluation_periods: settings.evaluation_periods,
+            topics: vec![ids::ALERTS_TOPIC.to_owned()],
+            notify: config.notify(),
+        });
+    };
+    for function in &pipeline.functions {
+        let h = &function.handler;
+        let id = pascal(h);
+        let dimension = Some(("FunctionName", function.name.as_str()));
+        push(
+            AlarmKind::FunctionErrors,
+            format!("{id}Errors"),
+            format!("{h}-errors"),
+            format!(
+                "{h} invocations failed (Lambda retries async events twice, then the failures queue)"
+            ),
+            Metric::new(LAMBDA_NAMESPACE, "Errors", dimension),
+            Statistic::Sum,
+        );
+        push(
+            AlarmKind::FunctionThrottles,
+            format!("{id}Throttles"),
+            format!("{h}-throttles"),
+            format!("{h} invocations throttled (reserved concurrency too small?)"),
+            Metric::new(LAMBDA_NAMESPACE, "Throttles", dimension),
+            Statistic::Sum,
+        );
+        push(
+            AlarmKind::AsyncEventsDropped,
+            format!("{id}AsyncEventsDropped"),
+            format!("{h}-async-events-dropped"),
+            format!("{h} dropped async events without processing them (uploads lost)"),
+            Metric::new(LAMBDA_NAMESPACE, "AsyncEventsDropped", dimension),
+            Statistic::Sum,
+        );
+    }
+    let failure_queues: Vec<&str> = pipeline
+        .functions
+        .iter()
+        .map(|function| function.on_failure_queue.as_str())
+        .collect();
+    let dead_letter_queues: Vec<&str> = pipeline
+        .queues
+        .iter()
+        .filter_map(|queue| queue.dead_letter.as_deref())
+        .collect();
+    for queue in &pipeline.queues {
+        let id = pascal(&queue.id);
+        let dimension = Some(("QueueName", queue.name.as_str()));
+        let depth = |kind, what: String| {
+            (
+                kind,
+                format!("{id}QueueMessages"),
+                format!("{}-queue-messages", queue.id),
+                what,
+                Metric::new(
+                    SQS_NAMESPACE,
+                    "ApproximateNumberOfMessagesVisible",
+                    dimension,
+                ),
+                Statistic::Maximum,
+            )
+        };
+        if failure_queues.contains(&queue.id.as_str()) {
+            let (kind, id, name, what, metric, statistic) = depth(
+                AlarmKind::FailuresQueueMessages,
+                format!(
+                    "queue {} holds invocations that failed every retry",
+                    queue.name
+                ),
+            );
+            push(kind, id, name, what, metric, statistic);
+        } else if dead_letter_queues.contains(&queue.id.as_str()) {
+            let (kind, id, name, what, metric, statistic) = depth(
+                AlarmKind::DeadLetterQueueMessages,
+                format!(
+                    "dead-letter queue {} holds events their consumer gave up on",
+                    queue.name
+                ),
+            );
+            push(kind, id, name, what, metric, statistic);
+        } else if queue.fifo {
+            push(
+                AlarmKind::EventsQueueOldestMessageAge,
+                format!("{id}QueueOldestMessageAge"),
+                format!("{}-queue-oldest-message-age", queue.id),
+                format!(
+                    "the oldest message in {} waits (seconds): its consumer is stalled",
+                    queue.name
+                ),
+                Metric::new(SQS_NAMESPACE, "ApproximateAgeOfOldestMessage", dimension),
+                Statistic::Maximum,
+            );
+        }
+    }
+    if pipeline.function(handler::INGEST).is_some() {
+        push(
+            AlarmKind::RejectedRows,
+            format!("{}RejectedRows", pascal(handler::INGEST)),
+            format!("{}-rejected-rows", handler::INGEST),
+            "ingest rejected rows (their reasons are in the ingest-report items)".to_owned(),
+            Metric::new(
+                &pipeline.metrics_namespace,
+                upstack_contract::metrics::ROWS_REJECTED,
+                None,
+            ),
+            Statistic::Sum,
+        );
+    }
+    alarms
+}
+
+/// The composite alarm `<app>-<env>-deploy-guard` over every alarm of
+/// `pipeline` (deploy's one rollback trigger), or `None` without alarms.
+fn standard_deploy_guard(pipeline: &Pipeline) -> Option<CompositeAlarm> {
+    CompositeAlarm::over(
+        format!("{}-{}-deploy-guard", pipeline.app, pipeline.env),
+        &pipeline.alarms,
+    )
+}
+
 impl Pipeline {
     /// The pipeline every environment deploys, named after `config` and `env`.
     pub fn for_env(env: &str, config: &EnvConfig) -> Pipeline {
@@ -451,8 +628,8 @@ impl Pipeline {
             deploy_guard: None,
             metrics_namespace: upstack_contract::metrics::namespace(config.app(), env),
         };
-        pipeline.alarms = crate::monitoring::alarms(&pipeline, &config.alarms);
-        pipeline.deploy_guard = crate::monitoring::deploy_guard(&pipeline);
+        pipeline.alarms = standard_alarms(&pipeline, &config.alarms);
+        pipeline.deploy_guard = standard_deploy_guard(&pipeline);
         pipeline.key_policy = pipeline.required_key_uses();
         pipeline
     }

@@ -10,174 +10,11 @@ use serde::ser::SerializeSeq;
 use upstack_cfn::value::sub;
 use upstack_cfn::{ResourceOptions, Template, Value};
 use upstack_cfn_resources::cloudwatch;
-use upstack_contract::{handler, metrics as emf};
+use upstack_contract::metrics as emf;
 
-use crate::build::pascal;
-use crate::config::{AlarmKind, AlarmsConfig, EnvConfig};
-use crate::model::{Alarm, CompositeAlarm, Metric, Pipeline, Statistic, ids};
-
-const LAMBDA: &str = "AWS/Lambda";
-const SQS: &str = "AWS/SQS";
-
-fn metric(namespace: &str, name: &str, dimension: Option<(&str, &str)>) -> Metric {
-    Metric {
-        namespace: namespace.to_owned(),
-        name: name.to_owned(),
-        dimensions: dimension
-            .map(|(key, value)| vec![(key.to_owned(), value.to_owned())])
-            .unwrap_or_default(),
-    }
-}
-
-/// The alarms of `pipeline` with `config`'s settings, in a fixed order: per
-/// function errors, throttles and dropped async events; then per queue; then
-/// ingest's rejected rows. A kind with `enabled = false` is left out.
-pub fn alarms(pipeline: &Pipeline, config: &AlarmsConfig) -> Vec<Alarm> {
-    let base = format!("{}-{}", pipeline.app, pipeline.env);
-    let mut alarms = Vec::new();
-    let mut push = |kind: AlarmKind,
-                    id: String,
-                    name: String,
-                    what: String,
-                    metric: Metric,
-                    statistic: Statistic| {
-        let settings = config.settings(kind);
-        if !settings.enabled {
-            return;
-        }
-        let statistic_name = match statistic {
-            Statistic::Sum => "Sum",
-            Statistic::Maximum => "Maximum",
-        };
-        alarms.push(Alarm {
-            kind,
-            id,
-            name: format!("{base}-{name}"),
-            description: format!(
-                "{what}: {} {statistic_name} >= {} over {} s, {} period(s) in a row (envs/{}.toml [alarms.{}])",
-                metric.name,
-                settings.threshold,
-                settings.period_seconds,
-                settings.evaluation_periods,
-                pipeline.env,
-                kind.key()
-            ),
-            metric,
-            statistic,
-            threshold: settings.threshold,
-            period_seconds: settings.period_seconds,
-            evaluation_periods: settings.evaluation_periods,
-            topics: vec![ids::ALERTS_TOPIC.to_owned()],
-            notify: config.notify(),
-        });
-    };
-    for function in &pipeline.functions {
-        let h = &function.handler;
-        let id = pascal(h);
-        let dimension = Some(("FunctionName", function.name.as_str()));
-        push(
-            AlarmKind::FunctionErrors,
-            format!("{id}Errors"),
-            format!("{h}-errors"),
-            format!(
-                "{h} invocations failed (Lambda retries async events twice, then the failures queue)"
-            ),
-            metric(LAMBDA, "Errors", dimension),
-            Statistic::Sum,
-        );
-        push(
-            AlarmKind::FunctionThrottles,
-            format!("{id}Throttles"),
-            format!("{h}-throttles"),
-            format!("{h} invocations throttled (reserved concurrency too small?)"),
-            metric(LAMBDA, "Throttles", dimension),
-            Statistic::Sum,
-        );
-        push(
-            AlarmKind::AsyncEventsDropped,
-            format!("{id}AsyncEventsDropped"),
-            format!("{h}-async-events-dropped"),
-            format!("{h} dropped async events without processing them (uploads lost)"),
-            metric(LAMBDA, "AsyncEventsDropped", dimension),
-            Statistic::Sum,
-        );
-    }
-    let failure_queues: Vec<&str> = pipeline
-        .functions
-        .iter()
-        .map(|function| function.on_failure_queue.as_str())
-        .collect();
-    let dead_letter_queues: Vec<&str> = pipeline
-        .queues
-        .iter()
-        .filter_map(|queue| queue.dead_letter.as_deref())
-        .collect();
-    for queue in &pipeline.queues {
-        let id = pascal(&queue.id);
-        let dimension = Some(("QueueName", queue.name.as_str()));
-        let depth = |kind, what: String| {
-            (
-                kind,
-                format!("{id}QueueMessages"),
-                format!("{}-queue-messages", queue.id),
-                what,
-                metric(SQS, "ApproximateNumberOfMessagesVisible", dimension),
-                Statistic::Maximum,
-            )
-        };
-        if failure_queues.contains(&queue.id.as_str()) {
-            let (kind, id, name, what, metric, statistic) = depth(
-                AlarmKind::FailuresQueueMessages,
-                format!(
-                    "queue {} holds invocations that failed every retry",
-                    queue.name
-                ),
-            );
-            push(kind, id, name, what, metric, statistic);
-        } else if dead_letter_queues.contains(&queue.id.as_str()) {
-            let (kind, id, name, what, metric, statistic) = depth(
-                AlarmKind::DeadLetterQueueMessages,
-                format!(
-                    "dead-letter queue {} holds events their consumer gave up on",
-                    queue.name
-                ),
-            );
-            push(kind, id, name, what, metric, statistic);
-        } else if queue.fifo {
-            push(
-                AlarmKind::EventsQueueOldestMessageAge,
-                format!("{id}QueueOldestMessageAge"),
-                format!("{}-queue-oldest-message-age", queue.id),
-                format!(
-                    "the oldest message in {} waits (seconds): its consumer is stalled",
-                    queue.name
-                ),
-                metric(SQS, "ApproximateAgeOfOldestMessage", dimension),
-                Statistic::Maximum,
-            );
-        }
-    }
-    if pipeline.function(handler::INGEST).is_some() {
-        push(
-            AlarmKind::RejectedRows,
-            format!("{}RejectedRows", pascal(handler::INGEST)),
-            format!("{}-rejected-rows", handler::INGEST),
-            "ingest rejected rows (their reasons are in the ingest-report items)".to_owned(),
-            metric(&pipeline.metrics_namespace, emf::ROWS_REJECTED, None),
-            Statistic::Sum,
-        );
-    }
-    alarms
-}
-
-/// The composite alarm `<app>-<env>-deploy-guard` over every alarm of
-/// `pipeline` (deploy's one rollback trigger), or `None` without alarms.
-pub fn deploy_guard(pipeline: &Pipeline) -> Option<CompositeAlarm> {
-    CompositeAlarm::over(
-        format!("{}-{}-deploy-guard", pipeline.app, pipeline.env),
-        &pipeline.alarms,
-    )
-}
+use crate::config::EnvConfig;
+use crate::model::{CompositeAlarm, LAMBDA_NAMESPACE, Metric, Pipeline, SQS_NAMESPACE, Statistic};
+use crate::naming::tag_list;
 
 /// Adds the `AWS::CloudWatch::CompositeAlarm` of [`Pipeline::deploy_guard`].
 /// `members` are the alarms [`add_alarms`] added.
@@ -205,7 +42,7 @@ pub(crate) fn add_deploy_guard(
                 "ALARM when any of the stack's {} alarms is: deploy's rollback trigger (CloudFormation takes at most 5)",
                 guard.members.len()
             ))),
-            tags: crate::build::tag_list(config, |key, value| {
+            tags: tag_list(config, |key, value| {
                 composite_alarm::Tag::new(key, value)
             }),
             // No actions of its own: every member already notifies the
@@ -274,7 +111,7 @@ pub(crate) fn add_alarms(
                 actions_enabled: Some(Value::Lit(model.notify)),
                 alarm_actions: Some(Value::Lit(actions.clone())),
                 ok_actions: Some(Value::Lit(actions)),
-                tags: crate::build::tag_list(config, |key, value| alarm::Tag::new(key, value)),
+                tags: tag_list(config, |key, value| alarm::Tag::new(key, value)),
                 ..cloudwatch::Alarm::new()
             },
             options,
@@ -391,7 +228,7 @@ fn metric_widget(
 /// oldest message.
 pub fn dashboard(pipeline: &Pipeline) -> DashboardBody {
     let emf_line = |name: &str, label: &str| MetricLine {
-        metric: metric(&pipeline.metrics_namespace, name, None),
+        metric: Metric::new(&pipeline.metrics_namespace, name, None),
         label: label.to_owned(),
     };
     let per_function = |name: &str| -> Vec<MetricLine> {
@@ -399,7 +236,11 @@ pub fn dashboard(pipeline: &Pipeline) -> DashboardBody {
             .functions
             .iter()
             .map(|function| MetricLine {
-                metric: metric(LAMBDA, name, Some(("FunctionName", &function.name))),
+                metric: Metric::new(
+                    LAMBDA_NAMESPACE,
+                    name,
+                    Some(("FunctionName", &function.name)),
+                ),
                 label: function.handler.clone(),
             })
             .collect()
@@ -408,8 +249,8 @@ pub fn dashboard(pipeline: &Pipeline) -> DashboardBody {
         .queues
         .iter()
         .map(|queue| MetricLine {
-            metric: metric(
-                SQS,
+            metric: Metric::new(
+                SQS_NAMESPACE,
                 "ApproximateNumberOfMessagesVisible",
                 Some(("QueueName", &queue.name)),
             ),
@@ -421,8 +262,8 @@ pub fn dashboard(pipeline: &Pipeline) -> DashboardBody {
         .iter()
         .filter(|queue| queue.fifo && queue.dead_letter.is_some())
         .map(|queue| MetricLine {
-            metric: metric(
-                SQS,
+            metric: Metric::new(
+                SQS_NAMESPACE,
                 "ApproximateAgeOfOldestMessage",
                 Some(("QueueName", &queue.name)),
             ),
@@ -506,7 +347,7 @@ pub(crate) fn add_dashboard(
         "Dashboard",
         cloudwatch::Dashboard {
             dashboard_name: Some(Value::Lit(format!("{}-{}", pipeline.app, pipeline.env))),
-            tags: crate::build::tag_list(config, |key, value| {
+            tags: tag_list(config, |key, value| {
                 cloudwatch::dashboard::Tag::new(key, value)
             }),
             ..cloudwatch::Dashboard::new(sub(body))

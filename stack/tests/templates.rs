@@ -25,6 +25,7 @@ fn synth(env: &str, text: &str) -> String {
     let config = config::parse(&format!("envs/{env}.toml"), text).unwrap();
     upstack_stack::synthesize(env, &config, &assets())
         .unwrap()
+        .template
         .to_pretty_string()
 }
 
@@ -330,7 +331,9 @@ fn every_function_gets_its_env_metrics_namespace() {
 #[test]
 fn prod_fits_the_inline_template_limit() {
     let config = config::parse("envs/prod.toml", PROD).unwrap();
-    let template = upstack_stack::synthesize("prod", &config, &assets()).unwrap();
+    let template = upstack_stack::synthesize("prod", &config, &assets())
+        .unwrap()
+        .template;
     let compact = upstack_cfn::validate::upload_body(&template.to_json());
     assert!(compact.len() < 51_200, "{} bytes", compact.len());
 }
