@@ -578,6 +578,9 @@ pub struct InvokeRequest {
     /// Extra variables for the handler process, over the function's own
     /// (e.g. `AWS_ENDPOINT_URL` to send its AWS calls to an emulator).
     pub handler_environment: BTreeMap<String, String>,
+    /// The caller's clock (`Ctx::now` in the CLI): when the S3 event says the
+    /// object was put, so a test can fix it.
+    pub now: SystemTime,
 }
 
 #[derive(Debug)]
@@ -733,7 +736,7 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeOutput, InvokeError>
                     .filter(|v| *v != "null")
                     .map(str::to_string),
             };
-            s3_put_event(&facts, &region, &account_id, SystemTime::now())
+            s3_put_event(&facts, &region, &account_id, request.now)
         }
     };
 
