@@ -19,8 +19,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_smithy_types::DateTime;
-use aws_smithy_types::date_time::Format;
+use chrono::{DateTime, Datelike, SecondsFormat};
 use serde_json::{Value, json};
 use upstack_cfn::intrinsic::{
     PseudoValues, SubPart, as_intrinsic, sub_argument, sub_parts, url_suffix_for_partition,
@@ -140,20 +139,17 @@ pub fn s3_put_event(object: &ObjectFacts, region: &str, account_id: &str, at: Sy
     })
 }
 
-/// `2026-11-22T21:13:03.123Z`: S3's `eventTime`, which always has
-/// milliseconds; the calendar is the SDK's `DateTime`, which writes whole
-/// seconds without a fraction, so the milliseconds are added here.
+/// `2026-11-22T21:13:03.123Z`: S3's `eventTime`, which always has three
+/// digits of milliseconds, where the SDK's `DateTime` drops trailing zeros
+/// (`.120` as `.12`, `.000` as nothing).
 fn iso8601_millis(since_epoch: Duration) -> String {
-    let seconds = i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX);
-    let whole = DateTime::from_secs(seconds)
-        .fmt(Format::DateTime)
-        // Only years past 9999 fail to format: a broken clock, shown as the epoch.
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned());
-    format!(
-        "{}.{:03}Z",
-        whole.trim_end_matches('Z'),
-        since_epoch.subsec_millis()
-    )
+    let at = i64::try_from(since_epoch.as_secs())
+        .ok()
+        .and_then(|seconds| DateTime::from_timestamp(seconds, since_epoch.subsec_nanos()))
+        // RFC 3339 has four-digit years: a clock past 9999 is broken, shown as the epoch.
+        .filter(|at| at.year() <= 9999)
+        .unwrap_or(DateTime::UNIX_EPOCH);
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 // ---------------------------------------------------------------------------
@@ -782,6 +778,28 @@ mod tests {
             iso8601_millis(Duration::from_secs(951_782_400)),
             "2000-02-29T00:00:00.000Z"
         );
+    }
+
+    #[test]
+    fn milliseconds_are_cut_not_rounded_and_a_broken_clock_shows_the_epoch() {
+        assert_eq!(
+            iso8601_millis(Duration::new(1_709_210_096, 999_999_999)),
+            "2024-02-29T12:34:56.999Z"
+        );
+        assert_eq!(
+            iso8601_millis(Duration::from_millis(1_709_210_096_120)),
+            "2024-02-29T12:34:56.120Z"
+        );
+        // 9999-12-31T23:59:59 is the last second RFC 3339 can write.
+        assert_eq!(
+            iso8601_millis(Duration::from_secs(253_402_300_799)),
+            "9999-12-31T23:59:59.000Z"
+        );
+        assert_eq!(
+            iso8601_millis(Duration::from_secs(253_402_300_800)),
+            "1970-01-01T00:00:00.000Z"
+        );
+        assert_eq!(iso8601_millis(Duration::MAX), "1970-01-01T00:00:00.000Z");
     }
 
     #[test]
