@@ -1,6 +1,6 @@
 //! Intrinsic functions in template JSON: recognising them, parsing
 //! `Fn::Sub` strings, and resolving the pseudo parameters a caller knows
-//! (region, account, partition, URL suffix, stack name) so that values
+//! (region, account, partition, URL suffix, stack name and ID) so that values
 //! which differ only in how they are written compare equal.
 //!
 //! Pure: the caller supplies what it knows; nothing is looked up here.
@@ -19,7 +19,16 @@ pub fn is_intrinsic_map(map: &Map<String, Json>) -> bool {
 
 /// Whether `value` is an intrinsic call (`Ref`, `Fn::*`).
 pub fn is_intrinsic(value: &Json) -> bool {
-    value.as_object().is_some_and(is_intrinsic_map)
+    as_intrinsic(value).is_some()
+}
+
+/// The function name and argument of an intrinsic call
+/// (`{"Fn::Sub": "x"}` is `("Fn::Sub", "x")`); `None` for plain data.
+pub fn as_intrinsic(value: &Json) -> Option<(&str, &Json)> {
+    let map = value.as_object().filter(|map| is_intrinsic_map(map))?;
+    map.iter()
+        .next()
+        .map(|(function, argument)| (function.as_str(), argument))
 }
 
 /// Whether `value` contains an intrinsic call anywhere.
@@ -75,6 +84,22 @@ pub fn sub_parts(text: &str) -> Vec<SubPart<'_>> {
     parts
 }
 
+/// The text and the variable map of an `Fn::Sub` argument: `"text"`,
+/// `["text", {variables}]`, or `["text"]` (CloudFormation calls the map an
+/// "optional second argument" when it rejects a malformed `Fn::Sub`).
+/// `None` for any other shape.
+pub fn sub_argument(argument: &Json) -> Option<(&str, Option<&Map<String, Json>>)> {
+    match argument {
+        Json::String(text) => Some((text, None)),
+        Json::Array(items) => match items.as_slice() {
+            [Json::String(text)] => Some((text, None)),
+            [Json::String(text), Json::Object(variables)] => Some((text, Some(variables))),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// The names inside `${...}` of an `Fn::Sub` string (escapes skipped).
 pub fn sub_variables(text: &str) -> Vec<&str> {
     sub_parts(text)
@@ -95,6 +120,7 @@ pub struct PseudoValues {
     pub partition: Option<String>,
     pub url_suffix: Option<String>,
     pub stack_name: Option<String>,
+    pub stack_id: Option<String>,
 }
 
 impl PseudoValues {
@@ -107,6 +133,7 @@ impl PseudoValues {
             partition: Some(partition.to_owned()),
             url_suffix: Some(url_suffix_for_partition(partition).to_owned()),
             stack_name: None,
+            stack_id: None,
         }
     }
 
@@ -128,6 +155,7 @@ impl PseudoValues {
             "AWS::Partition" => self.partition.as_deref(),
             "AWS::URLSuffix" => self.url_suffix.as_deref(),
             "AWS::StackName" => self.stack_name.as_deref(),
+            "AWS::StackId" => self.stack_id.as_deref(),
             _ => None,
         }
     }
@@ -201,12 +229,8 @@ fn resolve_call(map: &Map<String, Json>, known: &PseudoValues) -> Json {
     let argument = resolve(argument, known);
     let resolved = match (function.as_str(), &argument) {
         ("Ref", Json::String(name)) => known.get(name).map(str::to_owned),
-        ("Fn::Sub", Json::String(text)) => substitute(text, &Map::new(), known),
-        ("Fn::Sub", Json::Array(pair)) => match pair.as_slice() {
-            [Json::String(text), Json::Object(vars)] => substitute(text, vars, known),
-            [Json::String(text)] => substitute(text, &Map::new(), known),
-            _ => None,
-        },
+        ("Fn::Sub", _) => sub_argument(&argument)
+            .and_then(|(text, vars)| substitute(text, vars.unwrap_or(&Map::new()), known)),
         ("Fn::Join", Json::Array(pair)) => match pair.as_slice() {
             [Json::String(delimiter), Json::Array(parts)] => parts
                 .iter()
@@ -270,6 +294,36 @@ mod tests {
     }
 
     #[test]
+    fn only_ref_and_fn_keys_of_one_entry_objects_are_calls() {
+        assert_eq!(
+            as_intrinsic(&json!({"Fn::Sub": "x"})),
+            Some(("Fn::Sub", &json!("x")))
+        );
+        assert_eq!(
+            as_intrinsic(&json!({"Ref": "A"})),
+            Some(("Ref", &json!("A")))
+        );
+        assert_eq!(as_intrinsic(&json!({"Name": "A"})), None);
+        assert_eq!(as_intrinsic(&json!({"Ref": "A", "Other": 1})), None);
+        assert_eq!(as_intrinsic(&json!("Ref")), None);
+    }
+
+    #[test]
+    fn sub_argument_takes_a_string_or_a_string_with_an_optional_map() {
+        let variables = json!({"A": "1"});
+        assert_eq!(sub_argument(&json!("x")), Some(("x", None)));
+        assert_eq!(sub_argument(&json!(["x"])), Some(("x", None)));
+        assert_eq!(
+            sub_argument(&json!(["x", {"A": "1"}])),
+            Some(("x", variables.as_object()))
+        );
+        assert_eq!(sub_argument(&json!(["x", "not a map"])), None);
+        assert_eq!(sub_argument(&json!([1, {}])), None);
+        assert_eq!(sub_argument(&json!(["x", {}, "extra"])), None);
+        assert_eq!(sub_argument(&json!({"x": 1})), None);
+    }
+
+    #[test]
     fn known_pseudo_parameters_resolve_and_others_stay() {
         let value = json!({
             "Name": {"Fn::Sub": "uploads-${AWS::AccountId}-${AWS::Region}"},
@@ -301,5 +355,17 @@ mod tests {
         assert_eq!(china.get("AWS::URLSuffix"), Some("amazonaws.com.cn"));
         assert_eq!(partition_for_region("us-gov-west-1"), "aws-us-gov");
         assert_eq!(partition_for_region("eu-central-1"), "aws");
+    }
+
+    #[test]
+    fn stack_id_is_known_only_when_given() {
+        let arn = "arn:aws:cloudformation:eu-west-1:123456789012:stack/upstack-prod/1";
+        let value = json!({"Ref": "AWS::StackId"});
+        assert_eq!(resolve(&value, &prod()), value);
+        let known = PseudoValues {
+            stack_id: Some(arn.to_owned()),
+            ..prod()
+        };
+        assert_eq!(resolve(&value, &known), json!(arn));
     }
 }

@@ -19,9 +19,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_smithy_types::DateTime;
-use aws_smithy_types::date_time::Format;
+use chrono::{DateTime, Datelike, SecondsFormat};
 use serde_json::{Value, json};
+use upstack_cfn::intrinsic::{
+    PseudoValues, SubPart, as_intrinsic, sub_argument, sub_parts, url_suffix_for_partition,
+};
+use upstack_cfn::value::NO_VALUE;
 use upstack_contract::s3_key::encode_event_key;
 
 use upstack_project::manifest::{ManifestFunction, output_file};
@@ -136,20 +139,17 @@ pub fn s3_put_event(object: &ObjectFacts, region: &str, account_id: &str, at: Sy
     })
 }
 
-/// `2026-11-22T21:13:03.123Z`: S3's `eventTime`, which always has
-/// milliseconds; the calendar is the SDK's `DateTime`, which writes whole
-/// seconds without a fraction, so the milliseconds are added here.
+/// `2026-11-22T21:13:03.123Z`: S3's `eventTime`, which always has three
+/// digits of milliseconds, where the SDK's `DateTime` drops trailing zeros
+/// (`.120` as `.12`, `.000` as nothing).
 fn iso8601_millis(since_epoch: Duration) -> String {
-    let seconds = i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX);
-    let whole = DateTime::from_secs(seconds)
-        .fmt(Format::DateTime)
-        // Only years past 9999 fail to format: a broken clock, shown as the epoch.
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned());
-    format!(
-        "{}.{:03}Z",
-        whole.trim_end_matches('Z'),
-        since_epoch.subsec_millis()
-    )
+    let at = i64::try_from(since_epoch.as_secs())
+        .ok()
+        .and_then(|seconds| DateTime::from_timestamp(seconds, since_epoch.subsec_nanos()))
+        // RFC 3339 has four-digit years: a clock past 9999 is broken, shown as the epoch.
+        .filter(|at| at.year() <= 9999)
+        .unwrap_or(DateTime::UNIX_EPOCH);
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 // ---------------------------------------------------------------------------
@@ -286,7 +286,19 @@ pub struct DeployedStack {
 
 impl DeployedStack {
     fn url_suffix(&self) -> &'static str {
-        upstack_cfn::intrinsic::url_suffix_for_partition(&self.partition)
+        url_suffix_for_partition(&self.partition)
+    }
+
+    /// The pseudo parameters this stack answers, in the cfn crate's terms.
+    fn pseudo_values(&self) -> PseudoValues {
+        PseudoValues {
+            region: Some(self.region.clone()),
+            account_id: Some(self.account_id.clone()),
+            partition: Some(self.partition.clone()),
+            url_suffix: Some(self.url_suffix().to_owned()),
+            stack_name: Some(self.stack_name.clone()),
+            stack_id: Some(self.stack_id.clone()),
+        }
     }
 }
 
@@ -297,205 +309,7 @@ pub fn resolve(
     template: &Value,
     deployed: &DeployedStack,
 ) -> Result<String, InvokeError> {
-    match value {
-        Value::String(text) => Ok(text.clone()),
-        Value::Number(number) => Ok(number.to_string()),
-        Value::Bool(flag) => Ok(flag.to_string()),
-        Value::Object(map) if map.len() == 1 => {
-            let (function, argument) = map
-                .iter()
-                .next()
-                .map(|(k, v)| (k.as_str(), v))
-                .unwrap_or(("", &Value::Null));
-            match function {
-                "Ref" => {
-                    let name = argument
-                        .as_str()
-                        .ok_or_else(|| unresolvable(value, "Ref takes a string"))?;
-                    resolve_ref(name, deployed)
-                }
-                "Fn::GetAtt" => {
-                    let (logical_id, attribute) = match argument {
-                        Value::Array(parts) if parts.len() == 2 => (
-                            parts[0].as_str().unwrap_or_default().to_string(),
-                            parts[1].as_str().unwrap_or_default().to_string(),
-                        ),
-                        Value::String(dotted) => match dotted.split_once('.') {
-                            Some((id, attr)) => (id.to_string(), attr.to_string()),
-                            None => return Err(unresolvable(value, "expected Logical.Attribute")),
-                        },
-                        _ => return Err(unresolvable(value, "expected [LogicalId, Attribute]")),
-                    };
-                    get_att(&logical_id, &attribute, template, deployed)
-                }
-                "Fn::Sub" => {
-                    let (text, variables) = match argument {
-                        Value::String(text) => (text.as_str(), None),
-                        Value::Array(parts) if parts.len() == 2 => (
-                            parts[0].as_str().ok_or_else(|| {
-                                unresolvable(value, "Fn::Sub text must be a string")
-                            })?,
-                            parts[1].as_object(),
-                        ),
-                        _ => {
-                            return Err(unresolvable(
-                                value,
-                                "Fn::Sub takes a string or [string, variables]",
-                            ));
-                        }
-                    };
-                    substitute(text, variables, template, deployed)
-                }
-                "Fn::Join" => {
-                    let parts = argument.as_array().filter(|p| p.len() == 2);
-                    let Some(parts) = parts else {
-                        return Err(unresolvable(value, "Fn::Join takes [delimiter, list]"));
-                    };
-                    let delimiter = parts[0].as_str().unwrap_or_default();
-                    let items = parts[1]
-                        .as_array()
-                        .ok_or_else(|| unresolvable(value, "Fn::Join list must be a list"))?;
-                    let resolved: Result<Vec<String>, _> = items
-                        .iter()
-                        .map(|item| resolve(item, template, deployed))
-                        .collect();
-                    Ok(resolved?.join(delimiter))
-                }
-                other => Err(unresolvable(
-                    value,
-                    &format!("{other} is not supported by invoke"),
-                )),
-            }
-        }
-        _ => Err(unresolvable(
-            value,
-            "not a string or a supported intrinsic function",
-        )),
-    }
-}
-
-fn unresolvable(value: &Value, reason: &str) -> InvokeError {
-    InvokeError::Unresolvable {
-        what: value.to_string(),
-        reason: reason.to_string(),
-    }
-}
-
-fn resolve_ref(name: &str, deployed: &DeployedStack) -> Result<String, InvokeError> {
-    let pseudo = match name {
-        "AWS::Region" => Some(deployed.region.clone()),
-        "AWS::AccountId" => Some(deployed.account_id.clone()),
-        "AWS::Partition" => Some(deployed.partition.clone()),
-        "AWS::StackName" => Some(deployed.stack_name.clone()),
-        "AWS::StackId" => Some(deployed.stack_id.clone()),
-        "AWS::URLSuffix" => Some(deployed.url_suffix().to_string()),
-        "AWS::NoValue" => Some(String::new()),
-        _ => None,
-    };
-    if let Some(value) = pseudo {
-        return Ok(value);
-    }
-    deployed
-        .physical_ids
-        .get(name)
-        .cloned()
-        .ok_or_else(|| InvokeError::Unresolvable {
-            what: format!("Ref {name}"),
-            reason: format!(
-                "stack {} has no resource {name} (deploy the env first?)",
-                deployed.stack_name
-            ),
-        })
-}
-
-/// The `Fn::GetAtt` attributes our handlers' environments use, derived from
-/// the physical id the way CloudFormation documents each return value.
-fn get_att(
-    logical_id: &str,
-    attribute: &str,
-    template: &Value,
-    deployed: &DeployedStack,
-) -> Result<String, InvokeError> {
-    let what = format!("Fn::GetAtt {logical_id}.{attribute}");
-    let resource_type = template
-        .get("Resources")
-        .and_then(|r| r.get(logical_id))
-        .map(resource_type)
-        .ok_or_else(|| InvokeError::Unresolvable {
-            what: what.clone(),
-            reason: "no such resource in the template".into(),
-        })?;
-    let physical = resolve_ref(logical_id, deployed)?;
-    let (partition, region, account) =
-        (&deployed.partition, &deployed.region, &deployed.account_id);
-    let last_segment = |text: &str| text.rsplit(['/', ':']).next().unwrap_or(text).to_string();
-    let value = match (resource_type, attribute) {
-        ("AWS::SNS::Topic", "TopicArn") => physical,
-        ("AWS::SNS::Topic", "TopicName") => last_segment(&physical),
-        ("AWS::SQS::Queue", "QueueUrl") => physical,
-        ("AWS::SQS::Queue", "QueueName") => last_segment(&physical),
-        ("AWS::SQS::Queue", "Arn") => format!(
-            "arn:{partition}:sqs:{region}:{account}:{}",
-            last_segment(&physical)
-        ),
-        ("AWS::DynamoDB::Table", "Arn") => {
-            format!("arn:{partition}:dynamodb:{region}:{account}:table/{physical}")
-        }
-        ("AWS::S3::Bucket", "Arn") => format!("arn:{partition}:s3:::{physical}"),
-        ("AWS::S3::Bucket", "DomainName") => format!("{physical}.s3.{}", deployed.url_suffix()),
-        ("AWS::Lambda::Function", "Arn") => {
-            format!("arn:{partition}:lambda:{region}:{account}:function:{physical}")
-        }
-        ("AWS::KMS::Key", "Arn") => {
-            format!("arn:{partition}:kms:{region}:{account}:key/{physical}")
-        }
-        ("AWS::KMS::Key", "KeyId") => physical,
-        _ => {
-            return Err(InvokeError::Unresolvable {
-                what,
-                reason: format!(
-                    "{resource_type}.{attribute} is not an attribute invoke can derive"
-                ),
-            });
-        }
-    };
-    Ok(value)
-}
-
-/// `Fn::Sub`: `${Name}`, `${Logical.Attribute}`, `${!Literal}`.
-fn substitute(
-    text: &str,
-    variables: Option<&serde_json::Map<String, Value>>,
-    template: &Value,
-    deployed: &DeployedStack,
-) -> Result<String, InvokeError> {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else {
-            return Err(InvokeError::Unresolvable {
-                what: text.to_string(),
-                reason: "unclosed ${ in Fn::Sub".into(),
-            });
-        };
-        let name = &after[..end];
-        if let Some(literal) = name.strip_prefix('!') {
-            out.push_str("${");
-            out.push_str(literal);
-            out.push('}');
-        } else if let Some(value) = variables.and_then(|v| v.get(name)) {
-            out.push_str(&resolve(value, template, deployed)?);
-        } else if let Some((logical_id, attribute)) = name.split_once('.') {
-            out.push_str(&get_att(logical_id, attribute, template, deployed)?);
-        } else {
-            out.push_str(&resolve_ref(name, deployed)?);
-        }
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
+    Resolver::new(template, deployed).resolve(value)
 }
 
 /// The function's environment with every value resolved.
@@ -504,11 +318,13 @@ pub fn resolved_environment(
     template: &Value,
     deployed: &DeployedStack,
 ) -> Result<BTreeMap<String, String>, InvokeError> {
+    let resolver = Resolver::new(template, deployed);
     function
         .environment
         .iter()
         .map(|(name, value)| {
-            resolve(value, template, deployed)
+            resolver
+                .resolve(value)
                 .map(|resolved| (name.clone(), resolved))
                 .map_err(|error| match error {
                     InvokeError::Unresolvable { what, reason } => InvokeError::Unresolvable {
@@ -519,6 +335,199 @@ pub fn resolved_environment(
                 })
         })
         .collect()
+}
+
+fn unresolvable(value: &Value, reason: &str) -> InvokeError {
+    InvokeError::Unresolvable {
+        what: value.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// One template against one deployed stack, with the stack's pseudo
+/// parameters worked out once.
+struct Resolver<'a> {
+    template: &'a Value,
+    deployed: &'a DeployedStack,
+    pseudo: PseudoValues,
+}
+
+impl<'a> Resolver<'a> {
+    fn new(template: &'a Value, deployed: &'a DeployedStack) -> Self {
+        Resolver {
+            template,
+            deployed,
+            pseudo: deployed.pseudo_values(),
+        }
+    }
+
+    fn resolve(&self, value: &Value) -> Result<String, InvokeError> {
+        match value {
+            Value::String(text) => Ok(text.clone()),
+            Value::Number(number) => Ok(number.to_string()),
+            Value::Bool(flag) => Ok(flag.to_string()),
+            _ => match as_intrinsic(value) {
+                Some((function, argument)) => self.call(value, function, argument),
+                None => Err(unresolvable(
+                    value,
+                    "not a string or a supported intrinsic function",
+                )),
+            },
+        }
+    }
+
+    fn call(&self, value: &Value, function: &str, argument: &Value) -> Result<String, InvokeError> {
+        match function {
+            "Ref" => {
+                let name = argument
+                    .as_str()
+                    .ok_or_else(|| unresolvable(value, "Ref takes a string"))?;
+                self.resolve_ref(name)
+            }
+            "Fn::GetAtt" => {
+                let (logical_id, attribute) = match argument {
+                    Value::Array(parts) if parts.len() == 2 => (
+                        parts[0].as_str().unwrap_or_default(),
+                        parts[1].as_str().unwrap_or_default(),
+                    ),
+                    Value::String(dotted) => match dotted.split_once('.') {
+                        Some(pair) => pair,
+                        None => return Err(unresolvable(value, "expected Logical.Attribute")),
+                    },
+                    _ => return Err(unresolvable(value, "expected [LogicalId, Attribute]")),
+                };
+                self.get_att(logical_id, attribute)
+            }
+            "Fn::Sub" => match sub_argument(argument) {
+                Some((text, variables)) => self.substitute(text, variables),
+                None if argument.get(0).is_some_and(|text| !text.is_string()) => {
+                    Err(unresolvable(value, "Fn::Sub text must be a string"))
+                }
+                None => Err(unresolvable(
+                    value,
+                    "Fn::Sub takes a string or [string, variables]",
+                )),
+            },
+            "Fn::Join" => {
+                let parts = argument.as_array().filter(|p| p.len() == 2);
+                let Some(parts) = parts else {
+                    return Err(unresolvable(value, "Fn::Join takes [delimiter, list]"));
+                };
+                let delimiter = parts[0].as_str().unwrap_or_default();
+                let items = parts[1]
+                    .as_array()
+                    .ok_or_else(|| unresolvable(value, "Fn::Join list must be a list"))?;
+                let resolved: Result<Vec<String>, _> =
+                    items.iter().map(|item| self.resolve(item)).collect();
+                Ok(resolved?.join(delimiter))
+            }
+            other => Err(unresolvable(
+                value,
+                &format!("{other} is not supported by invoke"),
+            )),
+        }
+    }
+
+    fn resolve_ref(&self, name: &str) -> Result<String, InvokeError> {
+        if let Some(value) = self.pseudo.get(name) {
+            return Ok(value.to_owned());
+        }
+        // Not among the cfn crate's pseudo values: CloudFormation removes a
+        // property set to it instead of giving it a value. Here it stands
+        // for the empty string.
+        if name == NO_VALUE {
+            return Ok(String::new());
+        }
+        self.deployed
+            .physical_ids
+            .get(name)
+            .cloned()
+            .ok_or_else(|| InvokeError::Unresolvable {
+                what: format!("Ref {name}"),
+                reason: format!(
+                    "stack {} has no resource {name} (deploy the env first?)",
+                    self.deployed.stack_name
+                ),
+            })
+    }
+
+    /// The `Fn::GetAtt` attributes our handlers' environments use, derived from
+    /// the physical id the way CloudFormation documents each return value.
+    fn get_att(&self, logical_id: &str, attribute: &str) -> Result<String, InvokeError> {
+        let what = format!("Fn::GetAtt {logical_id}.{attribute}");
+        let resource_type = self
+            .template
+            .get("Resources")
+            .and_then(|r| r.get(logical_id))
+            .map(resource_type)
+            .ok_or_else(|| InvokeError::Unresolvable {
+                what: what.clone(),
+                reason: "no such resource in the template".into(),
+            })?;
+        let physical = self.resolve_ref(logical_id)?;
+        let deployed = self.deployed;
+        let (partition, region, account) =
+            (&deployed.partition, &deployed.region, &deployed.account_id);
+        let last_segment = |text: &str| text.rsplit(['/', ':']).next().unwrap_or(text).to_string();
+        let value = match (resource_type, attribute) {
+            ("AWS::SNS::Topic", "TopicArn") => physical,
+            ("AWS::SNS::Topic", "TopicName") => last_segment(&physical),
+            ("AWS::SQS::Queue", "QueueUrl") => physical,
+            ("AWS::SQS::Queue", "QueueName") => last_segment(&physical),
+            ("AWS::SQS::Queue", "Arn") => format!(
+                "arn:{partition}:sqs:{region}:{account}:{}",
+                last_segment(&physical)
+            ),
+            ("AWS::DynamoDB::Table", "Arn") => {
+                format!("arn:{partition}:dynamodb:{region}:{account}:table/{physical}")
+            }
+            ("AWS::S3::Bucket", "Arn") => format!("arn:{partition}:s3:::{physical}"),
+            ("AWS::S3::Bucket", "DomainName") => {
+                format!("{physical}.s3.{}", deployed.url_suffix())
+            }
+            ("AWS::Lambda::Function", "Arn") => {
+                format!("arn:{partition}:lambda:{region}:{account}:function:{physical}")
+            }
+            ("AWS::KMS::Key", "Arn") => {
+                format!("arn:{partition}:kms:{region}:{account}:key/{physical}")
+            }
+            ("AWS::KMS::Key", "KeyId") => physical,
+            _ => {
+                return Err(InvokeError::Unresolvable {
+                    what,
+                    reason: format!(
+                        "{resource_type}.{attribute} is not an attribute invoke can derive"
+                    ),
+                });
+            }
+        };
+        Ok(value)
+    }
+
+    /// `Fn::Sub`: `${Name}`, `${Logical.Attribute}`, `${!Literal}`, split by
+    /// the cfn crate's parser, the one validate and diff use.
+    fn substitute(
+        &self,
+        text: &str,
+        variables: Option<&serde_json::Map<String, Value>>,
+    ) -> Result<String, InvokeError> {
+        let mut out = String::with_capacity(text.len());
+        for part in sub_parts(text) {
+            match part {
+                SubPart::Literal(literal) => out.push_str(&literal),
+                SubPart::Var(name) => {
+                    if let Some(value) = variables.and_then(|v| v.get(name)) {
+                        out.push_str(&self.resolve(value)?);
+                    } else if let Some((logical_id, attribute)) = name.split_once('.') {
+                        out.push_str(&self.get_att(logical_id, attribute)?);
+                    } else {
+                        out.push_str(&self.resolve_ref(name)?);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -565,6 +574,9 @@ pub struct InvokeRequest {
     /// Extra variables for the handler process, over the function's own
     /// (e.g. `AWS_ENDPOINT_URL` to send its AWS calls to an emulator).
     pub handler_environment: BTreeMap<String, String>,
+    /// The caller's clock (`Ctx::now` in the CLI): when the S3 event says the
+    /// object was put, so a test can fix it.
+    pub now: SystemTime,
 }
 
 #[derive(Debug)]
@@ -689,7 +701,7 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeOutput, InvokeError>
                 Some(bucket) => bucket.clone(),
                 None => {
                     let logical = upload_bucket(&template, &template_name, &function.logical_id)?;
-                    resolve_ref(&logical, &deployed)?
+                    Resolver::new(&template, &deployed).resolve_ref(&logical)?
                 }
             };
             let head = s3
@@ -720,7 +732,7 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeOutput, InvokeError>
                     .filter(|v| *v != "null")
                     .map(str::to_string),
             };
-            s3_put_event(&facts, &region, &account_id, SystemTime::now())
+            s3_put_event(&facts, &region, &account_id, request.now)
         }
     };
 
@@ -766,6 +778,28 @@ mod tests {
             iso8601_millis(Duration::from_secs(951_782_400)),
             "2000-02-29T00:00:00.000Z"
         );
+    }
+
+    #[test]
+    fn milliseconds_are_cut_not_rounded_and_a_broken_clock_shows_the_epoch() {
+        assert_eq!(
+            iso8601_millis(Duration::new(1_709_210_096, 999_999_999)),
+            "2024-02-29T12:34:56.999Z"
+        );
+        assert_eq!(
+            iso8601_millis(Duration::from_millis(1_709_210_096_120)),
+            "2024-02-29T12:34:56.120Z"
+        );
+        // 9999-12-31T23:59:59 is the last second RFC 3339 can write.
+        assert_eq!(
+            iso8601_millis(Duration::from_secs(253_402_300_799)),
+            "9999-12-31T23:59:59.000Z"
+        );
+        assert_eq!(
+            iso8601_millis(Duration::from_secs(253_402_300_800)),
+            "1970-01-01T00:00:00.000Z"
+        );
+        assert_eq!(iso8601_millis(Duration::MAX), "1970-01-01T00:00:00.000Z");
     }
 
     #[test]
@@ -979,6 +1013,57 @@ mod tests {
             .to_string();
         assert!(
             error.contains("stack upstack-dev has no resource Table"),
+            "{error}"
+        );
+    }
+
+    /// `Fn::Sub` as CloudFormation reads it (the cfn crate's parser): names are
+    /// trimmed (cfn-lint's maintainers confirmed `${ Name.Attr}` deploys,
+    /// aws-cloudformation/cfn-lint#236), and an unclosed `${` is literal text
+    /// (cfn-lint matches only closed `${...}`, and the CDK's cfn-include
+    /// keeps `DoesNotExist${DoesNotExist` as is).
+    #[test]
+    fn sub_trims_names_and_keeps_an_unclosed_placeholder() {
+        let template = template();
+        let resolved = |value: Value| resolve(&value, &template, &deployed());
+        assert_eq!(
+            resolved(json!({ "Fn::Sub": "${ AWS::Region }/${ Table.Arn }/${Table" })).unwrap(),
+            "eu-west-1/arn:aws:dynamodb:eu-west-1:123456789012:table/upstack-dev-table/${Table"
+        );
+        assert_eq!(
+            resolved(json!({ "Fn::Sub": ["${ Name }", { "Name": "x" }] })).unwrap(),
+            "x"
+        );
+        // The variable map is optional in the list form too.
+        assert_eq!(
+            resolved(json!({ "Fn::Sub": ["${AWS::StackId}"] })).unwrap(),
+            "arn:aws:cloudformation:eu-west-1:123456789012:stack/upstack-dev/1"
+        );
+        let error = resolved(json!({ "Fn::Sub": ["${A}", "not a map"] }))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.ends_with("Fn::Sub takes a string or [string, variables]"),
+            "{error}"
+        );
+    }
+
+    /// A one-entry object is a call only when its key is `Ref` or `Fn::*`;
+    /// anything else is data, which no environment variable can hold.
+    #[test]
+    fn only_ref_and_fn_keys_are_intrinsics() {
+        let error = resolve(&json!({ "Name": "x" }), &template(), &deployed())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            r#"cannot resolve {"Name":"x"} locally: not a string or a supported intrinsic function"#
+        );
+        let error = resolve(&json!({ "Fn::Base64": "x" }), &template(), &deployed())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.ends_with("Fn::Base64 is not supported by invoke"),
             "{error}"
         );
     }

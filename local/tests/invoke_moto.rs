@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use upstack_contract::Architecture;
 use upstack_local::invoke::{EventSource, InvokeRequest, InvokeTarget, invoke};
@@ -73,6 +74,11 @@ fn s3(sdk_config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     )
 }
 
+/// The fixed clock the requests carry: 2026-01-01T00:00:00.123Z.
+fn now() -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(1_767_225_600_123)
+}
+
 /// The request `upstack invoke echo` makes from the manifest entry, the
 /// template synth wrote beside it, and the session.
 fn request(
@@ -103,6 +109,7 @@ fn request(
             account_id: ACCOUNT_ID.into(),
         },
         handler_environment: BTreeMap::new(),
+        now: now(),
     }
 }
 
@@ -182,6 +189,8 @@ async fn invoke_with_key_sends_the_s3_event_and_the_deployed_environment() {
     assert_eq!(body["memory"], "512");
     let record = &body["echo"]["Records"][0];
     assert_eq!(record["eventName"], "ObjectCreated:Put");
+    // The time is the caller's clock, not the system's.
+    assert_eq!(record["eventTime"], "2026-01-01T00:00:00.123Z");
     assert_eq!(record["awsRegion"], "eu-west-1");
     assert_eq!(record["s3"]["bucket"]["name"], bucket.as_str());
     assert_eq!(

@@ -138,6 +138,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
             account_id: session.identity.account,
         },
         handler_environment: Default::default(),
+        now: ctx.now(),
     })
     .await?;
     print!("{}", render(&args.function, &output));
