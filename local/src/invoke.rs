@@ -27,8 +27,7 @@ use upstack_cfn::intrinsic::{
 use upstack_cfn::value::NO_VALUE;
 use upstack_contract::s3_key::encode_event_key;
 
-use upstack_project::manifest::{ManifestFunction, output_file};
-use upstack_project::synth::TEMPLATE_FILE;
+use upstack_project::manifest::{ManifestFunction, TEMPLATE_FILE, output_file};
 use upstack_runtime_api::{Invocation, InvocationReport, RuntimeApiError, invoke_once};
 
 /// Lambda's defaults when the template leaves them out.

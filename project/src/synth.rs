@@ -17,9 +17,7 @@ use upstack_stack::{EnvConfig, config};
 
 use crate::fingerprint::{FingerprintError, Fingerprinter, asset_key};
 use crate::fsutil::write_atomic;
-use crate::manifest::{Manifest, template_sha256};
-// TODO(merge): callers move to `manifest::` once the invoke branch lands.
-pub use crate::manifest::{MANIFEST_FILE, OUT_DIR, TEMPLATE_FILE};
+use crate::manifest::{MANIFEST_FILE, Manifest, TEMPLATE_FILE, template_sha256};
 
 /// Where env configs live, relative to the workspace root.
 pub const ENVS_DIR: &str = "envs";

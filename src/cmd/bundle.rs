@@ -7,8 +7,7 @@ use std::path::Path;
 use anyhow::Context;
 use upstack_build::bundle::Architecture;
 use upstack_build::bundle::{BundleOptions, BundledAsset, bundle};
-use upstack_project::manifest;
-use upstack_project::synth::MANIFEST_FILE;
+use upstack_project::manifest::{self, MANIFEST_FILE};
 
 use crate::context::Ctx;
 use crate::exit::Outcome;

@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use upstack_local::invoke::{EventSource, InvokeOutput, InvokeRequest, InvokeTarget, invoke};
-use upstack_project::manifest;
-use upstack_project::synth::MANIFEST_FILE;
+use upstack_project::manifest::{self, MANIFEST_FILE};
 use upstack_runtime_api::{InvocationOutcome, LogStream};
 
 use crate::context::Ctx;

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use upstack_project::synth;
+use upstack_project::{manifest, synth};
 
 use crate::context::Ctx;
 use crate::exit::Outcome;
@@ -24,7 +24,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let envs: Vec<String> = ctx.args.env.iter().cloned().collect();
     // Everything renders and validates before anything is written.
     let outputs = synth::synth_envs(&root, &envs)?;
-    let out_dir = args.out.unwrap_or_else(|| root.join(synth::OUT_DIR));
+    let out_dir = args.out.unwrap_or_else(|| root.join(manifest::OUT_DIR));
     if args.check {
         let mut stale = synth::stale_files(&out_dir, &outputs);
         if envs.is_empty() {
