@@ -1025,13 +1025,8 @@ where
         upstack_cfn_resources::registry::lookup,
         &context,
     )?;
-    diff.merge_change_set(
-        description
-            .changes
-            .iter()
-            .map(crate::live_diff::to_diff_model)
-            .collect(),
-    );
+    let changes = description.changes.len();
+    diff.merge_change_set(description.changes);
     let sources = upstack_diff::render::Sources {
         old: format!("stack {} (deployed)", plan.stack_name),
         new: format!("change set {}", request.change_set_name),
@@ -1055,7 +1050,7 @@ where
         asset_keys: plan.assets.iter().map(|asset| asset.key.clone()).collect(),
         stack,
         review: Review {
-            changes: description.changes.len(),
+            changes,
             broadening: upstack_diff::FailOn::Broadening.violations(&diff),
             destructive: upstack_diff::FailOn::Destructive.violations(&diff),
         },

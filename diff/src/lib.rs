@@ -88,10 +88,13 @@ impl TemplateDiff {
                 existing.change_set = Some(change.view);
                 continue;
             }
-            let action = match change.view.action.as_str() {
-                "Add" | "Import" => Action::Add,
-                "Remove" => Action::Remove,
-                _ => Action::Modify,
+            let action = match change.view.action {
+                ChangeSetAction::Add | ChangeSetAction::Import => Action::Add,
+                ChangeSetAction::Remove => Action::Remove,
+                ChangeSetAction::Modify
+                | ChangeSetAction::Dynamic
+                | ChangeSetAction::SyncWithActual
+                | ChangeSetAction::Unknown(_) => Action::Modify,
             };
             let type_name = change.resource_type.clone();
             self.resources.push(ResourceChange {
@@ -125,8 +128,8 @@ impl TemplateDiff {
             if resource
                 .change_set
                 .as_ref()
-                .and_then(|view| view.replacement.as_deref())
-                == Some("False")
+                .and_then(|view| view.replacement.as_ref())
+                == Some(&ChangeSetReplacement::False)
             {
                 resource.hazards.retain(|hazard| {
                     !matches!(

@@ -2,6 +2,8 @@
 //! documented in `diff/SCHEMA.md`; changing a field name or meaning is a
 //! breaking change and needs a new [`SCHEMA_VERSION`].
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
@@ -154,10 +156,10 @@ impl ResourceChange {
     /// CloudFormation's answer when there is one, else the offline prediction.
     pub fn effective_replacement(&self) -> Replacement {
         match &self.change_set {
-            Some(view) => match view.replacement.as_deref() {
-                Some("True") => Replacement::Replace,
-                Some("Conditional") => Replacement::MayReplace,
-                Some("False") => Replacement::None,
+            Some(view) => match &view.replacement {
+                Some(ChangeSetReplacement::True) => Replacement::Replace,
+                Some(ChangeSetReplacement::Conditional) => Replacement::MayReplace,
+                Some(ChangeSetReplacement::False) => Replacement::None,
                 // Unknown or absent values from AWS: keep our own prediction.
                 _ => self.replacement,
             },
@@ -307,10 +309,9 @@ pub struct StatementView {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeSetView {
-    /// `Add`, `Modify`, `Remove`, `Import`, `Dynamic` (kept as AWS sends it).
-    pub action: String,
-    /// `True`, `False`, `Conditional` (kept as AWS sends it; absent for add/remove).
-    pub replacement: Option<String>,
+    pub action: ChangeSetAction,
+    /// Absent for add and remove.
+    pub replacement: Option<ChangeSetReplacement>,
     pub physical_id: Option<String>,
     pub details: Vec<ChangeSetDetail>,
 }
@@ -319,17 +320,154 @@ pub struct ChangeSetView {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeSetDetail {
-    /// `Properties`, `Metadata`, `Tags`, ... (the target attribute).
-    pub attribute: Option<String>,
+    /// The target attribute.
+    pub attribute: Option<ResourceAttribute>,
     /// The property name, when the attribute is `Properties`.
     pub name: Option<String>,
-    /// `Never`, `Conditionally`, `Always`.
-    pub requires_recreation: Option<String>,
-    /// `Static` or `Dynamic`.
-    pub evaluation: Option<String>,
-    /// `ResourceReference`, `ParameterReference`, `ResourceAttribute`, `DirectModification`, `Automatic`.
-    pub change_source: Option<String>,
+    pub requires_recreation: Option<RequiresRecreation>,
+    pub evaluation: Option<Evaluation>,
+    pub change_source: Option<ChangeSource>,
     pub causing_entity: Option<String>,
+}
+
+/// A CloudFormation enum: its values spelled as AWS spells them, and an
+/// `Unknown` arm that carries a value newer than this code verbatim (as the
+/// SDK's own enums do), so a new value is neither an error nor taken for a
+/// known one. Serialized as that spelling: the JSON output and saved plans
+/// hold exactly what AWS sent.
+macro_rules! aws_enum {
+    (
+        $(#[$meta:meta])*
+        $name:ident { $($(#[$variant_meta:meta])* $variant:ident = $text:literal,)+ }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$variant_meta])* $variant,)+
+            /// A value this version does not know, as AWS sent it.
+            Unknown(String),
+        }
+
+        impl $name {
+            /// AWS's spelling.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $text,)+
+                    $name::Unknown(text) => text,
+                }
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(text: &str) -> Self {
+                match text {
+                    $($text => $name::$variant,)+
+                    other => $name::Unknown(other.to_owned()),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.pad(self.as_str())
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                String::deserialize(deserializer).map(|text| $name::from(text.as_str()))
+            }
+        }
+    };
+}
+
+aws_enum! {
+    /// What a change set does to a resource (`ResourceChange.Action`).
+    ChangeSetAction {
+        Add = "Add",
+        Modify = "Modify",
+        Remove = "Remove",
+        Import = "Import",
+        /// The exact action cannot be determined before the change set runs.
+        Dynamic = "Dynamic",
+        /// Only CloudFormation's record changes, to resolve drift.
+        SyncWithActual = "SyncWithActual",
+    }
+}
+
+/// What an entry without an action is read as: a value no version knows,
+/// so it is treated like any unknown one.
+impl Default for ChangeSetAction {
+    fn default() -> Self {
+        ChangeSetAction::Unknown(String::new())
+    }
+}
+
+aws_enum! {
+    /// Whether CloudFormation will replace a resource (`ResourceChange.Replacement`).
+    ChangeSetReplacement {
+        True = "True",
+        False = "False",
+        /// Depends on a value known only during the update.
+        Conditional = "Conditional",
+    }
+}
+
+aws_enum! {
+    /// Whether changing one target recreates the resource
+    /// (`ResourceTargetDefinition.RequiresRecreation`).
+    RequiresRecreation {
+        Never = "Never",
+        Conditionally = "Conditionally",
+        Always = "Always",
+    }
+}
+
+aws_enum! {
+    /// The part of a resource a change targets (`ResourceTargetDefinition.Attribute`).
+    ResourceAttribute {
+        Properties = "Properties",
+        Metadata = "Metadata",
+        CreationPolicy = "CreationPolicy",
+        UpdatePolicy = "UpdatePolicy",
+        DeletionPolicy = "DeletionPolicy",
+        UpdateReplacePolicy = "UpdateReplacePolicy",
+        Tags = "Tags",
+    }
+}
+
+aws_enum! {
+    /// When the new value is known (`ResourceChangeDetail.Evaluation`).
+    Evaluation {
+        /// Before the update.
+        Static = "Static",
+        /// Only during it, e.g. from a resource that is itself replaced.
+        Dynamic = "Dynamic",
+    }
+}
+
+aws_enum! {
+    /// What causes a change (`ResourceChangeDetail.ChangeSource`).
+    ChangeSource {
+        ResourceReference = "ResourceReference",
+        ParameterReference = "ParameterReference",
+        ResourceAttribute = "ResourceAttribute",
+        DirectModification = "DirectModification",
+        Automatic = "Automatic",
+        NoModification = "NoModification",
+    }
 }
 
 /// One resource entry of a change set, as the toolkit reads it from
