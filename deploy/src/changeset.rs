@@ -459,7 +459,7 @@ mod tests {
     #[test]
     fn unknown_sdk_values_are_kept_verbatim() {
         use aws_sdk_cloudformation::types::{ChangeAction, Replacement};
-        use upstack_diff::ChangeSetReplacement;
+        use upstack_diff::{ChangeSetReplacement, Replacement as Verdict};
         let change = ResourceChange::builder()
             .logical_resource_id("Table")
             .action(ChangeAction::from("Teleport"))
@@ -471,5 +471,11 @@ mod tests {
             view.replacement,
             Some(ChangeSetReplacement::Unknown("Maybe".into()))
         );
+        // An answer this version cannot read is a possible replacement.
+        assert_eq!(
+            view.replacement.as_ref().map(ChangeSetReplacement::verdict),
+            Some(Verdict::MayReplace)
+        );
+        assert_eq!(ChangeSetReplacement::False.verdict(), Verdict::None);
     }
 }

@@ -154,16 +154,20 @@ impl ResourceChange {
     }
 
     /// CloudFormation's answer when there is one, else the offline prediction.
+    /// An answer this version cannot read is at least "may be replaced"
+    /// (the prediction when that says more): reading it as "no
+    /// replacement" could hide the loss of a table or a bucket.
     pub fn effective_replacement(&self) -> Replacement {
         match &self.change_set {
-            Some(view) => match &view.replacement {
-                Some(ChangeSetReplacement::True) => Replacement::Replace,
-                Some(ChangeSetReplacement::Conditional) => Replacement::MayReplace,
-                Some(ChangeSetReplacement::False) => Replacement::None,
-                // Unknown or absent values from AWS: keep our own prediction.
-                _ => self.replacement,
-            },
-            None => self.replacement,
+            Some(view) if view.has_unknown_values() => {
+                self.replacement.max(Replacement::MayReplace)
+            }
+            Some(ChangeSetView {
+                replacement: Some(answer),
+                ..
+            }) => answer.verdict(),
+            // Absent (CloudFormation reports none for add and remove): the prediction.
+            Some(_) | None => self.replacement,
         }
     }
 }
@@ -316,6 +320,29 @@ pub struct ChangeSetView {
     pub details: Vec<ChangeSetDetail>,
 }
 
+impl ChangeSetView {
+    /// Whether CloudFormation said something about this resource that this
+    /// version cannot read: an action, a `Replacement` or a detail's
+    /// `RequiresRecreation` newer than it. Any of them could stand for a
+    /// replacement or a removal.
+    pub fn has_unknown_values(&self) -> bool {
+        matches!(self.action, ChangeSetAction::Unknown(_))
+            || matches!(self.replacement, Some(ChangeSetReplacement::Unknown(_)))
+            || self.details.iter().any(|detail| {
+                matches!(
+                    detail.requires_recreation,
+                    Some(RequiresRecreation::Unknown(_))
+                )
+            })
+    }
+
+    /// CloudFormation said `Replacement: False` and nothing this version
+    /// cannot read: the one answer that lifts a predicted replacement.
+    pub fn rules_out_replacement(&self) -> bool {
+        self.replacement == Some(ChangeSetReplacement::False) && !self.has_unknown_values()
+    }
+}
+
 /// One `ResourceChangeDetail` from DescribeChangeSet.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -422,6 +449,20 @@ aws_enum! {
         False = "False",
         /// Depends on a value known only during the update.
         Conditional = "Conditional",
+    }
+}
+
+impl ChangeSetReplacement {
+    /// The answer as a [`Replacement`]. An unknown value could be a
+    /// replacement, so it never reads as [`Replacement::None`].
+    pub fn verdict(&self) -> Replacement {
+        match self {
+            ChangeSetReplacement::True => Replacement::Replace,
+            ChangeSetReplacement::False => Replacement::None,
+            ChangeSetReplacement::Conditional | ChangeSetReplacement::Unknown(_) => {
+                Replacement::MayReplace
+            }
+        }
     }
 }
 
