@@ -29,7 +29,9 @@ use crate::changeset::{
     MAX_ROLLBACK_TRIGGERS, MAX_TEMPLATE_BODY_BYTES, RollbackAlarm, RollbackSettings,
     TemplateSource,
 };
-use crate::events::{self, EventWatcher, StackEvent, StackState, StatusClass, WatchOutcome};
+use crate::events::{
+    self, EventWatcher, StackEvent, StackState, StackStatus, StatusClass, WatchOutcome,
+};
 use crate::plan::{
     FORMAT_VERSION, Plan, PlanError, PlannedChangeSet, Review, StackSnapshot, StaleReason,
 };
@@ -231,7 +233,7 @@ pub enum DeployError {
     #[error(
         "stack {stack} is {status}: another operation is running; re-run with --wait to wait for it, or watch it with `aws cloudformation describe-stack-events --stack-name {stack}`"
     )]
-    Busy { stack: String, status: String },
+    Busy { stack: String, status: StackStatus },
     #[error(
         "stack {stack} is UPDATE_ROLLBACK_FAILED: a failed update could not be rolled back{reason}. Fix the cause (often a resource changed or deleted outside CloudFormation), then run `aws cloudformation continue-update-rollback --stack-name {stack}` (add `--resources-to-skip <LogicalId>` for resources that cannot be rolled back) and deploy again"
     )]
@@ -241,23 +243,23 @@ pub enum DeployError {
     )]
     Unusable {
         stack: String,
-        status: String,
+        status: StackStatus,
         reason: String,
     },
     #[error(
         "stack {stack} is in status {status}, which this version of upstack does not know; refusing to guess. Check the CloudFormation console"
     )]
-    UnknownStatus { stack: String, status: String },
+    UnknownStatus { stack: String, status: StackStatus },
     #[error("CloudFormation could not create the change set for {stack}: {reason}")]
     ChangeSetFailed { stack: String, reason: String },
     #[error("deploy of {stack} failed: {status}{cause}")]
     Failed {
         stack: String,
-        status: String,
+        status: StackStatus,
         cause: String,
     },
     #[error("stack {stack} was deleted while we were waiting: {status}")]
-    Vanished { stack: String, status: String },
+    Vanished { stack: String, status: StackStatus },
     /// `deploy --execute` refused: the plan no longer describes what would
     /// run. Nothing was touched. The CLI exits 5 for this error.
     #[error(
@@ -936,10 +938,10 @@ where
                     status: stack.status,
                 });
             }
-            StatusClass::Unknown(status) => {
+            StatusClass::Unknown => {
                 return Err(DeployError::UnknownStatus {
                     stack: plan.stack_name.clone(),
-                    status,
+                    status: stack.status,
                 });
             }
             // describe_stack never returns deleted stacks.
@@ -1348,7 +1350,9 @@ where
         WatchOutcome::Interrupted { last_status, .. } => {
             reporter.line(&format!(
                 "stopped watching (stack is {}); CloudFormation carries on and the stack was not touched. Resume watching with: {resume}",
-                last_status.as_deref().unwrap_or("in progress")
+                last_status
+                    .as_ref()
+                    .map_or("in progress", StackStatus::as_str)
             ));
             if lifted {
                 reporter.line("the stack policy is still lifted: the next deploy puts the protective policy back");
@@ -1363,7 +1367,7 @@ where
     let Some(state) = state else {
         return Err(DeployError::Vanished {
             stack: plan.stack_name.clone(),
-            status: "DELETE_COMPLETE".to_owned(),
+            status: StackStatus::DeleteComplete,
         });
     };
     let elapsed = pacing.clock.now().saturating_duration_since(started);

@@ -20,6 +20,7 @@ use aws_sdk_cloudformation::types::{ChangeSetStatus, ExecutionStatus};
 use serde::{Deserialize, Serialize};
 
 use crate::changeset::ChangeSetKind;
+use crate::events::StackStatus;
 use upstack_project::fsutil::write_atomic;
 
 /// The plan file format this version reads and writes. Bump it on any change
@@ -106,7 +107,9 @@ impl From<PlannedKind> for ChangeSetKind {
 #[serde(deny_unknown_fields)]
 pub struct StackSnapshot {
     pub stack_id: String,
-    pub status: String,
+    /// As CloudFormation spells it; a status newer than this version is
+    /// kept verbatim (and compares unequal to any other).
+    pub status: StackStatus,
     /// RFC 3339.
     pub creation_time: Option<String>,
     /// RFC 3339; `None` when the stack was never updated.
@@ -142,7 +145,10 @@ pub enum StaleReason {
         reason: Option<String>,
     },
     /// The stack the plan was made against is gone.
-    StackGone { stack: String, was_status: String },
+    StackGone {
+        stack: String,
+        was_status: StackStatus,
+    },
     /// A stack of that name exists, but it is not the one in the plan.
     StackReplaced {
         stack: String,
@@ -150,13 +156,13 @@ pub enum StaleReason {
         was_stack_id: String,
     },
     /// The plan expected no stack (a CREATE), and one was made meanwhile.
-    StackCreated { stack: String, status: String },
+    StackCreated { stack: String, status: StackStatus },
     /// Status or last-update time differ from the plan's.
     StackUpdated {
         stack: String,
-        status: String,
+        status: StackStatus,
         last_updated_time: Option<String>,
-        was_status: String,
+        was_status: StackStatus,
         was_last_updated_time: Option<String>,
     },
     /// The deployed template differs although the stack metadata did not move.
@@ -402,7 +408,7 @@ impl Plan {
                         ),
                     ));
                 }
-                if stack.stack_id.is_empty() || stack.status.is_empty() {
+                if stack.stack_id.is_empty() || stack.status.as_str().is_empty() {
                     return Err(invalid(
                         "stack",
                         "needs stack_id and status for an UPDATE".into(),

@@ -24,7 +24,7 @@ use upstack_stack::config::AlarmKind;
 use upstack_stack::model::Pipeline;
 
 use crate::aws::{CallError, Pacing, with_retries};
-use crate::events::rfc3339;
+use crate::events::{StackStatus, rfc3339};
 
 /// Version of the `status --format json` document. Bump it when a field
 /// changes meaning or goes away; adding a field is not a bump.
@@ -291,7 +291,7 @@ pub enum Health {
 pub struct StackReport {
     pub name: String,
     /// CloudFormation's status, verbatim (an unknown one is carried as is).
-    pub status: String,
+    pub status: StackStatus,
     pub status_reason: Option<String>,
     /// RFC 3339: the last update, else the creation (the last deploy).
     pub last_deployed: Option<String>,
