@@ -284,8 +284,6 @@ pub enum DeployError {
         env: String,
         alarms: Vec<AlarmStatus>,
     },
-    #[error("cannot encode the diff as JSON: {0}")]
-    DiffReport(serde_json::Error),
 }
 
 impl DeployError {
@@ -1058,12 +1056,8 @@ where
         },
         production: plan.production,
         termination_protection: plan.termination_protection,
-        stack_policy: plan
-            .stack_policy
-            .as_ref()
-            .map(upstack_cfn::StackPolicy::to_json_string),
-        diff: serde_json::to_value(upstack_diff::render::report(&diff, &sources))
-            .map_err(DeployError::DiffReport)?,
+        stack_policy: plan.stack_policy.clone(),
+        diff: upstack_diff::render::report(&diff, &sources),
     })))
 }
 
@@ -1273,9 +1267,8 @@ where
             "plan: change set {} on {} ({} resource change(s)), still as reviewed",
             plan.change_set.name, plan.stack_name, plan.review.changes
         ));
-        if let Ok((diff, sources)) = plan.reviewed_diff() {
-            reporter.line(upstack_diff::render::text(&diff, &sources, false).trim_end());
-        }
+        let (diff, sources) = plan.reviewed_diff();
+        reporter.line(upstack_diff::render::text(&diff, &sources, false).trim_end());
     }
 
     let reasons = approval_reasons(plan, options.require_approval);
@@ -1313,7 +1306,12 @@ where
     // ExecuteChangeSet has no StackPolicyDuringUpdateBody (only UpdateStack
     // does), so `--allow-replace` swaps the stack policy around the
     // execution with SetStackPolicy and puts the protective one back after.
-    let protective = plan.stack_policy.as_deref();
+    // The plan file's exact text (see `plan::policy_text`).
+    let protective = plan
+        .stack_policy
+        .as_ref()
+        .map(upstack_cfn::StackPolicy::to_json_string);
+    let protective = protective.as_deref();
     let lifted = protective.is_some() && options.allow_replace && kind == ChangeSetKind::Update;
     if lifted {
         set_stack_policy(cfn, &plan.stack_name, ALLOW_ALL_STACK_POLICY, pacing).await?;
