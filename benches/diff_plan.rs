@@ -44,7 +44,7 @@ fn plan_of(old: &Json, new: &Json, path: &Path) {
         production: true,
         termination_protection: true,
         stack_policy: None,
-        diff: serde_json::to_value(upstack_diff::render::report(&diff, &sources)).unwrap(),
+        diff: upstack_diff::render::report(&diff, &sources),
     }
     .save(path)
     .unwrap();

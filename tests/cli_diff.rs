@@ -173,7 +173,7 @@ fn plan_file(case: &str, dir: &std::path::Path) -> PathBuf {
         production: true,
         termination_protection: true,
         stack_policy: None,
-        diff: serde_json::to_value(upstack_diff::render::report(&diff, &sources)).unwrap(),
+        diff: upstack_diff::render::report(&diff, &sources),
     };
     let path = dir.join("plan-prod.json");
     plan.save(&path).unwrap();

@@ -504,7 +504,13 @@ fn execute_of_a_stale_plan_exits_5_and_touches_nothing() {
         production: false,
         termination_protection: false,
         stack_policy: None,
-        diff: serde_json::json!({}),
+        diff: upstack_diff::render::report(
+            &upstack_diff::TemplateDiff::default(),
+            &upstack_diff::render::Sources {
+                old: "stack upstack-dev (deployed)".into(),
+                new: "change set upstack-gone".into(),
+            },
+        ),
     }
     .save(&path)
     .unwrap();

@@ -17,7 +17,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 /// A future the clock returns from `sleep`.
 pub type SleepFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// Time as the polling loops see it. Production uses [`SystemClock`]
+/// Time as the polling loops see it. Production uses [`TokioClock`]
 /// (tokio's timer); tests use [`ManualClock`], whose `sleep` returns at once
 /// and advances its own `now`, so a 10-minute wait runs in microseconds and
 /// the test can assert on every pause that was asked for.
@@ -26,10 +26,11 @@ pub trait PollClock: Send + Sync + fmt::Debug {
     fn sleep(&self, duration: Duration) -> SleepFuture;
 }
 
+/// Real time for the polling loops: `Instant::now` and tokio's timer.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
+pub struct TokioClock;
 
-impl PollClock for SystemClock {
+impl PollClock for TokioClock {
     fn now(&self) -> Instant {
         Instant::now()
     }
@@ -114,7 +115,7 @@ pub struct Pacing {
 impl Default for Pacing {
     fn default() -> Self {
         Pacing {
-            clock: Arc::new(SystemClock),
+            clock: Arc::new(TokioClock),
             poll_initial: Duration::from_millis(250),
             poll_max: Duration::from_secs(5),
             change_set_timeout: Duration::from_secs(15 * 60),

@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{
-    Capability, ChangeAction as SdkChangeAction, ChangeSetStatus, ChangeSetType, ExecutionStatus,
-    Replacement as SdkReplacement, RollbackConfiguration, RollbackTrigger, Tag,
+    Capability, ChangeSetStatus, ChangeSetType, ExecutionStatus, ResourceChange,
+    RollbackConfiguration, RollbackTrigger, Tag,
 };
+use upstack_diff::{ChangeSetAction, ChangeSetDetail, ChangeSetResource, ChangeSetView};
 
 use crate::aws::{CallError, Pacing, with_retries};
 
@@ -79,94 +80,6 @@ impl ChangeSetHandle {
     }
 }
 
-/// What a change set does to one resource.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChangeAction {
-    Add,
-    Modify,
-    Remove,
-    Import,
-    Dynamic,
-    SyncWithActual,
-    /// An action this SDK version does not know; kept verbatim.
-    Other(String),
-}
-
-impl ChangeAction {
-    fn from_sdk(action: Option<&SdkChangeAction>) -> Self {
-        match action {
-            Some(SdkChangeAction::Add) => ChangeAction::Add,
-            Some(SdkChangeAction::Modify) => ChangeAction::Modify,
-            Some(SdkChangeAction::Remove) => ChangeAction::Remove,
-            Some(SdkChangeAction::Import) => ChangeAction::Import,
-            Some(SdkChangeAction::Dynamic) => ChangeAction::Dynamic,
-            Some(SdkChangeAction::SyncWithActual) => ChangeAction::SyncWithActual,
-            Some(other) => ChangeAction::Other(other.as_str().to_owned()),
-            None => ChangeAction::Other(String::new()),
-        }
-    }
-}
-
-/// Whether CloudFormation will replace the resource (new physical id, the
-/// old one deleted: data loss for a bucket or table).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChangeSetReplacement {
-    True,
-    False,
-    /// Depends on a value only known during the update.
-    Conditional,
-    /// Not reported (e.g. for Add/Remove) or unknown to this SDK version.
-    NotReported(String),
-}
-
-impl ChangeSetReplacement {
-    fn from_sdk(replacement: Option<&SdkReplacement>) -> Self {
-        match replacement {
-            Some(SdkReplacement::True) => ChangeSetReplacement::True,
-            Some(SdkReplacement::False) => ChangeSetReplacement::False,
-            Some(SdkReplacement::Conditional) => ChangeSetReplacement::Conditional,
-            Some(other) => ChangeSetReplacement::NotReported(other.as_str().to_owned()),
-            None => ChangeSetReplacement::NotReported(String::new()),
-        }
-    }
-
-    /// True or Conditional: treat as a possible replacement.
-    pub fn may_replace(&self) -> bool {
-        matches!(
-            self,
-            ChangeSetReplacement::True | ChangeSetReplacement::Conditional
-        )
-    }
-}
-
-/// One attribute change CloudFormation reported for a resource.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChangeDetail {
-    /// `Properties`, `Metadata`, `Tags`, ...
-    pub attribute: String,
-    /// The property name, for `Properties`.
-    pub name: Option<String>,
-    /// `Never`, `Conditionally`, `Always`.
-    pub requires_recreation: Option<String>,
-    /// `Static` (known before the update) or `Dynamic` (decided while it runs,
-    /// e.g. a value from a resource that is itself replaced).
-    pub evaluation: Option<String>,
-    /// `DirectModification`, `ResourceReference`, `ParameterReference`, ...
-    pub change_source: Option<String>,
-    pub causing_entity: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResourceChange {
-    pub logical_id: String,
-    pub physical_id: Option<String>,
-    pub resource_type: String,
-    pub action: ChangeAction,
-    pub replacement: ChangeSetReplacement,
-    pub scope: Vec<String>,
-    pub details: Vec<ChangeDetail>,
-}
-
 /// A described change set: its status and every resource change (all pages).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeSetDescription {
@@ -175,7 +88,9 @@ pub struct ChangeSetDescription {
     pub status: ChangeSetStatus,
     pub status_reason: Option<String>,
     pub execution_status: ExecutionStatus,
-    pub changes: Vec<ResourceChange>,
+    /// Each resource change as the diff engine reads it (its action and
+    /// replacement typed, an unknown value kept verbatim).
+    pub changes: Vec<ChangeSetResource>,
 }
 
 impl ChangeSetDescription {
@@ -387,6 +302,50 @@ pub async fn wait_until_ready(
     }
 }
 
+/// One `ResourceChange` of DescribeChangeSet in the diff engine's terms.
+/// Each enum goes over by its AWS spelling, so a value newer than the diff
+/// crate's enums arrives as their `Unknown` arm, never as a known one.
+fn resource_change(change: &ResourceChange) -> ChangeSetResource {
+    ChangeSetResource {
+        logical_id: change.logical_resource_id().unwrap_or_default().to_owned(),
+        resource_type: change
+            .resource_type()
+            .filter(|kind| !kind.is_empty())
+            .map(str::to_owned),
+        view: ChangeSetView {
+            // No action at all is as unreadable as an unknown one.
+            action: change
+                .action()
+                .map_or_else(ChangeSetAction::default, |action| action.as_str().into()),
+            replacement: change
+                .replacement()
+                .map(|replacement| replacement.as_str().into()),
+            physical_id: change.physical_resource_id().map(str::to_owned),
+            details: change
+                .details()
+                .iter()
+                .map(|detail| {
+                    let target = detail.target();
+                    ChangeSetDetail {
+                        attribute: target
+                            .and_then(|target| target.attribute())
+                            .map(|attribute| attribute.as_str().into()),
+                        name: target.and_then(|target| target.name()).map(str::to_owned),
+                        requires_recreation: target
+                            .and_then(|target| target.requires_recreation())
+                            .map(|recreation| recreation.as_str().into()),
+                        evaluation: detail
+                            .evaluation()
+                            .map(|evaluation| evaluation.as_str().into()),
+                        change_source: detail.change_source().map(|source| source.as_str().into()),
+                        causing_entity: detail.causing_entity().map(str::to_owned),
+                    }
+                })
+                .collect(),
+        },
+    }
+}
+
 /// DescribeChangeSet, following NextToken so large stacks get every change.
 pub async fn describe(
     client: &Client,
@@ -410,42 +369,7 @@ pub async fn describe(
             .changes()
             .iter()
             .filter_map(|change| change.resource_change())
-            .map(|change| ResourceChange {
-                logical_id: change.logical_resource_id().unwrap_or_default().to_owned(),
-                physical_id: change.physical_resource_id().map(str::to_owned),
-                resource_type: change.resource_type().unwrap_or_default().to_owned(),
-                action: ChangeAction::from_sdk(change.action()),
-                replacement: ChangeSetReplacement::from_sdk(change.replacement()),
-                scope: change
-                    .scope()
-                    .iter()
-                    .map(|scope| scope.as_str().to_owned())
-                    .collect(),
-                details: change
-                    .details()
-                    .iter()
-                    .map(|detail| {
-                        let target = detail.target();
-                        ChangeDetail {
-                            attribute: target
-                                .and_then(|target| target.attribute())
-                                .map(|attribute| attribute.as_str().to_owned())
-                                .unwrap_or_default(),
-                            name: target.and_then(|target| target.name()).map(str::to_owned),
-                            requires_recreation: target
-                                .and_then(|target| target.requires_recreation())
-                                .map(|recreation| recreation.as_str().to_owned()),
-                            evaluation: detail
-                                .evaluation()
-                                .map(|evaluation| evaluation.as_str().to_owned()),
-                            change_source: detail
-                                .change_source()
-                                .map(|source| source.as_str().to_owned()),
-                            causing_entity: detail.causing_entity().map(str::to_owned),
-                        }
-                    })
-                    .collect(),
-            });
+            .map(resource_change);
         match result.as_mut() {
             Some(described) => described.changes.extend(changes),
             None => {
@@ -534,17 +458,24 @@ mod tests {
 
     #[test]
     fn unknown_sdk_values_are_kept_verbatim() {
-        let action = SdkChangeAction::from("Teleport");
+        use aws_sdk_cloudformation::types::{ChangeAction, Replacement};
+        use upstack_diff::{ChangeSetReplacement, Replacement as Verdict};
+        let change = ResourceChange::builder()
+            .logical_resource_id("Table")
+            .action(ChangeAction::from("Teleport"))
+            .replacement(Replacement::from("Maybe"))
+            .build();
+        let view = resource_change(&change).view;
+        assert_eq!(view.action, ChangeSetAction::Unknown("Teleport".into()));
         assert_eq!(
-            ChangeAction::from_sdk(Some(&action)),
-            ChangeAction::Other("Teleport".into())
+            view.replacement,
+            Some(ChangeSetReplacement::Unknown("Maybe".into()))
         );
-        let replacement = SdkReplacement::from("Maybe");
+        // An answer this version cannot read is a possible replacement.
         assert_eq!(
-            ChangeSetReplacement::from_sdk(Some(&replacement)),
-            ChangeSetReplacement::NotReported("Maybe".into())
+            view.replacement.as_ref().map(ChangeSetReplacement::verdict),
+            Some(Verdict::MayReplace)
         );
-        assert!(ChangeSetReplacement::Conditional.may_replace());
-        assert!(!ChangeSetReplacement::False.may_replace());
+        assert_eq!(ChangeSetReplacement::False.verdict(), Verdict::None);
     }
 }

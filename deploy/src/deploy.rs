@@ -29,7 +29,9 @@ use crate::changeset::{
     MAX_ROLLBACK_TRIGGERS, MAX_TEMPLATE_BODY_BYTES, RollbackAlarm, RollbackSettings,
     TemplateSource,
 };
-use crate::events::{self, EventWatcher, StackEvent, StackState, StatusClass, WatchOutcome};
+use crate::events::{
+    self, EventWatcher, StackEvent, StackState, StackStatus, StatusClass, WatchOutcome,
+};
 use crate::plan::{
     FORMAT_VERSION, Plan, PlanError, PlannedChangeSet, Review, StackSnapshot, StaleReason,
 };
@@ -231,7 +233,7 @@ pub enum DeployError {
     #[error(
         "stack {stack} is {status}: another operation is running; re-run with --wait to wait for it, or watch it with `aws cloudformation describe-stack-events --stack-name {stack}`"
     )]
-    Busy { stack: String, status: String },
+    Busy { stack: String, status: StackStatus },
     #[error(
         "stack {stack} is UPDATE_ROLLBACK_FAILED: a failed update could not be rolled back{reason}. Fix the cause (often a resource changed or deleted outside CloudFormation), then run `aws cloudformation continue-update-rollback --stack-name {stack}` (add `--resources-to-skip <LogicalId>` for resources that cannot be rolled back) and deploy again"
     )]
@@ -241,23 +243,23 @@ pub enum DeployError {
     )]
     Unusable {
         stack: String,
-        status: String,
+        status: StackStatus,
         reason: String,
     },
     #[error(
         "stack {stack} is in status {status}, which this version of upstack does not know; refusing to guess. Check the CloudFormation console"
     )]
-    UnknownStatus { stack: String, status: String },
+    UnknownStatus { stack: String, status: StackStatus },
     #[error("CloudFormation could not create the change set for {stack}: {reason}")]
     ChangeSetFailed { stack: String, reason: String },
     #[error("deploy of {stack} failed: {status}{cause}")]
     Failed {
         stack: String,
-        status: String,
+        status: StackStatus,
         cause: String,
     },
     #[error("stack {stack} was deleted while we were waiting: {status}")]
-    Vanished { stack: String, status: String },
+    Vanished { stack: String, status: StackStatus },
     /// `deploy --execute` refused: the plan no longer describes what would
     /// run. Nothing was touched. The CLI exits 5 for this error.
     #[error(
@@ -282,8 +284,6 @@ pub enum DeployError {
         env: String,
         alarms: Vec<AlarmStatus>,
     },
-    #[error("cannot encode the diff as JSON: {0}")]
-    DiffReport(serde_json::Error),
 }
 
 impl DeployError {
@@ -936,10 +936,10 @@ where
                     status: stack.status,
                 });
             }
-            StatusClass::Unknown(status) => {
+            StatusClass::Unknown => {
                 return Err(DeployError::UnknownStatus {
                     stack: plan.stack_name.clone(),
-                    status,
+                    status: stack.status,
                 });
             }
             // describe_stack never returns deleted stacks.
@@ -1025,13 +1025,8 @@ where
         upstack_cfn_resources::registry::lookup,
         &context,
     )?;
-    diff.merge_change_set(
-        description
-            .changes
-            .iter()
-            .map(crate::live_diff::to_diff_model)
-            .collect(),
-    );
+    let changes = description.changes.len();
+    diff.merge_change_set(description.changes);
     let sources = upstack_diff::render::Sources {
         old: format!("stack {} (deployed)", plan.stack_name),
         new: format!("change set {}", request.change_set_name),
@@ -1055,18 +1050,14 @@ where
         asset_keys: plan.assets.iter().map(|asset| asset.key.clone()).collect(),
         stack,
         review: Review {
-            changes: description.changes.len(),
+            changes,
             broadening: upstack_diff::FailOn::Broadening.violations(&diff),
             destructive: upstack_diff::FailOn::Destructive.violations(&diff),
         },
         production: plan.production,
         termination_protection: plan.termination_protection,
-        stack_policy: plan
-            .stack_policy
-            .as_ref()
-            .map(upstack_cfn::StackPolicy::to_json_string),
-        diff: serde_json::to_value(upstack_diff::render::report(&diff, &sources))
-            .map_err(DeployError::DiffReport)?,
+        stack_policy: plan.stack_policy.clone(),
+        diff: upstack_diff::render::report(&diff, &sources),
     })))
 }
 
@@ -1276,9 +1267,8 @@ where
             "plan: change set {} on {} ({} resource change(s)), still as reviewed",
             plan.change_set.name, plan.stack_name, plan.review.changes
         ));
-        if let Ok((diff, sources)) = plan.reviewed_diff() {
-            reporter.line(upstack_diff::render::text(&diff, &sources, false).trim_end());
-        }
+        let (diff, sources) = plan.reviewed_diff();
+        reporter.line(upstack_diff::render::text(&diff, &sources, false).trim_end());
     }
 
     let reasons = approval_reasons(plan, options.require_approval);
@@ -1316,7 +1306,12 @@ where
     // ExecuteChangeSet has no StackPolicyDuringUpdateBody (only UpdateStack
     // does), so `--allow-replace` swaps the stack policy around the
     // execution with SetStackPolicy and puts the protective one back after.
-    let protective = plan.stack_policy.as_deref();
+    // The plan file's exact text (see `plan::policy_text`).
+    let protective = plan
+        .stack_policy
+        .as_ref()
+        .map(upstack_cfn::StackPolicy::to_json_string);
+    let protective = protective.as_deref();
     let lifted = protective.is_some() && options.allow_replace && kind == ChangeSetKind::Update;
     if lifted {
         set_stack_policy(cfn, &plan.stack_name, ALLOW_ALL_STACK_POLICY, pacing).await?;
@@ -1353,7 +1348,9 @@ where
         WatchOutcome::Interrupted { last_status, .. } => {
             reporter.line(&format!(
                 "stopped watching (stack is {}); CloudFormation carries on and the stack was not touched. Resume watching with: {resume}",
-                last_status.as_deref().unwrap_or("in progress")
+                last_status
+                    .as_ref()
+                    .map_or("in progress", StackStatus::as_str)
             ));
             if lifted {
                 reporter.line("the stack policy is still lifted: the next deploy puts the protective policy back");
@@ -1368,7 +1365,7 @@ where
     let Some(state) = state else {
         return Err(DeployError::Vanished {
             stack: plan.stack_name.clone(),
-            status: "DELETE_COMPLETE".to_owned(),
+            status: StackStatus::DeleteComplete,
         });
     };
     let elapsed = pacing.clock.now().saturating_duration_since(started);

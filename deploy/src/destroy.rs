@@ -7,7 +7,7 @@ use aws_sdk_cloudformation::Client;
 
 use crate::aws::{CallError, Pacing, with_retries};
 use crate::deploy::{Answer, Approver, Reporter};
-use crate::events::{self, EventWatcher, StatusClass, WatchOutcome};
+use crate::events::{self, EventWatcher, StackStatus, StatusClass, WatchOutcome};
 
 #[derive(Debug, Clone)]
 pub struct DestroyOptions {
@@ -45,13 +45,13 @@ pub enum DestroyError {
     #[error(
         "stack {stack} is {status}: wait for the running operation to finish, then destroy again"
     )]
-    Busy { stack: String, status: String },
+    Busy { stack: String, status: StackStatus },
     #[error(
         "deleting stack {stack} failed: {status}{cause}. Resources that could not be deleted are listed above; remove or retain them and destroy again"
     )]
     Failed {
         stack: String,
-        status: String,
+        status: StackStatus,
         cause: String,
     },
     #[error("the deployed template of {stack} is not JSON: {source}")]

@@ -3,42 +3,105 @@
 //! cause of a failure.
 
 use std::collections::{BTreeSet, HashSet};
+use std::fmt;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudformation::Client;
-use aws_sdk_cloudformation::types::StackStatus;
 
 use crate::aws::{CallError, Pacing, with_retries};
 
-/// How a stack status should be handled.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StatusClass {
-    /// CloudFormation is still working (any `*_IN_PROGRESS` except review).
-    InProgress,
-    /// CREATE/UPDATE/IMPORT_COMPLETE: the operation succeeded.
-    Succeeded,
-    /// DELETE_COMPLETE.
-    Deleted,
-    /// ROLLBACK_COMPLETE: a creation failed and was rolled back; the stack
-    /// can only be deleted.
-    CreateRolledBack,
-    /// UPDATE_ROLLBACK_COMPLETE / IMPORT_ROLLBACK_COMPLETE: an update failed and the
-    /// previous state was restored; the stack is usable.
-    UpdateRolledBack,
-    /// UPDATE_ROLLBACK_FAILED: needs `continue-update-rollback`.
-    UpdateRollbackFailed,
-    /// CREATE_FAILED, ROLLBACK_FAILED, DELETE_FAILED, UPDATE_FAILED, IMPORT_ROLLBACK_FAILED.
-    Failed,
-    /// REVIEW_IN_PROGRESS: a CREATE change set exists but was never executed.
-    ReviewInProgress,
-    /// A status this SDK does not know; kept verbatim, never guessed at.
-    Unknown(String),
+/// A CloudFormation status enum: each value as AWS spells it, and an
+/// `Unknown` arm carrying a status newer than this code verbatim, so a new
+/// status is printed as AWS wrote it and is never taken for a known one.
+/// Compares with its spelling (`status == "UPDATE_COMPLETE"`).
+macro_rules! aws_status {
+    (
+        $(#[$meta:meta])*
+        $name:ident { $($variant:ident = $text:literal,)+ }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum $name {
+            $($variant,)+
+            /// A status this version does not know, as AWS sent it.
+            Unknown(String),
+        }
+
+        impl $name {
+            /// AWS's spelling.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $text,)+
+                    $name::Unknown(text) => text,
+                }
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(text: &str) -> Self {
+                match text {
+                    $($text => $name::$variant,)+
+                    other => $name::Unknown(other.to_owned()),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                // `pad`, not `write_str`: event lines align the status in a column.
+                f.pad(self.as_str())
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+    };
 }
 
-impl StatusClass {
-    pub fn of(status: &str) -> StatusClass {
-        match StackStatus::from(status) {
+aws_status! {
+    /// A stack's status (DescribeStacks `StackStatus`). The SDK's enum,
+    /// mirrored so the status can be saved in a plan and compared as text;
+    /// a test keeps the two lists equal.
+    StackStatus {
+        CreateInProgress = "CREATE_IN_PROGRESS",
+        CreateFailed = "CREATE_FAILED",
+        CreateComplete = "CREATE_COMPLETE",
+        RollbackInProgress = "ROLLBACK_IN_PROGRESS",
+        RollbackFailed = "ROLLBACK_FAILED",
+        RollbackComplete = "ROLLBACK_COMPLETE",
+        DeleteInProgress = "DELETE_IN_PROGRESS",
+        DeleteFailed = "DELETE_FAILED",
+        DeleteComplete = "DELETE_COMPLETE",
+        UpdateInProgress = "UPDATE_IN_PROGRESS",
+        UpdateCompleteCleanupInProgress = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+        UpdateComplete = "UPDATE_COMPLETE",
+        UpdateFailed = "UPDATE_FAILED",
+        UpdateRollbackInProgress = "UPDATE_ROLLBACK_IN_PROGRESS",
+        UpdateRollbackFailed = "UPDATE_ROLLBACK_FAILED",
+        UpdateRollbackCompleteCleanupInProgress = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+        UpdateRollbackComplete = "UPDATE_ROLLBACK_COMPLETE",
+        ReviewInProgress = "REVIEW_IN_PROGRESS",
+        ImportInProgress = "IMPORT_IN_PROGRESS",
+        ImportComplete = "IMPORT_COMPLETE",
+        ImportRollbackInProgress = "IMPORT_ROLLBACK_IN_PROGRESS",
+        ImportRollbackFailed = "IMPORT_ROLLBACK_FAILED",
+        ImportRollbackComplete = "IMPORT_ROLLBACK_COMPLETE",
+    }
+}
+
+impl StackStatus {
+    pub fn class(&self) -> StatusClass {
+        match self {
             StackStatus::CreateInProgress
             | StackStatus::DeleteInProgress
             | StackStatus::ImportInProgress
@@ -63,14 +126,169 @@ impl StatusClass {
             | StackStatus::UpdateFailed
             | StackStatus::ImportRollbackFailed => StatusClass::Failed,
             StackStatus::ReviewInProgress => StatusClass::ReviewInProgress,
-            // A future `*_IN_PROGRESS` is still CloudFormation working: wait.
-            _ if status.ends_with("_IN_PROGRESS") => StatusClass::InProgress,
-            _ => StatusClass::Unknown(status.to_owned()),
+            // Deliberately still "CloudFormation is working": every
+            // `*_IN_PROGRESS` status it has published is one it leaves by
+            // itself, except REVIEW_IN_PROGRESS (known, above). Read so,
+            // deploy and destroy refuse to start on the stack (busy; with
+            // --wait, deploy waits) and a watch keeps polling; it is never
+            // success. Read as Unknown, a watch would report a running
+            // operation as ended and destroy would call DeleteStack on a
+            // busy stack.
+            StackStatus::Unknown(text) if text.ends_with("_IN_PROGRESS") => StatusClass::InProgress,
+            StackStatus::Unknown(_) => StatusClass::Unknown,
+        }
+    }
+}
+
+impl serde::Serialize for StackStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StackStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(|text| StackStatus::from(text.as_str()))
+    }
+}
+
+aws_status! {
+    /// A stack event's status (DescribeStackEvents `ResourceStatus`): the
+    /// SDK's `ResourceStatus`, plus the stack-only statuses CloudFormation
+    /// writes on the stack's own events (the SDK's enum does not list them).
+    EventStatus {
+        CreateInProgress = "CREATE_IN_PROGRESS",
+        CreateFailed = "CREATE_FAILED",
+        CreateComplete = "CREATE_COMPLETE",
+        DeleteInProgress = "DELETE_IN_PROGRESS",
+        DeleteFailed = "DELETE_FAILED",
+        DeleteComplete = "DELETE_COMPLETE",
+        DeleteSkipped = "DELETE_SKIPPED",
+        UpdateInProgress = "UPDATE_IN_PROGRESS",
+        UpdateFailed = "UPDATE_FAILED",
+        UpdateComplete = "UPDATE_COMPLETE",
+        ImportFailed = "IMPORT_FAILED",
+        ImportComplete = "IMPORT_COMPLETE",
+        ImportInProgress = "IMPORT_IN_PROGRESS",
+        ImportRollbackInProgress = "IMPORT_ROLLBACK_IN_PROGRESS",
+        ImportRollbackFailed = "IMPORT_ROLLBACK_FAILED",
+        ImportRollbackComplete = "IMPORT_ROLLBACK_COMPLETE",
+        ExportFailed = "EXPORT_FAILED",
+        ExportComplete = "EXPORT_COMPLETE",
+        ExportInProgress = "EXPORT_IN_PROGRESS",
+        ExportRollbackInProgress = "EXPORT_ROLLBACK_IN_PROGRESS",
+        ExportRollbackFailed = "EXPORT_ROLLBACK_FAILED",
+        ExportRollbackComplete = "EXPORT_ROLLBACK_COMPLETE",
+        UpdateRollbackInProgress = "UPDATE_ROLLBACK_IN_PROGRESS",
+        UpdateRollbackComplete = "UPDATE_ROLLBACK_COMPLETE",
+        UpdateRollbackFailed = "UPDATE_ROLLBACK_FAILED",
+        RollbackInProgress = "ROLLBACK_IN_PROGRESS",
+        RollbackComplete = "ROLLBACK_COMPLETE",
+        RollbackFailed = "ROLLBACK_FAILED",
+        // The stack's own events only.
+        ReviewInProgress = "REVIEW_IN_PROGRESS",
+        UpdateCompleteCleanupInProgress = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+        UpdateRollbackCompleteCleanupInProgress = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+    }
+}
+
+impl EventStatus {
+    /// A failure of the resource (or the stack). For a status this version
+    /// does not know, CloudFormation's naming decides (`*_FAILED`): this
+    /// only picks the event that explains a failure and shows its reason;
+    /// whether an operation succeeded is the stack status's to say.
+    pub fn is_failure(&self) -> bool {
+        match self {
+            EventStatus::CreateFailed
+            | EventStatus::DeleteFailed
+            | EventStatus::UpdateFailed
+            | EventStatus::ImportFailed
+            | EventStatus::ImportRollbackFailed
+            | EventStatus::ExportFailed
+            | EventStatus::ExportRollbackFailed
+            | EventStatus::UpdateRollbackFailed
+            | EventStatus::RollbackFailed => true,
+            EventStatus::Unknown(text) => text.ends_with("_FAILED"),
+            _ => false,
         }
     }
 
+    /// A rollback starting: on the stack's own event, its reason says why
+    /// (a resource failure, an alarm). An unknown status by its name, for
+    /// the same reason as [`EventStatus::is_failure`].
+    pub fn is_rollback_in_progress(&self) -> bool {
+        match self {
+            EventStatus::RollbackInProgress
+            | EventStatus::UpdateRollbackInProgress
+            | EventStatus::ImportRollbackInProgress
+            | EventStatus::ExportRollbackInProgress => true,
+            EventStatus::Unknown(text) => text.contains("ROLLBACK_IN_PROGRESS"),
+            _ => false,
+        }
+    }
+
+    /// The resource reached its new state: what the progress count counts.
+    /// Never a status this version does not know, whatever its name.
+    pub fn is_done(&self) -> bool {
+        matches!(
+            self,
+            EventStatus::CreateComplete
+                | EventStatus::UpdateComplete
+                | EventStatus::DeleteComplete
+                | EventStatus::ImportComplete
+                | EventStatus::ExportComplete
+        )
+    }
+
+    /// Whether an event line shows the event's reason: failures, every
+    /// step of a rollback, and any status this version does not know (its
+    /// reason is all there is to tell what it means).
+    pub fn shows_reason(&self) -> bool {
+        match self {
+            EventStatus::RollbackInProgress
+            | EventStatus::RollbackComplete
+            | EventStatus::UpdateRollbackInProgress
+            | EventStatus::UpdateRollbackComplete
+            | EventStatus::UpdateRollbackCompleteCleanupInProgress
+            | EventStatus::ImportRollbackInProgress
+            | EventStatus::ImportRollbackComplete
+            | EventStatus::ExportRollbackInProgress
+            | EventStatus::ExportRollbackComplete
+            | EventStatus::Unknown(_) => true,
+            other => other.is_failure(),
+        }
+    }
+}
+
+/// How a stack status should be handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusClass {
+    /// CloudFormation is still working (any `*_IN_PROGRESS` except review).
+    InProgress,
+    /// CREATE/UPDATE/IMPORT_COMPLETE: the operation succeeded.
+    Succeeded,
+    /// DELETE_COMPLETE.
+    Deleted,
+    /// ROLLBACK_COMPLETE: a creation failed and was rolled back; the stack
+    /// can only be deleted.
+    CreateRolledBack,
+    /// UPDATE_ROLLBACK_COMPLETE / IMPORT_ROLLBACK_COMPLETE: an update failed and the
+    /// previous state was restored; the stack is usable.
+    UpdateRolledBack,
+    /// UPDATE_ROLLBACK_FAILED: needs `continue-update-rollback`.
+    UpdateRollbackFailed,
+    /// CREATE_FAILED, ROLLBACK_FAILED, DELETE_FAILED, UPDATE_FAILED, IMPORT_ROLLBACK_FAILED.
+    Failed,
+    /// REVIEW_IN_PROGRESS: a CREATE change set exists but was never executed.
+    ReviewInProgress,
+    /// A status this version does not know ([`StackStatus::Unknown`]
+    /// keeps it): never guessed at.
+    Unknown,
+}
+
+impl StatusClass {
     /// Whether a watcher should stop polling at this status.
-    pub fn is_terminal(&self) -> bool {
+    pub fn is_terminal(self) -> bool {
         !matches!(self, StatusClass::InProgress)
     }
 }
@@ -79,7 +297,7 @@ impl StatusClass {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackState {
     pub stack_id: String,
-    pub status: String,
+    pub status: StackStatus,
     pub status_reason: Option<String>,
     pub termination_protection: bool,
     pub outputs: Vec<(String, String)>,
@@ -93,7 +311,7 @@ pub struct StackState {
 
 impl StackState {
     pub fn class(&self) -> StatusClass {
-        StatusClass::of(&self.status)
+        self.status.class()
     }
 }
 
@@ -118,11 +336,9 @@ pub async fn describe_stack(
     let Some(stack) = output.stacks().first() else {
         return Ok(None);
     };
-    let status = stack
-        .stack_status()
-        .map(|status| status.as_str().to_owned())
-        .unwrap_or_default();
-    if StatusClass::of(&status) == StatusClass::Deleted {
+    // No status at all reads as an empty, unknown one: refused like any other.
+    let status = StackStatus::from(stack.stack_status().map_or("", |status| status.as_str()));
+    if status.class() == StatusClass::Deleted {
         return Ok(None);
     }
     Ok(Some(StackState {
@@ -157,7 +373,7 @@ pub struct StackEvent {
     pub event_id: String,
     pub logical_id: String,
     pub resource_type: String,
-    pub status: String,
+    pub status: EventStatus,
     pub reason: Option<String>,
     /// Seconds since the Unix epoch, as CloudFormation stamped it.
     pub timestamp: Option<i64>,
@@ -171,7 +387,7 @@ impl StackEvent {
     }
 
     pub fn is_failure(&self) -> bool {
-        self.status.ends_with("_FAILED")
+        self.status.is_failure()
     }
 
     /// "Resource creation cancelled" and friends: CloudFormation cancels the
@@ -197,9 +413,9 @@ pub fn root_cause(events: &[StackEvent]) -> Option<&StackEvent> {
         .or_else(|| failures().find(|event| !event.is_stack_event()))
         .or_else(|| failures().next())
         .or_else(|| {
-            events.iter().find(|event| {
-                event.status.contains("ROLLBACK_IN_PROGRESS") && event.reason.is_some()
-            })
+            events
+                .iter()
+                .find(|event| event.status.is_rollback_in_progress() && event.reason.is_some())
         })
 }
 
@@ -216,7 +432,7 @@ pub fn alarm_rollback<'a>(
 ) -> Option<(&'a StackEvent, &'a str)> {
     events
         .iter()
-        .filter(|event| event.is_stack_event() && event.status.contains("ROLLBACK_IN_PROGRESS"))
+        .filter(|event| event.is_stack_event() && event.status.is_rollback_in_progress())
         .find_map(|event| {
             let reason = event.reason.as_deref()?;
             alarm_names
@@ -307,10 +523,9 @@ impl EventWatcher {
                     event_id: event_id.to_owned(),
                     logical_id: event.logical_resource_id().unwrap_or_default().to_owned(),
                     resource_type: event.resource_type().unwrap_or_default().to_owned(),
-                    status: event
-                        .resource_status()
-                        .map(|status| status.as_str().to_owned())
-                        .unwrap_or_default(),
+                    status: EventStatus::from(
+                        event.resource_status().map_or("", |status| status.as_str()),
+                    ),
                     reason: event
                         .resource_status_reason()
                         .filter(|reason| !reason.is_empty())
@@ -342,7 +557,7 @@ pub struct Progress {
     pub elapsed: Duration,
 }
 
-/// Counts distinct resources that reached a `*_COMPLETE` status.
+/// Counts distinct resources that reached their new state.
 #[derive(Debug, Default)]
 struct ProgressCounter {
     completed: BTreeSet<String>,
@@ -350,10 +565,7 @@ struct ProgressCounter {
 
 impl ProgressCounter {
     fn record(&mut self, event: &StackEvent) {
-        if !event.is_stack_event()
-            && event.status.ends_with("_COMPLETE")
-            && !event.status.contains("ROLLBACK")
-        {
+        if !event.is_stack_event() && event.status.is_done() {
             self.completed.insert(event.logical_id.clone());
         }
     }
@@ -373,7 +585,7 @@ pub fn format_event(event: &StackEvent, progress: &Progress) -> String {
         event.resource_type
     );
     if let Some(reason) = &event.reason
-        && (event.is_failure() || event.status.contains("ROLLBACK"))
+        && event.status.shows_reason()
     {
         line.push_str(": ");
         line.push_str(reason);
@@ -391,7 +603,7 @@ pub enum WatchOutcome {
     },
     /// The user interrupted; the stack was not touched.
     Interrupted {
-        last_status: Option<String>,
+        last_status: Option<StackStatus>,
         events: Vec<StackEvent>,
     },
 }
@@ -594,14 +806,58 @@ mod tests {
 
     #[test]
     fn unknown_statuses_are_kept_and_future_in_progress_waits() {
-        assert_eq!(StatusClass::of("CREATE_COMPLETE"), StatusClass::Succeeded);
-        assert_eq!(StatusClass::of("FOO_IN_PROGRESS"), StatusClass::InProgress);
+        let class = |status: &str| StackStatus::from(status).class();
+        assert_eq!(class("CREATE_COMPLETE"), StatusClass::Succeeded);
+        assert_eq!(class("FOO_IN_PROGRESS"), StatusClass::InProgress);
         assert_eq!(
-            StatusClass::of("TELEPORTED"),
-            StatusClass::Unknown("TELEPORTED".into())
+            StackStatus::from("TELEPORTED"),
+            StackStatus::Unknown("TELEPORTED".into())
         );
-        assert!(StatusClass::of("TELEPORTED").is_terminal());
-        assert!(!StatusClass::of("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS").is_terminal());
+        assert_eq!(class("TELEPORTED"), StatusClass::Unknown);
+        assert!(class("TELEPORTED").is_terminal());
+        assert!(!class("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS").is_terminal());
+        // Not even a future `*_COMPLETE` reads as success.
+        assert_eq!(class("UPDATE_TELEPORT_COMPLETE"), StatusClass::Unknown);
+    }
+
+    #[test]
+    fn every_status_the_sdk_knows_is_known_here_with_its_spelling() {
+        use aws_sdk_cloudformation::types::{
+            ResourceStatus as SdkResourceStatus, StackStatus as SdkStackStatus,
+        };
+        for &text in SdkStackStatus::values() {
+            let status = StackStatus::from(text);
+            assert!(!matches!(status, StackStatus::Unknown(_)), "{text}");
+            assert_eq!(status.as_str(), text);
+            // Stack statuses appear on the stack's own events too.
+            assert!(
+                !matches!(EventStatus::from(text), EventStatus::Unknown(_)),
+                "{text}"
+            );
+        }
+        for &text in SdkResourceStatus::values() {
+            let status = EventStatus::from(text);
+            assert!(!matches!(status, EventStatus::Unknown(_)), "{text}");
+            assert_eq!(status.as_str(), text);
+        }
+    }
+
+    #[test]
+    fn an_unknown_event_status_is_never_progress_and_always_shows_its_reason() {
+        let teleported = EventStatus::from("TELEPORT_COMPLETE");
+        assert!(!teleported.is_done());
+        assert!(teleported.shows_reason());
+        assert!(!teleported.is_failure());
+        assert!(EventStatus::from("TELEPORT_FAILED").is_failure());
+        let mut counter = ProgressCounter::default();
+        counter.record(&event(
+            "1",
+            "T",
+            "AWS::DynamoDB::Table",
+            "TELEPORT_COMPLETE",
+            None,
+        ));
+        assert!(counter.completed.is_empty());
     }
 
     #[test]

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{StackStatus, TemplateStage};
 use serde_json::Value as Json;
-use upstack_diff::{ChangeSetDetail, ChangeSetResource, ChangeSetView};
+use upstack_diff::ChangeSetResource;
 
 use crate::aws::{CallError, Pacing, with_retries};
 use crate::changeset::{
-    self, ChangeAction, ChangeSetError, ChangeSetHandle, ChangeSetKind, ChangeSetReplacement,
-    ChangeSetRequest, ChangeSetState, MAX_TEMPLATE_BODY_BYTES, TemplateSource,
+    self, ChangeSetError, ChangeSetHandle, ChangeSetKind, ChangeSetRequest, ChangeSetState,
+    MAX_TEMPLATE_BODY_BYTES, TemplateSource,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -227,9 +227,7 @@ async fn read_change_set(
     pacing: &Pacing,
 ) -> Result<Vec<ChangeSetResource>, LiveDiffError> {
     match changeset::wait_until_ready(client, handle, pacing).await? {
-        ChangeSetState::Ready(description) => {
-            Ok(description.changes.iter().map(to_diff_model).collect())
-        }
+        ChangeSetState::Ready(description) => Ok(description.changes),
         ChangeSetState::NoChanges { .. } => Ok(Vec::new()),
         ChangeSetState::Failed { status, reason } => Err(LiveDiffError::ChangeSetFailed {
             stack: handle.stack_name.clone(),
@@ -274,47 +272,6 @@ async fn clean_up(
         }
     }
     Ok(())
-}
-
-/// The toolkit's change-set model to the diff engine's (which has no SDK types).
-pub fn to_diff_model(change: &changeset::ResourceChange) -> ChangeSetResource {
-    let action = match &change.action {
-        ChangeAction::Add => "Add".to_owned(),
-        ChangeAction::Modify => "Modify".to_owned(),
-        ChangeAction::Remove => "Remove".to_owned(),
-        ChangeAction::Import => "Import".to_owned(),
-        ChangeAction::Dynamic => "Dynamic".to_owned(),
-        ChangeAction::SyncWithActual => "SyncWithActual".to_owned(),
-        ChangeAction::Other(other) => other.clone(),
-    };
-    let replacement = match &change.replacement {
-        ChangeSetReplacement::True => Some("True".to_owned()),
-        ChangeSetReplacement::False => Some("False".to_owned()),
-        ChangeSetReplacement::Conditional => Some("Conditional".to_owned()),
-        ChangeSetReplacement::NotReported(value) if value.is_empty() => None,
-        ChangeSetReplacement::NotReported(value) => Some(value.clone()),
-    };
-    ChangeSetResource {
-        logical_id: change.logical_id.clone(),
-        resource_type: (!change.resource_type.is_empty()).then(|| change.resource_type.clone()),
-        view: ChangeSetView {
-            action,
-            replacement,
-            physical_id: change.physical_id.clone(),
-            details: change
-                .details
-                .iter()
-                .map(|detail| ChangeSetDetail {
-                    attribute: (!detail.attribute.is_empty()).then(|| detail.attribute.clone()),
-                    name: detail.name.clone(),
-                    requires_recreation: detail.requires_recreation.clone(),
-                    evaluation: detail.evaluation.clone(),
-                    change_source: detail.change_source.clone(),
-                    causing_entity: detail.causing_entity.clone(),
-                })
-                .collect(),
-        },
-    }
 }
 
 #[cfg(test)]

@@ -4,10 +4,10 @@
 //!
 //! The file records the change set (ARN), the template and assets it was
 //! made from, the stack's state at that moment, what the review found (the
-//! approval facts and the diff as `upstack_diff`'s JSON) and the production
-//! rules that apply when it runs. Execution re-reads the change set and the
-//! stack and compares them with this record; any difference is a
-//! [`StaleReason`], and nothing is touched.
+//! approval facts and the diff as `upstack_diff`'s JSON report) and the
+//! production rules that apply when it runs. Execution re-reads the change
+//! set and the stack and compares them with this record; any difference is
+//! a [`StaleReason`], and nothing is touched.
 //!
 //! The format is versioned (`format_version`); [`Plan::load`] is the one
 //! reader and rejects other versions, unknown fields and malformed values
@@ -20,6 +20,10 @@ use aws_sdk_cloudformation::types::{ChangeSetStatus, ExecutionStatus};
 use serde::{Deserialize, Serialize};
 
 use crate::changeset::ChangeSetKind;
+use crate::events::StackStatus;
+use upstack_cfn::StackPolicy;
+use upstack_diff::render::Sources;
+use upstack_diff::{JsonReport, TemplateDiff};
 use upstack_project::fsutil::write_atomic;
 
 /// The plan file format this version reads and writes. Bump it on any change
@@ -54,12 +58,55 @@ pub struct Plan {
     /// policy below protects stateful resources.
     pub production: bool,
     pub termination_protection: bool,
-    /// The protective stack policy applied after execution (production only).
-    pub stack_policy: Option<String>,
-    /// The reviewed change as `upstack_diff`'s JSON report (its own
-    /// `schema_version` inside); kept as JSON so this file stays readable
-    /// when the diff schema moves on. See [`Plan::diff_report`].
-    pub diff: serde_json::Value,
+    /// The protective stack policy applied after execution (production
+    /// only). Saved as the compact text SetStackPolicy is sent, and read
+    /// back only when the file holds exactly that text: see [`policy_text`].
+    #[serde(default, with = "policy_text")]
+    pub stack_policy: Option<StackPolicy>,
+    /// The reviewed change: `upstack_diff`'s JSON report, as `diff
+    /// --format json` prints it (its own `schema_version` inside). Read
+    /// typed, so a plan whose diff this version cannot read is refused when
+    /// loaded, never executed without its diff shown; a diff schema change
+    /// older readers would misread needs a new [`FORMAT_VERSION`] too.
+    pub diff: JsonReport,
+}
+
+/// A plan's stack policy as the JSON string SetStackPolicy takes
+/// ([`StackPolicy::to_json_string`]: compact, keys sorted).
+///
+/// The policy is typed in memory, but what `--execute` sends must be byte
+/// for byte what the plan file holds, as for everything else a plan
+/// records: a text that parses but is not the one `to_json_string` gives
+/// back (reordered, reformatted, edited by hand) is refused rather than
+/// silently normalised into other bytes.
+mod policy_text {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+    use upstack_cfn::StackPolicy;
+
+    pub fn serialize<S: Serializer>(
+        policy: &Option<StackPolicy>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match policy {
+            Some(policy) => serializer.serialize_some(&policy.to_json_string()),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<StackPolicy>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(deserializer)? else {
+            return Ok(None);
+        };
+        let policy = StackPolicy::parse(&text).map_err(D::Error::custom)?;
+        if policy.to_json_string() != text {
+            return Err(D::Error::custom(
+                "the stack policy is not the compact, key-sorted text upstack writes (was the plan edited?); prepare the plan again",
+            ));
+        }
+        Ok(Some(policy))
+    }
 }
 
 /// The change set a plan executes.
@@ -106,7 +153,9 @@ impl From<PlannedKind> for ChangeSetKind {
 #[serde(deny_unknown_fields)]
 pub struct StackSnapshot {
     pub stack_id: String,
-    pub status: String,
+    /// As CloudFormation spells it; one newer than this version is kept
+    /// verbatim.
+    pub status: StackStatus,
     /// RFC 3339.
     pub creation_time: Option<String>,
     /// RFC 3339; `None` when the stack was never updated.
@@ -142,7 +191,10 @@ pub enum StaleReason {
         reason: Option<String>,
     },
     /// The stack the plan was made against is gone.
-    StackGone { stack: String, was_status: String },
+    StackGone {
+        stack: String,
+        was_status: StackStatus,
+    },
     /// A stack of that name exists, but it is not the one in the plan.
     StackReplaced {
         stack: String,
@@ -150,13 +202,13 @@ pub enum StaleReason {
         was_stack_id: String,
     },
     /// The plan expected no stack (a CREATE), and one was made meanwhile.
-    StackCreated { stack: String, status: String },
+    StackCreated { stack: String, status: StackStatus },
     /// Status or last-update time differ from the plan's.
     StackUpdated {
         stack: String,
-        status: String,
+        status: StackStatus,
         last_updated_time: Option<String>,
-        was_status: String,
+        was_status: StackStatus,
         was_last_updated_time: Option<String>,
     },
     /// The deployed template differs although the stack metadata did not move.
@@ -402,7 +454,7 @@ impl Plan {
                         ),
                     ));
                 }
-                if stack.stack_id.is_empty() || stack.status.is_empty() {
+                if stack.stack_id.is_empty() || stack.status.as_str().is_empty() {
                     return Err(invalid(
                         "stack",
                         "needs stack_id and status for an UPDATE".into(),
@@ -443,36 +495,70 @@ impl Plan {
         })))
     }
 
-    /// The reviewed change as the diff crate's typed report (for
-    /// `diff --plan`, which renders it as text, markdown or JSON).
-    pub fn diff_report(&self) -> Result<upstack_diff::JsonReport, serde_json::Error> {
-        serde_json::from_value(self.diff.clone())
-    }
-
     /// The reviewed change back as a diff and its sources, ready for any
     /// renderer: what `diff --plan` prints and what `--execute` shows.
-    pub fn reviewed_diff(
-        &self,
-    ) -> Result<(upstack_diff::TemplateDiff, upstack_diff::render::Sources), serde_json::Error>
-    {
-        let report = self.diff_report()?;
-        Ok((
-            upstack_diff::TemplateDiff {
-                resources: report.resources,
-                security: report.security,
-                sections: report.sections,
+    pub fn reviewed_diff(&self) -> (TemplateDiff, Sources) {
+        let report = &self.diff;
+        (
+            TemplateDiff {
+                resources: report.resources.clone(),
+                security: report.security.clone(),
+                sections: report.sections.clone(),
             },
-            upstack_diff::render::Sources {
-                old: report.old_source,
-                new: report.new_source,
+            Sources {
+                old: report.old_source.clone(),
+                new: report.new_source.clone(),
             },
-        ))
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use upstack_cfn::StatefulResource;
+    use upstack_diff::{
+        ChangeSetAction, ChangeSetDetail, ChangeSetReplacement, ChangeSetResource, ChangeSetView,
+        RequiresRecreation, ResourceAttribute,
+    };
+
+    /// A table renamed, with CloudFormation's verdict merged in.
+    fn reviewed() -> JsonReport {
+        let table = |name: &str| {
+            serde_json::json!({"Resources": {"Table": {
+                "Type": "AWS::DynamoDB::Table",
+                "Properties": {"TableName": name}
+            }}})
+        };
+        let mut diff = upstack_diff::diff_templates(
+            &table("a"),
+            &table("b"),
+            upstack_cfn_resources::registry::lookup,
+        )
+        .unwrap();
+        diff.merge_change_set(vec![ChangeSetResource {
+            logical_id: "Table".into(),
+            resource_type: Some("AWS::DynamoDB::Table".into()),
+            view: ChangeSetView {
+                action: ChangeSetAction::Modify,
+                replacement: Some(ChangeSetReplacement::True),
+                physical_id: Some("a".into()),
+                details: vec![ChangeSetDetail {
+                    attribute: Some(ResourceAttribute::Properties),
+                    name: Some("TableName".into()),
+                    requires_recreation: Some(RequiresRecreation::Always),
+                    ..ChangeSetDetail::default()
+                }],
+            },
+        }]);
+        upstack_diff::render::report(
+            &diff,
+            &Sources {
+                old: "stack upstack-prod (deployed)".into(),
+                new: "change set upstack-1".into(),
+            },
+        )
+    }
 
     fn sample() -> Plan {
         Plan {
@@ -507,8 +593,11 @@ mod tests {
             },
             production: true,
             termination_protection: true,
-            stack_policy: Some("{}".into()),
-            diff: serde_json::json!({"schema_version": 1}),
+            stack_policy: upstack_cfn::stack_policy::protecting(&[StatefulResource {
+                logical_id: "Table".into(),
+                resource_type: "AWS::DynamoDB::Table".into(),
+            }]),
+            diff: reviewed(),
         }
     }
 
@@ -579,6 +668,66 @@ mod tests {
 
         let message = load_error(&edited(|v| v["change_set"]["kind"] = "DELETE".into()));
         assert!(message.contains("unknown variant `DELETE`"), "{message}");
+    }
+
+    #[test]
+    fn the_typed_fields_are_written_as_the_untyped_ones_were() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan-prod.json");
+        let plan = sample();
+        plan.save(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        // The policy as one JSON string holding the text SetStackPolicy is sent.
+        let policy = plan.stack_policy.as_ref().unwrap().to_json_string();
+        assert!(
+            text.contains(&format!(
+                "\"stack_policy\": {}",
+                serde_json::Value::String(policy)
+            )),
+            "{text}"
+        );
+        // The diff as `diff --format json` prints it, field for field: what
+        // the plan held when this field was `serde_json::to_value` of it.
+        let untyped = serde_json::to_value(&plan.diff).unwrap();
+        assert_eq!(serde_json::to_value(&plan).unwrap()["diff"], untyped);
+        let mut written =
+            serde_json::to_string_pretty(&serde_json::to_value(&plan).unwrap()).unwrap();
+        written.push('\n');
+        assert_eq!(text, written);
+        assert!(
+            text.contains("\"requires_recreation\": \"Always\""),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_policy_or_diff_this_version_would_not_write_is_refused() {
+        let message = load_error(&edited(|v| v["stack_policy"] = "{}".into()));
+        assert!(message.contains("no `Statement` list"), "{message}");
+
+        // The same policy, pretty-printed: not the bytes that were reviewed.
+        let message = load_error(&edited(|v| {
+            let policy: serde_json::Value =
+                serde_json::from_str(v["stack_policy"].as_str().unwrap()).unwrap();
+            v["stack_policy"] = serde_json::to_string_pretty(&policy).unwrap().into();
+        }));
+        assert!(
+            message.contains("not the compact, key-sorted text upstack writes"),
+            "{message}"
+        );
+
+        let message = load_error(&edited(|v| {
+            v["diff"]["resources"][0]["surprise"] = true.into()
+        }));
+        assert!(message.contains("unknown field `surprise`"), "{message}");
+
+        // No policy at all stays what it was: none.
+        let plan = Plan::parse(
+            &edited(|v| v["stack_policy"] = serde_json::Value::Null),
+            Path::new("plan-prod.json"),
+        )
+        .unwrap();
+        assert_eq!(plan.stack_policy, None);
     }
 
     #[test]

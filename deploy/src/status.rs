@@ -12,6 +12,7 @@
 //! The JSON document is versioned ([`SCHEMA_VERSION`]); its fields are
 //! documented on [`StatusReport`] and the types it holds.
 
+use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudwatch::types::{
@@ -24,7 +25,7 @@ use upstack_stack::config::AlarmKind;
 use upstack_stack::model::Pipeline;
 
 use crate::aws::{CallError, Pacing, with_retries};
-use crate::events::rfc3339;
+use crate::events::{StackStatus, rfc3339};
 
 /// Version of the `status --format json` document. Bump it when a field
 /// changes meaning or goes away; adding a field is not a bump.
@@ -136,7 +137,64 @@ impl AlarmState {
     }
 }
 
-impl Serialize for AlarmState {
+/// CloudWatch's spelling; an unknown one becomes [`AlarmState::Unknown`].
+impl From<&str> for AlarmState {
+    fn from(state: &str) -> AlarmState {
+        AlarmState::from_sdk(Some(&StateValue::from(state)))
+    }
+}
+
+/// What `status` found for one of the template's alarms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlarmReportState {
+    /// CloudWatch has it, in this state.
+    Found(AlarmState),
+    /// In the template, not in CloudWatch.
+    Missing,
+}
+
+impl AlarmReportState {
+    /// As the report spells it: CloudWatch's state, or `MISSING`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            AlarmReportState::Found(state) => state.as_str(),
+            AlarmReportState::Missing => "MISSING",
+        }
+    }
+
+    pub fn is_alarm(&self) -> bool {
+        *self == AlarmReportState::Found(AlarmState::Alarm)
+    }
+
+    pub fn is_ok(&self) -> bool {
+        *self == AlarmReportState::Found(AlarmState::Ok)
+    }
+}
+
+/// The report's spelling back: `MISSING`, else CloudWatch's.
+impl From<&str> for AlarmReportState {
+    fn from(state: &str) -> AlarmReportState {
+        match state {
+            "MISSING" => AlarmReportState::Missing,
+            cloudwatch => AlarmReportState::Found(cloudwatch.into()),
+        }
+    }
+}
+
+impl PartialEq<&str> for AlarmReportState {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl fmt::Display for AlarmReportState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `pad`: the text report aligns states in a column.
+        f.pad(self.as_str())
+    }
+}
+
+impl Serialize for AlarmReportState {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
@@ -291,7 +349,7 @@ pub enum Health {
 pub struct StackReport {
     pub name: String,
     /// CloudFormation's status, verbatim (an unknown one is carried as is).
-    pub status: String,
+    pub status: StackStatus,
     pub status_reason: Option<String>,
     /// RFC 3339: the last update, else the creation (the last deploy).
     pub last_deployed: Option<String>,
@@ -302,7 +360,7 @@ pub struct AlarmReport {
     pub name: String,
     /// `OK`, `ALARM`, `INSUFFICIENT_DATA`, any newer CloudWatch state
     /// verbatim, or `MISSING` (in the template, not in CloudWatch).
-    pub state: String,
+    pub state: AlarmReportState,
     /// CloudWatch's `StateReason`.
     pub reason: Option<String>,
     /// RFC 3339: when the state last changed.
@@ -333,7 +391,7 @@ pub struct FunctionReport {
 impl StatusReport {
     /// The alarms in ALARM.
     pub fn firing(&self) -> impl Iterator<Item = &AlarmReport> {
-        self.alarms.iter().filter(|alarm| alarm.state == "ALARM")
+        self.alarms.iter().filter(|alarm| alarm.state.is_alarm())
     }
 }
 
@@ -391,13 +449,13 @@ pub async fn gather(
             |name| match observed.iter().find(|seen| &seen.name == name) {
                 Some(seen) => AlarmReport {
                     name: name.clone(),
-                    state: seen.state.as_str().to_owned(),
+                    state: AlarmReportState::Found(seen.state.clone()),
                     reason: seen.reason.clone(),
                     updated: seen.updated.clone(),
                 },
                 None => AlarmReport {
                     name: name.clone(),
-                    state: "MISSING".to_owned(),
+                    state: AlarmReportState::Missing,
                     reason: None,
                     updated: None,
                 },
@@ -461,7 +519,7 @@ pub fn report(
     queues: Vec<QueueReport>,
     functions: Vec<FunctionReport>,
 ) -> StatusReport {
-    let health = if alarms.iter().any(|alarm| alarm.state == "ALARM") {
+    let health = if alarms.iter().any(|alarm| alarm.state.is_alarm()) {
         Health::Alarm
     } else {
         Health::Healthy
@@ -624,14 +682,18 @@ pub fn render_text(report: &StatusReport) -> String {
         .unwrap_or(0);
     let mut alarms: Vec<&AlarmReport> = report.alarms.iter().collect();
     // ALARM first, then anything not OK; the model's order otherwise.
-    alarms.sort_by_key(|alarm| match alarm.state.as_str() {
-        "ALARM" => 0,
-        "OK" => 2,
-        _ => 1,
+    alarms.sort_by_key(|alarm| {
+        if alarm.state.is_alarm() {
+            0
+        } else if alarm.state.is_ok() {
+            2
+        } else {
+            1
+        }
     });
     for alarm in alarms {
         let mut line = format!("  {:<17} {:<width$}", alarm.state, alarm.name);
-        if alarm.state != "OK"
+        if !alarm.state.is_ok()
             && let Some(reason) = &alarm.reason
         {
             line.push_str("  ");
@@ -683,4 +745,24 @@ pub fn render_text(report: &StatusReport) -> String {
         Health::Alarm => format!("ALARM: {firing} alarm(s) in ALARM\n"),
     });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_cloudwatch_state_is_neither_alarm_nor_ok() {
+        let newer = AlarmReportState::from("PENDING_REVIEW");
+        assert_eq!(
+            newer,
+            AlarmReportState::Found(AlarmState::Unknown("PENDING_REVIEW".into()))
+        );
+        assert!(!newer.is_alarm() && !newer.is_ok());
+        assert!(AlarmReportState::from("ALARM").is_alarm());
+        assert_eq!(AlarmReportState::from("MISSING"), AlarmReportState::Missing);
+        assert!(!AlarmReportState::Missing.is_ok());
+        // Padded like the strings it replaced: the text report's column.
+        assert_eq!(format!("{:<8}|", AlarmReportState::from("OK")), "OK      |");
+    }
 }

@@ -128,7 +128,10 @@ async fn waits_with_backoff_then_returns_every_page_of_changes() {
         .map(|change| change.logical_id.as_str())
         .collect();
     assert_eq!(ids, ["Uploads", "Table"]);
-    assert!(description.changes[0].replacement.may_replace());
+    assert_eq!(
+        description.changes[0].view.replacement,
+        Some(upstack_diff::ChangeSetReplacement::True)
+    );
     // Two polls that were not ready: two pauses, the second longer.
     let sleeps = clock.sleeps();
     assert_eq!(sleeps.len(), 2, "{sleeps:?}");

@@ -75,7 +75,8 @@ impl FailOn {
 
 impl TemplateDiff {
     /// Merges what CloudFormation reported in a change set into the offline
-    /// diff: its `Replacement` overrides the prediction, and resources it
+    /// diff: its `Replacement` overrides the prediction (a value this
+    /// version does not know never lowers it), and resources it
     /// changes that the template diff did not see (e.g. a `Dynamic` change
     /// caused by a replaced resource it references) are added.
     pub fn merge_change_set(&mut self, changes: Vec<ChangeSetResource>) {
@@ -88,10 +89,15 @@ impl TemplateDiff {
                 existing.change_set = Some(change.view);
                 continue;
             }
-            let action = match change.view.action.as_str() {
-                "Add" | "Import" => Action::Add,
-                "Remove" => Action::Remove,
-                _ => Action::Modify,
+            let action = match change.view.action {
+                ChangeSetAction::Add | ChangeSetAction::Import => Action::Add,
+                ChangeSetAction::Remove => Action::Remove,
+                // An unknown action stays a change to the resource, and the
+                // view's unknown value makes it a possible replacement.
+                ChangeSetAction::Modify
+                | ChangeSetAction::Dynamic
+                | ChangeSetAction::SyncWithActual
+                | ChangeSetAction::Unknown(_) => Action::Modify,
             };
             let type_name = change.resource_type.clone();
             self.resources.push(ResourceChange {
@@ -119,15 +125,14 @@ impl TemplateDiff {
         }
         self.resources
             .sort_by(|a, b| a.logical_id.cmp(&b.logical_id));
-        // CloudFormation's verdict can add a replacement of a stateful
-        // resource the offline prediction did not foresee.
+        // CloudFormation's verdict can rule out a predicted replacement of a
+        // stateful resource, add one the prediction did not foresee, or hold
+        // a value this version cannot read, which is a possible one.
         for resource in &mut self.resources {
-            if resource
-                .change_set
-                .as_ref()
-                .and_then(|view| view.replacement.as_deref())
-                == Some("False")
-            {
+            let Some(view) = &resource.change_set else {
+                continue;
+            };
+            if view.rules_out_replacement() {
                 resource.hazards.retain(|hazard| {
                     !matches!(
                         hazard.kind,
@@ -138,12 +143,15 @@ impl TemplateDiff {
                     resource.consequences.clear();
                 }
             }
+            let unreadable = view.has_unknown_values();
             let replaced = resource.effective_replacement() == Replacement::Replace;
-            let already = resource
-                .hazards
-                .iter()
-                .any(|hazard| hazard.kind == HazardKind::StatefulReplaced);
-            if resource.stateful && resource.action == Action::Modify && replaced && !already {
+            let has = |kind| resource.hazards.iter().any(|hazard| hazard.kind == kind);
+            let replaced_hazard = has(HazardKind::StatefulReplaced);
+            let may_be_replaced_hazard = has(HazardKind::StatefulMayBeReplaced);
+            if !resource.stateful || resource.action != Action::Modify || replaced_hazard {
+                continue;
+            }
+            if replaced {
                 resource
                     .hazards
                     .retain(|hazard| hazard.kind != HazardKind::StatefulMayBeReplaced);
@@ -154,7 +162,35 @@ impl TemplateDiff {
                         resource.type_name()
                     ),
                 });
+            } else if unreadable && !may_be_replaced_hazard {
+                resource.hazards.push(Hazard {
+                    kind: HazardKind::StatefulMayBeReplaced,
+                    message: format!(
+                        "{} may be replaced: the change set holds a value this version of upstack does not know ({}), so a replacement cannot be ruled out",
+                        resource.type_name(),
+                        unknown_values(view).join(", ")
+                    ),
+                });
             }
         }
     }
+}
+
+/// The values of `view` this version does not know, each with its field:
+/// `Replacement Maybe`, `KeySchema RequiresRecreation Sometimes`.
+fn unknown_values(view: &ChangeSetView) -> Vec<String> {
+    let mut found = Vec::new();
+    if let ChangeSetAction::Unknown(action) = &view.action {
+        found.push(format!("Action `{action}`"));
+    }
+    if let Some(ChangeSetReplacement::Unknown(replacement)) = &view.replacement {
+        found.push(format!("Replacement `{replacement}`"));
+    }
+    for detail in &view.details {
+        if let Some(RequiresRecreation::Unknown(recreation)) = &detail.requires_recreation {
+            let target = detail.name.as_deref().unwrap_or("a target");
+            found.push(format!("{target} RequiresRecreation `{recreation}`"));
+        }
+    }
+    found
 }

@@ -2,6 +2,8 @@
 //! documented in `diff/SCHEMA.md`; changing a field name or meaning is a
 //! breaking change and needs a new [`SCHEMA_VERSION`].
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
@@ -152,16 +154,20 @@ impl ResourceChange {
     }
 
     /// CloudFormation's answer when there is one, else the offline prediction.
+    /// An answer this version cannot read is at least "may be replaced"
+    /// (the prediction when that says more): reading it as "no
+    /// replacement" could hide the loss of a table or a bucket.
     pub fn effective_replacement(&self) -> Replacement {
         match &self.change_set {
-            Some(view) => match view.replacement.as_deref() {
-                Some("True") => Replacement::Replace,
-                Some("Conditional") => Replacement::MayReplace,
-                Some("False") => Replacement::None,
-                // Unknown or absent values from AWS: keep our own prediction.
-                _ => self.replacement,
-            },
-            None => self.replacement,
+            Some(view) if view.has_unknown_values() => {
+                self.replacement.max(Replacement::MayReplace)
+            }
+            Some(ChangeSetView {
+                replacement: Some(answer),
+                ..
+            }) => answer.verdict(),
+            // Absent (CloudFormation reports none for add and remove): the prediction.
+            Some(_) | None => self.replacement,
         }
     }
 }
@@ -307,29 +313,202 @@ pub struct StatementView {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeSetView {
-    /// `Add`, `Modify`, `Remove`, `Import`, `Dynamic` (kept as AWS sends it).
-    pub action: String,
-    /// `True`, `False`, `Conditional` (kept as AWS sends it; absent for add/remove).
-    pub replacement: Option<String>,
+    pub action: ChangeSetAction,
+    /// Absent for add and remove.
+    pub replacement: Option<ChangeSetReplacement>,
     pub physical_id: Option<String>,
     pub details: Vec<ChangeSetDetail>,
+}
+
+impl ChangeSetView {
+    /// Whether CloudFormation said something about this resource that this
+    /// version cannot read: an action, a `Replacement` or a detail's
+    /// `RequiresRecreation` newer than it. Any of them could stand for a
+    /// replacement or a removal.
+    pub fn has_unknown_values(&self) -> bool {
+        matches!(self.action, ChangeSetAction::Unknown(_))
+            || matches!(self.replacement, Some(ChangeSetReplacement::Unknown(_)))
+            || self.details.iter().any(|detail| {
+                matches!(
+                    detail.requires_recreation,
+                    Some(RequiresRecreation::Unknown(_))
+                )
+            })
+    }
+
+    /// CloudFormation said `Replacement: False` and nothing this version
+    /// cannot read: the one answer that lifts a predicted replacement.
+    pub fn rules_out_replacement(&self) -> bool {
+        self.replacement == Some(ChangeSetReplacement::False) && !self.has_unknown_values()
+    }
 }
 
 /// One `ResourceChangeDetail` from DescribeChangeSet.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeSetDetail {
-    /// `Properties`, `Metadata`, `Tags`, ... (the target attribute).
-    pub attribute: Option<String>,
+    /// The target attribute.
+    pub attribute: Option<ResourceAttribute>,
     /// The property name, when the attribute is `Properties`.
     pub name: Option<String>,
-    /// `Never`, `Conditionally`, `Always`.
-    pub requires_recreation: Option<String>,
-    /// `Static` or `Dynamic`.
-    pub evaluation: Option<String>,
-    /// `ResourceReference`, `ParameterReference`, `ResourceAttribute`, `DirectModification`, `Automatic`.
-    pub change_source: Option<String>,
+    pub requires_recreation: Option<RequiresRecreation>,
+    pub evaluation: Option<Evaluation>,
+    pub change_source: Option<ChangeSource>,
     pub causing_entity: Option<String>,
+}
+
+/// A CloudFormation enum: its values spelled as AWS spells them, and an
+/// `Unknown` arm that carries a value newer than this code verbatim (as the
+/// SDK's own enums do), so a new value is neither an error nor taken for a
+/// known one. Serialized as that spelling: the JSON output and saved plans
+/// hold exactly what AWS sent.
+macro_rules! aws_enum {
+    (
+        $(#[$meta:meta])*
+        $name:ident { $($(#[$variant_meta:meta])* $variant:ident = $text:literal,)+ }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$variant_meta])* $variant,)+
+            /// A value this version does not know, as AWS sent it.
+            Unknown(String),
+        }
+
+        impl $name {
+            /// AWS's spelling.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $text,)+
+                    $name::Unknown(text) => text,
+                }
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(text: &str) -> Self {
+                match text {
+                    $($text => $name::$variant,)+
+                    other => $name::Unknown(other.to_owned()),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.pad(self.as_str())
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                String::deserialize(deserializer).map(|text| $name::from(text.as_str()))
+            }
+        }
+    };
+}
+
+aws_enum! {
+    /// What a change set does to a resource (`ResourceChange.Action`).
+    ChangeSetAction {
+        Add = "Add",
+        Modify = "Modify",
+        Remove = "Remove",
+        Import = "Import",
+        /// The exact action cannot be determined before the change set runs.
+        Dynamic = "Dynamic",
+        /// Only CloudFormation's record changes, to resolve drift.
+        SyncWithActual = "SyncWithActual",
+    }
+}
+
+/// What an entry without an action is read as: a value no version knows,
+/// so it is treated like any unknown one.
+impl Default for ChangeSetAction {
+    fn default() -> Self {
+        ChangeSetAction::Unknown(String::new())
+    }
+}
+
+aws_enum! {
+    /// Whether CloudFormation will replace a resource (`ResourceChange.Replacement`).
+    ChangeSetReplacement {
+        True = "True",
+        False = "False",
+        /// Depends on a value known only during the update.
+        Conditional = "Conditional",
+    }
+}
+
+impl ChangeSetReplacement {
+    /// The answer as a [`Replacement`]. An unknown value could be a
+    /// replacement, so it never reads as [`Replacement::None`].
+    pub fn verdict(&self) -> Replacement {
+        match self {
+            ChangeSetReplacement::True => Replacement::Replace,
+            ChangeSetReplacement::False => Replacement::None,
+            ChangeSetReplacement::Conditional | ChangeSetReplacement::Unknown(_) => {
+                Replacement::MayReplace
+            }
+        }
+    }
+}
+
+aws_enum! {
+    /// Whether changing one target recreates the resource
+    /// (`ResourceTargetDefinition.RequiresRecreation`).
+    RequiresRecreation {
+        Never = "Never",
+        Conditionally = "Conditionally",
+        Always = "Always",
+    }
+}
+
+aws_enum! {
+    /// The part of a resource a change targets (`ResourceTargetDefinition.Attribute`).
+    ResourceAttribute {
+        Properties = "Properties",
+        Metadata = "Metadata",
+        CreationPolicy = "CreationPolicy",
+        UpdatePolicy = "UpdatePolicy",
+        DeletionPolicy = "DeletionPolicy",
+        UpdateReplacePolicy = "UpdateReplacePolicy",
+        Tags = "Tags",
+    }
+}
+
+aws_enum! {
+    /// When the new value is known (`ResourceChangeDetail.Evaluation`).
+    Evaluation {
+        /// Before the update.
+        Static = "Static",
+        /// Only during it, e.g. from a resource that is itself replaced.
+        Dynamic = "Dynamic",
+    }
+}
+
+aws_enum! {
+    /// What causes a change (`ResourceChangeDetail.ChangeSource`).
+    ChangeSource {
+        ResourceReference = "ResourceReference",
+        ParameterReference = "ParameterReference",
+        ResourceAttribute = "ResourceAttribute",
+        DirectModification = "DirectModification",
+        Automatic = "Automatic",
+        NoModification = "NoModification",
+    }
 }
 
 /// One resource entry of a change set, as the toolkit reads it from

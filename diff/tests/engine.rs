@@ -610,6 +610,148 @@ fn the_change_set_verdict_overrides_the_prediction() {
     assert_eq!(result.summary().change, 2);
 }
 
+/// A queue (stateful) whose only change is one CloudFormation updates in
+/// place: offline, no replacement.
+fn queue_updated_in_place() -> TemplateDiff {
+    let result = diff(
+        one("AWS::SQS::Queue", json!({"VisibilityTimeout": 30})),
+        one("AWS::SQS::Queue", json!({"VisibilityTimeout": 60})),
+    );
+    assert_eq!(result.resources[0].replacement, Replacement::None);
+    assert!(result.resources[0].hazards.is_empty());
+    result
+}
+
+fn is_flagged_as_possible_replacement(result: &TemplateDiff, logical_id: &str) {
+    let change = result
+        .resources
+        .iter()
+        .find(|change| change.logical_id == logical_id)
+        .unwrap();
+    assert_eq!(change.effective_replacement(), Replacement::MayReplace);
+    assert_eq!(result.summary().may_replace, 1);
+    assert!(
+        change
+            .hazards
+            .iter()
+            .any(|hazard| hazard.kind == HazardKind::StatefulMayBeReplaced),
+        "{:?}",
+        change.hazards
+    );
+    assert_eq!(FailOn::Destructive.violations(result).len(), 1);
+    let sources = render::Sources {
+        old: "old".into(),
+        new: "new".into(),
+    };
+    let text = render::text(result, &sources, false);
+    assert!(text.contains("may be replaced"), "{text}");
+}
+
+#[test]
+fn an_unknown_replacement_is_a_possible_replacement_never_none() {
+    let mut result = queue_updated_in_place();
+    result.merge_change_set(vec![change_set("R", "Modify", Some("Maybe"))]);
+    is_flagged_as_possible_replacement(&result, "R");
+    let hazard = &result.resources[0].hazards[0].message;
+    assert!(hazard.contains("Replacement `Maybe`"), "{hazard}");
+    // Kept as AWS sent it in the machine-readable output.
+    let json = render::json(
+        &result,
+        &render::Sources {
+            old: "old".into(),
+            new: "new".into(),
+        },
+    );
+    assert!(json.contains(r#""replacement": "Maybe""#), "{json}");
+}
+
+#[test]
+fn an_unknown_recreation_outweighs_replacement_false() {
+    let mut result = queue_updated_in_place();
+    let mut change = change_set("R", "Modify", Some("False"));
+    change.view.details = vec![ChangeSetDetail {
+        attribute: Some("Properties".into()),
+        name: Some("VisibilityTimeout".into()),
+        requires_recreation: Some("Sometimes".into()),
+        ..ChangeSetDetail::default()
+    }];
+    result.merge_change_set(vec![change]);
+    is_flagged_as_possible_replacement(&result, "R");
+
+    // A predicted possible replacement is not lifted by that `False` either.
+    let mut result = diff(
+        one("AWS::SQS::Queue", json!({"QueueName": "a"})),
+        one(
+            "AWS::SQS::Queue",
+            json!({"QueueName": {"Fn::Sub": "${AWS::StackName}"}}),
+        ),
+    );
+    let mut change = change_set("R", "Modify", Some("False"));
+    change.view.details = vec![ChangeSetDetail {
+        requires_recreation: Some("Sometimes".into()),
+        ..ChangeSetDetail::default()
+    }];
+    result.merge_change_set(vec![change]);
+    is_flagged_as_possible_replacement(&result, "R");
+    assert_eq!(result.resources[0].hazards.len(), 1);
+}
+
+#[test]
+fn an_unknown_action_on_a_resource_only_cloudformation_saw_is_a_possible_replacement() {
+    let mut result = diff(json!({"Resources": {}}), json!({"Resources": {}}));
+    result.merge_change_set(vec![change_set("Queue", "Teleport", None)]);
+    assert_eq!(result.resources[0].action, Action::Modify);
+    is_flagged_as_possible_replacement(&result, "Queue");
+}
+
+#[test]
+fn an_unknown_value_never_lowers_a_predicted_replacement() {
+    let mut result = diff(
+        one("AWS::SQS::Queue", json!({"QueueName": "a"})),
+        one("AWS::SQS::Queue", json!({"QueueName": "b"})),
+    );
+    assert_eq!(result.resources[0].replacement, Replacement::Replace);
+    result.merge_change_set(vec![change_set("R", "Modify", Some("Maybe"))]);
+    assert_eq!(
+        result.resources[0].effective_replacement(),
+        Replacement::Replace
+    );
+    assert_eq!(
+        result.resources[0]
+            .hazards
+            .iter()
+            .map(|hazard| hazard.kind)
+            .collect::<Vec<_>>(),
+        vec![HazardKind::StatefulReplaced]
+    );
+}
+
+#[test]
+fn change_set_values_keep_the_aws_spelling() {
+    for (text, replacement) in [
+        ("True", ChangeSetReplacement::True),
+        ("False", ChangeSetReplacement::False),
+        ("Conditional", ChangeSetReplacement::Conditional),
+        ("Maybe", ChangeSetReplacement::Unknown("Maybe".into())),
+    ] {
+        assert_eq!(ChangeSetReplacement::from(text), replacement);
+        assert_eq!(serde_json::to_value(&replacement).unwrap(), json!(text));
+        assert_eq!(
+            serde_json::from_value::<ChangeSetReplacement>(json!(text)).unwrap(),
+            replacement
+        );
+    }
+    assert_eq!(
+        ChangeSetReplacement::Unknown("Maybe".into()).verdict(),
+        Replacement::MayReplace
+    );
+    assert_eq!(
+        RequiresRecreation::from("Sometimes"),
+        RequiresRecreation::Unknown("Sometimes".into())
+    );
+    assert_eq!(ChangeSetAction::from("Dynamic"), ChangeSetAction::Dynamic);
+}
+
 #[test]
 fn sections_and_top_level_keys_are_compared() {
     let old = json!({"Description": "a", "Parameters": {"P": {"Type": "String"}}, "Resources": {}});

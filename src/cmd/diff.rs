@@ -82,9 +82,7 @@ struct Side {
 pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     if let Some(path) = &args.plan {
         let plan = upstack_deploy::plan::Plan::load(path)?;
-        let (diff, sources) = plan
-            .reviewed_diff()
-            .with_context(|| format!("plan {}: the recorded diff", path.display()))?;
+        let (diff, sources) = plan.reviewed_diff();
         print!("{}", render_diff(&diff, &sources, args.format, ctx.color()));
         return Ok(outcome(&diff, &args.fail_on));
     }

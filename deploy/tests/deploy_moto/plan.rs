@@ -190,7 +190,7 @@ async fn plan_round_trip_creates_the_stack_then_refuses_a_second_run() {
         !plan.review.broadening.is_empty(),
         "new roles grant permissions"
     );
-    assert_eq!(plan.diff["has_changes"], true);
+    assert!(plan.diff.has_changes);
     // Preparing executed nothing: the stack waits in review.
     assert_eq!(moto.stack_status().await, "REVIEW_IN_PROGRESS");
 

@@ -119,8 +119,14 @@ fn saved_plan() -> Plan {
         },
         production: true,
         termination_protection: true,
-        stack_policy: Some(r#"{"Statement":[]}"#.into()),
-        diff: serde_json::json!({}),
+        stack_policy: Some(upstack_cfn::StackPolicy::parse(r#"{"Statement":[]}"#).unwrap()),
+        diff: upstack_diff::render::report(
+            &upstack_diff::TemplateDiff::default(),
+            &upstack_diff::render::Sources {
+                old: format!("stack {STACK} (deployed)"),
+                new: "change set upstack-1".into(),
+            },
+        ),
     }
 }
 
@@ -266,12 +272,13 @@ async fn prepare_records_cloudformation_replacement_verdict_in_the_plan() {
     assert!(
         saved
             .stack_policy
-            .as_deref()
-            .is_some_and(|policy| policy.contains("LogicalResourceId/Table")),
+            .as_ref()
+            .is_some_and(|policy| policy.to_json_string().contains("LogicalResourceId/Table")),
         "{:?}",
         saved.stack_policy
     );
-    let table = &saved.diff["resources"][0];
+    let diff = serde_json::to_value(&saved.diff).unwrap();
+    let table = &diff["resources"][0];
     assert_eq!(table["logical_id"], "Table");
     assert_eq!(table["change_set"]["replacement"], "True");
     assert_eq!(
@@ -280,8 +287,8 @@ async fn prepare_records_cloudformation_replacement_verdict_in_the_plan() {
     );
     assert_eq!(table["change_set"]["details"][0]["name"], "KeySchema");
     // The saved diff renders again for `diff --plan`.
-    let report = saved.diff_report().unwrap();
-    assert_eq!(report.resources.len(), 1);
+    let (diff, _) = saved.reviewed_diff();
+    assert_eq!(diff.resources.len(), 1);
 }
 
 /// moto sets EXECUTE_COMPLETE after a run but never EXECUTE_FAILED,

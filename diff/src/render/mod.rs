@@ -11,7 +11,10 @@ pub use text::text;
 use serde_json::Value as Json;
 use similar::{ChangeTag, TextDiff};
 
-use crate::model::{ChangeSetDetail, Replacement, ResourceChange, Summary};
+use crate::model::{
+    ChangeSetDetail, ChangeSource, Evaluation, Replacement, RequiresRecreation, ResourceChange,
+    Summary,
+};
 
 /// What was compared, for headers: e.g. `stack upstack-dev (deployed)` and
 /// `synth-out/dev/template.json`.
@@ -81,7 +84,7 @@ pub(crate) fn replacement_label(change: &ResourceChange) -> Option<String> {
         match change
             .change_set
             .as_ref()
-            .and_then(|view| view.replacement.as_deref())
+            .and_then(|view| view.replacement.as_ref())
         {
             Some(from_aws) => {
                 format!("{label}{forced_by} (change set: Replacement {from_aws})")
@@ -182,7 +185,7 @@ fn long_form(value: &Json) -> String {
 pub(crate) fn change_set_detail_line(detail: &ChangeSetDetail) -> String {
     let target = match (&detail.attribute, &detail.name) {
         (Some(attribute), Some(name)) => format!("{attribute}.{name}"),
-        (Some(attribute), None) => attribute.clone(),
+        (Some(attribute), None) => attribute.as_str().to_owned(),
         (None, Some(name)) => name.clone(),
         (None, None) => "(no target)".to_owned(),
     };
@@ -190,12 +193,12 @@ pub(crate) fn change_set_detail_line(detail: &ChangeSetDetail) -> String {
         "{target}: recreation {}",
         detail
             .requires_recreation
-            .as_deref()
-            .unwrap_or("not reported")
+            .as_ref()
+            .map_or("not reported", RequiresRecreation::as_str)
     );
     let cause: Vec<&str> = [
-        detail.evaluation.as_deref(),
-        detail.change_source.as_deref(),
+        detail.evaluation.as_ref().map(Evaluation::as_str),
+        detail.change_source.as_ref().map(ChangeSource::as_str),
         detail.causing_entity.as_deref(),
     ]
     .into_iter()
