@@ -47,6 +47,10 @@ pub enum DestroyError {
     )]
     Busy { stack: String, status: StackStatus },
     #[error(
+        "stack {stack} is in status {status}, which this version of upstack does not know; refusing to delete a stack whose state it cannot read. Check it in the CloudFormation console, and delete it there if that is still what you want"
+    )]
+    UnknownStatus { stack: String, status: StackStatus },
+    #[error(
         "deleting stack {stack} failed: {status}{cause}. Resources that could not be deleted are listed above; remove or retain them and destroy again"
     )]
     Failed {
@@ -112,11 +116,22 @@ where
         ));
         return Ok(DestroyOutcome::NothingToDestroy);
     };
-    if stack.class() == StatusClass::InProgress {
-        return Err(DestroyError::Busy {
-            stack: stack_name.to_owned(),
-            status: stack.status,
-        });
+    match stack.class() {
+        StatusClass::InProgress => {
+            return Err(DestroyError::Busy {
+                stack: stack_name.to_owned(),
+                status: stack.status,
+            });
+        }
+        // A status newer than this code could be an operation still running
+        // or one DeleteStack would make worse: not guessed at.
+        StatusClass::Unknown => {
+            return Err(DestroyError::UnknownStatus {
+                stack: stack_name.to_owned(),
+                status: stack.status,
+            });
+        }
+        _ => {}
     }
     if stack.termination_protection && !options.disable_termination_protection {
         return Err(DestroyError::Protected {

@@ -1,7 +1,8 @@
 //! `destroy` of a protected (prod) stack, against recorded responses: moto
 //! stores termination protection but its DeleteStack ignores it, and it
 //! does not report retained resources, so refusal and the "kept" list are
-//! pinned here.
+//! pinned here. moto cannot return a stack status the SDK does not know
+//! either: the refusal of one is pinned here too.
 
 #![allow(clippy::unwrap_used)]
 
@@ -30,12 +31,16 @@ const TEMPLATE: &str = r#"{"Resources":{
   "Topic":{"Type":"AWS::SNS::Topic"}}}"#;
 
 fn protected_stack() -> DescribeStacksOutput {
+    stack_in(StackStatus::UpdateComplete)
+}
+
+fn stack_in(status: StackStatus) -> DescribeStacksOutput {
     DescribeStacksOutput::builder()
         .stacks(
             Stack::builder()
                 .stack_name("upstack-prod")
                 .stack_id(STACK_ID)
-                .stack_status(StackStatus::UpdateComplete)
+                .stack_status(status)
                 .creation_time(DateTime::from_secs(0))
                 .enable_termination_protection(true)
                 .build(),
@@ -76,6 +81,34 @@ async fn protected_stack_is_refused_with_the_flag_to_use() {
         error
             .to_string()
             .contains("--disable-termination-protection"),
+        "{error}"
+    );
+    assert_eq!(delete.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_stack_status_this_version_does_not_know_is_refused() {
+    let describe = mock!(Cfn::describe_stacks)
+        .then_output(|| stack_in(StackStatus::from("UPDATE_TELEPORTED")));
+    let delete = mock!(Cfn::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+    let cfn = mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        &[&describe, &delete]
+    );
+    let error = destroy::destroy(
+        &cfn,
+        "prod",
+        "upstack-prod",
+        &options(true),
+        &mut RecordingReporter::default(),
+        &mut FixedAnswer(Answer::Yes),
+        std::future::pending(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&error, DestroyError::UnknownStatus { status, .. } if status == "UPDATE_TELEPORTED"),
         "{error}"
     );
     assert_eq!(delete.num_calls(), 0);

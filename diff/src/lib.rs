@@ -143,15 +143,14 @@ impl TemplateDiff {
                     resource.consequences.clear();
                 }
             }
-            let unreadable = view.has_unknown_values();
-            let replaced = resource.effective_replacement() == Replacement::Replace;
+            let effective = resource.effective_replacement();
             let has = |kind| resource.hazards.iter().any(|hazard| hazard.kind == kind);
             let replaced_hazard = has(HazardKind::StatefulReplaced);
             let may_be_replaced_hazard = has(HazardKind::StatefulMayBeReplaced);
             if !resource.stateful || resource.action != Action::Modify || replaced_hazard {
                 continue;
             }
-            if replaced {
+            if effective == Replacement::Replace {
                 resource
                     .hazards
                     .retain(|hazard| hazard.kind != HazardKind::StatefulMayBeReplaced);
@@ -162,13 +161,17 @@ impl TemplateDiff {
                         resource.type_name()
                     ),
                 });
-            } else if unreadable && !may_be_replaced_hazard {
+            } else if effective == Replacement::MayReplace && !may_be_replaced_hazard {
+                // A stateful resource CloudFormation may replace is as much
+                // a hazard as one the offline prediction flags: without it,
+                // `--fail-on destructive` and prod's approval would pass a
+                // table or bucket that `Replacement: Conditional` can empty.
                 resource.hazards.push(Hazard {
                     kind: HazardKind::StatefulMayBeReplaced,
                     message: format!(
-                        "{} may be replaced: the change set holds a value this version of upstack does not know ({}), so a replacement cannot be ruled out",
+                        "{} may be replaced: the change set says {}, so a replacement cannot be ruled out",
                         resource.type_name(),
-                        unknown_values(view).join(", ")
+                        uncertain_values(view).join(", ")
                     ),
                 });
             }
@@ -176,20 +179,39 @@ impl TemplateDiff {
     }
 }
 
-/// The values of `view` this version does not know, each with its field:
-/// `Replacement Maybe`, `KeySchema RequiresRecreation Sometimes`.
-fn unknown_values(view: &ChangeSetView) -> Vec<String> {
+/// The values of `view` that leave a replacement open, each with its field
+/// and whether this version knows it: `Replacement `Conditional``,
+/// `Action `Dynamic``, `Replacement `Maybe` (unknown to this version of
+/// upstack)`, `KeySchema RequiresRecreation `Sometimes` (unknown ...)`.
+fn uncertain_values(view: &ChangeSetView) -> Vec<String> {
+    const UNKNOWN: &str = " (unknown to this version of upstack)";
     let mut found = Vec::new();
-    if let ChangeSetAction::Unknown(action) = &view.action {
-        found.push(format!("Action `{action}`"));
+    match &view.action {
+        ChangeSetAction::Unknown(action) => found.push(format!("Action `{action}`{UNKNOWN}")),
+        ChangeSetAction::Dynamic => found.push("Action `Dynamic`".to_owned()),
+        _ => {}
     }
-    if let Some(ChangeSetReplacement::Unknown(replacement)) = &view.replacement {
-        found.push(format!("Replacement `{replacement}`"));
+    match &view.replacement {
+        Some(ChangeSetReplacement::Unknown(replacement)) => {
+            found.push(format!("Replacement `{replacement}`{UNKNOWN}"));
+        }
+        Some(ChangeSetReplacement::Conditional) => {
+            found.push("Replacement `Conditional`".to_owned());
+        }
+        _ => {}
     }
     for detail in &view.details {
-        if let Some(RequiresRecreation::Unknown(recreation)) = &detail.requires_recreation {
-            let target = detail.name.as_deref().unwrap_or("a target");
-            found.push(format!("{target} RequiresRecreation `{recreation}`"));
+        let target = detail.name.as_deref().unwrap_or("a target");
+        match &detail.requires_recreation {
+            Some(RequiresRecreation::Unknown(recreation)) => {
+                found.push(format!(
+                    "{target} RequiresRecreation `{recreation}`{UNKNOWN}"
+                ));
+            }
+            Some(RequiresRecreation::Conditionally) => {
+                found.push(format!("{target} RequiresRecreation `Conditionally`"));
+            }
+            _ => {}
         }
     }
     found

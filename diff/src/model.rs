@@ -154,14 +154,12 @@ impl ResourceChange {
     }
 
     /// CloudFormation's answer when there is one, else the offline prediction.
-    /// An answer this version cannot read is at least "may be replaced"
+    /// An answer this version cannot read, or a `Dynamic` action, is at least "may be replaced"
     /// (the prediction when that says more): reading it as "no
     /// replacement" could hide the loss of a table or a bucket.
     pub fn effective_replacement(&self) -> Replacement {
         match &self.change_set {
-            Some(view) if view.has_unknown_values() => {
-                self.replacement.max(Replacement::MayReplace)
-            }
+            Some(view) if view.is_indeterminate() => self.replacement.max(Replacement::MayReplace),
             Some(ChangeSetView {
                 replacement: Some(answer),
                 ..
@@ -336,10 +334,17 @@ impl ChangeSetView {
             })
     }
 
-    /// CloudFormation said `Replacement: False` and nothing this version
-    /// cannot read: the one answer that lifts a predicted replacement.
+    /// Whether CloudFormation could not say what it will do: a value this
+    /// version cannot read, or the `Dynamic` action ("the exact action for
+    /// the resource can't be determined"), which could be a replacement too.
+    pub fn is_indeterminate(&self) -> bool {
+        self.has_unknown_values() || self.action == ChangeSetAction::Dynamic
+    }
+
+    /// CloudFormation said `Replacement: False` and nothing indeterminate:
+    /// the one answer that lifts a predicted replacement.
     pub fn rules_out_replacement(&self) -> bool {
-        self.replacement == Some(ChangeSetReplacement::False) && !self.has_unknown_values()
+        self.replacement == Some(ChangeSetReplacement::False) && !self.is_indeterminate()
     }
 }
 

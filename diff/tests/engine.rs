@@ -704,6 +704,52 @@ fn an_unknown_action_on_a_resource_only_cloudformation_saw_is_a_possible_replace
     is_flagged_as_possible_replacement(&result, "Queue");
 }
 
+/// A known `Replacement: Conditional` on a stateful resource the offline
+/// diff thought safe: the reviewer, `--fail-on destructive` and prod's
+/// approval must all see that it may be replaced.
+#[test]
+fn a_conditional_replacement_of_a_stateful_resource_is_a_hazard() {
+    let mut result = queue_updated_in_place();
+    let mut change = change_set("R", "Modify", Some("Conditional"));
+    change.view.details = vec![ChangeSetDetail {
+        attribute: Some("Properties".into()),
+        name: Some("VisibilityTimeout".into()),
+        requires_recreation: Some("Conditionally".into()),
+        ..ChangeSetDetail::default()
+    }];
+    result.merge_change_set(vec![change]);
+    is_flagged_as_possible_replacement(&result, "R");
+    let hazard = &result.resources[0].hazards[0].message;
+    assert!(
+        hazard.contains("Replacement `Conditional`")
+            && hazard.contains("VisibilityTimeout RequiresRecreation `Conditionally`"),
+        "{hazard}"
+    );
+}
+
+/// `Dynamic`: "the exact action for the resource can't be determined", so
+/// not even `Replacement: False` rules a replacement out.
+#[test]
+fn a_dynamic_action_on_a_stateful_resource_is_a_possible_replacement() {
+    let mut result = queue_updated_in_place();
+    result.merge_change_set(vec![change_set("R", "Dynamic", Some("False"))]);
+    is_flagged_as_possible_replacement(&result, "R");
+    let hazard = &result.resources[0].hazards[0].message;
+    assert!(hazard.contains("Action `Dynamic`"), "{hazard}");
+
+    // Nor does it lift a predicted possible replacement.
+    let mut result = diff(
+        one("AWS::SQS::Queue", json!({"QueueName": "a"})),
+        one(
+            "AWS::SQS::Queue",
+            json!({"QueueName": {"Fn::Sub": "${AWS::StackName}"}}),
+        ),
+    );
+    result.merge_change_set(vec![change_set("R", "Dynamic", Some("False"))]);
+    is_flagged_as_possible_replacement(&result, "R");
+    assert_eq!(result.resources[0].hazards.len(), 1);
+}
+
 #[test]
 fn an_unknown_value_never_lowers_a_predicted_replacement() {
     let mut result = diff(
