@@ -45,6 +45,7 @@ fn plan_of(old: &Json, new: &Json, path: &Path) {
         termination_protection: true,
         stack_policy: None,
         diff: upstack_diff::render::report(&diff, &sources),
+        alarms: Default::default(),
     }
     .save(path)
     .unwrap();

@@ -174,6 +174,7 @@ fn plan_file(case: &str, dir: &std::path::Path) -> PathBuf {
         termination_protection: true,
         stack_policy: None,
         diff: upstack_diff::render::report(&diff, &sources),
+        alarms: Default::default(),
     };
     let path = dir.join("plan-prod.json");
     plan.save(&path).unwrap();

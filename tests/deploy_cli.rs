@@ -511,6 +511,7 @@ fn execute_of_a_stale_plan_exits_5_and_touches_nothing() {
                 new: "change set upstack-gone".into(),
             },
         ),
+        alarms: Default::default(),
     }
     .save(&path)
     .unwrap();

@@ -64,8 +64,8 @@ pub struct DeployPlan {
     pub assets: Vec<AssetFile>,
     /// Where outputs.json is written (`synth-out/<env>/outputs.json`).
     pub outputs_path: PathBuf,
-    /// The alarms the template defines (from the stack model) and the env's
-    /// monitoring time: the pre-flight check and the rollback triggers.
+    /// The alarms the template defines and the env's monitoring time (the
+    /// manifest's): the pre-flight check and the rollback triggers.
     pub alarms: StackAlarms,
 }
 
@@ -708,9 +708,6 @@ pub struct ExecuteTarget {
     pub region: String,
     /// `synth-out/<env>/outputs.json`.
     pub outputs_path: PathBuf,
-    /// The env's alarms (from the stack model), checked before the plan
-    /// runs; the rollback triggers themselves are in the plan's change set.
-    pub alarms: StackAlarms,
 }
 
 /// Who made the change set that is about to run.
@@ -752,7 +749,6 @@ where
         clients,
         &prepared,
         &plan.outputs_path,
-        &plan.alarms,
         options,
         reporter,
         approver,
@@ -808,7 +804,6 @@ where
         clients,
         plan,
         &target.outputs_path,
-        &target.alarms,
         options,
         reporter,
         approver,
@@ -1058,6 +1053,7 @@ where
         termination_protection: plan.termination_protection,
         stack_policy: plan.stack_policy.clone(),
         diff: upstack_diff::render::report(&diff, &sources),
+        alarms: plan.alarms.clone(),
     })))
 }
 
@@ -1230,7 +1226,6 @@ async fn execute_with<I>(
     clients: &DeployClients,
     plan: &Plan,
     outputs_path: &Path,
-    alarms: &StackAlarms,
     options: &DeployOptions,
     reporter: &mut dyn Reporter,
     approver: &mut dyn Approver,
@@ -1257,7 +1252,7 @@ where
             &clients.cloudwatch,
             &plan.stack_name,
             &plan.env,
-            alarms,
+            &plan.alarms,
             options.ignore_alarms,
             pacing,
             reporter,
@@ -1375,9 +1370,9 @@ where
             // Root cause first, then what the rollback did. An alarm that
             // rolled the deploy back is the cause, whatever resources the
             // rollback then cancelled.
-            let alarm_cause = match events::alarm_rollback(&all_events, &alarms.names()) {
+            let alarm_cause = match events::alarm_rollback(&all_events, &plan.alarms.names()) {
                 Some((event, name)) => {
-                    Some(alarm_cause(clients, alarms, event, name, pacing).await)
+                    Some(alarm_cause(clients, &plan.alarms, event, name, pacing).await)
                 }
                 None => None,
             };

@@ -25,11 +25,12 @@ use upstack_cfn::StackPolicy;
 use upstack_diff::render::Sources;
 use upstack_diff::{JsonReport, TemplateDiff};
 use upstack_project::fsutil::write_atomic;
+use upstack_stack::StackAlarms;
 
 /// The plan file format this version reads and writes. Bump it on any change
 /// an older reader would misread (a new field is such a change: the reader
 /// rejects unknown fields, so an old binary never half-understands a plan).
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// A prepared deploy, ready to be reviewed and executed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,6 +70,11 @@ pub struct Plan {
     /// loaded, never executed without its diff shown; a diff schema change
     /// older readers would misread needs a new [`FORMAT_VERSION`] too.
     pub diff: JsonReport,
+    /// The stack's alarms as the plan's template defines them: `--execute`
+    /// checks these before the change set runs and names them when an alarm
+    /// rolls it back, not the alarms of whatever the sources say by then.
+    /// (Added in format 2.)
+    pub alarms: StackAlarms,
 }
 
 /// A plan's stack policy as the JSON string SetStackPolicy takes
@@ -598,6 +604,14 @@ mod tests {
                 resource_type: "AWS::DynamoDB::Table".into(),
             }]),
             diff: reviewed(),
+            alarms: StackAlarms {
+                alarms: vec![upstack_stack::StackAlarm {
+                    name: "upstack-prod-notify-errors".into(),
+                    kind: upstack_stack::config::AlarmKind::FunctionErrors,
+                }],
+                deploy_guard: Some("upstack-prod-deploy-guard".into()),
+                monitoring_minutes: 10,
+            },
         }
     }
 
@@ -607,7 +621,7 @@ mod tests {
         let path = dir.path().join("plan-prod.json");
         sample().save(&path).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with("{\n  \"format_version\": 1,"), "{text}");
+        assert!(text.starts_with("{\n  \"format_version\": 2,"), "{text}");
         assert_eq!(Plan::load(&path).unwrap(), sample());
     }
 
@@ -631,10 +645,10 @@ mod tests {
             "{message}"
         );
 
-        let message = load_error(&edited(|v| v["format_version"] = 2.into()));
+        let message = load_error(&edited(|v| v["format_version"] = 1.into()));
         assert!(
             message.contains(
-                "plan-prod.json has format_version 2; this upstack reads format_version 1"
+                "plan-prod.json has format_version 1; this upstack reads format_version 2"
             ),
             "{message}"
         );

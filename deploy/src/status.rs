@@ -20,9 +20,8 @@ use aws_sdk_cloudwatch::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde::Serialize;
-use upstack_stack::EnvConfig;
-use upstack_stack::config::AlarmKind;
-use upstack_stack::model::Pipeline;
+use upstack_project::manifest::Manifest;
+pub use upstack_stack::{QueueName, StackAlarm, StackAlarms};
 
 use crate::aws::{CallError, Pacing, with_retries};
 use crate::events::{StackStatus, rfc3339};
@@ -30,70 +29,6 @@ use crate::events::{StackStatus, rfc3339};
 /// Version of the `status --format json` document. Bump it when a field
 /// changes meaning or goes away; adding a field is not a bump.
 pub const SCHEMA_VERSION: u32 = 1;
-
-/// One of the stack's alarms, as the stack model names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StackAlarm {
-    /// `AlarmName`: `<app>-<env>-...`.
-    pub name: String,
-    pub kind: AlarmKind,
-}
-
-/// The stack's alarms and how long CloudFormation keeps watching them after
-/// a deploy: what deploy's pre-flight check and rollback triggers use.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct StackAlarms {
-    /// Every alarm the template creates, in the model's order.
-    pub alarms: Vec<StackAlarm>,
-    /// `AlarmName` of the composite alarm over all of them
-    /// (`<app>-<env>-deploy-guard`), deploy's rollback trigger; `None`
-    /// without alarms.
-    pub deploy_guard: Option<String>,
-    /// The env's `rollback_monitoring_minutes` (0-180).
-    pub monitoring_minutes: i64,
-}
-
-impl StackAlarms {
-    /// The alarms `upstack_stack` puts in `env`'s template (kinds turned off
-    /// with `enabled = false` are not there).
-    pub fn for_env(env: &str, config: &EnvConfig) -> StackAlarms {
-        StackAlarms::of(&Pipeline::for_env(env, config), config)
-    }
-
-    fn of(pipeline: &Pipeline, config: &EnvConfig) -> StackAlarms {
-        StackAlarms {
-            alarms: pipeline
-                .alarms
-                .iter()
-                .map(|alarm| StackAlarm {
-                    name: alarm.name.clone(),
-                    kind: alarm.kind,
-                })
-                .collect(),
-            deploy_guard: pipeline
-                .deploy_guard
-                .as_ref()
-                .map(|guard| guard.name.clone()),
-            monitoring_minutes: config.rollback_monitoring_minutes(),
-        }
-    }
-
-    /// The member alarms' names, then the deploy guard's: what the
-    /// pre-flight check and `status` read. The guard is included on purpose:
-    /// `status` shows whether it exists (MISSING: the next deploy has no
-    /// composite trigger), and one in ALARM would roll a deploy back at once.
-    pub fn names(&self) -> Vec<String> {
-        self.member_names()
-            .into_iter()
-            .chain(self.deploy_guard.clone())
-            .collect()
-    }
-
-    /// The member alarms' names only.
-    pub fn member_names(&self) -> Vec<String> {
-        self.alarms.iter().map(|alarm| alarm.name.clone()).collect()
-    }
-}
 
 /// `arn:<partition>:cloudwatch:<region>:<account>:alarm:<name>`, the form a
 /// rollback trigger takes.
@@ -272,49 +207,32 @@ pub struct FunctionTarget {
     pub name: String,
 }
 
-/// A queue `status` reports the depth of.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueTarget {
-    /// The model's id (`failures`, `events`, `events-dead-letter`).
-    pub id: String,
-    /// Physical `QueueName`: the last segment of the URL CloudFormation
-    /// reports as the queue's physical id.
-    pub name: String,
-}
-
-/// What `status` looks at, computed once from the env (pure).
+/// What `status` looks at, from the env's plan (pure).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusTargets {
     pub env: String,
     pub stack_name: String,
     pub alarms: StackAlarms,
     pub functions: Vec<FunctionTarget>,
-    pub queues: Vec<QueueTarget>,
+    pub queues: Vec<QueueName>,
 }
 
 impl StatusTargets {
-    pub fn for_env(env: &str, config: &EnvConfig) -> StatusTargets {
-        let pipeline = Pipeline::for_env(env, config);
+    /// What to look at, from the env's stack plan as synth wrote it.
+    pub fn of(manifest: &Manifest) -> StatusTargets {
         StatusTargets {
-            env: env.to_owned(),
-            stack_name: config.stack_name.as_str().to_owned(),
-            alarms: StackAlarms::of(&pipeline, config),
-            functions: pipeline
+            env: manifest.env.clone(),
+            stack_name: manifest.stack_name.clone(),
+            alarms: manifest.alarms.clone(),
+            functions: manifest
                 .functions
                 .iter()
                 .map(|function| FunctionTarget {
                     handler: function.handler.clone(),
-                    name: function.name.clone(),
+                    name: function.function_name.clone(),
                 })
                 .collect(),
-            queues: pipeline
-                .queues
-                .iter()
-                .map(|queue| QueueTarget {
-                    id: queue.id.clone(),
-                    name: queue.name.clone(),
-                })
-                .collect(),
+            queues: manifest.queues.clone(),
         }
     }
 }

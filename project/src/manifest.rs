@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use upstack_cfn::{StackPolicy, StatefulResource};
-/// The functions are listed as the stack planned them.
-pub use upstack_stack::plan::ManifestFunction;
+/// The functions, alarms and queues are listed as the stack planned them.
+pub use upstack_stack::plan::{ManifestFunction, QueueName, StackAlarms};
 
 use sha2::{Digest, Sha256};
 
@@ -40,6 +40,10 @@ pub struct Manifest {
     /// replacement or deletion of `stateful_resources`), and the one diff
     /// predicts refusals from; `null` outside production.
     pub stack_policy: Option<StackPolicy>,
+    /// The alarms deploy checks and names as rollback triggers, and `status` reads.
+    pub alarms: StackAlarms,
+    /// The queues `status` reads the depths of.
+    pub queues: Vec<QueueName>,
 }
 
 impl Manifest {
@@ -191,6 +195,18 @@ mod tests {
                 logical_id: "Table".to_owned(),
                 resource_type: "AWS::DynamoDB::Table".to_owned(),
             }]),
+            alarms: StackAlarms {
+                alarms: vec![upstack_stack::StackAlarm {
+                    name: "upstack-dev-photo-check-errors".to_owned(),
+                    kind: upstack_stack::config::AlarmKind::FunctionErrors,
+                }],
+                deploy_guard: Some("upstack-dev-deploy-guard".to_owned()),
+                monitoring_minutes: 10,
+            },
+            queues: vec![QueueName {
+                id: "failures".to_owned(),
+                name: "upstack-dev-failures".to_owned(),
+            }],
         }
     }
 

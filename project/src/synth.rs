@@ -213,6 +213,8 @@ pub fn render(
         functions: plan.functions,
         stateful_resources: plan.stateful_resources,
         stack_policy: plan.stack_policy,
+        alarms: plan.alarms,
+        queues: plan.queues,
     };
     let manifest_json = manifest.to_json();
     Ok(SynthOutput {

@@ -14,7 +14,7 @@ use upstack_deploy::deploy::{
     ExecuteTarget, PrepareOutcome, RequireApproval, StdoutReporter, TerminalApprover,
 };
 use upstack_deploy::plan::Plan;
-use upstack_deploy::status::{self, StackAlarms};
+use upstack_deploy::status;
 use upstack_project::synth;
 
 use crate::context::Ctx;
@@ -102,7 +102,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
 
     // A firing alarm refuses before the build, not after it (prepare looks
     // again right before the change set: states move during a long build).
-    let alarms = StackAlarms::for_env(env, config);
+    let alarms = output.manifest.alarms.clone();
     let clients = clients(&session);
     // With --ignore-alarms prepare says so once; this early look stays quiet.
     let mut quiet = upstack_deploy::deploy::RecordingReporter::default();
@@ -242,7 +242,6 @@ async fn execute(args: &Args, ctx: &Ctx, env: &str, path: &Path) -> anyhow::Resu
         account: session.identity.account.clone(),
         region: session.region.clone(),
         outputs_path: outputs_path(ctx.root()?, env),
-        alarms: StackAlarms::for_env(env, &config),
     };
     let result = deploy::execute(
         &clients(&session),

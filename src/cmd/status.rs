@@ -5,6 +5,7 @@
 
 use anyhow::Context;
 use upstack_deploy::status::{self, Health, StatusClients, StatusTargets};
+use upstack_project::manifest;
 
 use crate::context::Ctx;
 use crate::exit::Outcome;
@@ -27,8 +28,10 @@ pub struct Args {
 pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let env = ctx.env("status")?;
     let config = ctx.env_config("status")?;
-    // What to look at comes from the stack model, once; the toolkit asks AWS.
-    let targets = StatusTargets::for_env(env, &config);
+    // What to look at comes from the env's plan as synth wrote it (the one
+    // typed loader); the toolkit asks AWS.
+    let manifest = manifest::load(ctx.root()?, env)?;
+    let targets = StatusTargets::of(&manifest);
     let session = ctx.session(env, &config).await?;
     let report = status::gather(
         &StatusClients::new(&session.sdk_config),

@@ -81,7 +81,11 @@ impl EnvConfig {
 }
 
 /// The kinds of alarm the stack creates; each is one `[alarms.<key>]` table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Serialized as that key (the stack plan in `manifest.json`, saved deploy plans).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum AlarmKind {
     /// `AWS/Lambda Errors`, per function.
     FunctionErrors,

@@ -9,7 +9,7 @@ use upstack_cfn::{StackPolicy, StatefulResource, Template, stack_policy};
 use upstack_contract::Architecture;
 
 use crate::build::{AssetKeys, BuildError};
-use crate::config::EnvConfig;
+use crate::config::{AlarmKind, EnvConfig};
 use crate::model::Pipeline;
 
 /// One env's stack as the pipeline and its config decide it.
@@ -26,6 +26,78 @@ pub struct StackPlan {
     pub stack_policy: Option<StackPolicy>,
     /// The env file's `production`, never decided from the env's name.
     pub production: bool,
+    /// The alarms the template defines, as deploy and `status` watch them.
+    pub alarms: StackAlarms,
+    /// The queues the template defines, as `status` reads their depths.
+    pub queues: Vec<QueueName>,
+}
+
+/// One of the stack's alarms, as the stack model names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StackAlarm {
+    /// `AlarmName`: `<app>-<env>-...`.
+    pub name: String,
+    pub kind: AlarmKind,
+}
+
+/// The stack's alarms and how long CloudFormation keeps watching them after
+/// a deploy: what deploy's pre-flight check and rollback triggers use.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StackAlarms {
+    /// Every alarm the template creates, in the model's order.
+    pub alarms: Vec<StackAlarm>,
+    /// `AlarmName` of the composite alarm over all of them
+    /// (`<app>-<env>-deploy-guard`), deploy's rollback trigger; `None`
+    /// without alarms.
+    pub deploy_guard: Option<String>,
+    /// The env's `rollback_monitoring_minutes` (0-180).
+    pub monitoring_minutes: i64,
+}
+
+impl StackAlarms {
+    fn of(pipeline: &Pipeline, config: &EnvConfig) -> StackAlarms {
+        StackAlarms {
+            alarms: pipeline
+                .alarms
+                .iter()
+                .map(|alarm| StackAlarm {
+                    name: alarm.name.clone(),
+                    kind: alarm.kind,
+                })
+                .collect(),
+            deploy_guard: pipeline
+                .deploy_guard
+                .as_ref()
+                .map(|guard| guard.name.clone()),
+            monitoring_minutes: config.rollback_monitoring_minutes(),
+        }
+    }
+
+    /// The member alarms' names, then the deploy guard's: what the
+    /// pre-flight check and `status` read. The guard is included on purpose:
+    /// `status` shows whether it exists (MISSING: the next deploy has no
+    /// composite trigger), and one in ALARM would roll a deploy back at once.
+    pub fn names(&self) -> Vec<String> {
+        self.member_names()
+            .into_iter()
+            .chain(self.deploy_guard.clone())
+            .collect()
+    }
+
+    /// The member alarms' names only.
+    pub fn member_names(&self) -> Vec<String> {
+        self.alarms.iter().map(|alarm| alarm.name.clone()).collect()
+    }
+}
+
+/// One of the stack's queues: the model's id and its `QueueName`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueName {
+    pub id: String,
+    pub name: String,
 }
 
 /// One function as `deploy`, `bundle` and `invoke` need to find it.
@@ -86,6 +158,15 @@ impl StackPlan {
             stateful_resources,
             stack_policy,
             production: config.production,
+            alarms: StackAlarms::of(pipeline, config),
+            queues: pipeline
+                .queues
+                .iter()
+                .map(|queue| QueueName {
+                    id: queue.id.clone(),
+                    name: queue.name.clone(),
+                })
+                .collect(),
         })
     }
 }

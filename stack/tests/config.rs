@@ -326,3 +326,17 @@ fn alarm_evaluation_longer_than_seven_days_is_refused_at_its_line() {
         )
     );
 }
+
+/// The plan (manifest.json, saved deploy plans) names an alarm's kind by its
+/// `[alarms.<key>]` table, so the two spellings can never drift apart.
+#[test]
+fn an_alarm_kind_is_serialized_as_its_table_key() {
+    for kind in config::AlarmKind::ALL {
+        let json = serde_json::to_value(kind).unwrap();
+        assert_eq!(json, serde_json::json!(kind.key()));
+        assert_eq!(
+            serde_json::from_value::<config::AlarmKind>(json).unwrap(),
+            kind
+        );
+    }
+}

@@ -63,7 +63,6 @@ impl Moto {
             account: ACCOUNT.into(),
             region: REGION.into(),
             outputs_path: self.work.path().join("dev/outputs.json"),
-            alarms: Default::default(),
         }
     }
 

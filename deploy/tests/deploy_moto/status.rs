@@ -22,8 +22,7 @@ use upstack_test_support::{MotoServer, repo_root};
 const REASON: &str = "Threshold Crossed: 1 out of the last 1 datapoints [3.0 (27/11/26 12:00:00)] was greater than or equal to the threshold (1.0).";
 
 fn dev_targets() -> StatusTargets {
-    let config = upstack_project::synth::load_env(&repo_root(), "dev").unwrap();
-    StatusTargets::for_env("dev", &config)
+    StatusTargets::of(&upstack_project::manifest::load(&repo_root(), "dev").unwrap())
 }
 
 /// DescribeAlarms: ingest's errors alarm in ALARM, the others OK, one

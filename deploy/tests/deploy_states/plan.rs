@@ -127,6 +127,7 @@ fn saved_plan() -> Plan {
                 new: "change set upstack-1".into(),
             },
         ),
+        alarms: Default::default(),
     }
 }
 
@@ -136,7 +137,6 @@ fn target(dir: &std::path::Path) -> ExecuteTarget {
         account: "123456789012".into(),
         region: "eu-west-1".into(),
         outputs_path: dir.join("outputs.json"),
-        alarms: Default::default(),
     }
 }
 
