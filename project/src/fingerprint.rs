@@ -1190,6 +1190,167 @@ version = "0.1.0"
         );
     }
 
+    fn append(path: &Path, text: &str) {
+        let mut contents = fs::read_to_string(path).unwrap();
+        contents.push_str(text);
+        fs::write(path, contents).unwrap();
+    }
+
+    /// A library crate at `dir` (relative to `root`) with `manifest` after its `[package]`.
+    fn library(root: &Path, dir: &str, manifest: &str) {
+        let name = dir.rsplit('/').next().unwrap();
+        write(
+            &root.join(dir).join("Cargo.toml"),
+            &format!("[package]\nname = \"{name}\"\n{manifest}"),
+        );
+        write(&root.join(dir).join("src/lib.rs"), "pub fn f() {}\n");
+    }
+
+    /// Whether editing `dir`'s `src/lib.rs` moves notify's key.
+    fn notify_hashes(root: &Path, dir: &str) -> bool {
+        let before = notify(root);
+        append(&root.join(dir).join("src/lib.rs"), "pub fn g() {}\n");
+        before != notify(root)
+    }
+
+    /// A dependency renamed with `package = ...` is found in Cargo.lock by its
+    /// package name, whether the crate or `[workspace.dependencies]` renames it.
+    #[test]
+    fn renamed_dependencies_reach_their_lock_entries() {
+        for (workspace_entry, crate_entry) in [
+            ("", "args = { package = \"clap\", version = \"4\" }\n"),
+            (
+                "args = { package = \"clap\", version = \"4\" }\n",
+                "args.workspace = true\n",
+            ),
+        ] {
+            let ws = workspace();
+            let root = ws.path();
+            let ingest = || handler_fingerprint(root, "ingest", Architecture::X86_64).unwrap();
+            edit(
+                &root.join("Cargo.toml"),
+                "clap = \"4\"\n",
+                &format!("clap = \"4\"\n{workspace_entry}"),
+            );
+            append(&root.join("functions/ingest/Cargo.toml"), crate_entry);
+            edit(
+                &root.join("Cargo.lock"),
+                "name = \"ingest\"\nversion = \"0.1.0\"\ndependencies = [\n",
+                "name = \"ingest\"\nversion = \"0.1.0\"\ndependencies = [\n \"clap\",\n",
+            );
+            let before = ingest();
+            edit(
+                &root.join("Cargo.lock"),
+                "checksum = \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"",
+                "checksum = \"a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1\"",
+            );
+            assert_ne!(
+                before,
+                ingest(),
+                "{crate_entry}: clap's lock entry is not hashed"
+            );
+        }
+    }
+
+    /// Features name a dependency by its key in the manifest, not its package:
+    /// `fixtures/extra` turns on `extra` of the renamed `support`.
+    #[test]
+    fn renamed_path_dependency_features_are_followed() {
+        let ws = workspace();
+        let root = ws.path();
+        library(
+            root,
+            "support",
+            "[dependencies]\ndeep = { path = \"../deep\", optional = true }\n[features]\nextra = [\"dep:deep\"]\n",
+        );
+        library(root, "deep", "");
+        append(
+            &root.join("functions/notify/Cargo.toml"),
+            "[dependencies.fixtures]\npackage = \"support\"\npath = \"../../support\"\n",
+        );
+        assert!(notify_hashes(root, "support"));
+        assert!(!notify_hashes(root, "deep"), "deep is off");
+        append(
+            &root.join("functions/notify/Cargo.toml"),
+            "[features]\ndefault = [\"fixtures/extra\"]\n",
+        );
+        assert!(notify_hashes(root, "deep"), "fixtures/extra turns deep on");
+    }
+
+    /// `[target.'cfg(..)'.dependencies]` and `.build-dependencies` can reach the
+    /// binary (whatever the cfg: the walk does not evaluate it); the target's
+    /// dev-dependencies cannot.
+    #[test]
+    fn target_specific_dependencies_count_but_not_their_dev_dependencies() {
+        let ws = workspace();
+        let root = ws.path();
+        for dir in ["linux-only", "codegen", "test-fixture"] {
+            library(root, dir, "");
+        }
+        append(
+            &root.join("functions/notify/Cargo.toml"),
+            "[target.'cfg(target_os = \"linux\")'.dependencies]\nlinux-only = { path = \"../../linux-only\" }\n\
+             [target.'cfg(unix)'.build-dependencies]\ncodegen = { path = \"../../codegen\" }\n\
+             [target.'cfg(unix)'.dev-dependencies]\ntest-fixture = { path = \"../../test-fixture\" }\n",
+        );
+        assert!(notify_hashes(root, "linux-only"));
+        assert!(notify_hashes(root, "codegen"));
+        assert!(!notify_hashes(root, "test-fixture"));
+        // Nor does the dev-dependency's manifest entry.
+        let before = notify(root);
+        edit(
+            &root.join("functions/notify/Cargo.toml"),
+            "test-fixture = { path = \"../../test-fixture\" }",
+            "test-fixture = { path = \"../../test-fixture\", features = [\"x\"] }",
+        );
+        assert_eq!(before, notify(root));
+    }
+
+    /// `build_dependencies`, the spelling cargo still reads before edition 2024.
+    #[test]
+    fn build_dependencies_spelled_with_an_underscore_count() {
+        let ws = workspace();
+        let root = ws.path();
+        library(root, "codegen", "");
+        library(root, "platform-codegen", "");
+        append(
+            &root.join("functions/notify/Cargo.toml"),
+            "[build_dependencies]\ncodegen = { path = \"../../codegen\" }\n\
+             [target.'cfg(unix)'.build_dependencies]\nplatform-codegen = { path = \"../../platform-codegen\" }\n",
+        );
+        assert!(notify_hashes(root, "codegen"));
+        assert!(notify_hashes(root, "platform-codegen"));
+    }
+
+    /// `default-features = false` keeps a path dependency's default features
+    /// (and what they turn on) out, written in the crate with either spelling.
+    #[test]
+    fn default_features_of_path_dependencies() {
+        let ws = workspace();
+        let root = ws.path();
+        library(
+            root,
+            "support",
+            "[dependencies]\ndeep = { path = \"../deep\", optional = true }\n[features]\ndefault = [\"dep:deep\"]\n",
+        );
+        library(root, "deep", "");
+        let notify_manifest = root.join("functions/notify/Cargo.toml");
+        edit(
+            &notify_manifest,
+            "[dependencies]\n",
+            "[dependencies]\nsupport = { path = \"../../support\", default-features = false }\n",
+        );
+        assert!(notify_hashes(root, "support"));
+        assert!(!notify_hashes(root, "deep"), "default-features = false");
+        edit(&notify_manifest, "default-features", "default_features");
+        assert!(!notify_hashes(root, "deep"), "default_features = false");
+        edit(&notify_manifest, ", default_features = false", "");
+        assert!(
+            notify_hashes(root, "deep"),
+            "support's default turns deep on"
+        );
+    }
+
     #[test]
     fn unknown_handler_and_missing_workspace_dependency_are_named() {
         let ws = workspace();
