@@ -394,9 +394,15 @@ impl<'a> Fingerprinter<'a> {
                     .filter_map(toml::Value::as_str)
                     .map(str::to_string)
                     .collect();
-                let no_default = ["default-features", "default_features"]
-                    .iter()
-                    .any(|key| resolved.get(*key).and_then(toml::Value::as_bool) == Some(false));
+                let default_features = |spec: &toml::Value| {
+                    ["default-features", "default_features"]
+                        .iter()
+                        .find_map(|key| spec.get(*key).and_then(toml::Value::as_bool))
+                };
+                // A `workspace = true` entry saying `default-features = true`
+                // turns back on the defaults its workspace entry turns off.
+                let no_default = default_features(resolved) == Some(false)
+                    && !(inherits && default_features(spec) == Some(true));
                 if !no_default {
                     wanted.insert("default".to_string());
                 }
@@ -1324,6 +1330,8 @@ version = "0.1.0"
 
     /// `default-features = false` keeps a path dependency's default features
     /// (and what they turn on) out, written in the crate with either spelling.
+    /// A `workspace = true` entry turns them back on with
+    /// `default-features = true` when its workspace entry turns them off.
     #[test]
     fn default_features_of_path_dependencies() {
         let ws = workspace();
@@ -1348,6 +1356,20 @@ version = "0.1.0"
         assert!(
             notify_hashes(root, "deep"),
             "support's default turns deep on"
+        );
+        edit(
+            &root.join("Cargo.toml"),
+            "tokio = \"1\"\n",
+            "tokio = \"1\"\nsupport = { path = \"support\", default-features = false }\n",
+        );
+        edit(
+            &notify_manifest,
+            "support = { path = \"../../support\" }",
+            "support = { workspace = true, default-features = true }",
+        );
+        assert!(
+            notify_hashes(root, "deep"),
+            "the crate turned the workspace entry's default features back on"
         );
     }
 
