@@ -5,8 +5,12 @@
 //! changes, and stay put otherwise (otherwise every synth is a code deploy).
 //! It covers:
 //! - the sources of the handler crate and of every workspace crate it reaches
-//!   through `path` dependencies (normal and build dependencies; dev-dependencies
-//!   never reach the binary), walked in sorted order as relative path + bytes;
+//!   through `path` dependencies (normal and build dependencies, under any
+//!   `[target]` cfg; dev-dependencies never reach the binary; optional ones
+//!   only when an enabled feature turns them on), walked in sorted order as
+//!   relative path + bytes. The manifests are read typed with the
+//!   `cargo_toml` crate, in process (`cargo metadata` would cost ~100 ms a
+//!   synth); which features are on is our own walk over that model;
 //! - the part of `Cargo.lock` the handler's dependency graph reaches, read
 //!   with the `cargo-lock` crate (a new crate in the CLI's graph does not
 //!   change the handlers' code);
@@ -29,7 +33,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use cargo_lock::{Dependency, Lockfile, Package};
+use cargo_lock::{Lockfile, Package};
+use cargo_toml::{Dependency, DepsSet, Manifest, Workspace};
 use sha2::{Digest, Sha256};
 use upstack_contract::{Architecture, LAMBDA_GLIBC};
 
@@ -50,6 +55,12 @@ pub enum FingerprintError {
     },
     #[error("cannot parse {path} as TOML: {source}")]
     Toml {
+        path: PathBuf,
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+    #[error("cannot read {path} as a Cargo manifest: {source}")]
+    Manifest {
         path: PathBuf,
         #[source]
         source: Box<toml::de::Error>,
@@ -96,10 +107,12 @@ pub fn handler_fingerprint(
 /// fingerprint, so finding a handler's package (`invoke`) does not parse it.
 pub struct Fingerprinter<'a> {
     workspace_root: &'a Path,
+    /// The root `Cargo.toml` as written: sections of it are hashed.
     root_manifest: toml::Value,
-    workspace_deps: toml::Table,
-    /// Parsed crate manifests by crate directory.
-    manifests: BTreeMap<PathBuf, toml::Value>,
+    /// Its `[workspace]`, typed: the members, and the dependencies they inherit.
+    workspace: Option<Workspace>,
+    /// Crate manifests by crate directory.
+    manifests: BTreeMap<PathBuf, ManifestFile>,
     /// Digest of each crate directory's sources, by directory.
     crate_digests: BTreeMap<PathBuf, [u8; 32]>,
     /// `Cargo.lock`, read on the first fingerprint.
@@ -146,17 +159,22 @@ impl<'a> Fingerprinter<'a> {
         workspace_root: &'a Path,
         lock_reader: Option<LockReader>,
     ) -> Result<Self, FingerprintError> {
-        let root_manifest = read_toml(&workspace_root.join("Cargo.toml"))?;
-        let workspace_deps = root_manifest
+        let root_path = workspace_root.join("Cargo.toml");
+        let root_manifest = read_toml(&root_path)?;
+        // Only `[workspace]` is typed: the walk needs nothing else of the
+        // root manifest.
+        let workspace = root_manifest
             .get("workspace")
-            .and_then(|w| w.get("dependencies"))
-            .and_then(toml::Value::as_table)
-            .cloned()
-            .unwrap_or_default();
+            .map(|workspace| workspace.clone().try_into())
+            .transpose()
+            .map_err(|source| FingerprintError::Manifest {
+                path: root_path,
+                source: Box::new(source),
+            })?;
         Ok(Fingerprinter {
             workspace_root,
             root_manifest,
-            workspace_deps,
+            workspace,
             manifests: BTreeMap::new(),
             crate_digests: BTreeMap::new(),
             lock: None,
@@ -274,10 +292,10 @@ impl<'a> Fingerprinter<'a> {
         Ok(self.lock.insert(lock))
     }
 
-    /// The crate's parsed `Cargo.toml`, read once per crate.
-    fn manifest(&mut self, crate_dir: &Path) -> Result<&toml::Value, FingerprintError> {
+    /// The crate's `Cargo.toml`, read once per crate.
+    fn manifest(&mut self, crate_dir: &Path) -> Result<&ManifestFile, FingerprintError> {
         if !self.manifests.contains_key(crate_dir) {
-            let manifest = read_toml(&crate_dir.join("Cargo.toml"))?;
+            let manifest = read_manifest(&crate_dir.join("Cargo.toml"))?;
             self.manifests.insert(crate_dir.to_path_buf(), manifest);
         }
         Ok(&self.manifests[crate_dir])
@@ -290,20 +308,20 @@ impl<'a> Fingerprinter<'a> {
     fn find_package_dir(&mut self, handler: &str) -> Result<PathBuf, FingerprintError> {
         let conventional = self.workspace_root.join("functions").join(handler);
         if conventional.join("Cargo.toml").is_file()
-            && builds_handler(self.manifest(&conventional)?, handler)
+            && builds_handler(&self.manifest(&conventional)?.typed, handler)
         {
             return Ok(conventional);
         }
         let members = self
-            .root_manifest
-            .get("workspace")
-            .and_then(|w| w.get("members"))
-            .and_then(toml::Value::as_array)
-            .cloned()
+            .workspace
+            .as_ref()
+            .map(|workspace| workspace.members.clone())
             .unwrap_or_default();
-        for member in members.iter().filter_map(toml::Value::as_str) {
+        for member in members {
             let dir = self.workspace_root.join(member);
-            if dir.join("Cargo.toml").is_file() && builds_handler(self.manifest(&dir)?, handler) {
+            if dir.join("Cargo.toml").is_file()
+                && builds_handler(&self.manifest(&dir)?.typed, handler)
+            {
                 return Ok(dir);
             }
         }
@@ -316,7 +334,7 @@ impl<'a> Fingerprinter<'a> {
     /// The package that builds `handler`'s binary, for `cargo build -p`.
     pub fn package(&mut self, handler: &str) -> Result<String, FingerprintError> {
         let dir = self.find_package_dir(handler)?;
-        Ok(package_name(self.manifest(&dir)?)
+        Ok(package_name(&self.manifest(&dir)?.typed)
             .unwrap_or(handler)
             .to_owned())
     }
@@ -347,66 +365,54 @@ impl<'a> Fingerprinter<'a> {
         let mut pending = vec![handler_dir.to_path_buf()];
         while let Some(dir) = pending.pop() {
             closure.dirs.insert(dir.clone());
-            let manifest_path = dir.join("Cargo.toml");
             self.manifest(&dir)?;
-            let manifest = &self.manifests[&dir];
+            let manifest = &self.manifests[&dir].typed;
             let requested = features.get(&dir).cloned().unwrap_or_default();
             let enabled = enabled_by_features(manifest, &requested);
             let mut linked_names = BTreeSet::new();
-            for (name, spec) in linked_dependencies(manifest) {
-                let optional = spec.get("optional").and_then(toml::Value::as_bool) == Some(true);
-                if optional && !enabled.optional_deps.contains(&name) {
+            for (name, dependency) in linked_dependencies(manifest) {
+                if dependency.optional() && !enabled.optional_deps.contains(name) {
                     continue;
                 }
-                let inherits = spec.get("workspace").and_then(toml::Value::as_bool) == Some(true);
-                let path_base;
-                let resolved = if inherits {
-                    let Some(workspace_spec) = self.workspace_deps.get(&name) else {
-                        return Err(FingerprintError::MissingWorkspaceDependency {
-                            manifest: manifest_path.clone(),
-                            dependency: name,
-                        });
-                    };
-                    closure
-                        .inherited
-                        .insert(name.clone(), workspace_spec.to_string());
-                    path_base = workspace_root.to_path_buf();
-                    workspace_spec
-                } else {
-                    path_base = dir.clone();
-                    spec
+                // `workspace = true`: the [workspace.dependencies] entry, its
+                // path relative to the workspace root, and the crate's features
+                // added to its own.
+                let (resolved, path_base, added_features) = match dependency {
+                    Dependency::Inherited(inherited) => {
+                        let Some(entry) = self
+                            .workspace
+                            .as_ref()
+                            .and_then(|workspace| workspace.dependencies.get(name))
+                        else {
+                            return Err(FingerprintError::MissingWorkspaceDependency {
+                                manifest: dir.join("Cargo.toml"),
+                                dependency: name.clone(),
+                            });
+                        };
+                        closure.inherited.insert(
+                            name.clone(),
+                            written_workspace_dependency(&self.root_manifest, name),
+                        );
+                        (entry, workspace_root, inherited.features.as_slice())
+                    }
+                    own => (own, dir.as_path(), &[][..]),
                 };
                 // `foo = { package = "bar" }`: Cargo.lock knows it as `bar`.
-                let locked_name = spec
-                    .get("package")
-                    .or_else(|| resolved.get("package"))
-                    .and_then(toml::Value::as_str)
-                    .unwrap_or(&name);
-                linked_names.insert(locked_name.to_string());
-                let Some(path) = resolved.get("path").and_then(toml::Value::as_str) else {
+                linked_names.insert(resolved.package().unwrap_or(name).to_string());
+                let Some(path) = resolved.detail().and_then(|detail| detail.path.as_ref()) else {
                     continue;
                 };
                 let dependency_dir = normalize(&path_base.join(path));
-                let mut wanted: BTreeSet<String> = [spec, resolved]
-                    .into_iter()
-                    .filter_map(|spec| spec.get("features").and_then(toml::Value::as_array))
-                    .flatten()
-                    .filter_map(toml::Value::as_str)
-                    .map(str::to_string)
+                let mut wanted: BTreeSet<String> = resolved
+                    .req_features()
+                    .iter()
+                    .chain(added_features)
+                    .cloned()
                     .collect();
-                let default_features = |spec: &toml::Value| {
-                    ["default-features", "default_features"]
-                        .iter()
-                        .find_map(|key| spec.get(*key).and_then(toml::Value::as_bool))
-                };
-                // A `workspace = true` entry saying `default-features = true`
-                // turns back on the defaults its workspace entry turns off.
-                let no_default = default_features(resolved) == Some(false)
-                    && !(inherits && default_features(spec) == Some(true));
-                if !no_default {
+                if default_features(dependency, resolved) {
                     wanted.insert("default".to_string());
                 }
-                if let Some(more) = enabled.dependency_features.get(&name) {
+                if let Some(more) = enabled.dependency_features.get(name) {
                     wanted.extend(more.iter().cloned());
                 }
                 let known = features.entry(dependency_dir.clone()).or_default();
@@ -437,7 +443,7 @@ impl<'a> Fingerprinter<'a> {
             let relative = file.strip_prefix(self.workspace_root).unwrap_or(&file);
             let label = slash_path(relative);
             if file == crate_dir.join("Cargo.toml") {
-                let manifest = build_manifest(self.manifest(crate_dir)?);
+                let manifest = build_manifest(&self.manifest(crate_dir)?.written);
                 feed(&mut hasher, &label, manifest.as_bytes());
             } else {
                 feed(&mut hasher, &label, &read_bytes(&file)?);
@@ -495,27 +501,85 @@ fn read_string(path: &Path) -> Result<String, FingerprintError> {
     })
 }
 
+/// A crate's `Cargo.toml`, read once and held twice: as written, the text
+/// that is hashed ([`build_manifest`]), and in `cargo_toml`'s typed model,
+/// which the walk reads.
+struct ManifestFile {
+    written: toml::Value,
+    typed: Manifest,
+}
+
 fn read_toml(path: &Path) -> Result<toml::Value, FingerprintError> {
-    let text = read_string(path)?;
-    toml::from_str(&text).map_err(|source| FingerprintError::Toml {
+    parse_toml(path, &read_string(path)?)
+}
+
+fn parse_toml(path: &Path, text: &str) -> Result<toml::Value, FingerprintError> {
+    toml::from_str(text).map_err(|source| FingerprintError::Toml {
         path: path.to_path_buf(),
         source: Box::new(source),
     })
 }
 
-fn package_name(manifest: &toml::Value) -> Option<&str> {
-    manifest.get("package")?.get("name")?.as_str()
+fn read_manifest(path: &Path) -> Result<ManifestFile, FingerprintError> {
+    let text = read_string(path)?;
+    let written = parse_toml(path, &text)?;
+    let not_a_manifest = |source| FingerprintError::Manifest {
+        path: path.to_path_buf(),
+        source: Box::new(source),
+    };
+    // From the parsed value rather than the text: parsing the text a second
+    // time doubled what reading the manifests costs a synth (16M more
+    // instructions in the debug build, ~4 ms).
+    let mut typed: Manifest = written.clone().try_into().map_err(not_a_manifest)?;
+    // cargo still reads `build_dependencies` before edition 2024 (with a
+    // warning); cargo_toml's model has no field for that spelling.
+    if text.contains("build_dependencies") {
+        let underscored: UnderscoredBuildDependencies =
+            written.clone().try_into().map_err(not_a_manifest)?;
+        typed
+            .build_dependencies
+            .extend(underscored.build_dependencies);
+        for (cfg, target) in underscored.target {
+            typed
+                .target
+                .entry(cfg)
+                .or_default()
+                .build_dependencies
+                .extend(target.build_dependencies);
+        }
+    }
+    Ok(ManifestFile { written, typed })
+}
+
+#[derive(serde::Deserialize)]
+struct UnderscoredBuildDependencies {
+    #[serde(default)]
+    build_dependencies: DepsSet,
+    #[serde(default)]
+    target: BTreeMap<String, UnderscoredBuildDependencies>,
+}
+
+/// The `[workspace.dependencies]` entry `name` as written: the features a
+/// crate inherits live there and are not recorded in `Cargo.lock`.
+fn written_workspace_dependency(root: &toml::Value, name: &str) -> String {
+    root.get("workspace")
+        .and_then(|workspace| workspace.get("dependencies"))
+        .and_then(|dependencies| dependencies.get(name))
+        .map(ToString::to_string)
+        .unwrap_or_default()
+}
+
+fn package_name(manifest: &Manifest) -> Option<&str> {
+    manifest.package.as_ref().map(|package| package.name())
 }
 
 /// Whether the crate's package, or one of its `[[bin]]` targets, is named `handler`.
-fn builds_handler(manifest: &toml::Value, handler: &str) -> bool {
+fn builds_handler(manifest: &Manifest, handler: &str) -> bool {
     package_name(manifest) == Some(handler)
         || manifest
-            .get("bin")
-            .and_then(toml::Value::as_array)
-            .into_iter()
-            .flatten()
-            .any(|bin| bin.get("name").and_then(toml::Value::as_str) == Some(handler))
+            .bin
+            .iter()
+            .any(|bin| bin.name.as_deref() == Some(handler))
 }
 
 struct CrateClosure {
@@ -538,12 +602,10 @@ struct EnabledFeatures {
 /// Expands `requested` through the manifest's `[features]`. A weak
 /// `dep?/feature` is counted as enabling `dep`: hashing too much only costs
 /// an upload, hashing too little would reuse a stale asset key.
-fn enabled_by_features(manifest: &toml::Value, requested: &BTreeSet<String>) -> EnabledFeatures {
-    let table = manifest.get("features").and_then(toml::Value::as_table);
-    let optional: BTreeSet<String> = linked_dependencies(manifest)
-        .into_iter()
-        .filter(|(_, spec)| spec.get("optional").and_then(toml::Value::as_bool) == Some(true))
-        .map(|(name, _)| name)
+fn enabled_by_features(manifest: &Manifest, requested: &BTreeSet<String>) -> EnabledFeatures {
+    let optional: BTreeSet<&str> = linked_dependencies(manifest)
+        .filter(|(_, dependency)| dependency.optional())
+        .map(|(name, _)| name.as_str())
         .collect();
     let mut enabled = EnabledFeatures {
         optional_deps: BTreeSet::new(),
@@ -556,17 +618,10 @@ fn enabled_by_features(manifest: &toml::Value, requested: &BTreeSet<String>) -> 
             continue;
         }
         // An optional dependency is also a feature of its own name.
-        if optional.contains(&feature) {
+        if optional.contains(feature.as_str()) {
             enabled.optional_deps.insert(feature.clone());
         }
-        let entries = table
-            .and_then(|table| table.get(&feature))
-            .and_then(toml::Value::as_array);
-        for entry in entries
-            .into_iter()
-            .flatten()
-            .filter_map(toml::Value::as_str)
-        {
+        for entry in manifest.features.get(&feature).into_iter().flatten() {
             if let Some(dependency) = entry.strip_prefix("dep:") {
                 enabled.optional_deps.insert(dependency.to_string());
             } else if let Some((dependency, dependency_feature)) = entry.split_once('/') {
@@ -578,34 +633,42 @@ fn enabled_by_features(manifest: &toml::Value, requested: &BTreeSet<String>) -> 
                     .or_default()
                     .insert(dependency_feature.to_string());
             } else {
-                stack.push(entry.to_string());
+                stack.push(entry.clone());
             }
         }
     }
     enabled
 }
 
-/// `[dependencies]`, `[build-dependencies]` and their `[target.'cfg'.*]` forms.
-fn linked_dependencies(manifest: &toml::Value) -> Vec<(String, &toml::Value)> {
-    let mut tables: Vec<&toml::Table> = Vec::new();
-    for key in ["dependencies", "build-dependencies", "build_dependencies"] {
-        if let Some(table) = manifest.get(key).and_then(toml::Value::as_table) {
-            tables.push(table);
-        }
-    }
-    if let Some(targets) = manifest.get("target").and_then(toml::Value::as_table) {
-        for target in targets.values() {
-            for key in ["dependencies", "build-dependencies", "build_dependencies"] {
-                if let Some(table) = target.get(key).and_then(toml::Value::as_table) {
-                    tables.push(table);
-                }
-            }
-        }
-    }
-    tables
+/// `[dependencies]`, `[build-dependencies]` and their `[target.'cfg'.*]`
+/// forms, whatever the cfg: what can be linked into the binary.
+fn linked_dependencies(manifest: &Manifest) -> impl Iterator<Item = (&String, &Dependency)> {
+    [&manifest.dependencies, &manifest.build_dependencies]
         .into_iter()
-        .flat_map(|table| table.iter().map(|(name, spec)| (name.clone(), spec)))
-        .collect()
+        .chain(
+            manifest
+                .target
+                .values()
+                .flat_map(|target| [&target.dependencies, &target.build_dependencies]),
+        )
+        .flatten()
+}
+
+/// Whether `dependency`, which is `resolved` after workspace inheritance,
+/// turns on its default features. cargo_toml keeps no `default-features`
+/// of a `workspace = true` entry, and one saying `true` turns back on the
+/// defaults its workspace entry turns off: an inherited dependency counts
+/// with its defaults (hashing too much only costs an upload).
+fn default_features(dependency: &Dependency, resolved: &Dependency) -> bool {
+    match (dependency, resolved.detail()) {
+        (Dependency::Inherited(_), _) | (_, None) => true,
+        // `default_features`, the spelling before edition 2024, is left in
+        // `unstable` by cargo_toml.
+        (_, Some(detail)) => {
+            detail.default_features
+                && detail.unstable.get("default_features") != Some(&toml::Value::Boolean(false))
+        }
+    }
 }
 
 /// Removes `.` and `..` components without touching the file system, so the
@@ -738,7 +801,7 @@ fn lock_closure(
     // A workspace crate's entry lists its dev-dependencies too; only the
     // ones its manifest links are kept. Registry crates list only what the
     // build resolves.
-    let linked = |package: &Package, dependency: &Dependency| {
+    let linked = |package: &Package, dependency: &cargo_lock::Dependency| {
         roots
             .get(package.name.as_str())
             .is_none_or(|names| names.contains(dependency.name.as_str()))
