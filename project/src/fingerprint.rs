@@ -7,10 +7,12 @@
 //! - the sources of the handler crate and of every workspace crate it reaches
 //!   through `path` dependencies (normal and build dependencies, under any
 //!   `[target]` cfg; dev-dependencies never reach the binary; optional ones
-//!   only when an enabled feature turns them on), walked in sorted order as
-//!   relative path + bytes. The manifests are read typed with the
-//!   `cargo_toml` crate, in process (`cargo metadata` would cost ~100 ms a
-//!   synth); which features are on is our own walk over that model;
+//!   only when an enabled feature turns them on), and of the crates that
+//!   `[patch]` and `[replace]` entries build from a path (for every handler,
+//!   with every feature), walked in sorted order as relative path + bytes.
+//!   The manifests are read typed with the `cargo_toml` crate, in process
+//!   (`cargo metadata` would cost ~100 ms a synth); which features are on is
+//!   our own walk over that model;
 //! - the part of `Cargo.lock` the handler's dependency graph reaches, read
 //!   with the `cargo-lock` crate (a new crate in the CLI's graph does not
 //!   change the handlers' code);
@@ -34,7 +36,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use cargo_lock::{Lockfile, Package};
-use cargo_toml::{Dependency, DepsSet, Manifest, Workspace};
+use cargo_toml::{Dependency, DepsSet, Manifest, PatchSet, Workspace};
 use sha2::{Digest, Sha256};
 use upstack_contract::{Architecture, LAMBDA_GLIBC};
 
@@ -111,6 +113,9 @@ pub struct Fingerprinter<'a> {
     root_manifest: toml::Value,
     /// Its `[workspace]`, typed: the members, and the dependencies they inherit.
     workspace: Option<Workspace>,
+    /// Directories of the crates its `[patch]` and `[replace]` entries build
+    /// from a path.
+    path_overrides: BTreeSet<PathBuf>,
     /// Crate manifests by crate directory.
     manifests: BTreeMap<PathBuf, ManifestFile>,
     /// Digest of each crate directory's sources, by directory.
@@ -161,20 +166,25 @@ impl<'a> Fingerprinter<'a> {
     ) -> Result<Self, FingerprintError> {
         let root_path = workspace_root.join("Cargo.toml");
         let root_manifest = read_toml(&root_path)?;
-        // Only `[workspace]` is typed: the walk needs nothing else of the
-        // root manifest.
-        let workspace = root_manifest
-            .get("workspace")
-            .map(|workspace| workspace.clone().try_into())
-            .transpose()
-            .map_err(|source| FingerprintError::Manifest {
-                path: root_path,
-                source: Box::new(source),
-            })?;
+        // Only what the walk needs is typed, not the CLI package's own
+        // dependencies or the profiles.
+        let workspace = root_table(&root_manifest, "workspace", &root_path)?;
+        let patches: PatchSet =
+            root_table(&root_manifest, "patch", &root_path)?.unwrap_or_default();
+        let replacements: DepsSet =
+            root_table(&root_manifest, "replace", &root_path)?.unwrap_or_default();
+        let path_overrides = patches
+            .values()
+            .flat_map(BTreeMap::values)
+            .chain(replacements.values())
+            .filter_map(|dependency| dependency.detail()?.path.as_ref())
+            .map(|path| normalize(&workspace_root.join(path)))
+            .collect();
         Ok(Fingerprinter {
             workspace_root,
             root_manifest,
             workspace,
+            path_overrides,
             manifests: BTreeMap::new(),
             crate_digests: BTreeMap::new(),
             lock: None,
@@ -344,7 +354,8 @@ impl<'a> Fingerprinter<'a> {
     /// the binary. Nor are optional dependencies that no enabled feature turns
     /// on: `bundle` builds the handler with its default features, and a crate
     /// reached through it gets its own defaults plus what its dependents ask
-    /// for (a test fixture behind a `test-util` feature stays out).
+    /// for (a test fixture behind a `test-util` feature stays out). The
+    /// root manifest's `[patch]` and `[replace]` path crates are walked too.
     fn path_dependency_closure(
         &mut self,
         handler_dir: &Path,
@@ -363,6 +374,27 @@ impl<'a> Fingerprinter<'a> {
             BTreeSet::from(["default".to_string()]),
         );
         let mut pending = vec![handler_dir.to_path_buf()];
+        // A `[patch]` or `[replace]` path crate is built in place of a
+        // registry crate wherever the graph has it: it is walked for every
+        // handler, with every feature (hashing too much only costs an upload).
+        for dir in self.path_overrides.clone() {
+            let manifest = &self.manifest(&dir)?.typed;
+            let every_feature = manifest
+                .features
+                .keys()
+                .chain(
+                    linked_dependencies(manifest)
+                        .filter(|(_, dependency)| dependency.optional())
+                        .map(|(name, _)| name),
+                )
+                .cloned()
+                .chain(["default".to_string()]);
+            features
+                .entry(dir.clone())
+                .or_default()
+                .extend(every_feature);
+            pending.push(dir);
+        }
         while let Some(dir) = pending.pop() {
             closure.dirs.insert(dir.clone());
             self.manifest(&dir)?;
@@ -549,6 +581,21 @@ fn read_manifest(path: &Path) -> Result<ManifestFile, FingerprintError> {
         }
     }
     Ok(ManifestFile { written, typed })
+}
+
+/// The root manifest's table `key`, typed.
+fn root_table<T: serde::de::DeserializeOwned>(
+    root: &toml::Value,
+    key: &str,
+    path: &Path,
+) -> Result<Option<T>, FingerprintError> {
+    root.get(key)
+        .map(|table| table.clone().try_into())
+        .transpose()
+        .map_err(|source| FingerprintError::Manifest {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })
 }
 
 #[derive(serde::Deserialize)]
@@ -1434,6 +1481,39 @@ version = "0.1.0"
             notify_hashes(root, "deep"),
             "the crate turned the workspace entry's default features back on"
         );
+    }
+
+    /// A `[patch]` or `[replace]` entry with a path builds that crate in place
+    /// of the registry's wherever the graph has it: its sources count, and
+    /// those of the path crates it reaches with any of its features.
+    #[test]
+    fn path_patches_and_replacements_count() {
+        for table in [
+            "[patch.crates-io]\nserde = { path = \"vendor/serde\" }\n",
+            "[replace]\n\"serde:1.0.0\" = { path = \"vendor/serde\" }\n",
+        ] {
+            let ws = workspace();
+            let root = ws.path();
+            library(
+                root,
+                "vendor/serde",
+                "version = \"1.0.0\"\n[dependencies]\nserde_derive = { path = \"../serde_derive\", optional = true }\n[features]\nderive = [\"dep:serde_derive\"]\n",
+            );
+            library(root, "vendor/serde_derive", "");
+            append(&root.join("Cargo.toml"), table);
+            edit(
+                &root.join("Cargo.lock"),
+                "checksum = \"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"\n",
+                "",
+            );
+            edit(
+                &root.join("Cargo.lock"),
+                "name = \"serde\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+                "name = \"serde\"\nversion = \"1.0.0\"\n",
+            );
+            assert!(notify_hashes(root, "vendor/serde"), "{table}");
+            assert!(notify_hashes(root, "vendor/serde_derive"), "{table}");
+        }
     }
 
     #[test]
