@@ -5,8 +5,14 @@
 //! changes, and stay put otherwise (otherwise every synth is a code deploy).
 //! It covers:
 //! - the sources of the handler crate and of every workspace crate it reaches
-//!   through `path` dependencies (normal and build dependencies; dev-dependencies
-//!   never reach the binary), walked in sorted order as relative path + bytes;
+//!   through `path` dependencies (normal and build dependencies, under any
+//!   `[target]` cfg; dev-dependencies never reach the binary; optional ones
+//!   only when an enabled feature turns them on), and of the crates that
+//!   `[patch]` and `[replace]` entries build from a path (for every handler,
+//!   with every feature), walked in sorted order as relative path + bytes.
+//!   The manifests are read typed with the `cargo_toml` crate, in process
+//!   (`cargo metadata` would cost ~100 ms a synth); which features are on is
+//!   our own walk over that model;
 //! - the part of `Cargo.lock` the handler's dependency graph reaches, read
 //!   with the `cargo-lock` crate (a new crate in the CLI's graph does not
 //!   change the handlers' code);
@@ -29,7 +35,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use cargo_lock::{Dependency, Lockfile, Package};
+use cargo_lock::{Lockfile, Package};
+use cargo_toml::{Dependency, DepsSet, Manifest, PatchSet, Workspace};
 use sha2::{Digest, Sha256};
 use upstack_contract::{Architecture, LAMBDA_GLIBC};
 
@@ -50,6 +57,12 @@ pub enum FingerprintError {
     },
     #[error("cannot parse {path} as TOML: {source}")]
     Toml {
+        path: PathBuf,
+        #[source]
+        source: Box<toml::de::Error>,
+    },
+    #[error("cannot read {path} as a Cargo manifest: {source}")]
+    Manifest {
         path: PathBuf,
         #[source]
         source: Box<toml::de::Error>,
@@ -96,10 +109,15 @@ pub fn handler_fingerprint(
 /// fingerprint, so finding a handler's package (`invoke`) does not parse it.
 pub struct Fingerprinter<'a> {
     workspace_root: &'a Path,
+    /// The root `Cargo.toml` as written: sections of it are hashed.
     root_manifest: toml::Value,
-    workspace_deps: toml::Table,
-    /// Parsed crate manifests by crate directory.
-    manifests: BTreeMap<PathBuf, toml::Value>,
+    /// Its `[workspace]`, typed: the members, and the dependencies they inherit.
+    workspace: Option<Workspace>,
+    /// Directories of the crates its `[patch]` and `[replace]` entries build
+    /// from a path.
+    path_overrides: BTreeSet<PathBuf>,
+    /// Crate manifests by crate directory.
+    manifests: BTreeMap<PathBuf, ManifestFile>,
     /// Digest of each crate directory's sources, by directory.
     crate_digests: BTreeMap<PathBuf, [u8; 32]>,
     /// `Cargo.lock`, read on the first fingerprint.
@@ -146,17 +164,27 @@ impl<'a> Fingerprinter<'a> {
         workspace_root: &'a Path,
         lock_reader: Option<LockReader>,
     ) -> Result<Self, FingerprintError> {
-        let root_manifest = read_toml(&workspace_root.join("Cargo.toml"))?;
-        let workspace_deps = root_manifest
-            .get("workspace")
-            .and_then(|w| w.get("dependencies"))
-            .and_then(toml::Value::as_table)
-            .cloned()
-            .unwrap_or_default();
+        let root_path = workspace_root.join("Cargo.toml");
+        let root_manifest = read_toml(&root_path)?;
+        // Only what the walk needs is typed, not the CLI package's own
+        // dependencies or the profiles.
+        let workspace = root_table(&root_manifest, "workspace", &root_path)?;
+        let patches: PatchSet =
+            root_table(&root_manifest, "patch", &root_path)?.unwrap_or_default();
+        let replacements: DepsSet =
+            root_table(&root_manifest, "replace", &root_path)?.unwrap_or_default();
+        let path_overrides = patches
+            .values()
+            .flat_map(BTreeMap::values)
+            .chain(replacements.values())
+            .filter_map(|dependency| dependency.detail()?.path.as_ref())
+            .map(|path| normalize(&workspace_root.join(path)))
+            .collect();
         Ok(Fingerprinter {
             workspace_root,
             root_manifest,
-            workspace_deps,
+            workspace,
+            path_overrides,
             manifests: BTreeMap::new(),
             crate_digests: BTreeMap::new(),
             lock: None,
@@ -274,10 +302,10 @@ impl<'a> Fingerprinter<'a> {
         Ok(self.lock.insert(lock))
     }
 
-    /// The crate's parsed `Cargo.toml`, read once per crate.
-    fn manifest(&mut self, crate_dir: &Path) -> Result<&toml::Value, FingerprintError> {
+    /// The crate's `Cargo.toml`, read once per crate.
+    fn manifest(&mut self, crate_dir: &Path) -> Result<&ManifestFile, FingerprintError> {
         if !self.manifests.contains_key(crate_dir) {
-            let manifest = read_toml(&crate_dir.join("Cargo.toml"))?;
+            let manifest = read_manifest(&crate_dir.join("Cargo.toml"))?;
             self.manifests.insert(crate_dir.to_path_buf(), manifest);
         }
         Ok(&self.manifests[crate_dir])
@@ -290,20 +318,20 @@ impl<'a> Fingerprinter<'a> {
     fn find_package_dir(&mut self, handler: &str) -> Result<PathBuf, FingerprintError> {
         let conventional = self.workspace_root.join("functions").join(handler);
         if conventional.join("Cargo.toml").is_file()
-            && builds_handler(self.manifest(&conventional)?, handler)
+            && builds_handler(&self.manifest(&conventional)?.typed, handler)
         {
             return Ok(conventional);
         }
         let members = self
-            .root_manifest
-            .get("workspace")
-            .and_then(|w| w.get("members"))
-            .and_then(toml::Value::as_array)
-            .cloned()
+            .workspace
+            .as_ref()
+            .map(|workspace| workspace.members.clone())
             .unwrap_or_default();
-        for member in members.iter().filter_map(toml::Value::as_str) {
+        for member in members {
             let dir = self.workspace_root.join(member);
-            if dir.join("Cargo.toml").is_file() && builds_handler(self.manifest(&dir)?, handler) {
+            if dir.join("Cargo.toml").is_file()
+                && builds_handler(&self.manifest(&dir)?.typed, handler)
+            {
                 return Ok(dir);
             }
         }
@@ -316,7 +344,7 @@ impl<'a> Fingerprinter<'a> {
     /// The package that builds `handler`'s binary, for `cargo build -p`.
     pub fn package(&mut self, handler: &str) -> Result<String, FingerprintError> {
         let dir = self.find_package_dir(handler)?;
-        Ok(package_name(self.manifest(&dir)?)
+        Ok(package_name(&self.manifest(&dir)?.typed)
             .unwrap_or(handler)
             .to_owned())
     }
@@ -326,7 +354,8 @@ impl<'a> Fingerprinter<'a> {
     /// the binary. Nor are optional dependencies that no enabled feature turns
     /// on: `bundle` builds the handler with its default features, and a crate
     /// reached through it gets its own defaults plus what its dependents ask
-    /// for (a test fixture behind a `test-util` feature stays out).
+    /// for (a test fixture behind a `test-util` feature stays out). The
+    /// root manifest's `[patch]` and `[replace]` path crates are walked too.
     fn path_dependency_closure(
         &mut self,
         handler_dir: &Path,
@@ -345,62 +374,77 @@ impl<'a> Fingerprinter<'a> {
             BTreeSet::from(["default".to_string()]),
         );
         let mut pending = vec![handler_dir.to_path_buf()];
+        // A `[patch]` or `[replace]` path crate is built in place of a
+        // registry crate wherever the graph has it: it is walked for every
+        // handler, with every feature (hashing too much only costs an upload).
+        for dir in self.path_overrides.clone() {
+            let manifest = &self.manifest(&dir)?.typed;
+            let every_feature = manifest
+                .features
+                .keys()
+                .chain(
+                    linked_dependencies(manifest)
+                        .filter(|(_, dependency)| dependency.optional())
+                        .map(|(name, _)| name),
+                )
+                .cloned()
+                .chain(["default".to_string()]);
+            features
+                .entry(dir.clone())
+                .or_default()
+                .extend(every_feature);
+            pending.push(dir);
+        }
         while let Some(dir) = pending.pop() {
             closure.dirs.insert(dir.clone());
-            let manifest_path = dir.join("Cargo.toml");
             self.manifest(&dir)?;
-            let manifest = &self.manifests[&dir];
+            let manifest = &self.manifests[&dir].typed;
             let requested = features.get(&dir).cloned().unwrap_or_default();
             let enabled = enabled_by_features(manifest, &requested);
             let mut linked_names = BTreeSet::new();
-            for (name, spec) in linked_dependencies(manifest) {
-                let optional = spec.get("optional").and_then(toml::Value::as_bool) == Some(true);
-                if optional && !enabled.optional_deps.contains(&name) {
+            for (name, dependency) in linked_dependencies(manifest) {
+                if dependency.optional() && !enabled.optional_deps.contains(name) {
                     continue;
                 }
-                let inherits = spec.get("workspace").and_then(toml::Value::as_bool) == Some(true);
-                let path_base;
-                let resolved = if inherits {
-                    let Some(workspace_spec) = self.workspace_deps.get(&name) else {
-                        return Err(FingerprintError::MissingWorkspaceDependency {
-                            manifest: manifest_path.clone(),
-                            dependency: name,
-                        });
-                    };
-                    closure
-                        .inherited
-                        .insert(name.clone(), workspace_spec.to_string());
-                    path_base = workspace_root.to_path_buf();
-                    workspace_spec
-                } else {
-                    path_base = dir.clone();
-                    spec
+                // `workspace = true`: the [workspace.dependencies] entry, its
+                // path relative to the workspace root, and the crate's features
+                // added to its own.
+                let (resolved, path_base, added_features) = match dependency {
+                    Dependency::Inherited(inherited) => {
+                        let Some(entry) = self
+                            .workspace
+                            .as_ref()
+                            .and_then(|workspace| workspace.dependencies.get(name))
+                        else {
+                            return Err(FingerprintError::MissingWorkspaceDependency {
+                                manifest: dir.join("Cargo.toml"),
+                                dependency: name.clone(),
+                            });
+                        };
+                        closure.inherited.insert(
+                            name.clone(),
+                            written_workspace_dependency(&self.root_manifest, name),
+                        );
+                        (entry, workspace_root, inherited.features.as_slice())
+                    }
+                    own => (own, dir.as_path(), &[][..]),
                 };
                 // `foo = { package = "bar" }`: Cargo.lock knows it as `bar`.
-                let locked_name = spec
-                    .get("package")
-                    .or_else(|| resolved.get("package"))
-                    .and_then(toml::Value::as_str)
-                    .unwrap_or(&name);
-                linked_names.insert(locked_name.to_string());
-                let Some(path) = resolved.get("path").and_then(toml::Value::as_str) else {
+                linked_names.insert(resolved.package().unwrap_or(name).to_string());
+                let Some(path) = resolved.detail().and_then(|detail| detail.path.as_ref()) else {
                     continue;
                 };
                 let dependency_dir = normalize(&path_base.join(path));
-                let mut wanted: BTreeSet<String> = [spec, resolved]
-                    .into_iter()
-                    .filter_map(|spec| spec.get("features").and_then(toml::Value::as_array))
-                    .flatten()
-                    .filter_map(toml::Value::as_str)
-                    .map(str::to_string)
-                    .collect();
-                let no_default = ["default-features", "default_features"]
+                let mut wanted: BTreeSet<String> = resolved
+                    .req_features()
                     .iter()
-                    .any(|key| resolved.get(*key).and_then(toml::Value::as_bool) == Some(false));
-                if !no_default {
+                    .chain(added_features)
+                    .cloned()
+                    .collect();
+                if default_features(dependency, resolved) {
                     wanted.insert("default".to_string());
                 }
-                if let Some(more) = enabled.dependency_features.get(&name) {
+                if let Some(more) = enabled.dependency_features.get(name) {
                     wanted.extend(more.iter().cloned());
                 }
                 let known = features.entry(dependency_dir.clone()).or_default();
@@ -431,7 +475,7 @@ impl<'a> Fingerprinter<'a> {
             let relative = file.strip_prefix(self.workspace_root).unwrap_or(&file);
             let label = slash_path(relative);
             if file == crate_dir.join("Cargo.toml") {
-                let manifest = build_manifest(self.manifest(crate_dir)?);
+                let manifest = build_manifest(&self.manifest(crate_dir)?.written);
                 feed(&mut hasher, &label, manifest.as_bytes());
             } else {
                 feed(&mut hasher, &label, &read_bytes(&file)?);
@@ -489,27 +533,100 @@ fn read_string(path: &Path) -> Result<String, FingerprintError> {
     })
 }
 
+/// A crate's `Cargo.toml`, read once and held twice: as written, the text
+/// that is hashed ([`build_manifest`]), and in `cargo_toml`'s typed model,
+/// which the walk reads.
+struct ManifestFile {
+    written: toml::Value,
+    typed: Manifest,
+}
+
 fn read_toml(path: &Path) -> Result<toml::Value, FingerprintError> {
-    let text = read_string(path)?;
-    toml::from_str(&text).map_err(|source| FingerprintError::Toml {
+    parse_toml(path, &read_string(path)?)
+}
+
+fn parse_toml(path: &Path, text: &str) -> Result<toml::Value, FingerprintError> {
+    toml::from_str(text).map_err(|source| FingerprintError::Toml {
         path: path.to_path_buf(),
         source: Box::new(source),
     })
 }
 
-fn package_name(manifest: &toml::Value) -> Option<&str> {
-    manifest.get("package")?.get("name")?.as_str()
+fn read_manifest(path: &Path) -> Result<ManifestFile, FingerprintError> {
+    let text = read_string(path)?;
+    let written = parse_toml(path, &text)?;
+    let not_a_manifest = |source| FingerprintError::Manifest {
+        path: path.to_path_buf(),
+        source: Box::new(source),
+    };
+    // From the parsed value rather than the text: parsing the text a second
+    // time doubled what reading the manifests costs a synth (16M more
+    // instructions in the debug build, ~4 ms).
+    let mut typed: Manifest = written.clone().try_into().map_err(not_a_manifest)?;
+    // cargo still reads `build_dependencies` before edition 2024 (with a
+    // warning); cargo_toml's model has no field for that spelling.
+    if text.contains("build_dependencies") {
+        let underscored: UnderscoredBuildDependencies =
+            written.clone().try_into().map_err(not_a_manifest)?;
+        typed
+            .build_dependencies
+            .extend(underscored.build_dependencies);
+        for (cfg, target) in underscored.target {
+            typed
+                .target
+                .entry(cfg)
+                .or_default()
+                .build_dependencies
+                .extend(target.build_dependencies);
+        }
+    }
+    Ok(ManifestFile { written, typed })
+}
+
+/// The root manifest's table `key`, typed.
+fn root_table<T: serde::de::DeserializeOwned>(
+    root: &toml::Value,
+    key: &str,
+    path: &Path,
+) -> Result<Option<T>, FingerprintError> {
+    root.get(key)
+        .map(|table| table.clone().try_into())
+        .transpose()
+        .map_err(|source| FingerprintError::Manifest {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })
+}
+
+#[derive(serde::Deserialize)]
+struct UnderscoredBuildDependencies {
+    #[serde(default)]
+    build_dependencies: DepsSet,
+    #[serde(default)]
+    target: BTreeMap<String, UnderscoredBuildDependencies>,
+}
+
+/// The `[workspace.dependencies]` entry `name` as written: the features a
+/// crate inherits live there and are not recorded in `Cargo.lock`.
+fn written_workspace_dependency(root: &toml::Value, name: &str) -> String {
+    root.get("workspace")
+        .and_then(|workspace| workspace.get("dependencies"))
+        .and_then(|dependencies| dependencies.get(name))
+        .map(ToString::to_string)
+        .unwrap_or_default()
+}
+
+fn package_name(manifest: &Manifest) -> Option<&str> {
+    manifest.package.as_ref().map(|package| package.name())
 }
 
 /// Whether the crate's package, or one of its `[[bin]]` targets, is named `handler`.
-fn builds_handler(manifest: &toml::Value, handler: &str) -> bool {
+fn builds_handler(manifest: &Manifest, handler: &str) -> bool {
     package_name(manifest) == Some(handler)
         || manifest
-            .get("bin")
-            .and_then(toml::Value::as_array)
-            .into_iter()
-            .flatten()
-            .any(|bin| bin.get("name").and_then(toml::Value::as_str) == Some(handler))
+            .bin
+            .iter()
+            .any(|bin| bin.name.as_deref() == Some(handler))
 }
 
 struct CrateClosure {
@@ -532,12 +649,10 @@ struct EnabledFeatures {
 /// Expands `requested` through the manifest's `[features]`. A weak
 /// `dep?/feature` is counted as enabling `dep`: hashing too much only costs
 /// an upload, hashing too little would reuse a stale asset key.
-fn enabled_by_features(manifest: &toml::Value, requested: &BTreeSet<String>) -> EnabledFeatures {
-    let table = manifest.get("features").and_then(toml::Value::as_table);
-    let optional: BTreeSet<String> = linked_dependencies(manifest)
-        .into_iter()
-        .filter(|(_, spec)| spec.get("optional").and_then(toml::Value::as_bool) == Some(true))
-        .map(|(name, _)| name)
+fn enabled_by_features(manifest: &Manifest, requested: &BTreeSet<String>) -> EnabledFeatures {
+    let optional: BTreeSet<&str> = linked_dependencies(manifest)
+        .filter(|(_, dependency)| dependency.optional())
+        .map(|(name, _)| name.as_str())
         .collect();
     let mut enabled = EnabledFeatures {
         optional_deps: BTreeSet::new(),
@@ -550,17 +665,10 @@ fn enabled_by_features(manifest: &toml::Value, requested: &BTreeSet<String>) -> 
             continue;
         }
         // An optional dependency is also a feature of its own name.
-        if optional.contains(&feature) {
+        if optional.contains(feature.as_str()) {
             enabled.optional_deps.insert(feature.clone());
         }
-        let entries = table
-            .and_then(|table| table.get(&feature))
-            .and_then(toml::Value::as_array);
-        for entry in entries
-            .into_iter()
-            .flatten()
-            .filter_map(toml::Value::as_str)
-        {
+        for entry in manifest.features.get(&feature).into_iter().flatten() {
             if let Some(dependency) = entry.strip_prefix("dep:") {
                 enabled.optional_deps.insert(dependency.to_string());
             } else if let Some((dependency, dependency_feature)) = entry.split_once('/') {
@@ -572,34 +680,42 @@ fn enabled_by_features(manifest: &toml::Value, requested: &BTreeSet<String>) -> 
                     .or_default()
                     .insert(dependency_feature.to_string());
             } else {
-                stack.push(entry.to_string());
+                stack.push(entry.clone());
             }
         }
     }
     enabled
 }
 
-/// `[dependencies]`, `[build-dependencies]` and their `[target.'cfg'.*]` forms.
-fn linked_dependencies(manifest: &toml::Value) -> Vec<(String, &toml::Value)> {
-    let mut tables: Vec<&toml::Table> = Vec::new();
-    for key in ["dependencies", "build-dependencies", "build_dependencies"] {
-        if let Some(table) = manifest.get(key).and_then(toml::Value::as_table) {
-            tables.push(table);
-        }
-    }
-    if let Some(targets) = manifest.get("target").and_then(toml::Value::as_table) {
-        for target in targets.values() {
-            for key in ["dependencies", "build-dependencies", "build_dependencies"] {
-                if let Some(table) = target.get(key).and_then(toml::Value::as_table) {
-                    tables.push(table);
-                }
-            }
-        }
-    }
-    tables
+/// `[dependencies]`, `[build-dependencies]` and their `[target.'cfg'.*]`
+/// forms, whatever the cfg: what can be linked into the binary.
+fn linked_dependencies(manifest: &Manifest) -> impl Iterator<Item = (&String, &Dependency)> {
+    [&manifest.dependencies, &manifest.build_dependencies]
         .into_iter()
-        .flat_map(|table| table.iter().map(|(name, spec)| (name.clone(), spec)))
-        .collect()
+        .chain(
+            manifest
+                .target
+                .values()
+                .flat_map(|target| [&target.dependencies, &target.build_dependencies]),
+        )
+        .flatten()
+}
+
+/// Whether `dependency`, which is `resolved` after workspace inheritance,
+/// turns on its default features. cargo_toml keeps no `default-features`
+/// of a `workspace = true` entry, and one saying `true` turns back on the
+/// defaults its workspace entry turns off: an inherited dependency counts
+/// with its defaults (hashing too much only costs an upload).
+fn default_features(dependency: &Dependency, resolved: &Dependency) -> bool {
+    match (dependency, resolved.detail()) {
+        (Dependency::Inherited(_), _) | (_, None) => true,
+        // `default_features`, the spelling before edition 2024, is left in
+        // `unstable` by cargo_toml.
+        (_, Some(detail)) => {
+            detail.default_features
+                && detail.unstable.get("default_features") != Some(&toml::Value::Boolean(false))
+        }
+    }
 }
 
 /// Removes `.` and `..` components without touching the file system, so the
@@ -732,7 +848,7 @@ fn lock_closure(
     // A workspace crate's entry lists its dev-dependencies too; only the
     // ones its manifest links are kept. Registry crates list only what the
     // build resolves.
-    let linked = |package: &Package, dependency: &Dependency| {
+    let linked = |package: &Package, dependency: &cargo_lock::Dependency| {
         roots
             .get(package.name.as_str())
             .is_none_or(|names| names.contains(dependency.name.as_str()))
@@ -1188,6 +1304,216 @@ version = "0.1.0"
             notify(root),
             "the enabled optional crate is not hashed"
         );
+    }
+
+    fn append(path: &Path, text: &str) {
+        let mut contents = fs::read_to_string(path).unwrap();
+        contents.push_str(text);
+        fs::write(path, contents).unwrap();
+    }
+
+    /// A library crate at `dir` (relative to `root`) with `manifest` after its `[package]`.
+    fn library(root: &Path, dir: &str, manifest: &str) {
+        let name = dir.rsplit('/').next().unwrap();
+        write(
+            &root.join(dir).join("Cargo.toml"),
+            &format!("[package]\nname = \"{name}\"\n{manifest}"),
+        );
+        write(&root.join(dir).join("src/lib.rs"), "pub fn f() {}\n");
+    }
+
+    /// Whether editing `dir`'s `src/lib.rs` moves notify's key.
+    fn notify_hashes(root: &Path, dir: &str) -> bool {
+        let before = notify(root);
+        append(&root.join(dir).join("src/lib.rs"), "pub fn g() {}\n");
+        before != notify(root)
+    }
+
+    /// A dependency renamed with `package = ...` is found in Cargo.lock by its
+    /// package name, whether the crate or `[workspace.dependencies]` renames it.
+    #[test]
+    fn renamed_dependencies_reach_their_lock_entries() {
+        for (workspace_entry, crate_entry) in [
+            ("", "args = { package = \"clap\", version = \"4\" }\n"),
+            (
+                "args = { package = \"clap\", version = \"4\" }\n",
+                "args.workspace = true\n",
+            ),
+        ] {
+            let ws = workspace();
+            let root = ws.path();
+            let ingest = || handler_fingerprint(root, "ingest", Architecture::X86_64).unwrap();
+            edit(
+                &root.join("Cargo.toml"),
+                "clap = \"4\"\n",
+                &format!("clap = \"4\"\n{workspace_entry}"),
+            );
+            append(&root.join("functions/ingest/Cargo.toml"), crate_entry);
+            edit(
+                &root.join("Cargo.lock"),
+                "name = \"ingest\"\nversion = \"0.1.0\"\ndependencies = [\n",
+                "name = \"ingest\"\nversion = \"0.1.0\"\ndependencies = [\n \"clap\",\n",
+            );
+            let before = ingest();
+            edit(
+                &root.join("Cargo.lock"),
+                "checksum = \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"",
+                "checksum = \"a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1\"",
+            );
+            assert_ne!(
+                before,
+                ingest(),
+                "{crate_entry}: clap's lock entry is not hashed"
+            );
+        }
+    }
+
+    /// Features name a dependency by its key in the manifest, not its package:
+    /// `fixtures/extra` turns on `extra` of the renamed `support`.
+    #[test]
+    fn renamed_path_dependency_features_are_followed() {
+        let ws = workspace();
+        let root = ws.path();
+        library(
+            root,
+            "support",
+            "[dependencies]\ndeep = { path = \"../deep\", optional = true }\n[features]\nextra = [\"dep:deep\"]\n",
+        );
+        library(root, "deep", "");
+        append(
+            &root.join("functions/notify/Cargo.toml"),
+            "[dependencies.fixtures]\npackage = \"support\"\npath = \"../../support\"\n",
+        );
+        assert!(notify_hashes(root, "support"));
+        assert!(!notify_hashes(root, "deep"), "deep is off");
+        append(
+            &root.join("functions/notify/Cargo.toml"),
+            "[features]\ndefault = [\"fixtures/extra\"]\n",
+        );
+        assert!(notify_hashes(root, "deep"), "fixtures/extra turns deep on");
+    }
+
+    /// `[target.'cfg(..)'.dependencies]` and `.build-dependencies` can reach the
+    /// binary (whatever the cfg: the walk does not evaluate it); the target's
+    /// dev-dependencies cannot.
+    #[test]
+    fn target_specific_dependencies_count_but_not_their_dev_dependencies() {
+        let ws = workspace();
+        let root = ws.path();
+        for dir in ["linux-only", "codegen", "test-fixture"] {
+            library(root, dir, "");
+        }
+        append(
+            &root.join("functions/notify/Cargo.toml"),
+            "[target.'cfg(target_os = \"linux\")'.dependencies]\nlinux-only = { path = \"../../linux-only\" }\n\
+             [target.'cfg(unix)'.build-dependencies]\ncodegen = { path = \"../../codegen\" }\n\
+             [target.'cfg(unix)'.dev-dependencies]\ntest-fixture = { path = \"../../test-fixture\" }\n",
+        );
+        assert!(notify_hashes(root, "linux-only"));
+        assert!(notify_hashes(root, "codegen"));
+        assert!(!notify_hashes(root, "test-fixture"));
+        // Nor does the dev-dependency's manifest entry.
+        let before = notify(root);
+        edit(
+            &root.join("functions/notify/Cargo.toml"),
+            "test-fixture = { path = \"../../test-fixture\" }",
+            "test-fixture = { path = \"../../test-fixture\", features = [\"x\"] }",
+        );
+        assert_eq!(before, notify(root));
+    }
+
+    /// `build_dependencies`, the spelling cargo still reads before edition 2024.
+    #[test]
+    fn build_dependencies_spelled_with_an_underscore_count() {
+        let ws = workspace();
+        let root = ws.path();
+        library(root, "codegen", "");
+        library(root, "platform-codegen", "");
+        append(
+            &root.join("functions/notify/Cargo.toml"),
+            "[build_dependencies]\ncodegen = { path = \"../../codegen\" }\n\
+             [target.'cfg(unix)'.build_dependencies]\nplatform-codegen = { path = \"../../platform-codegen\" }\n",
+        );
+        assert!(notify_hashes(root, "codegen"));
+        assert!(notify_hashes(root, "platform-codegen"));
+    }
+
+    /// `default-features = false` keeps a path dependency's default features
+    /// (and what they turn on) out, written in the crate with either spelling.
+    /// A `workspace = true` entry turns them back on with
+    /// `default-features = true` when its workspace entry turns them off.
+    #[test]
+    fn default_features_of_path_dependencies() {
+        let ws = workspace();
+        let root = ws.path();
+        library(
+            root,
+            "support",
+            "[dependencies]\ndeep = { path = \"../deep\", optional = true }\n[features]\ndefault = [\"dep:deep\"]\n",
+        );
+        library(root, "deep", "");
+        let notify_manifest = root.join("functions/notify/Cargo.toml");
+        edit(
+            &notify_manifest,
+            "[dependencies]\n",
+            "[dependencies]\nsupport = { path = \"../../support\", default-features = false }\n",
+        );
+        assert!(notify_hashes(root, "support"));
+        assert!(!notify_hashes(root, "deep"), "default-features = false");
+        edit(&notify_manifest, "default-features", "default_features");
+        assert!(!notify_hashes(root, "deep"), "default_features = false");
+        edit(&notify_manifest, ", default_features = false", "");
+        assert!(
+            notify_hashes(root, "deep"),
+            "support's default turns deep on"
+        );
+        edit(
+            &root.join("Cargo.toml"),
+            "tokio = \"1\"\n",
+            "tokio = \"1\"\nsupport = { path = \"support\", default-features = false }\n",
+        );
+        edit(
+            &notify_manifest,
+            "support = { path = \"../../support\" }",
+            "support = { workspace = true, default-features = true }",
+        );
+        assert!(
+            notify_hashes(root, "deep"),
+            "the crate turned the workspace entry's default features back on"
+        );
+    }
+
+    /// A `[patch]` or `[replace]` entry with a path builds that crate in place
+    /// of the registry's wherever the graph has it: its sources count, and
+    /// those of the path crates it reaches with any of its features.
+    #[test]
+    fn path_patches_and_replacements_count() {
+        for table in [
+            "[patch.crates-io]\nserde = { path = \"vendor/serde\" }\n",
+            "[replace]\n\"serde:1.0.0\" = { path = \"vendor/serde\" }\n",
+        ] {
+            let ws = workspace();
+            let root = ws.path();
+            library(
+                root,
+                "vendor/serde",
+                "version = \"1.0.0\"\n[dependencies]\nserde_derive = { path = \"../serde_derive\", optional = true }\n[features]\nderive = [\"dep:serde_derive\"]\n",
+            );
+            library(root, "vendor/serde_derive", "");
+            append(&root.join("Cargo.toml"), table);
+            edit(
+                &root.join("Cargo.lock"),
+                "checksum = \"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"\n",
+                "",
+            );
+            edit(
+                &root.join("Cargo.lock"),
+                "name = \"serde\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+                "name = \"serde\"\nversion = \"1.0.0\"\n",
+            );
+            assert!(notify_hashes(root, "vendor/serde"), "{table}");
+            assert!(notify_hashes(root, "vendor/serde_derive"), "{table}");
+        }
     }
 
     #[test]
