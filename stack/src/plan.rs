@@ -1,8 +1,9 @@
 //! What the stack decides for one env, computed once here and carried typed
 //! to every command: the template, each function as deploy, bundle and invoke
-//! find it, the resources that hold data, the production stack policy. synth
-//! writes it as `synth-out/<env>/manifest.json`; no command derives any of it
-//! again from names.
+//! find it, the resources that hold data, the production stack policy, the
+//! alarms and queues deploy and `status` watch. synth writes it as
+//! `synth-out/<env>/manifest.json`; no command derives any of it again from
+//! names.
 
 use serde::{Deserialize, Serialize};
 use upstack_cfn::{StackPolicy, StatefulResource, Template, stack_policy};
