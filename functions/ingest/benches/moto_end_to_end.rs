@@ -32,10 +32,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let event = pipeline.created_event("data/bench.csv", &version, bytes as i64);
         let pairs = [("TABLE_NAME", pipeline.table.as_str())];
         let recorder = CallRecorder::new();
+        let clients = upstack_ingest::Clients {
+            s3: recorder.s3_client(&pipeline.sdk_config),
+            dynamodb: recorder.dynamodb_client(&pipeline.sdk_config),
+        };
         let ingest = upstack_ingest::Ingest::from_env(
-            &pipeline.sdk_config,
+            clients,
             &EnvSource::from_pairs(&pairs),
-            Some(&recorder),
             Arc::new(SystemClock),
         )?;
         let started = Instant::now();

@@ -9,15 +9,18 @@ use handler_common::config::EnvSource;
 use handler_common::process::RecordOutcome;
 use handler_common::testing::{EventRecord, Pipeline, s3_event, text};
 use handler_common::{CallRecorder, SystemClock};
-use upstack_ingest::{IAM_ACTIONS, Ingest};
+use upstack_ingest::{Clients, IAM_ACTIONS, Ingest};
 
 fn ingest_for(pipeline: &Pipeline, extra: &[(&str, &str)], recorder: &CallRecorder) -> Ingest {
     let mut pairs = vec![("TABLE_NAME", pipeline.table.as_str())];
     pairs.extend_from_slice(extra);
+    let clients = Clients {
+        s3: recorder.s3_client(&pipeline.sdk_config),
+        dynamodb: recorder.dynamodb_client(&pipeline.sdk_config),
+    };
     Ingest::from_env(
-        &pipeline.sdk_config,
+        clients,
         &EnvSource::from_pairs(&pairs),
-        Some(recorder),
         Arc::new(SystemClock),
     )
     .expect("test configuration is valid")

@@ -9,7 +9,7 @@ use handler_common::config::EnvSource;
 use handler_common::process::RecordOutcome;
 use handler_common::testing::{EventRecord, Pipeline, s3_event, text};
 use handler_common::{CallRecorder, Clock, FixedClock, IdempotencyStore, SystemClock};
-use upstack_notify::{IAM_ACTIONS, Notify};
+use upstack_notify::{Clients, IAM_ACTIONS, Notify};
 
 fn notify_for(
     pipeline: &Pipeline,
@@ -23,13 +23,12 @@ fn notify_for(
         ("FIFO_TOPIC_ARN", fifo_topic_arn),
         ("APP_ENV", "test"),
     ];
-    Notify::from_env(
-        &pipeline.sdk_config,
-        &EnvSource::from_pairs(&pairs),
-        Some(recorder),
-        clock,
-    )
-    .expect("test configuration is valid")
+    let clients = Clients {
+        sns: recorder.sns_client(&pipeline.sdk_config),
+        dynamodb: recorder.dynamodb_client(&pipeline.sdk_config),
+    };
+    Notify::from_env(clients, &EnvSource::from_pairs(&pairs), clock)
+        .expect("test configuration is valid")
 }
 
 fn deadline() -> SystemTime {

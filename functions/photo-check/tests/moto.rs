@@ -15,7 +15,7 @@ use handler_common::config::EnvSource;
 use handler_common::process::RecordOutcome;
 use handler_common::testing::{EventRecord, Pipeline, s3_event, text};
 use handler_common::{CallRecorder, SystemClock};
-use upstack_photo_check::{IAM_ACTIONS, PhotoCheck};
+use upstack_photo_check::{Clients, IAM_ACTIONS, PhotoCheck};
 
 const JPEG: &[u8] = &[
     0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1,
@@ -45,17 +45,20 @@ fn photo_check(pipeline: &Pipeline, rules: &[&Rule], recorder: &CallRecorder) ->
         ("TOPIC_ARN", pipeline.topic_arn.as_str()),
         ("APP_ENV", "test"),
     ];
-    let rekognition = mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, rules, |config| {
-        config.interceptor(recorder.clone())
-    });
+    let clients = Clients {
+        s3: recorder.s3_client(&pipeline.sdk_config),
+        rekognition: mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, rules, |config| {
+            config.interceptor(recorder.clone())
+        }),
+        sns: recorder.sns_client(&pipeline.sdk_config),
+        dynamodb: recorder.dynamodb_client(&pipeline.sdk_config),
+    };
     PhotoCheck::from_env(
-        &pipeline.sdk_config,
+        clients,
         &EnvSource::from_pairs(&pairs),
-        Some(recorder),
         Arc::new(SystemClock),
     )
     .expect("test configuration is valid")
-    .with_rekognition(rekognition)
 }
 
 fn deadline() -> SystemTime {
