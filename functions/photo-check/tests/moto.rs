@@ -13,7 +13,7 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use handler_common::config::EnvSource;
 use handler_common::process::RecordOutcome;
-use handler_common::testing::{EventRecord, Pipeline, s3_event, text};
+use handler_common::testing::{EventRecord, MotoPipeline, s3_event, text};
 use handler_common::{CallRecorder, SystemClock};
 use upstack_photo_check::{Clients, IAM_ACTIONS, PhotoCheck};
 
@@ -39,7 +39,7 @@ fn detect_faces_returns(marker: &'static str, fixture: &'static str) -> Rule {
         })
 }
 
-fn photo_check(pipeline: &Pipeline, rules: &[&Rule], recorder: &CallRecorder) -> PhotoCheck {
+fn photo_check(pipeline: &MotoPipeline, rules: &[&Rule], recorder: &CallRecorder) -> PhotoCheck {
     let pairs = [
         ("TABLE_NAME", pipeline.table.as_str()),
         ("TOPIC_ARN", pipeline.topic_arn.as_str()),
@@ -67,7 +67,7 @@ fn deadline() -> SystemTime {
 
 #[tokio::test]
 async fn verdicts_are_recorded_and_announced_and_non_images_fail() {
-    let pipeline = Pipeline::start().await;
+    let pipeline = MotoPipeline::start().await;
     let recorder = CallRecorder::new();
     let good = detect_faces_returns("good", include_str!("../fixtures/passport_ok.json"));
     let bad = detect_faces_returns(
@@ -218,7 +218,7 @@ async fn verdicts_are_recorded_and_announced_and_non_images_fail() {
 
 #[tokio::test]
 async fn throttling_is_retried_and_rekognition_image_errors_are_recorded() {
-    let pipeline = Pipeline::start().await;
+    let pipeline = MotoPipeline::start().await;
     let recorder = CallRecorder::new();
     let throttled = mock!(Rekognition::detect_faces)
         .match_requests(|request| {
