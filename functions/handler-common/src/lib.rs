@@ -1,8 +1,10 @@
 //! Plumbing shared by the three Lambda handlers (`notify`, `ingest`,
 //! `photo-check`): start-up configuration from environment variables, S3
 //! event decoding, error classes, per-object-version idempotency, the
-//! per-record driver, JSON logging, embedded-metric-format metrics and the
-//! AWS call recorder.
+//! per-record driver, JSON logging and embedded-metric-format metrics.
+//! Test doubles (moto fixtures, `FixedClock`, the AWS call recorder) exist
+//! only with the `test-util` feature, which only the handlers'
+//! dev-dependencies turn on.
 //!
 //! Everything account-specific (table name, topic ARNs) comes from the
 //! environment the stack sets (`upstack_contract::env`); nothing here names an
@@ -15,6 +17,7 @@ pub mod idempotency;
 pub mod logging;
 pub mod metrics;
 pub mod process;
+#[cfg(feature = "test-util")]
 pub mod recorder;
 pub mod s3_event;
 pub mod sdk;
@@ -31,6 +34,7 @@ pub use error::{HandlerError, classify_sdk_error};
 pub use idempotency::{Claim, ClaimToken, IdempotencyStore, VersionState};
 pub use metrics::Metrics;
 pub use process::{InvocationSummary, RecordOutcome, process_event};
+#[cfg(feature = "test-util")]
 pub use recorder::{AwsCall, CallRecorder};
 pub use s3_event::{EventError, ObjectEvent, ObjectVersion, VersionMarker};
 

@@ -1,6 +1,7 @@
 //! An SDK interceptor that writes down every AWS operation a handler makes,
-//! as the IAM action it needs and the resource it touched. Tests attach it
-//! to the handlers' clients and compare the actions with each handler's
+//! as the IAM action it needs and the resource it touched (feature
+//! `test-util`). A handler's tests build every client they hand it with
+//! [`CallRecorder`]'s builders and compare the actions with the handler's
 //! `IAM_ACTIONS`, which the stack's role is checked against: a handler that
 //! starts calling something new fails a test instead of failing in AWS with
 //! AccessDenied.
@@ -8,6 +9,7 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
+use aws_config::SdkConfig;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
@@ -46,11 +48,29 @@ impl CallRecorder {
         self.calls().into_iter().map(|call| call.action).collect()
     }
 
-    pub fn clear(&self) {
-        self.calls
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clear();
+    /// Clients configured as `crate::sdk`'s, recording their calls here.
+    pub fn s3_client(&self, sdk_config: &SdkConfig) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(
+            crate::sdk::s3_config(sdk_config)
+                .interceptor(self.clone())
+                .build(),
+        )
+    }
+
+    pub fn dynamodb_client(&self, sdk_config: &SdkConfig) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(sdk_config)
+                .interceptor(self.clone())
+                .build(),
+        )
+    }
+
+    pub fn sns_client(&self, sdk_config: &SdkConfig) -> aws_sdk_sns::Client {
+        aws_sdk_sns::Client::from_conf(
+            aws_sdk_sns::config::Builder::from(sdk_config)
+                .interceptor(self.clone())
+                .build(),
+        )
     }
 
     fn push(&self, call: AwsCall) {
@@ -99,7 +119,6 @@ fn iam_prefix(service: &str) -> String {
 
 fn describe(service: &str, operation: &str, input: &Input) -> AwsCall {
     use aws_sdk_dynamodb::operation as ddb;
-    use aws_sdk_rekognition::operation as rek;
     use aws_sdk_s3::operation as s3;
     use aws_sdk_sns::operation as sns;
 
@@ -188,17 +207,11 @@ fn describe(service: &str, operation: &str, input: &Input) -> AwsCall {
             resource: target.to_owned(),
         };
     }
-    if input
-        .downcast_ref::<rek::detect_faces::DetectFacesInput>()
-        .is_some()
-    {
-        // DetectFaces has no resource-level permissions; Rekognition reads
-        // the S3 object with the caller's own s3:GetObject(Version).
-        return AwsCall {
-            action: generic_action,
-            resource: "*".to_owned(),
-        };
-    }
+    // Everything else, Rekognition's DetectFaces among them: it has no
+    // resource-level permissions, and Rekognition reads the S3 object with
+    // the caller's own s3:GetObject(Version). Matching no input type here
+    // keeps the recorder free of the Rekognition SDK, which test-util does
+    // not turn on.
     AwsCall {
         action: generic_action,
         resource: "*".to_owned(),

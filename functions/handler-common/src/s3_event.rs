@@ -7,6 +7,7 @@
 //! with a space, so every key goes through [`decode_event_key`].
 
 use aws_lambda_events::event::s3::S3EventRecord;
+use chrono::SecondsFormat;
 use serde::Deserialize;
 use upstack_contract::s3_key::decode_event_key;
 
@@ -214,18 +215,13 @@ fn parse_record(index: usize, value: &serde_json::Value) -> Result<ObjectEvent, 
         size: record.s3.object.size,
         etag: record.s3.object.e_tag.clone(),
         event_name,
-        event_time: utc_rfc3339(&record.event_time.to_rfc3339()),
+        // UTC with `Z`, as S3 writes it (chrono's default is `+00:00`), so
+        // messages match the console and CloudTrail.
+        event_time: record
+            .event_time
+            .to_rfc3339_opts(SecondsFormat::AutoSi, true),
         principal: record.principal_id.principal_id.clone(),
     })
-}
-
-// The event time is UTC; S3 writes it with `Z`, chrono's RFC 3339 writes
-// `+00:00`. Keep S3's spelling so messages match the console and CloudTrail.
-fn utc_rfc3339(formatted: &str) -> String {
-    match formatted.strip_suffix("+00:00") {
-        Some(prefix) => format!("{prefix}Z"),
-        None => formatted.to_owned(),
-    }
 }
 
 #[cfg(test)]
@@ -273,6 +269,23 @@ mod tests {
             event.version.canonical(),
             "uploads-bucket/data/my file+1 ü.csv?versionId=v1"
         );
+    }
+
+    #[test]
+    fn event_times_are_utc_with_z_and_the_fraction_s3_sent() {
+        for (sent, kept) in [
+            ("2026-11-22T21:13:03.123Z", "2026-11-22T21:13:03.123Z"),
+            ("2026-11-22T21:13:03Z", "2026-11-22T21:13:03Z"),
+            ("2026-11-22T21:13:03.000Z", "2026-11-22T21:13:03Z"),
+            ("2026-11-22T21:13:03.123456Z", "2026-11-22T21:13:03.123456Z"),
+            ("2026-11-22T23:13:03.5+02:00", "2026-11-22T21:13:03.500Z"),
+        ] {
+            let mut value = record("k", Some("v"));
+            value["eventTime"] = json!(sent);
+            let payload = json!({ "Records": [value] });
+            let event = parse_s3_event(&payload).unwrap().remove(0).unwrap();
+            assert_eq!(event.event_time, kept, "{sent}");
+        }
     }
 
     #[test]

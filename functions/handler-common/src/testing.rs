@@ -1,5 +1,5 @@
 //! Moto-backed fixtures for the handlers' integration tests (feature
-//! `testing`, enabled only from the handlers' dev-dependencies).
+//! `test-util`, enabled only from the handlers' dev-dependencies).
 //!
 //! Each test starts its own `moto_server` ([`MotoServer`], from the dev-only
 //! `upstack-test-support` crate) on a free 127.0.0.1 port and kills it on
@@ -21,9 +21,10 @@ use aws_sdk_sqs::types::QueueAttributeName;
 /// `upstack-test-support` crate, shared with the toolkit's and CLI's tests.
 pub use upstack_test_support::{ACCOUNT_ID, MotoServer, REGION};
 
-/// The pipeline's resources, created in a fresh moto.
+/// The pipeline's resources (bucket, table, topics, queues subscribed to the
+/// topics), created in a fresh moto.
 #[derive(Debug)]
-pub struct Pipeline {
+pub struct MotoPipeline {
     pub moto: MotoServer,
     pub sdk_config: SdkConfig,
     pub s3: aws_sdk_s3::Client,
@@ -40,8 +41,8 @@ pub struct Pipeline {
     pub fifo_queue_url: String,
 }
 
-impl Pipeline {
-    pub async fn start() -> Pipeline {
+impl MotoPipeline {
+    pub async fn start() -> MotoPipeline {
         let moto = MotoServer::start();
         let sdk_config = moto.sdk_config().await;
         let s3 = aws_sdk_s3::Client::from_conf(crate::sdk::s3_config(&sdk_config).build());
@@ -151,7 +152,7 @@ impl Pipeline {
                 .unwrap_or_else(|error| panic!("Subscribe: {error:?}"));
         }
 
-        Pipeline {
+        MotoPipeline {
             moto,
             sdk_config,
             s3,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use handler_common::config::EnvSource;
-use handler_common::testing::Pipeline;
+use handler_common::testing::MotoPipeline;
 use handler_common::{CallRecorder, SystemClock};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -22,7 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let pipeline = Pipeline::start().await;
+        let pipeline = MotoPipeline::start().await;
         let mut csv = String::from("id,name,amount\n");
         for row in 0..rows {
             csv.push_str(&format!("{row},name-{row},{}.{:02}\n", row % 1000, row % 100));
@@ -32,10 +32,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let event = pipeline.created_event("data/bench.csv", &version, bytes as i64);
         let pairs = [("TABLE_NAME", pipeline.table.as_str())];
         let recorder = CallRecorder::new();
+        let clients = upstack_ingest::Clients {
+            s3: recorder.s3_client(&pipeline.sdk_config),
+            dynamodb: recorder.dynamodb_client(&pipeline.sdk_config),
+        };
         let ingest = upstack_ingest::Ingest::from_env(
-            &pipeline.sdk_config,
+            clients,
             &EnvSource::from_pairs(&pairs),
-            Some(&recorder),
             Arc::new(SystemClock),
         )?;
         let started = Instant::now();

@@ -36,7 +36,7 @@ use bytes::Bytes;
 use handler_common::config::{ConfigError, EnvSource};
 use handler_common::process::{InvocationSummary, lease_until};
 use handler_common::{
-    CallRecorder, Clock, HandlerError, IdempotencyStore, Metrics, ObjectEvent, classify_sdk_error,
+    Clock, HandlerError, IdempotencyStore, Metrics, ObjectEvent, classify_sdk_error,
 };
 use tokio::sync::mpsc;
 use upstack_contract::table::{PARTITION_KEY, SORT_KEY};
@@ -68,6 +68,23 @@ pub enum IngestError {
     Retry(#[from] handler_common::process::InvocationError),
 }
 
+/// The AWS clients `ingest` calls, built once per execution environment.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    /// The table: rows, reports and idempotency items.
+    pub dynamodb: aws_sdk_dynamodb::Client,
+}
+
+impl Clients {
+    pub fn new(sdk_config: &SdkConfig) -> Self {
+        Clients {
+            s3: handler_common::sdk::s3_client(sdk_config),
+            dynamodb: handler_common::sdk::dynamodb_client(sdk_config),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Ingest {
     s3: aws_sdk_s3::Client,
@@ -83,9 +100,8 @@ pub struct Ingest {
 
 impl Ingest {
     pub fn from_env(
-        sdk_config: &SdkConfig,
+        clients: Clients,
         env_source: &EnvSource<'_>,
-        recorder: Option<&CallRecorder>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ConfigError> {
         let table = env_source.required(env::TABLE_NAME)?;
@@ -110,10 +126,10 @@ impl Ingest {
         }
         let margin: u64 =
             env_source.parsed_or(handler_common::env::IDEMPOTENCY_LEASE_MARGIN_SECONDS, 30)?;
-        let dynamodb = handler_common::sdk::dynamodb_client(sdk_config, recorder);
+        let Clients { s3, dynamodb } = clients;
         let metrics = Metrics::from_env(env_source, Arc::clone(&clock));
         Ok(Ingest {
-            s3: handler_common::sdk::s3_client(sdk_config, recorder),
+            s3,
             store: IdempotencyStore::new(dynamodb.clone(), table.clone(), handler::INGEST, clock),
             dynamodb,
             table,

@@ -17,9 +17,8 @@ async fn main() -> Result<(), Error> {
     let sdk_config = handler_common::sdk::load_sdk_config().await;
     let handler = Arc::new(
         upstack_ingest::Ingest::from_env(
-            &sdk_config,
+            upstack_ingest::Clients::new(&sdk_config),
             &EnvSource::process(),
-            None,
             Arc::new(SystemClock),
         )
         .map_err(|error| handler_common::config::startup_error("ingest", error))?,

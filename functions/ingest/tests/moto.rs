@@ -7,17 +7,20 @@ use upstack_test_support::emf_values;
 
 use handler_common::config::EnvSource;
 use handler_common::process::RecordOutcome;
-use handler_common::testing::{EventRecord, Pipeline, s3_event, text};
+use handler_common::testing::{EventRecord, MotoPipeline, s3_event, text};
 use handler_common::{CallRecorder, SystemClock};
-use upstack_ingest::{IAM_ACTIONS, Ingest};
+use upstack_ingest::{Clients, IAM_ACTIONS, Ingest};
 
-fn ingest_for(pipeline: &Pipeline, extra: &[(&str, &str)], recorder: &CallRecorder) -> Ingest {
+fn ingest_for(pipeline: &MotoPipeline, extra: &[(&str, &str)], recorder: &CallRecorder) -> Ingest {
     let mut pairs = vec![("TABLE_NAME", pipeline.table.as_str())];
     pairs.extend_from_slice(extra);
+    let clients = Clients {
+        s3: recorder.s3_client(&pipeline.sdk_config),
+        dynamodb: recorder.dynamodb_client(&pipeline.sdk_config),
+    };
     Ingest::from_env(
-        &pipeline.sdk_config,
+        clients,
         &EnvSource::from_pairs(&pairs),
-        Some(recorder),
         Arc::new(SystemClock),
     )
     .expect("test configuration is valid")
@@ -29,7 +32,7 @@ fn deadline() -> SystemTime {
 
 #[tokio::test]
 async fn csv_with_a_tricky_key_and_bad_rows_is_ingested_once() {
-    let pipeline = Pipeline::start().await;
+    let pipeline = MotoPipeline::start().await;
     let recorder = CallRecorder::new();
     let (metrics, lines) =
         handler_common::Metrics::in_memory("upstack/test", Arc::new(SystemClock));
@@ -132,7 +135,7 @@ async fn csv_with_a_tricky_key_and_bad_rows_is_ingested_once() {
 
 #[tokio::test]
 async fn missing_objects_and_unsupported_types_are_recorded_not_retried() {
-    let pipeline = Pipeline::start().await;
+    let pipeline = MotoPipeline::start().await;
     let recorder = CallRecorder::new();
     let ingest = ingest_for(&pipeline, &[("INGEST_SK_COLUMNS", "id")], &recorder);
     let jsonl =
@@ -226,7 +229,7 @@ async fn missing_objects_and_unsupported_types_are_recorded_not_retried() {
 
 #[tokio::test]
 async fn configured_key_columns_overwrite_on_reingest_and_missing_columns_fail_the_file() {
-    let pipeline = Pipeline::start().await;
+    let pipeline = MotoPipeline::start().await;
     let recorder = CallRecorder::new();
     let ingest = ingest_for(
         &pipeline,

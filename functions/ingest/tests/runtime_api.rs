@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use handler_common::testing::{ACCOUNT_ID, Pipeline, REGION, text};
+use handler_common::testing::{ACCOUNT_ID, MotoPipeline, REGION, text};
 use upstack_runtime_api::{Invocation, InvocationOutcome, invoke_once};
 
-fn invocation(pipeline: &Pipeline, event: &serde_json::Value) -> Invocation {
+fn invocation(pipeline: &MotoPipeline, event: &serde_json::Value) -> Invocation {
     let environment = [
         ("TABLE_NAME", pipeline.table.as_str()),
         ("INGEST_PK_COLUMNS", "customer_id"),
@@ -39,7 +39,7 @@ fn invocation(pipeline: &Pipeline, event: &serde_json::Value) -> Invocation {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ingest_binary_writes_items_once_through_the_runtime_api() {
-    let pipeline = Pipeline::start().await;
+    let pipeline = MotoPipeline::start().await;
     let key = "data/orders 2026+ü.csv";
     let csv = "customer_id,order_id,total\nc1,o1,9.50\nc2,o2,3.00\n";
     let version = pipeline.put_object(key, csv.as_bytes().to_vec()).await;

@@ -19,8 +19,7 @@ use aws_config::SdkConfig;
 use handler_common::config::{ConfigError, EnvSource};
 use handler_common::process::{InvocationSummary, lease_until};
 use handler_common::{
-    CallRecorder, Clock, HandlerError, IdempotencyStore, Metrics, ObjectEvent, ObjectVersion,
-    classify_sdk_error,
+    Clock, HandlerError, IdempotencyStore, Metrics, ObjectEvent, ObjectVersion, classify_sdk_error,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -252,6 +251,23 @@ pub enum NotifyError {
     Retry(#[from] handler_common::process::InvocationError),
 }
 
+/// The AWS clients `notify` calls, built once per execution environment.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub sns: aws_sdk_sns::Client,
+    /// The idempotency table.
+    pub dynamodb: aws_sdk_dynamodb::Client,
+}
+
+impl Clients {
+    pub fn new(sdk_config: &SdkConfig) -> Self {
+        Clients {
+            sns: handler_common::sdk::sns_client(sdk_config),
+            dynamodb: handler_common::sdk::dynamodb_client(sdk_config),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Notify {
     sns: aws_sdk_sns::Client,
@@ -265,9 +281,8 @@ pub struct Notify {
 
 impl Notify {
     pub fn from_env(
-        sdk_config: &SdkConfig,
+        clients: Clients,
         env_source: &EnvSource<'_>,
-        recorder: Option<&CallRecorder>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ConfigError> {
         let table = env_source.required(env::TABLE_NAME)?;
@@ -278,8 +293,7 @@ impl Notify {
             .unwrap_or_else(|| "unknown".to_owned());
         let margin: u64 =
             env_source.parsed_or(handler_common::env::IDEMPOTENCY_LEASE_MARGIN_SECONDS, 30)?;
-        let sns = handler_common::sdk::sns_client(sdk_config, recorder);
-        let dynamodb = handler_common::sdk::dynamodb_client(sdk_config, recorder);
+        let Clients { sns, dynamodb } = clients;
         let metrics = Metrics::from_env(env_source, Arc::clone(&clock));
         Ok(Notify {
             fifo: FifoPublisher::new(sns.clone(), fifo_topic_arn),

@@ -7,12 +7,12 @@ use upstack_test_support::emf_values;
 
 use handler_common::config::EnvSource;
 use handler_common::process::RecordOutcome;
-use handler_common::testing::{EventRecord, Pipeline, s3_event, text};
+use handler_common::testing::{EventRecord, MotoPipeline, s3_event, text};
 use handler_common::{CallRecorder, Clock, FixedClock, IdempotencyStore, SystemClock};
-use upstack_notify::{IAM_ACTIONS, Notify};
+use upstack_notify::{Clients, IAM_ACTIONS, Notify};
 
 fn notify_for(
-    pipeline: &Pipeline,
+    pipeline: &MotoPipeline,
     fifo_topic_arn: &str,
     recorder: &CallRecorder,
     clock: Arc<dyn Clock>,
@@ -23,13 +23,12 @@ fn notify_for(
         ("FIFO_TOPIC_ARN", fifo_topic_arn),
         ("APP_ENV", "test"),
     ];
-    Notify::from_env(
-        &pipeline.sdk_config,
-        &EnvSource::from_pairs(&pairs),
-        Some(recorder),
-        clock,
-    )
-    .expect("test configuration is valid")
+    let clients = Clients {
+        sns: recorder.sns_client(&pipeline.sdk_config),
+        dynamodb: recorder.dynamodb_client(&pipeline.sdk_config),
+    };
+    Notify::from_env(clients, &EnvSource::from_pairs(&pairs), clock)
+        .expect("test configuration is valid")
 }
 
 fn deadline() -> SystemTime {
@@ -38,7 +37,7 @@ fn deadline() -> SystemTime {
 
 #[tokio::test]
 async fn each_object_version_is_announced_once_on_both_topics() {
-    let pipeline = Pipeline::start().await;
+    let pipeline = MotoPipeline::start().await;
     let recorder = CallRecorder::new();
     let (metrics, lines) =
         handler_common::Metrics::in_memory("upstack/test", Arc::new(SystemClock));
@@ -146,7 +145,7 @@ async fn each_object_version_is_announced_once_on_both_topics() {
 
 #[tokio::test]
 async fn a_bad_record_does_not_cost_the_others() {
-    let pipeline = Pipeline::start().await;
+    let pipeline = MotoPipeline::start().await;
     let recorder = CallRecorder::new();
     let notify = notify_for(
         &pipeline,
@@ -201,7 +200,7 @@ async fn a_bad_record_does_not_cost_the_others() {
 
 #[tokio::test]
 async fn a_transient_failure_fails_the_invocation_and_releases_the_claim() {
-    let pipeline = Pipeline::start().await;
+    let pipeline = MotoPipeline::start().await;
     let recorder = CallRecorder::new();
     let missing_topic = format!(
         "arn:aws:sns:eu-west-1:{}:gone.fifo",
@@ -270,7 +269,7 @@ async fn a_transient_failure_fails_the_invocation_and_releases_the_claim() {
 
 #[tokio::test]
 async fn a_crashed_attempt_blocks_only_until_its_lease_expires() {
-    let pipeline = Pipeline::start().await;
+    let pipeline = MotoPipeline::start().await;
     let clock = Arc::new(FixedClock::at_epoch_seconds(
         SystemTime::now()
             .duration_since(UNIX_EPOCH)

@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use handler_common::testing::{ACCOUNT_ID, Pipeline, REGION};
+use handler_common::testing::{ACCOUNT_ID, MotoPipeline, REGION};
 use upstack_runtime_api::{Invocation, InvocationOutcome, invoke_once};
 
-fn invocation(pipeline: &Pipeline, event: &serde_json::Value) -> Invocation {
+fn invocation(pipeline: &MotoPipeline, event: &serde_json::Value) -> Invocation {
     let environment = [
         ("TABLE_NAME", pipeline.table.as_str()),
         ("TOPIC_ARN", pipeline.topic_arn.as_str()),
@@ -40,7 +40,7 @@ fn invocation(pipeline: &Pipeline, event: &serde_json::Value) -> Invocation {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_notify_binary_announces_once_on_both_topics_through_the_runtime_api() {
-    let pipeline = Pipeline::start().await;
+    let pipeline = MotoPipeline::start().await;
     let key = "uploads/passport scan+1 ü.pdf";
     let version = pipeline.put_object(key, b"%PDF-1.7".to_vec()).await;
     let event = pipeline.created_event(key, &version, 8);

@@ -31,7 +31,7 @@ use handler_common::config::{ConfigError, EnvSource};
 use handler_common::process::{InvocationSummary, lease_until};
 use handler_common::sns::sns_subject;
 use handler_common::{
-    CallRecorder, Clock, HandlerError, IdempotencyStore, Metrics, ObjectEvent, classify_sdk_error,
+    Clock, HandlerError, IdempotencyStore, Metrics, ObjectEvent, classify_sdk_error,
 };
 use upstack_contract::table::{PARTITION_KEY, SORT_KEY};
 use upstack_contract::{env, handler, metrics, prefix};
@@ -68,6 +68,27 @@ pub enum PhotoCheckError {
     Retry(#[from] handler_common::process::InvocationError),
 }
 
+/// The AWS clients `photo-check` calls, built once per execution environment.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    pub rekognition: aws_sdk_rekognition::Client,
+    pub sns: aws_sdk_sns::Client,
+    /// The table: verdicts and idempotency items.
+    pub dynamodb: aws_sdk_dynamodb::Client,
+}
+
+impl Clients {
+    pub fn new(sdk_config: &SdkConfig) -> Self {
+        Clients {
+            s3: handler_common::sdk::s3_client(sdk_config),
+            rekognition: handler_common::sdk::rekognition_client(sdk_config),
+            sns: handler_common::sdk::sns_client(sdk_config),
+            dynamodb: handler_common::sdk::dynamodb_client(sdk_config),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct PhotoCheck {
     s3: aws_sdk_s3::Client,
@@ -85,9 +106,8 @@ pub struct PhotoCheck {
 
 impl PhotoCheck {
     pub fn from_env(
-        sdk_config: &SdkConfig,
+        clients: Clients,
         env_source: &EnvSource<'_>,
-        recorder: Option<&CallRecorder>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ConfigError> {
         let table = env_source.required(env::TABLE_NAME)?;
@@ -95,12 +115,17 @@ impl PhotoCheck {
         let thresholds = Thresholds::from_env(env_source)?;
         let margin: u64 =
             env_source.parsed_or(handler_common::env::IDEMPOTENCY_LEASE_MARGIN_SECONDS, 30)?;
-        let dynamodb = handler_common::sdk::dynamodb_client(sdk_config, recorder);
+        let Clients {
+            s3,
+            rekognition,
+            sns,
+            dynamodb,
+        } = clients;
         let metrics = Metrics::from_env(env_source, Arc::clone(&clock));
         Ok(PhotoCheck {
-            s3: handler_common::sdk::s3_client(sdk_config, recorder),
-            rekognition: handler_common::sdk::rekognition_client(sdk_config, recorder),
-            sns: handler_common::sdk::sns_client(sdk_config, recorder),
+            s3,
+            rekognition,
+            sns,
             store: IdempotencyStore::new(
                 dynamodb.clone(),
                 table.clone(),
@@ -122,13 +147,6 @@ impl PhotoCheck {
     /// Replaces the metrics writer (tests collect the EMF lines in memory).
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {
         self.metrics = metrics;
-        self
-    }
-
-    /// Replaces the Rekognition client (tests use recorded responses, as
-    /// moto does not model DetectFaces' face attributes).
-    pub fn with_rekognition(mut self, client: aws_sdk_rekognition::Client) -> Self {
-        self.rekognition = client;
         self
     }
 

@@ -13,9 +13,9 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use handler_common::config::EnvSource;
 use handler_common::process::RecordOutcome;
-use handler_common::testing::{EventRecord, Pipeline, s3_event, text};
+use handler_common::testing::{EventRecord, MotoPipeline, s3_event, text};
 use handler_common::{CallRecorder, SystemClock};
-use upstack_photo_check::{IAM_ACTIONS, PhotoCheck};
+use upstack_photo_check::{Clients, IAM_ACTIONS, PhotoCheck};
 
 const JPEG: &[u8] = &[
     0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1,
@@ -39,23 +39,26 @@ fn detect_faces_returns(marker: &'static str, fixture: &'static str) -> Rule {
         })
 }
 
-fn photo_check(pipeline: &Pipeline, rules: &[&Rule], recorder: &CallRecorder) -> PhotoCheck {
+fn photo_check(pipeline: &MotoPipeline, rules: &[&Rule], recorder: &CallRecorder) -> PhotoCheck {
     let pairs = [
         ("TABLE_NAME", pipeline.table.as_str()),
         ("TOPIC_ARN", pipeline.topic_arn.as_str()),
         ("APP_ENV", "test"),
     ];
-    let rekognition = mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, rules, |config| {
-        config.interceptor(recorder.clone())
-    });
+    let clients = Clients {
+        s3: recorder.s3_client(&pipeline.sdk_config),
+        rekognition: mock_client!(aws_sdk_rekognition, RuleMode::MatchAny, rules, |config| {
+            config.interceptor(recorder.clone())
+        }),
+        sns: recorder.sns_client(&pipeline.sdk_config),
+        dynamodb: recorder.dynamodb_client(&pipeline.sdk_config),
+    };
     PhotoCheck::from_env(
-        &pipeline.sdk_config,
+        clients,
         &EnvSource::from_pairs(&pairs),
-        Some(recorder),
         Arc::new(SystemClock),
     )
     .expect("test configuration is valid")
-    .with_rekognition(rekognition)
 }
 
 fn deadline() -> SystemTime {
@@ -64,7 +67,7 @@ fn deadline() -> SystemTime {
 
 #[tokio::test]
 async fn verdicts_are_recorded_and_announced_and_non_images_fail() {
-    let pipeline = Pipeline::start().await;
+    let pipeline = MotoPipeline::start().await;
     let recorder = CallRecorder::new();
     let good = detect_faces_returns("good", include_str!("../fixtures/passport_ok.json"));
     let bad = detect_faces_returns(
@@ -215,7 +218,7 @@ async fn verdicts_are_recorded_and_announced_and_non_images_fail() {
 
 #[tokio::test]
 async fn throttling_is_retried_and_rekognition_image_errors_are_recorded() {
-    let pipeline = Pipeline::start().await;
+    let pipeline = MotoPipeline::start().await;
     let recorder = CallRecorder::new();
     let throttled = mock!(Rekognition::detect_faces)
         .match_requests(|request| {
