@@ -175,3 +175,20 @@ fn a_grant_the_handler_never_uses_is_caught() {
     assert!(granted.contains("s3:DeleteObject"));
     assert!(!upstack_notify::IAM_ACTIONS.contains(&"s3:DeleteObject"));
 }
+
+/// Every handler records its uploads in the idempotency store, which may
+/// put, get, update and (releasing a failed claim) delete an item; a
+/// handler whose `IAM_ACTIONS` missed one would get AccessDenied only on
+/// the path that needs it, which its moto tests may never take.
+#[test]
+fn every_handler_may_use_the_idempotency_store() {
+    for handler in &HANDLERS {
+        for action in handler_common::sdk::IDEMPOTENCY_IAM_ACTIONS {
+            assert!(
+                handler.iam_actions.contains(&action),
+                "{}: IAM_ACTIONS lacks {action}",
+                handler.handler
+            );
+        }
+    }
+}
