@@ -161,7 +161,9 @@ impl TemplateDiff {
                         resource.type_name()
                     ),
                 });
-            } else if effective == Replacement::MayReplace && !may_be_replaced_hazard {
+            } else if matches!(effective, Replacement::MayReplace | Replacement::Unknown)
+                && !may_be_replaced_hazard
+            {
                 // A stateful resource CloudFormation may replace is as much
                 // a hazard as one the offline prediction flags: without it,
                 // `--fail-on destructive` and prod's approval would pass a

@@ -159,7 +159,15 @@ impl ResourceChange {
     /// replacement" could hide the loss of a table or a bucket.
     pub fn effective_replacement(&self) -> Replacement {
         match &self.change_set {
-            Some(view) if view.is_indeterminate() => self.replacement.max(Replacement::MayReplace),
+            // The strictest of the prediction, what CloudFormation did say
+            // (`True` stays a replacement) and "may be replaced".
+            Some(view) if view.is_indeterminate() => {
+                let answered = view
+                    .replacement
+                    .as_ref()
+                    .map_or(Replacement::None, ChangeSetReplacement::verdict);
+                self.replacement.max(answered).max(Replacement::MayReplace)
+            }
             Some(ChangeSetView {
                 replacement: Some(answer),
                 ..

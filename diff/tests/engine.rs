@@ -750,6 +750,43 @@ fn a_dynamic_action_on_a_stateful_resource_is_a_possible_replacement() {
     assert_eq!(result.resources[0].hazards.len(), 1);
 }
 
+/// `Replacement: True` stays a replacement when something else in the same
+/// entry is indeterminate: it is never softened to "may be replaced".
+#[test]
+fn replacement_true_with_a_dynamic_action_or_unknown_detail_is_a_replacement() {
+    let mut result = queue_updated_in_place();
+    result.merge_change_set(vec![change_set("R", "Dynamic", Some("True"))]);
+    assert_eq!(
+        result.resources[0].effective_replacement(),
+        Replacement::Replace
+    );
+    assert_eq!(
+        result.resources[0]
+            .hazards
+            .iter()
+            .map(|hazard| hazard.kind)
+            .collect::<Vec<_>>(),
+        vec![HazardKind::StatefulReplaced]
+    );
+    assert_eq!(result.summary().replace, 1);
+
+    let mut result = queue_updated_in_place();
+    let mut change = change_set("R", "Modify", Some("True"));
+    change.view.details = vec![ChangeSetDetail {
+        requires_recreation: Some("Sometimes".into()),
+        ..ChangeSetDetail::default()
+    }];
+    result.merge_change_set(vec![change]);
+    assert_eq!(
+        result.resources[0].effective_replacement(),
+        Replacement::Replace
+    );
+    assert_eq!(
+        result.resources[0].hazards[0].kind,
+        HazardKind::StatefulReplaced
+    );
+}
+
 #[test]
 fn an_unknown_value_never_lowers_a_predicted_replacement() {
     let mut result = diff(
