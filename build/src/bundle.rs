@@ -1,9 +1,10 @@
 //! `upstack bundle`: builds the handler crates for `provided.al2023`, checks
 //! every binary, and writes reproducible zips.
 //!
-//! One `cargo zigbuild --profile lambda --target <triple>.2.34` per
-//! architecture builds all handlers of that architecture in one go (cargo
-//! shares the dependency graph between them). Zig links against glibc 2.34,
+//! One `cargo zigbuild --profile lambda --target <triple>.2.34 -p <package>`
+//! per handler and architecture: each binary from its own dependency graph
+//! (see [`bundle`]), dependencies shared through the one target dir. Zig
+//! links against glibc 2.34,
 //! the version `provided.al2023` ships, so a binary built on a newer host still
 //! loads on Lambda (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html>).
 //!
@@ -15,7 +16,6 @@
 mod archive;
 mod elf;
 
-use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -85,10 +85,10 @@ pub enum BundleError {
         #[source]
         source: std::io::Error,
     },
-    #[error("`cargo zigbuild` for {arch} ({handlers}) failed with {status}{}", output_tail(.output))]
+    #[error("`cargo zigbuild` of {handler} for {arch} failed with {status}{}", output_tail(.output))]
     BuildFailed {
         arch: &'static str,
-        handlers: String,
+        handler: String,
         status: std::process::ExitStatus,
         output: String,
     },
@@ -148,7 +148,9 @@ pub fn zip_path(target_dir: &Path, handler: &str, arch: Architecture) -> PathBuf
 }
 
 /// Builds, checks and zips each `(handler, arch)`; duplicates are bundled once.
-/// Results come back in the order of `targets`.
+/// Each handler is built by a cargo invocation of its own, so its binary
+/// does not depend on which other handlers are bundled with it. Results
+/// come back in the order of `targets`.
 pub fn bundle(
     workspace_root: &Path,
     targets: &[(String, Architecture)],
@@ -182,21 +184,22 @@ pub fn bundle(
         packages.push(fingerprinter.package(handler)?);
     }
 
-    let architectures: BTreeSet<Architecture> = unique.iter().map(|(_, arch)| *arch).collect();
-    for arch in architectures {
-        let (handlers, packages): (Vec<&str>, Vec<&str>) = unique
-            .iter()
-            .zip(&packages)
-            .filter(|((_, a), _)| *a == arch)
-            .map(|((handler, _), package)| (handler.as_str(), package.as_str()))
-            .unzip();
+    // One cargo invocation per handler: cargo unifies features across the
+    // packages of one invocation, so built together, the `s3` feature ingest
+    // turns on in handler-common would be built into notify as well, and a
+    // handler's binary (and its bytes under one asset key) would depend on
+    // which other handlers happened to be bundled with it. Alone, each
+    // binary is built from its own dependency graph, which is exactly what
+    // its fingerprint walks. Dependencies with the same features are built
+    // once and shared through the one target dir.
+    for ((handler, arch), package) in unique.iter().zip(&packages) {
         run_zigbuild(
             workspace_root,
             &target_dir,
             &zigbuild,
-            arch,
-            &handlers,
-            &packages,
+            *arch,
+            handler,
+            package,
             opts.quiet,
         )?;
     }
@@ -260,8 +263,8 @@ fn run_zigbuild(
     target_dir: &Path,
     zigbuild: &Path,
     arch: Architecture,
-    handlers: &[&str],
-    packages: &[&str],
+    handler: &str,
+    package: &str,
     quiet: bool,
 ) -> Result<(), BundleError> {
     let (glibc_major, glibc_minor) = LAMBDA_GLIBC;
@@ -276,9 +279,7 @@ fn run_zigbuild(
         ))
         .current_dir(workspace_root)
         .env("CARGO_TARGET_DIR", target_dir);
-    for package in packages {
-        command.args(["-p", package]);
-    }
+    command.args(["-p", package]);
     // zig (and `python3 -m ziglang`) must resolve from the same virtualenv as
     // cargo-zigbuild itself.
     if let Some(tools_bin) = zigbuild.parent() {
@@ -290,7 +291,6 @@ fn run_zigbuild(
             command.env("PATH", joined);
         }
     }
-    let handler_list = handlers.join(", ");
     if quiet {
         let output =
             command
@@ -305,7 +305,7 @@ fn run_zigbuild(
             text.push_str(&String::from_utf8_lossy(&output.stderr));
             return Err(BundleError::BuildFailed {
                 arch: arch.lambda_name(),
-                handlers: handler_list,
+                handler: handler.to_owned(),
                 status: output.status,
                 output: text,
             });
@@ -322,7 +322,7 @@ fn run_zigbuild(
         if !status.success() {
             return Err(BundleError::BuildFailed {
                 arch: arch.lambda_name(),
-                handlers: handler_list,
+                handler: handler.to_owned(),
                 status,
                 output: String::new(),
             });

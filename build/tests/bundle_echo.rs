@@ -32,7 +32,12 @@ fn options() -> BundleOptions {
         tools_bin.join("cargo-zigbuild").display()
     );
     BundleOptions {
-        target_dir: Some(repo_root().join("target/bundle-tests/echo")),
+        // Not the `target/bundle-tests/echo` that `echo_bootstrap` shares
+        // between the runtime-api and local tests: these tests delete and
+        // corrupt zips on purpose, and a test binary running beside them
+        // would bundle echo again in between (its `SERIAL` lock is only
+        // this process's).
+        target_dir: Some(repo_root().join("target/bundle-tests/echo-bundler")),
         tools_bin: Some(tools_bin),
         quiet: true,
     }

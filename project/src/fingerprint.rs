@@ -8,11 +8,15 @@
 //!   through `path` dependencies (normal and build dependencies, under any
 //!   `[target]` cfg; dev-dependencies never reach the binary; optional ones
 //!   only when an enabled feature turns them on), and of the crates that
-//!   `[patch]` and `[replace]` entries build from a path (for every handler,
-//!   with every feature), walked in sorted order as relative path + bytes.
+//!   `[patch]` and `[replace]` entries (in the root manifest or in
+//!   `.cargo/config.toml`, with `paths`) build from a path (for every
+//!   handler, with every feature), walked in sorted order as relative path +
+//!   bytes.
 //!   The manifests are read typed with the `cargo_toml` crate, in process
 //!   (`cargo metadata` would cost ~100 ms a synth); which features are on is
-//!   our own walk over that model;
+//!   our own walk over that model, from the handler alone: `bundle` builds
+//!   each handler in a cargo invocation of its own, so no other handler's
+//!   features reach its binary;
 //! - the part of `Cargo.lock` the handler's dependency graph reaches, read
 //!   with the `cargo-lock` crate (a new crate in the CLI's graph does not
 //!   change the handlers' code);
@@ -173,13 +177,14 @@ impl<'a> Fingerprinter<'a> {
             root_table(&root_manifest, "patch", &root_path)?.unwrap_or_default();
         let replacements: DepsSet =
             root_table(&root_manifest, "replace", &root_path)?.unwrap_or_default();
-        let path_overrides = patches
+        let mut path_overrides: BTreeSet<PathBuf> = patches
             .values()
             .flat_map(BTreeMap::values)
             .chain(replacements.values())
             .filter_map(|dependency| dependency.detail()?.path.as_ref())
             .map(|path| normalize(&workspace_root.join(path)))
             .collect();
+        path_overrides.extend(config_path_overrides(workspace_root)?);
         Ok(Fingerprinter {
             workspace_root,
             root_manifest,
@@ -584,6 +589,33 @@ fn read_manifest(path: &Path) -> Result<ManifestFile, FingerprintError> {
 }
 
 /// The root manifest's table `key`, typed.
+/// The crates cargo's own config builds from a path in place of a registry
+/// crate: `[patch]` and the older `paths = [...]` overrides of
+/// `.cargo/config.toml` (or `.cargo/config`). Its text is hashed whole, but
+/// a patched crate's sources are not in it. Paths there are relative to the
+/// directory holding `.cargo/`.
+fn config_path_overrides(workspace_root: &Path) -> Result<Vec<PathBuf>, FingerprintError> {
+    let mut overrides = Vec::new();
+    for name in [".cargo/config.toml", ".cargo/config"] {
+        let path = workspace_root.join(name);
+        if !path.is_file() {
+            continue;
+        }
+        let config = read_toml(&path)?;
+        let patches: PatchSet = root_table(&config, "patch", &path)?.unwrap_or_default();
+        let paths: Vec<String> = root_table(&config, "paths", &path)?.unwrap_or_default();
+        overrides.extend(
+            patches
+                .values()
+                .flat_map(BTreeMap::values)
+                .filter_map(|dependency| dependency.detail()?.path.clone())
+                .chain(paths)
+                .map(|path| normalize(&workspace_root.join(path))),
+        );
+    }
+    Ok(overrides)
+}
+
 fn root_table<T: serde::de::DeserializeOwned>(
     root: &toml::Value,
     key: &str,
@@ -1513,6 +1545,22 @@ version = "0.1.0"
             );
             assert!(notify_hashes(root, "vendor/serde"), "{table}");
             assert!(notify_hashes(root, "vendor/serde_derive"), "{table}");
+        }
+    }
+
+    /// Cargo's config can patch a crate with a path too (`[patch]`, or the
+    /// older `paths = [...]`): its sources count like a manifest patch's.
+    #[test]
+    fn path_patches_in_cargo_config_count() {
+        for config in [
+            "[patch.crates-io]\nserde = { path = \"vendor/serde\" }\n",
+            "paths = [\"vendor/serde\"]\n",
+        ] {
+            let ws = workspace();
+            let root = ws.path();
+            library(root, "vendor/serde", "version = \"1.0.0\"\n");
+            write(&root.join(".cargo/config.toml"), config);
+            assert!(notify_hashes(root, "vendor/serde"), "{config}");
         }
     }
 
