@@ -481,6 +481,25 @@ impl Plan {
                 ));
             }
         }
+        // The reviewed diff is shown again before the change set runs: one
+        // in a layout this version would misread is refused, not shown.
+        if self.diff.schema_version != upstack_diff::SCHEMA_VERSION {
+            return Err(invalid(
+                "diff.schema_version",
+                format!(
+                    "is {}; this upstack reads diff schema {}. Prepare the plan again with this version",
+                    self.diff.schema_version,
+                    upstack_diff::SCHEMA_VERSION
+                ),
+            ));
+        }
+        // CloudFormation's limit for MonitoringTimeInMinutes.
+        if !(0..=180).contains(&self.alarms.monitoring_minutes) {
+            return Err(invalid(
+                "alarms.monitoring_minutes",
+                format!("is {}, not 0 to 180", self.alarms.monitoring_minutes),
+            ));
+        }
         Ok(())
     }
 
@@ -682,6 +701,18 @@ mod tests {
 
         let message = load_error(&edited(|v| v["change_set"]["kind"] = "DELETE".into()));
         assert!(message.contains("unknown variant `DELETE`"), "{message}");
+
+        let message = load_error(&edited(|v| v["diff"]["schema_version"] = 1.into()));
+        assert!(
+            message.contains("`diff.schema_version` is 1; this upstack reads diff schema"),
+            "{message}"
+        );
+
+        let message = load_error(&edited(|v| v["alarms"]["monitoring_minutes"] = 181.into()));
+        assert!(
+            message.contains("`alarms.monitoring_minutes` is 181, not 0 to 180"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use anyhow::Context;
 use upstack_deploy::status::{self, Health, StatusClients, StatusTargets};
-use upstack_project::manifest;
+use upstack_project::synth;
 
 use crate::context::Ctx;
 use crate::exit::Outcome;
@@ -27,12 +27,13 @@ pub struct Args {
 
 pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let env = ctx.env("status")?;
-    let config = ctx.env_config("status")?;
-    // What to look at comes from the env's plan as synth wrote it (the one
-    // typed loader); the toolkit asks AWS.
-    let manifest = manifest::load(ctx.root()?, env)?;
-    let targets = StatusTargets::of(&manifest);
-    let session = ctx.session(env, &config).await?;
+    // What to look at comes from the env's plan, synthesized in memory as
+    // diff and deploy do (a synth-out/ not yet regenerated after an env
+    // file's edit would name the wrong alarms); the toolkit asks AWS.
+    let output =
+        synth::synth_env(ctx.root()?, env).with_context(|| format!("status {env}: synth"))?;
+    let targets = StatusTargets::of(&output.manifest);
+    let session = ctx.session(env, &output.config).await?;
     let report = status::gather(
         &StatusClients::new(&session.sdk_config),
         &targets,
