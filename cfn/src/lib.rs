@@ -2,6 +2,7 @@
 //! documents, the template itself and its validation. No IO, no AWS SDK:
 //! everything here is pure data, so it builds fast and tests without a network.
 
+mod aws_enum;
 pub mod iam;
 pub mod intrinsic;
 pub mod regions;
@@ -19,3 +20,7 @@ pub use template::{
     Condition, DeletionPolicy, Output, Parameter, ResourceEntry, ResourceOptions, Template,
 };
 pub use value::{ConditionName, Expr, Json, Pseudo, Value};
+
+/// serde for [`aws_enum!`]'s expansion, wherever it is used.
+#[doc(hidden)]
+pub use serde as __serde;

@@ -3,7 +3,6 @@
 //! cause of a failure.
 
 use std::collections::{BTreeSet, HashSet};
-use std::fmt;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -11,64 +10,7 @@ use aws_sdk_cloudformation::Client;
 
 use crate::aws::{CallError, Pacing, with_retries};
 
-/// A CloudFormation status enum: each value as AWS spells it, and an
-/// `Unknown` arm carrying a status newer than this code verbatim, so a new
-/// status is printed as AWS wrote it and is never taken for a known one.
-/// Compares with its spelling (`status == "UPDATE_COMPLETE"`).
-macro_rules! aws_status {
-    (
-        $(#[$meta:meta])*
-        $name:ident { $($variant:ident = $text:literal,)+ }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq)]
-        pub enum $name {
-            $($variant,)+
-            /// A status this version does not know, as AWS sent it.
-            Unknown(String),
-        }
-
-        impl $name {
-            /// AWS's spelling.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $($name::$variant => $text,)+
-                    $name::Unknown(text) => text,
-                }
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(text: &str) -> Self {
-                match text {
-                    $($text => $name::$variant,)+
-                    other => $name::Unknown(other.to_owned()),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                // `pad`, not `write_str`: event lines align the status in a column.
-                f.pad(self.as_str())
-            }
-        }
-
-        impl PartialEq<str> for $name {
-            fn eq(&self, other: &str) -> bool {
-                self.as_str() == other
-            }
-        }
-
-        impl PartialEq<&str> for $name {
-            fn eq(&self, other: &&str) -> bool {
-                self.as_str() == *other
-            }
-        }
-    };
-}
-
-aws_status! {
+upstack_cfn::aws_enum! {
     /// A stack's status (DescribeStacks `StackStatus`). The SDK's enum,
     /// mirrored so the status can be saved in a plan and compared as text;
     /// a test keeps the two lists equal.
@@ -140,19 +82,7 @@ impl StackStatus {
     }
 }
 
-impl serde::Serialize for StackStatus {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for StackStatus {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(|text| StackStatus::from(text.as_str()))
-    }
-}
-
-aws_status! {
+upstack_cfn::aws_enum! {
     /// A stack event's status (DescribeStackEvents `ResourceStatus`): the
     /// SDK's `ResourceStatus`, plus the stack-only statuses CloudFormation
     /// writes on the stack's own events (the SDK's enum does not list them).

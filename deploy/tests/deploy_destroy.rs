@@ -56,9 +56,10 @@ fn options(disable: bool) -> DestroyOptions {
     }
 }
 
-#[tokio::test]
-async fn protected_stack_is_refused_with_the_flag_to_use() {
-    let describe = mock!(Cfn::describe_stacks).then_output(protected_stack);
+/// Destroy of a stack DescribeStacks reports as `stack`, which must be
+/// refused before DeleteStack: the error, and that DeleteStack was not called.
+async fn refused(stack: fn() -> DescribeStacksOutput, disable: bool) -> DestroyError {
+    let describe = mock!(Cfn::describe_stacks).then_output(stack);
     let delete = mock!(Cfn::delete_stack).then_output(|| DeleteStackOutput::builder().build());
     let cfn = mock_client!(
         aws_sdk_cloudformation,
@@ -69,13 +70,20 @@ async fn protected_stack_is_refused_with_the_flag_to_use() {
         &cfn,
         "prod",
         "upstack-prod",
-        &options(false),
+        &options(disable),
         &mut RecordingReporter::default(),
         &mut FixedAnswer(Answer::Yes),
         std::future::pending(),
     )
     .await
     .unwrap_err();
+    assert_eq!(delete.num_calls(), 0, "{error}");
+    error
+}
+
+#[tokio::test]
+async fn protected_stack_is_refused_with_the_flag_to_use() {
+    let error = refused(protected_stack, false).await;
     assert!(matches!(error, DestroyError::Protected { .. }));
     assert!(
         error
@@ -83,35 +91,15 @@ async fn protected_stack_is_refused_with_the_flag_to_use() {
             .contains("--disable-termination-protection"),
         "{error}"
     );
-    assert_eq!(delete.num_calls(), 0);
 }
 
 #[tokio::test]
 async fn a_stack_status_this_version_does_not_know_is_refused() {
-    let describe = mock!(Cfn::describe_stacks)
-        .then_output(|| stack_in(StackStatus::from("UPDATE_TELEPORTED")));
-    let delete = mock!(Cfn::delete_stack).then_output(|| DeleteStackOutput::builder().build());
-    let cfn = mock_client!(
-        aws_sdk_cloudformation,
-        RuleMode::MatchAny,
-        &[&describe, &delete]
-    );
-    let error = destroy::destroy(
-        &cfn,
-        "prod",
-        "upstack-prod",
-        &options(true),
-        &mut RecordingReporter::default(),
-        &mut FixedAnswer(Answer::Yes),
-        std::future::pending(),
-    )
-    .await
-    .unwrap_err();
+    let error = refused(|| stack_in(StackStatus::from("UPDATE_TELEPORTED")), true).await;
     assert!(
         matches!(&error, DestroyError::UnknownStatus { status, .. } if status == "UPDATE_TELEPORTED"),
         "{error}"
     );
-    assert_eq!(delete.num_calls(), 0);
 }
 
 #[tokio::test]

@@ -2,8 +2,6 @@
 //! documented in `diff/SCHEMA.md`; changing a field name or meaning is a
 //! breaking change and needs a new [`SCHEMA_VERSION`].
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
@@ -370,70 +368,7 @@ pub struct ChangeSetDetail {
     pub causing_entity: Option<String>,
 }
 
-/// A CloudFormation enum: its values spelled as AWS spells them, and an
-/// `Unknown` arm that carries a value newer than this code verbatim (as the
-/// SDK's own enums do), so a new value is neither an error nor taken for a
-/// known one. Serialized as that spelling: the JSON output and saved plans
-/// hold exactly what AWS sent.
-macro_rules! aws_enum {
-    (
-        $(#[$meta:meta])*
-        $name:ident { $($(#[$variant_meta:meta])* $variant:ident = $text:literal,)+ }
-    ) => {
-        $(#[$meta])*
-        #[derive(Clone, Debug, PartialEq, Eq)]
-        pub enum $name {
-            $($(#[$variant_meta])* $variant,)+
-            /// A value this version does not know, as AWS sent it.
-            Unknown(String),
-        }
-
-        impl $name {
-            /// AWS's spelling.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $($name::$variant => $text,)+
-                    $name::Unknown(text) => text,
-                }
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(text: &str) -> Self {
-                match text {
-                    $($text => $name::$variant,)+
-                    other => $name::Unknown(other.to_owned()),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.pad(self.as_str())
-            }
-        }
-
-        impl PartialEq<&str> for $name {
-            fn eq(&self, other: &&str) -> bool {
-                self.as_str() == *other
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                String::deserialize(deserializer).map(|text| $name::from(text.as_str()))
-            }
-        }
-    };
-}
-
-aws_enum! {
+upstack_cfn::aws_enum! {
     /// What a change set does to a resource (`ResourceChange.Action`).
     ChangeSetAction {
         Add = "Add",
@@ -455,7 +390,7 @@ impl Default for ChangeSetAction {
     }
 }
 
-aws_enum! {
+upstack_cfn::aws_enum! {
     /// Whether CloudFormation will replace a resource (`ResourceChange.Replacement`).
     ChangeSetReplacement {
         True = "True",
@@ -479,7 +414,7 @@ impl ChangeSetReplacement {
     }
 }
 
-aws_enum! {
+upstack_cfn::aws_enum! {
     /// Whether changing one target recreates the resource
     /// (`ResourceTargetDefinition.RequiresRecreation`).
     RequiresRecreation {
@@ -489,7 +424,7 @@ aws_enum! {
     }
 }
 
-aws_enum! {
+upstack_cfn::aws_enum! {
     /// The part of a resource a change targets (`ResourceTargetDefinition.Attribute`).
     ResourceAttribute {
         Properties = "Properties",
@@ -502,7 +437,7 @@ aws_enum! {
     }
 }
 
-aws_enum! {
+upstack_cfn::aws_enum! {
     /// When the new value is known (`ResourceChangeDetail.Evaluation`).
     Evaluation {
         /// Before the update.
@@ -512,7 +447,7 @@ aws_enum! {
     }
 }
 
-aws_enum! {
+upstack_cfn::aws_enum! {
     /// What causes a change (`ResourceChangeDetail.ChangeSource`).
     ChangeSource {
         ResourceReference = "ResourceReference",
