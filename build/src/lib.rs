@@ -1,4 +1,5 @@
-//! Building the handlers for Lambda: one `cargo zigbuild` per architecture,
-//! the ELF checks, and the reproducible zips named by their fingerprints.
+//! Building the handlers for Lambda: one `cargo zigbuild` per handler and
+//! architecture, the ELF checks, and the reproducible zips named by their
+//! fingerprints.
 
 pub mod bundle;

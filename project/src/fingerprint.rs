@@ -117,9 +117,12 @@ pub struct Fingerprinter<'a> {
     root_manifest: toml::Value,
     /// Its `[workspace]`, typed: the members, and the dependencies they inherit.
     workspace: Option<Workspace>,
-    /// Directories of the crates its `[patch]` and `[replace]` entries build
-    /// from a path.
+    /// Directories of the crates its `[patch]` and `[replace]` entries, and
+    /// `.cargo/config`'s `[patch]` and `paths`, build from a path.
     path_overrides: BTreeSet<PathBuf>,
+    /// `.cargo/config.toml` and `.cargo/config` as written, where present:
+    /// hashed whole, and read once for their path overrides.
+    cargo_config: Vec<(&'static str, String)>,
     /// Crate manifests by crate directory.
     manifests: BTreeMap<PathBuf, ManifestFile>,
     /// Digest of each crate directory's sources, by directory.
@@ -177,19 +180,18 @@ impl<'a> Fingerprinter<'a> {
             root_table(&root_manifest, "patch", &root_path)?.unwrap_or_default();
         let replacements: DepsSet =
             root_table(&root_manifest, "replace", &root_path)?.unwrap_or_default();
-        let mut path_overrides: BTreeSet<PathBuf> = patches
-            .values()
-            .flat_map(BTreeMap::values)
-            .chain(replacements.values())
-            .filter_map(|dependency| dependency.detail()?.path.as_ref())
+        let cargo_config = read_cargo_config(workspace_root)?;
+        let mut path_overrides: BTreeSet<PathBuf> = path_dependencies(patches.values())
+            .chain(path_dependencies([&replacements]))
             .map(|path| normalize(&workspace_root.join(path)))
             .collect();
-        path_overrides.extend(config_path_overrides(workspace_root)?);
+        path_overrides.extend(config_path_overrides(workspace_root, &cargo_config)?);
         Ok(Fingerprinter {
             workspace_root,
             root_manifest,
             workspace,
             path_overrides,
+            cargo_config,
             manifests: BTreeMap::new(),
             crate_digests: BTreeMap::new(),
             lock: None,
@@ -282,16 +284,14 @@ impl<'a> Fingerprinter<'a> {
             }
             LockInput::Unparsed(text) => feed(&mut hasher, "Cargo.lock", text.as_bytes()),
         }
-        for optional in [
-            "rust-toolchain.toml",
-            "rust-toolchain",
-            ".cargo/config.toml",
-            ".cargo/config",
-        ] {
+        for optional in ["rust-toolchain.toml", "rust-toolchain"] {
             let path = self.workspace_root.join(optional);
             if path.is_file() {
                 feed(&mut hasher, optional, &read_bytes(&path)?);
             }
+        }
+        for (name, text) in &self.cargo_config {
+            feed(&mut hasher, name, text.as_bytes());
         }
         Ok(hex::encode(hasher.finalize()))
     }
@@ -360,7 +360,8 @@ impl<'a> Fingerprinter<'a> {
     /// on: `bundle` builds the handler with its default features, and a crate
     /// reached through it gets its own defaults plus what its dependents ask
     /// for (a test fixture behind a `test-util` feature stays out). The
-    /// root manifest's `[patch]` and `[replace]` path crates are walked too.
+    /// path crates of `[patch]`, `[replace]` and cargo config overrides are
+    /// walked too.
     fn path_dependency_closure(
         &mut self,
         handler_dir: &Path,
@@ -387,11 +388,7 @@ impl<'a> Fingerprinter<'a> {
             let every_feature = manifest
                 .features
                 .keys()
-                .chain(
-                    linked_dependencies(manifest)
-                        .filter(|(_, dependency)| dependency.optional())
-                        .map(|(name, _)| name),
-                )
+                .chain(optional_dependencies(manifest))
                 .cloned()
                 .chain(["default".to_string()]);
             features
@@ -588,27 +585,49 @@ fn read_manifest(path: &Path) -> Result<ManifestFile, FingerprintError> {
     Ok(ManifestFile { written, typed })
 }
 
-/// The root manifest's table `key`, typed.
+/// The `path` of each dependency in `tables` that has one: what a `[patch]`
+/// or `[replace]` entry builds in place of a registry crate.
+fn path_dependencies<'t>(
+    tables: impl IntoIterator<Item = &'t DepsSet>,
+) -> impl Iterator<Item = &'t String> {
+    tables
+        .into_iter()
+        .flat_map(BTreeMap::values)
+        .filter_map(|dependency| dependency.detail()?.path.as_ref())
+}
+
+/// `.cargo/config.toml` and `.cargo/config`, where present, as written.
+fn read_cargo_config(
+    workspace_root: &Path,
+) -> Result<Vec<(&'static str, String)>, FingerprintError> {
+    let mut found = Vec::new();
+    for name in [".cargo/config.toml", ".cargo/config"] {
+        let path = workspace_root.join(name);
+        if path.is_file() {
+            found.push((name, read_string(&path)?));
+        }
+    }
+    Ok(found)
+}
+
 /// The crates cargo's own config builds from a path in place of a registry
 /// crate: `[patch]` and the older `paths = [...]` overrides of
 /// `.cargo/config.toml` (or `.cargo/config`). Its text is hashed whole, but
 /// a patched crate's sources are not in it. Paths there are relative to the
 /// directory holding `.cargo/`.
-fn config_path_overrides(workspace_root: &Path) -> Result<Vec<PathBuf>, FingerprintError> {
+fn config_path_overrides(
+    workspace_root: &Path,
+    cargo_config: &[(&'static str, String)],
+) -> Result<Vec<PathBuf>, FingerprintError> {
     let mut overrides = Vec::new();
-    for name in [".cargo/config.toml", ".cargo/config"] {
+    for (name, text) in cargo_config {
         let path = workspace_root.join(name);
-        if !path.is_file() {
-            continue;
-        }
-        let config = read_toml(&path)?;
+        let config = parse_toml(&path, text)?;
         let patches: PatchSet = root_table(&config, "patch", &path)?.unwrap_or_default();
         let paths: Vec<String> = root_table(&config, "paths", &path)?.unwrap_or_default();
         overrides.extend(
-            patches
-                .values()
-                .flat_map(BTreeMap::values)
-                .filter_map(|dependency| dependency.detail()?.path.clone())
+            path_dependencies(patches.values())
+                .cloned()
                 .chain(paths)
                 .map(|path| normalize(&workspace_root.join(path))),
         );
@@ -616,6 +635,7 @@ fn config_path_overrides(workspace_root: &Path) -> Result<Vec<PathBuf>, Fingerpr
     Ok(overrides)
 }
 
+/// The root manifest's table `key`, typed.
 fn root_table<T: serde::de::DeserializeOwned>(
     root: &toml::Value,
     key: &str,
@@ -681,10 +701,16 @@ struct EnabledFeatures {
 /// Expands `requested` through the manifest's `[features]`. A weak
 /// `dep?/feature` is counted as enabling `dep`: hashing too much only costs
 /// an upload, hashing too little would reuse a stale asset key.
-fn enabled_by_features(manifest: &Manifest, requested: &BTreeSet<String>) -> EnabledFeatures {
-    let optional: BTreeSet<&str> = linked_dependencies(manifest)
+/// The dependencies a feature must turn on (each is a feature of its own name).
+fn optional_dependencies(manifest: &Manifest) -> impl Iterator<Item = &String> {
+    linked_dependencies(manifest)
         .filter(|(_, dependency)| dependency.optional())
-        .map(|(name, _)| name.as_str())
+        .map(|(name, _)| name)
+}
+
+fn enabled_by_features(manifest: &Manifest, requested: &BTreeSet<String>) -> EnabledFeatures {
+    let optional: BTreeSet<&str> = optional_dependencies(manifest)
+        .map(String::as_str)
         .collect();
     let mut enabled = EnabledFeatures {
         optional_deps: BTreeSet::new(),

@@ -1,7 +1,9 @@
-//! `synth-out/<env>/manifest.json`: what synth decided about each env's
-//! functions, written once by synth and read back, typed, by every command
-//! that needs it (`bundle`, `invoke`), so none of them re-derives a logical
-//! ID or an asset key from names.
+//! `synth-out/<env>/manifest.json`: the env's stack plan (functions, stateful
+//! resources, stack policy, alarms, queues), written once by synth and read
+//! back, typed, by the commands that work from synth's output (`bundle`,
+//! `invoke`); `diff`, `deploy` and `status` get the same `Manifest` from an
+//! in-memory synth. None of them re-derives a logical ID, an asset key or an
+//! alarm name.
 
 use std::path::{Path, PathBuf};
 

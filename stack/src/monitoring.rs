@@ -1,5 +1,6 @@
-//! The pipeline watching itself: its alarms (as model data, from the env's
-//! `[alarms]` settings), their CloudFormation resources, and the dashboard.
+//! The pipeline watching itself: the CloudFormation resources of the alarms
+//! the model holds (`Pipeline::alarms`, from the env's `[alarms]` settings),
+//! the deploy guard over them, and the dashboard.
 //!
 //! Every alarm notifies the alerts topic on ALARM and on OK, and has a
 //! deterministic `<app>-<env>-...` name, so deploy can name the alarms as
