@@ -493,8 +493,9 @@ impl Plan {
                 ),
             ));
         }
-        // CloudFormation's limit for MonitoringTimeInMinutes.
-        if !(0..=180).contains(&self.alarms.monitoring_minutes) {
+        // CloudFormation's limit for MonitoringTimeInMinutes, the rule the
+        // env file's `rollback_monitoring_minutes` is held to.
+        if upstack_stack::config::MonitoringMinutes::new(self.alarms.monitoring_minutes).is_err() {
             return Err(invalid(
                 "alarms.monitoring_minutes",
                 format!("is {}, not 0 to 180", self.alarms.monitoring_minutes),

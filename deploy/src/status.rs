@@ -40,42 +40,21 @@ pub fn alarm_arn(region: &str, account: &str, name: &str) -> String {
     )
 }
 
-/// An alarm's state. CloudWatch may add states; an unknown one is carried
-/// verbatim and never counts as healthy or as ALARM.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AlarmState {
-    Ok,
-    Alarm,
-    InsufficientData,
-    Unknown(String),
+upstack_cfn::aws_enum! {
+    /// An alarm's state, as CloudWatch spells it. CloudWatch may add states;
+    /// an unknown one is carried verbatim and never counts as healthy or as
+    /// ALARM.
+    AlarmState {
+        Ok = "OK",
+        Alarm = "ALARM",
+        InsufficientData = "INSUFFICIENT_DATA",
+    }
 }
 
 impl AlarmState {
+    /// The SDK's value; none at all is an unknown (empty) state.
     fn from_sdk(state: Option<&StateValue>) -> AlarmState {
-        match state {
-            Some(StateValue::Ok) => AlarmState::Ok,
-            Some(StateValue::Alarm) => AlarmState::Alarm,
-            Some(StateValue::InsufficientData) => AlarmState::InsufficientData,
-            Some(other) => AlarmState::Unknown(other.as_str().to_owned()),
-            None => AlarmState::Unknown(String::new()),
-        }
-    }
-
-    /// CloudWatch's own spelling (`OK`, `ALARM`, `INSUFFICIENT_DATA`).
-    pub fn as_str(&self) -> &str {
-        match self {
-            AlarmState::Ok => "OK",
-            AlarmState::Alarm => "ALARM",
-            AlarmState::InsufficientData => "INSUFFICIENT_DATA",
-            AlarmState::Unknown(state) => state,
-        }
-    }
-}
-
-/// CloudWatch's spelling; an unknown one becomes [`AlarmState::Unknown`].
-impl From<&str> for AlarmState {
-    fn from(state: &str) -> AlarmState {
-        AlarmState::from_sdk(Some(&StateValue::from(state)))
+        AlarmState::from(state.map_or("", StateValue::as_str))
     }
 }
 
