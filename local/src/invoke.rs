@@ -317,23 +317,7 @@ pub fn resolved_environment(
     template: &Value,
     deployed: &DeployedStack,
 ) -> Result<BTreeMap<String, String>, InvokeError> {
-    let resolver = Resolver::new(template, deployed);
-    function
-        .environment
-        .iter()
-        .map(|(name, value)| {
-            resolver
-                .resolve(value)
-                .map(|resolved| (name.clone(), resolved))
-                .map_err(|error| match error {
-                    InvokeError::Unresolvable { what, reason } => InvokeError::Unresolvable {
-                        what: format!("{}: {name} = {what}", function.logical_id),
-                        reason,
-                    },
-                    other => other,
-                })
-        })
-        .collect()
+    Resolver::new(template, deployed).environment(function)
 }
 
 fn unresolvable(value: &Value, reason: &str) -> InvokeError {
@@ -358,6 +342,28 @@ impl<'a> Resolver<'a> {
             deployed,
             pseudo: deployed.pseudo_values(),
         }
+    }
+
+    /// [`resolved_environment`].
+    fn environment(
+        &self,
+        function: &TemplateFunction,
+    ) -> Result<BTreeMap<String, String>, InvokeError> {
+        function
+            .environment
+            .iter()
+            .map(|(name, value)| {
+                self.resolve(value)
+                    .map(|resolved| (name.clone(), resolved))
+                    .map_err(|error| match error {
+                        InvokeError::Unresolvable { what, reason } => InvokeError::Unresolvable {
+                            what: format!("{}: {name} = {what}", function.logical_id),
+                            reason,
+                        },
+                        other => other,
+                    })
+            })
+            .collect()
     }
 
     fn resolve(&self, value: &Value) -> Result<String, InvokeError> {
@@ -683,9 +689,10 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeOutput, InvokeError>
         }
     }
 
-    let environment = resolved_environment(&function, &template, &deployed)?;
+    let resolver = Resolver::new(&template, &deployed);
+    let environment = resolver.environment(&function)?;
     let function_name = match &function.function_name {
-        Some(name) => resolve(name, &template, &deployed)?,
+        Some(name) => resolver.resolve(name)?,
         None => deployed
             .physical_ids
             .get(&function.logical_id)
@@ -700,7 +707,7 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeOutput, InvokeError>
                 Some(bucket) => bucket.clone(),
                 None => {
                     let logical = upload_bucket(&template, &template_name, &function.logical_id)?;
-                    Resolver::new(&template, &deployed).resolve_ref(&logical)?
+                    resolver.resolve_ref(&logical)?
                 }
             };
             let head = s3
