@@ -429,8 +429,28 @@ fn standard_alarms(pipeline: &Pipeline, config: &AlarmsConfig) -> Vec<Alarm> {
     for queue in &pipeline.queues {
         let id = pascal(&queue.id);
         let dimension = Some(("QueueName", queue.name.as_str()));
-        let depth = |kind, what: String| {
-            (
+        // The failures queue and the dead-letter queue alarm on their depth.
+        let depth = if failure_queues.contains(&queue.id.as_str()) {
+            Some((
+                AlarmKind::FailuresQueueMessages,
+                format!(
+                    "queue {} holds invocations that failed every retry",
+                    queue.name
+                ),
+            ))
+        } else if dead_letter_queues.contains(&queue.id.as_str()) {
+            Some((
+                AlarmKind::DeadLetterQueueMessages,
+                format!(
+                    "dead-letter queue {} holds events their consumer gave up on",
+                    queue.name
+                ),
+            ))
+        } else {
+            None
+        };
+        if let Some((kind, what)) = depth {
+            push(
                 kind,
                 format!("{id}QueueMessages"),
                 format!("{}-queue-messages", queue.id),
@@ -441,26 +461,7 @@ fn standard_alarms(pipeline: &Pipeline, config: &AlarmsConfig) -> Vec<Alarm> {
                     dimension,
                 ),
                 Statistic::Maximum,
-            )
-        };
-        if failure_queues.contains(&queue.id.as_str()) {
-            let (kind, id, name, what, metric, statistic) = depth(
-                AlarmKind::FailuresQueueMessages,
-                format!(
-                    "queue {} holds invocations that failed every retry",
-                    queue.name
-                ),
             );
-            push(kind, id, name, what, metric, statistic);
-        } else if dead_letter_queues.contains(&queue.id.as_str()) {
-            let (kind, id, name, what, metric, statistic) = depth(
-                AlarmKind::DeadLetterQueueMessages,
-                format!(
-                    "dead-letter queue {} holds events their consumer gave up on",
-                    queue.name
-                ),
-            );
-            push(kind, id, name, what, metric, statistic);
         } else if queue.fifo {
             push(
                 AlarmKind::EventsQueueOldestMessageAge,
