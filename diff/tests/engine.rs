@@ -570,12 +570,7 @@ fn change_set(logical_id: &str, action: &str, replacement: Option<&str>) -> Chan
 
 #[test]
 fn the_change_set_verdict_overrides_the_prediction() {
-    let old = one("AWS::SQS::Queue", json!({"QueueName": "a"}));
-    let new = one(
-        "AWS::SQS::Queue",
-        json!({"QueueName": {"Fn::Sub": "${AWS::StackName}"}}),
-    );
-    let mut result = diff(old.clone(), new.clone());
+    let mut result = queue_maybe_replaced_offline();
     assert_eq!(
         result.resources[0].hazards[0].kind,
         HazardKind::StatefulMayBeReplaced
@@ -587,7 +582,7 @@ fn the_change_set_verdict_overrides_the_prediction() {
     );
     assert!(result.resources[0].hazards.is_empty());
 
-    let mut result = diff(old, new);
+    let mut result = queue_maybe_replaced_offline();
     result.merge_change_set(vec![
         change_set("R", "Modify", Some("True")),
         change_set("Other", "Dynamic", Some("Conditional")),
@@ -620,6 +615,18 @@ fn queue_updated_in_place() -> TemplateDiff {
     assert_eq!(result.resources[0].replacement, Replacement::None);
     assert!(result.resources[0].hazards.is_empty());
     result
+}
+
+/// A queue (stateful) whose name comes to depend on the stack's: offline,
+/// a possible replacement.
+fn queue_maybe_replaced_offline() -> TemplateDiff {
+    diff(
+        one("AWS::SQS::Queue", json!({"QueueName": "a"})),
+        one(
+            "AWS::SQS::Queue",
+            json!({"QueueName": {"Fn::Sub": "${AWS::StackName}"}}),
+        ),
+    )
 }
 
 fn is_flagged_as_possible_replacement(result: &TemplateDiff, logical_id: &str) {
@@ -679,13 +686,7 @@ fn an_unknown_recreation_outweighs_replacement_false() {
     is_flagged_as_possible_replacement(&result, "R");
 
     // A predicted possible replacement is not lifted by that `False` either.
-    let mut result = diff(
-        one("AWS::SQS::Queue", json!({"QueueName": "a"})),
-        one(
-            "AWS::SQS::Queue",
-            json!({"QueueName": {"Fn::Sub": "${AWS::StackName}"}}),
-        ),
-    );
+    let mut result = queue_maybe_replaced_offline();
     let mut change = change_set("R", "Modify", Some("False"));
     change.view.details = vec![ChangeSetDetail {
         requires_recreation: Some("Sometimes".into()),
@@ -738,13 +739,7 @@ fn a_dynamic_action_on_a_stateful_resource_is_a_possible_replacement() {
     assert!(hazard.contains("Action `Dynamic`"), "{hazard}");
 
     // Nor does it lift a predicted possible replacement.
-    let mut result = diff(
-        one("AWS::SQS::Queue", json!({"QueueName": "a"})),
-        one(
-            "AWS::SQS::Queue",
-            json!({"QueueName": {"Fn::Sub": "${AWS::StackName}"}}),
-        ),
-    );
+    let mut result = queue_maybe_replaced_offline();
     result.merge_change_set(vec![change_set("R", "Dynamic", Some("False"))]);
     is_flagged_as_possible_replacement(&result, "R");
     assert_eq!(result.resources[0].hazards.len(), 1);
