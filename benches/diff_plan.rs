@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
-use upstack_deploy::plan::{FORMAT_VERSION, Plan, PlannedChangeSet, PlannedKind, Review};
+use upstack_deploy::plan::{FORMAT_VERSION, PlannedChangeSet, PlannedKind, Review, ReviewedPlan};
 
 const RUNS: usize = 20;
 
@@ -23,10 +23,14 @@ fn plan_of(old: &Json, new: &Json, path: &Path) {
         old: "stack upstack-prod (deployed)".into(),
         new: "change set upstack-bench".into(),
     };
-    Plan {
+    // The real prod manifest: what a plan of the prod stack carries.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut manifest = upstack_project::manifest::load(root, "prod").unwrap();
+    // Rendering needs no asset; a plan must verify one per function.
+    manifest.functions.clear();
+    ReviewedPlan {
         format_version: FORMAT_VERSION,
-        env: "prod".into(),
-        stack_name: "upstack-prod".into(),
+        manifest,
         account: "123456789012".into(),
         region: "eu-west-1".into(),
         change_set: PlannedChangeSet {
@@ -38,14 +42,10 @@ fn plan_of(old: &Json, new: &Json, path: &Path) {
         },
         template_sha256: "a".repeat(64),
         asset_bucket: "upstack-assets-123456789012-eu-west-1".into(),
-        asset_keys: vec![],
+        assets: vec![],
         stack: None,
         review: Review::default(),
-        production: true,
-        termination_protection: true,
-        stack_policy: None,
         diff: upstack_diff::render::report(&diff, &sources),
-        alarms: Default::default(),
     }
     .save(path)
     .unwrap();

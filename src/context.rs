@@ -154,13 +154,8 @@ impl Ctx {
     /// Credentials and clients for `env`'s account and region; refuses a
     /// wrong account before any other call. Prints the region note, if any.
     pub async fn session(&self, env: &str, config: &EnvConfig) -> anyhow::Result<AwsSession> {
-        let expected = ExpectedTarget {
-            env: env.to_owned(),
-            region: config.region.as_str().to_owned(),
-            account: config.account_id.as_ref().map(|id| id.as_str().to_owned()),
-            config_file: PathBuf::from(synth::ENVS_DIR).join(format!("{env}.toml")),
-        };
-        let session = AwsSession::connect(&expected, &self.profile()).await?;
+        let session =
+            AwsSession::connect(&ExpectedTarget::of(env, config), &self.profile()).await?;
         if let Some(note) = &session.region_note {
             eprintln!("{note}");
         }

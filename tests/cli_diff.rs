@@ -139,7 +139,9 @@ fn a_bad_against_file_is_exit_1_naming_the_file() {
 
 /// A plan as `deploy --prepare` writes it, carrying the diff of a fixture pair.
 fn plan_file(case: &str, dir: &std::path::Path) -> PathBuf {
-    use upstack_deploy::plan::{FORMAT_VERSION, Plan, PlannedChangeSet, PlannedKind, Review};
+    use upstack_deploy::plan::{
+        FORMAT_VERSION, PlannedChangeSet, PlannedKind, Review, ReviewedPlan,
+    };
     let read = |side: &str| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(fixture(case, side)).unwrap()).unwrap()
     };
@@ -153,10 +155,23 @@ fn plan_file(case: &str, dir: &std::path::Path) -> PathBuf {
         old: "stack upstack-prod (deployed)".into(),
         new: "change set upstack-1".into(),
     };
-    let plan = Plan {
+    let plan = ReviewedPlan {
         format_version: FORMAT_VERSION,
-        env: "prod".into(),
-        stack_name: "upstack-prod".into(),
+        manifest: upstack_stack::Manifest {
+            env: "prod".into(),
+            stack_name: "upstack-prod".into(),
+            region: "eu-west-1".into(),
+            account_id: None,
+            termination_protection: true,
+            production: true,
+            template_sha256: "b".repeat(64),
+            tags: Default::default(),
+            functions: Vec::new(),
+            stateful_resources: Vec::new(),
+            stack_policy: None,
+            alarms: Default::default(),
+            queues: Vec::new(),
+        },
         account: "123456789012".into(),
         region: "eu-west-1".into(),
         change_set: PlannedChangeSet {
@@ -167,14 +182,10 @@ fn plan_file(case: &str, dir: &std::path::Path) -> PathBuf {
         },
         template_sha256: "a".repeat(64),
         asset_bucket: "upstack-assets-123456789012-eu-west-1".into(),
-        asset_keys: vec![],
+        assets: vec![],
         stack: None,
         review: Review::default(),
-        production: true,
-        termination_protection: true,
-        stack_policy: None,
         diff: upstack_diff::render::report(&diff, &sources),
-        alarms: Default::default(),
     };
     let path = dir.join("plan-prod.json");
     plan.save(&path).unwrap();

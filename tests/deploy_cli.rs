@@ -479,15 +479,30 @@ fn destroy_without_a_terminal_or_yes_exits_4_and_keeps_the_stack() {
 /// stack) is refused with exit 5 and the stack is left as it was.
 #[test]
 fn execute_of_a_stale_plan_exits_5_and_touches_nothing() {
-    use upstack_deploy::plan::{FORMAT_VERSION, Plan, PlannedChangeSet, PlannedKind, Review};
+    use upstack_deploy::plan::{
+        FORMAT_VERSION, PlannedChangeSet, PlannedKind, Review, ReviewedPlan,
+    };
     let moto = MotoServer::start();
     create_topic_stack(&moto);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("plan-dev.json");
-    Plan {
+    ReviewedPlan {
         format_version: FORMAT_VERSION,
-        env: "dev".into(),
-        stack_name: "upstack-dev".into(),
+        manifest: upstack_stack::Manifest {
+            env: "dev".into(),
+            stack_name: "upstack-dev".into(),
+            region: "eu-west-1".into(),
+            account_id: None,
+            termination_protection: false,
+            production: false,
+            template_sha256: "b".repeat(64),
+            tags: Default::default(),
+            functions: Vec::new(),
+            stateful_resources: Vec::new(),
+            stack_policy: None,
+            alarms: Default::default(),
+            queues: Vec::new(),
+        },
         account: "123456789012".into(),
         region: "eu-west-1".into(),
         change_set: PlannedChangeSet {
@@ -498,12 +513,9 @@ fn execute_of_a_stale_plan_exits_5_and_touches_nothing() {
         },
         template_sha256: "a".repeat(64),
         asset_bucket: "upstack-assets-123456789012-eu-west-1".into(),
-        asset_keys: vec![],
+        assets: vec![],
         stack: None,
         review: Review::default(),
-        production: false,
-        termination_protection: false,
-        stack_policy: None,
         diff: upstack_diff::render::report(
             &upstack_diff::TemplateDiff::default(),
             &upstack_diff::render::Sources {
@@ -511,7 +523,6 @@ fn execute_of_a_stale_plan_exits_5_and_touches_nothing() {
                 new: "change set upstack-gone".into(),
             },
         ),
-        alarms: Default::default(),
     }
     .save(&path)
     .unwrap();

@@ -320,6 +320,20 @@ pub struct ExpectedTarget {
     pub config_file: PathBuf,
 }
 
+impl ExpectedTarget {
+    /// Where env `env`'s config says commands act: its region and, if
+    /// pinned, its account; errors name `envs/<env>.toml`.
+    pub fn of(env: &str, config: &upstack_stack::EnvConfig) -> ExpectedTarget {
+        ExpectedTarget {
+            env: env.to_owned(),
+            region: config.region.as_str().to_owned(),
+            account: config.account_id.as_ref().map(|id| id.as_str().to_owned()),
+            config_file: PathBuf::from(upstack_project::synth::ENVS_DIR)
+                .join(format!("{env}.toml")),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
     #[error(

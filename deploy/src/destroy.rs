@@ -6,8 +6,9 @@ use std::future::Future;
 use aws_sdk_cloudformation::Client;
 
 use crate::aws::{CallError, Pacing, with_retries};
-use crate::deploy::{Answer, Approver, Reporter};
-use crate::events::{self, EventWatcher, StackStatus, StatusClass, WatchOutcome};
+use crate::events::{self, EventWatcher, WatchOutcome};
+use crate::interact::{Answer, Approver, Reporter};
+use crate::stack::{self, StackStatus, StatusClass, TemplateError};
 
 #[derive(Debug, Clone)]
 pub struct DestroyOptions {
@@ -58,11 +59,8 @@ pub enum DestroyError {
         status: StackStatus,
         cause: String,
     },
-    #[error("the deployed template of {stack} is not JSON: {source}")]
-    Template {
-        stack: String,
-        source: serde_json::Error,
-    },
+    #[error(transparent)]
+    Template(#[from] TemplateError),
 }
 
 /// Resources of `template` with a DeletionPolicy that keeps them.
@@ -110,7 +108,7 @@ where
     I: Future<Output = ()>,
 {
     let pacing = &options.pacing;
-    let Some(stack) = events::describe_stack(cfn, stack_name, pacing).await? else {
+    let Some(stack) = stack::describe(cfn, stack_name, pacing).await? else {
         reporter.line(&format!(
             "stack {stack_name} does not exist: nothing to destroy"
         ));
@@ -140,32 +138,17 @@ where
         });
     }
 
-    let template_body = with_retries(pacing, "cloudformation:GetTemplate", || {
-        cfn.get_template().stack_name(&stack.stack_id).send()
-    })
-    .await?;
-    let template: serde_json::Value =
-        serde_json::from_str(template_body.template_body().unwrap_or("{}")).map_err(|source| {
-            DestroyError::Template {
-                stack: stack_name.to_owned(),
-                source,
-            }
-        })?;
+    let template = stack::template(cfn, &stack, stack_name, pacing)
+        .await?
+        .template;
     let mut retained = retained_resources(&template);
     if !retained.is_empty() {
-        let resources = with_retries(pacing, "cloudformation:DescribeStackResources", || {
-            cfn.describe_stack_resources()
-                .stack_name(&stack.stack_id)
-                .send()
-        })
-        .await?;
+        let resources = stack::resources(cfn, &stack.stack_id, pacing).await?;
         for kept in &mut retained {
             kept.physical_id = resources
-                .stack_resources()
                 .iter()
-                .find(|resource| resource.logical_resource_id() == Some(kept.logical_id.as_str()))
-                .and_then(|resource| resource.physical_resource_id())
-                .map(str::to_owned);
+                .find(|resource| resource.logical_id == kept.logical_id)
+                .and_then(|resource| resource.physical_id.clone());
         }
     }
 

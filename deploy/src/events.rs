@@ -9,78 +9,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_cloudformation::Client;
 
 use crate::aws::{CallError, Pacing, with_retries};
-
-upstack_cfn::aws_enum! {
-    /// A stack's status (DescribeStacks `StackStatus`). The SDK's enum,
-    /// mirrored so the status can be saved in a plan and compared as text;
-    /// a test keeps the two lists equal.
-    StackStatus {
-        CreateInProgress = "CREATE_IN_PROGRESS",
-        CreateFailed = "CREATE_FAILED",
-        CreateComplete = "CREATE_COMPLETE",
-        RollbackInProgress = "ROLLBACK_IN_PROGRESS",
-        RollbackFailed = "ROLLBACK_FAILED",
-        RollbackComplete = "ROLLBACK_COMPLETE",
-        DeleteInProgress = "DELETE_IN_PROGRESS",
-        DeleteFailed = "DELETE_FAILED",
-        DeleteComplete = "DELETE_COMPLETE",
-        UpdateInProgress = "UPDATE_IN_PROGRESS",
-        UpdateCompleteCleanupInProgress = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
-        UpdateComplete = "UPDATE_COMPLETE",
-        UpdateFailed = "UPDATE_FAILED",
-        UpdateRollbackInProgress = "UPDATE_ROLLBACK_IN_PROGRESS",
-        UpdateRollbackFailed = "UPDATE_ROLLBACK_FAILED",
-        UpdateRollbackCompleteCleanupInProgress = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
-        UpdateRollbackComplete = "UPDATE_ROLLBACK_COMPLETE",
-        ReviewInProgress = "REVIEW_IN_PROGRESS",
-        ImportInProgress = "IMPORT_IN_PROGRESS",
-        ImportComplete = "IMPORT_COMPLETE",
-        ImportRollbackInProgress = "IMPORT_ROLLBACK_IN_PROGRESS",
-        ImportRollbackFailed = "IMPORT_ROLLBACK_FAILED",
-        ImportRollbackComplete = "IMPORT_ROLLBACK_COMPLETE",
-    }
-}
-
-impl StackStatus {
-    pub fn class(&self) -> StatusClass {
-        match self {
-            StackStatus::CreateInProgress
-            | StackStatus::DeleteInProgress
-            | StackStatus::ImportInProgress
-            | StackStatus::ImportRollbackInProgress
-            | StackStatus::RollbackInProgress
-            | StackStatus::UpdateCompleteCleanupInProgress
-            | StackStatus::UpdateInProgress
-            | StackStatus::UpdateRollbackCompleteCleanupInProgress
-            | StackStatus::UpdateRollbackInProgress => StatusClass::InProgress,
-            StackStatus::CreateComplete
-            | StackStatus::UpdateComplete
-            | StackStatus::ImportComplete => StatusClass::Succeeded,
-            StackStatus::DeleteComplete => StatusClass::Deleted,
-            StackStatus::RollbackComplete => StatusClass::CreateRolledBack,
-            StackStatus::UpdateRollbackComplete | StackStatus::ImportRollbackComplete => {
-                StatusClass::UpdateRolledBack
-            }
-            StackStatus::UpdateRollbackFailed => StatusClass::UpdateRollbackFailed,
-            StackStatus::CreateFailed
-            | StackStatus::DeleteFailed
-            | StackStatus::RollbackFailed
-            | StackStatus::UpdateFailed
-            | StackStatus::ImportRollbackFailed => StatusClass::Failed,
-            StackStatus::ReviewInProgress => StatusClass::ReviewInProgress,
-            // Deliberately still "CloudFormation is working": every
-            // `*_IN_PROGRESS` status it has published is one it leaves by
-            // itself, except REVIEW_IN_PROGRESS (known, above). Read so,
-            // deploy and destroy refuse to start on the stack (busy; with
-            // --wait, deploy waits) and a watch keeps polling; it is never
-            // success. Read as Unknown, a watch would report a running
-            // operation as ended and destroy would call DeleteStack on a
-            // busy stack.
-            StackStatus::Unknown(text) if text.ends_with("_IN_PROGRESS") => StatusClass::InProgress,
-            StackStatus::Unknown(_) => StatusClass::Unknown,
-        }
-    }
-}
+use crate::stack::{StackState, StackStatus, describe as describe_stack};
 
 upstack_cfn::aws_enum! {
     /// A stack event's status (DescribeStackEvents `ResourceStatus`): the
@@ -188,113 +117,6 @@ impl EventStatus {
             other => other.is_failure(),
         }
     }
-}
-
-/// How a stack status should be handled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusClass {
-    /// CloudFormation is still working (any `*_IN_PROGRESS` except review).
-    InProgress,
-    /// CREATE/UPDATE/IMPORT_COMPLETE: the operation succeeded.
-    Succeeded,
-    /// DELETE_COMPLETE.
-    Deleted,
-    /// ROLLBACK_COMPLETE: a creation failed and was rolled back; the stack
-    /// can only be deleted.
-    CreateRolledBack,
-    /// UPDATE_ROLLBACK_COMPLETE / IMPORT_ROLLBACK_COMPLETE: an update failed and the
-    /// previous state was restored; the stack is usable.
-    UpdateRolledBack,
-    /// UPDATE_ROLLBACK_FAILED: needs `continue-update-rollback`.
-    UpdateRollbackFailed,
-    /// CREATE_FAILED, ROLLBACK_FAILED, DELETE_FAILED, UPDATE_FAILED, IMPORT_ROLLBACK_FAILED.
-    Failed,
-    /// REVIEW_IN_PROGRESS: a CREATE change set exists but was never executed.
-    ReviewInProgress,
-    /// A status this version does not know ([`StackStatus::Unknown`]
-    /// keeps it): never guessed at.
-    Unknown,
-}
-
-impl StatusClass {
-    /// Whether a watcher should stop polling at this status.
-    pub fn is_terminal(self) -> bool {
-        !matches!(self, StatusClass::InProgress)
-    }
-}
-
-/// The parts of DescribeStacks a deploy needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StackState {
-    pub stack_id: String,
-    pub status: StackStatus,
-    pub status_reason: Option<String>,
-    pub termination_protection: bool,
-    pub outputs: Vec<(String, String)>,
-    /// RFC 3339, as CloudFormation stamped it; with `last_updated_time` and
-    /// the status, what a saved plan compares to tell whether the stack
-    /// changed after the plan was made.
-    pub creation_time: Option<String>,
-    /// RFC 3339; `None` for a stack that was never updated.
-    pub last_updated_time: Option<String>,
-}
-
-impl StackState {
-    pub fn class(&self) -> StatusClass {
-        self.status.class()
-    }
-}
-
-/// DescribeStacks for one stack; `None` when it does not exist (including
-/// DELETE_COMPLETE, which DescribeStacks by ARN still returns).
-pub async fn describe_stack(
-    client: &Client,
-    stack: &str,
-    pacing: &Pacing,
-) -> Result<Option<StackState>, CallError> {
-    let result = with_retries(pacing, "cloudformation:DescribeStacks", || {
-        client.describe_stacks().stack_name(stack).send()
-    })
-    .await;
-    let output = match result {
-        Ok(output) => output,
-        // CloudFormation answers a missing stack with a ValidationError
-        // "Stack with id X does not exist", not a dedicated error code.
-        Err(error) if error.is_not_found() => return Ok(None),
-        Err(error) => return Err(error),
-    };
-    let Some(stack) = output.stacks().first() else {
-        return Ok(None);
-    };
-    // No status at all reads as an empty, unknown one: refused like any other.
-    let status = StackStatus::from(stack.stack_status().map_or("", |status| status.as_str()));
-    if status.class() == StatusClass::Deleted {
-        return Ok(None);
-    }
-    Ok(Some(StackState {
-        stack_id: stack.stack_id().unwrap_or_default().to_owned(),
-        status,
-        status_reason: stack.stack_status_reason().map(str::to_owned),
-        termination_protection: stack.enable_termination_protection().unwrap_or(false),
-        outputs: stack
-            .outputs()
-            .iter()
-            .filter_map(|output| {
-                Some((
-                    output.output_key()?.to_owned(),
-                    output.output_value()?.to_owned(),
-                ))
-            })
-            .collect(),
-        creation_time: stack.creation_time().and_then(rfc3339),
-        last_updated_time: stack.last_updated_time().and_then(rfc3339),
-    }))
-}
-
-/// CloudFormation's timestamps as RFC 3339 text (sub-second digits kept, so
-/// two updates within one second still differ).
-pub(crate) fn rfc3339(time: &aws_smithy_types::DateTime) -> Option<String> {
-    time.fmt(aws_smithy_types::date_time::Format::DateTime).ok()
 }
 
 /// One stack event, reduced to what we print.
@@ -611,6 +433,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stack::StatusClass;
 
     fn event(
         id: &str,

@@ -1,16 +1,27 @@
-//! Everything that talks to CloudFormation: the session, bootstrap, change
-//! sets, events, deploy and destroy, reviewed plans, the live diff, the
-//! stack's health (`status`) and AWS's own offline template validator.
+//! The toolkit layer: everything that talks to AWS, and the commands built
+//! on it. The session and credential checks, the one reader of a deployed
+//! stack, assets in the asset bucket, change sets and stack events, the
+//! deploy flow (prepare, execute, stale checks, rollback triggers),
+//! reviewed plans, bootstrap, destroy, the live diff, the stack's health
+//! (`status`) and AWS's own offline template validator.
 
-// AWS plumbing shared by diff, deploy, bootstrap and destroy.
+// AWS plumbing: the session, errors, polling.
 pub mod aws;
+// Handler zips and large templates in the asset bucket, verified by SHA-256.
+pub mod assets;
 pub mod bootstrap;
 pub mod changeset;
 pub mod deploy;
 pub mod destroy;
 pub mod events;
+// Talking to a person: lines out, yes/no in.
+pub mod interact;
 pub mod plan;
-// The stack's health (`status`; deploy's alarm pre-flight and rollback triggers).
+// Which alarms guard a deploy (pure).
+pub mod rollback;
+// The one reader of a deployed stack.
+pub mod stack;
+// The stack's health (`status`; deploy's alarm pre-flight reads its alarm half).
 pub mod status;
 
 // `diff` against the deployed stack or a change set.

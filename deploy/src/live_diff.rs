@@ -1,11 +1,10 @@
-//! Where `upstack diff` gets its two templates: a file, the synthesized
-//! template, the deployed stack (GetTemplate), and optionally CloudFormation's
+//! Where `upstack diff` gets its templates beside the deployed one (which
+//! [`crate::stack::deployed`] reads): a file, and optionally CloudFormation's
 //! own verdict from a change set that is created, read and deleted again.
 
 use std::path::{Path, PathBuf};
 
 use aws_sdk_cloudformation::Client;
-use aws_sdk_cloudformation::types::{StackStatus, TemplateStage};
 use serde_json::Value as Json;
 use upstack_diff::ChangeSetResource;
 
@@ -14,6 +13,7 @@ use crate::changeset::{
     self, ChangeSetError, ChangeSetHandle, ChangeSetKind, ChangeSetRequest, ChangeSetState,
     MAX_TEMPLATE_BODY_BYTES, TemplateSource,
 };
+use crate::stack::{self, StatusClass};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LiveDiffError {
@@ -29,15 +29,8 @@ pub enum LiveDiffError {
     },
     #[error("{path} is not a CloudFormation template: {reason}")]
     NotATemplate { path: PathBuf, reason: String },
-    #[error(
-        "the deployed template of stack {stack} is YAML; upstack compares JSON templates only (upstack always deploys JSON, so this stack was last deployed by another tool): compare against a JSON file with --against"
-    )]
-    YamlTemplate { stack: String },
-    #[error("the deployed template of stack {stack} is not valid JSON: {source}")]
-    DeployedNotJson {
-        stack: String,
-        source: serde_json::Error,
-    },
+    #[error(transparent)]
+    Deployed(#[from] stack::TemplateError),
     #[error(transparent)]
     Call(#[from] CallError),
     #[error(transparent)]
@@ -89,89 +82,6 @@ fn check_template_shape(template: &Json) -> Result<(), String> {
         Some(_) => Err("`Resources` is not an object".to_owned()),
         None => Err("it has no `Resources` section".to_owned()),
     }
-}
-
-/// The template a GetTemplate `TemplateBody` holds. CloudFormation returns
-/// the body as it was submitted, JSON or YAML; upstack submits JSON.
-/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_GetTemplate.html>
-pub fn parse_deployed_body(stack: &str, body: &str) -> Result<Json, LiveDiffError> {
-    if !body.trim_start().starts_with('{') {
-        return Err(LiveDiffError::YamlTemplate {
-            stack: stack.to_owned(),
-        });
-    }
-    serde_json::from_str(body).map_err(|source| LiveDiffError::DeployedNotJson {
-        stack: stack.to_owned(),
-        source,
-    })
-}
-
-/// What is deployed under a stack name.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Deployed {
-    /// No stack, or one a CREATE change set left in REVIEW_IN_PROGRESS
-    /// (it has no resources yet): everything in the new template is added.
-    Nothing,
-    /// The template of the stack's last successful or attempted update.
-    Template(Json),
-}
-
-impl Deployed {
-    /// The template to diff against: an empty one when nothing is deployed.
-    pub fn into_template(self) -> Json {
-        match self {
-            Deployed::Nothing => serde_json::json!({}),
-            Deployed::Template(template) => template,
-        }
-    }
-
-    pub fn exists(&self) -> bool {
-        matches!(self, Deployed::Template(_))
-    }
-}
-
-/// DescribeStacks, then GetTemplate (stage `Original`: what was submitted,
-/// before transforms, which is what synth produces).
-pub async fn deployed_template(
-    client: &Client,
-    stack: &str,
-    pacing: &Pacing,
-) -> Result<Deployed, LiveDiffError> {
-    let described = match with_retries(pacing, "cloudformation:DescribeStacks", || {
-        client.describe_stacks().stack_name(stack).send()
-    })
-    .await
-    {
-        Ok(output) => output,
-        // "Stack with id X does not exist" (ValidationError).
-        Err(error) if error.is_not_found() => return Ok(Deployed::Nothing),
-        Err(error) => return Err(error.into()),
-    };
-    let status = described
-        .stacks()
-        .first()
-        .and_then(|stack| stack.stack_status())
-        .cloned();
-    match status {
-        None => return Ok(Deployed::Nothing),
-        Some(StackStatus::ReviewInProgress) => return Ok(Deployed::Nothing),
-        Some(_) => {}
-    }
-    let output = match with_retries(pacing, "cloudformation:GetTemplate", || {
-        client
-            .get_template()
-            .stack_name(stack)
-            .template_stage(TemplateStage::Original)
-            .send()
-    })
-    .await
-    {
-        Ok(output) => output,
-        Err(error) if error.is_not_found() => return Ok(Deployed::Nothing),
-        Err(error) => return Err(error.into()),
-    };
-    let body = output.template_body().unwrap_or_default();
-    Ok(Deployed::Template(parse_deployed_body(stack, body)?))
 }
 
 /// Creates a change set for `template` (never executed), waits for it,
@@ -250,20 +160,9 @@ async fn clean_up(
     changeset::delete(client, handle, pacing).await?;
     if kind == ChangeSetKind::Create {
         let stack = &handle.stack_name;
-        let described = match with_retries(pacing, "cloudformation:DescribeStacks", || {
-            client.describe_stacks().stack_name(stack).send()
-        })
-        .await
-        {
-            Ok(output) => output,
-            Err(error) if error.is_not_found() => return Ok(()),
-            Err(error) => return Err(error.into()),
-        };
-        let in_review = described
-            .stacks()
-            .first()
-            .and_then(|stack| stack.stack_status())
-            .is_some_and(|status| *status == StackStatus::ReviewInProgress);
+        let in_review = stack::describe(client, stack, pacing)
+            .await?
+            .is_some_and(|state| state.class() == StatusClass::ReviewInProgress);
         if in_review {
             with_retries(pacing, "cloudformation:DeleteStack", || {
                 client.delete_stack().stack_name(stack).send()
@@ -277,24 +176,6 @@ async fn clean_up(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_yaml_body_is_reported_as_unsupported_naming_the_stack() {
-        let error = parse_deployed_body(
-            "upstack-dev",
-            "AWSTemplateFormatVersion: '2010-09-09'\nResources: {}\n",
-        );
-        assert!(
-            matches!(&error, Err(LiveDiffError::YamlTemplate { stack }) if stack == "upstack-dev"),
-            "{error:?}"
-        );
-    }
-
-    #[test]
-    fn a_json_body_with_leading_whitespace_parses() {
-        let template = parse_deployed_body("s", "\n  {\"Resources\": {}}");
-        assert_eq!(template.ok(), Some(serde_json::json!({"Resources": {}})));
-    }
 
     #[test]
     fn file_errors_name_the_file_and_the_problem() {

@@ -2,16 +2,18 @@
 //! so that `deploy --execute` later runs exactly that change set or refuses
 //! (Terraform's `plan -out` / `apply PLAN`).
 //!
-//! The file records the change set (ARN), the template and assets it was
-//! made from, the stack's state at that moment, what the review found (the
-//! approval facts and the diff as `upstack_diff`'s JSON report) and the
-//! production rules that apply when it runs. Execution re-reads the change
-//! set and the stack and compares them with this record; any difference is
-//! a [`StaleReason`], and nothing is touched.
+//! The file carries the stack plan synth produced (its [`Manifest`]: the
+//! functions, alarms, production rules and stack policy of the reviewed
+//! template), the change set (ARN), the template's SHA-256, every asset as
+//! it was verified in the bucket (key, SHA-256, object version), the stack's
+//! state at that moment, and what the review found (the approval facts and
+//! the diff as `upstack_diff`'s JSON report). Execution re-reads the change
+//! set, the stack and every asset and compares them with this record; any
+//! difference is a [`StaleReason`], and nothing is touched.
 //!
-//! The format is versioned (`format_version`); [`Plan::load`] is the one
-//! reader and rejects other versions, unknown fields and malformed values
-//! with the file name and what is wrong.
+//! The format is versioned (`format_version`); [`ReviewedPlan::load`] is the
+//! one reader and rejects other versions, unknown fields and malformed
+//! values with the file name and what is wrong.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -19,100 +21,54 @@ use std::path::{Path, PathBuf};
 use aws_sdk_cloudformation::types::{ChangeSetStatus, ExecutionStatus};
 use serde::{Deserialize, Serialize};
 
+use crate::assets::StoredAsset;
 use crate::changeset::ChangeSetKind;
-use crate::events::StackStatus;
-use upstack_cfn::StackPolicy;
+use crate::stack::StackStatus;
 use upstack_diff::render::Sources;
 use upstack_diff::{JsonReport, TemplateDiff};
 use upstack_project::fsutil::write_atomic;
-use upstack_stack::StackAlarms;
+use upstack_stack::Manifest;
 
 /// The plan file format this version reads and writes. Bump it on any change
 /// an older reader would misread (a new field is such a change: the reader
 /// rejects unknown fields, so an old binary never half-understands a plan).
-pub const FORMAT_VERSION: u32 = 2;
+/// Format 3: the manifest carried whole, assets with SHA-256 and version.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// A prepared deploy, ready to be reviewed and executed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Plan {
+pub struct ReviewedPlan {
     /// Always [`FORMAT_VERSION`].
     pub format_version: u32,
-    pub env: String,
-    pub stack_name: String,
+    /// The stack plan of the reviewed template, as synth made it: its env
+    /// and stack name, functions and their asset keys, alarms (checked
+    /// before the change set runs and named when one rolls it back),
+    /// production rules and the protective stack policy set after it.
+    pub manifest: Manifest,
     pub account: String,
     pub region: String,
     pub change_set: PlannedChangeSet,
     /// SHA-256 (hex) of the compact template body sent to CloudFormation.
     pub template_sha256: String,
-    /// The asset bucket and the content-addressed keys the template uses;
-    /// they must still be there when the change set runs.
+    /// The asset bucket, and every zip the template names as it was
+    /// verified there: the same version holding the same bytes must still
+    /// be there when the change set runs, and each function must run them
+    /// after it.
     pub asset_bucket: String,
-    pub asset_keys: Vec<String>,
+    pub assets: Vec<StoredAsset>,
     /// The stack when the plan was made; `None` when there was none (the
     /// change set is a CREATE and CloudFormation holds the new stack in
     /// REVIEW_IN_PROGRESS until it runs).
     pub stack: Option<StackSnapshot>,
     /// What approval needs to know, decided when the plan was made.
     pub review: Review,
-    /// Production rules: destructive changes need approval, and the stack
-    /// policy below protects stateful resources.
-    pub production: bool,
-    pub termination_protection: bool,
-    /// The protective stack policy applied after execution (production
-    /// only). Saved as the compact text SetStackPolicy is sent, and read
-    /// back only when the file holds exactly that text: see [`policy_text`].
-    #[serde(default, with = "policy_text")]
-    pub stack_policy: Option<StackPolicy>,
     /// The reviewed change: `upstack_diff`'s JSON report, as `diff
     /// --format json` prints it (its own `schema_version` inside). Read
     /// typed, so a plan whose diff this version cannot read is refused when
     /// loaded, never executed without its diff shown; a diff schema change
     /// older readers would misread needs a new [`FORMAT_VERSION`] too.
     pub diff: JsonReport,
-    /// The stack's alarms as the plan's template defines them: `--execute`
-    /// checks these before the change set runs and names them when an alarm
-    /// rolls it back, not the alarms of whatever the sources say by then.
-    /// (Added in format 2.)
-    pub alarms: StackAlarms,
-}
-
-/// A plan's stack policy as the JSON string SetStackPolicy takes
-/// ([`StackPolicy::to_json_string`]: compact, keys sorted).
-///
-/// The policy is typed in memory, but what `--execute` sends must be byte
-/// for byte what the plan file holds, as for everything else a plan
-/// records: a text that parses but is not the one `to_json_string` gives
-/// back (reordered, reformatted, edited by hand) is refused rather than
-/// silently normalised into other bytes.
-mod policy_text {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error};
-    use upstack_cfn::StackPolicy;
-
-    pub fn serialize<S: Serializer>(
-        policy: &Option<StackPolicy>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match policy {
-            Some(policy) => serializer.serialize_some(&policy.to_json_string()),
-            None => serializer.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Option<StackPolicy>, D::Error> {
-        let Some(text) = Option::<String>::deserialize(deserializer)? else {
-            return Ok(None);
-        };
-        let policy = StackPolicy::parse(&text).map_err(D::Error::custom)?;
-        if policy.to_json_string() != text {
-            return Err(D::Error::custom(
-                "the stack policy is not the compact, key-sorted text upstack writes (was the plan edited?); prepare the plan again",
-            ));
-        }
-        Ok(Some(policy))
-    }
 }
 
 /// The change set a plan executes.
@@ -225,6 +181,21 @@ pub enum StaleReason {
     },
     /// An asset zip the template points at is no longer in the bucket.
     AssetMissing { bucket: String, key: String },
+    /// Another object version stands under an asset's key (it was deleted
+    /// and written again), even if its bytes are the same.
+    AssetReplaced {
+        bucket: String,
+        key: String,
+        version_id: Option<String>,
+        was_version_id: Option<String>,
+    },
+    /// Other bytes stand under an asset's key than were reviewed.
+    AssetChanged {
+        bucket: String,
+        key: String,
+        sha256: String,
+        was_sha256: String,
+    },
 }
 
 impl fmt::Display for StaleReason {
@@ -300,6 +271,26 @@ impl fmt::Display for StaleReason {
             StaleReason::AssetMissing { bucket, key } => {
                 write!(f, "asset {key} is no longer in s3://{bucket}")
             }
+            StaleReason::AssetReplaced {
+                bucket,
+                key,
+                version_id,
+                was_version_id,
+            } => write!(
+                f,
+                "asset s3://{bucket}/{key} was replaced after the plan was made (object version {}, was {})",
+                version_id.as_deref().unwrap_or("none"),
+                was_version_id.as_deref().unwrap_or("none")
+            ),
+            StaleReason::AssetChanged {
+                bucket,
+                key,
+                sha256,
+                was_sha256,
+            } => write!(
+                f,
+                "asset s3://{bucket}/{key} holds other bytes than were reviewed (sha256 {sha256}, reviewed {was_sha256}): do not deploy it before you know who wrote it"
+            ),
         }
     }
 }
@@ -351,7 +342,7 @@ pub struct TargetMismatch {
     pub region: String,
 }
 
-impl Plan {
+impl ReviewedPlan {
     /// Writes the plan as indented JSON, atomically (a reader never sees half
     /// a plan; a failed write leaves the previous file).
     pub fn save(&self, path: &Path) -> Result<(), PlanError> {
@@ -367,16 +358,16 @@ impl Plan {
     }
 
     /// Reads and checks a plan file.
-    pub fn load(path: &Path) -> Result<Plan, PlanError> {
+    pub fn load(path: &Path) -> Result<ReviewedPlan, PlanError> {
         let text = std::fs::read_to_string(path).map_err(|source| PlanError::Read {
             path: path.to_owned(),
             source,
         })?;
-        Plan::parse(&text, path)
+        ReviewedPlan::parse(&text, path)
     }
 
-    /// [`Plan::load`] on text already read; `path` only names it in errors.
-    pub fn parse(text: &str, path: &Path) -> Result<Plan, PlanError> {
+    /// [`ReviewedPlan::load`] on text already read; `path` only names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<ReviewedPlan, PlanError> {
         let parse_error = |source| PlanError::Parse {
             path: path.to_owned(),
             source,
@@ -405,7 +396,7 @@ impl Plan {
                 });
             }
         }
-        let plan: Plan = serde_json::from_str(text).map_err(parse_error)?;
+        let plan: ReviewedPlan = serde_json::from_str(text).map_err(parse_error)?;
         plan.validate(path)?;
         Ok(plan)
     }
@@ -417,8 +408,8 @@ impl Plan {
             problem,
         };
         for (field, value) in [
-            ("env", &self.env),
-            ("stack_name", &self.stack_name),
+            ("manifest.env", &self.manifest.env),
+            ("manifest.stack_name", &self.manifest.stack_name),
             ("account", &self.account),
             ("region", &self.region),
             ("change_set.name", &self.change_set.name),
@@ -447,6 +438,33 @@ impl Plan {
             return Err(invalid(
                 "template_sha256",
                 format!("is `{}`, not 64 lowercase hex digits", self.template_sha256),
+            ));
+        }
+        // Every asset verified, and every function's zip among them: a
+        // function whose code was not verified would run unchecked bytes.
+        for asset in &self.assets {
+            if !is_sha256(&asset.sha256) {
+                return Err(invalid(
+                    "assets[].sha256",
+                    format!(
+                        "is `{}` for {}, not 64 lowercase hex digits",
+                        asset.sha256, asset.key
+                    ),
+                ));
+            }
+        }
+        if let Some(function) = self.manifest.functions.iter().find(|function| {
+            !self
+                .assets
+                .iter()
+                .any(|asset| asset.key == function.asset_key)
+        }) {
+            return Err(invalid(
+                "assets",
+                format!(
+                    "has no verified asset for function {} ({})",
+                    function.function_name, function.asset_key
+                ),
             ));
         }
         match (&self.stack, self.change_set.kind) {
@@ -495,10 +513,11 @@ impl Plan {
         }
         // CloudFormation's limit for MonitoringTimeInMinutes, the rule the
         // env file's `rollback_monitoring_minutes` is held to.
-        if upstack_stack::config::MonitoringMinutes::new(self.alarms.monitoring_minutes).is_err() {
+        let minutes = self.manifest.alarms.monitoring_minutes;
+        if upstack_stack::config::MonitoringMinutes::new(minutes).is_err() {
             return Err(invalid(
-                "alarms.monitoring_minutes",
-                format!("is {}, not 0 to 180", self.alarms.monitoring_minutes),
+                "manifest.alarms.monitoring_minutes",
+                format!("is {minutes}, not 0 to 180"),
             ));
         }
         Ok(())
@@ -507,12 +526,12 @@ impl Plan {
     /// Refuses a plan made for another env, account or region than the one
     /// the credentials and env file point at.
     pub fn check_target(&self, env: &str, account: &str, region: &str) -> Result<(), PlanError> {
-        if self.env == env && self.account == account && self.region == region {
+        if self.manifest.env == env && self.account == account && self.region == region {
             return Ok(());
         }
         Err(PlanError::WrongTarget(Box::new(TargetMismatch {
-            stack: self.stack_name.clone(),
-            plan_env: self.env.clone(),
+            stack: self.manifest.stack_name.clone(),
+            plan_env: self.manifest.env.clone(),
             plan_account: self.account.clone(),
             plan_region: self.region.clone(),
             env: env.to_owned(),
@@ -586,11 +605,45 @@ mod tests {
         )
     }
 
-    fn sample() -> Plan {
-        Plan {
-            format_version: FORMAT_VERSION,
+    fn manifest() -> Manifest {
+        let stateful = [StatefulResource {
+            logical_id: "Table".into(),
+            resource_type: "AWS::DynamoDB::Table".into(),
+        }];
+        Manifest {
             env: "prod".into(),
             stack_name: "upstack-prod".into(),
+            region: "eu-west-1".into(),
+            account_id: None,
+            termination_protection: true,
+            production: true,
+            template_sha256: "c".repeat(64),
+            tags: Default::default(),
+            functions: vec![upstack_stack::ManifestFunction {
+                logical_id: "NotifyFunction".into(),
+                handler: "notify".into(),
+                function_name: "upstack-prod-notify".into(),
+                architecture: upstack_contract::Architecture::Arm64,
+                asset_key: "assets/notify-arm64-x.zip".into(),
+            }],
+            stateful_resources: stateful.to_vec(),
+            stack_policy: upstack_cfn::stack_policy::protecting(&stateful),
+            alarms: upstack_stack::StackAlarms {
+                alarms: vec![upstack_stack::StackAlarm {
+                    name: "upstack-prod-notify-errors".into(),
+                    kind: upstack_stack::config::AlarmKind::FunctionErrors,
+                }],
+                deploy_guard: Some("upstack-prod-deploy-guard".into()),
+                monitoring_minutes: 10,
+            },
+            queues: Vec::new(),
+        }
+    }
+
+    fn sample() -> ReviewedPlan {
+        ReviewedPlan {
+            format_version: FORMAT_VERSION,
+            manifest: manifest(),
             account: "123456789012".into(),
             region: "eu-west-1".into(),
             change_set: PlannedChangeSet {
@@ -603,7 +656,11 @@ mod tests {
             },
             template_sha256: "a".repeat(64),
             asset_bucket: "upstack-assets-123456789012-eu-west-1".into(),
-            asset_keys: vec!["assets/notify-arm64-x.zip".into()],
+            assets: vec![StoredAsset {
+                key: "assets/notify-arm64-x.zip".into(),
+                sha256: "d".repeat(64),
+                version_id: Some("v1".into()),
+            }],
             stack: Some(StackSnapshot {
                 stack_id: "arn:aws:cloudformation:eu-west-1:123456789012:stack/upstack-prod/1"
                     .into(),
@@ -617,21 +674,7 @@ mod tests {
                 broadening: vec![],
                 destructive: vec!["Table: replaced".into()],
             },
-            production: true,
-            termination_protection: true,
-            stack_policy: upstack_cfn::stack_policy::protecting(&[StatefulResource {
-                logical_id: "Table".into(),
-                resource_type: "AWS::DynamoDB::Table".into(),
-            }]),
             diff: reviewed(),
-            alarms: StackAlarms {
-                alarms: vec![upstack_stack::StackAlarm {
-                    name: "upstack-prod-notify-errors".into(),
-                    kind: upstack_stack::config::AlarmKind::FunctionErrors,
-                }],
-                deploy_guard: Some("upstack-prod-deploy-guard".into()),
-                monitoring_minutes: 10,
-            },
         }
     }
 
@@ -641,12 +684,12 @@ mod tests {
         let path = dir.path().join("plan-prod.json");
         sample().save(&path).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with("{\n  \"format_version\": 2,"), "{text}");
-        assert_eq!(Plan::load(&path).unwrap(), sample());
+        assert!(text.starts_with("{\n  \"format_version\": 3,"), "{text}");
+        assert_eq!(ReviewedPlan::load(&path).unwrap(), sample());
     }
 
     fn load_error(text: &str) -> String {
-        Plan::parse(text, Path::new("plan-prod.json"))
+        ReviewedPlan::parse(text, Path::new("plan-prod.json"))
             .unwrap_err()
             .to_string()
     }
@@ -665,10 +708,10 @@ mod tests {
             "{message}"
         );
 
-        let message = load_error(&edited(|v| v["format_version"] = 1.into()));
+        let message = load_error(&edited(|v| v["format_version"] = 2.into()));
         assert!(
             message.contains(
-                "plan-prod.json has format_version 1; this upstack reads format_version 2"
+                "plan-prod.json has format_version 2; this upstack reads format_version 3"
             ),
             "{message}"
         );
@@ -709,37 +752,42 @@ mod tests {
             "{message}"
         );
 
-        let message = load_error(&edited(|v| v["alarms"]["monitoring_minutes"] = 181.into()));
+        let message = load_error(&edited(|v| {
+            v["manifest"]["alarms"]["monitoring_minutes"] = 181.into()
+        }));
         assert!(
-            message.contains("`alarms.monitoring_minutes` is 181, not 0 to 180"),
+            message.contains("`manifest.alarms.monitoring_minutes` is 181, not 0 to 180"),
+            "{message}"
+        );
+
+        let message = load_error(&edited(|v| v["assets"][0]["sha256"] = "xyz".into()));
+        assert!(
+            message.contains("`assets[].sha256` is `xyz` for assets/notify-arm64-x.zip"),
+            "{message}"
+        );
+
+        let message = load_error(&edited(|v| v["assets"] = serde_json::json!([])));
+        assert!(
+            message.contains(
+                "`assets` has no verified asset for function upstack-prod-notify (assets/notify-arm64-x.zip)"
+            ),
             "{message}"
         );
     }
 
     #[test]
-    fn the_typed_fields_are_written_as_the_untyped_ones_were() {
+    fn the_manifest_and_the_diff_are_written_as_their_own_files_write_them() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("plan-prod.json");
         let plan = sample();
         plan.save(&path).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        // The policy as one JSON string holding the text SetStackPolicy is sent.
-        let policy = plan.stack_policy.as_ref().unwrap().to_json_string();
-        assert!(
-            text.contains(&format!(
-                "\"stack_policy\": {}",
-                serde_json::Value::String(policy)
-            )),
-            "{text}"
-        );
-        // The diff as `diff --format json` prints it, field for field: what
-        // the plan held when this field was `serde_json::to_value` of it.
-        let untyped = serde_json::to_value(&plan.diff).unwrap();
-        assert_eq!(serde_json::to_value(&plan).unwrap()["diff"], untyped);
-        let mut written =
-            serde_json::to_string_pretty(&serde_json::to_value(&plan).unwrap()).unwrap();
-        written.push('\n');
-        assert_eq!(text, written);
+        let written: serde_json::Value = serde_json::from_str(&text).unwrap();
+        // The manifest as synth-out/<env>/manifest.json holds it.
+        let manifest: serde_json::Value = serde_json::from_str(&plan.manifest.to_json()).unwrap();
+        assert_eq!(written["manifest"], manifest);
+        // The diff as `diff --format json` prints it, field for field.
+        assert_eq!(written["diff"], serde_json::to_value(&plan.diff).unwrap());
         assert!(
             text.contains("\"requires_recreation\": \"Always\""),
             "{text}"
@@ -748,19 +796,10 @@ mod tests {
 
     #[test]
     fn a_policy_or_diff_this_version_would_not_write_is_refused() {
-        let message = load_error(&edited(|v| v["stack_policy"] = "{}".into()));
-        assert!(message.contains("no `Statement` list"), "{message}");
-
-        // The same policy, pretty-printed: not the bytes that were reviewed.
         let message = load_error(&edited(|v| {
-            let policy: serde_json::Value =
-                serde_json::from_str(v["stack_policy"].as_str().unwrap()).unwrap();
-            v["stack_policy"] = serde_json::to_string_pretty(&policy).unwrap().into();
+            v["manifest"]["stack_policy"] = serde_json::json!({})
         }));
-        assert!(
-            message.contains("not the compact, key-sorted text upstack writes"),
-            "{message}"
-        );
+        assert!(message.contains("Statement"), "{message}");
 
         let message = load_error(&edited(|v| {
             v["diff"]["resources"][0]["surprise"] = true.into()
@@ -768,12 +807,12 @@ mod tests {
         assert!(message.contains("unknown field `surprise`"), "{message}");
 
         // No policy at all stays what it was: none.
-        let plan = Plan::parse(
-            &edited(|v| v["stack_policy"] = serde_json::Value::Null),
+        let plan = ReviewedPlan::parse(
+            &edited(|v| v["manifest"]["stack_policy"] = serde_json::Value::Null),
             Path::new("plan-prod.json"),
         )
         .unwrap();
-        assert_eq!(plan.stack_policy, None);
+        assert_eq!(plan.manifest.stack_policy, None);
     }
 
     #[test]

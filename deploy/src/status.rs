@@ -3,9 +3,9 @@
 //! hour. `upstack status` renders it; `deploy` reads the alarm half for its
 //! pre-flight check and its rollback triggers.
 //!
-//! Three layers: [`StatusTargets`] / [`StackAlarms`] say what to look at and
-//! are computed once from the env (pure, from `upstack_stack`'s model: the
-//! alarm names are never re-derived here); [`gather`] asks AWS (the only IO);
+//! Three layers: the env's [`Manifest`] says what to look at (computed once
+//! by synth from `upstack_stack`'s model: the alarm names are never
+//! re-derived here); [`gather`] asks AWS (the only IO);
 //! [`render_text`] and [`render_json`] print a [`StatusReport`] (pure, so
 //! both renderings are snapshot-tested).
 //!
@@ -20,11 +20,11 @@ use aws_sdk_cloudwatch::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde::Serialize;
-use upstack_project::manifest::Manifest;
-pub use upstack_stack::{QueueName, StackAlarm, StackAlarms};
+use upstack_stack::Manifest;
+pub use upstack_stack::{ManifestFunction, QueueName, StackAlarm, StackAlarms};
 
 use crate::aws::{CallError, Pacing, with_retries};
-use crate::events::{StackStatus, rfc3339};
+use crate::stack::{self, StackStatus, rfc3339};
 
 /// Version of the `status --format json` document. Bump it when a field
 /// changes meaning or goes away; adding a field is not a bump.
@@ -182,44 +182,6 @@ pub fn cloudwatch_client(sdk_config: &aws_config::SdkConfig) -> aws_sdk_cloudwat
     aws_sdk_cloudwatch::Client::new(sdk_config)
 }
 
-/// A function `status` reports errors for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FunctionTarget {
-    pub handler: String,
-    /// Physical `FunctionName` (the `FunctionName` dimension of its metrics).
-    pub name: String,
-}
-
-/// What `status` looks at, from the env's plan (pure).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatusTargets {
-    pub env: String,
-    pub stack_name: String,
-    pub alarms: StackAlarms,
-    pub functions: Vec<FunctionTarget>,
-    pub queues: Vec<QueueName>,
-}
-
-impl StatusTargets {
-    /// What to look at, from the env's stack plan as synth wrote it.
-    pub fn of(manifest: &Manifest) -> StatusTargets {
-        StatusTargets {
-            env: manifest.env.clone(),
-            stack_name: manifest.stack_name.clone(),
-            alarms: manifest.alarms.clone(),
-            functions: manifest
-                .functions
-                .iter()
-                .map(|function| FunctionTarget {
-                    handler: function.handler.clone(),
-                    name: function.function_name.clone(),
-                })
-                .collect(),
-            queues: manifest.queues.clone(),
-        }
-    }
-}
-
 /// `status --format json`: everything `status` found. Field by field:
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StatusReport {
@@ -330,19 +292,19 @@ pub const ERRORS_WINDOW: Duration = Duration::from_secs(3600);
 /// function's errors over the hour before `now`. Only reads.
 pub async fn gather(
     clients: &StatusClients,
-    targets: &StatusTargets,
+    manifest: &Manifest,
     now: SystemTime,
     pacing: &Pacing,
 ) -> Result<StatusReport, StatusError> {
     let cfn = &clients.cloudformation;
-    let Some(stack) = crate::events::describe_stack(cfn, &targets.stack_name, pacing).await? else {
+    let Some(stack) = stack::describe(cfn, &manifest.stack_name, pacing).await? else {
         return Err(StatusError::NoStack {
-            stack: targets.stack_name.clone(),
-            env: targets.env.clone(),
+            stack: manifest.stack_name.clone(),
+            env: manifest.env.clone(),
         });
     };
 
-    let names = targets.alarms.names();
+    let names = manifest.alarms.names();
     let observed = describe_alarms(&clients.cloudwatch, &names, pacing).await?;
     let alarms = names
         .iter()
@@ -364,20 +326,14 @@ pub async fn gather(
         )
         .collect();
 
-    let resources = with_retries(pacing, "cloudformation:DescribeStackResources", || {
-        cfn.describe_stack_resources()
-            .stack_name(&stack.stack_id)
-            .send()
-    })
-    .await?;
+    let resources = stack::resources(cfn, &stack.stack_id, pacing).await?;
     let queue_urls: Vec<String> = resources
-        .stack_resources()
-        .iter()
-        .filter(|resource| resource.resource_type() == Some("AWS::SQS::Queue"))
-        .filter_map(|resource| resource.physical_resource_id().map(str::to_owned))
+        .into_iter()
+        .filter(|resource| resource.resource_type == "AWS::SQS::Queue")
+        .filter_map(|resource| resource.physical_id)
         .collect();
     let mut queues = Vec::new();
-    for queue in &targets.queues {
+    for queue in &manifest.queues {
         // An SQS queue's physical id is its URL, ending in its name.
         let url = queue_urls
             .iter()
@@ -396,12 +352,12 @@ pub async fn gather(
         });
     }
 
-    let functions = function_errors(&clients.cloudwatch, &targets.functions, now, pacing).await?;
+    let functions = function_errors(&clients.cloudwatch, &manifest.functions, now, pacing).await?;
 
     Ok(report(
-        targets,
+        manifest,
         StackReport {
-            name: targets.stack_name.clone(),
+            name: manifest.stack_name.clone(),
             last_deployed: stack.last_updated_time.clone().or(stack.creation_time),
             status: stack.status,
             status_reason: stack.status_reason,
@@ -414,7 +370,7 @@ pub async fn gather(
 
 /// Assembles the report and decides its health (pure).
 pub fn report(
-    targets: &StatusTargets,
+    manifest: &Manifest,
     stack: StackReport,
     alarms: Vec<AlarmReport>,
     queues: Vec<QueueReport>,
@@ -427,7 +383,7 @@ pub fn report(
     };
     StatusReport {
         schema_version: SCHEMA_VERSION,
-        env: targets.env.clone(),
+        env: manifest.env.clone(),
         stack,
         health,
         alarms,
@@ -465,7 +421,7 @@ async fn queue_depth(
 /// the hour before `now`.
 async fn function_errors(
     cloudwatch: &aws_sdk_cloudwatch::Client,
-    functions: &[FunctionTarget],
+    functions: &[ManifestFunction],
     now: SystemTime,
     pacing: &Pacing,
 ) -> Result<Vec<FunctionReport>, CallError> {
@@ -479,7 +435,7 @@ async fn function_errors(
         .map(|(index, function)| {
             MetricDataQuery::builder()
                 .id(query_id(index))
-                .label(&function.name)
+                .label(&function.function_name)
                 .metric_stat(
                     MetricStat::builder()
                         .metric(
@@ -489,7 +445,7 @@ async fn function_errors(
                                 .dimensions(
                                     Dimension::builder()
                                         .name("FunctionName")
-                                        .value(&function.name)
+                                        .value(&function.function_name)
                                         .build(),
                                 )
                                 .build(),
@@ -538,7 +494,7 @@ async fn function_errors(
         .zip(sums)
         .map(|(function, errors)| FunctionReport {
             handler: function.handler.clone(),
-            name: function.name.clone(),
+            name: function.function_name.clone(),
             errors_last_hour: errors,
         })
         .collect())

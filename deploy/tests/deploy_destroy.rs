@@ -22,8 +22,8 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::body::SdkBody;
 use upstack_deploy::aws::{ManualClock, Pacing};
-use upstack_deploy::deploy::{Answer, FixedAnswer, RecordingReporter};
 use upstack_deploy::destroy::{self, DestroyError, DestroyOptions, DestroyOutcome};
+use upstack_deploy::interact::{Answer, FixedAnswer, RecordingReporter};
 
 const STACK_ID: &str = "arn:aws:cloudformation:eu-west-1:123456789012:stack/upstack-prod/1";
 const TEMPLATE: &str = r#"{"Resources":{

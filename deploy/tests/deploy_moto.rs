@@ -22,15 +22,17 @@ mod status;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use upstack_deploy::assets::{self, AssetFile};
 use upstack_deploy::aws::{self, Pacing};
 use upstack_deploy::bootstrap;
 use upstack_deploy::deploy::{
-    self, Answer, AssetFile, DeployClients, DeployOptions, DeployOutcome, DeployPlan, FixedAnswer,
-    RecordingReporter, RequireApproval,
+    self, DeployClients, DeployOptions, DeployOutcome, DeployRequest, RequireApproval,
 };
 use upstack_deploy::destroy::{self, DestroyOptions, DestroyOutcome};
+use upstack_deploy::interact::{Answer, FixedAnswer, RecordingReporter};
 use upstack_test_support::{
-    ACCOUNT_ID as ACCOUNT, MotoServer, REGION, asset_key, fake_zip, pipeline_template,
+    ACCOUNT_ID as ACCOUNT, MotoServer, REGION, asset_key, fake_zip, pipeline_plan,
+    pipeline_template,
 };
 
 /// moto answers in milliseconds: poll fast so the test measures upstack, not sleeps.
@@ -65,30 +67,40 @@ async fn notify_memory(cfn: &aws_sdk_cloudformation::Client) -> Option<i64> {
     deployed_template(cfn).await["Resources"]["NotifyFunction"]["Properties"]["MemorySize"].as_i64()
 }
 
-fn dev_plan(out_dir: &Path, template_json: String) -> DeployPlan {
-    let assets = ["notify", "ingest", "photo-check"]
+/// The zips of the three handlers (small valid zips, see the module doc),
+/// each with the SHA-256 bundle would record.
+fn fake_assets(out_dir: &Path) -> Vec<AssetFile> {
+    ["notify", "ingest", "photo-check"]
         .into_iter()
-        .map(|handler| AssetFile {
-            key: asset_key(handler),
-            path: fake_zip(out_dir, handler),
+        .map(|handler| {
+            let path = fake_zip(out_dir, handler);
+            AssetFile {
+                key: asset_key(handler),
+                sha256: assets::sha256_hex(&std::fs::read(&path).unwrap()),
+                path,
+            }
         })
-        .collect();
-    DeployPlan {
-        env: "dev".into(),
-        stack_name: "upstack-dev".into(),
+        .collect()
+}
+
+/// The dev stack (functions' default memory `memory_mb`) with `assets`.
+fn dev_request(out_dir: &Path, memory_mb: u32, assets: Vec<AssetFile>) -> DeployRequest {
+    let synthesized = pipeline_plan(memory_mb);
+    DeployRequest {
+        manifest: synthesized.manifest,
+        template_json: synthesized.template_json,
         region: REGION.into(),
         account: ACCOUNT.into(),
-        template_json,
-        tags: vec![
-            ("project".into(), "upstack".into()),
-            ("environment".into(), "dev".into()),
-        ],
-        termination_protection: false,
-        production: false,
-        stack_policy: None,
         assets,
         outputs_path: out_dir.join("dev/outputs.json"),
-        alarms: Default::default(),
+    }
+}
+
+/// [`dev_request`] with fresh [`fake_assets`] and a template of its own.
+fn dev_plan(out_dir: &Path, template_json: String) -> DeployRequest {
+    DeployRequest {
+        template_json,
+        ..dev_request(out_dir, 256, fake_assets(out_dir))
     }
 }
 
@@ -123,11 +135,7 @@ async fn bootstrap_deploy_noop_update_destroy() {
 
     // Deploy before bootstrap says what to run.
     let plan = dev_plan(work.path(), pipeline_template(256));
-    let clients = DeployClients {
-        cloudformation: cfn.clone(),
-        s3: s3.clone(),
-        cloudwatch: upstack_deploy::status::cloudwatch_client(&config),
-    };
+    let clients = DeployClients::new(&config);
     let error = deploy::deploy(
         &clients,
         &plan,
@@ -244,7 +252,29 @@ async fn bootstrap_deploy_noop_update_destroy() {
     let DeployOutcome::Deployed { outputs } = outcome else {
         panic!("{outcome:?}")
     };
-    assert!(!outputs.is_empty());
+    // moto returns no Outputs after ExecuteChangeSet, so deploy lists each
+    // resource's physical id instead: exactly the stack's resources.
+    let listed = cfn
+        .describe_stack_resources()
+        .stack_name("upstack-dev")
+        .send()
+        .await
+        .unwrap();
+    let expected: std::collections::BTreeMap<String, String> = listed
+        .stack_resources()
+        .iter()
+        .filter_map(|resource| {
+            Some((
+                format!("{}.PhysicalId", resource.logical_resource_id()?),
+                resource.physical_resource_id()?.to_owned(),
+            ))
+        })
+        .collect();
+    assert!(
+        expected.contains_key("UploadBucket.PhysicalId"),
+        "{expected:?}"
+    );
+    assert_eq!(outputs, expected);
     let written: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&plan.outputs_path).unwrap()).unwrap();
     assert_eq!(written["stack"], "upstack-dev");
@@ -268,12 +298,11 @@ async fn bootstrap_deploy_noop_update_destroy() {
     );
 
     // Each function's code, in the template the stack now holds, is the
-    // object deploy uploaded from that handler's zip. Checked at the layer
-    // deploy drives (CloudFormation and S3): moto's Lambda copying the object
-    // is moto's code, and asking it would build the whole Lambda SDK into
-    // every test build for this one read.
+    // object deploy uploaded from that handler's zip (S3 keeps its SHA-256),
+    // and each function runs exactly those bytes (Lambda's CodeSha256).
     let deployed = deployed_template(&cfn).await;
     let asset_bucket = bootstrap::asset_bucket(ACCOUNT, REGION);
+    let lambda = aws_sdk_lambda::Client::new(&config);
     for (handler, function) in [
         ("notify", "NotifyFunction"),
         ("ingest", "IngestFunction"),
@@ -283,22 +312,43 @@ async fn bootstrap_deploy_noop_update_destroy() {
             .as_str()
             .unwrap_or_else(|| panic!("{function} has no Code.S3Key"));
         assert_eq!(key, asset_key(handler), "{function} runs another asset");
-        let zip_size = std::fs::metadata(work.path().join(format!("{handler}.zip")))
-            .unwrap()
-            .len();
+        let zip = std::fs::read(work.path().join(format!("{handler}.zip"))).unwrap();
+        let checksum = assets::checksum_of_hex(&assets::sha256_hex(&zip)).unwrap();
         let uploaded = s3
             .head_object()
             .bucket(&asset_bucket)
             .key(key)
+            .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
             .send()
             .await
             .unwrap_or_else(|error| panic!("{handler}'s asset {key}: {error:?}"));
         assert_eq!(
-            uploaded.content_length(),
-            Some(zip_size as i64),
+            uploaded.checksum_sha256(),
+            Some(checksum.as_str()),
             "{handler}'s uploaded asset is not its zip"
         );
+        let name = format!("upstack-dev-{handler}");
+        let running = lambda
+            .get_function_configuration()
+            .function_name(&name)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            running.code_sha256(),
+            Some(checksum.as_str()),
+            "{name} does not run its zip"
+        );
     }
+    assert!(
+        reporter
+            .lines
+            .iter()
+            .any(|line| line
+                .starts_with("code: each of the 3 function(s) runs the zip built for it")),
+        "{:#?}",
+        reporter.lines
+    );
     // The upload bucket is encrypted with the stack's own key.
     let resources = cfn
         .describe_stack_resources()
@@ -395,10 +445,7 @@ async fn bootstrap_deploy_noop_update_destroy() {
     );
 
     // A config change (function memory) deploys as an update.
-    let updated = DeployPlan {
-        template_json: pipeline_template(1024),
-        ..plan.clone()
-    };
+    let updated = dev_request(work.path(), 1024, plan.assets.clone());
     let mut reporter = RecordingReporter::default();
     let outcome = deploy::deploy(
         &clients,
@@ -460,7 +507,7 @@ async fn bootstrap_deploy_noop_update_destroy() {
         matches!(outcome, DestroyOutcome::Destroyed { .. }),
         "{outcome:?}"
     );
-    let gone = upstack_deploy::events::describe_stack(&cfn, "upstack-dev", &pacing)
+    let gone = upstack_deploy::stack::describe(&cfn, "upstack-dev", &pacing)
         .await
         .unwrap();
     assert_eq!(gone, None);
@@ -478,11 +525,7 @@ struct PaddedDeploy {
 
 async fn deploy_padded(moto: &MotoServer, padding: usize) -> PaddedDeploy {
     let config = moto.sdk_config().await;
-    let clients = DeployClients {
-        cloudformation: aws_sdk_cloudformation::Client::new(&config),
-        s3: aws::s3_client(&config),
-        cloudwatch: upstack_deploy::status::cloudwatch_client(&config),
-    };
+    let clients = DeployClients::new(&config);
     let work = tempfile::tempdir().unwrap();
     bootstrap::bootstrap(
         &clients.s3,

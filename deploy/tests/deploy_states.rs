@@ -45,9 +45,9 @@ use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::retry::RetryConfig;
 use upstack_deploy::aws::{ManualClock, Pacing};
 use upstack_deploy::deploy::{
-    self, Answer, DeployClients, DeployError, DeployOptions, DeployOutcome, DeployPlan,
-    FixedAnswer, RecordingReporter, RequireApproval,
+    self, DeployClients, DeployError, DeployOptions, DeployOutcome, DeployRequest, RequireApproval,
 };
+use upstack_deploy::interact::{Answer, FixedAnswer, RecordingReporter};
 
 const STACK: &str = "upstack-dev";
 const STACK_ID: &str = "arn:aws:cloudformation:eu-west-1:123456789012:stack/upstack-dev/1";
@@ -195,21 +195,47 @@ fn s3_bootstrapped() -> S3 {
     mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&head])
 }
 
-fn plan(dir: &std::path::Path) -> DeployPlan {
-    DeployPlan {
+/// A Lambda client with no recorded responses: any call fails the test,
+/// proving a deploy of a stack without functions asks Lambda nothing.
+fn no_lambda() -> aws_sdk_lambda::Client {
+    mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &[] as &[&Rule])
+}
+
+/// The manifest of a dev stack without functions or alarms.
+fn manifest() -> upstack_stack::Manifest {
+    upstack_stack::Manifest {
         env: "dev".into(),
         stack_name: STACK.into(),
         region: "eu-west-1".into(),
-        account: "123456789012".into(),
-        template_json: TEMPLATE.into(),
-        tags: vec![],
+        account_id: None,
         termination_protection: false,
         production: false,
+        template_sha256: "b".repeat(64),
+        tags: Default::default(),
+        functions: Vec::new(),
+        stateful_resources: Vec::new(),
         stack_policy: None,
+        alarms: Default::default(),
+        queues: Vec::new(),
+    }
+}
+
+fn plan(dir: &std::path::Path) -> DeployRequest {
+    DeployRequest {
+        manifest: manifest(),
+        region: "eu-west-1".into(),
+        account: "123456789012".into(),
+        template_json: TEMPLATE.into(),
         assets: vec![],
         outputs_path: dir.join("outputs.json"),
-        alarms: Default::default(),
     }
+}
+
+/// [`plan`], edited.
+fn request_with(dir: &std::path::Path, edit: impl FnOnce(&mut DeployRequest)) -> DeployRequest {
+    let mut request = plan(dir);
+    edit(&mut request);
+    request
 }
 
 /// The policy synth's manifest carries for a production env with `template`.
@@ -246,6 +272,7 @@ async fn run(cfn: Cfn, options: DeployOptions, answer: Answer) -> Run {
         cloudformation: cfn,
         s3: s3_bootstrapped(),
         cloudwatch: no_cloudwatch(),
+        lambda: no_lambda(),
     };
     let mut reporter = RecordingReporter::default();
     let result = deploy::deploy(
@@ -760,6 +787,7 @@ async fn ctrl_c_stops_watching_without_touching_the_stack() {
         cloudformation: cfn,
         s3: s3_bootstrapped(),
         cloudwatch: no_cloudwatch(),
+        lambda: no_lambda(),
     };
     let mut reporter = RecordingReporter::default();
     let outcome = deploy::deploy(
@@ -838,19 +866,19 @@ async fn allow_replace_lifts_the_stack_policy_for_one_deploy_only() {
     ]);
     let clock = ManualClock::default();
     let dir = tempfile::tempdir().unwrap();
-    let plan = DeployPlan {
-        env: "prod".into(),
-        stack_name: STACK.into(),
-        template_json: BUCKET_TEMPLATE.into(),
-        termination_protection: true,
-        production: true,
-        stack_policy: production_policy(BUCKET_TEMPLATE),
-        ..plan(dir.path())
-    };
+    let plan = request_with(dir.path(), |request| {
+        request.template_json = BUCKET_TEMPLATE.into();
+        request.manifest.env = "prod".into();
+        request.manifest.stack_name = STACK.into();
+        request.manifest.termination_protection = true;
+        request.manifest.production = true;
+        request.manifest.stack_policy = production_policy(BUCKET_TEMPLATE);
+    });
     let clients = DeployClients {
         cloudformation: cfn,
         s3: s3_bootstrapped(),
         cloudwatch: no_cloudwatch(),
+        lambda: no_lambda(),
     };
     let mut reporter = RecordingReporter::default();
     let mut options = options(&clock, RequireApproval::Never, false);

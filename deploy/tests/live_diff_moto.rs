@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
 use upstack_deploy::aws::Pacing;
-use upstack_deploy::live_diff::{self, Deployed};
+use upstack_deploy::stack::{self, Deployed};
 use upstack_diff::render::{self, Sources};
 use upstack_diff::{Action, diff_templates};
 use upstack_test_support::MotoServer;
@@ -81,7 +81,7 @@ async fn diff_against_a_deployed_stack() {
     let pacing = Pacing::default();
     create_stack(&client, "live-diff", &template(30)).await;
 
-    let deployed = live_diff::deployed_template(&client, "live-diff", &pacing)
+    let (_, deployed) = stack::deployed(&client, "live-diff", &pacing)
         .await
         .unwrap();
     assert!(deployed.exists());
@@ -126,7 +126,7 @@ async fn diff_against_a_deployed_stack() {
 async fn a_stack_that_does_not_exist_shows_everything_added() {
     let moto = MotoServer::start();
     let client = client(&moto).await;
-    let deployed = live_diff::deployed_template(&client, "never-deployed", &Pacing::default())
+    let (_, deployed) = stack::deployed(&client, "never-deployed", &Pacing::default())
         .await
         .unwrap();
     assert_eq!(deployed, Deployed::Nothing);

@@ -566,7 +566,7 @@ pub struct InvokeRequest {
     /// The function as synth recorded it in `synth-out/<env>/manifest.json`.
     pub function: ManifestFunction,
     /// `synth-out/<env>/template.json`, already checked against the manifest
-    /// (`Manifest::read_template`).
+    /// (`upstack_project::manifest::read_template`).
     pub template_json: String,
     /// The deployed stack to resolve `Ref`/`Fn::GetAtt` against.
     pub stack_name: String,

@@ -7,80 +7,33 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-use upstack_cfn::{StackPolicy, StatefulResource};
-/// The functions, alarms and queues are listed as the stack planned them.
-pub use upstack_stack::plan::{ManifestFunction, QueueName, StackAlarms};
-
-use sha2::{Digest, Sha256};
+/// The manifest is the stack plan's record, defined with it; its functions,
+/// alarms and queues are listed as the stack planned them.
+pub use upstack_stack::plan::{
+    Manifest, ManifestFunction, QueueName, StackAlarms, template_sha256,
+};
 
 /// Where synth writes, relative to the workspace root.
 pub const OUT_DIR: &str = "synth-out";
 pub const TEMPLATE_FILE: &str = "template.json";
 pub const MANIFEST_FILE: &str = "manifest.json";
 
-/// `synth-out/<env>/manifest.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Manifest {
-    pub env: String,
-    pub stack_name: String,
-    pub region: String,
-    /// The account the env is pinned to, if its config names one.
-    pub account_id: Option<String>,
-    pub termination_protection: bool,
-    /// The env file's `production` (never decided from the env's name):
-    /// destructive changes need approval and `stack_policy` is set.
-    pub production: bool,
-    /// Lowercase hex SHA-256 of `template.json`'s bytes.
-    pub template_sha256: String,
-    pub functions: Vec<ManifestFunction>,
-    /// The template's resources that hold data, by the registry's `stateful`
-    /// fact, sorted by logical ID.
-    pub stateful_resources: Vec<StatefulResource>,
-    /// The stack policy deploy sets after each production deploy (no
-    /// replacement or deletion of `stateful_resources`), and the one diff
-    /// predicts refusals from; `null` outside production.
-    pub stack_policy: Option<StackPolicy>,
-    /// The alarms deploy checks and names as rollback triggers, and `status` reads.
-    pub alarms: StackAlarms,
-    /// The queues `status` reads the depths of.
-    pub queues: Vec<QueueName>,
-}
-
-impl Manifest {
-    /// The function built from `handler`, if the stack has one.
-    pub fn function(&self, handler: &str) -> Option<&ManifestFunction> {
-        self.functions
-            .iter()
-            .find(|function| function.handler == handler)
+/// Reads the `template.json` synth wrote beside `manifest`, refusing one
+/// that is not the template the manifest was written with.
+pub fn read_template(manifest: &Manifest, workspace_root: &Path) -> Result<String, ManifestError> {
+    let shown = output_file(&manifest.env, TEMPLATE_FILE);
+    let text = read(workspace_root, &shown, &manifest.env)?;
+    let found = template_sha256(&text);
+    if found != manifest.template_sha256 {
+        return Err(ManifestError::TemplateMismatch {
+            template: shown,
+            manifest: output_file(&manifest.env, MANIFEST_FILE),
+            env: manifest.env.clone(),
+            expected: manifest.template_sha256.clone(),
+            found,
+        });
     }
-
-    /// Reads the `template.json` synth wrote beside this manifest, refusing
-    /// one that is not the template the manifest was written with.
-    pub fn read_template(&self, workspace_root: &Path) -> Result<String, ManifestError> {
-        let shown = output_file(&self.env, TEMPLATE_FILE);
-        let text = read(workspace_root, &shown, &self.env)?;
-        let found = template_sha256(&text);
-        if found != self.template_sha256 {
-            return Err(ManifestError::TemplateMismatch {
-                template: shown,
-                manifest: output_file(&self.env, MANIFEST_FILE),
-                env: self.env.clone(),
-                expected: self.template_sha256.clone(),
-                found,
-            });
-        }
-        Ok(text)
-    }
-
-    /// `manifest.json`'s exact bytes (pretty JSON and a final newline).
-    pub fn to_json(&self) -> String {
-        let mut json = serde_json::to_string_pretty(self)
-            .unwrap_or_else(|error| unreachable!("a manifest always serializes: {error}"));
-        json.push('\n');
-        json
-    }
+    Ok(text)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,11 +71,6 @@ pub enum ManifestError {
 /// to the workspace root, which is also how messages name it.
 pub fn output_file(env: &str, file: &str) -> String {
     format!("{OUT_DIR}/{env}/{file}")
-}
-
-/// Lowercase hex SHA-256 of a template's bytes, as `template_sha256` records it.
-pub fn template_sha256(template_json: &str) -> String {
-    hex::encode(Sha256::digest(template_json.as_bytes()))
 }
 
 fn read(workspace_root: &Path, shown: &str, env: &str) -> Result<String, ManifestError> {
@@ -171,6 +119,7 @@ fn strip_position(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use upstack_cfn::StatefulResource;
     use upstack_contract::Architecture;
 
     fn manifest() -> Manifest {
@@ -182,6 +131,7 @@ mod tests {
             termination_protection: false,
             production: true,
             template_sha256: "ab".repeat(32),
+            tags: Default::default(),
             functions: vec![ManifestFunction {
                 logical_id: "PhotoCheckFunction".to_owned(),
                 handler: "photo-check".to_owned(),
@@ -297,9 +247,11 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("synth-out/dev")).unwrap();
         let path = dir.path().join("synth-out/dev/template.json");
         std::fs::write(&path, template).unwrap();
-        assert_eq!(manifest.read_template(dir.path()).unwrap(), template);
+        assert_eq!(read_template(&manifest, dir.path()).unwrap(), template);
         std::fs::write(&path, "{}\n").unwrap();
-        let error = manifest.read_template(dir.path()).unwrap_err().to_string();
+        let error = read_template(&manifest, dir.path())
+            .unwrap_err()
+            .to_string();
         assert!(
             error.starts_with(
                 "synth-out/dev/template.json is not the template synth-out/dev/manifest.json was written with"

@@ -17,7 +17,7 @@ use upstack_stack::{EnvConfig, config};
 
 use crate::fingerprint::{FingerprintError, Fingerprinter, asset_key};
 use crate::fsutil::write_atomic;
-use crate::manifest::{MANIFEST_FILE, Manifest, TEMPLATE_FILE, template_sha256};
+use crate::manifest::{MANIFEST_FILE, Manifest, TEMPLATE_FILE};
 
 /// Where env configs live, relative to the workspace root.
 pub const ENVS_DIR: &str = "envs";
@@ -201,28 +201,13 @@ pub fn render(
     assets: &BTreeMap<String, String>,
 ) -> Result<SynthOutput, SynthError> {
     let plan = upstack_stack::synthesize(env, &config, assets)?;
-    let template_json = plan.template.to_pretty_string();
-    let manifest = Manifest {
-        env: env.to_owned(),
-        stack_name: config.stack_name.as_str().to_owned(),
-        region: config.region.as_str().to_owned(),
-        account_id: config.account_id.as_ref().map(|id| id.as_str().to_owned()),
-        termination_protection: config.termination_protection,
-        production: plan.production,
-        template_sha256: template_sha256(&template_json),
-        functions: plan.functions,
-        stateful_resources: plan.stateful_resources,
-        stack_policy: plan.stack_policy,
-        alarms: plan.alarms,
-        queues: plan.queues,
-    };
-    let manifest_json = manifest.to_json();
+    let manifest_json = plan.manifest.to_json();
     Ok(SynthOutput {
         env: env.to_owned(),
         config,
         template: plan.template,
-        template_json,
-        manifest,
+        template_json: plan.template_json,
+        manifest: plan.manifest,
         manifest_json,
     })
 }

@@ -1,8 +1,8 @@
 //! `upstack destroy --env <env>`: delete the env's stack after approval.
 
 use anyhow::Context;
-use upstack_deploy::deploy::{self, StdoutReporter, TerminalApprover};
 use upstack_deploy::destroy::{self, DestroyOptions, DestroyOutcome};
+use upstack_deploy::interact::{self, StdoutReporter, TerminalApprover};
 
 use crate::context::Ctx;
 use crate::exit::Outcome;
@@ -37,7 +37,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         &mut TerminalApprover {
             assume_yes: args.yes,
         },
-        deploy::ctrl_c(),
+        interact::ctrl_c(),
     )
     .await
     .with_context(|| format!("destroy {env}"))?;

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde_json::Value as Json;
 use upstack_cfn::intrinsic::PseudoValues;
-use upstack_deploy::live_diff::{self, Deployed};
+use upstack_deploy::live_diff;
+use upstack_deploy::stack::{self, Deployed};
 use upstack_diff::render::{self, Sources};
 use upstack_diff::{DiffContext, FailOn, TemplateDiff, diff_templates_with};
 use upstack_project::synth;
@@ -81,7 +82,7 @@ struct Side {
 
 pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     if let Some(path) = &args.plan {
-        let plan = upstack_deploy::plan::Plan::load(path)?;
+        let plan = upstack_deploy::plan::ReviewedPlan::load(path)?;
         let (diff, sources) = plan.reviewed_diff();
         print!("{}", render_diff(&diff, &sources, args.format, ctx.color()));
         return Ok(outcome(&diff, &args.fail_on));
@@ -265,7 +266,7 @@ async fn deployed_side(
     let pacing = ctx.pacing().clone();
     let session = ctx.session(&output.env, &output.config).await?;
     let client = &session.cloudformation;
-    let deployed = live_diff::deployed_template(client, &stack, &pacing)
+    let (_, deployed) = stack::deployed(client, &stack, &pacing)
         .await
         .with_context(|| format!("read the deployed template of stack {stack}"))?;
     let exists = deployed.exists();

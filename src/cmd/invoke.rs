@@ -120,7 +120,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     // credential errors, exactly as for deploy.
     let config = ctx.env_config("invoke")?;
     let session = ctx.session(&env, &config).await?;
-    let template_json = manifest.read_template(&workspace_root)?;
+    let template_json = manifest::read_template(&manifest, &workspace_root)?;
     let output = invoke(InvokeRequest {
         workspace_root,
         env: env.clone(),

@@ -4,7 +4,7 @@
 //! so a script can gate on it. See `upstack_deploy::status`.
 
 use anyhow::Context;
-use upstack_deploy::status::{self, Health, StatusClients, StatusTargets};
+use upstack_deploy::status::{self, Health, StatusClients};
 use upstack_project::synth;
 
 use crate::context::Ctx;
@@ -32,11 +32,10 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     // file's edit would name the wrong alarms); the toolkit asks AWS.
     let output =
         synth::synth_env(ctx.root()?, env).with_context(|| format!("status {env}: synth"))?;
-    let targets = StatusTargets::of(&output.manifest);
     let session = ctx.session(env, &output.config).await?;
     let report = status::gather(
         &StatusClients::new(&session.sdk_config),
-        &targets,
+        &output.manifest,
         ctx.now(),
         ctx.pacing(),
     )

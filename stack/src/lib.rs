@@ -17,7 +17,7 @@ pub use upstack_cfn::regions;
 pub use build::{AssetKeys, BuildError};
 pub use config::{ConfigError, EnvConfig};
 pub use model::Pipeline;
-pub use plan::{ManifestFunction, QueueName, StackAlarm, StackAlarms, StackPlan};
+pub use plan::{Manifest, ManifestFunction, QueueName, StackAlarm, StackAlarms, StackPlan};
 
 /// Why a stack could not be synthesized.
 #[derive(Debug, thiserror::Error)]

@@ -1,11 +1,16 @@
 //! What the stack decides for one env, computed once here and carried typed
-//! to every command: the template, each function as deploy, bundle and invoke
-//! find it, the resources that hold data, the production stack policy, the
-//! alarms and queues deploy and `status` watch. synth writes it as
-//! `synth-out/<env>/manifest.json`; no command derives any of it again from
-//! names.
+//! to every command: the template and the [`Manifest`], which holds each
+//! function as deploy, bundle and invoke find it, the resources that hold
+//! data, the production stack policy, the alarms and queues deploy and
+//! `status` watch. synth writes the manifest as
+//! `synth-out/<env>/manifest.json`; `deploy --prepare` carries the same value
+//! in the reviewed plan, and `status` reads it; no command derives any of it
+//! again from names.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use upstack_cfn::{StackPolicy, StatefulResource, Template, stack_policy};
 use upstack_contract::Architecture;
 
@@ -13,24 +18,71 @@ use crate::build::{AssetKeys, BuildError};
 use crate::config::{AlarmKind, EnvConfig};
 use crate::model::Pipeline;
 
-/// One env's stack as the pipeline and its config decide it.
+/// One env's stack as the pipeline and its config decide it: the template,
+/// its exact bytes, and the manifest describing it.
 #[derive(Debug, Clone)]
 pub struct StackPlan {
     pub template: Template,
+    /// `template.json`'s exact bytes (indented, as synth writes them).
+    pub template_json: String,
+    pub manifest: Manifest,
+}
+
+/// The facts of one env's stack beside its template: written by synth as
+/// `synth-out/<env>/manifest.json`, carried in a reviewed plan, read by
+/// bundle, invoke, deploy and status. Every field is decided once, here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub env: String,
+    pub stack_name: String,
+    pub region: String,
+    /// The account the env is pinned to, if its config names one.
+    pub account_id: Option<String>,
+    pub termination_protection: bool,
+    /// The env file's `production` (never decided from the env's name):
+    /// destructive changes need approval and `stack_policy` is set.
+    pub production: bool,
+    /// Lowercase hex SHA-256 of `template.json`'s bytes.
+    pub template_sha256: String,
+    /// Stack tags, which CloudFormation propagates to every taggable resource.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
     /// In the pipeline's order.
     pub functions: Vec<ManifestFunction>,
     /// The template's resources that hold data, by the registry's `stateful`
     /// fact, sorted by logical ID.
     pub stateful_resources: Vec<StatefulResource>,
-    /// The stack policy a production deploy sets (no replacement or deletion
-    /// of `stateful_resources`); `None` outside production.
+    /// The stack policy deploy sets after each production deploy (no
+    /// replacement or deletion of `stateful_resources`), and the one diff
+    /// predicts refusals from; `null` outside production.
     pub stack_policy: Option<StackPolicy>,
-    /// The env file's `production`, never decided from the env's name.
-    pub production: bool,
-    /// The alarms the template defines, as deploy and `status` watch them.
+    /// The alarms deploy checks and names as rollback triggers, and `status` reads.
     pub alarms: StackAlarms,
-    /// The queues the template defines, as `status` reads their depths.
+    /// The queues `status` reads the depths of.
     pub queues: Vec<QueueName>,
+}
+
+impl Manifest {
+    /// The function built from `handler`, if the stack has one.
+    pub fn function(&self, handler: &str) -> Option<&ManifestFunction> {
+        self.functions
+            .iter()
+            .find(|function| function.handler == handler)
+    }
+
+    /// `manifest.json`'s exact bytes (pretty JSON and a final newline).
+    pub fn to_json(&self) -> String {
+        let mut json = serde_json::to_string_pretty(self)
+            .unwrap_or_else(|error| unreachable!("a manifest always serializes: {error}"));
+        json.push('\n');
+        json
+    }
+}
+
+/// Lowercase hex SHA-256 of a template's bytes, as `template_sha256` records it.
+pub fn template_sha256(template_json: &str) -> String {
+    hex::encode(Sha256::digest(template_json.as_bytes()))
 }
 
 /// One of the stack's alarms, as the stack model names it.
@@ -153,12 +205,23 @@ impl StackPlan {
         } else {
             None
         };
-        Ok(StackPlan {
-            template,
+        let template_json = template.to_pretty_string();
+        let manifest = Manifest {
+            env: pipeline.env.clone(),
+            stack_name: config.stack_name.as_str().to_owned(),
+            region: config.region.as_str().to_owned(),
+            account_id: config.account_id.as_ref().map(|id| id.as_str().to_owned()),
+            termination_protection: config.termination_protection,
+            production: config.production,
+            template_sha256: template_sha256(&template_json),
+            tags: config
+                .tags
+                .iter()
+                .map(|(key, value)| (key.as_str().to_owned(), value.as_str().to_owned()))
+                .collect(),
             functions,
             stateful_resources,
             stack_policy,
-            production: config.production,
             alarms: StackAlarms::of(pipeline, config),
             queues: pipeline
                 .queues
@@ -168,6 +231,11 @@ impl StackPlan {
                     name: queue.name.clone(),
                 })
                 .collect(),
+        };
+        Ok(StackPlan {
+            template,
+            template_json,
+            manifest,
         })
     }
 }

@@ -30,7 +30,7 @@ mod pipeline;
 #[cfg(feature = "echo")]
 pub use echo::echo_bootstrap;
 #[cfg(feature = "pipeline")]
-pub use pipeline::{asset_key, fake_zip, pipeline_template};
+pub use pipeline::{asset_key, fake_zip, pipeline_plan, pipeline_template};
 
 /// The region every moto-backed test deploys to (envs/dev.toml's region).
 pub const REGION: &str = "eu-west-1";

@@ -12,6 +12,11 @@ use crate::repo_root;
 /// default memory set to `memory_mb` (a config change) and fake asset keys
 /// ([`asset_key`]).
 pub fn pipeline_template(memory_mb: u32) -> String {
+    pipeline_plan(memory_mb).template_json
+}
+
+/// [`pipeline_template`] with its manifest: the whole dev stack plan.
+pub fn pipeline_plan(memory_mb: u32) -> upstack_project::synth::SynthOutput {
     let path = repo_root().join("envs/dev.toml");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
@@ -33,7 +38,6 @@ pub fn pipeline_template(memory_mb: u32) -> String {
         .collect();
     upstack_project::synth::render("dev", config, &assets)
         .unwrap_or_else(|error| panic!("rendering the dev template: {error}"))
-        .template_json
 }
 
 /// The fake S3 key of `handler`'s asset in [`pipeline_template`].

@@ -11,31 +11,29 @@
 //! change set is still AVAILABLE here.
 
 use sha2::{Digest, Sha256};
-use upstack_deploy::aws;
+use upstack_deploy::assets::AssetFile;
 use upstack_deploy::bootstrap;
 use upstack_deploy::deploy::{
-    self, Answer, DeployClients, DeployError, DeployOutcome, DeployPlan, ExecuteTarget,
-    FixedAnswer, PrepareOutcome, RecordingReporter,
+    self, DeployClients, DeployError, DeployOutcome, DeployRequest, ExecuteTarget, PrepareOutcome,
 };
-use upstack_deploy::plan::{Plan, PlannedKind, StaleReason};
+use upstack_deploy::interact::{Answer, FixedAnswer, RecordingReporter};
+use upstack_deploy::plan::{PlannedKind, ReviewedPlan, StaleReason};
 use upstack_test_support::{ACCOUNT_ID as ACCOUNT, MotoServer, REGION, pipeline_template};
 
-use super::{dev_plan, fast_pacing, options};
+use super::{dev_request, fake_assets, fast_pacing, options};
 
 struct Moto {
     _server: MotoServer,
     clients: DeployClients,
     work: tempfile::TempDir,
+    /// The handlers' zips, built once: every deploy below uploads these.
+    assets: Vec<AssetFile>,
 }
 
 async fn bootstrapped() -> Moto {
     let server = MotoServer::start();
     let config = server.sdk_config().await;
-    let clients = DeployClients {
-        cloudformation: aws_sdk_cloudformation::Client::new(&config),
-        s3: aws::s3_client(&config),
-        cloudwatch: upstack_deploy::status::cloudwatch_client(&config),
-    };
+    let clients = DeployClients::new(&config);
     bootstrap::bootstrap(
         &clients.s3,
         &bootstrap::asset_bucket(ACCOUNT, REGION),
@@ -45,16 +43,19 @@ async fn bootstrapped() -> Moto {
     )
     .await
     .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let assets = fake_assets(work.path());
     Moto {
         _server: server,
         clients,
-        work: tempfile::tempdir().unwrap(),
+        work,
+        assets,
     }
 }
 
 impl Moto {
-    fn plan(&self, memory: u32) -> DeployPlan {
-        dev_plan(self.work.path(), pipeline_template(memory))
+    fn plan(&self, memory: u32) -> DeployRequest {
+        dev_request(self.work.path(), memory, self.assets.clone())
     }
 
     fn target(&self) -> ExecuteTarget {
@@ -87,7 +88,7 @@ impl Moto {
 
     /// `deploy --prepare PLAN.json`: the plan saved, then read back as
     /// `deploy --execute` reads it.
-    async fn prepare(&self, memory: u32, id: &str) -> Plan {
+    async fn prepare(&self, memory: u32, id: &str) -> ReviewedPlan {
         let mut reporter = RecordingReporter::default();
         let outcome = deploy::prepare(
             &self.clients,
@@ -104,14 +105,14 @@ impl Moto {
         };
         let path = self.work.path().join(format!("plan-{id}.json"));
         plan.save(&path).unwrap();
-        let loaded = Plan::load(&path).unwrap();
+        let loaded = ReviewedPlan::load(&path).unwrap();
         assert_eq!(loaded, *plan);
         loaded
     }
 
     async fn execute(
         &self,
-        plan: &Plan,
+        plan: &ReviewedPlan,
         id: &str,
     ) -> (Result<DeployOutcome, DeployError>, Vec<String>) {
         let mut reporter = RecordingReporter::default();
@@ -183,7 +184,11 @@ async fn plan_round_trip_creates_the_stack_then_refuses_a_second_run() {
         plan.template_sha256,
         hex::encode(Sha256::digest(compact.as_bytes()))
     );
-    assert_eq!(plan.asset_keys.len(), 3);
+    assert_eq!(plan.assets.len(), 3);
+    for (asset, built) in plan.assets.iter().zip(&moto.assets) {
+        assert_eq!((&asset.key, &asset.sha256), (&built.key, &built.sha256));
+        assert!(asset.version_id.is_some(), "{asset:?}");
+    }
     assert!(plan.review.changes > 20, "{:?}", plan.review);
     assert!(
         !plan.review.broadening.is_empty(),

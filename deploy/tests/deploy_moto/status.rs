@@ -15,19 +15,19 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use upstack_deploy::aws::Pacing;
 use upstack_deploy::status::{
     self, AlarmReport, FunctionReport, Health, QueueReport, StackReport, StatusClients,
-    StatusTargets,
 };
+use upstack_stack::Manifest;
 use upstack_test_support::{MotoServer, repo_root};
 
 const REASON: &str = "Threshold Crossed: 1 out of the last 1 datapoints [3.0 (27/11/26 12:00:00)] was greater than or equal to the threshold (1.0).";
 
-fn dev_targets() -> StatusTargets {
-    StatusTargets::of(&upstack_project::manifest::load(&repo_root(), "dev").unwrap())
+fn dev_targets() -> Manifest {
+    upstack_project::manifest::load(&repo_root(), "dev").unwrap()
 }
 
 /// DescribeAlarms: ingest's errors alarm in ALARM, the others OK, one
 /// missing; GetMetricData: 3 errors for ingest (two datapoints).
-fn recorded_cloudwatch(targets: &StatusTargets) -> Cw {
+fn recorded_cloudwatch(targets: &Manifest) -> Cw {
     let names = targets.alarms.names();
     let alarms: Vec<MetricAlarm> = names
         .iter()
@@ -178,7 +178,7 @@ async fn status_reads_queue_depths_from_the_stack_and_alarm_states() {
     assert_eq!(errors.iter().map(|(_, n)| n).sum::<f64>(), 3.0);
 
     // No stack: an error naming what to do, not a report.
-    let other = StatusTargets {
+    let other = Manifest {
         stack_name: "upstack-nope".into(),
         ..targets.clone()
     };

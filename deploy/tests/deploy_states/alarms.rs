@@ -17,9 +17,9 @@ use aws_sdk_s3::Client as S3;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use upstack_deploy::aws::ManualClock;
 use upstack_deploy::deploy::{
-    self, Answer, DeployClients, DeployError, DeployOptions, DeployOutcome, FixedAnswer,
-    PrepareOutcome, RecordingReporter, RequireApproval,
+    self, DeployClients, DeployError, DeployOptions, DeployOutcome, PrepareOutcome, RequireApproval,
 };
+use upstack_deploy::interact::{Answer, FixedAnswer, RecordingReporter};
 use upstack_deploy::status::{StackAlarm, StackAlarms};
 use upstack_stack::config::AlarmKind;
 
@@ -152,14 +152,14 @@ async fn prepare_create(
     let (create, ready) = (recorded_create(sent), ready_change_set());
     let cfn = cfn_client(&[&describe, &create, &ready]);
     let dir = tempfile::tempdir().unwrap();
-    let plan = DeployPlan {
-        alarms,
-        ..plan(dir.path())
-    };
+    let plan = request_with(dir.path(), |request| {
+        request.manifest.alarms = alarms;
+    });
     let clients = DeployClients {
         cloudformation: cfn,
         s3: s3_bootstrapped(),
         cloudwatch,
+        lambda: no_lambda(),
     };
     let clock = ManualClock::default();
     let mut reporter = RecordingReporter::default();
@@ -194,11 +194,11 @@ async fn alarms_in_alarm_refuse_the_deploy_before_anything_is_touched() {
         cloudformation: cfn,
         s3,
         cloudwatch,
+        lambda: no_lambda(),
     };
-    let plan = DeployPlan {
-        alarms: stack_alarms(10),
-        ..plan(dir.path())
-    };
+    let plan = request_with(dir.path(), |request| {
+        request.manifest.alarms = stack_alarms(10);
+    });
     let clock = ManualClock::default();
     let mut reporter = RecordingReporter::default();
     let error = deploy::deploy(
@@ -440,11 +440,11 @@ async fn rolled_back_by(trigger: &str, cloudwatch: Cw) -> (Vec<String>, String, 
         cloudformation: cfn,
         s3: s3_bootstrapped(),
         cloudwatch,
+        lambda: no_lambda(),
     };
-    let plan = DeployPlan {
-        alarms: stack_alarms(10),
-        ..plan(dir.path())
-    };
+    let plan = request_with(dir.path(), |request| {
+        request.manifest.alarms = stack_alarms(10);
+    });
     let clock = ManualClock::default();
     let mut reporter = RecordingReporter::default();
     let result = deploy::deploy(

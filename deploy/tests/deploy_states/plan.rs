@@ -19,16 +19,29 @@ use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use aws_smithy_types::DateTime;
 use sha2::{Digest, Sha256};
+use upstack_deploy::assets::{StoredAsset, checksum_of_hex};
 use upstack_deploy::aws::ManualClock;
 use upstack_deploy::deploy::{
-    self, Answer, DeployClients, DeployError, DeployOutcome, DeployPlan, ExecuteTarget,
-    FixedAnswer, PrepareOutcome, RecordingReporter, RequireApproval,
+    self, DeployClients, DeployError, DeployOutcome, ExecuteTarget, PrepareOutcome, RequireApproval,
 };
+use upstack_deploy::interact::{Answer, FixedAnswer, RecordingReporter};
 use upstack_deploy::plan::{
-    FORMAT_VERSION, Plan, PlannedChangeSet, PlannedKind, Review, StackSnapshot, StaleReason,
+    FORMAT_VERSION, PlannedChangeSet, PlannedKind, Review, ReviewedPlan, StackSnapshot, StaleReason,
 };
 
-use super::{STACK, STACK_ID, cfn_client, created_change_set, event, events, options};
+use super::{
+    STACK, STACK_ID, cfn_client, created_change_set, event, events, no_lambda, options,
+    request_with,
+};
+
+/// The one asset of [`saved_plan`]: its key, the SHA-256 of its bytes and
+/// the object version the plan recorded.
+const ASSET_KEY: &str = "assets/notify-arm64-0123.zip";
+const ASSET_VERSION: &str = "v1";
+
+fn asset_sha256() -> String {
+    sha256("the zip bundle built")
+}
 
 const CHANGE_SET_ARN: &str =
     "arn:aws:cloudformation:eu-west-1:123456789012:changeSet/upstack-1/0f1e2d3c";
@@ -73,9 +86,27 @@ fn change_set_in(
     })
 }
 
+/// The bucket holding [`saved_plan`]'s asset as the plan recorded it: the
+/// same version, the same SHA-256 (what HeadObject with checksums returns).
 fn s3_with_assets() -> S3 {
+    s3_holding(ASSET_VERSION, &asset_sha256())
+}
+
+/// The bucket holding, under the asset's key, `version` with those bytes.
+fn s3_holding(version: &'static str, sha256: &str) -> S3 {
+    let checksum = checksum_of_hex(sha256).unwrap();
     let bucket = mock!(S3::head_bucket).then_output(|| HeadBucketOutput::builder().build());
-    let object = mock!(S3::head_object).then_output(|| HeadObjectOutput::builder().build());
+    let object = mock!(S3::head_object)
+        .match_requests(|request| {
+            request.key() == Some(ASSET_KEY)
+                && request.checksum_mode() == Some(&aws_sdk_s3::types::ChecksumMode::Enabled)
+        })
+        .then_output(move || {
+            HeadObjectOutput::builder()
+                .version_id(version)
+                .checksum_sha256(checksum.clone())
+                .build()
+        });
     mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&bucket, &object])
 }
 
@@ -85,11 +116,15 @@ fn executed() -> Rule {
 
 /// A saved production plan for the table template, made when the stack was
 /// UPDATE_COMPLETE at `UPDATED_AT` with TABLE_OLD deployed.
-fn saved_plan() -> Plan {
-    Plan {
+fn saved_plan() -> ReviewedPlan {
+    let mut manifest = super::manifest();
+    manifest.env = "prod".into();
+    manifest.production = true;
+    manifest.termination_protection = true;
+    manifest.stack_policy = Some(upstack_cfn::StackPolicy::parse(r#"{"Statement":[]}"#).unwrap());
+    ReviewedPlan {
         format_version: FORMAT_VERSION,
-        env: "prod".into(),
-        stack_name: STACK.into(),
+        manifest,
         account: "123456789012".into(),
         region: "eu-west-1".into(),
         change_set: PlannedChangeSet {
@@ -100,7 +135,11 @@ fn saved_plan() -> Plan {
         },
         template_sha256: sha256(TABLE_NEW),
         asset_bucket: "upstack-assets-123456789012-eu-west-1".into(),
-        asset_keys: vec!["assets/notify-arm64-0123.zip".into()],
+        assets: vec![StoredAsset {
+            key: ASSET_KEY.into(),
+            sha256: asset_sha256(),
+            version_id: Some(ASSET_VERSION.into()),
+        }],
         stack: Some(StackSnapshot {
             stack_id: STACK_ID.into(),
             status: "UPDATE_COMPLETE".into(),
@@ -117,9 +156,6 @@ fn saved_plan() -> Plan {
             broadening: vec![],
             destructive: vec!["Table: replaced".into()],
         },
-        production: true,
-        termination_protection: true,
-        stack_policy: Some(upstack_cfn::StackPolicy::parse(r#"{"Statement":[]}"#).unwrap()),
         diff: upstack_diff::render::report(
             &upstack_diff::TemplateDiff::default(),
             &upstack_diff::render::Sources {
@@ -127,7 +163,6 @@ fn saved_plan() -> Plan {
                 new: "change set upstack-1".into(),
             },
         ),
-        alarms: Default::default(),
     }
 }
 
@@ -145,12 +180,13 @@ struct Run {
     lines: Vec<String>,
 }
 
-async fn execute(cfn: Cfn, plan: &Plan, require_approval: RequireApproval) -> Run {
+async fn execute(cfn: Cfn, plan: &ReviewedPlan, require_approval: RequireApproval) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let clients = DeployClients {
         cloudformation: cfn,
         s3: s3_with_assets(),
         cloudwatch: super::no_cloudwatch(),
+        lambda: no_lambda(),
     };
     let mut reporter = RecordingReporter::default();
     let clock = ManualClock::default();
@@ -216,24 +252,18 @@ async fn prepare_records_cloudformation_replacement_verdict_in_the_plan() {
     let execute = executed();
     let cfn = cfn_client(&[&describe, &template, &create, &ready, &execute]);
     let dir = tempfile::tempdir().unwrap();
-    let plan = DeployPlan {
-        env: "prod".into(),
-        stack_name: STACK.into(),
-        region: "eu-west-1".into(),
-        account: "123456789012".into(),
-        template_json: TABLE_NEW.into(),
-        tags: vec![],
-        termination_protection: true,
-        production: true,
-        stack_policy: super::production_policy(TABLE_NEW),
-        assets: vec![],
-        outputs_path: dir.path().join("outputs.json"),
-        alarms: Default::default(),
-    };
+    let plan = request_with(dir.path(), |request| {
+        request.template_json = TABLE_NEW.into();
+        request.manifest.env = "prod".into();
+        request.manifest.termination_protection = true;
+        request.manifest.production = true;
+        request.manifest.stack_policy = super::production_policy(TABLE_NEW);
+    });
     let clients = DeployClients {
         cloudformation: cfn,
         s3: s3_with_assets(),
         cloudwatch: super::no_cloudwatch(),
+        lambda: no_lambda(),
     };
     let clock = ManualClock::default();
     let mut reporter = RecordingReporter::default();
@@ -271,11 +301,12 @@ async fn prepare_records_cloudformation_replacement_verdict_in_the_plan() {
     );
     assert!(
         saved
+            .manifest
             .stack_policy
             .as_ref()
             .is_some_and(|policy| policy.to_json_string().contains("LogicalResourceId/Table")),
         "{:?}",
-        saved.stack_policy
+        saved.manifest.stack_policy
     );
     let diff = serde_json::to_value(&saved.diff).unwrap();
     let table = &diff["resources"][0];
@@ -345,7 +376,7 @@ async fn saved_plan_whose_change_set_cannot_run_is_refused() {
     }
 }
 
-async fn execute_plan(cfn: Cfn, plan: &Plan) -> Run {
+async fn execute_plan(cfn: Cfn, plan: &ReviewedPlan) -> Run {
     execute(cfn, plan, RequireApproval::Broadening).await
 }
 
@@ -484,6 +515,7 @@ async fn saved_plan_not_approved_keeps_its_change_set() {
         cloudformation: cfn,
         s3: s3_with_assets(),
         cloudwatch: super::no_cloudwatch(),
+        lambda: no_lambda(),
     };
     let clock = ManualClock::default();
     let mut reporter = RecordingReporter::default();
@@ -519,6 +551,7 @@ async fn saved_plan_for_another_account_is_refused_without_a_call() {
         cloudformation: cfn,
         s3: s3_with_assets(),
         cloudwatch: super::no_cloudwatch(),
+        lambda: no_lambda(),
     };
     let clock = ManualClock::default();
     let mut other = target(dir.path());
