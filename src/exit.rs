@@ -12,8 +12,9 @@ pub enum Outcome {
     Error,
     /// 2: `diff` found changes.
     Changes,
-    /// 2: `status` found an alarm in ALARM (the same code as `diff`'s
-    /// "something to look at", so one `case $?` serves both).
+    /// 2: `status` found an alarm in ALARM, or a function running other code
+    /// than its last deploy (the same code as `diff`'s "something to look
+    /// at", so one `case $?` serves both).
     Unhealthy,
     /// 3: `diff --fail-on` matched, or `synth --check` found synth-out/ stale.
     Blocked,

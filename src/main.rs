@@ -28,7 +28,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
     version,
     about,
     long_about = None,
-    after_help = "Exit codes: 0 done / no changes, 1 error, 2 diff found changes / status found an alarm in ALARM, 3 blocked (--fail-on, stale synth-out), 4 not approved, 5 stale plan, 64 usage error, 130 interrupted."
+    after_help = "Exit codes: 0 done / no changes, 1 error, 2 diff found changes / status found an alarm in ALARM or changed code, 3 blocked (--fail-on, stale synth-out), 4 not approved, 5 stale plan, 64 usage error, 130 interrupted."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -53,7 +53,7 @@ enum Command {
     Deploy(cmd::deploy::Args),
     /// Delete an environment's stack (retained resources are kept)
     Destroy(cmd::destroy::Args),
-    /// Show an environment's health: alarms, queue depths, stack status, function errors (exit 2 when an alarm is in ALARM)
+    /// Show an environment's health: alarms, queue depths, stack status, function errors and code (exit 2 when something needs a look)
     Status(cmd::status::Args),
 }
 

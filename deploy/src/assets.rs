@@ -133,8 +133,13 @@ pub fn hex_of_checksum(checksum: &str) -> Option<String> {
     (raw.len() == 32).then(|| hex::encode(raw))
 }
 
-/// What the bucket holds under a key: its SHA-256 and version.
-async fn stored(s3: &S3Client, bucket: &str, key: &str) -> Result<Option<StoredAsset>, CallError> {
+/// What the bucket holds under a key: its SHA-256 (S3's stored checksum, or
+/// the bytes hashed when it has none) and version; `None` when nothing.
+pub async fn stored(
+    s3: &S3Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<StoredAsset>, CallError> {
     let head = s3
         .head_object()
         .bucket(bucket)

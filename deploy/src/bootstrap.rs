@@ -130,28 +130,92 @@ pub async fn ensure_bootstrapped(
     }
 }
 
-/// The bucket policy: deny every request not made over TLS.
+/// The bucket policy. Always: the asset and template prefixes are
+/// write-once (`PutObject` without `If-None-Match` is denied, so an object,
+/// once written, is never overwritten in place, by any principal). With
+/// `deny_insecure_transport`: every request not made over TLS is denied.
+/// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes-enforce.html>
 /// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html#transit>
-pub fn tls_only_policy(bucket: &str) -> String {
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}}
-        }]
-    })
-    .to_string()
+pub fn bucket_policy(bucket: &str, deny_insecure_transport: bool) -> String {
+    let mut statements = vec![serde_json::json!({
+        "Sid": "WriteOnceAssets",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": [
+            format!("arn:aws:s3:::{bucket}/{ASSET_PREFIX}*"),
+            format!("arn:aws:s3:::{bucket}/{TEMPLATE_PREFIX}*")
+        ],
+        // No If-None-Match header: a write that could replace an object.
+        // (Multipart uploads carry no such header on their parts, so they
+        // are refused too; deploy never uses them.)
+        "Condition": {"Null": {"s3:if-none-match": "true"}}
+    })];
+    if deny_insecure_transport {
+        statements.insert(
+            0,
+            serde_json::json!({
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}}
+            }),
+        );
+    }
+    serde_json::json!({"Version": "2012-10-17", "Statement": statements}).to_string()
 }
 
-/// Whether the TLS-only bucket policy can be applied: not when the endpoint
-/// is a plain-http emulator (moto, LocalStack), which enforces bucket
-/// policies and would then refuse every request, including our own.
+/// Whether the TLS-only statement can be applied: not when the endpoint is
+/// a plain-http emulator (moto, LocalStack), which enforces bucket policies
+/// and would then refuse every request, including our own. The write-once
+/// statement is applied everywhere.
 pub fn tls_enforceable(endpoint_url: Option<&str>) -> bool {
     endpoint_url.is_none_or(|url| !url.starts_with("http://"))
+}
+
+/// The lifecycle rules: superseded object versions and unfinished multipart
+/// uploads go away; uploaded templates (only needed while a change set is
+/// created) expire. No rule ever expires the *current* version of an asset:
+/// a deployed stack's functions, and a rollback to the previous template,
+/// point at them.
+pub fn lifecycle_rules() -> Result<BucketLifecycleConfiguration, BootstrapError> {
+    let build = |error: aws_sdk_s3::error::BuildError| BootstrapError::Build(error.to_string());
+    BucketLifecycleConfiguration::builder()
+        .rules(
+            LifecycleRule::builder()
+                .id("expire-noncurrent-versions")
+                .filter(LifecycleRuleFilter::builder().prefix("").build())
+                .status(ExpirationStatus::Enabled)
+                .noncurrent_version_expiration(
+                    NoncurrentVersionExpiration::builder()
+                        .noncurrent_days(NONCURRENT_DAYS)
+                        .build(),
+                )
+                .abort_incomplete_multipart_upload(
+                    AbortIncompleteMultipartUpload::builder()
+                        .days_after_initiation(1)
+                        .build(),
+                )
+                .build()
+                .map_err(build)?,
+        )
+        .rules(
+            LifecycleRule::builder()
+                .id("expire-uploaded-templates")
+                .filter(
+                    LifecycleRuleFilter::builder()
+                        .prefix(TEMPLATE_PREFIX)
+                        .build(),
+                )
+                .status(ExpirationStatus::Enabled)
+                .expiration(LifecycleExpiration::builder().days(NONCURRENT_DAYS).build())
+                .build()
+                .map_err(build)?,
+        )
+        .build()
+        .map_err(build)
 }
 
 /// Creates the bucket if needed and (re-)applies every setting.
@@ -252,56 +316,23 @@ pub async fn bootstrap(
     .await?;
     applied.push("versioning enabled");
 
+    let policy = bucket_policy(bucket, deny_insecure_transport);
+    with_retries(pacing, "s3:PutBucketPolicy", || {
+        s3.put_bucket_policy().bucket(bucket).policy(&policy).send()
+    })
+    .await?;
+    applied.push(
+        "bucket policy: assets and templates are write-once (PutObject without If-None-Match is denied)",
+    );
     if deny_insecure_transport {
-        let policy = tls_only_policy(bucket);
-        with_retries(pacing, "s3:PutBucketPolicy", || {
-            s3.put_bucket_policy().bucket(bucket).policy(&policy).send()
-        })
-        .await?;
         applied.push("bucket policy denies requests without TLS");
     } else {
         applied.push(
-            "bucket policy NOT applied: the endpoint is plain http (an emulator), so a TLS-only policy would lock the bucket",
+            "bucket policy's TLS-only statement NOT applied: the endpoint is plain http (an emulator), which it would lock out",
         );
     }
 
-    // Current asset zips are never expired: a rollback re-deploys the
-    // previous template, whose functions point at the previous zips.
-    // Uploaded templates are only needed while a change set is created.
-    let lifecycle = BucketLifecycleConfiguration::builder()
-        .rules(
-            LifecycleRule::builder()
-                .id("expire-noncurrent-versions")
-                .filter(LifecycleRuleFilter::builder().prefix("").build())
-                .status(ExpirationStatus::Enabled)
-                .noncurrent_version_expiration(
-                    NoncurrentVersionExpiration::builder()
-                        .noncurrent_days(NONCURRENT_DAYS)
-                        .build(),
-                )
-                .abort_incomplete_multipart_upload(
-                    AbortIncompleteMultipartUpload::builder()
-                        .days_after_initiation(1)
-                        .build(),
-                )
-                .build()
-                .map_err(build)?,
-        )
-        .rules(
-            LifecycleRule::builder()
-                .id("expire-uploaded-templates")
-                .filter(
-                    LifecycleRuleFilter::builder()
-                        .prefix(TEMPLATE_PREFIX)
-                        .build(),
-                )
-                .status(ExpirationStatus::Enabled)
-                .expiration(LifecycleExpiration::builder().days(NONCURRENT_DAYS).build())
-                .build()
-                .map_err(build)?,
-        )
-        .build()
-        .map_err(build)?;
+    let lifecycle = lifecycle_rules()?;
     with_retries(pacing, "s3:PutBucketLifecycleConfiguration", || {
         s3.put_bucket_lifecycle_configuration()
             .bucket(bucket)
@@ -309,7 +340,9 @@ pub async fn bootstrap(
             .send()
     })
     .await?;
-    applied.push("lifecycle: noncurrent versions and uploaded templates expire after 30 days");
+    applied.push(
+        "lifecycle: noncurrent versions and uploaded templates expire after 30 days; current assets never do",
+    );
 
     Ok(BootstrapReport {
         bucket: bucket.to_owned(),
@@ -343,14 +376,47 @@ mod tests {
     }
 
     #[test]
-    fn policy_denies_insecure_transport_on_bucket_and_objects() {
-        let policy: serde_json::Value = serde_json::from_str(&tls_only_policy("b")).unwrap();
-        let statement = &policy["Statement"][0];
-        assert_eq!(statement["Effect"], "Deny");
+    fn policy_makes_assets_write_once_and_denies_insecure_transport() {
+        let policy: serde_json::Value = serde_json::from_str(&bucket_policy("b", true)).unwrap();
+        let tls = &policy["Statement"][0];
+        assert_eq!(tls["Effect"], "Deny");
+        assert_eq!(tls["Condition"]["Bool"]["aws:SecureTransport"], "false");
+        assert_eq!(tls["Resource"][1], "arn:aws:s3:::b/*");
+        let once = &policy["Statement"][1];
+        assert_eq!(once["Sid"], "WriteOnceAssets");
+        assert_eq!(once["Effect"], "Deny");
+        assert_eq!(once["Action"], "s3:PutObject");
         assert_eq!(
-            statement["Condition"]["Bool"]["aws:SecureTransport"],
-            "false"
+            once["Resource"],
+            serde_json::json!(["arn:aws:s3:::b/assets/*", "arn:aws:s3:::b/templates/*"])
         );
-        assert_eq!(statement["Resource"][1], "arn:aws:s3:::b/*");
+        assert_eq!(once["Condition"]["Null"]["s3:if-none-match"], "true");
+        // On an emulator: write-once still, no TLS statement.
+        let plain: serde_json::Value = serde_json::from_str(&bucket_policy("b", false)).unwrap();
+        assert_eq!(plain["Statement"].as_array().unwrap().len(), 1);
+        assert_eq!(plain["Statement"][0], *once);
+    }
+
+    #[test]
+    fn no_lifecycle_rule_expires_a_current_asset() {
+        let rules = lifecycle_rules().unwrap();
+        for rule in rules.rules() {
+            let prefix = rule
+                .filter()
+                .and_then(|filter| filter.prefix())
+                .unwrap_or_default();
+            if rule.expiration().is_some() {
+                // Only uploaded templates expire while current.
+                assert_eq!(prefix, TEMPLATE_PREFIX, "{rule:?}");
+                assert!(!ASSET_PREFIX.starts_with(prefix), "{rule:?}");
+            }
+        }
+        assert!(
+            rules
+                .rules()
+                .iter()
+                .any(|rule| rule.noncurrent_version_expiration().is_some()),
+            "old versions are expired"
+        );
     }
 }

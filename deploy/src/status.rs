@@ -249,12 +249,48 @@ pub struct FunctionReport {
     pub name: String,
     /// Sum of `Errors` over the last hour; 0 when Lambda reported no datapoint.
     pub errors_last_hour: f64,
+    /// Whether the function runs the code of the last deploy.
+    pub code: CodeReport,
+}
+
+/// A function's running code (its `CodeSha256`) against the asset the
+/// deployed template names for it (the object's SHA-256 in the asset bucket).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum CodeReport {
+    /// It runs exactly the zip of the last deploy.
+    AsDeployed { sha256: String },
+    /// It runs other code than the last deploy uploaded for it: changed in
+    /// the console, by another tool, or a hotswap.
+    Differs { running: String, deployed: String },
+    /// Could not be compared; the reason says why (no such function, the
+    /// asset is not in the bucket, the template names no asset).
+    Unknown { reason: String },
+}
+
+impl CodeReport {
+    pub fn differs(&self) -> bool {
+        matches!(self, CodeReport::Differs { .. })
+    }
 }
 
 impl StatusReport {
     /// The alarms in ALARM.
     pub fn firing(&self) -> impl Iterator<Item = &AlarmReport> {
         self.alarms.iter().filter(|alarm| alarm.state.is_alarm())
+    }
+
+    /// The functions that do not run the code of the last deploy.
+    pub fn code_differs(&self) -> impl Iterator<Item = &FunctionReport> {
+        self.functions
+            .iter()
+            .filter(|function| function.code.differs())
+    }
+
+    /// Whether anything needs a look: an alarm in ALARM, or a function not
+    /// running the code of the last deploy (`status` exits 2 for either).
+    pub fn needs_attention(&self) -> bool {
+        self.health == Health::Alarm || self.code_differs().next().is_some()
     }
 }
 
@@ -264,6 +300,8 @@ pub enum StatusError {
     Call(#[from] CallError),
     #[error("stack {stack} does not exist: deploy it first (`upstack deploy --env {env}`)")]
     NoStack { stack: String, env: String },
+    #[error(transparent)]
+    Template(#[from] crate::stack::TemplateError),
 }
 
 /// The clients `status` uses.
@@ -272,6 +310,10 @@ pub struct StatusClients {
     pub cloudformation: aws_sdk_cloudformation::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sqs: aws_sdk_sqs::Client,
+    /// The assets' stored SHA-256 (the code of the last deploy).
+    pub s3: aws_sdk_s3::Client,
+    /// Each function's running code.
+    pub lambda: aws_sdk_lambda::Client,
 }
 
 impl StatusClients {
@@ -280,6 +322,8 @@ impl StatusClients {
             cloudformation: aws_sdk_cloudformation::Client::new(sdk_config),
             cloudwatch: cloudwatch_client(sdk_config),
             sqs: aws_sdk_sqs::Client::new(sdk_config),
+            s3: crate::aws::s3_client(sdk_config),
+            lambda: aws_sdk_lambda::Client::new(sdk_config),
         }
     }
 }
@@ -289,10 +333,14 @@ pub const ERRORS_WINDOW: Duration = Duration::from_secs(3600);
 
 /// Asks AWS: DescribeStacks, DescribeAlarms, DescribeStackResources (the
 /// queues' URLs), GetQueueAttributes per queue, one GetMetricData for every
-/// function's errors over the hour before `now`. Only reads.
+/// function's errors over the hour before `now`, and for each function its
+/// running code (GetFunctionConfiguration) and the code of the last deploy
+/// (GetTemplate: the asset key; HeadObject in `asset_bucket`: its SHA-256).
+/// Only reads.
 pub async fn gather(
     clients: &StatusClients,
     manifest: &Manifest,
+    asset_bucket: &str,
     now: SystemTime,
     pacing: &Pacing,
 ) -> Result<StatusReport, StatusError> {
@@ -352,7 +400,12 @@ pub async fn gather(
         });
     }
 
-    let functions = function_errors(&clients.cloudwatch, &manifest.functions, now, pacing).await?;
+    let mut functions =
+        function_errors(&clients.cloudwatch, &manifest.functions, now, pacing).await?;
+    let deployed = stack::template(cfn, &stack, &manifest.stack_name, pacing).await?;
+    for (report, function) in functions.iter_mut().zip(&manifest.functions) {
+        report.code = code_report(clients, &deployed.template, function, asset_bucket).await?;
+    }
 
     Ok(report(
         manifest,
@@ -496,8 +549,49 @@ async fn function_errors(
             handler: function.handler.clone(),
             name: function.function_name.clone(),
             errors_last_hour: errors,
+            code: CodeReport::Unknown {
+                reason: "not read".to_owned(),
+            },
         })
         .collect())
+}
+
+/// One function's running code against the asset `deployed` names for it.
+async fn code_report(
+    clients: &StatusClients,
+    deployed: &serde_json::Value,
+    function: &ManifestFunction,
+    asset_bucket: &str,
+) -> Result<CodeReport, CallError> {
+    let code = &deployed["Resources"][&function.logical_id]["Properties"]["Code"];
+    let Some(key) = code["S3Key"].as_str() else {
+        return Ok(CodeReport::Unknown {
+            reason: format!(
+                "the deployed template names no S3 asset for {}",
+                function.logical_id
+            ),
+        });
+    };
+    let Some(running) =
+        crate::deploy::running_code(&clients.lambda, &function.function_name).await?
+    else {
+        return Ok(CodeReport::Unknown {
+            reason: format!("function {} does not exist", function.function_name),
+        });
+    };
+    let Some(asset) = crate::assets::stored(&clients.s3, asset_bucket, key).await? else {
+        return Ok(CodeReport::Unknown {
+            reason: format!("its asset s3://{asset_bucket}/{key} is not in the bucket"),
+        });
+    };
+    Ok(if asset.sha256 == running {
+        CodeReport::AsDeployed { sha256: running }
+    } else {
+        CodeReport::Differs {
+            running,
+            deployed: asset.sha256,
+        }
+    })
 }
 
 /// The report as JSON (pretty, with a final newline).
@@ -596,11 +690,37 @@ pub fn render_text(report: &StatusReport) -> String {
         ));
     }
 
+    out.push_str("\nfunction code (running vs the last deploy's zip):\n");
+    for function in &report.functions {
+        let state = match &function.code {
+            CodeReport::AsDeployed { sha256 } => format!("as deployed (sha256 {sha256})"),
+            CodeReport::Differs { running, deployed } => {
+                format!("DIFFERS: runs sha256 {running}, the last deploy uploaded {deployed}")
+            }
+            CodeReport::Unknown { reason } => format!("unknown: {reason}"),
+        };
+        out.push_str(&format!(
+            "  {:<12} {:<name_width$}  {state}\n",
+            function.handler, function.name
+        ));
+    }
+
     out.push('\n');
     out.push_str(&match report.health {
         Health::Healthy => "healthy: no alarm in ALARM\n".to_owned(),
         Health::Alarm => format!("ALARM: {firing} alarm(s) in ALARM\n"),
     });
+    let differing: Vec<&str> = report
+        .code_differs()
+        .map(|function| function.name.as_str())
+        .collect();
+    if !differing.is_empty() {
+        out.push_str(&format!(
+            "CODE: {} function(s) do not run the code of the last deploy: {}\n",
+            differing.len(),
+            differing.join(", ")
+        ));
+    }
     out
 }
 

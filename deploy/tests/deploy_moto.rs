@@ -15,6 +15,10 @@
 #[path = "deploy_moto/plan.rs"]
 mod plan;
 
+// Verified assets and running code: tests/deploy_moto/assets.rs.
+#[path = "deploy_moto/assets.rs"]
+mod assets_verified;
+
 // `status`: tests/deploy_moto/status.rs.
 #[path = "deploy_moto/status.rs"]
 mod status;

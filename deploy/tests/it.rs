@@ -2,6 +2,7 @@
 //! each `tests/*.rs` was its own binary linking the AWS SDKs, and linking
 //! them dominated CI time and `target/` size.
 
+mod assets_recorded;
 mod aws_validate;
 mod aws_validate_stack;
 mod deploy_changeset;

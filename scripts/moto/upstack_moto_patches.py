@@ -66,6 +66,125 @@ def _sns_topic_arn_attribute():
 _CBOR_PREFIX = "/service/GraniteServiceVersion20100801/operation/"
 
 
+def _s3_bucket_policy_conditions():
+    # moto 5.2.5 evaluates a bucket policy with no request context: its
+    # condition check only knows StringEquals and is never given a value, so
+    # every other operator (Null, Bool, ...) counts as met. A Deny scoped by
+    # a condition then denies every request it names: the asset bucket's
+    # write-once statement (deny PutObject *without* If-None-Match) refused
+    # conditional uploads too. This evaluates bucket policies with the
+    # request's own condition keys; moto's permission model around it (the
+    # statement's effect, Action and Resource patterns, any principal) is
+    # kept as moto has it.
+    import fnmatch
+    import json
+    import threading
+
+    try:
+        from moto.iam.access_control import IAMPolicy, PermissionResult
+        from moto.s3 import models, responses
+    except Exception:
+        return
+    if getattr(models.FakeBucket.get_permission, "_upstack_patched", False):
+        return
+    # Still broken? A Deny whose condition cannot hold must not deny.
+    probe = {
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": "arn:aws:s3:::b/*",
+                "Condition": {"Null": {"s3:if-none-match": "false"}},
+            }
+        ]
+    }
+    if IAMPolicy(json.dumps(probe)).is_action_permitted("s3:PutObject", "arn:aws:s3:::b/k") != PermissionResult.DENIED:
+        return
+    local = threading.local()
+
+    def context(action):
+        request = getattr(local, "request", None)
+        if request is None:
+            return {}
+        headers = request.headers
+        values = {}
+        url = getattr(request, "url", "") or ""
+        values["aws:securetransport"] = "true" if url.startswith("https://") else "false"
+        for header, key in (("If-None-Match", "s3:if-none-match"), ("If-Match", "s3:if-match")):
+            if headers.get(header) is not None:
+                values[key] = headers.get(header)
+        if action in ("s3:PutObject", "s3:PostObject"):
+            values["s3:objectcreationoperation"] = "true"
+        return values
+
+    def as_list(value):
+        return value if isinstance(value, list) else [value]
+
+    def condition_holds(operator, key, expected, values):
+        actual = values.get(key.lower())
+        expected = [str(item).lower() if isinstance(item, bool) else str(item) for item in as_list(expected)]
+        if operator == "Null":
+            return (actual is None) == (expected[0].lower() == "true")
+        if actual is None:
+            return operator.startswith("StringNot")
+        if operator == "Bool":
+            return actual.lower() in [item.lower() for item in expected]
+        if operator == "StringEquals":
+            return actual in expected
+        if operator == "StringNotEquals":
+            return actual not in expected
+        if operator == "StringLike":
+            return any(fnmatch.fnmatchcase(actual, item) for item in expected)
+        # An operator this shim does not know: not met (AWS would have
+        # refused the policy; never silently widen or narrow it here).
+        return False
+
+    def matches(patterns, value):
+        return any(fnmatch.fnmatchcase(value, pattern) for pattern in as_list(patterns))
+
+    def get_permission(self, action, resource):
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        policy = json.loads(self.policy)
+        values = context(action)
+        permitted = False
+        for statement in as_list(policy.get("Statement", [])):
+            if "NotAction" in statement:
+                if matches(statement["NotAction"], action):
+                    continue
+            elif not matches(statement.get("Action", []), action):
+                continue
+            if "Resource" in statement and not matches(statement["Resource"], resource):
+                continue
+            conditions = statement.get("Condition", {})
+            if not all(
+                condition_holds(operator, key, expected, values)
+                for operator, pairs in conditions.items()
+                for key, expected in pairs.items()
+            ):
+                continue
+            if statement.get("Effect") == "Deny":
+                return PermissionResult.DENIED
+            permitted = True
+        return PermissionResult.PERMITTED if permitted else PermissionResult.NEUTRAL
+
+    def with_request(original):
+        def handler(self, request, *args, **kwargs):
+            local.request = request
+            try:
+                return original(self, request, *args, **kwargs)
+            finally:
+                local.request = None
+
+        return handler
+
+    get_permission._upstack_patched = True
+    models.FakeBucket.get_permission = get_permission
+    responses.S3Response._key_response = with_request(responses.S3Response._key_response)
+    responses.S3Response._bucket_response = with_request(responses.S3Response._bucket_response)
+
+
 def _cloudwatch_rpc_v2_cbor():
     # moto 5.2.5 serves CloudWatch's query protocol only (getmoto/moto#9195),
     # while aws-sdk-cloudwatch (Rust, >= 1.110) speaks RPC v2 CBOR: every
@@ -160,6 +279,7 @@ _PATCHES = {
     "moto.kms.models": _kms_key_tags_from_cloudformation,
     "moto.sns.models": _sns_topic_arn_attribute,
     "moto.moto_server.werkzeug_app": _cloudwatch_rpc_v2_cbor,
+    "moto.s3.responses": _s3_bucket_policy_conditions,
 }
 
 

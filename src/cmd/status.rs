@@ -1,10 +1,12 @@
 //! `upstack status --env <env> [--format text|json]`: the stack's alarms and
 //! their states, queue depths, status and last deploy, and each function's
-//! errors in the last hour. Exit 0 when no alarm is in ALARM, 2 when one is,
-//! so a script can gate on it. See `upstack_deploy::status`.
+//! errors in the last hour, whether each runs the code of the last deploy.
+//! Exit 0 when nothing needs a look, 2 when an alarm is in ALARM or a
+//! function runs other code, so a script can gate on it. See
+//! `upstack_deploy::status`.
 
 use anyhow::Context;
-use upstack_deploy::status::{self, Health, StatusClients};
+use upstack_deploy::status::{self, StatusClients};
 use upstack_project::synth;
 
 use crate::context::Ctx;
@@ -33,9 +35,12 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let output =
         synth::synth_env(ctx.root()?, env).with_context(|| format!("status {env}: synth"))?;
     let session = ctx.session(env, &output.config).await?;
+    let asset_bucket =
+        upstack_contract::assets::bucket_name(&session.identity.account, &session.region);
     let report = status::gather(
         &StatusClients::new(&session.sdk_config),
         &output.manifest,
+        &asset_bucket,
         ctx.now(),
         ctx.pacing(),
     )
@@ -48,9 +53,12 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
             status::render_json(&report).context("encode the status as JSON")?
         ),
     }
-    Ok(match report.health {
-        Health::Healthy => Outcome::Success,
-        // Exit 2, the code `diff` uses for "changes found": a finding, not an error.
-        Health::Alarm => Outcome::Unhealthy,
+    // Exit 2, the code `diff` uses for "changes found": a finding, not an
+    // error. An alarm in ALARM, or a function not running the code of the
+    // last deploy.
+    Ok(if report.needs_attention() {
+        Outcome::Unhealthy
+    } else {
+        Outcome::Success
     })
 }

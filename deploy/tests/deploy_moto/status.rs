@@ -14,11 +14,12 @@ use aws_sdk_cloudwatch::types::{MetricAlarm, MetricDataResult, StateValue};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use upstack_deploy::aws::Pacing;
 use upstack_deploy::status::{
-    self, AlarmReport, FunctionReport, Health, QueueReport, StackReport, StatusClients,
+    self, AlarmReport, CodeReport, FunctionReport, Health, QueueReport, StackReport, StatusClients,
 };
 use upstack_stack::Manifest;
 use upstack_test_support::{MotoServer, repo_root};
 
+const BUCKET: &str = "upstack-assets-123456789012-eu-west-1";
 const REASON: &str = "Threshold Crossed: 1 out of the last 1 datapoints [3.0 (27/11/26 12:00:00)] was greater than or equal to the threshold (1.0).";
 
 fn dev_targets() -> Manifest {
@@ -140,10 +141,18 @@ async fn status_reads_queue_depths_from_the_stack_and_alarm_states() {
         cloudformation: cfn,
         cloudwatch: recorded_cloudwatch(&targets),
         sqs,
+        s3: upstack_deploy::aws::s3_client(&config),
+        lambda: aws_sdk_lambda::Client::new(&config),
     };
-    let report = status::gather(&clients, &targets, SystemTime::now(), &Pacing::default())
-        .await
-        .unwrap();
+    let report = status::gather(
+        &clients,
+        &targets,
+        BUCKET,
+        SystemTime::now(),
+        &Pacing::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.health, Health::Alarm);
     assert_eq!(report.stack.status, "CREATE_COMPLETE");
     assert!(report.stack.last_deployed.is_some());
@@ -182,9 +191,15 @@ async fn status_reads_queue_depths_from_the_stack_and_alarm_states() {
         stack_name: "upstack-nope".into(),
         ..targets.clone()
     };
-    let error = status::gather(&clients, &other, SystemTime::now(), &Pacing::default())
-        .await
-        .unwrap_err();
+    let error = status::gather(
+        &clients,
+        &other,
+        BUCKET,
+        SystemTime::now(),
+        &Pacing::default(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(
         error.to_string(),
         "stack upstack-nope does not exist: deploy it first (`upstack deploy --env dev`)"
@@ -247,11 +262,18 @@ fn sample_report() -> status::StatusReport {
                 handler: "notify".into(),
                 name: "upstack-dev-notify".into(),
                 errors_last_hour: 0.0,
+                code: CodeReport::AsDeployed {
+                    sha256: "a".repeat(64),
+                },
             },
             FunctionReport {
                 handler: "ingest".into(),
                 name: "upstack-dev-ingest".into(),
                 errors_last_hour: 3.0,
+                code: CodeReport::Differs {
+                    running: "b".repeat(64),
+                    deployed: "c".repeat(64),
+                },
             },
         ],
     )
@@ -274,13 +296,22 @@ fn status_json_rendering() {
 fn a_report_without_an_alarm_in_alarm_is_healthy() {
     let mut report = sample_report();
     report.alarms.retain(|alarm| alarm.state != "ALARM");
+    // The sample's ingest runs other code than its last deploy: a finding.
+    assert!(report.needs_attention());
+    let mut functions = report.functions.clone();
+    for function in &mut functions {
+        function.code = CodeReport::AsDeployed {
+            sha256: "a".repeat(64),
+        };
+    }
     let report = status::report(
         &dev_targets(),
         report.stack.clone(),
         report.alarms.clone(),
         report.queues.clone(),
-        report.functions.clone(),
+        functions,
     );
     assert_eq!(report.health, Health::Healthy);
+    assert!(!report.needs_attention());
     assert!(status::render_text(&report).ends_with("healthy: no alarm in ALARM\n"));
 }
