@@ -5,6 +5,9 @@
 //! another uploader (412 after our HEAD found the key free), nor stores a
 //! multipart (composite) checksum.
 
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use aws_sdk_s3::Client as S3;
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
@@ -68,7 +71,7 @@ async fn another_uploader_winning_the_race_with_the_same_bytes_is_fine() {
     let zip = local_zip(dir.path(), b"the zip");
     let put = mock!(S3::put_object).then_http_response(|| s3_error(412, "PreconditionFailed"));
     let client = s3(&[&absent(), &put, &stored(&zip.sha256)]);
-    let published = assets::publish(&client, BUCKET, &[zip.clone()])
+    let published = assets::publish(&client, BUCKET, std::slice::from_ref(&zip))
         .await
         .unwrap();
     assert_eq!(published[0].placement, Placement::AlreadyStored);
@@ -83,7 +86,7 @@ async fn another_uploader_winning_the_race_with_other_bytes_is_refused() {
     let other = sha256_hex(b"someone else's zip");
     let put = mock!(S3::put_object).then_http_response(|| s3_error(412, "PreconditionFailed"));
     let client = s3(&[&absent(), &put, &stored(&other)]);
-    let error = assets::publish(&client, BUCKET, &[zip.clone()])
+    let error = assets::publish(&client, BUCKET, std::slice::from_ref(&zip))
         .await
         .unwrap_err();
     assert!(
