@@ -5,6 +5,7 @@
 mod cli_diff;
 mod cli_diff_moto;
 mod deploy_cli;
+mod faults_cli;
 mod least_privilege;
 mod synth_cli;
 mod synth_lint;

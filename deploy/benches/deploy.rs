@@ -87,13 +87,7 @@ fn main() {
     let clients = DeployClients::new(&config);
     let bucket = bootstrap::asset_bucket(ACCOUNT, REGION);
     runtime
-        .block_on(bootstrap::bootstrap(
-            &clients.s3,
-            &bucket,
-            REGION,
-            false,
-            &Pacing::default(),
-        ))
+        .block_on(bootstrap::bootstrap(&clients.s3, &bucket, REGION, false))
         .unwrap();
     let synthesized = pipeline_plan(256);
     let template = synthesized.template_json.clone();
@@ -176,13 +170,7 @@ fn main() {
     let cli_config = runtime.block_on(cli_moto.sdk_config());
     let cli_s3 = aws::s3_client(&cli_config);
     runtime
-        .block_on(bootstrap::bootstrap(
-            &cli_s3,
-            &bucket,
-            REGION,
-            false,
-            &Pacing::default(),
-        ))
+        .block_on(bootstrap::bootstrap(&cli_s3, &bucket, REGION, false))
         .unwrap();
     runtime
         .block_on(assets::publish(&cli_s3, &bucket, &plan.assets))

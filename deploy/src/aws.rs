@@ -269,38 +269,44 @@ fn innermost_cause(error: &(dyn std::error::Error + 'static)) -> Option<String> 
     Some(cause.to_string())
 }
 
-/// Sends one AWS call and names the operation in its error. Retries of
+/// Awaits one AWS call and names the operation in its error. Retries of
 /// throttled and transient failures are the SDK's, configured once in
-/// [`retry_config`]; stacking a loop on them multiplied the attempts (with
-/// no credentials a deploy used to take 80 s to fail).
-pub async fn with_retries<T, E, F, Fut>(
-    _pacing: &Pacing,
+/// [`retry_config`]; a retry loop stacked on them multiplied the attempts
+/// (with no credentials a deploy used to take 80 s to fail).
+pub async fn call<T, E>(
     operation: &str,
-    mut call: F,
+    request: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
 ) -> Result<T, CallError>
 where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    call()
+    request
         .await
         .map_err(|error| CallError::from_sdk(operation, &error))
 }
 
 /// The one retry policy of every client: the SDK's standard mode (it
-/// recognises throttling and transient errors by code and status), with
-/// more attempts than its default 3 because a deploy polls
-/// DescribeStackEvents for minutes and must ride out throttling.
+/// recognises throttling and transient errors by code and status, and a
+/// dropped connection as transient), with more attempts than its default 3
+/// and a shorter longest pause: a deploy polls DescribeStackEvents for
+/// minutes and must ride out throttling and a flaky network (tested through
+/// a proxy that fails one request in ten, tests/faults_cli.rs), while an
+/// error that is not transient still fails at once.
 /// <https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html>
 pub fn retry_config() -> aws_config::retry::RetryConfig {
-    aws_config::retry::RetryConfig::standard().with_max_attempts(5)
+    aws_config::retry::RetryConfig::standard()
+        .with_max_attempts(8)
+        .with_max_backoff(Duration::from_secs(5))
 }
 
 /// The identity check runs before anything else and decides how fast a
 /// wrong setup is reported: two attempts and a hard cap, so no credentials
 /// or an unreachable endpoint fail in seconds rather than after backoff.
 const IDENTITY_TIMEOUT: Duration = Duration::from_secs(4);
+/// Attempts of the identity call within [`IDENTITY_TIMEOUT`]: enough to
+/// ride out a network that drops one request in ten (a lost attempt costs
+/// a 100-400 ms backoff, not the deploy).
+const IDENTITY_ATTEMPTS: u32 = 4;
 
 /// The account and principal the loaded credentials belong to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -493,11 +499,35 @@ async fn caller_identity(
     choice: &ProfileChoice,
     facts: &ProfileFacts,
 ) -> Result<CallerIdentity, TargetError> {
+    let nothing_configured = !facts.defined
+        && [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        ]
+        .iter()
+        .all(|name| std::env::var_os(name).is_none_or(|value| value.is_empty()));
+    // Credentials first, before any call to an AWS API: none at all, an
+    // expired SSO session or a broken profile is decided here (the chain
+    // asks the EC2 metadata service once, with a 1 s timeout), never after
+    // STS's retries, which are for a network that drops requests.
+    if let Some(provider) = sdk_config.credentials_provider()
+        && let Err(error) =
+            aws_credential_types::provider::ProvideCredentials::provide_credentials(&provider).await
+    {
+        return Err(credentials_error(
+            &error,
+            choice,
+            facts.sso,
+            nothing_configured,
+        ));
+    }
     let config = aws_sdk_sts::config::Builder::from(sdk_config)
         .retry_config(
             aws_config::retry::RetryConfig::standard()
-                .with_max_attempts(2)
-                .with_initial_backoff(Duration::from_millis(200)),
+                .with_max_attempts(IDENTITY_ATTEMPTS)
+                .with_initial_backoff(Duration::from_millis(100)),
         )
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
@@ -510,15 +540,6 @@ async fn caller_identity(
     let output = match sts.get_caller_identity().send().await {
         Ok(output) => output,
         Err(error) => {
-            let nothing_configured = !facts.defined
-                && [
-                    "AWS_ACCESS_KEY_ID",
-                    "AWS_WEB_IDENTITY_TOKEN_FILE",
-                    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-                    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                ]
-                .iter()
-                .all(|name| std::env::var_os(name).is_none_or(|value| value.is_empty()));
             return Err(identity_error(
                 &error,
                 choice,
@@ -565,54 +586,14 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     use aws_credential_types::provider::error::CredentialsError;
-    let env_fix = "set AWS_PROFILE or pass --profile <name> (after `aws sso login --profile <name>` for an SSO profile), or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
-    let profile_label = choice.name.as_deref().map_or_else(
-        || "the default profile".to_owned(),
-        |name| format!("profile `{name}`"),
-    );
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(current) = cause {
         if let Some(credentials) = current.downcast_ref::<CredentialsError>() {
-            let detail = innermost_cause(credentials).unwrap_or_else(|| credentials.to_string());
-            return match credentials {
-                CredentialsError::CredentialsNotLoaded(_) => TargetError::Credentials {
-                    problem: "no AWS credentials found".to_owned(),
-                    fix: env_fix.to_owned(),
-                },
-                // No profile, no keys: whatever the last provider of the chain
-                // (the EC2 metadata service) said, the user configured nothing.
-                _ if nothing_configured => TargetError::Credentials {
-                    problem: format!(
-                        "no AWS credentials found (no profile, no AWS_ACCESS_KEY_ID; the EC2 metadata service answered: {detail})"
-                    ),
-                    fix: env_fix.to_owned(),
-                },
-                CredentialsError::ProviderTimedOut(_) => TargetError::Credentials {
-                    problem: format!("loading the credentials of {profile_label} timed out"),
-                    fix: if sso_profile {
-                        choice.login_hint()
-                    } else {
-                        "check the profile's credential_process / role settings and your network"
-                            .to_owned()
-                    },
-                },
-                _ if sso_profile => TargetError::Credentials {
-                    problem: format!(
-                        "the SSO session of {profile_label} has expired or is invalid ({detail})"
-                    ),
-                    fix: choice.login_hint(),
-                },
-                _ => TargetError::Credentials {
-                    problem: format!(
-                        "the credentials of {profile_label} cannot be loaded ({detail})"
-                    ),
-                    fix: "fix the profile in ~/.aws/config, or pass another with --profile"
-                        .to_owned(),
-                },
-            };
+            return credentials_error(credentials, choice, sso_profile, nothing_configured);
         }
         cause = current.source();
     }
+    let profile_label = profile_label(choice);
     let endpoint = endpoint.map_or_else(|| "the STS endpoint".to_owned(), str::to_owned);
     match error {
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => TargetError::Unreachable {
@@ -643,6 +624,58 @@ where
         }
         other => TargetError::Identity(CallError::from_sdk("sts:GetCallerIdentity", other)),
     }
+}
+
+/// The user-actionable cause of credentials that could not be loaded.
+fn credentials_error(
+    credentials: &aws_credential_types::provider::error::CredentialsError,
+    choice: &ProfileChoice,
+    sso_profile: bool,
+    nothing_configured: bool,
+) -> TargetError {
+    use aws_credential_types::provider::error::CredentialsError;
+    let env_fix = "set AWS_PROFILE or pass --profile <name> (after `aws sso login --profile <name>` for an SSO profile), or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
+    let profile_label = profile_label(choice);
+    let detail = innermost_cause(credentials).unwrap_or_else(|| credentials.to_string());
+    match credentials {
+        CredentialsError::CredentialsNotLoaded(_) => TargetError::Credentials {
+            problem: "no AWS credentials found".to_owned(),
+            fix: env_fix.to_owned(),
+        },
+        // No profile, no keys: whatever the last provider of the chain
+        // (the EC2 metadata service) said, the user configured nothing.
+        _ if nothing_configured => TargetError::Credentials {
+            problem: format!(
+                "no AWS credentials found (no profile, no AWS_ACCESS_KEY_ID; the EC2 metadata service answered: {detail})"
+            ),
+            fix: env_fix.to_owned(),
+        },
+        CredentialsError::ProviderTimedOut(_) => TargetError::Credentials {
+            problem: format!("loading the credentials of {profile_label} timed out"),
+            fix: if sso_profile {
+                choice.login_hint()
+            } else {
+                "check the profile's credential_process / role settings and your network".to_owned()
+            },
+        },
+        _ if sso_profile => TargetError::Credentials {
+            problem: format!(
+                "the SSO session of {profile_label} has expired or is invalid ({detail})"
+            ),
+            fix: choice.login_hint(),
+        },
+        _ => TargetError::Credentials {
+            problem: format!("the credentials of {profile_label} cannot be loaded ({detail})"),
+            fix: "fix the profile in ~/.aws/config, or pass another with --profile".to_owned(),
+        },
+    }
+}
+
+fn profile_label(choice: &ProfileChoice) -> String {
+    choice.name.as_deref().map_or_else(
+        || "the default profile".to_owned(),
+        |name| format!("profile `{name}`"),
+    )
 }
 
 /// Loaded clients for one account and region, after the target check passed.

@@ -15,7 +15,7 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule, VersioningConfiguration,
 };
 
-use crate::aws::{CallError, Pacing, with_retries};
+use crate::aws::{CallError, call};
 
 /// Where `deploy` puts templates too large for TemplateBody.
 pub const TEMPLATE_PREFIX: &str = "templates/";
@@ -86,16 +86,8 @@ enum BucketState {
     Ours,
 }
 
-async fn bucket_state(
-    s3: &Client,
-    bucket: &str,
-    pacing: &Pacing,
-) -> Result<BucketState, BootstrapError> {
-    match with_retries(pacing, "s3:HeadBucket", || {
-        s3.head_bucket().bucket(bucket).send()
-    })
-    .await
-    {
+async fn bucket_state(s3: &Client, bucket: &str) -> Result<BucketState, BootstrapError> {
+    match call("s3:HeadBucket", s3.head_bucket().bucket(bucket).send()).await {
         Ok(_) => Ok(BucketState::Ours),
         // HeadBucket has no body, so the SDK reports a bare `NotFound`/`Forbidden` code.
         Err(error) if error.is_not_found() => Ok(BucketState::Missing),
@@ -118,9 +110,8 @@ pub async fn ensure_bootstrapped(
     bucket: &str,
     region: &str,
     env: &str,
-    pacing: &Pacing,
 ) -> Result<(), BootstrapError> {
-    match bucket_state(s3, bucket, pacing).await? {
+    match bucket_state(s3, bucket).await? {
         BucketState::Ours => Ok(()),
         BucketState::Missing => Err(BootstrapError::Missing {
             bucket: bucket.to_owned(),
@@ -225,10 +216,9 @@ pub async fn bootstrap(
     bucket: &str,
     region: &str,
     deny_insecure_transport: bool,
-    pacing: &Pacing,
 ) -> Result<BootstrapReport, BootstrapError> {
     let build = |error: aws_sdk_s3::error::BuildError| BootstrapError::Build(error.to_string());
-    let created = match bucket_state(s3, bucket, pacing).await? {
+    let created = match bucket_state(s3, bucket).await? {
         BucketState::Ours => false,
         BucketState::Missing => {
             // us-east-1 rejects an explicit LocationConstraint; every other region requires it.
@@ -237,12 +227,13 @@ pub async fn bootstrap(
                     .location_constraint(BucketLocationConstraint::from(region))
                     .build()
             });
-            let result = with_retries(pacing, "s3:CreateBucket", || {
+            let result = call(
+                "s3:CreateBucket",
                 s3.create_bucket()
                     .bucket(bucket)
                     .set_create_bucket_configuration(configuration.clone())
-                    .send()
-            })
+                    .send(),
+            )
             .await;
             match result {
                 Ok(_) => true,
@@ -266,12 +257,13 @@ pub async fn bootstrap(
         .block_public_policy(true)
         .restrict_public_buckets(true)
         .build();
-    with_retries(pacing, "s3:PutPublicAccessBlock", || {
+    call(
+        "s3:PutPublicAccessBlock",
         s3.put_public_access_block()
             .bucket(bucket)
             .public_access_block_configuration(block.clone())
-            .send()
-    })
+            .send(),
+    )
     .await?;
     applied.push("public access blocked (all four settings)");
 
@@ -294,16 +286,18 @@ pub async fn bootstrap(
         )
         .build()
         .map_err(build)?;
-    with_retries(pacing, "s3:PutBucketEncryption", || {
+    call(
+        "s3:PutBucketEncryption",
         s3.put_bucket_encryption()
             .bucket(bucket)
             .server_side_encryption_configuration(encryption.clone())
-            .send()
-    })
+            .send(),
+    )
     .await?;
     applied.push("default encryption SSE-KMS (AWS-managed key aws/s3, bucket key on)");
 
-    with_retries(pacing, "s3:PutBucketVersioning", || {
+    call(
+        "s3:PutBucketVersioning",
         s3.put_bucket_versioning()
             .bucket(bucket)
             .versioning_configuration(
@@ -311,15 +305,16 @@ pub async fn bootstrap(
                     .status(BucketVersioningStatus::Enabled)
                     .build(),
             )
-            .send()
-    })
+            .send(),
+    )
     .await?;
     applied.push("versioning enabled");
 
     let policy = bucket_policy(bucket, deny_insecure_transport);
-    with_retries(pacing, "s3:PutBucketPolicy", || {
-        s3.put_bucket_policy().bucket(bucket).policy(&policy).send()
-    })
+    call(
+        "s3:PutBucketPolicy",
+        s3.put_bucket_policy().bucket(bucket).policy(&policy).send(),
+    )
     .await?;
     applied.push(
         "bucket policy: assets and templates are write-once (PutObject without If-None-Match is denied)",
@@ -333,12 +328,13 @@ pub async fn bootstrap(
     }
 
     let lifecycle = lifecycle_rules()?;
-    with_retries(pacing, "s3:PutBucketLifecycleConfiguration", || {
+    call(
+        "s3:PutBucketLifecycleConfiguration",
         s3.put_bucket_lifecycle_configuration()
             .bucket(bucket)
             .lifecycle_configuration(lifecycle.clone())
-            .send()
-    })
+            .send(),
+    )
     .await?;
     applied.push(
         "lifecycle: noncurrent versions and uploaded templates expire after 30 days; current assets never do",

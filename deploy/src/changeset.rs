@@ -15,7 +15,7 @@ use aws_sdk_cloudformation::types::{
 };
 use upstack_diff::{ChangeSetAction, ChangeSetDetail, ChangeSetResource, ChangeSetView};
 
-use crate::aws::{CallError, Pacing, with_retries};
+use crate::aws::{CallError, Pacing, call};
 
 /// Where CloudFormation reads the template from. Bodies are limited to
 /// 51,200 bytes; bigger templates must be uploaded to S3 and passed by URL.
@@ -178,9 +178,8 @@ pub const MAX_ROLLBACK_TRIGGERS: usize = 5;
 pub async fn create(
     client: &Client,
     request: &ChangeSetRequest,
-    pacing: &Pacing,
 ) -> Result<ChangeSetHandle, ChangeSetError> {
-    create_with_rollback(client, request, None, pacing).await
+    create_with_rollback(client, request, None).await
 }
 
 /// [`create`], with a rollback configuration when `rollback` is given. It is
@@ -191,7 +190,6 @@ pub async fn create_with_rollback(
     client: &Client,
     request: &ChangeSetRequest,
     rollback: Option<&RollbackSettings>,
-    pacing: &Pacing,
 ) -> Result<ChangeSetHandle, ChangeSetError> {
     let rollback_configuration = rollback.map(|rollback| {
         RollbackConfiguration::builder()
@@ -219,7 +217,7 @@ pub async fn create_with_rollback(
         .iter()
         .map(|(key, value)| Tag::builder().key(key).value(value).build())
         .collect();
-    let output = with_retries(pacing, "cloudformation:CreateChangeSet", || {
+    let output = call("cloudformation:CreateChangeSet", {
         let mut call = client
             .create_change_set()
             .stack_name(&request.stack_name)
@@ -263,7 +261,7 @@ pub async fn wait_until_ready(
     let started = pacing.clock.now();
     let mut pause = pacing.poll_initial;
     loop {
-        let description = describe(client, handle, pacing).await?;
+        let description = describe(client, handle).await?;
         match &description.status {
             ChangeSetStatus::CreateComplete => return Ok(ChangeSetState::Ready(description)),
             ChangeSetStatus::Failed => {
@@ -350,20 +348,20 @@ fn resource_change(change: &ResourceChange) -> ChangeSetResource {
 pub async fn describe(
     client: &Client,
     handle: &ChangeSetHandle,
-    pacing: &Pacing,
 ) -> Result<ChangeSetDescription, ChangeSetError> {
     let mut next_token: Option<String> = None;
     let mut result: Option<ChangeSetDescription> = None;
     loop {
         let token = next_token.clone();
-        let page = with_retries(pacing, "cloudformation:DescribeChangeSet", || {
+        let page = call(
+            "cloudformation:DescribeChangeSet",
             client
                 .describe_change_set()
                 .stack_name(&handle.stack_name)
                 .change_set_name(&handle.id)
                 .set_next_token(token.clone())
-                .send()
-        })
+                .send(),
+        )
         .await?;
         let changes = page
             .changes()
@@ -402,18 +400,15 @@ pub async fn describe(
 }
 
 /// DeleteChangeSet. A change set that is already gone counts as deleted.
-pub async fn delete(
-    client: &Client,
-    handle: &ChangeSetHandle,
-    pacing: &Pacing,
-) -> Result<(), ChangeSetError> {
-    let result = with_retries(pacing, "cloudformation:DeleteChangeSet", || {
+pub async fn delete(client: &Client, handle: &ChangeSetHandle) -> Result<(), ChangeSetError> {
+    let result = call(
+        "cloudformation:DeleteChangeSet",
         client
             .delete_change_set()
             .stack_name(&handle.stack_name)
             .change_set_name(&handle.id)
-            .send()
-    })
+            .send(),
+    )
     .await;
     match result {
         Ok(_) => Ok(()),
@@ -427,16 +422,16 @@ pub async fn execute(
     client: &Client,
     handle: &ChangeSetHandle,
     client_token: &str,
-    pacing: &Pacing,
 ) -> Result<(), ChangeSetError> {
-    with_retries(pacing, "cloudformation:ExecuteChangeSet", || {
+    call(
+        "cloudformation:ExecuteChangeSet",
         client
             .execute_change_set()
             .stack_name(&handle.stack_name)
             .change_set_name(&handle.id)
             .client_request_token(client_token)
-            .send()
-    })
+            .send(),
+    )
     .await?;
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::future::Future;
 
 use aws_sdk_cloudformation::Client;
 
-use crate::aws::{CallError, Pacing, with_retries};
+use crate::aws::{CallError, Pacing, call};
 use crate::events::{self, EventWatcher, WatchOutcome};
 use crate::interact::{Answer, Approver, Reporter};
 use crate::stack::{self, StackStatus, StatusClass, TemplateError};
@@ -108,7 +108,7 @@ where
     I: Future<Output = ()>,
 {
     let pacing = &options.pacing;
-    let Some(stack) = stack::describe(cfn, stack_name, pacing).await? else {
+    let Some(stack) = stack::describe(cfn, stack_name).await? else {
         reporter.line(&format!(
             "stack {stack_name} does not exist: nothing to destroy"
         ));
@@ -138,12 +138,10 @@ where
         });
     }
 
-    let template = stack::template(cfn, &stack, stack_name, pacing)
-        .await?
-        .template;
+    let template = stack::template(cfn, &stack, stack_name).await?.template;
     let mut retained = retained_resources(&template);
     if !retained.is_empty() {
-        let resources = stack::resources(cfn, &stack.stack_id, pacing).await?;
+        let resources = stack::resources(cfn, &stack.stack_id).await?;
         for kept in &mut retained {
             kept.physical_id = resources
                 .iter()
@@ -185,22 +183,24 @@ where
     }
 
     if stack.termination_protection {
-        with_retries(pacing, "cloudformation:UpdateTerminationProtection", || {
+        call(
+            "cloudformation:UpdateTerminationProtection",
             cfn.update_termination_protection()
                 .stack_name(&stack.stack_id)
                 .enable_termination_protection(false)
-                .send()
-        })
+                .send(),
+        )
         .await?;
         reporter.line("termination protection disabled (--disable-termination-protection)");
     }
-    let mut watcher = EventWatcher::start(cfn, &stack.stack_id, pacing).await?;
-    with_retries(pacing, "cloudformation:DeleteStack", || {
+    let mut watcher = EventWatcher::start(cfn, &stack.stack_id).await?;
+    call(
+        "cloudformation:DeleteStack",
         cfn.delete_stack()
             .stack_name(&stack.stack_id)
             .client_request_token(&options.client_token)
-            .send()
-    })
+            .send(),
+    )
     .await?;
     let started = pacing.clock.now();
     let outcome = events::watch(

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_cloudformation::Client;
 
-use crate::aws::{CallError, Pacing, with_retries};
+use crate::aws::{CallError, Pacing, call};
 use crate::stack::{StackState, StackStatus, describe as describe_stack};
 
 upstack_cfn::aws_enum! {
@@ -221,14 +221,11 @@ pub struct EventWatcher {
 
 impl EventWatcher {
     /// Remembers the newest existing event of `stack` (name or, better, ARN).
-    pub async fn start(
-        client: &Client,
-        stack: &str,
-        pacing: &Pacing,
-    ) -> Result<EventWatcher, CallError> {
-        let first = with_retries(pacing, "cloudformation:DescribeStackEvents", || {
-            client.describe_stack_events().stack_name(stack).send()
-        })
+    pub async fn start(client: &Client, stack: &str) -> Result<EventWatcher, CallError> {
+        let first = call(
+            "cloudformation:DescribeStackEvents",
+            client.describe_stack_events().stack_name(stack).send(),
+        )
         .await;
         let marker = match first {
             Ok(page) => page
@@ -247,22 +244,19 @@ impl EventWatcher {
     }
 
     /// New events since the last call, oldest first.
-    pub async fn poll(
-        &mut self,
-        client: &Client,
-        pacing: &Pacing,
-    ) -> Result<Vec<StackEvent>, CallError> {
+    pub async fn poll(&mut self, client: &Client) -> Result<Vec<StackEvent>, CallError> {
         let mut fresh = Vec::new();
         let mut next_token: Option<String> = None;
         'pages: loop {
             let token = next_token.clone();
-            let page = with_retries(pacing, "cloudformation:DescribeStackEvents", || {
+            let page = call(
+                "cloudformation:DescribeStackEvents",
                 client
                     .describe_stack_events()
                     .stack_name(&self.stack)
                     .set_next_token(token.clone())
-                    .send()
-            })
+                    .send(),
+            )
             .await?;
             for event in page.stack_events() {
                 let Some(event_id) = event.event_id() else {
@@ -382,7 +376,7 @@ where
     let mut all_events = Vec::new();
     let mut pause = pacing.poll_initial;
     loop {
-        let events = watcher.poll(client, pacing).await?;
+        let events = watcher.poll(client).await?;
         for event in events {
             counter.record(&event);
             let progress = Progress {
@@ -393,7 +387,7 @@ where
             on_event(&event, &progress);
             all_events.push(event);
         }
-        let state = describe_stack(client, &watcher.stack, pacing).await?;
+        let state = describe_stack(client, &watcher.stack).await?;
         let last_status = match &state {
             None => {
                 return Ok(WatchOutcome::Finished {
@@ -404,7 +398,7 @@ where
             Some(stack) if stack.class().is_terminal() => {
                 // Events written just before the final status may have been
                 // missed by the poll above: read them once more.
-                for event in watcher.poll(client, pacing).await? {
+                for event in watcher.poll(client).await? {
                     counter.record(&event);
                     let progress = Progress {
                         done: counter.completed.len(),

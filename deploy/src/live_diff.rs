@@ -8,7 +8,7 @@ use aws_sdk_cloudformation::Client;
 use serde_json::Value as Json;
 use upstack_diff::ChangeSetResource;
 
-use crate::aws::{CallError, Pacing, with_retries};
+use crate::aws::{CallError, Pacing, call};
 use crate::changeset::{
     self, ChangeSetError, ChangeSetHandle, ChangeSetKind, ChangeSetRequest, ChangeSetState,
     MAX_TEMPLATE_BODY_BYTES, TemplateSource,
@@ -117,9 +117,9 @@ pub async fn change_set_changes(
             "upstack diff --change-set (review only, deleted after reading)".to_owned(),
         ),
     };
-    let handle = changeset::create(client, &request, pacing).await?;
+    let handle = changeset::create(client, &request).await?;
     let outcome = read_change_set(client, &handle, pacing).await;
-    let cleanup = clean_up(client, &handle, kind, pacing).await;
+    let cleanup = clean_up(client, &handle, kind).await;
     match (outcome, cleanup) {
         (Ok(changes), Ok(())) => Ok(changes),
         (Err(primary), Ok(())) => Err(primary),
@@ -155,18 +155,18 @@ async fn clean_up(
     client: &Client,
     handle: &ChangeSetHandle,
     kind: ChangeSetKind,
-    pacing: &Pacing,
 ) -> Result<(), LiveDiffError> {
-    changeset::delete(client, handle, pacing).await?;
+    changeset::delete(client, handle).await?;
     if kind == ChangeSetKind::Create {
         let stack = &handle.stack_name;
-        let in_review = stack::describe(client, stack, pacing)
+        let in_review = stack::describe(client, stack)
             .await?
             .is_some_and(|state| state.class() == StatusClass::ReviewInProgress);
         if in_review {
-            with_retries(pacing, "cloudformation:DeleteStack", || {
-                client.delete_stack().stack_name(stack).send()
-            })
+            call(
+                "cloudformation:DeleteStack",
+                client.delete_stack().stack_name(stack).send(),
+            )
             .await?;
         }
     }

@@ -13,7 +13,7 @@ use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::TemplateStage;
 use sha2::{Digest, Sha256};
 
-use crate::aws::{CallError, Pacing, with_retries};
+use crate::aws::{CallError, call};
 
 upstack_cfn::aws_enum! {
     /// A stack's status (DescribeStacks `StackStatus`). The SDK's enum,
@@ -145,14 +145,11 @@ impl StackState {
 /// DescribeStacks for one stack; `None` when it does not exist (including
 /// DELETE_COMPLETE, which DescribeStacks by ARN still returns). The one
 /// call of DescribeStacks.
-pub async fn describe(
-    client: &Client,
-    stack: &str,
-    pacing: &Pacing,
-) -> Result<Option<StackState>, CallError> {
-    let result = with_retries(pacing, "cloudformation:DescribeStacks", || {
-        client.describe_stacks().stack_name(stack).send()
-    })
+pub async fn describe(client: &Client, stack: &str) -> Result<Option<StackState>, CallError> {
+    let result = call(
+        "cloudformation:DescribeStacks",
+        client.describe_stacks().stack_name(stack).send(),
+    )
     .await;
     let output = match result {
         Ok(output) => output,
@@ -264,15 +261,15 @@ pub async fn template(
     client: &Client,
     stack: &StackState,
     name: &str,
-    pacing: &Pacing,
 ) -> Result<DeployedTemplate, TemplateError> {
-    let output = with_retries(pacing, "cloudformation:GetTemplate", || {
+    let output = call(
+        "cloudformation:GetTemplate",
         client
             .get_template()
             .stack_name(&stack.stack_id)
             .template_stage(TemplateStage::Original)
-            .send()
-    })
+            .send(),
+    )
     .await?;
     let body = output.template_body().unwrap_or_default();
     Ok(DeployedTemplate {
@@ -286,15 +283,14 @@ pub async fn template(
 pub async fn deployed(
     client: &Client,
     name: &str,
-    pacing: &Pacing,
 ) -> Result<(Option<StackState>, Deployed), TemplateError> {
-    let Some(state) = describe(client, name, pacing).await? else {
+    let Some(state) = describe(client, name).await? else {
         return Ok((None, Deployed::Nothing));
     };
     if state.class() == StatusClass::ReviewInProgress {
         return Ok((Some(state), Deployed::Nothing));
     }
-    let deployed = template(client, &state, name, pacing).await?;
+    let deployed = template(client, &state, name).await?;
     Ok((Some(state), Deployed::Template(deployed)))
 }
 
@@ -309,14 +305,11 @@ pub struct StackResource {
 }
 
 /// DescribeStackResources of the stack (its ARN or name). The one call of it.
-pub async fn resources(
-    client: &Client,
-    stack: &str,
-    pacing: &Pacing,
-) -> Result<Vec<StackResource>, CallError> {
-    let output = with_retries(pacing, "cloudformation:DescribeStackResources", || {
-        client.describe_stack_resources().stack_name(stack).send()
-    })
+pub async fn resources(client: &Client, stack: &str) -> Result<Vec<StackResource>, CallError> {
+    let output = call(
+        "cloudformation:DescribeStackResources",
+        client.describe_stack_resources().stack_name(stack).send(),
+    )
     .await?;
     Ok(output
         .stack_resources()
@@ -342,16 +335,15 @@ pub async fn resources(
 pub async fn outputs(
     client: &Client,
     state: &StackState,
-    pacing: &Pacing,
 ) -> Result<BTreeMap<String, String>, CallError> {
-    let fresh = describe(client, &state.stack_id, pacing).await?;
+    let fresh = describe(client, &state.stack_id).await?;
     let outputs: BTreeMap<String, String> = fresh
         .map(|stack| stack.outputs.into_iter().collect())
         .unwrap_or_default();
     if !outputs.is_empty() {
         return Ok(outputs);
     }
-    Ok(resources(client, &state.stack_id, pacing)
+    Ok(resources(client, &state.stack_id)
         .await?
         .into_iter()
         .filter_map(|resource| {

@@ -23,7 +23,7 @@ use serde::Serialize;
 use upstack_stack::Manifest;
 pub use upstack_stack::{ManifestFunction, QueueName, StackAlarm, StackAlarms};
 
-use crate::aws::{CallError, Pacing, with_retries};
+use crate::aws::{CallError, call};
 use crate::stack::{self, StackStatus, rfc3339};
 
 /// Version of the `status --format json` document. Bump it when a field
@@ -135,14 +135,14 @@ pub struct AlarmStatus {
 pub async fn describe_alarms(
     cloudwatch: &aws_sdk_cloudwatch::Client,
     names: &[String],
-    pacing: &Pacing,
 ) -> Result<Vec<AlarmStatus>, CallError> {
     let mut found = Vec::new();
     for chunk in names.chunks(100) {
         let mut next_token: Option<String> = None;
         loop {
             let token = next_token.clone();
-            let page = with_retries(pacing, "cloudwatch:DescribeAlarms", || {
+            let page = call(
+                "cloudwatch:DescribeAlarms",
                 cloudwatch
                     .describe_alarms()
                     .set_alarm_names(Some(chunk.to_vec()))
@@ -150,8 +150,8 @@ pub async fn describe_alarms(
                     .alarm_types(AlarmType::MetricAlarm)
                     .alarm_types(AlarmType::CompositeAlarm)
                     .set_next_token(token.clone())
-                    .send()
-            })
+                    .send(),
+            )
             .await?;
             found.extend(page.metric_alarms().iter().map(|alarm| AlarmStatus {
                 name: alarm.alarm_name().unwrap_or_default().to_owned(),
@@ -342,10 +342,9 @@ pub async fn gather(
     manifest: &Manifest,
     asset_bucket: &str,
     now: SystemTime,
-    pacing: &Pacing,
 ) -> Result<StatusReport, StatusError> {
     let cfn = &clients.cloudformation;
-    let Some(stack) = stack::describe(cfn, &manifest.stack_name, pacing).await? else {
+    let Some(stack) = stack::describe(cfn, &manifest.stack_name).await? else {
         return Err(StatusError::NoStack {
             stack: manifest.stack_name.clone(),
             env: manifest.env.clone(),
@@ -353,7 +352,7 @@ pub async fn gather(
     };
 
     let names = manifest.alarms.names();
-    let observed = describe_alarms(&clients.cloudwatch, &names, pacing).await?;
+    let observed = describe_alarms(&clients.cloudwatch, &names).await?;
     let alarms = names
         .iter()
         .map(
@@ -374,7 +373,7 @@ pub async fn gather(
         )
         .collect();
 
-    let resources = stack::resources(cfn, &stack.stack_id, pacing).await?;
+    let resources = stack::resources(cfn, &stack.stack_id).await?;
     let queue_urls: Vec<String> = resources
         .into_iter()
         .filter(|resource| resource.resource_type == "AWS::SQS::Queue")
@@ -388,7 +387,7 @@ pub async fn gather(
             .find(|url| url.rsplit('/').next() == Some(queue.name.as_str()))
             .cloned();
         let (visible, in_flight) = match &url {
-            Some(url) => queue_depth(&clients.sqs, url, pacing).await?,
+            Some(url) => queue_depth(&clients.sqs, url).await?,
             None => (None, None),
         };
         queues.push(QueueReport {
@@ -400,9 +399,8 @@ pub async fn gather(
         });
     }
 
-    let mut functions =
-        function_errors(&clients.cloudwatch, &manifest.functions, now, pacing).await?;
-    let deployed = stack::template(cfn, &stack, &manifest.stack_name, pacing).await?;
+    let mut functions = function_errors(&clients.cloudwatch, &manifest.functions, now).await?;
+    let deployed = stack::template(cfn, &stack, &manifest.stack_name).await?;
     for (report, function) in functions.iter_mut().zip(&manifest.functions) {
         report.code = code_report(clients, &deployed.template, function, asset_bucket).await?;
     }
@@ -448,15 +446,15 @@ pub fn report(
 async fn queue_depth(
     sqs: &aws_sdk_sqs::Client,
     url: &str,
-    pacing: &Pacing,
 ) -> Result<(Option<u64>, Option<u64>), CallError> {
-    let output = with_retries(pacing, "sqs:GetQueueAttributes", || {
+    let output = call(
+        "sqs:GetQueueAttributes",
         sqs.get_queue_attributes()
             .queue_url(url)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-            .send()
-    })
+            .send(),
+    )
     .await?;
     let count = |name: QueueAttributeName| {
         output
@@ -476,7 +474,6 @@ async fn function_errors(
     cloudwatch: &aws_sdk_cloudwatch::Client,
     functions: &[ManifestFunction],
     now: SystemTime,
-    pacing: &Pacing,
 ) -> Result<Vec<FunctionReport>, CallError> {
     let end = aws_smithy_types::DateTime::from(now);
     let start = aws_smithy_types::DateTime::from(now - ERRORS_WINDOW);
@@ -516,15 +513,16 @@ async fn function_errors(
         let mut next_token: Option<String> = None;
         loop {
             let token = next_token.clone();
-            let page = with_retries(pacing, "cloudwatch:GetMetricData", || {
+            let page = call(
+                "cloudwatch:GetMetricData",
                 cloudwatch
                     .get_metric_data()
                     .set_metric_data_queries(Some(queries.clone()))
                     .start_time(start)
                     .end_time(end)
                     .set_next_token(token.clone())
-                    .send()
-            })
+                    .send(),
+            )
             .await?;
             for result in page.metric_data_results() {
                 if let Some(index) = (0..functions.len())

@@ -78,9 +78,7 @@ async fn create_sends_named_iam_capability_tags_token_and_template() {
         client_token: "token-1".into(),
         description: None,
     };
-    let handle = changeset::create(&client, &request, &Pacing::default())
-        .await
-        .unwrap();
+    let handle = changeset::create(&client, &request).await.unwrap();
     assert_eq!(handle.id, "arn:cs/1");
     assert_eq!(handle.stack_id.as_deref(), Some("arn:stack/1"));
     assert_eq!(rule.num_calls(), 1);
@@ -244,9 +242,7 @@ async fn deleting_a_missing_change_set_is_not_an_error() {
     });
     let client = mock_client!(aws_sdk_cloudformation, RuleMode::Sequential, &[&gone]);
     let handle = ChangeSetHandle::existing("upstack-dev", "upstack-1");
-    changeset::delete(&client, &handle, &Pacing::default())
-        .await
-        .unwrap();
+    changeset::delete(&client, &handle).await.unwrap();
     assert_eq!(gone.num_calls(), 1);
 }
 

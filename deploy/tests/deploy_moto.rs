@@ -125,7 +125,6 @@ async fn bootstrap_deploy_noop_update_destroy() {
     let config = moto.sdk_config().await;
     let cfn = aws_sdk_cloudformation::Client::new(&config);
     let s3 = aws::s3_client(&config);
-    let pacing = fast_pacing();
     let work = tempfile::tempdir().unwrap();
 
     // The account moto answers for is the one the plans below name (the
@@ -157,11 +156,11 @@ async fn bootstrap_deploy_noop_update_destroy() {
     let bucket = bootstrap::asset_bucket(ACCOUNT, REGION);
     let enforce_tls = bootstrap::tls_enforceable(config.endpoint_url());
     assert!(!enforce_tls, "moto is plain http");
-    let first = bootstrap::bootstrap(&s3, &bucket, REGION, enforce_tls, &pacing)
+    let first = bootstrap::bootstrap(&s3, &bucket, REGION, enforce_tls)
         .await
         .unwrap();
     assert!(first.created);
-    let second = bootstrap::bootstrap(&s3, &bucket, REGION, enforce_tls, &pacing)
+    let second = bootstrap::bootstrap(&s3, &bucket, REGION, enforce_tls)
         .await
         .unwrap();
     assert!(!second.created);
@@ -216,7 +215,7 @@ async fn bootstrap_deploy_noop_update_destroy() {
     // The TLS-only policy, on a bucket of its own: moto enforces bucket
     // policies, so a plain-http request is then refused.
     let tls_bucket = format!("{bucket}-tls");
-    bootstrap::bootstrap(&s3, &tls_bucket, REGION, true, &pacing)
+    bootstrap::bootstrap(&s3, &tls_bucket, REGION, true)
         .await
         .unwrap();
     let policy = s3
@@ -511,7 +510,7 @@ async fn bootstrap_deploy_noop_update_destroy() {
         matches!(outcome, DestroyOutcome::Destroyed { .. }),
         "{outcome:?}"
     );
-    let gone = upstack_deploy::stack::describe(&cfn, "upstack-dev", &pacing)
+    let gone = upstack_deploy::stack::describe(&cfn, "upstack-dev")
         .await
         .unwrap();
     assert_eq!(gone, None);
@@ -536,7 +535,6 @@ async fn deploy_padded(moto: &MotoServer, padding: usize) -> PaddedDeploy {
         &bootstrap::asset_bucket(ACCOUNT, REGION),
         REGION,
         false,
-        &fast_pacing(),
     )
     .await
     .unwrap();

@@ -9,7 +9,6 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
-use upstack_deploy::aws::Pacing;
 use upstack_deploy::stack::{self, Deployed};
 use upstack_diff::render::{self, Sources};
 use upstack_diff::{Action, diff_templates};
@@ -78,12 +77,9 @@ fn sources() -> Sources {
 async fn diff_against_a_deployed_stack() {
     let moto = MotoServer::start();
     let client = client(&moto).await;
-    let pacing = Pacing::default();
     create_stack(&client, "live-diff", &template(30)).await;
 
-    let (_, deployed) = stack::deployed(&client, "live-diff", &pacing)
-        .await
-        .unwrap();
+    let (_, deployed) = stack::deployed(&client, "live-diff").await.unwrap();
     assert!(deployed.exists());
     let deployed = deployed.into_template();
 
@@ -126,9 +122,7 @@ async fn diff_against_a_deployed_stack() {
 async fn a_stack_that_does_not_exist_shows_everything_added() {
     let moto = MotoServer::start();
     let client = client(&moto).await;
-    let (_, deployed) = stack::deployed(&client, "never-deployed", &Pacing::default())
-        .await
-        .unwrap();
+    let (_, deployed) = stack::deployed(&client, "never-deployed").await.unwrap();
     assert_eq!(deployed, Deployed::Nothing);
     let diff = diff_templates(
         &deployed.into_template(),

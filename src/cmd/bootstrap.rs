@@ -14,7 +14,6 @@ pub struct Args {}
 pub async fn run(_args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let env = ctx.env("bootstrap")?;
     let config = ctx.env_config("bootstrap")?;
-    let pacing = ctx.pacing().clone();
     let session = ctx.session(env, &config).await?;
     let bucket = bootstrap::asset_bucket(&session.identity.account, &session.region);
     let report = bootstrap::bootstrap(
@@ -22,7 +21,6 @@ pub async fn run(_args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         &bucket,
         &session.region,
         bootstrap::tls_enforceable(session.sdk_config.endpoint_url()),
-        &pacing,
     )
     .await
     .with_context(|| format!("bootstrap {env} ({})", session.region))?;

@@ -266,7 +266,7 @@ async fn deployed_side(
     let pacing = ctx.pacing().clone();
     let session = ctx.session(&output.env, &output.config).await?;
     let client = &session.cloudformation;
-    let (_, deployed) = stack::deployed(client, &stack, &pacing)
+    let (_, deployed) = stack::deployed(client, &stack)
         .await
         .with_context(|| format!("read the deployed template of stack {stack}"))?;
     let exists = deployed.exists();

@@ -42,7 +42,6 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         &output.manifest,
         &asset_bucket,
         ctx.now(),
-        ctx.pacing(),
     )
     .await
     .with_context(|| format!("status {env}"))?;

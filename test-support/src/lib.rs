@@ -25,10 +25,12 @@ use aws_sdk_s3::config::Credentials;
 
 #[cfg(feature = "echo")]
 mod echo;
+mod faulty_proxy;
 #[cfg(feature = "pipeline")]
 mod pipeline;
 #[cfg(feature = "echo")]
 pub use echo::echo_bootstrap;
+pub use faulty_proxy::{FaultyProxy, ProxyCounts};
 #[cfg(feature = "pipeline")]
 pub use pipeline::{asset_key, fake_zip, pipeline_plan, pipeline_template};
 

@@ -211,7 +211,6 @@ where
         env,
         &manifest.alarms,
         command.options.ignore_alarms,
-        &command.options.pacing,
         &mut RecordingReporter::default(),
     )
     .await

@@ -14,7 +14,7 @@ use super::{
     ALLOW_ALL_STACK_POLICY, DeployClients, DeployError, DeployOptions, DeployOutcome,
     RequireApproval, cause_text, preflight_alarms, prepare, verify,
 };
-use crate::aws::{CallError, Pacing, with_retries};
+use crate::aws::{CallError, call};
 use crate::changeset::{self, ChangeSetKind};
 use crate::events::{self, EventWatcher, StackEvent, WatchOutcome};
 use crate::interact::{Answer, Approver, Reporter};
@@ -135,7 +135,7 @@ where
     if origin == Origin::Saved {
         // Refuse before showing or asking anything: a stale plan is not
         // worth a reviewer's time, and nothing may be touched.
-        refuse_if_stale(clients, plan, pacing).await?;
+        refuse_if_stale(clients, plan).await?;
         // The rollback triggers are in the plan's change set (decided when
         // it was prepared); whether alarms fire is decided now, before it runs.
         preflight_alarms(
@@ -144,7 +144,6 @@ where
             &plan.manifest.env,
             &plan.manifest.alarms,
             options.ignore_alarms,
-            pacing,
             reporter,
         )
         .await?;
@@ -167,7 +166,7 @@ where
         ));
         if answer != Answer::Yes {
             if origin == Origin::ThisRun {
-                prepare::discard(cfn, &handle, kind, pacing).await?;
+                prepare::discard(cfn, &handle, kind).await?;
             }
             reporter.line(match (answer, origin) {
                 (Answer::NoTerminal, _) => {
@@ -181,11 +180,11 @@ where
             return Ok(DeployOutcome::NotApproved);
         }
         // The answer may have taken minutes: look again right before running.
-        if let Err(error) = refuse_if_stale(clients, plan, pacing).await {
+        if let Err(error) = refuse_if_stale(clients, plan).await {
             if origin == Origin::ThisRun && matches!(error, DeployError::StalePlan { .. }) {
                 // Ours and now useless; only the change set (a REVIEW_IN_PROGRESS
                 // stack may belong to whoever changed things meanwhile).
-                changeset::delete(cfn, &handle, pacing).await?;
+                changeset::delete(cfn, &handle).await?;
             }
             return Err(error);
         }
@@ -203,13 +202,7 @@ where
     let protective = protective.as_deref();
     let lifted = protective.is_some() && options.allow_replace && kind == ChangeSetKind::Update;
     if lifted {
-        set_stack_policy(
-            cfn,
-            &plan.manifest.stack_name,
-            ALLOW_ALL_STACK_POLICY,
-            pacing,
-        )
-        .await?;
+        set_stack_policy(cfn, &plan.manifest.stack_name, ALLOW_ALL_STACK_POLICY).await?;
         reporter.line("--allow-replace: stack policy lifted for this deploy only");
     }
 
@@ -217,14 +210,8 @@ where
         .stack_id
         .clone()
         .unwrap_or_else(|| plan.manifest.stack_name.clone());
-    let mut watcher = EventWatcher::start(cfn, &stack_ref, pacing).await?;
-    changeset::execute(
-        cfn,
-        &handle,
-        &format!("upstack-exec-{}", options.deploy_id),
-        pacing,
-    )
-    .await?;
+    let mut watcher = EventWatcher::start(cfn, &stack_ref).await?;
+    changeset::execute(cfn, &handle, &format!("upstack-exec-{}", options.deploy_id)).await?;
     reporter.line(&format!(
         "executing change set {} on {}",
         plan.change_set.name, plan.manifest.stack_name
@@ -255,7 +242,7 @@ where
         WatchOutcome::Finished { state, events } => (state, events),
     };
     if lifted && let Some(policy) = protective {
-        set_stack_policy(cfn, &plan.manifest.stack_name, policy, pacing).await?;
+        set_stack_policy(cfn, &plan.manifest.stack_name, policy).await?;
     }
     let Some(state) = state else {
         return Err(DeployError::Vanished {
@@ -273,7 +260,7 @@ where
             let alarm_cause =
                 match events::alarm_rollback(&all_events, &plan.manifest.alarms.names()) {
                     Some((event, name)) => {
-                        Some(alarm_cause(clients, &plan.manifest.alarms, event, name, pacing).await)
+                        Some(alarm_cause(clients, &plan.manifest.alarms, event, name).await)
                     }
                     None => None,
                 };
@@ -318,25 +305,26 @@ where
     }
 
     if plan.manifest.termination_protection && !state.termination_protection {
-        with_retries(pacing, "cloudformation:UpdateTerminationProtection", || {
+        call(
+            "cloudformation:UpdateTerminationProtection",
             cfn.update_termination_protection()
                 .stack_name(&plan.manifest.stack_name)
                 .enable_termination_protection(true)
-                .send()
-        })
+                .send(),
+        )
         .await?;
         reporter.line("termination protection enabled");
     }
     if let Some(policy) = protective
         && !lifted
     {
-        set_stack_policy(cfn, &plan.manifest.stack_name, policy, pacing).await?;
+        set_stack_policy(cfn, &plan.manifest.stack_name, policy).await?;
     }
 
     // What runs must be what was built and reviewed, byte for byte.
     verify::check_running_code(&clients.lambda, &plan.manifest, &plan.assets, reporter).await?;
 
-    let outputs = stack::outputs(cfn, &state, pacing).await?;
+    let outputs = stack::outputs(cfn, &state).await?;
     let document = serde_json::json!({ "stack": plan.manifest.stack_name, "outputs": outputs });
     let mut json = serde_json::to_string_pretty(&document).map_err(DeployError::Template)?;
     json.push('\n');
@@ -368,7 +356,6 @@ async fn alarm_cause(
     alarms: &StackAlarms,
     event: &StackEvent,
     name: &str,
-    pacing: &Pacing,
 ) -> String {
     let cloudformation = format!(
         "CloudFormation: {} {}",
@@ -380,7 +367,7 @@ async fn alarm_cause(
     if guard {
         asked.extend(alarms.member_names());
     }
-    let found = match status::describe_alarms(&clients.cloudwatch, &asked, pacing).await {
+    let found = match status::describe_alarms(&clients.cloudwatch, &asked).await {
         Ok(found) => found,
         Err(error) => {
             return format!(
@@ -425,18 +412,14 @@ async fn alarm_cause(
     format!("alarm {name} went to ALARM: {reason} ({cloudformation})")
 }
 
-async fn set_stack_policy(
-    cfn: &CfnClient,
-    stack: &str,
-    policy: &str,
-    pacing: &Pacing,
-) -> Result<(), CallError> {
-    with_retries(pacing, "cloudformation:SetStackPolicy", || {
+async fn set_stack_policy(cfn: &CfnClient, stack: &str, policy: &str) -> Result<(), CallError> {
+    call(
+        "cloudformation:SetStackPolicy",
         cfn.set_stack_policy()
             .stack_name(stack)
             .stack_policy_body(policy)
-            .send()
-    })
+            .send(),
+    )
     .await?;
     Ok(())
 }

@@ -255,13 +255,12 @@ pub async fn preflight_alarms(
     env: &str,
     alarms: &StackAlarms,
     ignore_alarms: bool,
-    pacing: &Pacing,
     reporter: &mut dyn Reporter,
 ) -> Result<Vec<AlarmStatus>, DeployError> {
     if alarms.alarms.is_empty() {
         return Ok(Vec::new());
     }
-    let observed = status::describe_alarms(cloudwatch, &alarms.names(), pacing).await?;
+    let observed = status::describe_alarms(cloudwatch, &alarms.names()).await?;
     let firing: Vec<AlarmStatus> = observed
         .iter()
         .filter(|alarm| alarm.state == AlarmState::Alarm)

@@ -170,13 +170,12 @@ where
         env,
         &manifest.alarms,
         options.ignore_alarms,
-        pacing,
         reporter,
     )
     .await?;
 
     let bucket = request.asset_bucket();
-    bootstrap::ensure_bootstrapped(&clients.s3, &bucket, &request.region, env, pacing).await?;
+    bootstrap::ensure_bootstrapped(&clients.s3, &bucket, &request.region, env).await?;
     let published = assets::publish(&clients.s3, &bucket, &request.assets).await?;
     for line in asset_lines(&bucket, &published) {
         reporter.line(&line);
@@ -192,7 +191,7 @@ where
 
     // Bring the stack to a state a change set can be created against.
     let existing = loop {
-        let Some(stack) = stack::describe(cfn, stack_name, pacing).await? else {
+        let Some(stack) = stack::describe(cfn, stack_name).await? else {
             break None;
         };
         match stack.class() {
@@ -225,7 +224,7 @@ where
                     "stack {stack_name} is {}: waiting for it to finish",
                     stack.status
                 ));
-                let mut watcher = EventWatcher::start(cfn, &stack.stack_id, pacing).await?;
+                let mut watcher = EventWatcher::start(cfn, &stack.stack_id).await?;
                 let outcome = events::watch(
                     cfn,
                     &mut watcher,
@@ -299,20 +298,19 @@ where
         cfn,
         &change_set,
         Some(&triggers.settings(&request.region, &request.account)),
-        pacing,
     )
     .await?;
     let description = match changeset::wait_until_ready(cfn, &handle, pacing).await? {
         ChangeSetState::Ready(description) => description,
         ChangeSetState::NoChanges { .. } => {
-            discard(cfn, &handle, kind, pacing).await?;
+            discard(cfn, &handle, kind).await?;
             reporter.line(&format!(
                 "no changes: stack {stack_name} already matches the template (change set deleted)"
             ));
             return Ok(PrepareOutcome::NoChanges(stored));
         }
         ChangeSetState::Failed { reason, .. } => {
-            discard(cfn, &handle, kind, pacing).await?;
+            discard(cfn, &handle, kind).await?;
             return Err(DeployError::ChangeSetFailed {
                 stack: stack_name.to_owned(),
                 reason,
@@ -326,7 +324,7 @@ where
         serde_json::from_str(&request.template_json).map_err(DeployError::Template)?;
     let (old_template, stack) = match existing {
         Some(state) => {
-            let deployed = stack::template(cfn, &state, stack_name, pacing).await?;
+            let deployed = stack::template(cfn, &state, stack_name).await?;
             let snapshot = StackSnapshot {
                 stack_id: state.stack_id,
                 status: state.status,
@@ -394,10 +392,11 @@ async fn delete_and_wait(
     pacing: &Pacing,
     reporter: &mut dyn Reporter,
 ) -> Result<(), DeployError> {
-    let mut watcher = EventWatcher::start(cfn, &stack.stack_id, pacing).await?;
-    crate::aws::with_retries(pacing, "cloudformation:DeleteStack", || {
-        cfn.delete_stack().stack_name(&stack.stack_id).send()
-    })
+    let mut watcher = EventWatcher::start(cfn, &stack.stack_id).await?;
+    crate::aws::call(
+        "cloudformation:DeleteStack",
+        cfn.delete_stack().stack_name(&stack.stack_id).send(),
+    )
     .await?;
     let started = pacing.clock.now();
     let outcome = events::watch(
@@ -433,20 +432,20 @@ pub(super) async fn discard(
     cfn: &CfnClient,
     handle: &ChangeSetHandle,
     kind: ChangeSetKind,
-    pacing: &Pacing,
 ) -> Result<(), DeployError> {
-    changeset::delete(cfn, handle, pacing).await?;
+    changeset::delete(cfn, handle).await?;
     if kind == ChangeSetKind::Create {
         let stack = handle
             .stack_id
             .clone()
             .unwrap_or_else(|| handle.stack_name.clone());
-        if let Some(state) = stack::describe(cfn, &stack, pacing).await?
+        if let Some(state) = stack::describe(cfn, &stack).await?
             && state.class() == StatusClass::ReviewInProgress
         {
-            crate::aws::with_retries(pacing, "cloudformation:DeleteStack", || {
-                cfn.delete_stack().stack_name(&stack).send()
-            })
+            crate::aws::call(
+                "cloudformation:DeleteStack",
+                cfn.delete_stack().stack_name(&stack).send(),
+            )
             .await?;
         }
     }

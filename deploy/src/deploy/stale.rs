@@ -6,7 +6,6 @@ use aws_sdk_cloudformation::types::ChangeSetStatus;
 
 use super::{DeployClients, DeployError};
 use crate::assets::{self, AssetChange};
-use crate::aws::Pacing;
 use crate::changeset::{self, ChangeSetError, ChangeSetHandle};
 use crate::plan::{ReviewedPlan, StaleReason};
 use crate::stack::{self, StatusClass};
@@ -16,13 +15,12 @@ use crate::stack::{self, StatusClass};
 pub async fn stale_reasons(
     clients: &DeployClients,
     plan: &ReviewedPlan,
-    pacing: &Pacing,
 ) -> Result<Vec<StaleReason>, DeployError> {
     let cfn = &clients.cloudformation;
     let stack_name = &plan.manifest.stack_name;
     let mut reasons = Vec::new();
     let handle = plan_handle(plan);
-    match changeset::describe(cfn, &handle, pacing).await {
+    match changeset::describe(cfn, &handle).await {
         Ok(described)
             if described.is_executable() && described.status == ChangeSetStatus::CreateComplete => {
         }
@@ -41,7 +39,7 @@ pub async fn stale_reasons(
         Err(error) => return Err(error.into()),
     }
 
-    let now = stack::describe(cfn, stack_name, pacing).await?;
+    let now = stack::describe(cfn, stack_name).await?;
     match (&plan.stack, now) {
         (Some(was), None) => reasons.push(StaleReason::StackGone {
             stack: stack_name.clone(),
@@ -68,7 +66,7 @@ pub async fn stale_reasons(
         (Some(was), Some(now)) => {
             // Same status and time: compare the template itself too (an
             // emulator, or a change CloudFormation does not stamp).
-            let deployed = stack::template(cfn, &now, stack_name, pacing).await?;
+            let deployed = stack::template(cfn, &now, stack_name).await?;
             if deployed.sha256 != was.template_sha256 {
                 reasons.push(StaleReason::TemplateChanged {
                     stack: stack_name.clone(),
@@ -140,9 +138,8 @@ pub(super) fn plan_handle(plan: &ReviewedPlan) -> ChangeSetHandle {
 pub(super) async fn refuse_if_stale(
     clients: &DeployClients,
     plan: &ReviewedPlan,
-    pacing: &Pacing,
 ) -> Result<(), DeployError> {
-    let reasons = stale_reasons(clients, plan, pacing).await?;
+    let reasons = stale_reasons(clients, plan).await?;
     if reasons.is_empty() {
         return Ok(());
     }

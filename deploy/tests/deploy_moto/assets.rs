@@ -21,7 +21,7 @@ use upstack_deploy::plan::StaleReason;
 use upstack_deploy::status::CodeReport;
 use upstack_test_support::{ACCOUNT_ID as ACCOUNT, MotoServer, REGION, asset_key};
 
-use super::{dev_request, fake_assets, fast_pacing, options};
+use super::{dev_request, fake_assets, options};
 
 async fn bootstrapped(moto: &MotoServer) -> DeployClients {
     let config = moto.sdk_config().await;
@@ -31,7 +31,6 @@ async fn bootstrapped(moto: &MotoServer) -> DeployClients {
         &bootstrap::asset_bucket(ACCOUNT, REGION),
         REGION,
         false,
-        &fast_pacing(),
     )
     .await
     .unwrap();
@@ -107,10 +106,9 @@ async fn a_zip_planted_under_an_asset_key_before_the_first_deploy_is_refused() {
     for handler in ["ingest", "photo-check"] {
         assert!(!exists(&clients, &asset_key(handler)).await, "{handler}");
     }
-    let stack =
-        upstack_deploy::stack::describe(&clients.cloudformation, "upstack-dev", &fast_pacing())
-            .await
-            .unwrap();
+    let stack = upstack_deploy::stack::describe(&clients.cloudformation, "upstack-dev")
+        .await
+        .unwrap();
     assert_eq!(stack, None);
 }
 
@@ -242,11 +240,10 @@ async fn an_asset_replaced_between_prepare_and_execute_makes_the_plan_stale() {
         "{reasons:#?}"
     );
     // Touched nothing: the CREATE change set was not executed.
-    let stack =
-        upstack_deploy::stack::describe(&clients.cloudformation, "upstack-dev", &fast_pacing())
-            .await
-            .unwrap()
-            .unwrap();
+    let stack = upstack_deploy::stack::describe(&clients.cloudformation, "upstack-dev")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stack.status.as_str(), "REVIEW_IN_PROGRESS");
 }
 
@@ -318,7 +315,6 @@ async fn code_changed_outside_the_deploy_is_named_after_the_next_deploy() {
         &request.manifest,
         &bucket(),
         std::time::SystemTime::now(),
-        &fast_pacing(),
     )
     .await
     .unwrap();

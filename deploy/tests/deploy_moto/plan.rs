@@ -20,7 +20,7 @@ use upstack_deploy::interact::{Answer, FixedAnswer, RecordingReporter};
 use upstack_deploy::plan::{PlannedKind, ReviewedPlan, StaleReason};
 use upstack_test_support::{ACCOUNT_ID as ACCOUNT, MotoServer, REGION, pipeline_template};
 
-use super::{dev_request, fake_assets, fast_pacing, options};
+use super::{dev_request, fake_assets, options};
 
 struct Moto {
     _server: MotoServer,
@@ -39,7 +39,6 @@ async fn bootstrapped() -> Moto {
         &bootstrap::asset_bucket(ACCOUNT, REGION),
         REGION,
         false,
-        &fast_pacing(),
     )
     .await
     .unwrap();

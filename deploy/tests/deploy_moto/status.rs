@@ -12,7 +12,6 @@ use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
 use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
 use aws_sdk_cloudwatch::types::{MetricAlarm, MetricDataResult, StateValue};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use upstack_deploy::aws::Pacing;
 use upstack_deploy::status::{
     self, AlarmReport, CodeReport, FunctionReport, Health, QueueReport, StackReport, StatusClients,
 };
@@ -144,15 +143,9 @@ async fn status_reads_queue_depths_from_the_stack_and_alarm_states() {
         s3: upstack_deploy::aws::s3_client(&config),
         lambda: aws_sdk_lambda::Client::new(&config),
     };
-    let report = status::gather(
-        &clients,
-        &targets,
-        BUCKET,
-        SystemTime::now(),
-        &Pacing::default(),
-    )
-    .await
-    .unwrap();
+    let report = status::gather(&clients, &targets, BUCKET, SystemTime::now())
+        .await
+        .unwrap();
     assert_eq!(report.health, Health::Alarm);
     assert_eq!(report.stack.status, "CREATE_COMPLETE");
     assert!(report.stack.last_deployed.is_some());
@@ -191,15 +184,9 @@ async fn status_reads_queue_depths_from_the_stack_and_alarm_states() {
         stack_name: "upstack-nope".into(),
         ..targets.clone()
     };
-    let error = status::gather(
-        &clients,
-        &other,
-        BUCKET,
-        SystemTime::now(),
-        &Pacing::default(),
-    )
-    .await
-    .unwrap_err();
+    let error = status::gather(&clients, &other, BUCKET, SystemTime::now())
+        .await
+        .unwrap_err();
     assert_eq!(
         error.to_string(),
         "stack upstack-nope does not exist: deploy it first (`upstack deploy --env dev`)"
