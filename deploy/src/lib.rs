@@ -12,7 +12,9 @@ pub mod assets;
 pub mod bootstrap;
 pub mod changeset;
 pub mod deploy;
+// `diff`: what deploying would change.
 pub mod destroy;
+pub mod diff;
 pub mod events;
 // Talking to a person: lines out, yes/no in.
 pub mod interact;

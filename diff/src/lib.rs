@@ -30,6 +30,15 @@ pub enum FailOn {
 }
 
 impl FailOn {
+    /// As `--fail-on` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailOn::Broadening => "broadening",
+            FailOn::Destructive => "destructive",
+            FailOn::Any => "any",
+        }
+    }
+
     /// The reasons this diff is blocked, one line each; empty when it is not.
     pub fn violations(self, diff: &TemplateDiff) -> Vec<String> {
         match self {
