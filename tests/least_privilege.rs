@@ -1,6 +1,8 @@
 //! Least privilege, proven from both sides. Each handler's moto tests record
-//! every AWS call it makes (handler_common's SDK interceptor) and assert they
-//! are exactly its exported `IAM_ACTIONS`; this test checks `IAM_ACTIONS`
+//! every AWS call it makes (handler_common's SDK interceptor), and one test
+//! per handler (`iam_actions_are_exactly_what_the_scenarios_call`) asserts
+//! that its scenarios together call exactly its exported `IAM_ACTIONS`, no
+//! more and no fewer; this test checks `IAM_ACTIONS`
 //! against the role the committed, synthesized template gives that function:
 //! every action allowed on that handler's resources, and nothing else granted.
 

@@ -1,6 +1,7 @@
 //! `ingest` end to end against moto: real objects streamed from S3 into the
 //! table, idempotency and report items, failures recorded or retried.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use upstack_test_support::emf_values;
@@ -32,6 +33,11 @@ fn deadline() -> SystemTime {
 
 #[tokio::test]
 async fn csv_with_a_tricky_key_and_bad_rows_is_ingested_once() {
+    csv_with_a_tricky_key_and_bad_rows_is_ingested_once_scenario().await;
+}
+
+/// [`csv_with_a_tricky_key_and_bad_rows_is_ingested_once`], returning every IAM action it made.
+async fn csv_with_a_tricky_key_and_bad_rows_is_ingested_once_scenario() -> BTreeSet<String> {
     let pipeline = MotoPipeline::start().await;
     let recorder = CallRecorder::new();
     let (metrics, lines) =
@@ -131,10 +137,17 @@ async fn csv_with_a_tricky_key_and_bad_rows_is_ingested_once() {
         object_reads,
         [format!("arn:aws:s3:::{}/{key}", pipeline.bucket)]
     );
+    recorder.actions()
 }
 
 #[tokio::test]
 async fn missing_objects_and_unsupported_types_are_recorded_not_retried() {
+    missing_objects_and_unsupported_types_are_recorded_not_retried_scenario().await;
+}
+
+/// [`missing_objects_and_unsupported_types_are_recorded_not_retried`], returning every IAM action it made.
+async fn missing_objects_and_unsupported_types_are_recorded_not_retried_scenario()
+-> BTreeSet<String> {
     let pipeline = MotoPipeline::start().await;
     let recorder = CallRecorder::new();
     let ingest = ingest_for(&pipeline, &[("INGEST_SK_COLUMNS", "id")], &recorder);
@@ -225,10 +238,17 @@ async fn missing_objects_and_unsupported_types_are_recorded_not_retried() {
             .iter()
             .all(|record| matches!(record.outcome, RecordOutcome::Duplicate(_)))
     );
+    recorder.actions()
 }
 
 #[tokio::test]
 async fn configured_key_columns_overwrite_on_reingest_and_missing_columns_fail_the_file() {
+    configured_key_columns_overwrite_on_reingest_and_missing_columns_fail_the_file_scenario().await;
+}
+
+/// [`configured_key_columns_overwrite_on_reingest_and_missing_columns_fail_the_file`], returning every IAM action it made.
+async fn configured_key_columns_overwrite_on_reingest_and_missing_columns_fail_the_file_scenario()
+-> BTreeSet<String> {
     let pipeline = MotoPipeline::start().await;
     let recorder = CallRecorder::new();
     let ingest = ingest_for(
@@ -287,5 +307,100 @@ async fn configured_key_columns_overwrite_on_reingest_and_missing_columns_fail_t
             ("1".to_owned(), "Paris".to_owned()),
             ("2".to_owned(), "Nantes".to_owned())
         ]
+    );
+    recorder.actions()
+}
+
+#[tokio::test]
+async fn an_unreadable_object_releases_its_claim_for_the_retry() {
+    an_unreadable_object_releases_its_claim_for_the_retry_scenario().await;
+}
+
+/// S3 unreachable (a transient failure, not one about the object): the
+/// invocation fails so Lambda retries it, and the claim on the object is
+/// released (`dynamodb:DeleteItem`) so the retry is not skipped as a
+/// duplicate. The event has no `versionId` (a bucket without versions): the
+/// retry reads the current object (`s3:GetObject`).
+async fn an_unreadable_object_releases_its_claim_for_the_retry_scenario() -> BTreeSet<String> {
+    let pipeline = MotoPipeline::start().await;
+    let recorder = CallRecorder::new();
+    pipeline
+        .put_object("data/late.csv", b"customer_id,order_id\nc1,o1\n".to_vec())
+        .await;
+    let event = s3_event(&[EventRecord::created(
+        &pipeline.bucket,
+        "data/late.csv",
+        None,
+        26,
+    )]);
+    // Nothing listens on port 1: every S3 call is refused, once (no retries).
+    let unreachable = aws_config::SdkConfig::builder()
+        .endpoint_url("http://127.0.0.1:1")
+        .region(pipeline.sdk_config.region().cloned())
+        .credentials_provider(
+            pipeline
+                .sdk_config
+                .credentials_provider()
+                .expect("moto credentials"),
+        )
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .build();
+    let broken = Ingest::from_env(
+        Clients {
+            s3: recorder.s3_client(&unreachable),
+            dynamodb: recorder.dynamodb_client(&pipeline.sdk_config),
+        },
+        &EnvSource::from_pairs(&[("TABLE_NAME", pipeline.table.as_str())]),
+        Arc::new(SystemClock),
+    )
+    .expect("test configuration is valid");
+    let error = broken
+        .handle(&event, "req-1", deadline())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("failed transiently"), "{error}");
+    assert!(
+        pipeline.items().await.is_empty(),
+        "the claim must be released for the retry"
+    );
+    assert!(recorder.actions().contains("dynamodb:DeleteItem"));
+
+    // Lambda's retry, with S3 back, goes through.
+    let fixed = ingest_for(&pipeline, &[], &recorder);
+    let summary = fixed.handle(&event, "req-2", deadline()).await.unwrap();
+    assert!(
+        summary
+            .records
+            .iter()
+            .all(|record| matches!(record.outcome, RecordOutcome::Processed(_))),
+        "{summary:?}"
+    );
+    let actions = recorder.actions();
+    assert!(actions.contains("s3:GetObject"), "{actions:?}");
+    actions
+}
+
+/// The handler's `IAM_ACTIONS` are exactly the actions its scenarios above
+/// call, together: an action granted but never called fails here (each
+/// scenario alone only checks that what it calls is granted).
+#[tokio::test]
+async fn iam_actions_are_exactly_what_the_scenarios_call() {
+    let mut called = BTreeSet::new();
+    called.extend(an_unreadable_object_releases_its_claim_for_the_retry_scenario().await);
+    called.extend(csv_with_a_tricky_key_and_bad_rows_is_ingested_once_scenario().await);
+    called.extend(missing_objects_and_unsupported_types_are_recorded_not_retried_scenario().await);
+    called.extend(
+        configured_key_columns_overwrite_on_reingest_and_missing_columns_fail_the_file_scenario()
+            .await,
+    );
+    let granted: BTreeSet<String> = IAM_ACTIONS
+        .iter()
+        .map(|action| (*action).to_owned())
+        .collect();
+    assert_eq!(
+        called, granted,
+        "called by the scenarios (left) vs IAM_ACTIONS (right)"
     );
 }

@@ -1,6 +1,7 @@
 //! `notify` end to end against moto: real S3 objects, DynamoDB idempotency
 //! items, and the SQS FIFO queue subscribed (raw delivery) to the FIFO topic.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use upstack_test_support::emf_values;
@@ -37,6 +38,11 @@ fn deadline() -> SystemTime {
 
 #[tokio::test]
 async fn each_object_version_is_announced_once_on_both_topics() {
+    each_object_version_is_announced_once_on_both_topics_scenario().await;
+}
+
+/// [`each_object_version_is_announced_once_on_both_topics`], returning every IAM action it made.
+async fn each_object_version_is_announced_once_on_both_topics_scenario() -> BTreeSet<String> {
     let pipeline = MotoPipeline::start().await;
     let recorder = CallRecorder::new();
     let (metrics, lines) =
@@ -141,10 +147,16 @@ async fn each_object_version_is_announced_once_on_both_topics() {
         emf_values(&lines, "upstack/test"),
         [serde_json::json!({"FifoNotificationsSent": 1, "NotificationsSent": 1})]
     );
+    recorder.actions()
 }
 
 #[tokio::test]
 async fn a_bad_record_does_not_cost_the_others() {
+    a_bad_record_does_not_cost_the_others_scenario().await;
+}
+
+/// [`a_bad_record_does_not_cost_the_others`], returning every IAM action it made.
+async fn a_bad_record_does_not_cost_the_others_scenario() -> BTreeSet<String> {
     let pipeline = MotoPipeline::start().await;
     let recorder = CallRecorder::new();
     let notify = notify_for(
@@ -196,10 +208,17 @@ async fn a_bad_record_does_not_cost_the_others() {
         .collect();
     keys.sort();
     assert_eq!(keys, ["\"uploads/a.txt\"", "\"uploads/b.txt\""]);
+    recorder.actions()
 }
 
 #[tokio::test]
 async fn a_transient_failure_fails_the_invocation_and_releases_the_claim() {
+    a_transient_failure_fails_the_invocation_and_releases_the_claim_scenario().await;
+}
+
+/// [`a_transient_failure_fails_the_invocation_and_releases_the_claim`], returning every IAM action it made.
+async fn a_transient_failure_fails_the_invocation_and_releases_the_claim_scenario()
+-> BTreeSet<String> {
     let pipeline = MotoPipeline::start().await;
     let recorder = CallRecorder::new();
     let missing_topic = format!(
@@ -265,10 +284,16 @@ async fn a_transient_failure_fails_the_invocation_and_releases_the_claim() {
         used.iter()
             .all(|action| IAM_ACTIONS.contains(&action.as_str()))
     );
+    recorder.actions()
 }
 
 #[tokio::test]
 async fn a_crashed_attempt_blocks_only_until_its_lease_expires() {
+    a_crashed_attempt_blocks_only_until_its_lease_expires_scenario().await;
+}
+
+/// [`a_crashed_attempt_blocks_only_until_its_lease_expires`], returning every IAM action it made.
+async fn a_crashed_attempt_blocks_only_until_its_lease_expires_scenario() -> BTreeSet<String> {
     let pipeline = MotoPipeline::start().await;
     let clock = Arc::new(FixedClock::at_epoch_seconds(
         SystemTime::now()
@@ -326,4 +351,25 @@ async fn a_crashed_attempt_blocks_only_until_its_lease_expires() {
         "{summary:?}"
     );
     assert_eq!(pipeline.drain(&pipeline.fifo_queue_url).await.len(), 1);
+    recorder.actions()
+}
+
+/// The handler's `IAM_ACTIONS` are exactly the actions its scenarios above
+/// call, together: an action granted but never called fails here (each
+/// scenario alone only checks that what it calls is granted).
+#[tokio::test]
+async fn iam_actions_are_exactly_what_the_scenarios_call() {
+    let mut called = BTreeSet::new();
+    called.extend(each_object_version_is_announced_once_on_both_topics_scenario().await);
+    called.extend(a_bad_record_does_not_cost_the_others_scenario().await);
+    called.extend(a_transient_failure_fails_the_invocation_and_releases_the_claim_scenario().await);
+    called.extend(a_crashed_attempt_blocks_only_until_its_lease_expires_scenario().await);
+    let granted: BTreeSet<String> = IAM_ACTIONS
+        .iter()
+        .map(|action| (*action).to_owned())
+        .collect();
+    assert_eq!(
+        called, granted,
+        "called by the scenarios (left) vs IAM_ACTIONS (right)"
+    );
 }

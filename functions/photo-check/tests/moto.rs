@@ -2,6 +2,7 @@
 //! recorded responses via aws-smithy-mocks, because moto's Rekognition
 //! returns a fixed canned face and cannot show the rules' failure cases.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use upstack_test_support::emf_values;
@@ -67,6 +68,11 @@ fn deadline() -> SystemTime {
 
 #[tokio::test]
 async fn verdicts_are_recorded_and_announced_and_non_images_fail() {
+    verdicts_are_recorded_and_announced_and_non_images_fail_scenario().await;
+}
+
+/// [`verdicts_are_recorded_and_announced_and_non_images_fail`], returning every IAM action it made.
+async fn verdicts_are_recorded_and_announced_and_non_images_fail_scenario() -> BTreeSet<String> {
     let pipeline = MotoPipeline::start().await;
     let recorder = CallRecorder::new();
     let good = detect_faces_returns("good", include_str!("../fixtures/passport_ok.json"));
@@ -214,10 +220,17 @@ async fn verdicts_are_recorded_and_announced_and_non_images_fail() {
             serde_json::json!({"PhotosAccepted": 1, "PhotosRejected": 0}),
         ]
     );
+    recorder.actions()
 }
 
 #[tokio::test]
 async fn throttling_is_retried_and_rekognition_image_errors_are_recorded() {
+    throttling_is_retried_and_rekognition_image_errors_are_recorded_scenario().await;
+}
+
+/// [`throttling_is_retried_and_rekognition_image_errors_are_recorded`], returning every IAM action it made.
+async fn throttling_is_retried_and_rekognition_image_errors_are_recorded_scenario()
+-> BTreeSet<String> {
     let pipeline = MotoPipeline::start().await;
     let recorder = CallRecorder::new();
     let throttled = mock!(Rekognition::detect_faces)
@@ -302,5 +315,59 @@ async fn throttling_is_retried_and_rekognition_image_errors_are_recorded() {
             .starts_with("S3 GetObject (first bytes): NoSuch"),
         "{}",
         states[1].2
+    );
+    recorder.actions()
+}
+
+#[tokio::test]
+async fn an_event_without_a_version_id_reads_the_current_object() {
+    an_event_without_a_version_id_reads_the_current_object_scenario().await;
+}
+
+/// An object in a bucket that keeps no versions (or one written before
+/// versioning was turned on) comes with no `versionId`: the handler reads
+/// the current object (`s3:GetObject`, not `s3:GetObjectVersion`).
+async fn an_event_without_a_version_id_reads_the_current_object_scenario() -> BTreeSet<String> {
+    let pipeline = MotoPipeline::start().await;
+    let recorder = CallRecorder::new();
+    let good = detect_faces_returns("plain", include_str!("../fixtures/passport_ok.json"));
+    let check = photo_check(&pipeline, &[&good], &recorder);
+    pipeline.put_object("photos/plain.jpg", JPEG.to_vec()).await;
+    let event = s3_event(&[EventRecord::created(
+        &pipeline.bucket,
+        "photos/plain.jpg",
+        None,
+        18,
+    )]);
+    let summary = check.handle(&event, "req-1", deadline()).await.unwrap();
+    assert!(
+        summary
+            .records
+            .iter()
+            .all(|record| matches!(record.outcome, RecordOutcome::Processed(_))),
+        "{summary:?}"
+    );
+    let actions = recorder.actions();
+    assert!(actions.contains("s3:GetObject"), "{actions:?}");
+    assert!(!actions.contains("s3:GetObjectVersion"), "{actions:?}");
+    actions
+}
+
+/// The handler's `IAM_ACTIONS` are exactly the actions its scenarios above
+/// call, together: an action granted but never called fails here (each
+/// scenario alone only checks that what it calls is granted).
+#[tokio::test]
+async fn iam_actions_are_exactly_what_the_scenarios_call() {
+    let mut called = BTreeSet::new();
+    called.extend(an_event_without_a_version_id_reads_the_current_object_scenario().await);
+    called.extend(verdicts_are_recorded_and_announced_and_non_images_fail_scenario().await);
+    called.extend(throttling_is_retried_and_rekognition_image_errors_are_recorded_scenario().await);
+    let granted: BTreeSet<String> = IAM_ACTIONS
+        .iter()
+        .map(|action| (*action).to_owned())
+        .collect();
+    assert_eq!(
+        called, granted,
+        "called by the scenarios (left) vs IAM_ACTIONS (right)"
     );
 }
