@@ -669,16 +669,17 @@ async fn throttled_calls_are_retried_by_the_sdk_alone() {
     assert_eq!(describe.num_calls(), 4);
 }
 
-/// After the SDK's attempts (5) the throttling error is reported with AWS's
-/// code, once: no loop around the SDK multiplies the attempts.
+/// After the SDK's attempts (the policy's maximum) the throttling error is
+/// reported with AWS's code, once: no loop around the SDK multiplies them.
 #[tokio::test]
 async fn throttling_beyond_the_sdk_attempts_fails_after_exactly_those_attempts() {
     let describe = mock!(Cfn::describe_stacks)
         .sequence()
         .http_response(|| query_error(400, "Throttling", "Rate exceeded"))
-        .times(6)
+        .times(10)
         .build();
     let cfn = cfn_client_with_sdk_retries(&[&describe]);
+    let attempts = upstack_deploy::aws::retry_config().max_attempts() as usize;
     let clock = ManualClock::default();
     let error = run(
         cfn,
@@ -688,7 +689,8 @@ async fn throttling_beyond_the_sdk_attempts_fails_after_exactly_those_attempts()
     .await
     .result
     .unwrap_err();
-    assert_eq!(describe.num_calls(), 5, "{error}");
+    assert_eq!(describe.num_calls(), attempts, "{error}");
+    assert_eq!(attempts, 8);
     assert!(error.to_string().contains("Throttling"), "{error}");
 }
 

@@ -1,6 +1,9 @@
 //! `ingest` end to end against moto: real objects streamed from S3 into the
 //! table, idempotency and report items, failures recorded or retried.
 
+// Scenarios outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};

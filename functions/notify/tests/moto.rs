@@ -1,6 +1,9 @@
 //! `notify` end to end against moto: real S3 objects, DynamoDB idempotency
 //! items, and the SQS FIFO queue subscribed (raw delivery) to the FIFO topic.
 
+// Scenarios outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

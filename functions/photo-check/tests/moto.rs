@@ -2,6 +2,9 @@
 //! recorded responses via aws-smithy-mocks, because moto's Rekognition
 //! returns a fixed canned face and cannot show the rules' failure cases.
 
+// Scenarios outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
