@@ -46,6 +46,11 @@ pub struct Manifest {
     pub alarms: StackAlarms,
     /// The queues `status` reads the depths of.
     pub queues: Vec<QueueName>,
+    /// The role CloudFormation deploys the stack with (the env file's
+    /// `execution_role_arn`): the change set's `RoleARN`; `null` when the
+    /// env names none (CloudFormation then keeps the stack's earlier role,
+    /// or acts with the deployer's own credentials).
+    pub execution_role_arn: Option<String>,
 }
 
 impl Manifest {
@@ -209,6 +214,7 @@ mod tests {
                 id: "failures".to_owned(),
                 name: "upstack-dev-failures".to_owned(),
             }],
+            execution_role_arn: None,
         }
     }
 

@@ -215,6 +215,7 @@ pub fn render(
         stack_policy: plan.stack_policy,
         alarms: plan.alarms,
         queues: plan.queues,
+        execution_role_arn: plan.execution_role_arn,
     };
     let manifest_json = manifest.to_json();
     Ok(SynthOutput {

@@ -31,6 +31,10 @@ pub struct StackPlan {
     pub alarms: StackAlarms,
     /// The queues the template defines, as `status` reads their depths.
     pub queues: Vec<QueueName>,
+    /// The role CloudFormation deploys the stack with (the env file's
+    /// `execution_role_arn`, checked to be a role of the env's account):
+    /// deploy sends it as the change set's `RoleARN`.
+    pub execution_role_arn: Option<String>,
 }
 
 /// One of the stack's alarms, as the stack model names it.
@@ -168,6 +172,10 @@ impl StackPlan {
                     name: queue.name.clone(),
                 })
                 .collect(),
+            execution_role_arn: config
+                .execution_role_arn
+                .as_ref()
+                .map(|role| role.get_ref().as_str().to_owned()),
         })
     }
 }
