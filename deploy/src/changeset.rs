@@ -193,6 +193,23 @@ pub async fn create_with_rollback(
     rollback: Option<&RollbackSettings>,
     pacing: &Pacing,
 ) -> Result<ChangeSetHandle, ChangeSetError> {
+    create_with_role(client, request, None, rollback, pacing).await
+}
+
+/// [`create_with_rollback`], sending `role_arn` as the change set's
+/// `RoleARN`: the role CloudFormation executes it with (the env's
+/// `execution_role_arn`, `StackPlan::execution_role_arn`). The caller needs
+/// `iam:PassRole` on it. `None` sends no RoleARN: CloudFormation keeps the
+/// role the stack already has, or uses the caller's credentials.
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html>
+pub async fn create_with_role(
+    client: &Client,
+    request: &ChangeSetRequest,
+    role_arn: Option<&str>,
+    rollback: Option<&RollbackSettings>,
+    pacing: &Pacing,
+) -> Result<ChangeSetHandle, ChangeSetError> {
+    let role_arn = role_arn.map(str::to_owned);
     let rollback_configuration = rollback.map(|rollback| {
         RollbackConfiguration::builder()
             .set_rollback_triggers(Some(
@@ -229,6 +246,7 @@ pub async fn create_with_rollback(
             .set_tags(Some(tags.clone()))
             .client_token(&request.client_token)
             .set_description(request.description.clone())
+            .set_role_arn(role_arn.clone())
             .set_rollback_configuration(rollback_configuration.clone());
         call = match &request.template {
             TemplateSource::Body(body) => call.template_body(body),

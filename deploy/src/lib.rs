@@ -6,6 +6,8 @@
 pub mod aws;
 pub mod bootstrap;
 pub mod changeset;
+// `bootstrap --github`: the OIDC provider and the env's CI stack.
+pub mod ci_identity;
 pub mod deploy;
 pub mod destroy;
 pub mod events;
