@@ -170,7 +170,9 @@ pub enum CiIdentityError {
         "the {role} role's permissions need {count} managed policies of at most {MAX_MANAGED_POLICY_CHARS} characters; IAM attaches at most {MAX_POLICIES_PER_ROLE} to a role"
     )]
     TooManyPolicies { role: String, count: usize },
-    #[error("a statement of the {role} role is {chars} characters, over a managed policy's {MAX_MANAGED_POLICY_CHARS}")]
+    #[error(
+        "a statement of the {role} role is {chars} characters, over a managed policy's {MAX_MANAGED_POLICY_CHARS}"
+    )]
     StatementTooLarge { role: String, chars: usize },
 }
 
@@ -327,9 +329,14 @@ impl Target {
 
     fn asset_objects(&self) -> Vec<String> {
         [ASSET_PREFIX, TEMPLATE_PREFIX]
-        .iter()
-        .map(|prefix| format!("arn:{}:s3:::{}/{prefix}*", self.partition, self.asset_bucket))
-        .collect()
+            .iter()
+            .map(|prefix| {
+                format!(
+                    "arn:{}:s3:::{}/{prefix}*",
+                    self.partition, self.asset_bucket
+                )
+            })
+            .collect()
     }
 
     fn asset_bucket_arn(&self) -> String {
@@ -341,7 +348,11 @@ impl Target {
     /// has no resource of the type. Names are the stack's deterministic
     /// ones (`stack/src/build.rs`); the exec-role test checks every named
     /// resource of both envs' templates falls under them.
-    fn placeholders(&self, service: &str, resource_type: &str) -> Option<Vec<(&'static str, String)>> {
+    fn placeholders(
+        &self,
+        service: &str,
+        resource_type: &str,
+    ) -> Option<Vec<(&'static str, String)>> {
         let prefix = &self.prefix;
         let any_named = format!("{prefix}-*");
         let generated = format!("{}-*", self.stack_name);
@@ -412,7 +423,8 @@ fn scope_of(target: &Target, action: &IamAction) -> Result<Scope, String> {
     let mut resources = BTreeSet::new();
     let mut labels = BTreeSet::new();
     for resource_type in action.resource_types {
-        if let Some(arn) = target.resources_of(action.service(), resource_type.name, resource_type.arn)
+        if let Some(arn) =
+            target.resources_of(action.service(), resource_type.name, resource_type.arn)
         {
             resources.insert(arn);
             labels.insert(pascal(resource_type.name));
@@ -540,8 +552,11 @@ impl Grants {
                 .actions(actions.iter().cloned())
                 .resources(resources.iter().map(|arn| Value::Lit(arn.clone())));
             for (operator, key, values) in conditions {
-                statement =
-                    statement.condition(operator, key, values.iter().map(|v| Value::Lit(v.clone())));
+                statement = statement.condition(
+                    operator,
+                    key,
+                    values.iter().map(|v| Value::Lit(v.clone())),
+                );
             }
             statements.push(statement);
         }
@@ -555,7 +570,10 @@ fn chars<T: serde::Serialize>(value: &T) -> usize {
 }
 
 /// Packs statements into as few managed policies as fit the size limit.
-fn pack(role: RoleKind, statements: Vec<Statement>) -> Result<Vec<PolicyDocument>, CiIdentityError> {
+fn pack(
+    role: RoleKind,
+    statements: Vec<Statement>,
+) -> Result<Vec<PolicyDocument>, CiIdentityError> {
     let mut documents: Vec<PolicyDocument> = Vec::new();
     let mut current = PolicyDocument::default();
     for statement in statements {
@@ -752,7 +770,11 @@ pub fn ci_identities(
         );
     };
     let asset_reads = |grants: &mut Grants| {
-        grants.grant_on(&["s3:ListBucket"], "AssetBucket", vec![target.asset_bucket_arn()]);
+        grants.grant_on(
+            &["s3:ListBucket"],
+            "AssetBucket",
+            vec![target.asset_bucket_arn()],
+        );
         grants.grant_on(
             &[
                 "s3:GetObject",
@@ -763,7 +785,11 @@ pub fn ci_identities(
             "ReadAssets",
             target.asset_objects(),
         );
-        grants.grant_on(&["cloudwatch:DescribeAlarms"], "EnvAlarms", vec![alarms.clone()]);
+        grants.grant_on(
+            &["cloudwatch:DescribeAlarms"],
+            "EnvAlarms",
+            vec![alarms.clone()],
+        );
     };
 
     // The plan role.
@@ -800,7 +826,11 @@ pub fn ci_identities(
                 "cloudformation:RoleArn",
                 vec![role_arn(RoleKind::Execution)],
             ),
-            ("ForAllValues:StringEquals", "cloudformation:ResourceTypes", types.clone()),
+            (
+                "ForAllValues:StringEquals",
+                "cloudformation:ResourceTypes",
+                types.clone(),
+            ),
         ],
     );
     // Uploads only where no object exists (If-None-Match: *): an asset key,
@@ -843,7 +873,11 @@ pub fn ci_identities(
         "EnvQueues",
         vec![target.arn("sqs", true, &format!("{}-*", target.prefix))],
     );
-    deploy.grant_on(&["cloudwatch:GetMetricData"], "MetricsAnyResource", vec!["*".into()]);
+    deploy.grant_on(
+        &["cloudwatch:GetMetricData"],
+        "MetricsAnyResource",
+        vec!["*".into()],
+    );
     pass_to_cloudformation(&mut deploy);
     if !config.production {
         deploy.extend(&plan);
@@ -926,7 +960,9 @@ pub fn ci_identities(
                 tags: (!tags.is_empty()).then(|| {
                     Value::Lit(
                         tags.iter()
-                            .map(|(key, value)| Value::Lit(iam::role::Tag::new(key.as_str(), value.as_str())))
+                            .map(|(key, value)| {
+                                Value::Lit(iam::role::Tag::new(key.as_str(), value.as_str()))
+                            })
                             .collect(),
                     )
                 }),
