@@ -420,6 +420,19 @@ fn scope_of(target: &Target, action: &IamAction) -> Result<Scope, String> {
             label: format!("{}AnyResource", pascal(action.service())),
         });
     }
+    // A request names one resource of each required type: when the stack
+    // has none of one of them, the action cannot act on this stack at all.
+    if let Some(missing) = action.resource_types.iter().find(|resource_type| {
+        resource_type.required
+            && target
+                .resources_of(action.service(), resource_type.name, resource_type.arn)
+                .is_none()
+    }) {
+        return Err(format!(
+            "needs a {} resource too, of which the stack has none",
+            missing.name
+        ));
+    }
     let mut resources = BTreeSet::new();
     let mut labels = BTreeSet::new();
     for resource_type in action.resource_types {
@@ -822,7 +835,7 @@ pub fn ci_identities(
         vec![stack.clone()],
         vec![
             (
-                "StringEquals",
+                "ArnEquals",
                 "cloudformation:RoleArn",
                 vec![role_arn(RoleKind::Execution)],
             ),

@@ -333,7 +333,7 @@ fn the_plan_role_can_never_execute_update_delete_or_overwrite() {
         );
         let create = only("cloudformation:CreateChangeSet");
         assert_eq!(
-            create["Condition"]["StringEquals"]["cloudformation:RoleArn"],
+            create["Condition"]["ArnEquals"]["cloudformation:RoleArn"],
             json!([identities.role(RoleKind::Execution).arn])
         );
         assert_eq!(
