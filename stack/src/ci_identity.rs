@@ -67,6 +67,38 @@ pub const ASSET_PREFIX: &str = "assets/";
 pub const TEMPLATE_PREFIX: &str = "templates/";
 /// IAM role names are at most 64 characters.
 const MAX_ROLE_NAME: usize = 64;
+/// Bucket actions that let a role give itself object actions on the same
+/// bucket: a role that may rewrite a bucket's policy or ACL can grant itself
+/// any access to its objects, and one that may set its lifecycle can expire
+/// (delete) them. Withholding those object actions from such a role protects
+/// nothing and only makes its policy claim a limit that does not exist, so
+/// the execution role, which may reconfigure the env's buckets, is granted
+/// them on exactly those buckets' objects (parliament's
+/// RESOURCE_POLICY_PRIVILEGE_ESCALATION check asks for the same pairs).
+pub const BUCKET_CONTROL_IMPLIES: [(&str, &[&str]); 3] = [
+    (
+        "s3:PutBucketAcl",
+        &["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+    ),
+    (
+        "s3:PutBucketPolicy",
+        &["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+    ),
+    ("s3:PutLifecycleConfiguration", &["s3:DeleteObject"]),
+];
+
+/// The object actions a role with `granted` can give itself
+/// ([`BUCKET_CONTROL_IMPLIES`]), sorted.
+pub fn implied_object_actions<'a>(
+    granted: impl IntoIterator<Item = &'a str>,
+) -> BTreeSet<&'static str> {
+    let granted: BTreeSet<&str> = granted.into_iter().collect();
+    BUCKET_CONTROL_IMPLIES
+        .iter()
+        .filter(|(bucket_action, _)| granted.contains(bucket_action))
+        .flat_map(|(_, object_actions)| object_actions.iter().copied())
+        .collect()
+}
 
 /// `OWNER/REPO` of a GitHub repository, checked against GitHub's rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,6 +206,14 @@ pub enum CiIdentityError {
         "a statement of the {role} role is {chars} characters, over a managed policy's {MAX_MANAGED_POLICY_CHARS}"
     )]
     StatementTooLarge { role: String, chars: usize },
+    #[error(
+        "env `{env}`: its resources are named `{prefix}-*`, which also matches the asset bucket `{bucket}` of every env in the account; the execution role may reconfigure the env's buckets and their objects, so it would reach the assets that every env deploys from: rename the env (envs/{env}.toml) or change `app`"
+    )]
+    ReachesAssetBucket {
+        env: String,
+        prefix: String,
+        bucket: String,
+    },
 }
 
 /// The account's GitHub OIDC provider, as bootstrap creates it or expects it.
@@ -661,6 +701,16 @@ pub fn ci_identities(
         stack_name: app_stack_name.clone(),
         asset_bucket: upstack_contract::assets::bucket_name(&account, &region),
     };
+    if target
+        .asset_bucket
+        .starts_with(&format!("{}-", target.prefix))
+    {
+        return Err(CiIdentityError::ReachesAssetBucket {
+            env: env.to_owned(),
+            prefix: target.prefix,
+            bucket: target.asset_bucket,
+        });
+    }
     let ci_stack_name = format!("{app_stack_name}-ci");
     let role_name = |kind: RoleKind| format!("{app_stack_name}-ci-{}", kind.word());
     for kind in RoleKind::ALL {
@@ -700,6 +750,7 @@ pub fn ci_identities(
         exec_actions.extend(permissions.all());
         read_actions.extend(permissions.read.iter().copied());
     }
+    let mut exec_granted = BTreeSet::new();
     for name in &exec_actions {
         let action = iam_action(name).ok_or_else(|| CiIdentityError::UnknownAction {
             action: (*name).to_owned(),
@@ -715,6 +766,7 @@ pub fn ci_identities(
                 continue;
             }
         };
+        exec_granted.insert(*name);
         match *name {
             // Lambda reads a function's zip with the caller's credentials
             // (CreateFunction, UpdateFunctionCode): the assets, read only.
@@ -739,6 +791,24 @@ pub fn ci_identities(
             _ => {}
         }
         execution.grant(name, scope);
+    }
+    // What the granted bucket actions give anyway, said in the policy: on
+    // the objects of the same (the env's own) buckets.
+    for name in implied_object_actions(exec_granted.iter().copied()) {
+        if exec_actions.contains(name) {
+            continue;
+        }
+        let action = iam_action(name).ok_or_else(|| CiIdentityError::UnknownAction {
+            action: name.to_owned(),
+        })?;
+        match scope_of(&target, action) {
+            Ok(scope) => execution.grant(name, scope),
+            Err(reason) => withheld.push(Withheld {
+                role: RoleKind::Execution,
+                action: name.to_owned(),
+                reason,
+            }),
+        }
     }
     for name in &read_actions {
         let Some(action) = iam_action(name) else {

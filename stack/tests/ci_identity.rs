@@ -242,14 +242,30 @@ fn every_execution_role_action_is_a_handler_permission_of_a_type_of_the_stack() 
             .filter(|withheld| withheld.role == RoleKind::Execution)
             .map(|withheld| withheld.action.clone())
             .collect();
+        // Beyond the handler permissions only what their bucket actions
+        // give anyway (ci_identity::BUCKET_CONTROL_IMPLIES).
+        let implied: BTreeSet<String> =
+            ci_identity::implied_object_actions(granted.iter().map(String::as_str))
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+        let beyond: BTreeSet<&String> = granted.difference(&needed).collect();
         assert!(
-            granted.is_subset(&needed),
-            "{env}: granted beyond the handler permissions: {:?}",
-            granted.difference(&needed).collect::<Vec<_>>()
+            beyond.iter().all(|action| implied.contains(*action)),
+            "{env}: granted beyond the handler permissions: {beyond:?}"
+        );
+        assert_eq!(
+            beyond,
+            BTreeSet::from([&"s3:PutObject".to_owned()]),
+            "{env}"
         );
         // Nothing is lost silently: every handler permission is granted or
         // withheld with its reason.
-        let accounted: BTreeSet<String> = granted.union(&withheld).cloned().collect();
+        let accounted: BTreeSet<String> = granted
+            .union(&withheld)
+            .filter(|action| needed.contains(*action))
+            .cloned()
+            .collect();
         assert_eq!(accounted, needed, "{env}");
         // Withheld only what acts on resources this stack never has.
         for withheld in &identities.withheld {
@@ -527,6 +543,72 @@ fn the_execution_role_covers_every_named_resource_of_its_env_and_none_of_the_oth
             }
         }
     }
+}
+
+/// A role that may rewrite a bucket's policy or ACL can give itself any
+/// object access there: the execution role's policy says so, on exactly the
+/// env's buckets, in the same managed policy as the bucket actions (where
+/// parliament looks for them).
+#[test]
+fn the_execution_role_may_use_the_objects_of_exactly_the_buckets_it_may_reconfigure() {
+    for (env, identities, _) in both() {
+        let own = allowed(&identities, RoleKind::Execution);
+        let buckets = format!("arn:aws:s3:::upstack-{env}-*");
+        let objects = format!("{buckets}/*");
+        let assets = "arn:aws:s3:::upstack-assets-123456789012-eu-west-1/assets/*";
+        for (bucket_action, object_actions) in ci_identity::BUCKET_CONTROL_IMPLIES {
+            assert_eq!(
+                own[bucket_action],
+                BTreeSet::from([buckets.clone()]),
+                "{env}"
+            );
+            for object_action in object_actions {
+                let expected = if *object_action == "s3:GetObject" {
+                    // Lambda also reads the handler zips with it.
+                    BTreeSet::from([assets.to_owned(), objects.clone()])
+                } else {
+                    BTreeSet::from([objects.clone()])
+                };
+                assert_eq!(own[*object_action], expected, "{env} {object_action}");
+            }
+        }
+        let policy = identities
+            .role(RoleKind::Execution)
+            .policies
+            .iter()
+            .find(|policy| {
+                serde_json::to_string(&policy.document)
+                    .unwrap()
+                    .contains("s3:PutBucketPolicy")
+            })
+            .unwrap();
+        let text = serde_json::to_string(&policy.document).unwrap();
+        for action in ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"] {
+            assert!(
+                text.contains(action),
+                "{env}: {action} not beside s3:PutBucketPolicy"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_env_whose_names_match_the_asset_bucket_is_refused() {
+    let config = pinned("assets", &DEV.replace("upstack-dev", "upstack-assets"));
+    let app = upstack_stack::synthesize("assets", &config, &assets())
+        .unwrap()
+        .template;
+    let repository = Repository::parse("octo-org/octo-repo").unwrap();
+    let error = ci_identity::ci_identities("assets", &config, &repository, &app).unwrap_err();
+    assert_eq!(
+        error,
+        CiIdentityError::ReachesAssetBucket {
+            env: "assets".into(),
+            prefix: "upstack-assets".into(),
+            bucket: "upstack-assets-123456789012-eu-west-1".into(),
+        }
+    );
+    assert!(error.to_string().contains("rename the env"), "{error}");
 }
 
 #[test]
