@@ -101,7 +101,7 @@ install_venv() {
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
         echo "test tools: up to date (.venv)"
     else
-        echo "test tools: installing into .venv (moto, cfn-lint, checkov, zig, cargo-zigbuild)"
+        echo "test tools: installing into .venv (moto, cfn-lint, checkov, parliament, zig, cargo-zigbuild)"
         [ -x .venv/bin/python ] || "$python" -m venv .venv
         install_uv
         uv_install -r scripts/requirements-test.txt
@@ -126,6 +126,7 @@ install_venv() {
         [ -x ".venv/bin/$tool" ] || { echo "error: .venv/bin/$tool missing after install" >&2; exit 1; }
     done
     .venv/bin/python -m ziglang version >/dev/null || { echo "error: zig (ziglang) does not run" >&2; exit 1; }
+    .venv/bin/python -W ignore -c 'import parliament' || { echo "error: parliament does not import (it needs setuptools < 81 for pkg_resources)" >&2; exit 1; }
     echo "test tools: ready ($(.venv/bin/cfn-lint --version), checkov $(.venv/bin/checkov --version), zig $(.venv/bin/python -m ziglang version))"
 }
 

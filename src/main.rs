@@ -47,7 +47,7 @@ enum Command {
     Bundle(cmd::bundle::Args),
     /// Run a handler locally behind an embedded Lambda Runtime API
     Invoke(cmd::invoke::Args),
-    /// Create the per-account, per-region asset bucket deploy uploads to
+    /// Create the per-account, per-region asset bucket deploy uploads to; with --github, the env's CI identities
     Bootstrap(cmd::bootstrap::Args),
     /// Deploy an environment through a reviewed CloudFormation change set
     Deploy(cmd::deploy::Args),

@@ -171,6 +171,7 @@ fn plan_file(case: &str, dir: &std::path::Path) -> PathBuf {
             stack_policy: None,
             alarms: Default::default(),
             queues: Vec::new(),
+            execution_role_arn: None,
         },
         account: "123456789012".into(),
         region: "eu-west-1".into(),

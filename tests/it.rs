@@ -2,6 +2,7 @@
 //! each `tests/*.rs` was its own binary linking the AWS SDKs, and linking
 //! them dominated CI time and `target/` size.
 
+mod ci_identity_lint;
 mod cli_diff;
 mod cli_diff_moto;
 mod deploy_cli;

@@ -84,6 +84,7 @@ pub mod iam;
 pub mod kms;
 pub mod lambda;
 pub mod logs;
+pub mod permissions;
 pub mod registry;
 pub mod s3;
 pub mod sns;

@@ -43,6 +43,9 @@ pub enum Principal {
     Aws(Vec<Value<String>>),
     /// `{"Service": [...]}`: AWS service principals such as `sns.amazonaws.com`.
     Service(Vec<String>),
+    /// `{"Federated": [...]}`: identity providers (an OIDC provider's ARN),
+    /// for `sts:AssumeRoleWithWebIdentity` trust.
+    Federated(Vec<Value<String>>),
 }
 
 /// One policy statement. Build with [`Statement::allow`] / [`Statement::deny`].
@@ -147,6 +150,11 @@ impl Serialize for Principal {
             Principal::Service(services) => {
                 let mut map = serializer.serialize_map(Some(1))?;
                 map.serialize_entry("Service", services)?;
+                map.end()
+            }
+            Principal::Federated(providers) => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                map.serialize_entry("Federated", providers)?;
                 map.end()
             }
         }

@@ -5,6 +5,7 @@
 mod aws_enum;
 pub mod iam;
 pub mod intrinsic;
+pub mod permissions;
 pub mod regions;
 pub mod resource;
 pub mod stack_policy;
@@ -14,6 +15,7 @@ pub mod value;
 
 pub use iam::{Effect, PolicyDocument, Principal, Statement};
 pub use intrinsic::PseudoValues;
+pub use permissions::{DroppedPermission, HandlerPermissions, IamAction, IamResourceType};
 pub use resource::{Resource, ResourceInfo, ResourceRef, TypeLookup};
 pub use stack_policy::{StackPolicy, StatefulResource, UpdateAction};
 pub use template::{

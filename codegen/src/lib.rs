@@ -11,6 +11,7 @@ pub mod facts;
 pub mod fixups;
 pub mod model;
 pub mod naming;
+pub mod permissions;
 pub mod render;
 
 use std::collections::BTreeMap;
@@ -82,6 +83,7 @@ pub fn generate(root: &Path) -> Result<BTreeMap<PathBuf, String>> {
     let mut models = Vec::new();
     let types = read_types(&schemas_dir)?;
     let facts = facts::Facts::read(&schemas_dir, &types)?;
+    let permissions = permissions::generate(&schemas_dir, &types)?;
     for type_name in types {
         let file = schema_file_name(&type_name);
         let path = schemas_dir.join(&file);
@@ -139,6 +141,7 @@ pub fn generate(root: &Path) -> Result<BTreeMap<PathBuf, String>> {
     }
     let all: Vec<&ResourceModel> = models.iter().collect();
     files.insert(PathBuf::from("registry.rs"), render::registry_file(&all));
+    files.insert(PathBuf::from("permissions.rs"), permissions);
     let services: Vec<String> = by_service.keys().cloned().collect();
     files.insert(PathBuf::from("lib.rs"), render::lib_file(&services));
 

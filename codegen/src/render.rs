@@ -271,6 +271,7 @@ pub fn lib_file(services: &[String]) -> String {
     for service in services {
         let _ = writeln!(out, "pub mod {service};");
     }
+    out.push_str("pub mod permissions;\n");
     out.push_str("pub mod registry;\n");
     out
 }

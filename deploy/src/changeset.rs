@@ -49,6 +49,12 @@ pub struct ChangeSetRequest {
     /// not create a second change set.
     pub client_token: String,
     pub description: Option<String>,
+    /// The change set's `RoleARN`: the role CloudFormation executes it with
+    /// (the env's `execution_role_arn`). The caller needs `iam:PassRole` on
+    /// it. `None` sends none: CloudFormation keeps the role the stack
+    /// already has, or acts with the caller's credentials.
+    /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html>
+    pub role_arn: Option<String>,
 }
 
 impl ChangeSetRequest {
@@ -227,6 +233,7 @@ pub async fn create_with_rollback(
             .set_tags(Some(tags.clone()))
             .client_token(&request.client_token)
             .set_description(request.description.clone())
+            .set_role_arn(request.role_arn.clone())
             .set_rollback_configuration(rollback_configuration.clone());
         call = match &request.template {
             TemplateSource::Body(body) => call.template_body(body),

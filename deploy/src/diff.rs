@@ -298,6 +298,7 @@ async fn deployed_side(
                 new_template,
                 exists,
                 &change_set_name,
+                output.manifest.execution_role_arn.as_deref(),
                 &command.pacing,
             )
             .await

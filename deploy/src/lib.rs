@@ -11,6 +11,7 @@ pub mod aws;
 pub mod assets;
 pub mod bootstrap;
 pub mod changeset;
+// `bootstrap --github`: the OIDC provider and the env's CI stack.
 pub mod deploy;
 // `diff`: what deploying would change.
 pub mod destroy;

@@ -94,6 +94,7 @@ pub async fn change_set_changes(
     template: &Json,
     stack_exists: bool,
     change_set_name: &str,
+    role_arn: Option<&str>,
     pacing: &Pacing,
 ) -> Result<Vec<ChangeSetResource>, LiveDiffError> {
     // Compact JSON: the pretty synth output of a full pipeline is close to the limit.
@@ -116,6 +117,10 @@ pub async fn change_set_changes(
         description: Some(
             "upstack diff --change-set (review only, deleted after reading)".to_owned(),
         ),
+        // The env's execution role, as deploy sends it: the plan role may
+        // create change sets only with it, and CloudFormation's verdicts are
+        // then those of the role that would run the change.
+        role_arn: role_arn.map(str::to_owned),
     };
     let handle = changeset::create(client, &request).await?;
     let outcome = read_change_set(client, &handle, pacing).await;

@@ -637,6 +637,7 @@ mod tests {
                 monitoring_minutes: 10,
             },
             queues: Vec::new(),
+            execution_role_arn: None,
         }
     }
 

@@ -44,6 +44,9 @@ fn change(logical_id: &str, action: ChangeAction, replacement: Option<Replacemen
         .build()
 }
 
+/// The execution role a change set is created with (`RoleARN`).
+const ROLE: &str = "arn:aws:iam::123456789012:role/upstack-ci/upstack-dev-cfn-exec";
+
 #[tokio::test]
 async fn create_sends_named_iam_capability_tags_token_and_template() {
     let rule = mock!(Client::create_change_set)
@@ -61,6 +64,7 @@ async fn create_sends_named_iam_capability_tags_token_and_template() {
                 && request.client_token() == Some("token-1")
                 && request.template_url() == Some("https://bucket.s3.amazonaws.com/t.json")
                 && request.template_body().is_none()
+                && request.role_arn() == Some(ROLE)
         })
         .then_output(|| {
             CreateChangeSetOutput::builder()
@@ -77,6 +81,7 @@ async fn create_sends_named_iam_capability_tags_token_and_template() {
         tags: vec![("env".into(), "dev".into())],
         client_token: "token-1".into(),
         description: None,
+        role_arn: Some(ROLE.into()),
     };
     let handle = changeset::create(&client, &request).await.unwrap();
     assert_eq!(handle.id, "arn:cs/1");

@@ -217,6 +217,7 @@ fn manifest() -> upstack_stack::Manifest {
         stack_policy: None,
         alarms: Default::default(),
         queues: Vec::new(),
+        execution_role_arn: None,
     }
 }
 

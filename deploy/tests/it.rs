@@ -5,6 +5,7 @@
 mod assets_recorded;
 mod aws_validate;
 mod aws_validate_stack;
+mod ci_identity_moto;
 mod deploy_changeset;
 mod deploy_destroy;
 mod deploy_moto;

@@ -162,6 +162,7 @@ async fn an_update_change_set_is_read_merged_and_deleted() {
         &new_template(),
         true,
         "upstack-diff-1",
+        None,
         &pacing(),
     )
     .await
@@ -255,6 +256,7 @@ async fn a_create_change_set_also_deletes_the_review_in_progress_stack() {
         &new_template(),
         false,
         "upstack-diff-2",
+        None,
         &pacing(),
     )
     .await
@@ -290,6 +292,7 @@ async fn a_failed_change_set_is_reported_and_still_cleaned_up() {
         &new_template(),
         true,
         "upstack-diff-3",
+        None,
         &pacing(),
     )
     .await
@@ -331,6 +334,7 @@ async fn no_changes_is_an_empty_list_not_an_error() {
         &old_template(),
         true,
         "upstack-diff-4",
+        None,
         &pacing(),
     )
     .await
@@ -349,6 +353,7 @@ async fn a_template_over_the_body_limit_is_refused_before_any_call() {
         &big,
         true,
         "upstack-diff-5",
+        None,
         &pacing(),
     )
     .await

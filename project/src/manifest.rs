@@ -159,6 +159,7 @@ mod tests {
                 id: "failures".to_owned(),
                 name: "upstack-dev-failures".to_owned(),
             }],
+            execution_role_arn: None,
         }
     }
 

@@ -35,6 +35,11 @@ pub struct EnvConfig {
     /// When set, deploy refuses to run against any other account.
     #[serde(default)]
     pub account_id: Option<AccountId>,
+    /// The IAM role CloudFormation deploys the stack with (the change set's
+    /// `RoleARN`): the execution role `bootstrap --github` creates. Must be
+    /// a role of `account_id`'s account, which it then requires.
+    #[serde(default)]
+    pub execution_role_arn: Option<toml::Spanned<RoleArn>>,
     /// Email addresses subscribed to the standard topic (each must confirm).
     #[serde(default)]
     pub notification_emails: Vec<Email>,
@@ -373,6 +378,15 @@ pub fn parse(file: &str, text: &str) -> Result<EnvConfig, ConfigError> {
     })?;
     check_names_fit(&config)
         .map_err(|message| located(Some(config.app.span()), Some("app".to_owned()), message))?;
+    if let Some(role) = &config.execution_role_arn {
+        check_role_account(role.get_ref(), &config).map_err(|message| {
+            located(
+                Some(role.span()),
+                Some("execution_role_arn".to_owned()),
+                message,
+            )
+        })?;
+    }
     for kind in AlarmKind::ALL {
         let settings = config.alarms.settings(kind);
         let total = settings.period_seconds * settings.evaluation_periods;
@@ -419,6 +433,37 @@ fn check_names_fit(config: &EnvConfig) -> Result<(), String> {
             config.app(),
             config.region.as_str(),
             63 - (longest - config.app().len())
+        ));
+    }
+    Ok(())
+}
+
+/// The execution role must be a role of the env's own account and partition:
+/// CloudFormation can only assume a role of the stack's account.
+fn check_role_account(role: &RoleArn, config: &EnvConfig) -> Result<(), String> {
+    let Some(account) = &config.account_id else {
+        return Err(format!(
+            "`{}` needs `account_id`: the execution role belongs to one account, so the env must pin it (add `account_id = \"{}\"`)",
+            role.as_str(),
+            role.account()
+        ));
+    };
+    if role.account() != account.as_str() {
+        return Err(format!(
+            "`{}` is a role of account {}, but the env deploys to account {} (`account_id`)",
+            role.as_str(),
+            role.account(),
+            account.as_str()
+        ));
+    }
+    let partition = crate::regions::lookup(config.region.as_str()).map(|region| region.partition);
+    if partition.is_some_and(|partition| partition != role.partition()) {
+        return Err(format!(
+            "`{}` is in partition `{}`, but region {} is in `{}`",
+            role.as_str(),
+            role.partition(),
+            config.region.as_str(),
+            partition.unwrap_or_default()
         ));
     }
     Ok(())
@@ -555,6 +600,67 @@ impl AccountId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+validated!(
+    /// An IAM role ARN: `arn:<partition>:iam::<12-digit account>:role/<path/>name`.
+    /// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns>
+    RoleArn(String),
+    |value| role_arn_error(&value).map_or(Ok(()), Err)
+);
+
+impl RoleArn {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The ARN's partition (`aws`, `aws-cn`, `aws-us-gov`).
+    pub fn partition(&self) -> &str {
+        self.0.split(':').nth(1).unwrap_or_default()
+    }
+
+    /// The ARN's 12-digit account.
+    pub fn account(&self) -> &str {
+        self.0.split(':').nth(4).unwrap_or_default()
+    }
+}
+
+fn role_arn_error(value: &str) -> Option<String> {
+    let bad = |why: &str| {
+        Some(format!(
+            "`{value}` is not an IAM role ARN ({why}); expected `arn:aws:iam::<account>:role/<name>`, as `upstack bootstrap --github` prints it"
+        ))
+    };
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    let [arn, partition, service, region, account, resource] = parts.as_slice() else {
+        return bad("it does not have the six `:`-separated parts of an ARN");
+    };
+    if *arn != "arn" || !matches!(*partition, "aws" | "aws-cn" | "aws-us-gov") {
+        return bad("it must start with `arn:aws:`, `arn:aws-cn:` or `arn:aws-us-gov:`");
+    }
+    if *service != "iam" || !region.is_empty() {
+        return bad("the service must be `iam`, with no region");
+    }
+    if account.len() != 12 || !account.chars().all(|c| c.is_ascii_digit()) {
+        return bad("the account must be 12 digits");
+    }
+    let Some(path_and_name) = resource.strip_prefix("role/") else {
+        return bad("the resource must be `role/...`");
+    };
+    let name = path_and_name.rsplit('/').next().unwrap_or_default();
+    let name_ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+    let path_ok = path_and_name.len() <= 512 + 64
+        && path_and_name
+            .chars()
+            .all(|c| c.is_ascii_graphic() && c != '*' && c != '?');
+    if !name_ok || !path_ok {
+        return bad("the role name must be 1-64 letters, digits or `+=,.@_-`, without wildcards");
+    }
+    None
 }
 
 validated!(

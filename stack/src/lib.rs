@@ -4,6 +4,8 @@
 
 pub mod build;
 pub mod checks;
+// The CI roles of `bootstrap --github`.
+pub mod ci_identity;
 pub mod config;
 pub mod grants;
 pub mod model;

@@ -61,6 +61,10 @@ pub struct Manifest {
     pub alarms: StackAlarms,
     /// The queues `status` reads the depths of.
     pub queues: Vec<QueueName>,
+    /// The role CloudFormation deploys the stack with (the env file's
+    /// `execution_role_arn`, checked to be a role of the env's account):
+    /// deploy sends it as the change set's `RoleARN`.
+    pub execution_role_arn: Option<String>,
 }
 
 impl Manifest {
@@ -231,6 +235,10 @@ impl StackPlan {
                     name: queue.name.clone(),
                 })
                 .collect(),
+            execution_role_arn: config
+                .execution_role_arn
+                .as_ref()
+                .map(|role| role.get_ref().as_str().to_owned()),
         };
         Ok(StackPlan {
             template,

@@ -340,3 +340,77 @@ fn an_alarm_kind_is_serialized_as_its_table_key() {
         );
     }
 }
+
+#[test]
+fn execution_role_arn_must_be_a_role_of_the_envs_account() {
+    let base = include_str!("../../envs/dev.toml");
+    let with = |lines: &str| {
+        base.replacen(
+            "region = \"eu-west-1\"\n",
+            &format!("region = \"eu-west-1\"\n{lines}\n"),
+            1,
+        )
+    };
+    let role = "arn:aws:iam::123456789012:role/upstack-ci/upstack-dev-ci-cfn-exec";
+
+    let config = config::parse(
+        "envs/dev.toml",
+        &with(&format!(
+            "account_id = \"123456789012\"\nexecution_role_arn = \"{role}\""
+        )),
+    )
+    .unwrap();
+    let assets = upstack_contract::handler::ALL
+        .iter()
+        .map(|h| ((*h).to_owned(), format!("assets/{h}-arm64-00.zip")))
+        .collect();
+    let plan = upstack_stack::synthesize("dev", &config, &assets).unwrap();
+    assert_eq!(plan.manifest.execution_role_arn.as_deref(), Some(role));
+
+    let error = config::parse(
+        "envs/dev.toml",
+        &with(&format!("execution_role_arn = \"{role}\"")),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.starts_with("envs/dev.toml:7: key `execution_role_arn`: "),
+        "{error}"
+    );
+    assert!(error.contains("needs `account_id`"), "{error}");
+
+    let error = config::parse(
+        "envs/dev.toml",
+        &with(&format!(
+            "account_id = \"111111111111\"\nexecution_role_arn = \"{role}\""
+        )),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.contains(
+            "is a role of account 123456789012, but the env deploys to account 111111111111"
+        ),
+        "{error}"
+    );
+
+    for bad in [
+        "arn:aws:iam::123456789012:user/someone",
+        "arn:aws:s3:::bucket",
+        "arn:aws:iam::12345:role/x",
+        "arn:aws:iam:eu-west-1:123456789012:role/x",
+        "arn:aws:iam::123456789012:role/*",
+        "not-an-arn",
+    ] {
+        let error = config::parse(
+            "envs/dev.toml",
+            &with(&format!(
+                "account_id = \"123456789012\"\nexecution_role_arn = \"{bad}\""
+            )),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("is not an IAM role ARN"), "{bad}: {error}");
+        assert!(error.contains("key `execution_role_arn`"), "{bad}: {error}");
+    }
+}

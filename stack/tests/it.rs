@@ -3,5 +3,6 @@
 //! them dominated CI time and `target/` size.
 
 mod checks;
+mod ci_identity;
 mod config;
 mod templates;

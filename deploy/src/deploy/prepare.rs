@@ -289,6 +289,7 @@ where
             .collect(),
         client_token: format!("upstack-cs-{}", options.deploy_id),
         description: Some(format!("upstack deploy --env {env}")),
+        role_arn: manifest.execution_role_arn.clone(),
     };
     let triggers = choose_triggers(&manifest.alarms, &observed_alarms);
     for line in triggers.lines() {

@@ -1,10 +1,14 @@
 //! `bootstrap`: the per-account, per-region asset bucket deploy uploads
-//! handler zips and large templates to.
+//! handler zips and large templates to; with a GitHub repository, the env's
+//! CI identities too ([`ci`]); the whole command is [`command::run`].
 //!
 //! Plain S3 calls rather than a bootstrap CloudFormation stack (CDK's
 //! choice): every call below is an idempotent "put the whole setting", so
 //! re-running converges the bucket to the desired state even if someone
 //! changed it by hand, without a second stack to deploy, diff and delete.
+
+pub mod ci;
+pub mod command;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::types::{
