@@ -70,12 +70,23 @@ fn dev_identities() -> CiIdentities {
     upstack_stack::ci_identity::ci_identities("dev", &config, &repository, &app).unwrap()
 }
 
+/// The clients, after the asset bucket bootstrap creates before the CI
+/// identities (the deploy flow the CI stack goes through checks for it).
 async fn clients(moto: &MotoServer) -> CiClients {
     let config = moto.sdk_config().await;
-    CiClients {
-        cloudformation: aws_sdk_cloudformation::Client::new(&config),
+    let clients = CiClients {
+        deploy: upstack_deploy::deploy::DeployClients::new(&config),
         iam: Iam::new(&config),
-    }
+    };
+    upstack_deploy::bootstrap::bootstrap(
+        &clients.deploy.s3,
+        &upstack_deploy::bootstrap::asset_bucket(ACCOUNT, REGION),
+        REGION,
+        false,
+    )
+    .await
+    .unwrap();
+    clients
 }
 
 async fn run(
@@ -90,6 +101,7 @@ async fn run(
         &CiBootstrapOptions {
             pacing: fast_pacing(),
             run_id: run_id.into(),
+            outputs_path: std::env::temp_dir().join(format!("ci-outputs-{run_id}.json")),
         },
         &mut reporter,
         &mut FixedAnswer(Answer::Yes),
@@ -219,7 +231,9 @@ async fn bootstrap_github_creates_the_provider_and_the_roles_then_changes_nothin
         "{lines:#?}"
     );
     assert!(
-        lines.contains(&"upstack-dev-ci CREATE_COMPLETE".to_owned()),
+        lines
+            .iter()
+            .any(|line| line.starts_with("upstack-dev-ci CREATE_COMPLETE in ")),
         "{lines:#?}"
     );
 
@@ -289,6 +303,7 @@ async fn bootstrap_github_creates_the_provider_and_the_roles_then_changes_nothin
 
     // A second run: nothing to do, and it says so.
     let before = clients
+        .deploy
         .cloudformation
         .describe_stacks()
         .stack_name("upstack-dev-ci")
@@ -303,10 +318,12 @@ async fn bootstrap_github_creates_the_provider_and_the_roles_then_changes_nothin
             format!(
                 "OIDC provider {PROVIDER_ARN} exists (audiences sts.amazonaws.com): used as it is"
             ),
-            "no changes: stack upstack-dev-ci already matches (change set deleted)".to_owned(),
+            "no changes: stack upstack-dev-ci already matches the template (change set deleted)"
+                .to_owned(),
         ]
     );
     let after = clients
+        .deploy
         .cloudformation
         .describe_stacks()
         .stack_name("upstack-dev-ci")
@@ -315,6 +332,7 @@ async fn bootstrap_github_creates_the_provider_and_the_roles_then_changes_nothin
         .unwrap();
     assert_eq!(before.stacks(), after.stacks());
     let change_sets = clients
+        .deploy
         .cloudformation
         .list_change_sets()
         .stack_name("upstack-dev-ci")
@@ -396,6 +414,7 @@ async fn a_provider_configured_for_something_else_is_refused_before_anything_is_
 
         // Nothing exists afterwards: DescribeStacks knows no such stack.
         let described = clients
+            .deploy
             .cloudformation
             .describe_stacks()
             .stack_name("upstack-dev-ci")
@@ -406,7 +425,13 @@ async fn a_provider_configured_for_something_else_is_refused_before_anything_is_
             format!("{:?}", error.into_service_error()).contains("does not exist"),
             "a stack exists after a refusal"
         );
-        let listed = clients.cloudformation.list_stacks().send().await.unwrap();
+        let listed = clients
+            .deploy
+            .cloudformation
+            .list_stacks()
+            .send()
+            .await
+            .unwrap();
         assert!(listed.stack_summaries().is_empty(), "{listed:?}");
         for kind in RoleKind::ALL {
             let name = format!("upstack-dev-ci-{}", kind.word());

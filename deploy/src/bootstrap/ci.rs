@@ -11,25 +11,26 @@
 //! configured for something else (no `sts.amazonaws.com` audience, unknown
 //! thumbprints): then bootstrap refuses before creating anything.
 
-use aws_sdk_cloudformation::Client as CfnClient;
+use std::path::PathBuf;
+
 use aws_sdk_iam::Client as IamClient;
+use upstack_stack::Manifest;
 use upstack_stack::ci_identity::{
     CiIdentities, GITHUB_OIDC_HOST, GITHUB_THUMBPRINTS, OidcProvider,
 };
 
 use crate::aws::{CallError, Pacing, call};
-use crate::changeset::{
-    self, ChangeSetError, ChangeSetHandle, ChangeSetKind, ChangeSetRequest, ChangeSetState,
-    TemplateSource,
+use crate::deploy::{
+    self, DeployClients, DeployError, DeployOptions, DeployOutcome, DeployRequest, PrepareOutcome,
+    RequireApproval,
 };
-use crate::events::{self, EventWatcher, WatchOutcome};
 use crate::interact::{Answer, Approver, Reporter};
-use crate::stack::{self, StackState, StatusClass};
 
 /// The clients bootstrap --github uses.
 #[derive(Debug, Clone)]
 pub struct CiClients {
-    pub cloudformation: CfnClient,
+    /// The CI stack is deployed by the one deploy flow, with its clients.
+    pub deploy: DeployClients,
     pub iam: IamClient,
 }
 
@@ -37,8 +38,6 @@ pub struct CiClients {
 pub enum CiBootstrapError {
     #[error(transparent)]
     Call(#[from] CallError),
-    #[error(transparent)]
-    ChangeSet(#[from] ChangeSetError),
     /// Found before anything was created.
     #[error(
         "the account's GitHub OIDC provider {arn} is configured differently from what the CI roles need, so nothing was created:{}\nFix the provider ({fix}), or delete it if nothing else uses it, then run bootstrap again",
@@ -49,29 +48,15 @@ pub enum CiBootstrapError {
         differences: Vec<String>,
         fix: String,
     },
-    #[error(
-        "CloudFormation could not create the change set for {stack}: {reason} (the change set was deleted; nothing was changed)"
-    )]
-    ChangeSetFailed { stack: String, reason: String },
-    #[error(
-        "stack {stack} is {status}: another operation is running; wait for it (`aws cloudformation describe-stack-events --stack-name {stack}`) and run bootstrap again"
-    )]
-    Busy { stack: String, status: String },
-    #[error(
-        "stack {stack} is {status}{reason}; bootstrap will not change it. Inspect it with `aws cloudformation describe-stack-events --stack-name {stack}`; {fix}"
-    )]
-    Unusable {
+    /// The CI stack's deploy failed or was refused; what it says names the
+    /// stack and the state it was left in.
+    #[error("the CI stack {stack} was not applied{provider_note}")]
+    Deploy {
         stack: String,
-        status: String,
-        reason: String,
-        fix: String,
-    },
-    #[error("creating the CI identities of {stack} failed: {status}{cause}. {recovery}")]
-    Failed {
-        stack: String,
-        status: String,
-        cause: String,
-        recovery: String,
+        /// Why an OIDC provider created before stays.
+        provider_note: &'static str,
+        #[source]
+        source: Box<DeployError>,
     },
 }
 
@@ -241,143 +226,6 @@ pub enum CiOutcome {
     Interrupted,
 }
 
-/// The stack's state before bootstrap, made ready for a change set.
-async fn existing_stack(
-    cfn: &CfnClient,
-    stack_name: &str,
-    pacing: &Pacing,
-    reporter: &mut dyn Reporter,
-    approver: &mut dyn Approver,
-) -> Result<Option<Option<StackState>>, CiBootstrapError> {
-    loop {
-        let Some(stack) = stack::describe(cfn, stack_name).await? else {
-            return Ok(Some(None));
-        };
-        match stack.class() {
-            StatusClass::Succeeded | StatusClass::UpdateRolledBack => {
-                return Ok(Some(Some(stack)));
-            }
-            // A change set from an earlier bootstrap that was never
-            // executed: the stack holds nothing.
-            StatusClass::ReviewInProgress => {
-                reporter.line(&format!(
-                    "stack {stack_name} is REVIEW_IN_PROGRESS (an earlier bootstrap was not approved): deleting it; it holds no resources"
-                ));
-                delete_empty(cfn, &stack, pacing).await?;
-            }
-            StatusClass::CreateRolledBack => {
-                let question = format!(
-                    "stack {stack_name} is ROLLBACK_COMPLETE: an earlier creation failed{} and it holds no resources. Delete it and create it again?",
-                    stack
-                        .status_reason
-                        .as_deref()
-                        .map(|reason| format!(" ({reason})"))
-                        .unwrap_or_default()
-                );
-                if approver.ask(&question) != Answer::Yes {
-                    reporter.line(&format!(
-                        "{question} -> not approved (use --yes in scripts)"
-                    ));
-                    return Ok(None);
-                }
-                delete_empty(cfn, &stack, pacing).await?;
-            }
-            StatusClass::InProgress => {
-                return Err(CiBootstrapError::Busy {
-                    stack: stack_name.to_owned(),
-                    status: stack.status.to_string(),
-                });
-            }
-            StatusClass::UpdateRollbackFailed => {
-                return Err(CiBootstrapError::Unusable {
-                    stack: stack_name.to_owned(),
-                    status: stack.status.to_string(),
-                    reason: reason_suffix(stack.status_reason.as_deref()),
-                    fix: format!(
-                        "fix the cause, run `aws cloudformation continue-update-rollback --stack-name {stack_name}`, then bootstrap again"
-                    ),
-                });
-            }
-            StatusClass::Failed | StatusClass::Unknown | StatusClass::Deleted => {
-                return Err(CiBootstrapError::Unusable {
-                    stack: stack_name.to_owned(),
-                    status: stack.status.to_string(),
-                    reason: reason_suffix(stack.status_reason.as_deref()),
-                    fix: "fix the cause and delete it if it holds nothing you need, then bootstrap again"
-                        .to_owned(),
-                });
-            }
-        }
-    }
-}
-
-fn reason_suffix(reason: Option<&str>) -> String {
-    reason
-        .filter(|reason| !reason.is_empty())
-        .map(|reason| format!(" ({reason})"))
-        .unwrap_or_default()
-}
-
-/// DeleteStack on a stack that holds no resources, waiting until it is gone.
-async fn delete_empty(
-    cfn: &CfnClient,
-    stack: &StackState,
-    pacing: &Pacing,
-) -> Result<(), CiBootstrapError> {
-    let mut watcher = EventWatcher::start(cfn, &stack.stack_id).await?;
-    call("cloudformation:DeleteStack", {
-        cfn.delete_stack().stack_name(&stack.stack_id).send()
-    })
-    .await?;
-    let outcome = events::watch(
-        cfn,
-        &mut watcher,
-        0,
-        pacing,
-        pacing.clock.now(),
-        std::future::pending(),
-        |_, _| {},
-    )
-    .await?;
-    match outcome {
-        WatchOutcome::Finished { state: None, .. } => Ok(()),
-        WatchOutcome::Finished {
-            state: Some(state), ..
-        } => Err(CiBootstrapError::Unusable {
-            stack: stack.stack_id.clone(),
-            status: state.status.to_string(),
-            reason: reason_suffix(state.status_reason.as_deref()),
-            fix: "delete it by hand, then bootstrap again".to_owned(),
-        }),
-        WatchOutcome::Interrupted { .. } => Ok(()),
-    }
-}
-
-/// Deletes a change set that will not run, and for a CREATE one the empty
-/// REVIEW_IN_PROGRESS stack CloudFormation made for it.
-async fn discard(
-    cfn: &CfnClient,
-    handle: &ChangeSetHandle,
-    kind: ChangeSetKind,
-) -> Result<(), CiBootstrapError> {
-    changeset::delete(cfn, handle).await?;
-    if kind == ChangeSetKind::Create {
-        let stack = handle
-            .stack_id
-            .clone()
-            .unwrap_or_else(|| handle.stack_name.clone());
-        if let Some(state) = stack::describe(cfn, &stack).await?
-            && state.class() == StatusClass::ReviewInProgress
-        {
-            call("cloudformation:DeleteStack", {
-                cfn.delete_stack().stack_name(&stack).send()
-            })
-            .await?;
-        }
-    }
-    Ok(())
-}
-
 /// The ARNs, repository variables and env-file key to set, for the summary.
 pub fn summary(identities: &CiIdentities) -> String {
     use upstack_stack::ci_identity::RoleKind;
@@ -427,11 +275,38 @@ pub struct CiBootstrapOptions {
     pub pacing: Pacing,
     /// Change set name and client tokens (tests fix it).
     pub run_id: String,
+    /// Where the CI stack's outputs are written (`synth-out/<env>/ci-outputs.json`).
+    pub outputs_path: PathBuf,
+}
+
+/// The CI stack as the deploy flow takes a stack: its own manifest (no
+/// functions, no alarms, no stack policy) beside its template.
+fn ci_manifest(identities: &CiIdentities, template_json: &str) -> Manifest {
+    Manifest {
+        env: identities.env.clone(),
+        stack_name: identities.stack_name.clone(),
+        region: identities.region.clone(),
+        account_id: Some(identities.account.clone()),
+        termination_protection: false,
+        production: false,
+        template_sha256: upstack_stack::plan::template_sha256(template_json),
+        tags: identities.tags.iter().cloned().collect(),
+        functions: Vec::new(),
+        stateful_resources: Vec::new(),
+        stack_policy: None,
+        alarms: Default::default(),
+        queues: Vec::new(),
+        // Created with the caller's own credentials: the execution role is
+        // one of the roles this stack makes.
+        execution_role_arn: None,
+    }
 }
 
 /// Brings the provider and the env's CI stack to `identities`, after showing
-/// what changes and asking `approver`. Refuses a misfit provider, a busy or
-/// broken stack, and a failed change set before anything is created.
+/// what changes and asking `approver`: the provider is read first (a misfit
+/// refuses before anything exists), the stack goes through the deploy flow
+/// (`prepare`: its state made ready, the change set created and reviewed;
+/// then, after the answer and the provider, the change set executed).
 pub async fn apply<I>(
     clients: &CiClients,
     identities: &CiIdentities,
@@ -443,53 +318,34 @@ pub async fn apply<I>(
 where
     I: std::future::Future<Output = ()>,
 {
-    let cfn = &clients.cloudformation;
-    let pacing = &options.pacing;
+    let mut interrupt = std::pin::pin!(interrupt);
     let stack_name = &identities.stack_name;
-
-    // 1. Everything read, nothing written: the provider first (a misfit
-    //    refuses before any change set exists).
     let provider = plan_provider(&clients.iam, &identities.provider).await?;
-    let Some(existing) = existing_stack(cfn, stack_name, pacing, reporter, approver).await? else {
-        return Ok(CiOutcome::NotApproved);
+    let template_json = identities.template.to_pretty_string();
+    let request = DeployRequest {
+        manifest: ci_manifest(identities, &template_json),
+        template_json,
+        account: identities.account.clone(),
+        region: identities.region.clone(),
+        assets: Vec::new(),
+        outputs_path: options.outputs_path.clone(),
     };
-
-    // 2. The change set, reviewed like a deploy's.
-    let kind = if existing.is_some() {
-        ChangeSetKind::Update
-    } else {
-        ChangeSetKind::Create
+    // Approval is asked here, once, for the stack and the provider together.
+    let deploy_options = DeployOptions {
+        require_approval: RequireApproval::Never,
+        allow_replace: false,
+        wait_if_busy: false,
+        pacing: options.pacing.clone(),
+        deploy_id: format!("ci-{}", options.run_id),
+        ignore_alarms: false,
     };
-    let new_template = identities.template.to_json();
-    let request = ChangeSetRequest {
-        stack_name: stack_name.clone(),
-        change_set_name: format!("upstack-ci-{}", options.run_id),
-        kind,
-        template: TemplateSource::Body(upstack_cfn::validate::upload_body(&new_template)),
-        tags: identities.tags.clone(),
-        client_token: format!("upstack-ci-cs-{}", options.run_id),
-        description: Some(format!(
-            "upstack bootstrap --env {} --github {}",
-            identities.env, identities.repository
-        )),
-        role_arn: None,
-    };
-    let handle = changeset::create(cfn, &request).await?;
-    let description = match changeset::wait_until_ready(cfn, &handle, pacing).await? {
-        ChangeSetState::Ready(description) => Some(description),
-        ChangeSetState::NoChanges { .. } => {
-            discard(cfn, &handle, kind).await?;
-            None
-        }
-        ChangeSetState::Failed { reason, .. } => {
-            discard(cfn, &handle, kind).await?;
-            return Err(CiBootstrapError::ChangeSetFailed {
-                stack: stack_name.clone(),
-                reason,
-            });
+    let failed = |provider_note: &'static str| {
+        move |source: DeployError| CiBootstrapError::Deploy {
+            stack: stack_name.clone(),
+            provider_note,
+            source: Box::new(source),
         }
     };
-
     match &provider {
         ProviderPlan::Use(existing) => reporter.line(&format!(
             "OIDC provider {} exists (audiences {}): used as it is",
@@ -504,8 +360,19 @@ where
             identities.provider.thumbprints.join(", ")
         )),
     }
-    let Some(description) = description else {
-        if provider == ProviderPlan::Create {
+    let prepared = deploy::prepare(
+        &clients.deploy,
+        &request,
+        &deploy_options,
+        reporter,
+        approver,
+        &mut interrupt,
+    )
+    .await
+    .map_err(failed(""))?;
+    let plan = match prepared {
+        PrepareOutcome::Ready(plan) => plan,
+        PrepareOutcome::NoChanges(_) if provider == ProviderPlan::Create => {
             if approver.ask("Create the account's GitHub OIDC provider?") != Answer::Yes {
                 reporter.line("not approved: nothing was changed");
                 return Ok(CiOutcome::NotApproved);
@@ -514,57 +381,15 @@ where
             reporter.line("OIDC provider created");
             return Ok(CiOutcome::Applied);
         }
-        reporter.line(&format!(
-            "no changes: stack {stack_name} already matches (change set deleted)"
-        ));
-        return Ok(CiOutcome::UpToDate);
+        PrepareOutcome::NoChanges(_) => return Ok(CiOutcome::UpToDate),
+        PrepareOutcome::NotApproved => return Ok(CiOutcome::NotApproved),
+        PrepareOutcome::Interrupted { .. } => return Ok(CiOutcome::Interrupted),
     };
 
-    let old_template = match &existing {
-        Some(stack) => {
-            let output = call("cloudformation:GetTemplate", {
-                cfn.get_template().stack_name(&stack.stack_id).send()
-            })
-            .await?;
-            serde_json::from_str(output.template_body().unwrap_or("{}"))
-                .unwrap_or_else(|_| serde_json::json!({"Resources": {}}))
-        }
-        None => serde_json::json!({"Resources": {}}),
-    };
-    let context = upstack_diff::DiffContext {
-        pseudo: upstack_cfn::intrinsic::PseudoValues::for_region(&identities.region)
-            .with_account_id(&identities.account)
-            .with_stack_name(stack_name),
-        stack_policy: None,
-    };
-    let changes = description.changes.len();
-    match upstack_diff::diff_templates_with(
-        &old_template,
-        &new_template,
-        upstack_cfn_resources::registry::lookup,
-        &context,
-    ) {
-        Ok(mut diff) => {
-            diff.merge_change_set(description.changes);
-            let sources = upstack_diff::render::Sources {
-                old: format!("stack {stack_name} (deployed)"),
-                new: format!("change set {}", request.change_set_name),
-            };
-            reporter.line(upstack_diff::render::text(&diff, &sources, false).trim_end());
-        }
-        Err(error) => {
-            discard(cfn, &handle, kind).await?;
-            return Err(CiBootstrapError::ChangeSetFailed {
-                stack: stack_name.clone(),
-                reason: format!("the template diff failed: {error}"),
-            });
-        }
-    }
-
-    // 3. The answer, then the writes.
     let question = format!(
-        "Apply these CI identities of env {} ({changes} resource change(s){})?",
+        "Apply these CI identities of env {} ({} resource change(s){})?",
         identities.env,
+        plan.review.changes,
         if provider == ProviderPlan::Create {
             ", and create the OIDC provider"
         } else {
@@ -572,102 +397,38 @@ where
         }
     );
     if approver.ask(&question) != Answer::Yes {
-        discard(cfn, &handle, kind).await?;
+        deploy::discard_plan(&clients.deploy, &plan)
+            .await
+            .map_err(failed(""))?;
         reporter.line("not approved: nothing was changed (change set deleted)");
         return Ok(CiOutcome::NotApproved);
     }
-    if provider == ProviderPlan::Create {
+    let provider_note = if provider == ProviderPlan::Create {
         create_provider(&clients.iam, &identities.provider).await?;
         reporter.line(&format!(
             "OIDC provider {} created",
             identities.provider.arn
         ));
-    }
-
-    let stack_ref = handle
-        .stack_id
-        .clone()
-        .unwrap_or_else(|| stack_name.clone());
-    let mut watcher = EventWatcher::start(cfn, &stack_ref).await?;
-    changeset::execute(cfn, &handle, &format!("upstack-ci-exec-{}", options.run_id)).await?;
-    reporter.line(&format!(
-        "executing change set {} on {stack_name}",
-        request.change_set_name
-    ));
-    let started = pacing.clock.now();
-    let outcome = events::watch(
-        cfn,
-        &mut watcher,
-        changes,
-        pacing,
-        started,
-        interrupt,
-        |event, progress| reporter.line(&events::format_event(event, progress)),
-    )
-    .await?;
-    let (state, all_events) = match outcome {
-        WatchOutcome::Interrupted { .. } => {
-            reporter.line(&format!(
-                "stopped watching; CloudFormation carries on. Follow it with `aws cloudformation describe-stack-events --stack-name {stack_name}` and run bootstrap again to print the roles"
-            ));
-            return Ok(CiOutcome::Interrupted);
-        }
-        WatchOutcome::Finished { state, events } => (state, events),
-    };
-    let Some(state) = state else {
-        return Err(CiBootstrapError::Failed {
-            stack: stack_name.clone(),
-            status: "DELETE_COMPLETE".to_owned(),
-            cause: String::new(),
-            recovery: "the stack was deleted while bootstrap watched it; run bootstrap again"
-                .to_owned(),
-        });
-    };
-    if state.class() == StatusClass::Succeeded {
-        reporter.line(&format!("{stack_name} {}", state.status));
-        return Ok(CiOutcome::Applied);
-    }
-    let cause = events::root_cause(&all_events)
-        .map(|event| {
-            format!(
-                ": {} ({}) {}: {}",
-                event.logical_id,
-                event.resource_type,
-                event.status,
-                event.reason.as_deref().unwrap_or("no reason given")
-            )
-        })
-        .unwrap_or_default();
-    let provider_note = if provider == ProviderPlan::Create {
-        " The OIDC provider created before it stays: it is the account's, and the next bootstrap uses it."
+        "; the OIDC provider created before it stays (it is the account's, and the next bootstrap uses it)"
     } else {
         ""
     };
-    let recovery = match state.class() {
-        StatusClass::CreateRolledBack => format!(
-            "The new stack was rolled back and holds no resources (ROLLBACK_COMPLETE). Fix the cause and run bootstrap again: it offers to delete the empty stack and create it anew.{provider_note}"
-        ),
-        StatusClass::UpdateRolledBack => format!(
-            "The update was rolled back: the CI identities are as they were before.{provider_note}"
-        ),
-        StatusClass::UpdateRollbackFailed => format!(
-            "The rollback failed too: fix the cause, run `aws cloudformation continue-update-rollback --stack-name {stack_name}`, then bootstrap again.{provider_note}"
-        ),
-        _ => format!("Inspect the stack's events before running bootstrap again.{provider_note}"),
-    };
-    reporter.line(&format!(
-        "ROOT CAUSE{}",
-        if cause.is_empty() {
-            ": none reported".to_owned()
-        } else {
-            cause.clone()
-        }
-    ));
-    Err(CiBootstrapError::Failed {
-        stack: stack_name.clone(),
-        status: state.status.to_string(),
-        cause,
-        recovery,
+    let outcome = deploy::execute_prepared(
+        &clients.deploy,
+        &plan,
+        &request.outputs_path,
+        &deploy_options,
+        reporter,
+        approver,
+        &mut interrupt,
+    )
+    .await
+    .map_err(failed(provider_note))?;
+    Ok(match outcome {
+        DeployOutcome::Deployed { .. } => CiOutcome::Applied,
+        DeployOutcome::NoChanges => CiOutcome::UpToDate,
+        DeployOutcome::NotApproved => CiOutcome::NotApproved,
+        DeployOutcome::Interrupted { .. } => CiOutcome::Interrupted,
     })
 }
 

@@ -155,12 +155,16 @@ where
         command.env, identities.repository, identities.stack_name
     ));
     let clients = CiClients {
-        cloudformation: session.cloudformation.clone(),
+        deploy: crate::deploy::DeployClients::new(&session.sdk_config),
         iam: aws_sdk_iam::Client::new(&session.sdk_config),
     };
     let options = CiBootstrapOptions {
         pacing: command.pacing.clone(),
         run_id: command.run_id.clone(),
+        outputs_path: command.root.join(upstack_project::manifest::output_file(
+            &command.env,
+            "ci-outputs.json",
+        )),
     };
     let outcome = ci::apply(
         &clients, identities, &options, reporter, approver, interrupt,

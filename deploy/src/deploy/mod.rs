@@ -336,6 +336,51 @@ where
     .await
 }
 
+/// Executes a change set this process has just prepared (and had
+/// approved its own way): no stale check, no second review print; a `No`
+/// from `approver` (when `options.require_approval` asks) deletes it.
+pub(crate) async fn execute_prepared<I>(
+    clients: &DeployClients,
+    plan: &crate::plan::ReviewedPlan,
+    outputs_path: &std::path::Path,
+    options: &DeployOptions,
+    reporter: &mut dyn Reporter,
+    approver: &mut dyn Approver,
+    interrupt: I,
+) -> Result<DeployOutcome, DeployError>
+where
+    I: Future<Output = ()>,
+{
+    let started = options.pacing.clock.now();
+    let mut interrupt = std::pin::pin!(interrupt);
+    execute::execute_with(
+        clients,
+        plan,
+        outputs_path,
+        options,
+        reporter,
+        approver,
+        &mut interrupt,
+        started,
+        execute::Origin::ThisRun,
+    )
+    .await
+}
+
+/// Deletes the change set of a plan that will not run (and, for a CREATE,
+/// the empty stack CloudFormation made for it).
+pub(crate) async fn discard_plan(
+    clients: &DeployClients,
+    plan: &crate::plan::ReviewedPlan,
+) -> Result<(), DeployError> {
+    prepare::discard(
+        &clients.cloudformation,
+        &stale::plan_handle(plan),
+        plan.change_set.kind.into(),
+    )
+    .await
+}
+
 /// " (<reason>)", or nothing for no reason.
 fn reason_suffix(reason: Option<&str>) -> String {
     reason

@@ -122,6 +122,10 @@ async fn template_source(
 /// The lines deploy prints about the assets: how many were uploaded, and
 /// each one's key, SHA-256 and what was done.
 fn asset_lines(bucket: &str, published: &[PublishedAsset]) -> Vec<String> {
+    if published.is_empty() {
+        // A stack without code (the CI identities): nothing to say.
+        return Vec::new();
+    }
     let uploaded = published
         .iter()
         .filter(|asset| asset.placement == Placement::Uploaded)
