@@ -267,10 +267,17 @@ pub struct SectionChange {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
-    /// Grants more: an allow added or widened, a deny removed or narrowed.
+    /// Grants more: an allow added or widened (more principals, actions,
+    /// resources or accounts, a wildcard, a condition removed), a deny
+    /// removed or narrowed.
     Broadening,
     /// Grants less: an allow removed or narrowed, a deny added or widened.
     Narrowing,
+    /// Grants as much, to other names: an ARN or a condition value swapped
+    /// for another of the same shape (same partition, service, region,
+    /// account and resource type; no new wildcard), such as a dev name for a
+    /// prod name.
+    Changed,
 }
 
 /// One IAM statement added, removed or modified.

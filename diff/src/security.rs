@@ -507,6 +507,9 @@ fn compare(old: Option<&StatementView>, new: Option<&StatementView>) -> Option<S
                             old_items.iter().map(|line| condition_key(line)).collect();
                         let new_keys: BTreeSet<&str> =
                             new_items.iter().map(|line| condition_key(line)).collect();
+                        // A value swapped for one of the same shape under the
+                        // same key (a dev ARN for a prod one) matches as much.
+                        let (added, removed) = unswapped(&added, &removed);
                         for line in &added {
                             if old_keys.contains(condition_key(line)) {
                                 matches_more = true;
@@ -527,6 +530,9 @@ fn compare(old: Option<&StatementView>, new: Option<&StatementView>) -> Option<S
                         matches_more |= !removed.is_empty();
                     }
                     _ => {
+                        // A name swapped for one of the same shape (a dev ARN
+                        // for a prod one) grants as much: neither more nor less.
+                        let (added, removed) = unswapped(&added, &removed);
                         matches_more |= !added.is_empty();
                         matches_less |= !removed.is_empty();
                         // Only a wildcard where the field had none is news; `/data/*` -> `/*` is
@@ -541,6 +547,7 @@ fn compare(old: Option<&StatementView>, new: Option<&StatementView>) -> Option<S
                 // Only the Sid differs: no change in what is granted.
                 return None;
             }
+            let swapped_only = !matches_more && !matches_less && before.effect == after.effect;
             let broadening = match (before.effect.as_str(), after.effect.as_str()) {
                 // A deny matching fewer requests lets through what it used to block.
                 ("Deny", "Deny") => matches_less,
@@ -553,6 +560,8 @@ fn compare(old: Option<&StatementView>, new: Option<&StatementView>) -> Option<S
             };
             let direction = if broadening {
                 Direction::Broadening
+            } else if swapped_only {
+                Direction::Changed
             } else {
                 Direction::Narrowing
             };
@@ -566,6 +575,104 @@ fn compare(old: Option<&StatementView>, new: Option<&StatementView>) -> Option<S
     }
 }
 
+/// `added` and `removed` without the pairs that are one name swapped for
+/// another of the same shape ([`same_shape`]): what is left is what the
+/// change really adds and removes.
+fn unswapped<'a>(
+    added: &[&'a String],
+    removed: &[&'a String],
+) -> (Vec<&'a String>, Vec<&'a String>) {
+    let mut added: Vec<&String> = added.to_vec();
+    let mut removed: Vec<&String> = removed.to_vec();
+    let mut index = 0;
+    while index < added.len() {
+        match removed.iter().position(|old| same_shape(old, added[index])) {
+            Some(pair) => {
+                removed.remove(pair);
+                added.remove(index);
+            }
+            None => index += 1,
+        }
+    }
+    (added, removed)
+}
+
+/// Whether `new` names the same kind of thing as `old` in the same place,
+/// only with other names: for ARNs (also inside a rendered `Fn::Sub` or a
+/// condition line) the same partition, service, region and account, a
+/// resource part with as many segments, the same resource type for services
+/// whose ARNs name one (S3, SNS and SQS name only the resource), and a `*`
+/// only in segments that had one; for anything else, only equal text. An
+/// account that differs grants to another account: not the same shape.
+fn same_shape(old: &str, new: &str) -> bool {
+    // A condition line: same operator and key, then the values compared.
+    let (old_prefix, old_value) = split_condition(old);
+    let (new_prefix, new_value) = split_condition(new);
+    if old_prefix != new_prefix {
+        return false;
+    }
+    let (Some(old_arn), Some(new_arn)) = (arn_of(old_value), arn_of(new_value)) else {
+        return false;
+    };
+    let (old_arn, new_arn) = (without_placeholders(old_arn), without_placeholders(new_arn));
+    let old_parts: Vec<&str> = old_arn.splitn(6, ':').collect();
+    let new_parts: Vec<&str> = new_arn.splitn(6, ':').collect();
+    if old_parts.len() != 6 || new_parts.len() != 6 || old_parts[..5] != new_parts[..5] {
+        return false;
+    }
+    let segments =
+        |resource: &str| -> Vec<String> { resource.split(['/', ':']).map(str::to_owned).collect() };
+    let (old_segments, new_segments) = (segments(old_parts[5]), segments(new_parts[5]));
+    if old_segments.len() != new_segments.len() {
+        return false;
+    }
+    let untyped = matches!(old_parts[2], "s3" | "sns" | "sqs");
+    if !untyped && old_segments.len() > 1 && old_segments[0] != new_segments[0] {
+        return false;
+    }
+    old_segments
+        .iter()
+        .zip(&new_segments)
+        .all(|(old, new)| !new.contains('*') || old.contains('*'))
+}
+
+/// An ARN with each `${...}` placeholder of a `Fn::Sub` made one token
+/// without colons (`${AWS::Region}` -> `${AWS.Region}`), so it splits into
+/// the ARN's parts.
+fn without_placeholders(arn: &str) -> String {
+    let mut out = String::with_capacity(arn.len());
+    let mut depth = 0usize;
+    let mut chars = arn.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek() == Some(&'{') {
+            depth += 1;
+        } else if c == '}' && depth > 0 {
+            depth -= 1;
+        }
+        out.push(if c == ':' && depth > 0 { '.' } else { c });
+    }
+    out
+}
+
+/// A condition line `Operator key value` as (`Operator key`, `value`); any
+/// other item as (``, itself).
+fn split_condition(item: &str) -> (&str, &str) {
+    let key = condition_key(item);
+    if key.len() < item.len() && item.contains(' ') && !item.starts_with("arn:") {
+        (key, item[key.len()..].trim_start())
+    } else {
+        ("", item)
+    }
+}
+
+/// The ARN in an item: the item itself, a rendered `{"Fn::Sub":"arn:..."}`,
+/// or a principal `AWS:arn:...`.
+fn arn_of(item: &str) -> Option<&str> {
+    let start = item.find("arn:")?;
+    let arn = &item[start..];
+    Some(arn.trim_end_matches(['"', '}']))
+}
+
 /// `StringEquals aws:SourceAccount 123` -> `StringEquals aws:SourceAccount`.
 fn condition_key(line: &str) -> &str {
     let mut spaces = line.match_indices(' ').map(|(index, _)| index);
@@ -573,5 +680,92 @@ fn condition_key(line: &str) -> &str {
     match spaces.next() {
         Some(end) => &line[..end],
         None => line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role(resource: &str, condition: Option<&str>) -> Json {
+        let mut statement = serde_json::json!({
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": resource
+        });
+        if let Some(arn) = condition {
+            statement["Condition"] = serde_json::json!({"ArnLike": {"aws:SourceArn": arn}});
+        }
+        serde_json::json!({"PolicyDocument": {"Statement": [statement]}})
+    }
+
+    fn direction(old: &Json, new: &Json) -> Direction {
+        let changes = diff_resource(
+            "Policy",
+            Some(("AWS::IAM::ManagedPolicy", Some(old))),
+            Some(("AWS::IAM::ManagedPolicy", Some(new))),
+        );
+        assert_eq!(changes.len(), 1, "{changes:#?}");
+        changes[0].direction
+    }
+
+    #[test]
+    fn a_name_swapped_for_one_of_the_same_shape_is_changed_not_broadening() {
+        let dev = role("arn:aws:s3:::upstack-dev-uploads/*", None);
+        let prod = role("arn:aws:s3:::upstack-prod-uploads/*", None);
+        assert_eq!(direction(&dev, &prod), Direction::Changed);
+        // In a rendered Fn::Sub, and as a condition value, too.
+        let dev = role(
+            "*",
+            Some("arn:${AWS::Partition}:s3:::upstack-dev-uploads-${AWS::AccountId}"),
+        );
+        let prod = role(
+            "*",
+            Some("arn:${AWS::Partition}:s3:::upstack-prod-uploads-${AWS::AccountId}"),
+        );
+        assert_eq!(direction(&dev, &prod), Direction::Changed);
+    }
+
+    #[test]
+    fn another_account_service_type_or_a_new_wildcard_is_broadening() {
+        let table = |arn: &str| {
+            serde_json::json!({"PolicyDocument": {"Statement": [
+                {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": arn}
+            ]}})
+        };
+        let ours = table("arn:aws:dynamodb:eu-west-1:111111111111:table/orders");
+        for wider in [
+            // Another account.
+            "arn:aws:dynamodb:eu-west-1:222222222222:table/orders",
+            // Another region.
+            "arn:aws:dynamodb:us-east-1:111111111111:table/orders",
+            // Another resource type of the service.
+            "arn:aws:dynamodb:eu-west-1:111111111111:global-table/orders",
+            // A wildcard where there was none.
+            "arn:aws:dynamodb:eu-west-1:111111111111:table/*",
+        ] {
+            assert_eq!(
+                direction(&ours, &table(wider)),
+                Direction::Broadening,
+                "{wider}"
+            );
+        }
+        // A second resource besides the first grants more too.
+        let both = serde_json::json!({"PolicyDocument": {"Statement": [{
+            "Effect": "Allow", "Action": "dynamodb:GetItem",
+            "Resource": ["arn:aws:dynamodb:eu-west-1:111111111111:table/orders",
+                         "arn:aws:dynamodb:eu-west-1:111111111111:table/refunds"]
+        }]}});
+        assert_eq!(direction(&ours, &both), Direction::Broadening);
+    }
+
+    #[test]
+    fn a_removed_condition_is_broadening_even_beside_a_swap() {
+        let guarded = role(
+            "arn:aws:s3:::upstack-dev-uploads/*",
+            Some("arn:aws:s3:::upstack-dev-uploads"),
+        );
+        let open = role("arn:aws:s3:::upstack-prod-uploads/*", None);
+        assert_eq!(direction(&guarded, &open), Direction::Broadening);
     }
 }

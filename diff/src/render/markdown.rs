@@ -160,6 +160,7 @@ pub fn markdown_capped(diff: &TemplateDiff, sources: &Sources, limit: usize) -> 
                 Direction::Broadening if change.wildcard => "**broadening** (wildcard)",
                 Direction::Broadening => "**broadening**",
                 Direction::Narrowing => "narrowing",
+                Direction::Changed => "changed (same shape)",
             };
             let details: Vec<String> = change.details.iter().map(|line| code(line)).collect();
             doc.entry(&format!(

@@ -171,14 +171,46 @@ pub(crate) fn value_lines(old: Option<&Json>, new: Option<&Json>) -> Vec<(Mark, 
 }
 
 fn long_form(value: &Json) -> String {
-    let mut text = match value {
-        Json::String(text) if text.contains('\n') => text.clone(),
-        other => serde_json::to_string_pretty(other).unwrap_or_else(|_| other.to_string()),
+    let mut text = match json_in_text(value) {
+        // JSON carried in a string (a dashboard body, a policy passed as
+        // text): expanded, so the line diff shows the members that changed,
+        // not the whole string twice.
+        Some((label, parsed)) => format!(
+            "{label}\n{}",
+            serde_json::to_string_pretty(&parsed).unwrap_or_else(|_| parsed.to_string())
+        ),
+        None => match value {
+            Json::String(text) if text.contains('\n') => text.clone(),
+            other => serde_json::to_string_pretty(other).unwrap_or_else(|_| other.to_string()),
+        },
     };
     if !text.ends_with('\n') {
         text.push('\n');
     }
     text
+}
+
+/// The JSON document a value carries as text, and how it was carried: a
+/// string holding a JSON object or array, or a `Fn::Sub` of one (its
+/// `${...}` placeholders sit inside JSON strings, so the text still parses).
+fn json_in_text(value: &Json) -> Option<(&'static str, Json)> {
+    let parse = |text: &str| {
+        serde_json::from_str::<Json>(text)
+            .ok()
+            .filter(|parsed| parsed.is_object() || parsed.is_array())
+    };
+    match value {
+        Json::String(text) => parse(text).map(|parsed| ("(JSON text)", parsed)),
+        Json::Object(map) if map.len() == 1 => {
+            let template = match map.get("Fn::Sub")? {
+                Json::String(text) => text,
+                Json::Array(items) => items.first()?.as_str()?,
+                _ => return None,
+            };
+            parse(template).map(|parsed| ("Fn::Sub of JSON text:", parsed))
+        }
+        _ => None,
+    }
 }
 
 /// `Properties.Environment: recreation Never (ResourceReference Records)`.
@@ -208,4 +240,42 @@ pub(crate) fn change_set_detail_line(detail: &ChangeSetDetail) -> String {
         line.push_str(&format!(" ({})", cause.join(" ")));
     }
     line
+}
+
+#[cfg(test)]
+mod json_text_tests {
+    use super::*;
+
+    #[test]
+    fn json_carried_in_text_is_diffed_by_member_not_as_one_line_twice() {
+        let widget = |title: &str| {
+            serde_json::json!({"widgets": [
+                {"type": "metric", "properties": {"title": title, "region": "${AWS::Region}", "stat": "Sum"}},
+                {"type": "alarm", "properties": {"title": "Alarms", "alarms": ["a", "b", "c", "d", "e", "f"]}}
+            ]})
+            .to_string()
+        };
+        for wrap in [
+            |text: String| Json::String(text),
+            |text: String| serde_json::json!({ "Fn::Sub": text }),
+        ] {
+            let lines = value_lines(
+                Some(&wrap(widget("ingest rows"))),
+                Some(&wrap(widget("ingest rows (sum)"))),
+            );
+            let changed: Vec<&str> = lines
+                .iter()
+                .filter(|(mark, _)| matches!(mark, Mark::Removed | Mark::Added))
+                .map(|(_, line)| line.trim())
+                .collect();
+            assert_eq!(
+                changed,
+                [
+                    "\"title\": \"ingest rows\",",
+                    "\"title\": \"ingest rows (sum)\","
+                ],
+                "{lines:#?}"
+            );
+        }
+    }
 }

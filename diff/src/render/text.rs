@@ -135,6 +135,7 @@ pub fn text(diff: &TemplateDiff, sources: &Sources, color: bool) -> String {
             let direction = match change.direction {
                 Direction::Broadening => painter.paint(Tone::Warning, "broadening"),
                 Direction::Narrowing => painter.paint(Tone::Added, "narrowing"),
+                Direction::Changed => painter.paint(Tone::Changed, "changed"),
             };
             let what = match change.kind {
                 ValueChange::Added => "added",
