@@ -124,3 +124,126 @@ fn the_cli_diffs_against_the_deployed_stack() {
         "{stdout}"
     );
 }
+
+fn upstack(endpoint: &str, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_upstack"));
+    command.args(args).args(["--root", REPO]);
+    aws_env(&mut command, endpoint);
+    command.output().unwrap()
+}
+
+/// A queue's timeout changed and a topic deleted with their own APIs (as
+/// in the console): `diff --env` says so, before any template change;
+/// `--fail-on drift` blocks on it; `--no-drift` compares templates only.
+#[test]
+fn the_cli_shows_what_changed_outside_cloudformation() {
+    let moto = MotoServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let deployed = dir.path().join("deployed.json");
+    std::fs::write(
+        &deployed,
+        serde_json::json!({"Resources": {
+            "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "cli-drift-queue", "VisibilityTimeout": 30}},
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "cli-drift-topic"}}
+        }})
+        .to_string(),
+    )
+    .unwrap();
+    create_stack(&moto.endpoint, &stack_name(), &deployed);
+    let template = deployed.to_str().unwrap();
+
+    let output = upstack(
+        &moto.endpoint,
+        &["diff", "--env", "dev", "--template", template],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let script = r#"
+import sys, boto3
+endpoint = sys.argv[1]
+sqs = boto3.client("sqs", endpoint_url=endpoint)
+url = sqs.get_queue_url(QueueName="cli-drift-queue")["QueueUrl"]
+sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "45"})
+sns = boto3.client("sns", endpoint_url=endpoint)
+sns.delete_topic(TopicArn="arn:aws:sns:eu-west-1:123456789012:cli-drift-topic")
+"#;
+    let mut command = Command::new(require_venv_tool("python"));
+    command.arg("-c").arg(script).arg(&moto.endpoint);
+    aws_env(&mut command, &moto.endpoint);
+    let changed = command.output().unwrap();
+    assert!(
+        changed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&changed.stderr)
+    );
+
+    let output = upstack(
+        &moto.endpoint,
+        &["diff", "--env", "dev", "--template", template],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("0 to add, 0 to change, 0 to destroy · 0 security changes (0 broadening) · 2 changed outside CloudFormation"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "VisibilityTimeout: the template says 30, the account has 45; this deploy leaves it as it is (deploy --revert-drift sets it back)"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("! Topic (AWS::SNS::Topic) arn:aws:sns:eu-west-1:123456789012:cli-drift-topic: DELETED outside CloudFormation"),
+        "{stdout}"
+    );
+
+    let output = upstack(
+        &moto.endpoint,
+        &[
+            "diff",
+            "--env",
+            "dev",
+            "--template",
+            template,
+            "--fail-on",
+            "drift",
+            "--format",
+            "json",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("blocked by --fail-on drift:"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "Queue (AWS::SQS::Queue) changed outside CloudFormation: Properties.VisibilityTimeout"
+        ),
+        "{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["summary"]["drifted"], 2);
+    assert_eq!(report["drift"][0]["logical_id"], "Queue");
+    assert_eq!(report["drift"][0]["properties"][0]["fate"]["kind"], "left");
+
+    let output = upstack(
+        &moto.endpoint,
+        &["diff", "--env", "dev", "--template", template, "--no-drift"],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}

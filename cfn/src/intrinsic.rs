@@ -204,33 +204,76 @@ pub fn url_suffix_for_partition(partition: &str) -> &'static str {
     }
 }
 
+/// The names and attributes of a deployed stack's resources, for
+/// [`resolve_with`]: `Ref` of a logical ID and `Fn::GetAtt`.
+pub trait ResourceNames {
+    /// What `Ref` of this resource returns (its physical ID).
+    fn reference(&self, logical_id: &str) -> Option<String>;
+    /// What `Fn::GetAtt [logical_id, attribute]` returns.
+    fn attribute(&self, logical_id: &str, attribute: &str) -> Option<String>;
+}
+
+/// No resource is known: only pseudo parameters resolve.
+struct NoResources;
+
+impl ResourceNames for NoResources {
+    fn reference(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn attribute(&self, _: &str, _: &str) -> Option<String> {
+        None
+    }
+}
+
 /// `value` with every `Ref` to a known pseudo parameter, every `Fn::Sub`
 /// whose variables are all known, and every `Fn::Join` of literal strings
 /// replaced by the string it evaluates to. Anything that still depends on
 /// a resource, a parameter or an unknown pseudo parameter is kept (with its
 /// arguments resolved as far as they go).
 pub fn resolve(value: &Json, known: &PseudoValues) -> Json {
+    resolve_with(value, known, &NoResources)
+}
+
+/// [`resolve`], where `resources` also knows the stack's resources: `Ref`
+/// of a logical ID, `Fn::GetAtt`, and `${Logical}` / `${Logical.Attribute}`
+/// in `Fn::Sub` resolve too. What neither knows is kept.
+pub fn resolve_with(value: &Json, known: &PseudoValues, resources: &dyn ResourceNames) -> Json {
     match value {
-        Json::Array(items) => Json::Array(items.iter().map(|item| resolve(item, known)).collect()),
-        Json::Object(map) if is_intrinsic_map(map) => resolve_call(map, known),
+        Json::Array(items) => Json::Array(
+            items
+                .iter()
+                .map(|item| resolve_with(item, known, resources))
+                .collect(),
+        ),
+        Json::Object(map) if is_intrinsic_map(map) => resolve_call(map, known, resources),
         Json::Object(map) => Json::Object(
             map.iter()
-                .map(|(key, child)| (key.clone(), resolve(child, known)))
+                .map(|(key, child)| (key.clone(), resolve_with(child, known, resources)))
                 .collect(),
         ),
         other => other.clone(),
     }
 }
 
-fn resolve_call(map: &Map<String, Json>, known: &PseudoValues) -> Json {
+fn resolve_call(
+    map: &Map<String, Json>,
+    known: &PseudoValues,
+    resources: &dyn ResourceNames,
+) -> Json {
     let Some((function, argument)) = map.iter().next() else {
         return Json::Object(map.clone());
     };
-    let argument = resolve(argument, known);
+    let argument = resolve_with(argument, known, resources);
     let resolved = match (function.as_str(), &argument) {
-        ("Ref", Json::String(name)) => known.get(name).map(str::to_owned),
-        ("Fn::Sub", _) => sub_argument(&argument)
-            .and_then(|(text, vars)| substitute(text, vars.unwrap_or(&Map::new()), known)),
+        ("Ref", Json::String(name)) => known
+            .get(name)
+            .map(str::to_owned)
+            .or_else(|| resources.reference(name)),
+        ("Fn::GetAtt", _) => get_att_argument(&argument)
+            .and_then(|(logical_id, attribute)| resources.attribute(logical_id, attribute)),
+        ("Fn::Sub", _) => sub_argument(&argument).and_then(|(text, vars)| {
+            substitute(text, vars.unwrap_or(&Map::new()), known, resources)
+        }),
         ("Fn::Join", Json::Array(pair)) => match pair.as_slice() {
             [Json::String(delimiter), Json::Array(parts)] => parts
                 .iter()
@@ -251,7 +294,26 @@ fn resolve_call(map: &Map<String, Json>, known: &PseudoValues) -> Json {
     }
 }
 
-fn substitute(text: &str, vars: &Map<String, Json>, known: &PseudoValues) -> Option<String> {
+/// `["Logical", "Attribute"]` or `"Logical.Attribute"`.
+pub fn get_att_argument(argument: &Json) -> Option<(&str, &str)> {
+    match argument {
+        Json::Array(parts) => match parts.as_slice() {
+            [Json::String(logical_id), Json::String(attribute)] => {
+                Some((logical_id.as_str(), attribute.as_str()))
+            }
+            _ => None,
+        },
+        Json::String(dotted) => dotted.split_once('.'),
+        _ => None,
+    }
+}
+
+fn substitute(
+    text: &str,
+    vars: &Map<String, Json>,
+    known: &PseudoValues,
+    resources: &dyn ResourceNames,
+) -> Option<String> {
     let mut out = String::new();
     for part in sub_parts(text) {
         match part {
@@ -259,7 +321,18 @@ fn substitute(text: &str, vars: &Map<String, Json>, known: &PseudoValues) -> Opt
             SubPart::Var(name) => match vars.get(name) {
                 Some(Json::String(value)) => out.push_str(value),
                 Some(_) => return None,
-                None => out.push_str(known.get(name)?),
+                None => match known.get(name) {
+                    Some(value) => out.push_str(value),
+                    None => {
+                        let value = match name.split_once('.') {
+                            Some((logical_id, attribute)) => {
+                                resources.attribute(logical_id, attribute)
+                            }
+                            None => resources.reference(name),
+                        }?;
+                        out.push_str(&value);
+                    }
+                },
             },
         }
     }
@@ -355,6 +428,46 @@ mod tests {
         assert_eq!(china.get("AWS::URLSuffix"), Some("amazonaws.com.cn"));
         assert_eq!(partition_for_region("us-gov-west-1"), "aws-us-gov");
         assert_eq!(partition_for_region("eu-central-1"), "aws");
+    }
+
+    #[test]
+    fn resources_resolve_refs_attributes_and_sub_variables() {
+        struct Stack;
+        impl ResourceNames for Stack {
+            fn reference(&self, logical_id: &str) -> Option<String> {
+                (logical_id == "Uploads").then(|| "uploads-1".to_owned())
+            }
+            fn attribute(&self, logical_id: &str, attribute: &str) -> Option<String> {
+                (logical_id == "Uploads" && attribute == "Arn")
+                    .then(|| "arn:aws:s3:::uploads-1".to_owned())
+            }
+        }
+        let value = json!({
+            "Bucket": {"Ref": "Uploads"},
+            "Arn": {"Fn::GetAtt": ["Uploads", "Arn"]},
+            "Dotted": {"Fn::GetAtt": "Uploads.Arn"},
+            "Objects": {"Fn::Sub": "${Uploads.Arn}/*"},
+            "Named": {"Fn::Sub": "${Uploads}-${AWS::Region}"},
+            "Unknown": {"Fn::GetAtt": ["Other", "Arn"]},
+            "Join": {"Fn::Join": ["", [{"Ref": "Uploads"}, "/x"]]}
+        });
+        assert_eq!(
+            resolve_with(&value, &prod(), &Stack),
+            json!({
+                "Bucket": "uploads-1",
+                "Arn": "arn:aws:s3:::uploads-1",
+                "Dotted": "arn:aws:s3:::uploads-1",
+                "Objects": "arn:aws:s3:::uploads-1/*",
+                "Named": "uploads-1-eu-west-1",
+                "Unknown": {"Fn::GetAtt": ["Other", "Arn"]},
+                "Join": "uploads-1/x"
+            })
+        );
+        // Without resources, only pseudo parameters resolve.
+        assert_eq!(
+            resolve(&json!({"Ref": "Uploads"}), &prod()),
+            json!({"Ref": "Uploads"})
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! documents, the template itself and its validation. No IO, no AWS SDK:
 //! everything here is pure data, so it builds fast and tests without a network.
 
+pub mod attributes;
 mod aws_enum;
 pub mod iam;
 pub mod intrinsic;

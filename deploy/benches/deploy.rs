@@ -18,7 +18,8 @@ use upstack_deploy::assets::{self, AssetFile};
 use upstack_deploy::aws::{self, Pacing};
 use upstack_deploy::bootstrap;
 use upstack_deploy::deploy::{
-    self, DeployClients, DeployOptions, DeployOutcome, DeployRequest, RequireApproval,
+    self, DeployClients, DeployOptions, DeployOutcome, DeployRequest, DriftHandling,
+    RequireApproval,
 };
 use upstack_deploy::interact::{Answer, FixedAnswer, RecordingReporter};
 use upstack_test_support::{
@@ -34,6 +35,7 @@ fn options(id: &str) -> DeployOptions {
         pacing: Pacing::default(),
         deploy_id: id.into(),
         ignore_alarms: false,
+        drift: DriftHandling::Skip,
     }
 }
 

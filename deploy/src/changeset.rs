@@ -55,6 +55,11 @@ pub struct ChangeSetRequest {
     /// already has, or acts with the caller's credentials.
     /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html>
     pub role_arn: Option<String>,
+    /// A drift-aware change set (`DeploymentMode: REVERT_DRIFT`): resources
+    /// changed outside CloudFormation are set back to the template's values
+    /// where the new template does not change them. Updates only.
+    /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/drift-aware-change-sets.html>
+    pub revert_drift: bool,
 }
 
 impl ChangeSetRequest {
@@ -234,6 +239,10 @@ pub async fn create_with_rollback(
             .client_token(&request.client_token)
             .set_description(request.description.clone())
             .set_role_arn(request.role_arn.clone())
+            .set_deployment_mode(
+                (request.revert_drift && request.kind == ChangeSetKind::Update)
+                    .then_some(aws_sdk_cloudformation::types::DeploymentMode::RevertDrift),
+            )
             .set_rollback_configuration(rollback_configuration.clone());
         call = match &request.template {
             TemplateSource::Body(body) => call.template_body(body),

@@ -16,7 +16,10 @@ use upstack_diff::render::{self, Sources};
 use upstack_diff::{DiffContext, FailOn, TemplateDiff, diff_templates_with};
 use upstack_project::synth::{self, SynthError, SynthOutput};
 
+use upstack_diff::drift::ResourceDrift;
+
 use crate::aws::{AwsSession, ExpectedTarget, Pacing, ProfileChoice, TargetError};
+use crate::drift::DriftClients;
 use crate::interact::Reporter;
 use crate::live_diff::{self, LiveDiffError};
 use crate::plan::{PlanError, ReviewedPlan};
@@ -52,6 +55,9 @@ pub struct DiffCommand {
     pub change_set: bool,
     /// Render this reviewed plan instead of computing a diff.
     pub plan: Option<PathBuf>,
+    /// Read every resource of the deployed stack and report what changed
+    /// outside CloudFormation (on unless `--no-drift`).
+    pub drift: bool,
     /// Names the change set (`upstack-diff-<id>`).
     pub id: String,
     pub pacing: Pacing,
@@ -108,6 +114,12 @@ pub enum DiffCommandError {
         stack: String,
         #[source]
         source: stack::TemplateError,
+    },
+    #[error("list the resources of stack {stack} to read their drift (--no-drift skips it)")]
+    Drift {
+        stack: String,
+        #[source]
+        source: crate::aws::CallError,
     },
     #[error("change set for stack {stack}")]
     ChangeSet {
@@ -176,6 +188,7 @@ pub async fn run(
         }
     };
     let mut change_set = None;
+    let mut drift = Vec::new();
     let mut live_account = None;
     let old = match (&command.against, &synthesized) {
         (Some(path), _) => Side {
@@ -191,8 +204,10 @@ pub async fn run(
             if let Some(note) = &session.region_note {
                 reporter.warning(note);
             }
-            let (old, changes) = deployed_side(command, &session, output, &new.template).await?;
+            let (old, changes, found) =
+                deployed_side(command, &session, output, &new.template).await?;
             change_set = changes;
+            drift = found;
             live_account = Some(session.identity.account.clone());
             old
         }
@@ -222,6 +237,9 @@ pub async fn run(
     if let Some(changes) = change_set {
         diff.merge_change_set(changes);
     }
+    // What deploying this template would do with each drifted value.
+    upstack_diff::drift::assign_fates(&mut drift, &diff, false);
+    diff.drift = drift;
     Ok(DiffOutcome {
         diff,
         sources: Sources {
@@ -267,17 +285,18 @@ fn diff_context(
 
 type ChangeSetChanges = Option<Vec<upstack_diff::ChangeSetResource>>;
 
-/// The deployed stack's template (and, with `change_set`, CloudFormation's
-/// change set), after the session checked the account and region.
+/// The deployed stack's template (with `change_set`, CloudFormation's
+/// change set; with `drift`, what changed outside CloudFormation), after the
+/// session checked the account and region.
 async fn deployed_side(
     command: &DiffCommand,
     session: &AwsSession,
     output: &SynthOutput,
     new_template: &Json,
-) -> Result<(Side, ChangeSetChanges), DiffCommandError> {
+) -> Result<(Side, ChangeSetChanges, Vec<ResourceDrift>), DiffCommandError> {
     let name = &output.manifest.stack_name;
     let client = &session.cloudformation;
-    let (_, deployed) =
+    let (state, deployed) =
         stack::deployed(client, name)
             .await
             .map_err(|source| DiffCommandError::Deployed {
@@ -310,11 +329,23 @@ async fn deployed_side(
     } else {
         None
     };
-    Ok((
-        Side {
-            label,
-            template: deployed.into_template(),
-        },
-        changes,
-    ))
+    let template = deployed.into_template();
+    let drift = match &state {
+        Some(state) if command.drift && exists => crate::drift::of_stack(
+            client,
+            &DriftClients::new(&session.sdk_config),
+            &state.stack_id,
+            template.clone(),
+            PseudoValues::for_region(&session.region)
+                .with_account_id(&session.identity.account)
+                .with_stack_name(name),
+        )
+        .await
+        .map_err(|source| DiffCommandError::Drift {
+            stack: name.clone(),
+            source,
+        })?,
+        _ => Vec::new(),
+    };
+    Ok((Side { label, template }, changes, drift))
 }

@@ -9,16 +9,22 @@
 pub mod aws;
 // Handler zips and large templates in the asset bucket, verified by SHA-256.
 pub mod assets;
+// `bootstrap` (the asset bucket) and `bootstrap --github` (the OIDC
+// provider and the env's CI stack).
 pub mod bootstrap;
 pub mod changeset;
-// `bootstrap --github`: the OIDC provider and the env's CI stack.
+// The deploy flow: prepare, execute, stale checks, verified code.
 pub mod deploy;
-// `diff`: what deploying would change.
 pub mod destroy;
+// `diff`: what deploying would change.
 pub mod diff;
+// What changed outside CloudFormation: every resource read from its service.
+pub mod drift;
 pub mod events;
 // Talking to a person: lines out, yes/no in.
 pub mod interact;
+// `diff` against the deployed stack or a change set.
+pub mod live_diff;
 pub mod plan;
 // Which alarms guard a deploy (pure).
 pub mod rollback;
@@ -26,9 +32,5 @@ pub mod rollback;
 pub mod stack;
 // The stack's health (`status`; deploy's alarm pre-flight reads its alarm half).
 pub mod status;
-
-// `diff` against the deployed stack or a change set.
-pub mod live_diff;
-
 // AWS's own offline template validator.
 pub mod validate;

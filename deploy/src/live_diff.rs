@@ -121,6 +121,7 @@ pub async fn change_set_changes(
         // create change sets only with it, and CloudFormation's verdicts are
         // then those of the role that would run the change.
         role_arn: role_arn.map(str::to_owned),
+        revert_drift: false,
     };
     let handle = changeset::create(client, &request).await?;
     let outcome = read_change_set(client, &handle, pacing).await;

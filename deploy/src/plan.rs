@@ -549,6 +549,7 @@ impl ReviewedPlan {
                 resources: report.resources.clone(),
                 security: report.security.clone(),
                 sections: report.sections.clone(),
+                drift: report.drift.clone(),
             },
             Sources {
                 old: report.old_source.clone(),

@@ -199,6 +199,10 @@ pub struct StatusReport {
     pub queues: Vec<QueueReport>,
     /// Each function's `AWS/Lambda Errors` (Sum) over the last hour.
     pub functions: Vec<FunctionReport>,
+    /// Resources changed outside CloudFormation (or unreadable), in the
+    /// shape of `diff --format json`'s `drift` (diff/SCHEMA.md), without
+    /// fates; empty with `--no-drift`.
+    pub drift: Vec<upstack_diff::drift::ResourceDrift>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -287,10 +291,18 @@ impl StatusReport {
             .filter(|function| function.code.differs())
     }
 
-    /// Whether anything needs a look: an alarm in ALARM, or a function not
-    /// running the code of the last deploy (`status` exits 2 for either).
+    /// Resources whose drift weakens security.
+    pub fn broadening_drift(&self) -> impl Iterator<Item = &upstack_diff::drift::ResourceDrift> {
+        self.drift.iter().filter(|resource| resource.broadening())
+    }
+
+    /// Whether anything needs a look: an alarm in ALARM, a function not
+    /// running the code of the last deploy, or a change made outside
+    /// CloudFormation that weakens security (`status` exits 2 for any).
     pub fn needs_attention(&self) -> bool {
-        self.health == Health::Alarm || self.code_differs().next().is_some()
+        self.health == Health::Alarm
+            || self.code_differs().next().is_some()
+            || self.broadening_drift().next().is_some()
     }
 }
 
@@ -314,6 +326,8 @@ pub struct StatusClients {
     pub s3: aws_sdk_s3::Client,
     /// Each function's running code.
     pub lambda: aws_sdk_lambda::Client,
+    /// Every resource read for drift; `None` reads none (`--no-drift`).
+    pub drift: Option<crate::drift::DriftClients>,
 }
 
 impl StatusClients {
@@ -324,6 +338,7 @@ impl StatusClients {
             sqs: aws_sdk_sqs::Client::new(sdk_config),
             s3: crate::aws::s3_client(sdk_config),
             lambda: aws_sdk_lambda::Client::new(sdk_config),
+            drift: Some(crate::drift::DriftClients::new(sdk_config)),
         }
     }
 }
@@ -335,12 +350,14 @@ pub const ERRORS_WINDOW: Duration = Duration::from_secs(3600);
 /// queues' URLs), GetQueueAttributes per queue, one GetMetricData for every
 /// function's errors over the hour before `now`, and for each function its
 /// running code (GetFunctionConfiguration) and the code of the last deploy
-/// (GetTemplate: the asset key; HeadObject in `asset_bucket`: its SHA-256).
-/// Only reads.
+/// (GetTemplate: the asset key; HeadObject in `asset_bucket`: its SHA-256);
+/// with `clients.drift`, every resource's drift (`account` resolves the
+/// template's ARNs). Only reads.
 pub async fn gather(
     clients: &StatusClients,
     manifest: &Manifest,
     asset_bucket: &str,
+    account: &str,
     now: SystemTime,
 ) -> Result<StatusReport, StatusError> {
     let cfn = &clients.cloudformation;
@@ -375,9 +392,9 @@ pub async fn gather(
 
     let resources = stack::resources(cfn, &stack.stack_id).await?;
     let queue_urls: Vec<String> = resources
-        .into_iter()
+        .iter()
         .filter(|resource| resource.resource_type == "AWS::SQS::Queue")
-        .filter_map(|resource| resource.physical_id)
+        .filter_map(|resource| resource.physical_id.clone())
         .collect();
     let mut queues = Vec::new();
     for queue in &manifest.queues {
@@ -404,8 +421,21 @@ pub async fn gather(
     for (report, function) in functions.iter_mut().zip(&manifest.functions) {
         report.code = code_report(clients, &deployed.template, function, asset_bucket).await?;
     }
+    let drift = match &clients.drift {
+        Some(drift_clients) => {
+            let deployed_stack = crate::drift::DeployedStack {
+                template: deployed.template.clone(),
+                resources,
+                pseudo: upstack_cfn::intrinsic::PseudoValues::for_region(&manifest.region)
+                    .with_account_id(account)
+                    .with_stack_name(&manifest.stack_name),
+            };
+            crate::drift::read_drift(drift_clients, &deployed_stack).await
+        }
+        None => Vec::new(),
+    };
 
-    Ok(report(
+    let mut report = report(
         manifest,
         StackReport {
             name: manifest.stack_name.clone(),
@@ -416,7 +446,9 @@ pub async fn gather(
         alarms,
         queues,
         functions,
-    ))
+    );
+    report.drift = drift;
+    Ok(report)
 }
 
 /// Assembles the report and decides its health (pure).
@@ -440,6 +472,7 @@ pub fn report(
         alarms,
         queues,
         functions,
+        drift: Vec::new(),
     }
 }
 
@@ -703,6 +736,11 @@ pub fn render_text(report: &StatusReport) -> String {
         ));
     }
 
+    if !report.drift.is_empty() {
+        out.push_str("\nchanged outside CloudFormation:\n");
+        out.push_str(&upstack_diff::render::drift(&report.drift));
+    }
+
     out.push('\n');
     out.push_str(&match report.health {
         Health::Healthy => "healthy: no alarm in ALARM\n".to_owned(),
@@ -717,6 +755,17 @@ pub fn render_text(report: &StatusReport) -> String {
             "CODE: {} function(s) do not run the code of the last deploy: {}\n",
             differing.len(),
             differing.join(", ")
+        ));
+    }
+    let broadening: Vec<&str> = report
+        .broadening_drift()
+        .map(|resource| resource.logical_id.as_str())
+        .collect();
+    if !broadening.is_empty() {
+        out.push_str(&format!(
+            "DRIFT: {} resource(s) changed outside CloudFormation in a way that weakens security: {}\n",
+            broadening.len(),
+            broadening.join(", ")
         ));
     }
     out

@@ -8,10 +8,9 @@
 //! - its CloudFormation silently skips `AWS::IAM::OIDCProvider`: bootstrap
 //!   makes the provider through the IAM API anyway (it is the account's, not
 //!   the env's), so the test reads it there;
-//! - it reads a role's inline `Policies` back as a Python repr string: the
-//!   CI roles' permissions are `AWS::IAM::ManagedPolicy` resources attached
-//!   with `Roles`, whose documents moto keeps as JSON (GetPolicyVersion), so
-//!   they are compared as JSON with the template's;
+//! - the CI roles' permissions are `AWS::IAM::ManagedPolicy` resources
+//!   attached with `Roles`: their documents are read back with
+//!   GetPolicyVersion and compared as JSON with the template's;
 //! - DeleteStack cannot delete a managed policy attached with `Roles`: the
 //!   test never deletes the CI stack; each test's moto server is discarded;
 //! - Outputs are empty after ExecuteChangeSet: bootstrap prints the role ARNs

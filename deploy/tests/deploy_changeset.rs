@@ -82,11 +82,44 @@ async fn create_sends_named_iam_capability_tags_token_and_template() {
         client_token: "token-1".into(),
         description: None,
         role_arn: Some(ROLE.into()),
+        revert_drift: false,
     };
     let handle = changeset::create(&client, &request).await.unwrap();
     assert_eq!(handle.id, "arn:cs/1");
     assert_eq!(handle.stack_id.as_deref(), Some("arn:stack/1"));
     assert_eq!(rule.num_calls(), 1);
+}
+
+/// `deploy --revert-drift`: the update's change set is drift-aware
+/// (`DeploymentMode: REVERT_DRIFT`); a stack's first change set cannot be,
+/// and is sent without it. moto ignores the parameter, so the request is
+/// checked here.
+#[tokio::test]
+async fn revert_drift_makes_an_update_change_set_drift_aware() {
+    for (kind, expected) in [
+        (ChangeSetKind::Update, Some("REVERT_DRIFT")),
+        (ChangeSetKind::Create, None),
+    ] {
+        let rule = mock!(Client::create_change_set)
+            .match_requests(move |request| {
+                request.deployment_mode().map(|mode| mode.as_str()) == expected
+            })
+            .then_output(|| CreateChangeSetOutput::builder().id("arn:cs/1").build());
+        let client = mock_client!(aws_sdk_cloudformation, RuleMode::Sequential, &[&rule]);
+        let request = ChangeSetRequest {
+            stack_name: "upstack-dev".into(),
+            change_set_name: ChangeSetRequest::default_name(1),
+            kind,
+            template: TemplateSource::Body("{}".into()),
+            tags: Vec::new(),
+            client_token: "token-1".into(),
+            description: None,
+            role_arn: None,
+            revert_drift: true,
+        };
+        changeset::create(&client, &request).await.unwrap();
+        assert_eq!(rule.num_calls(), 1, "{kind:?}");
+    }
 }
 
 #[tokio::test]

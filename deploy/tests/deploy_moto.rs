@@ -30,7 +30,8 @@ use upstack_deploy::assets::{self, AssetFile};
 use upstack_deploy::aws::{self, Pacing};
 use upstack_deploy::bootstrap;
 use upstack_deploy::deploy::{
-    self, DeployClients, DeployOptions, DeployOutcome, DeployRequest, RequireApproval,
+    self, DeployClients, DeployOptions, DeployOutcome, DeployRequest, DriftHandling,
+    RequireApproval,
 };
 use upstack_deploy::destroy::{self, DestroyOptions, DestroyOutcome};
 use upstack_deploy::interact::{Answer, FixedAnswer, RecordingReporter};
@@ -73,7 +74,7 @@ async fn notify_memory(cfn: &aws_sdk_cloudformation::Client) -> Option<i64> {
 
 /// The zips of the three handlers (small valid zips, see the module doc),
 /// each with the SHA-256 bundle would record.
-fn fake_assets(out_dir: &Path) -> Vec<AssetFile> {
+pub(crate) fn fake_assets(out_dir: &Path) -> Vec<AssetFile> {
     ["notify", "ingest", "photo-check"]
         .into_iter()
         .map(|handler| {
@@ -88,7 +89,7 @@ fn fake_assets(out_dir: &Path) -> Vec<AssetFile> {
 }
 
 /// The dev stack (functions' default memory `memory_mb`) with `assets`.
-fn dev_request(out_dir: &Path, memory_mb: u32, assets: Vec<AssetFile>) -> DeployRequest {
+pub(crate) fn dev_request(out_dir: &Path, memory_mb: u32, assets: Vec<AssetFile>) -> DeployRequest {
     let synthesized = pipeline_plan(memory_mb);
     DeployRequest {
         manifest: synthesized.manifest,
@@ -108,7 +109,7 @@ fn dev_plan(out_dir: &Path, template_json: String) -> DeployRequest {
     }
 }
 
-fn options(id: &str) -> DeployOptions {
+pub(crate) fn options(id: &str) -> DeployOptions {
     DeployOptions {
         require_approval: RequireApproval::Broadening,
         allow_replace: false,
@@ -116,6 +117,7 @@ fn options(id: &str) -> DeployOptions {
         pacing: fast_pacing(),
         deploy_id: id.into(),
         ignore_alarms: false,
+        drift: DriftHandling::Skip,
     }
 }
 

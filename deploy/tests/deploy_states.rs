@@ -45,7 +45,8 @@ use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::retry::RetryConfig;
 use upstack_deploy::aws::{ManualClock, Pacing};
 use upstack_deploy::deploy::{
-    self, DeployClients, DeployError, DeployOptions, DeployOutcome, DeployRequest, RequireApproval,
+    self, DeployClients, DeployError, DeployOptions, DeployOutcome, DeployRequest, DriftHandling,
+    RequireApproval,
 };
 use upstack_deploy::interact::{Answer, FixedAnswer, RecordingReporter};
 
@@ -259,6 +260,7 @@ fn options(
         pacing: Pacing::with_clock(Arc::new(clock.clone())),
         deploy_id: "1".into(),
         ignore_alarms: false,
+        drift: DriftHandling::Skip,
     }
 }
 
@@ -274,6 +276,7 @@ async fn run(cfn: Cfn, options: DeployOptions, answer: Answer) -> Run {
         s3: s3_bootstrapped(),
         cloudwatch: no_cloudwatch(),
         lambda: no_lambda(),
+        drift: None,
     };
     let mut reporter = RecordingReporter::default();
     let result = deploy::deploy(
@@ -793,6 +796,7 @@ async fn ctrl_c_stops_watching_without_touching_the_stack() {
         s3: s3_bootstrapped(),
         cloudwatch: no_cloudwatch(),
         lambda: no_lambda(),
+        drift: None,
     };
     let mut reporter = RecordingReporter::default();
     let outcome = deploy::deploy(
@@ -884,6 +888,7 @@ async fn allow_replace_lifts_the_stack_policy_for_one_deploy_only() {
         s3: s3_bootstrapped(),
         cloudwatch: no_cloudwatch(),
         lambda: no_lambda(),
+        drift: None,
     };
     let mut reporter = RecordingReporter::default();
     let mut options = options(&clock, RequireApproval::Never, false);

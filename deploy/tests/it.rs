@@ -10,5 +10,6 @@ mod deploy_changeset;
 mod deploy_destroy;
 mod deploy_moto;
 mod deploy_states;
+mod drift_moto;
 mod live_diff_changeset;
 mod live_diff_moto;

@@ -159,6 +159,7 @@ pub fn diff_templates_with(
         resources,
         security,
         sections,
+        drift: Vec::new(),
     })
 }
 

@@ -6,6 +6,7 @@
 //! predicted offline from the schemas' create-only properties. The
 //! renderers turn it into text, Markdown (PR comments) or versioned JSON.
 
+pub mod drift;
 mod engine;
 pub mod model;
 mod opaque;
@@ -27,6 +28,9 @@ pub enum FailOn {
     Destructive,
     /// Any change at all.
     Any,
+    /// A resource changed outside CloudFormation (or whose state could not
+    /// be read).
+    Drift,
 }
 
 impl FailOn {
@@ -36,6 +40,7 @@ impl FailOn {
             FailOn::Broadening => "broadening",
             FailOn::Destructive => "destructive",
             FailOn::Any => "any",
+            FailOn::Drift => "drift",
         }
     }
 
@@ -48,10 +53,11 @@ impl FailOn {
                 } else {
                     let summary = diff.summary();
                     vec![format!(
-                        "{} resource change(s), {} security change(s), {} other change(s)",
+                        "{} resource change(s), {} security change(s), {} other change(s), {} resource(s) drifted or unreadable",
                         diff.resources.len(),
                         summary.security,
-                        summary.other
+                        summary.other,
+                        diff.drift.len()
                     )]
                 }
             }
@@ -76,6 +82,49 @@ impl FailOn {
                         change.details.join("; "),
                         change.resource_type
                     )
+                })
+                // A value changed outside CloudFormation that weakens security.
+                .chain(diff.drift.iter().flat_map(|resource| {
+                    resource
+                        .properties
+                        .iter()
+                        .filter(|property| property.broadening)
+                        .map(move |property| {
+                            format!(
+                                "{} {} changed outside CloudFormation: {} ({})",
+                                resource.logical_id,
+                                property.path,
+                                property.details.join("; "),
+                                resource.resource_type
+                            )
+                        })
+                }))
+                .collect(),
+            FailOn::Drift => diff
+                .drift
+                .iter()
+                .map(|resource| match resource.status {
+                    drift::DriftStatus::Deleted => format!(
+                        "{} ({}) was deleted outside CloudFormation",
+                        resource.logical_id, resource.resource_type
+                    ),
+                    drift::DriftStatus::Unknown => format!(
+                        "{} ({}): drift unknown ({})",
+                        resource.logical_id,
+                        resource.resource_type,
+                        resource.reason.as_deref().unwrap_or("no reason given")
+                    ),
+                    drift::DriftStatus::Modified => format!(
+                        "{} ({}) changed outside CloudFormation: {}",
+                        resource.logical_id,
+                        resource.resource_type,
+                        resource
+                            .properties
+                            .iter()
+                            .map(|property| property.path.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                 })
                 .collect(),
         }

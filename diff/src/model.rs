@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 /// Version of the JSON output. Bumped on any incompatible change to the shape.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: `drift` (changes made outside CloudFormation) and the security
+/// direction `changed`.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Everything that differs between two templates.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -19,11 +21,18 @@ pub struct TemplateDiff {
     /// Parameters, Outputs, Conditions, Mappings, Rules and top-level keys
     /// (Description, Transform, Metadata...), ordered by section then name.
     pub sections: Vec<SectionChange>,
+    /// Resources whose actual state differs from the deployed template
+    /// (changed outside CloudFormation), or could not be read; ordered by
+    /// logical ID. Empty when the diff did not read the account.
+    pub drift: Vec<crate::drift::ResourceDrift>,
 }
 
 impl TemplateDiff {
     pub fn is_empty(&self) -> bool {
-        self.resources.is_empty() && self.security.is_empty() && self.sections.is_empty()
+        self.resources.is_empty()
+            && self.security.is_empty()
+            && self.sections.is_empty()
+            && self.drift.is_empty()
     }
 
     /// Resource changes with at least one hazard, in resource order.
@@ -62,6 +71,15 @@ impl TemplateDiff {
             .filter(|change| change.direction == Direction::Broadening)
             .count();
         summary.other = self.sections.len();
+        for resource in &self.drift {
+            match resource.status {
+                crate::drift::DriftStatus::Unknown => summary.drift_unknown += 1,
+                _ => summary.drifted += 1,
+            }
+            if resource.broadening() {
+                summary.drift_broadening += 1;
+            }
+        }
         summary
     }
 }
@@ -85,6 +103,12 @@ pub struct Summary {
     pub broadening: usize,
     /// Parameter, Output, Condition and other section changes.
     pub other: usize,
+    /// Resources changed (or deleted) outside CloudFormation.
+    pub drifted: usize,
+    /// Resources whose drift weakens security.
+    pub drift_broadening: usize,
+    /// Resources whose actual state could not be read.
+    pub drift_unknown: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -491,4 +515,5 @@ pub struct JsonReport {
     pub resources: Vec<ResourceChange>,
     pub security: Vec<SecurityChange>,
     pub sections: Vec<SectionChange>,
+    pub drift: Vec<crate::drift::ResourceDrift>,
 }

@@ -11,6 +11,7 @@ use crate::common;
 use std::collections::BTreeSet;
 
 use serde_json::{Value as Json, json};
+use upstack_diff::drift::{DriftFate, DriftStatus, PropertyDrift, ResourceDrift};
 use upstack_diff::render::{self, Sources};
 use upstack_diff::{
     ChangeSetDetail, ChangeSetResource, ChangeSetView, JsonReport, SCHEMA_VERSION, diff_templates,
@@ -60,7 +61,63 @@ fn reports() -> Vec<Json> {
         ))
         .unwrap(),
     );
+    // And one with drift of every status and fate.
+    diff.drift = drift_of_every_kind();
+    reports.push(
+        serde_json::from_str(&render::json(
+            &diff,
+            &Sources {
+                old: "a".into(),
+                new: "b".into(),
+            },
+        ))
+        .unwrap(),
+    );
     reports
+}
+
+fn drift_of_every_kind() -> Vec<ResourceDrift> {
+    let resource = |logical_id: &str, status, reason: Option<&str>, properties| ResourceDrift {
+        logical_id: logical_id.into(),
+        resource_type: "AWS::Lambda::Function".into(),
+        physical_id: Some(format!("upstack-dev-{logical_id}")),
+        status,
+        reason: reason.map(str::to_owned),
+        properties,
+    };
+    let property = |name: &str, fate| PropertyDrift {
+        path: format!("Properties.{name}"),
+        declared: true,
+        expected: Some(json!(256)),
+        actual: Some(json!(1024)),
+        broadening: false,
+        details: Vec::new(),
+        fate: Some(fate),
+    };
+    vec![
+        resource(
+            "Notify",
+            DriftStatus::Modified,
+            None,
+            vec![
+                property(
+                    "MemorySize",
+                    DriftFate::Overwritten {
+                        value: Some(json!(512)),
+                    },
+                ),
+                property("Timeout", DriftFate::Reverted),
+                property("ReservedConcurrentExecutions", DriftFate::Left),
+            ],
+        ),
+        resource("Ingest", DriftStatus::Deleted, None, Vec::new()),
+        resource(
+            "PhotoCheck",
+            DriftStatus::Unknown,
+            Some("lambda:GetFunctionConfiguration: AccessDenied"),
+            Vec::new(),
+        ),
+    ]
 }
 
 #[test]
@@ -103,14 +160,21 @@ fn documented_fields() -> BTreeSet<String> {
 }
 
 /// Keys of the report's own objects; template fragments (`old`/`new` of a
-/// property or section change) are data, not schema.
+/// property or section change, `expected`/`actual` of a drifted property,
+/// a fate's `value`) are data, not schema.
 fn keys(value: &Json, out: &mut BTreeSet<String>) {
     match value {
         Json::Object(map) => {
             let is_fragment_holder = map.contains_key("path") || map.contains_key("section");
             for (key, child) in map {
                 out.insert(key.clone());
-                if !(is_fragment_holder && (key == "old" || key == "new")) {
+                let fragment = match key.as_str() {
+                    "old" | "new" | "expected" | "actual" => is_fragment_holder,
+                    // Only a drift fate has a `value`.
+                    "value" => true,
+                    _ => false,
+                };
+                if !fragment {
                     keys(child, out);
                 }
             }

@@ -64,6 +64,7 @@ snapshot_cases!(
     stack_policy_refusal,
     code_only,
     pseudo_no_replacement,
+    drift,
 );
 
 /// What a reviewer must be able to rely on in each new case, beyond the

@@ -1,4 +1,5 @@
-"""Fixes for moto bugs that stop our real templates deploying on the emulator.
+"""Fixes for moto bugs that stop our real templates deploying on the emulator,
+or their resources reading back (drift) as AWS answers them.
 
 Loaded into every Python process of the repo's .venv through a .pth file that
 scripts/setup-test-tools.sh installs, so `.venv/bin/moto_server` picks it up
@@ -35,6 +36,35 @@ def _kms_key_tags_from_cloudformation():
     models.Key.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
 
 
+def _kms_key_policy_from_cloudformation():
+    # moto 5.2.5: AWS::KMS::Key stores the template's KeyPolicy as given, and
+    # CloudFormation gives it as a JSON object, so the key's policy is a
+    # Python dict: DescribeKey (whose policy check json.loads it) answers
+    # HTTP 500 and GetKeyPolicy a policy that is not a string. KMS keeps a
+    # key policy as JSON text, and CloudFormation passes an object policy to
+    # CreateKey as its JSON text: this stores that text.
+    import functools
+    import json
+
+    try:
+        from moto.kms import models
+    except Exception:
+        return
+    original = models.Key.create_from_cloudformation_json.__func__
+    if getattr(original, "_upstack_key_policy", False):
+        return
+
+    @functools.wraps(original)
+    def create_from_cloudformation_json(cls, *args, **kwargs):
+        key = original(cls, *args, **kwargs)
+        if not isinstance(key.policy, str):
+            key.policy = json.dumps(key.policy)
+        return key
+
+    create_from_cloudformation_json._upstack_key_policy = True
+    models.Key.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
 def _sns_topic_arn_attribute():
     # moto 5.2.5: AWS::SNS::Topic answers Fn::GetAtt only for TopicName, but
     # CloudFormation documents TopicArn too (and it is what a FIFO topic's
@@ -59,6 +89,137 @@ def _sns_topic_arn_attribute():
 
     topic.has_cfn_attr = classmethod(has_cfn_attr)
     topic.get_cfn_attribute = get_cfn_attribute
+
+
+def _iam_role_policies_from_cloudformation():
+    # moto 5.2.5: AWS::IAM::Role puts each Policies[].PolicyDocument on the
+    # role as given, a JSON object from CloudFormation, so GetRolePolicy
+    # answers the URL-encoded Python repr of a dict ("{'Version': ...").
+    # IAM keeps a policy document as JSON text and answers it URL-encoded,
+    # the same for a policy CloudFormation put as for PutRolePolicy: this
+    # stores the JSON text. (moto also ignores the role's ManagedPolicyArns;
+    # attaching them here would need its role delete, which refuses a role
+    # with attached policies, and its role update to follow: not patched.)
+    import functools
+    import json
+
+    try:
+        from moto.iam import models
+    except Exception:
+        return
+    original = models.Role.create_from_cloudformation_json.__func__
+    if getattr(original, "_upstack_patched", False):
+        return
+
+    @functools.wraps(original)
+    def create_from_cloudformation_json(cls, *args, **kwargs):
+        role = original(cls, *args, **kwargs)
+        for name, document in role.policies.items():
+            if not isinstance(document, str):
+                # default=str: a YAML template's unquoted Version loads as a date.
+                role.policies[name] = json.dumps(document, default=str)
+        return role
+
+    create_from_cloudformation_json._upstack_patched = True
+    models.Role.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
+def _lambda_permission_physical_id():
+    # moto 5.2.5: AWS::Lambda::Permission adds its statement under a random
+    # statement ID and gives the resource no physical ID, so
+    # DescribeStackResources lists it without one and Ref to it yields
+    # moto's Python object. CloudFormation names the statement after the
+    # stack and logical ID (stack-Logical-RANDOM, moto's generated resource
+    # name) and, since the type moved to the resource registry, its physical
+    # ID is "<FunctionName as given>|<statement ID>".
+    import functools
+
+    try:
+        from moto.awslambda import models
+    except Exception:
+        return
+    permission = models.Permission
+    original = permission.create_from_cloudformation_json.__func__
+    if hasattr(permission, "physical_resource_id") or getattr(original, "_upstack_patched", False):
+        return
+
+    @functools.wraps(original)
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, *args, **kwargs):
+        properties = dict(cloudformation_json["Properties"], StatementId=resource_name)
+        cloudformation_json = dict(cloudformation_json, Properties=properties)
+        created = original(cls, resource_name, cloudformation_json, *args, **kwargs)
+        created.physical_resource_id = f"{properties['FunctionName']}|{resource_name}"
+        return created
+
+    create_from_cloudformation_json._upstack_patched = True
+    permission.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
+def _lambda_event_invoke_config_from_cloudformation():
+    # moto 5.2.5 implements Put/Get/DeleteFunctionEventInvokeConfig, but its
+    # CloudFormation has no AWS::Lambda::EventInvokeConfig: the resource is
+    # skipped (a warning), so the function has no such config and
+    # DescribeStackResources lists an entry without ID or type. This makes
+    # the resource with moto's own backend calls. CloudFormation's physical
+    # ID for it is "<FunctionName>|<Qualifier>" (its primary identifier).
+    # moto's Put appends a config and Get answers the first, where Lambda's
+    # Put replaces it: the function's configs are cleared first.
+    try:
+        from moto.awslambda import models
+        from moto.awslambda.exceptions import UnknownFunctionException
+        from moto.core.common_models import CloudFormationModel
+    except Exception:
+        return
+    resource_type = "AWS::Lambda::EventInvokeConfig"
+    if resource_type in {model.cloudformation_type() for model in CloudFormationModel.__subclasses__()}:
+        return
+
+    class EventInvokeConfigResource(CloudFormationModel):
+        __module__ = models.__name__  # moto's model registry reads the service from it
+
+        def __init__(self, physical_resource_id):
+            self.physical_resource_id = physical_resource_id
+
+        @staticmethod
+        def cloudformation_name_type():
+            return ""
+
+        @staticmethod
+        def cloudformation_type():
+            return resource_type
+
+        @classmethod
+        def has_cfn_attr(cls, attr):
+            return False
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **_):
+            properties = cloudformation_json["Properties"]
+            config = {
+                name: int(value) if name.startswith("Maximum") else value
+                for name, value in properties.items()
+                if name in ("DestinationConfig", "MaximumRetryAttempts", "MaximumEventAgeInSeconds")
+            }
+            backend = models.get_backend(account_id, region_name)
+            backend.get_function(properties["FunctionName"]).event_invoke_config = []
+            backend.put_function_event_invoke_config(properties["FunctionName"], config)
+            return cls(f"{properties['FunctionName']}|{properties.get('Qualifier', '$LATEST')}")
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, **where):
+            # Put replaces the function's config: an update is a create.
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, **where)
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+            backend = models.get_backend(account_id, region_name)
+            try:
+                function = backend.get_function(resource_name.split("|")[0])
+            except UnknownFunctionException:
+                return  # deleted with its function
+            function.event_invoke_config = []
+
+    models.EventInvokeConfigResource = EventInvokeConfigResource
 
 
 # CloudWatch's Smithy RPC v2 CBOR protocol: requests go to
@@ -185,6 +346,48 @@ def _s3_bucket_policy_conditions():
     responses.S3Response._bucket_response = with_request(responses.S3Response._bucket_response)
 
 
+# The root element S3 gives the XML answers that moto's model extras
+# (moto/s3/2006-03-01/service-2.moto-extras.json) leave without one.
+_S3_XML_ROOTS = {
+    "GetBucketVersioning": "VersioningConfiguration",
+    "GetBucketNotification": "NotificationConfiguration",
+    "GetBucketAccelerateConfiguration": "AccelerateConfiguration",
+    "ListParts": "ListPartsResult",
+}
+
+
+def _s3_xml_root_elements():
+    # moto 5.2.5 serializes S3's XML answers from its service model, whose
+    # extras name each answer's root element (resultWrapper); without one
+    # the serializer falls back to "<Operation>Response". The extras miss
+    # GetBucketVersioning (<GetBucketVersioningResponse>, where S3 answers
+    # <VersioningConfiguration>), GetBucketNotification (moto's operation
+    # for a bucket with no notifications: S3 answers an empty
+    # <NotificationConfiguration/>), GetBucketAccelerateConfiguration and
+    # ListParts. botocore reads any root, but the Rust SDK checks it and
+    # took moto's answer for "HTTP 200 with no AWS error code or message".
+    # This names S3's root for each of them that the model leaves unnamed.
+    try:
+        from moto.core import utils
+    except Exception:
+        return
+    original = utils._load_service_model
+    if getattr(original, "_upstack_patched", False):
+        return
+
+    def _load_service_model(service_name, model_name):
+        model = original(service_name, model_name)
+        if service_name == "s3" and model_name == "service-2":
+            for operation, root in _S3_XML_ROOTS.items():
+                output = model.get("operations", {}).get(operation, {}).get("output")
+                if output is not None and "resultWrapper" not in output:
+                    output["resultWrapper"] = root
+        return model
+
+    _load_service_model._upstack_patched = True
+    utils._load_service_model = _load_service_model
+
+
 def _cloudwatch_rpc_v2_cbor():
     # moto 5.2.5 serves CloudWatch's query protocol only (getmoto/moto#9195),
     # while aws-sdk-cloudwatch (Rust, >= 1.110) speaks RPC v2 CBOR: every
@@ -275,17 +478,25 @@ def _cloudwatch_rpc_v2_cbor():
     app_class.__call__ = __call__
 
 
+# Each module's patches, run in order once it has executed.
 _PATCHES = {
-    "moto.kms.models": _kms_key_tags_from_cloudformation,
-    "moto.sns.models": _sns_topic_arn_attribute,
-    "moto.moto_server.werkzeug_app": _cloudwatch_rpc_v2_cbor,
-    "moto.s3.responses": _s3_bucket_policy_conditions,
+    "moto.core.utils": (_s3_xml_root_elements,),
+    "moto.kms.models": (_kms_key_tags_from_cloudformation, _kms_key_policy_from_cloudformation),
+    "moto.iam.models": (_iam_role_policies_from_cloudformation,),
+    "moto.awslambda.models": (
+        _lambda_permission_physical_id,
+        _lambda_event_invoke_config_from_cloudformation,
+    ),
+    "moto.sns.models": (_sns_topic_arn_attribute,),
+    "moto.moto_server.werkzeug_app": (_cloudwatch_rpc_v2_cbor,),
+    "moto.s3.responses": (_s3_bucket_policy_conditions,),
 }
 
 
 def apply():
-    for patch in _PATCHES.values():
-        patch()
+    for patches in _PATCHES.values():
+        for patch in patches:
+            patch()
 
 
 class _PatchAfterExec:
@@ -301,7 +512,8 @@ class _PatchAfterExec:
 
     def exec_module(self, module):
         self._loader.exec_module(module)
-        _PATCHES[module.__name__]()
+        for patch in _PATCHES[module.__name__]:
+            patch()
 
 
 class _PatchOnImport:

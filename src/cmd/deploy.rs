@@ -7,7 +7,9 @@
 
 use std::path::PathBuf;
 
-use upstack_deploy::deploy::{self, DeployCommand, DeployOptions, Finished, Mode, RequireApproval};
+use upstack_deploy::deploy::{
+    self, DeployCommand, DeployOptions, DriftHandling, Finished, Mode, RequireApproval,
+};
 use upstack_deploy::interact::{self, StdoutReporter, TerminalApprover};
 
 use crate::context::Ctx;
@@ -50,6 +52,15 @@ pub struct Args {
     /// are then left out of the rollback triggers.
     #[arg(long)]
     pub ignore_alarms: bool,
+    /// Set resources changed outside CloudFormation back to the deployed
+    /// template's values where the new template does not change them (a
+    /// drift-aware change set); without it, the review lists the drift this
+    /// deploy leaves as it is.
+    #[arg(long, conflicts_with_all = ["execute", "no_drift"])]
+    pub revert_drift: bool,
+    /// Do not read the stack's resources for drift before the review.
+    #[arg(long, conflicts_with = "execute")]
+    pub no_drift: bool,
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
@@ -73,6 +84,11 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
             pacing: ctx.pacing().clone(),
             deploy_id: ctx.epoch_seconds().to_string(),
             ignore_alarms: args.ignore_alarms,
+            drift: match (args.no_drift, args.revert_drift) {
+                (true, _) => DriftHandling::Skip,
+                (false, true) => DriftHandling::Revert,
+                (false, false) => DriftHandling::Report,
+            },
         },
     };
     let mut approver = TerminalApprover {

@@ -30,6 +30,8 @@ pub enum FailOnArg {
     Destructive,
     /// Any change.
     Any,
+    /// A resource changed outside CloudFormation, deleted, or unreadable.
+    Drift,
 }
 
 impl From<FailOnArg> for FailOn {
@@ -38,6 +40,7 @@ impl From<FailOnArg> for FailOn {
             FailOnArg::Broadening => FailOn::Broadening,
             FailOnArg::Destructive => FailOn::Destructive,
             FailOnArg::Any => FailOn::Any,
+            FailOnArg::Drift => FailOn::Drift,
         }
     }
 }
@@ -62,6 +65,10 @@ pub struct Args {
     /// instead of computing one; no AWS calls.
     #[arg(long, value_name = "PLAN.json", conflicts_with_all = ["against", "template", "change_set"])]
     pub plan: Option<PathBuf>,
+    /// Do not read the deployed stack's resources for changes made outside
+    /// CloudFormation (drift); only the templates are compared.
+    #[arg(long)]
+    pub no_drift: bool,
     /// Exit 3 when a change of this kind is found; repeatable or comma-separated.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "KIND")]
     pub fail_on: Vec<FailOnArg>,
@@ -81,6 +88,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         template: args.template,
         change_set: args.change_set,
         plan: args.plan,
+        drift: !args.no_drift,
         id: ctx.epoch_seconds().to_string(),
         pacing: ctx.pacing().clone(),
     };

@@ -1,8 +1,9 @@
 //! `upstack status --env <env> [--format text|json]`: the stack's alarms and
 //! their states, queue depths, status and last deploy, and each function's
 //! errors in the last hour, whether each runs the code of the last deploy.
-//! Exit 0 when nothing needs a look, 2 when an alarm is in ALARM or a
-//! function runs other code, so a script can gate on it. See
+//! Exit 0 when nothing needs a look, 2 when an alarm is in ALARM, a function
+//! runs other code or a change made outside CloudFormation weakens
+//! security, so a script can gate on it. See
 //! `upstack_deploy::status`.
 
 use anyhow::Context;
@@ -25,6 +26,10 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+    /// Do not read the stack's resources for changes made outside
+    /// CloudFormation.
+    #[arg(long)]
+    pub no_drift: bool,
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
@@ -37,10 +42,15 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let session = ctx.session(env, &output.config).await?;
     let asset_bucket =
         upstack_contract::assets::bucket_name(&session.identity.account, &session.region);
+    let mut clients = StatusClients::new(&session.sdk_config);
+    if args.no_drift {
+        clients.drift = None;
+    }
     let report = status::gather(
-        &StatusClients::new(&session.sdk_config),
+        &clients,
         &output.manifest,
         &asset_bucket,
+        &session.identity.account,
         ctx.now(),
     )
     .await
@@ -53,8 +63,8 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         ),
     }
     // Exit 2, the code `diff` uses for "changes found": a finding, not an
-    // error. An alarm in ALARM, or a function not running the code of the
-    // last deploy.
+    // error. An alarm in ALARM, a function not running the code of the last
+    // deploy, or drift that weakens security.
     Ok(if report.needs_attention() {
         Outcome::Unhealthy
     } else {

@@ -338,6 +338,9 @@ where
         pacing: options.pacing.clone(),
         deploy_id: format!("ci-{}", options.run_id),
         ignore_alarms: false,
+        // The CI stack is three roles and an asset policy, created here:
+        // nobody else changes them.
+        drift: crate::deploy::DriftHandling::Skip,
     };
     let failed = |provider_note: &'static str| {
         move |source: DeployError| CiBootstrapError::Deploy {

@@ -91,6 +91,22 @@ pub struct DeployOptions {
     pub deploy_id: String,
     /// Deploy although alarms of the stack are in ALARM (`--ignore-alarms`).
     pub ignore_alarms: bool,
+    /// What to do about changes made outside CloudFormation.
+    pub drift: DriftHandling,
+}
+
+/// What a deploy does about changes made outside CloudFormation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DriftHandling {
+    /// Not read (`--no-drift`).
+    Skip,
+    /// Read, and the review says what the deploy overwrites and what it
+    /// leaves as it is.
+    Report,
+    /// Read, and set back to the deployed template's values where the new
+    /// template does not change them (`--revert-drift`: a drift-aware
+    /// change set).
+    Revert,
 }
 
 /// How a deploy ended, when it did not fail.
@@ -225,6 +241,9 @@ pub struct DeployClients {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     /// Each function's running code (CodeSha256), checked after the deploy.
     pub lambda: aws_sdk_lambda::Client,
+    /// Every resource read for drift; `None` reads none (tests of other
+    /// things).
+    pub drift: Option<crate::drift::DriftClients>,
 }
 
 impl DeployClients {
@@ -236,6 +255,7 @@ impl DeployClients {
             s3: crate::aws::s3_client(sdk_config),
             cloudwatch: status::cloudwatch_client(sdk_config),
             lambda: aws_sdk_lambda::Client::new(sdk_config),
+            drift: Some(crate::drift::DriftClients::new(sdk_config)),
         }
     }
 }

@@ -7,8 +7,8 @@ use std::future::Future;
 use aws_sdk_cloudformation::Client as CfnClient;
 
 use super::{
-    DeployClients, DeployError, DeployOptions, DeployRequest, cause_text, preflight_alarms,
-    reason_suffix,
+    DeployClients, DeployError, DeployOptions, DeployRequest, DriftHandling, cause_text,
+    preflight_alarms, reason_suffix,
 };
 use crate::assets::{self, Placement, PublishedAsset, StoredAsset};
 use crate::aws::Pacing;
@@ -294,6 +294,7 @@ where
         client_token: format!("upstack-cs-{}", options.deploy_id),
         description: Some(format!("upstack deploy --env {env}")),
         role_arn: manifest.execution_role_arn.clone(),
+        revert_drift: options.drift == DriftHandling::Revert,
     };
     let triggers = choose_triggers(&manifest.alarms, &observed_alarms);
     for line in triggers.lines() {
@@ -327,14 +328,14 @@ where
     // CloudFormation's own replacement verdicts.
     let new_template: serde_json::Value =
         serde_json::from_str(&request.template_json).map_err(DeployError::Template)?;
-    let (old_template, stack) = match existing {
+    let (old_template, stack) = match &existing {
         Some(state) => {
-            let deployed = stack::template(cfn, &state, stack_name).await?;
+            let deployed = stack::template(cfn, state, stack_name).await?;
             let snapshot = StackSnapshot {
-                stack_id: state.stack_id,
-                status: state.status,
-                creation_time: state.creation_time,
-                last_updated_time: state.last_updated_time,
+                stack_id: state.stack_id.clone(),
+                status: state.status.clone(),
+                creation_time: state.creation_time.clone(),
+                last_updated_time: state.last_updated_time.clone(),
                 template_sha256: deployed.sha256,
             };
             (deployed.template, Some(snapshot))
@@ -358,6 +359,34 @@ where
     )?;
     let changes = description.changes.len();
     diff.merge_change_set(description.changes);
+    // Approval is about what this deploy changes: drift it leaves is shown,
+    // not counted.
+    let review = Review {
+        changes,
+        broadening: upstack_diff::FailOn::Broadening.violations(&diff),
+        destructive: upstack_diff::FailOn::Destructive.violations(&diff),
+    };
+    // What changed outside CloudFormation, and what this deploy does with
+    // each value: the new template overwrites it, --revert-drift sets it
+    // back, or it stays.
+    if let (Some(state), Some(drift_clients)) = (&existing, &clients.drift)
+        && options.drift != DriftHandling::Skip
+    {
+        let mut drift = crate::drift::of_stack(
+            cfn,
+            drift_clients,
+            &state.stack_id,
+            old_template.clone(),
+            context.pseudo.clone(),
+        )
+        .await?;
+        upstack_diff::drift::assign_fates(
+            &mut drift,
+            &diff,
+            options.drift == DriftHandling::Revert,
+        );
+        diff.drift = drift;
+    }
     let sources = upstack_diff::render::Sources {
         old: format!("stack {stack_name} (deployed)"),
         new: format!("change set {}", change_set.change_set_name),
@@ -379,11 +408,7 @@ where
         asset_bucket: bucket,
         assets: stored,
         stack,
-        review: Review {
-            changes,
-            broadening: upstack_diff::FailOn::Broadening.violations(&diff),
-            destructive: upstack_diff::FailOn::Destructive.violations(&diff),
-        },
+        review,
         diff: upstack_diff::render::report(&diff, &sources),
     })))
 }

@@ -314,6 +314,7 @@ async fn code_changed_outside_the_deploy_is_named_after_the_next_deploy() {
         &upstack_deploy::status::StatusClients::new(&config),
         &request.manifest,
         &bucket(),
+        ACCOUNT,
         std::time::SystemTime::now(),
     )
     .await

@@ -15,6 +15,7 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use upstack_deploy::status::{
     self, AlarmReport, CodeReport, FunctionReport, Health, QueueReport, StackReport, StatusClients,
 };
+use upstack_diff::drift::{DriftStatus, PropertyDrift, ResourceDrift};
 use upstack_stack::Manifest;
 use upstack_test_support::{MotoServer, repo_root};
 
@@ -142,10 +143,18 @@ async fn status_reads_queue_depths_from_the_stack_and_alarm_states() {
         sqs,
         s3: upstack_deploy::aws::s3_client(&config),
         lambda: aws_sdk_lambda::Client::new(&config),
+        // Drift has tests of its own (drift_moto.rs).
+        drift: None,
     };
-    let report = status::gather(&clients, &targets, BUCKET, SystemTime::now())
-        .await
-        .unwrap();
+    let report = status::gather(
+        &clients,
+        &targets,
+        BUCKET,
+        upstack_test_support::ACCOUNT_ID,
+        SystemTime::now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.health, Health::Alarm);
     assert_eq!(report.stack.status, "CREATE_COMPLETE");
     assert!(report.stack.last_deployed.is_some());
@@ -184,18 +193,64 @@ async fn status_reads_queue_depths_from_the_stack_and_alarm_states() {
         stack_name: "upstack-nope".into(),
         ..targets.clone()
     };
-    let error = status::gather(&clients, &other, BUCKET, SystemTime::now())
-        .await
-        .unwrap_err();
+    let error = status::gather(
+        &clients,
+        &other,
+        BUCKET,
+        upstack_test_support::ACCOUNT_ID,
+        SystemTime::now(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(
         error.to_string(),
         "stack upstack-nope does not exist: deploy it first (`upstack deploy --env dev`)"
     );
 }
 
+/// A bucket policy opened to everyone by hand, and a queue deleted.
+fn sample_drift() -> Vec<ResourceDrift> {
+    vec![
+        ResourceDrift {
+            logical_id: "EventsQueue".into(),
+            resource_type: "AWS::SQS::Queue".into(),
+            physical_id: Some(
+                "https://sqs.eu-west-1.amazonaws.com/123456789012/upstack-dev-events.fifo".into(),
+            ),
+            status: DriftStatus::Deleted,
+            reason: None,
+            properties: Vec::new(),
+        },
+        ResourceDrift {
+            logical_id: "UploadBucketPolicy".into(),
+            resource_type: "AWS::S3::BucketPolicy".into(),
+            physical_id: Some("upstack-dev-UploadBucketPolicy-1".into()),
+            status: DriftStatus::Modified,
+            reason: None,
+            properties: vec![PropertyDrift {
+                path: "Properties.PolicyDocument".into(),
+                declared: true,
+                expected: Some(serde_json::json!({"Statement": []})),
+                actual: Some(
+                    serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}]}),
+                ),
+                broadening: true,
+                details: vec!["+ principal *".into(), "+ action s3:GetObject".into()],
+                fate: None,
+            }],
+        },
+    ]
+}
+
 /// A fixed report: one alarm in ALARM, one in a state newer than the SDK,
-/// one missing; a queue not in the stack.
+/// one missing; a queue not in the stack; a bucket policy changed by hand.
 fn sample_report() -> status::StatusReport {
+    let mut report = sample_report_without_drift();
+    report.drift = sample_drift();
+    report
+}
+
+fn sample_report_without_drift() -> status::StatusReport {
     let targets = dev_targets();
     let alarm = |name: &str, state: &str, reason: Option<&str>| AlarmReport {
         name: name.into(),
@@ -301,4 +356,46 @@ fn a_report_without_an_alarm_in_alarm_is_healthy() {
     assert_eq!(report.health, Health::Healthy);
     assert!(!report.needs_attention());
     assert!(status::render_text(&report).ends_with("healthy: no alarm in ALARM\n"));
+}
+
+#[test]
+fn drift_that_weakens_security_needs_attention_and_other_drift_is_listed() {
+    let healthy = |drift: Vec<ResourceDrift>| {
+        let sample = sample_report_without_drift();
+        let mut functions = sample.functions.clone();
+        for function in &mut functions {
+            function.code = CodeReport::AsDeployed {
+                sha256: "a".repeat(64),
+            };
+        }
+        let mut report = status::report(
+            &dev_targets(),
+            sample.stack.clone(),
+            sample
+                .alarms
+                .iter()
+                .filter(|alarm| alarm.state != "ALARM")
+                .cloned()
+                .collect(),
+            sample.queues.clone(),
+            functions,
+        );
+        report.drift = drift;
+        report
+    };
+    let mut drift = sample_drift();
+    let report = healthy(drift.clone());
+    assert!(report.needs_attention());
+    assert!(
+        status::render_text(&report).ends_with(
+            "DRIFT: 1 resource(s) changed outside CloudFormation in a way that weakens security: UploadBucketPolicy\n"
+        ),
+        "{}",
+        status::render_text(&report)
+    );
+    // A deleted queue is listed, but is not a security finding.
+    drift.retain(|resource| resource.status == DriftStatus::Deleted);
+    let report = healthy(drift);
+    assert!(!report.needs_attention());
+    assert!(status::render_text(&report).contains("! EventsQueue (AWS::SQS::Queue)"));
 }

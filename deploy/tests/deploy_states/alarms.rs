@@ -160,6 +160,7 @@ async fn prepare_create(
         s3: s3_bootstrapped(),
         cloudwatch,
         lambda: no_lambda(),
+        drift: None,
     };
     let clock = ManualClock::default();
     let mut reporter = RecordingReporter::default();
@@ -195,6 +196,7 @@ async fn alarms_in_alarm_refuse_the_deploy_before_anything_is_touched() {
         s3,
         cloudwatch,
         lambda: no_lambda(),
+        drift: None,
     };
     let plan = request_with(dir.path(), |request| {
         request.manifest.alarms = stack_alarms(10);
@@ -441,6 +443,7 @@ async fn rolled_back_by(trigger: &str, cloudwatch: Cw) -> (Vec<String>, String, 
         s3: s3_bootstrapped(),
         cloudwatch,
         lambda: no_lambda(),
+        drift: None,
     };
     let plan = request_with(dir.path(), |request| {
         request.manifest.alarms = stack_alarms(10);

@@ -187,6 +187,7 @@ async fn execute(cfn: Cfn, plan: &ReviewedPlan, require_approval: RequireApprova
         s3: s3_with_assets(),
         cloudwatch: super::no_cloudwatch(),
         lambda: no_lambda(),
+        drift: None,
     };
     let mut reporter = RecordingReporter::default();
     let clock = ManualClock::default();
@@ -264,6 +265,7 @@ async fn prepare_records_cloudformation_replacement_verdict_in_the_plan() {
         s3: s3_with_assets(),
         cloudwatch: super::no_cloudwatch(),
         lambda: no_lambda(),
+        drift: None,
     };
     let clock = ManualClock::default();
     let mut reporter = RecordingReporter::default();
@@ -516,6 +518,7 @@ async fn saved_plan_not_approved_keeps_its_change_set() {
         s3: s3_with_assets(),
         cloudwatch: super::no_cloudwatch(),
         lambda: no_lambda(),
+        drift: None,
     };
     let clock = ManualClock::default();
     let mut reporter = RecordingReporter::default();
@@ -552,6 +555,7 @@ async fn saved_plan_for_another_account_is_refused_without_a_call() {
         s3: s3_with_assets(),
         cloudwatch: super::no_cloudwatch(),
         lambda: no_lambda(),
+        drift: None,
     };
     let clock = ManualClock::default();
     let mut other = target(dir.path());

@@ -14,6 +14,7 @@ pub fn report(diff: &TemplateDiff, sources: &Sources) -> JsonReport {
         resources: diff.resources.clone(),
         security: diff.security.clone(),
         sections: diff.sections.clone(),
+        drift: diff.drift.clone(),
     }
 }
 

@@ -3,8 +3,9 @@
 use std::fmt::Write as _;
 
 use super::{
-    Mark, Sources, change_set_detail_line, consequence_lines, property_replacement_label,
-    replacement_label, resource_counts, security_counts, value_lines,
+    Mark, Sources, change_set_detail_line, consequence_lines, drift_counts, drift_heading,
+    drift_property_lines, property_replacement_label, replacement_label, resource_counts,
+    security_counts, value_lines,
 };
 use crate::model::{Action, Direction, TemplateDiff, ValueChange};
 
@@ -123,9 +124,10 @@ pub fn markdown_capped(diff: &TemplateDiff, sources: &Sources, limit: usize) -> 
     };
     let _ = writeln!(
         head,
-        "**{}** · {}{other}",
+        "**{}** · {}{other}{}",
         resource_counts(&summary),
-        security_counts(&summary)
+        security_counts(&summary),
+        drift_counts(&summary)
     );
     let mut doc = Capped {
         chars: head.chars().count(),
@@ -133,6 +135,22 @@ pub fn markdown_capped(diff: &TemplateDiff, sources: &Sources, limit: usize) -> 
         limit,
         cut: 0,
     };
+
+    // First: what people changed in the account since the last deploy.
+    if !diff.drift.is_empty() {
+        doc.frame("\n### ⚠️ Changed outside CloudFormation\n\n");
+        for resource in &diff.drift {
+            let mut entry = format!("- **{}**\n", cell(&drift_heading(resource)));
+            for property in &resource.properties {
+                let (heading, below) = drift_property_lines(property);
+                entry.push_str(&format!("  - {}\n", cell(&heading)));
+                for line in below {
+                    entry.push_str(&format!("    - {}\n", code(&line)));
+                }
+            }
+            doc.entry(&entry);
+        }
+    }
 
     if summary.destructive > 0 {
         doc.frame("\n### ⚠️ Destructive changes\n\n");

@@ -6,11 +6,12 @@ mod text;
 
 pub use json::{json, report};
 pub use markdown::{MAX_MARKDOWN_CHARS, markdown, markdown_capped};
-pub use text::text;
+pub use text::{drift, text};
 
 use serde_json::Value as Json;
 use similar::{ChangeTag, TextDiff};
 
+use crate::drift::{DriftFate, DriftStatus, PropertyDrift, ResourceDrift};
 use crate::model::{
     ChangeSetDetail, ChangeSource, Evaluation, Replacement, RequiresRecreation, ResourceChange,
     Summary,
@@ -64,6 +65,158 @@ pub(crate) fn security_counts(summary: &Summary) -> String {
         plural(summary.security, "security change", "security changes"),
         summary.broadening
     )
+}
+
+/// ` · 2 changed outside CloudFormation (1 broadening, 1 unknown)`, or
+/// nothing when the account was not read or nothing drifted.
+pub(crate) fn drift_counts(summary: &Summary) -> String {
+    let mut counts = String::new();
+    if summary.drifted > 0 {
+        counts.push_str(&format!(
+            " · {} changed outside CloudFormation",
+            summary.drifted
+        ));
+        if summary.drift_broadening > 0 {
+            counts.push_str(&format!(" ({} broadening)", summary.drift_broadening));
+        }
+    }
+    if summary.drift_unknown > 0 {
+        counts.push_str(&format!(
+            " · {} whose drift is unknown",
+            summary.drift_unknown
+        ));
+    }
+    counts
+}
+
+/// The heading line of one drifted resource.
+pub(crate) fn drift_heading(resource: &ResourceDrift) -> String {
+    let what = match resource.status {
+        DriftStatus::Modified => "changed outside CloudFormation",
+        DriftStatus::Deleted => "DELETED outside CloudFormation",
+        DriftStatus::Unknown => "drift unknown",
+    };
+    let physical = resource
+        .physical_id
+        .as_deref()
+        .map(|id| format!(" {id}"))
+        .unwrap_or_default();
+    let mut line = format!(
+        "{} ({}){physical}: {what}",
+        resource.logical_id, resource.resource_type
+    );
+    if let Some(reason) = &resource.reason {
+        line.push_str(&format!(": {reason}"));
+    }
+    line
+}
+
+/// A value short enough to print inline, or `None`.
+fn inline(value: Option<&Json>) -> Option<String> {
+    match value {
+        None => Some("not set".to_owned()),
+        Some(value) => {
+            let text = value.to_string();
+            (text.chars().count() <= INLINE_LIMIT).then_some(text)
+        }
+    }
+}
+
+/// The members of two objects that differ, down to the smallest part:
+/// `(BlockPublicPolicy, true, false)`. Lists and scalars are compared whole.
+fn member_changes(
+    prefix: &str,
+    want: Option<&Json>,
+    have: Option<&Json>,
+    out: &mut Vec<(String, Option<Json>, Option<Json>)>,
+) {
+    match (want, have) {
+        (Some(Json::Object(a)), Some(Json::Object(b))) => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for key in keys {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                member_changes(&path, a.get(key), b.get(key), out);
+            }
+        }
+        (a, b) if a == b => {}
+        (a, b) => out.push((prefix.to_owned(), a.cloned(), b.cloned())),
+    }
+}
+
+/// One drifted property as a heading and the lines under it:
+/// `MemorySize: the template says 256, the account has 1024; this deploy
+/// sets it to 512`. A value too long to read inline is shown as the members
+/// that differ, and a policy as its statement changes.
+pub(crate) fn drift_property_lines(property: &PropertyDrift) -> (String, Vec<String>) {
+    let name = property
+        .path
+        .strip_prefix("Properties.")
+        .unwrap_or(&property.path);
+    let expected = property.expected.as_ref();
+    let actual = property.actual.as_ref();
+    let mut below = Vec::new();
+    let mut line = match (inline(expected), inline(actual)) {
+        (Some(want), Some(have)) if property.details.is_empty() => {
+            let expected = if property.declared {
+                format!("the template says {want}")
+            } else if expected.is_some() {
+                format!("not in the template (AWS's default {want})")
+            } else {
+                "not in the template".to_owned()
+            };
+            format!("{name}: {expected}, the account has {have}")
+        }
+        _ => {
+            let is_policy =
+                |value: Option<&Json>| value.is_some_and(|value| value.get("Statement").is_some());
+            // A policy's statement changes are in its details already.
+            if !is_policy(expected) && !is_policy(actual) {
+                let mut members = Vec::new();
+                member_changes("", expected, actual, &mut members);
+                for (path, want, have) in members {
+                    let show = |value: Option<Json>| {
+                        inline(value.as_ref()).unwrap_or_else(|| "(a long value)".to_owned())
+                    };
+                    below.push(format!("{path}: {} -> {}", show(want), show(have)));
+                }
+            }
+            if property.declared {
+                format!("{name}: differs from the template")
+            } else {
+                format!("{name}: not in the template, set in the account")
+            }
+        }
+    };
+    below.extend(property.details.iter().cloned());
+    if property.broadening {
+        line.push_str(" (broadening)");
+    }
+    let revertible = if property.declared {
+        " (deploy --revert-drift sets it back)"
+    } else {
+        ""
+    };
+    match &property.fate {
+        None => {}
+        Some(DriftFate::Overwritten { value: Some(value) }) => match inline(Some(value)) {
+            Some(value) => line.push_str(&format!("; this deploy sets it to {value}")),
+            None => line.push_str("; this deploy sets it to the new template's value"),
+        },
+        Some(DriftFate::Overwritten { value: None }) => {
+            line.push_str("; this deploy overwrites it")
+        }
+        Some(DriftFate::Reverted) => {
+            line.push_str("; this deploy sets it back to the template's value")
+        }
+        Some(DriftFate::Left) => {
+            line.push_str(&format!("; this deploy leaves it as it is{revertible}"))
+        }
+    }
+    (line, below)
 }
 
 pub(crate) fn replacement_label(change: &ResourceChange) -> Option<String> {

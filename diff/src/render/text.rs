@@ -5,9 +5,11 @@ use std::fmt::Write as _;
 use owo_colors::OwoColorize;
 
 use super::{
-    Mark, Sources, change_set_detail_line, consequence_lines, property_replacement_label,
-    replacement_label, resource_counts, security_counts, value_lines,
+    Mark, Sources, change_set_detail_line, consequence_lines, drift_counts, drift_heading,
+    drift_property_lines, property_replacement_label, replacement_label, resource_counts,
+    security_counts, value_lines,
 };
+use crate::drift::ResourceDrift;
 use crate::model::{Action, Direction, TemplateDiff, ValueChange};
 
 #[derive(Clone, Copy)]
@@ -47,6 +49,37 @@ impl Painter {
             Mark::Gap => self.paint(Tone::Dim, &format!("  {text}")),
         }
     }
+}
+
+/// Each drifted resource, its properties and their details, indented.
+fn drift_entries(drift: &[ResourceDrift], painter: &Painter) -> String {
+    let mut out = String::new();
+    for resource in drift {
+        let _ = writeln!(
+            out,
+            "  {} {}",
+            painter.paint(Tone::Warning, "!"),
+            drift_heading(resource)
+        );
+        for property in &resource.properties {
+            let tone = if property.broadening {
+                Tone::Warning
+            } else {
+                Tone::Changed
+            };
+            let (heading, below) = drift_property_lines(property);
+            let _ = writeln!(out, "      {}", painter.paint(tone, &heading));
+            for line in below {
+                let _ = writeln!(out, "          {line}");
+            }
+        }
+    }
+    out
+}
+
+/// The drift of a stack as `diff` prints it, without colour: for `status`.
+pub fn drift(drift: &[ResourceDrift]) -> String {
+    drift_entries(drift, &Painter { color: false })
 }
 
 fn action_marker(action: Action) -> (&'static str, Tone) {
@@ -97,12 +130,24 @@ pub fn text(diff: &TemplateDiff, sources: &Sources, color: bool) -> String {
         painter.paint(
             Tone::Heading,
             &format!(
-                "{} · {}{other}",
+                "{} · {}{other}{}",
                 resource_counts(&summary),
-                security_counts(&summary)
+                security_counts(&summary),
+                drift_counts(&summary)
             )
         )
     );
+
+    // First: what people changed in the account since the last deploy,
+    // which the template diff alone cannot show.
+    if !diff.drift.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            painter.paint(Tone::Warning, "Changed outside CloudFormation")
+        );
+        out.push_str(&drift_entries(&diff.drift, &painter));
+    }
 
     if summary.destructive > 0 {
         let _ = writeln!(

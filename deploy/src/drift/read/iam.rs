@@ -1,0 +1,254 @@
+//! `AWS::IAM::Role` (GetRole, its inline policies, its attached managed
+//! policies) and `AWS::IAM::ManagedPolicy` (its default version and the
+//! entities it is attached to). IAM returns documents URL-encoded.
+
+use serde_json::{Map, Value as Json, json};
+
+use super::{Outcome, Reader, Reading, boxed, url_encoded_json};
+use crate::aws::{CallError, call};
+use crate::drift::{DriftClients, Target};
+
+pub(super) const READERS: &[Reader] = &[
+    Reader {
+        resource_type: "AWS::IAM::Role",
+        always: &[
+            "AssumeRolePolicyDocument",
+            "Policies",
+            "ManagedPolicyArns",
+            "MaxSessionDuration",
+            "PermissionsBoundary",
+        ],
+        when_declared: &["Description", "Path"],
+        unordered: &["Policies", "ManagedPolicyArns"],
+        defaults: &[("MaxSessionDuration", "3600")],
+        actions: &[
+            "iam:GetRole",
+            "iam:ListRolePolicies",
+            "iam:GetRolePolicy",
+            "iam:ListAttachedRolePolicies",
+        ],
+        read: boxed!(read_role),
+    },
+    Reader {
+        resource_type: "AWS::IAM::ManagedPolicy",
+        always: &["PolicyDocument", "Roles", "Users", "Groups"],
+        when_declared: &["Description", "Path"],
+        unordered: &["Roles", "Users", "Groups"],
+        defaults: &[],
+        actions: &[
+            "iam:GetPolicy",
+            "iam:GetPolicyVersion",
+            "iam:ListEntitiesForPolicy",
+        ],
+        read: boxed!(read_managed_policy),
+    },
+];
+
+fn gone(error: &CallError) -> bool {
+    error.code.as_deref() == Some("NoSuchEntity")
+}
+
+async fn read_role(clients: &DriftClients, target: &Target<'_>) -> Result<Outcome, CallError> {
+    let iam = &clients.iam;
+    let name = target.physical_id;
+    let role = match call("iam:GetRole", iam.get_role().role_name(name).send()).await {
+        Ok(output) => output,
+        Err(error) if gone(&error) => return Ok(Outcome::Gone),
+        Err(error) => return Err(error),
+    };
+    let mut properties = Map::new();
+    if let Some(role) = role.role() {
+        if let Some(document) = role.assume_role_policy_document() {
+            properties.insert(
+                "AssumeRolePolicyDocument".into(),
+                url_encoded_json(document),
+            );
+        }
+        if let Some(description) = role.description() {
+            properties.insert("Description".into(), json!(description));
+        }
+        if let Some(duration) = role.max_session_duration() {
+            properties.insert("MaxSessionDuration".into(), json!(duration));
+        }
+        properties.insert("Path".into(), json!(role.path()));
+        if let Some(boundary) = role
+            .permissions_boundary()
+            .and_then(|boundary| boundary.permissions_boundary_arn())
+        {
+            properties.insert("PermissionsBoundary".into(), json!(boundary));
+        }
+    }
+
+    let mut names = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = call(
+            "iam:ListRolePolicies",
+            iam.list_role_policies()
+                .role_name(name)
+                .set_marker(marker.clone())
+                .send(),
+        )
+        .await?;
+        names.extend(page.policy_names().iter().cloned());
+        marker = page
+            .marker()
+            .map(str::to_owned)
+            .filter(|_| page.is_truncated());
+        if marker.is_none() {
+            break;
+        }
+    }
+    let mut policies = Vec::new();
+    for policy_name in names {
+        let policy = call(
+            "iam:GetRolePolicy",
+            iam.get_role_policy()
+                .role_name(name)
+                .policy_name(&policy_name)
+                .send(),
+        )
+        .await?;
+        policies.push(json!({
+            "PolicyName": policy_name,
+            "PolicyDocument": url_encoded_json(policy.policy_document()),
+        }));
+    }
+    if !policies.is_empty() {
+        properties.insert("Policies".into(), Json::Array(policies));
+    }
+
+    // The stack's own managed policies attach themselves (their `Roles`):
+    // an attachment they declare is theirs, not the role's.
+    let attached_by_stack: Vec<String> = target
+        .stack
+        .of_type("AWS::IAM::ManagedPolicy")
+        .filter(|logical_id| {
+            target
+                .stack
+                .expected(logical_id)
+                .get("Roles")
+                .and_then(Json::as_array)
+                .is_some_and(|roles| roles.iter().any(|role| role == name))
+        })
+        .filter_map(|logical_id| target.stack.physical_id(logical_id).map(str::to_owned))
+        .collect();
+    let mut arns = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = call(
+            "iam:ListAttachedRolePolicies",
+            iam.list_attached_role_policies()
+                .role_name(name)
+                .set_marker(marker.clone())
+                .send(),
+        )
+        .await?;
+        arns.extend(
+            page.attached_policies()
+                .iter()
+                .filter_map(|policy| policy.policy_arn())
+                .filter(|arn| !attached_by_stack.iter().any(|own| own == arn))
+                .map(Json::from),
+        );
+        marker = page
+            .marker()
+            .map(str::to_owned)
+            .filter(|_| page.is_truncated());
+        if marker.is_none() {
+            break;
+        }
+    }
+    if !arns.is_empty() {
+        properties.insert("ManagedPolicyArns".into(), Json::Array(arns));
+    }
+    Ok(Outcome::Found(Reading {
+        properties,
+        implied: Map::new(),
+    }))
+}
+
+async fn read_managed_policy(
+    clients: &DriftClients,
+    target: &Target<'_>,
+) -> Result<Outcome, CallError> {
+    let iam = &clients.iam;
+    let arn = target.physical_id;
+    let policy = match call("iam:GetPolicy", iam.get_policy().policy_arn(arn).send()).await {
+        Ok(output) => output,
+        Err(error) if gone(&error) => return Ok(Outcome::Gone),
+        Err(error) => return Err(error),
+    };
+    let mut properties = Map::new();
+    let Some(policy) = policy.policy() else {
+        return Ok(Outcome::Gone);
+    };
+    if let Some(description) = policy.description() {
+        properties.insert("Description".into(), json!(description));
+    }
+    if let Some(path) = policy.path() {
+        properties.insert("Path".into(), json!(path));
+    }
+    if let Some(version) = policy.default_version_id() {
+        let version = call(
+            "iam:GetPolicyVersion",
+            iam.get_policy_version()
+                .policy_arn(arn)
+                .version_id(version)
+                .send(),
+        )
+        .await?;
+        if let Some(document) = version
+            .policy_version()
+            .and_then(|version| version.document())
+        {
+            properties.insert("PolicyDocument".into(), url_encoded_json(document));
+        }
+    }
+    let (mut roles, mut users, mut groups) = (Vec::new(), Vec::new(), Vec::new());
+    let mut marker: Option<String> = None;
+    loop {
+        let page = call(
+            "iam:ListEntitiesForPolicy",
+            iam.list_entities_for_policy()
+                .policy_arn(arn)
+                .set_marker(marker.clone())
+                .send(),
+        )
+        .await?;
+        roles.extend(
+            page.policy_roles()
+                .iter()
+                .filter_map(|role| role.role_name())
+                .map(Json::from),
+        );
+        users.extend(
+            page.policy_users()
+                .iter()
+                .filter_map(|user| user.user_name())
+                .map(Json::from),
+        );
+        groups.extend(
+            page.policy_groups()
+                .iter()
+                .filter_map(|group| group.group_name())
+                .map(Json::from),
+        );
+        marker = page
+            .marker()
+            .map(str::to_owned)
+            .filter(|_| page.is_truncated());
+        if marker.is_none() {
+            break;
+        }
+    }
+    for (name, entities) in [("Roles", roles), ("Users", users), ("Groups", groups)] {
+        if !entities.is_empty() {
+            properties.insert(name.into(), Json::Array(entities));
+        }
+    }
+    Ok(Outcome::Found(Reading {
+        properties,
+        implied: Map::new(),
+    }))
+}
