@@ -335,6 +335,9 @@ fn resource_change(change: &ResourceChange) -> ChangeSetResource {
                 .replacement()
                 .map(|replacement| replacement.as_str().into()),
             physical_id: change.physical_resource_id().map(str::to_owned),
+            drift_status: change
+                .resource_drift_status()
+                .map(|status| status.as_str().into()),
             details: change
                 .details()
                 .iter()
@@ -353,6 +356,12 @@ fn resource_change(change: &ResourceChange) -> ChangeSetResource {
                             .map(|evaluation| evaluation.as_str().into()),
                         change_source: detail.change_source().map(|source| source.as_str().into()),
                         causing_entity: detail.causing_entity().map(str::to_owned),
+                        before_value_from: target
+                            .and_then(|target| target.before_value_from())
+                            .map(|from| from.as_str().into()),
+                        attribute_change_type: target
+                            .and_then(|target| target.attribute_change_type())
+                            .map(|kind| kind.as_str().into()),
                     }
                 })
                 .collect(),

@@ -589,6 +589,7 @@ mod tests {
                 action: ChangeSetAction::Modify,
                 replacement: Some(ChangeSetReplacement::True),
                 physical_id: Some("a".into()),
+                drift_status: None,
                 details: vec![ChangeSetDetail {
                     attribute: Some(ResourceAttribute::Properties),
                     name: Some("TableName".into()),

@@ -624,3 +624,100 @@ async fn a_fresh_deploy_has_no_drift() {
         report.join("\n")
     );
 }
+
+/// `deploy --prepare` with drift: the saved plan says what the deploy
+/// overwrites (the new template raises the memory someone changed by hand)
+/// and what it leaves (a queue's timeout), the review printed says it, and
+/// `diff --plan` shows it again from the file, with no AWS call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reviewed_plan_carries_drift_and_its_fate() {
+    use upstack_deploy::deploy::{DriftHandling, PrepareOutcome};
+    use upstack_deploy::plan::ReviewedPlan;
+    use upstack_diff::drift::DriftFate;
+
+    let moto = MotoServer::start();
+    let work = tempfile::tempdir().unwrap();
+    let config = deployed(&moto, work.path()).await;
+    aws_sdk_lambda::Client::new(&config)
+        .update_function_configuration()
+        .function_name("upstack-dev-notify")
+        .memory_size(1024)
+        .send()
+        .await
+        .unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let events = sqs
+        .get_queue_url()
+        .queue_name("upstack-dev-events.fifo")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    sqs.set_queue_attributes()
+        .queue_url(&events)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "45",
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let clients = DeployClients::new(&config);
+    let mut options = options("drift-plan");
+    options.drift = DriftHandling::Report;
+    let mut reporter = RecordingReporter::default();
+    // The functions' memory goes from 256 to 512 in the new template.
+    let outcome = deploy::prepare(
+        &clients,
+        &dev_request(work.path(), 512, fake_assets(work.path())),
+        &options,
+        &mut reporter,
+        &mut FixedAnswer(Answer::NoTerminal),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    let PrepareOutcome::Ready(plan) = outcome else {
+        panic!("{outcome:?}")
+    };
+    let path = work.path().join("plan.json");
+    plan.save(&path).unwrap();
+    let plan = ReviewedPlan::load(&path).unwrap();
+    let fate = |logical_id: &str, path: &str| {
+        plan.diff
+            .drift
+            .iter()
+            .find(|resource| resource.logical_id == logical_id)
+            .and_then(|resource| resource.properties.iter().find(|p| p.path == path))
+            .and_then(|property| property.fate.clone())
+            .unwrap_or_else(|| panic!("{logical_id} {path}: {:#?}", plan.diff.drift))
+    };
+    assert_eq!(
+        fate("NotifyFunction", "Properties.MemorySize"),
+        DriftFate::Overwritten {
+            value: Some(serde_json::json!(512))
+        }
+    );
+    assert_eq!(
+        fate("EventsQueue", "Properties.VisibilityTimeout"),
+        DriftFate::Left
+    );
+
+    let review = reporter.lines.join("\n");
+    assert!(
+        review.contains(
+            "MemorySize: the template says 256, the account has 1024; this deploy sets it to 512"
+        ),
+        "{review}"
+    );
+    assert!(
+        review.contains("VisibilityTimeout: not in the template (AWS's default 30), the account has 45; this deploy leaves it as it is"),
+        "{review}"
+    );
+    let (diff, sources) = plan.reviewed_diff();
+    let shown = upstack_diff::render::text(&diff, &sources, false);
+    assert!(shown.contains("this deploy sets it to 512"), "{shown}");
+}

@@ -11,5 +11,6 @@ mod deploy_destroy;
 mod deploy_moto;
 mod deploy_states;
 mod drift_moto;
+mod drift_recorded;
 mod live_diff_changeset;
 mod live_diff_moto;

@@ -139,12 +139,19 @@ impl TemplateDiff {
     /// caused by a replaced resource it references) are added.
     pub fn merge_change_set(&mut self, changes: Vec<ChangeSetResource>) {
         for change in changes {
+            // A drift-aware change set lists resources it only re-records
+            // (`SyncWithActual`: "the resource will not be changed"): not a
+            // change, unless the template diff has one for it.
+            let record_only = change.view.action == ChangeSetAction::SyncWithActual;
             if let Some(existing) = self
                 .resources
                 .iter_mut()
                 .find(|resource| resource.logical_id == change.logical_id)
             {
                 existing.change_set = Some(change.view);
+                continue;
+            }
+            if record_only {
                 continue;
             }
             let action = match change.view.action {

@@ -352,6 +352,9 @@ pub struct ChangeSetView {
     /// Absent for add and remove.
     pub replacement: Option<ChangeSetReplacement>,
     pub physical_id: Option<String>,
+    /// A drift-aware change set's (`deploy --revert-drift`) view of the
+    /// resource's actual state (`ResourceDriftStatus`); absent otherwise.
+    pub drift_status: Option<ResourceDriftStatus>,
     pub details: Vec<ChangeSetDetail>,
 }
 
@@ -397,6 +400,48 @@ pub struct ChangeSetDetail {
     pub evaluation: Option<Evaluation>,
     pub change_source: Option<ChangeSource>,
     pub causing_entity: Option<String>,
+    /// In a drift-aware change set: where the value before the change comes
+    /// from (`ACTUAL_STATE`: the account, drift included).
+    pub before_value_from: Option<BeforeValueFrom>,
+    /// In a drift-aware change set: `Add`, `Remove`, `Modify`, or
+    /// `SyncWithActual` (only CloudFormation's record of the drift is reset;
+    /// the resource is not changed).
+    pub attribute_change_type: Option<AttributeChangeType>,
+}
+
+upstack_cfn::aws_enum! {
+    /// A resource's drift as a drift-aware change set reports it
+    /// (`ResourceChange.ResourceDriftStatus`).
+    ResourceDriftStatus {
+        InSync = "IN_SYNC",
+        Modified = "MODIFIED",
+        Deleted = "DELETED",
+        NotChecked = "NOT_CHECKED",
+        /// CloudFormation could not tell.
+        Indeterminate = "UNKNOWN",
+        Unsupported = "UNSUPPORTED",
+    }
+}
+
+upstack_cfn::aws_enum! {
+    /// Where a drift-aware change set's before value comes from
+    /// (`ResourceTargetDefinition.BeforeValueFrom`).
+    BeforeValueFrom {
+        ActualState = "ACTUAL_STATE",
+        PreviousDeploymentState = "PREVIOUS_DEPLOYMENT_STATE",
+    }
+}
+
+upstack_cfn::aws_enum! {
+    /// What a drift-aware change set does to one target
+    /// (`ResourceTargetDefinition.AttributeChangeType`).
+    AttributeChangeType {
+        Add = "Add",
+        Remove = "Remove",
+        Modify = "Modify",
+        /// Only the drift record is reset; the resource is not modified.
+        SyncWithActual = "SyncWithActual",
+    }
 }
 
 upstack_cfn::aws_enum! {

@@ -848,3 +848,48 @@ fn sections_and_top_level_keys_are_compared() {
         ]
     );
 }
+
+/// `deploy --revert-drift`'s change set (recorded shapes: moto has no
+/// drift-aware change sets): a resource it only re-records
+/// (`SyncWithActual`) is not a change; one it sets back from the account's
+/// actual value is, and its details say so.
+#[test]
+fn a_drift_aware_change_set_adds_reverts_and_not_record_only_entries() {
+    let template = serde_json::json!({"Resources": {
+        "Q": {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": 30}}
+    }});
+    let mut result = diff_templates(&template, &template, common::lookup).unwrap();
+    let mut synced = change_set("Synced", "SyncWithActual", None);
+    synced.view.drift_status = Some(ResourceDriftStatus::Modified);
+    let mut reverted = change_set("Q", "Modify", Some("False"));
+    reverted.view.drift_status = Some(ResourceDriftStatus::Modified);
+    reverted.view.details = vec![ChangeSetDetail {
+        attribute: Some("Properties".into()),
+        name: Some("VisibilityTimeout".into()),
+        requires_recreation: Some("Never".into()),
+        before_value_from: Some(BeforeValueFrom::ActualState),
+        attribute_change_type: Some(AttributeChangeType::Modify),
+        ..ChangeSetDetail::default()
+    }];
+    result.merge_change_set(vec![synced, reverted]);
+    let ids: Vec<&str> = result
+        .resources
+        .iter()
+        .map(|change| change.logical_id.as_str())
+        .collect();
+    assert_eq!(ids, ["Q"]);
+    let text = upstack_diff::render::text(
+        &result,
+        &upstack_diff::render::Sources {
+            old: "a".into(),
+            new: "b".into(),
+        },
+        false,
+    );
+    assert!(
+        text.contains(
+            "Properties.VisibilityTimeout: recreation Never; modify from the account's actual value"
+        ),
+        "{text}"
+    );
+}

@@ -41,6 +41,7 @@ fn reports() -> Vec<Json> {
             action: "Modify".into(),
             replacement: Some("True".into()),
             physical_id: Some("upstack-dev-records".into()),
+            drift_status: None,
             details: vec![ChangeSetDetail {
                 attribute: Some("Properties".into()),
                 name: Some("TableName".into()),
@@ -48,6 +49,8 @@ fn reports() -> Vec<Json> {
                 evaluation: Some("Static".into()),
                 change_source: Some("DirectModification".into()),
                 causing_entity: None,
+                before_value_from: None,
+                attribute_change_type: None,
             }],
         },
     }]);

@@ -169,6 +169,18 @@ pub async fn read_drift(clients: &DriftClients, stack: &DeployedStack) -> Vec<Re
     found
 }
 
+/// The drift of one resource of `stack`; `None` when it does not drift.
+pub async fn read_one(
+    clients: &DriftClients,
+    stack: &DeployedStack,
+    logical_id: &str,
+) -> Option<ResourceDrift> {
+    let resource_type = stack.template["Resources"][logical_id]["Type"]
+        .as_str()
+        .unwrap_or_default();
+    drift_of(clients, stack, logical_id, resource_type).await
+}
+
 async fn drift_of(
     clients: &DriftClients,
     stack: &DeployedStack,

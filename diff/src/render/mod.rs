@@ -13,8 +13,8 @@ use similar::{ChangeTag, TextDiff};
 
 use crate::drift::{DriftFate, DriftStatus, PropertyDrift, ResourceDrift};
 use crate::model::{
-    ChangeSetDetail, ChangeSource, Evaluation, Replacement, RequiresRecreation, ResourceChange,
-    Summary,
+    AttributeChangeType, BeforeValueFrom, ChangeSetDetail, ChangeSource, Evaluation, Replacement,
+    RequiresRecreation, ResourceChange, Summary,
 };
 
 /// What was compared, for headers: e.g. `stack upstack-dev (deployed)` and
@@ -391,6 +391,20 @@ pub(crate) fn change_set_detail_line(detail: &ChangeSetDetail) -> String {
     .collect();
     if !cause.is_empty() {
         line.push_str(&format!(" ({})", cause.join(" ")));
+    }
+    // A drift-aware change set (deploy --revert-drift) says where the value
+    // it changes comes from, and when it changes only its own record.
+    match &detail.attribute_change_type {
+        Some(AttributeChangeType::SyncWithActual) => {
+            line.push_str("; the account's value is kept, only CloudFormation's record changes")
+        }
+        Some(kind) if detail.before_value_from == Some(BeforeValueFrom::ActualState) => {
+            line.push_str(&format!(
+                "; {} from the account's actual value",
+                kind.as_str().to_lowercase()
+            ));
+        }
+        _ => {}
     }
     line
 }

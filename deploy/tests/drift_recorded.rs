@@ -1,0 +1,647 @@
+//! Drift with recorded AWS answers, for what moto cannot show: the types
+//! its CloudFormation skips (alarms, the composite alarm, bucket, topic and
+//! queue policies, subscriptions) and the properties it drops (a function's
+//! architecture, key and logging, a log group's key, a table's encryption),
+//! read as AWS answers them; a read AWS refuses (`AccessDenied`); and the
+//! coverage facts: every type of both envs' stacks has a reader, and the CI
+//! plan role is granted every read.
+
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value as Json, json};
+use upstack_stack::ci_identity::{self, Repository, RoleKind};
+use upstack_stack::config;
+
+const DEV: &str = include_str!("../../envs/dev.toml");
+const PROD: &str = include_str!("../../envs/prod.toml");
+const ACCOUNT: &str = "123456789012";
+
+fn assets() -> BTreeMap<String, String> {
+    upstack_contract::handler::ALL
+        .iter()
+        .map(|h| {
+            (
+                (*h).to_owned(),
+                format!("assets/{h}-arm64-0000000000000000.zip"),
+            )
+        })
+        .collect()
+}
+
+/// Both envs' templates and their CI identities (account pinned, as
+/// `bootstrap --github` requires).
+fn envs() -> Vec<(
+    &'static str,
+    upstack_cfn::Template,
+    ci_identity::CiIdentities,
+)> {
+    [("dev", DEV), ("prod", PROD)]
+        .into_iter()
+        .map(|(env, text)| {
+            let text = text.replace(
+                "# account_id = \"123456789012\"",
+                &format!("account_id = \"{ACCOUNT}\""),
+            );
+            let config = config::parse(&format!("envs/{env}.toml"), &text).unwrap();
+            let template = upstack_stack::synthesize(env, &config, &assets())
+                .unwrap()
+                .template;
+            let repository = Repository::parse("octo-org/octo-repo").unwrap();
+            let identities =
+                ci_identity::ci_identities(env, &config, &repository, &template).unwrap();
+            (env, template, identities)
+        })
+        .collect()
+}
+
+fn strings(value: &Json) -> Vec<String> {
+    match value {
+        Json::String(text) => vec![text.clone()],
+        Json::Array(items) => items.iter().flat_map(strings).collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn every_type_of_both_stacks_has_a_reader_and_the_plan_role_may_call_it() {
+    for (env, template, identities) in envs() {
+        let granted: Vec<String> = identities
+            .role(RoleKind::Plan)
+            .policies
+            .iter()
+            .flat_map(|policy| {
+                serde_json::to_value(&policy.document).unwrap()["Statement"]
+                    .as_array()
+                    .cloned()
+                    .unwrap()
+            })
+            .filter(|statement| statement["Effect"] == "Allow")
+            .flat_map(|statement| strings(&statement["Action"]))
+            .collect();
+        for resource_type in ci_identity::resource_types(&template) {
+            let reader = upstack_deploy::drift::reader_for(&resource_type)
+                .unwrap_or_else(|| panic!("{env}: no drift reader for {resource_type}"));
+            for action in reader.actions {
+                assert!(
+                    granted.iter().any(|grant| grant == action),
+                    "{env}: the plan role may not call {action}, which reading {resource_type} needs"
+                );
+            }
+        }
+    }
+}
+
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use upstack_cfn::intrinsic::PseudoValues;
+use upstack_deploy::drift::{DeployedStack, DriftClients, read_one};
+use upstack_deploy::stack::StackResource;
+use upstack_diff::drift::{DriftStatus, ResourceDrift};
+
+const REGION: &str = "eu-west-1";
+const KEY_ID: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
+const PERMISSION_SID: &str = "upstack-prod-IngestUploadBucketPermission-1A2B3C";
+
+/// The physical ID CloudFormation gives each resource of the prod stack.
+fn physical_ids(template: &Json) -> Vec<StackResource> {
+    let pseudo = PseudoValues::for_region(REGION).with_account_id(ACCOUNT);
+    let resolved = |value: &Json| upstack_cfn::intrinsic::resolve(value, &pseudo);
+    template["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(logical_id, resource)| {
+            let properties = &resource["Properties"];
+            let named = |property: &str| resolved(&properties[property]).as_str().map(str::to_owned);
+            let resource_type = resource["Type"].as_str().unwrap();
+            let physical_id = match resource_type {
+                "AWS::S3::Bucket" => named("BucketName"),
+                "AWS::SNS::Topic" => named("TopicName")
+                    .map(|name| format!("arn:aws:sns:{REGION}:{ACCOUNT}:{name}")),
+                "AWS::SQS::Queue" => named("QueueName")
+                    .map(|name| format!("https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}")),
+                "AWS::DynamoDB::Table" => named("TableName"),
+                "AWS::Lambda::Function" => named("FunctionName"),
+                "AWS::Logs::LogGroup" => named("LogGroupName"),
+                "AWS::CloudWatch::Alarm" | "AWS::CloudWatch::CompositeAlarm" => named("AlarmName"),
+                "AWS::KMS::Key" => Some(KEY_ID.to_owned()),
+                "AWS::Lambda::Permission" => Some(format!(
+                    "arn:aws:lambda:{REGION}:{ACCOUNT}:function:upstack-prod-ingest|{PERMISSION_SID}"
+                )),
+                "AWS::SNS::Subscription" => Some(format!(
+                    "arn:aws:sns:{REGION}:{ACCOUNT}:upstack-prod-alerts:{logical_id}"
+                )),
+                _ => Some(format!("upstack-prod-{logical_id}-1A2B3C")),
+            };
+            StackResource {
+                logical_id: logical_id.clone(),
+                physical_id,
+                resource_type: resource_type.to_owned(),
+                status: "CREATE_COMPLETE".into(),
+            }
+        })
+        .collect()
+}
+
+fn prod_stack() -> DeployedStack {
+    let (_, template, _) = envs().remove(1);
+    let template = serde_json::to_value(&template).unwrap();
+    DeployedStack {
+        resources: physical_ids(&template),
+        template,
+        pseudo: PseudoValues::for_region(REGION)
+            .with_account_id(ACCOUNT)
+            .with_stack_name("upstack-prod"),
+    }
+}
+
+/// A policy as S3 and SNS hand it back: compact, a one-element list as its
+/// element (`["s3:*"]` comes back `"s3:*"`).
+fn as_aws_returns_it(value: &Json) -> Json {
+    match value {
+        Json::Array(items) if items.len() == 1 => as_aws_returns_it(&items[0]),
+        Json::Array(items) => Json::Array(items.iter().map(as_aws_returns_it).collect()),
+        Json::Object(map) => Json::Object(
+            map.iter()
+                .map(|(key, value)| (key.clone(), as_aws_returns_it(value)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn expected(stack: &DeployedStack, logical_id: &str) -> Json {
+    Json::Object(stack.expected(logical_id))
+}
+
+/// AWS's answers, per service.
+#[derive(Default)]
+struct Answers {
+    cloudwatch: Vec<Rule>,
+    lambda: Vec<Rule>,
+    s3: Vec<Rule>,
+    sns: Vec<Rule>,
+    sqs: Vec<Rule>,
+    logs: Vec<Rule>,
+    dynamodb: Vec<Rule>,
+}
+
+fn rules(rules: &[Rule]) -> Vec<&Rule> {
+    rules.iter().collect()
+}
+
+/// Clients whose every call is answered from `answers` (no call reaches AWS).
+fn clients(answers: &Answers) -> DriftClients {
+    DriftClients {
+        lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &rules(&answers.lambda)),
+        iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, &[]),
+        kms: mock_client!(aws_sdk_kms, RuleMode::MatchAny, &[]),
+        s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, &rules(&answers.s3)),
+        sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, &rules(&answers.sns)),
+        sqs: mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &rules(&answers.sqs)),
+        dynamodb: mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            &rules(&answers.dynamodb)
+        ),
+        logs: mock_client!(
+            aws_sdk_cloudwatchlogs,
+            RuleMode::MatchAny,
+            &rules(&answers.logs)
+        ),
+        cloudwatch: mock_client!(
+            aws_sdk_cloudwatch,
+            RuleMode::MatchAny,
+            &rules(&answers.cloudwatch)
+        ),
+    }
+}
+
+/// What AWS answers for each resource of the prod stack that moto cannot
+/// show, as deployed: each answer in the service's own shape.
+struct InSync {
+    stack: DeployedStack,
+    zip_sha256: [u8; 32],
+}
+
+impl InSync {
+    fn new() -> InSync {
+        InSync {
+            stack: prod_stack(),
+            zip_sha256: [7; 32],
+        }
+    }
+
+    fn metric_alarm(&self) -> aws_sdk_cloudwatch::types::MetricAlarm {
+        self.metric_alarm_builder().build()
+    }
+
+    fn metric_alarm_builder(&self) -> aws_sdk_cloudwatch::types::builders::MetricAlarmBuilder {
+        use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricAlarm, Statistic};
+        let alarm = expected(&self.stack, "IngestErrorsAlarm");
+        MetricAlarm::builder()
+            .alarm_name("upstack-prod-ingest-errors")
+            .alarm_description(alarm["AlarmDescription"].as_str().unwrap())
+            .actions_enabled(true)
+            .set_alarm_actions(Some(strings(&alarm["AlarmActions"])))
+            .set_ok_actions(Some(strings(&alarm["OKActions"])))
+            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+            .evaluation_periods(1)
+            .metric_name("Errors")
+            .namespace("AWS/Lambda")
+            .statistic(Statistic::Sum)
+            .period(300)
+            .threshold(1.0)
+            .treat_missing_data("notBreaching")
+            .dimensions(
+                Dimension::builder()
+                    .name("FunctionName")
+                    .value("upstack-prod-ingest")
+                    .build(),
+            )
+    }
+
+    fn composite_alarm(&self) -> aws_sdk_cloudwatch::types::CompositeAlarm {
+        let guard = expected(&self.stack, "DeployGuardAlarm");
+        aws_sdk_cloudwatch::types::CompositeAlarm::builder()
+            .alarm_name("upstack-prod-deploy-guard")
+            .alarm_description(guard["AlarmDescription"].as_str().unwrap())
+            .alarm_rule(guard["AlarmRule"].as_str().unwrap())
+            .actions_enabled(true)
+            .build()
+    }
+
+    fn cloudwatch(&self, metric: aws_sdk_cloudwatch::types::MetricAlarm) -> Vec<Rule> {
+        use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
+        let composite = self.composite_alarm();
+        vec![
+            mock!(aws_sdk_cloudwatch::Client::describe_alarms)
+                .match_requests(|request| request.alarm_names() == ["upstack-prod-ingest-errors"])
+                .then_output(move || {
+                    DescribeAlarmsOutput::builder()
+                        .metric_alarms(metric.clone())
+                        .build()
+                }),
+            mock!(aws_sdk_cloudwatch::Client::describe_alarms)
+                .match_requests(|request| request.alarm_names() == ["upstack-prod-deploy-guard"])
+                .then_output(move || {
+                    DescribeAlarmsOutput::builder()
+                        .composite_alarms(composite.clone())
+                        .build()
+                }),
+        ]
+    }
+
+    fn lambda(&self) -> Vec<Rule> {
+        use aws_sdk_lambda::operation::get_function::GetFunctionOutput;
+        use aws_sdk_lambda::operation::get_function_event_invoke_config::GetFunctionEventInvokeConfigOutput;
+        use aws_sdk_lambda::operation::get_policy::GetPolicyOutput;
+        use aws_sdk_lambda::types::*;
+        let function = expected(&self.stack, "IngestFunction");
+        let logging = &function["LoggingConfig"];
+        let variables: std::collections::HashMap<String, String> =
+            function["Environment"]["Variables"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(name, value)| (name.clone(), value.as_str().unwrap().to_owned()))
+                .collect();
+        let configuration = FunctionConfiguration::builder()
+            .function_name("upstack-prod-ingest")
+            .memory_size(i32::try_from(function["MemorySize"].as_i64().unwrap()).unwrap())
+            .timeout(i32::try_from(function["Timeout"].as_i64().unwrap()).unwrap())
+            .runtime(Runtime::Providedal2023)
+            .handler("bootstrap")
+            .role(function["Role"].as_str().unwrap())
+            .description(function["Description"].as_str().unwrap())
+            .architectures(Architecture::Arm64)
+            .environment(
+                EnvironmentResponse::builder()
+                    .set_variables(Some(variables))
+                    .build(),
+            )
+            .ephemeral_storage(EphemeralStorage::builder().size(512).build().unwrap())
+            .tracing_config(
+                TracingConfigResponse::builder()
+                    .mode(TracingMode::Active)
+                    .build(),
+            )
+            .kms_key_arn(function["KmsKeyArn"].as_str().unwrap())
+            .logging_config(
+                LoggingConfig::builder()
+                    .log_format(LogFormat::Json)
+                    .application_log_level(ApplicationLogLevel::Info)
+                    .system_log_level(SystemLogLevel::Warn)
+                    .log_group(logging["LogGroup"].as_str().unwrap())
+                    .build(),
+            )
+            .code_sha256(aws_smithy_types::base64::encode(self.zip_sha256))
+            .build();
+        let policy = json!({"Version": "2012-10-17", "Id": "default", "Statement": [{
+            "Sid": PERMISSION_SID, "Effect": "Allow",
+            "Principal": {"Service": "s3.amazonaws.com"}, "Action": "lambda:InvokeFunction",
+            "Resource": format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:upstack-prod-ingest"),
+            "Condition": {
+                "StringEquals": {"AWS:SourceAccount": ACCOUNT},
+                "ArnLike": {"AWS:SourceArn": format!("arn:aws:s3:::upstack-prod-uploads-{ACCOUNT}-{REGION}")}
+            }
+        }]})
+        .to_string();
+        let failures = expected(&self.stack, "IngestInvokeConfig")["DestinationConfig"]["OnFailure"]
+            ["Destination"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        vec![
+            mock!(aws_sdk_lambda::Client::get_function).then_output(move || {
+                GetFunctionOutput::builder()
+                    .configuration(configuration.clone())
+                    .concurrency(
+                        Concurrency::builder()
+                            .reserved_concurrent_executions(20)
+                            .build(),
+                    )
+                    .build()
+            }),
+            mock!(aws_sdk_lambda::Client::get_policy)
+                .then_output(move || GetPolicyOutput::builder().policy(policy.clone()).build()),
+            mock!(aws_sdk_lambda::Client::get_function_event_invoke_config).then_output(
+                move || {
+                    GetFunctionEventInvokeConfigOutput::builder()
+                        .maximum_retry_attempts(2)
+                        .destination_config(
+                            DestinationConfig::builder()
+                                .on_failure(
+                                    OnFailure::builder().destination(failures.clone()).build(),
+                                )
+                                .build(),
+                        )
+                        .build()
+                },
+            ),
+        ]
+    }
+
+    fn s3(&self) -> Vec<Rule> {
+        use aws_sdk_s3::operation::get_bucket_policy::GetBucketPolicyOutput;
+        use aws_sdk_s3::operation::head_object::HeadObjectOutput;
+        let policy =
+            as_aws_returns_it(&expected(&self.stack, "UploadBucketPolicy")["PolicyDocument"])
+                .to_string();
+        let checksum = aws_smithy_types::base64::encode(self.zip_sha256);
+        vec![
+            mock!(aws_sdk_s3::Client::get_bucket_policy).then_output(move || {
+                GetBucketPolicyOutput::builder()
+                    .policy(policy.clone())
+                    .build()
+            }),
+            mock!(aws_sdk_s3::Client::head_object).then_output(move || {
+                HeadObjectOutput::builder()
+                    .checksum_sha256(checksum.clone())
+                    .checksum_type(aws_sdk_s3::types::ChecksumType::FullObject)
+                    .content_length(1)
+                    .build()
+            }),
+        ]
+    }
+
+    fn sns(&self) -> Vec<Rule> {
+        use aws_sdk_sns::operation::get_subscription_attributes::GetSubscriptionAttributesOutput;
+        use aws_sdk_sns::operation::get_topic_attributes::GetTopicAttributesOutput;
+        let policy =
+            as_aws_returns_it(&expected(&self.stack, "AlertsTopicPolicy")["PolicyDocument"])
+                .to_string();
+        let subscription = expected(&self.stack, "AlertsEmailOncallExampleCom");
+        let topic = subscription["TopicArn"].as_str().unwrap().to_owned();
+        vec![
+            mock!(aws_sdk_sns::Client::get_topic_attributes).then_output(move || {
+                GetTopicAttributesOutput::builder()
+                    .attributes("Policy", policy.clone())
+                    .attributes("TopicArn", topic.clone())
+                    .attributes("DisplayName", "")
+                    .build()
+            }),
+            mock!(aws_sdk_sns::Client::get_subscription_attributes).then_output(move || {
+                GetSubscriptionAttributesOutput::builder()
+                    .attributes("Protocol", "email")
+                    .attributes("Endpoint", "oncall@example.com")
+                    .attributes("TopicArn", subscription["TopicArn"].as_str().unwrap())
+                    .attributes("RawMessageDelivery", "false")
+                    .attributes("PendingConfirmation", "true")
+                    .attributes("Owner", ACCOUNT)
+                    .build()
+            }),
+        ]
+    }
+
+    fn sqs(&self) -> Vec<Rule> {
+        use aws_sdk_sqs::operation::get_queue_attributes::GetQueueAttributesOutput;
+        use aws_sdk_sqs::types::QueueAttributeName;
+        let policy = expected(&self.stack, "EventsQueuePolicy")["PolicyDocument"].to_string();
+        vec![
+            mock!(aws_sdk_sqs::Client::get_queue_attributes).then_output(move || {
+                GetQueueAttributesOutput::builder()
+                    .attributes(QueueAttributeName::Policy, policy.clone())
+                    .attributes(QueueAttributeName::VisibilityTimeout, "30")
+                    .build()
+            }),
+        ]
+    }
+
+    fn logs(&self) -> Vec<Rule> {
+        use aws_sdk_cloudwatchlogs::operation::describe_log_groups::DescribeLogGroupsOutput;
+        use aws_sdk_cloudwatchlogs::types::{LogGroup, LogGroupClass};
+        let group = expected(&self.stack, "IngestLogGroup");
+        let group = LogGroup::builder()
+            .log_group_name("/aws/lambda/upstack-prod-ingest")
+            .retention_in_days(i32::try_from(group["RetentionInDays"].as_i64().unwrap()).unwrap())
+            .kms_key_id(group["KmsKeyId"].as_str().unwrap())
+            .log_group_class(LogGroupClass::Standard)
+            .build();
+        vec![
+            mock!(aws_sdk_cloudwatchlogs::Client::describe_log_groups).then_output(move || {
+                DescribeLogGroupsOutput::builder()
+                    .log_groups(group.clone())
+                    .build()
+            }),
+        ]
+    }
+
+    fn dynamodb(&self) -> Vec<Rule> {
+        use aws_sdk_dynamodb::operation::describe_continuous_backups::DescribeContinuousBackupsOutput;
+        use aws_sdk_dynamodb::operation::describe_table::DescribeTableOutput;
+        use aws_sdk_dynamodb::operation::describe_time_to_live::DescribeTimeToLiveOutput;
+        use aws_sdk_dynamodb::types::*;
+        let table = expected(&self.stack, "Table");
+        let key = table["SSESpecification"]["KMSMasterKeyId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let attribute = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap()
+        };
+        let description = TableDescription::builder()
+            .table_name("upstack-prod")
+            // DynamoDB lists the attributes in an order of its own.
+            .attribute_definitions(attribute("sk"))
+            .attribute_definitions(attribute("pk"))
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("sk")
+                    .key_type(KeyType::Range)
+                    .build()
+                    .unwrap(),
+            )
+            .billing_mode_summary(
+                BillingModeSummary::builder()
+                    .billing_mode(BillingMode::PayPerRequest)
+                    .build(),
+            )
+            .sse_description(
+                SseDescription::builder()
+                    .status(SseStatus::Enabled)
+                    .sse_type(SseType::Kms)
+                    .kms_master_key_arn(key)
+                    .build(),
+            )
+            .deletion_protection_enabled(true)
+            .build();
+        vec![
+            mock!(aws_sdk_dynamodb::Client::describe_table).then_output(move || {
+                DescribeTableOutput::builder()
+                    .table(description.clone())
+                    .build()
+            }),
+            mock!(aws_sdk_dynamodb::Client::describe_continuous_backups).then_output(|| {
+                DescribeContinuousBackupsOutput::builder()
+                    .continuous_backups_description(
+                        ContinuousBackupsDescription::builder()
+                            .continuous_backups_status(ContinuousBackupsStatus::Enabled)
+                            .point_in_time_recovery_description(
+                                PointInTimeRecoveryDescription::builder()
+                                    .point_in_time_recovery_status(
+                                        PointInTimeRecoveryStatus::Enabled,
+                                    )
+                                    .build(),
+                            )
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            }),
+            mock!(aws_sdk_dynamodb::Client::describe_time_to_live).then_output(|| {
+                DescribeTimeToLiveOutput::builder()
+                    .time_to_live_description(
+                        TimeToLiveDescription::builder()
+                            .time_to_live_status(TimeToLiveStatus::Disabled)
+                            .build(),
+                    )
+                    .build()
+            }),
+        ]
+    }
+}
+
+/// The resources of the prod stack moto cannot show, each read from AWS's
+/// answers as deployed.
+const READ_HERE: [&str; 11] = [
+    "AlertsEmailOncallExampleCom",
+    "AlertsTopicPolicy",
+    "DeployGuardAlarm",
+    "EventsQueuePolicy",
+    "IngestErrorsAlarm",
+    "IngestFunction",
+    "IngestInvokeConfig",
+    "IngestLogGroup",
+    "IngestUploadBucketPermission",
+    "Table",
+    "UploadBucketPolicy",
+];
+
+async fn read_all(clients: &DriftClients, stack: &DeployedStack) -> Vec<ResourceDrift> {
+    let mut found = Vec::new();
+    for logical_id in READ_HERE {
+        found.extend(read_one(clients, stack, logical_id).await);
+    }
+    found
+}
+
+#[tokio::test]
+async fn what_moto_cannot_show_reads_in_sync_from_awss_own_answers() {
+    let in_sync = InSync::new();
+    let clients = clients(&Answers {
+        cloudwatch: in_sync.cloudwatch(in_sync.metric_alarm()),
+        lambda: in_sync.lambda(),
+        s3: in_sync.s3(),
+        sns: in_sync.sns(),
+        sqs: in_sync.sqs(),
+        logs: in_sync.logs(),
+        dynamodb: in_sync.dynamodb(),
+    });
+    let found = read_all(&clients, &in_sync.stack).await;
+    assert!(
+        found.is_empty(),
+        "{}",
+        serde_json::to_string_pretty(&found).unwrap()
+    );
+}
+
+#[tokio::test]
+async fn a_read_aws_refuses_is_unknown_with_its_reason_and_changes_are_drift() {
+    use aws_sdk_cloudwatch::types::ComparisonOperator;
+    let in_sync = InSync::new();
+    // The alarm's threshold raised and its actions cleared by hand.
+    let changed = in_sync
+        .metric_alarm_builder()
+        .threshold(50.0)
+        .set_alarm_actions(None)
+        .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+        .build();
+    let cloudwatch = in_sync.cloudwatch(changed);
+    let denied = mock!(aws_sdk_dynamodb::Client::describe_table).then_http_response(|| {
+        aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
+            aws_smithy_types::body::SdkBody::from(
+                r#"{"__type":"com.amazon.coral.service#AccessDeniedException","message":"User: arn:aws:sts::123456789012:assumed-role/upstack-prod-ci-plan/ci is not authorized to perform: dynamodb:DescribeTable"}"#,
+            ),
+        )
+    });
+    let clients = clients(&Answers {
+        cloudwatch,
+        dynamodb: vec![denied],
+        ..Answers::default()
+    });
+    let stack = &in_sync.stack;
+    let alarm = read_one(&clients, stack, "IngestErrorsAlarm")
+        .await
+        .unwrap();
+    let paths: Vec<&str> = alarm.properties.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "Properties.AlarmActions",
+            "Properties.ComparisonOperator",
+            "Properties.Threshold"
+        ]
+    );
+    let table = read_one(&clients, stack, "Table").await.unwrap();
+    assert_eq!(table.status, DriftStatus::Unknown);
+    let reason = table.reason.unwrap();
+    assert!(
+        reason.starts_with("dynamodb:DescribeTable: AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/upstack-prod-ci-plan/ci is not authorized"),
+        "{reason}"
+    );
+}
