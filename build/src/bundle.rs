@@ -54,7 +54,7 @@ use upstack_project::fsutil::write_atomic;
 use upstack_project::manifest::ManifestFunction;
 
 use command::{Invocation, RustflagsSource};
-use tools::SETUP_HINT;
+use tools::{SETUP_HINT, Tools};
 
 #[derive(Debug, Clone, Default)]
 pub struct BundleOptions {
@@ -162,8 +162,10 @@ pub enum BundleError {
         status: std::process::ExitStatus,
         output: String,
     },
-    #[error("cannot build reproducibly from {path}: {reason}")]
+    #[error("cannot build reproducibly from {path}: {reason}", path = path.display())]
     Path { path: PathBuf, reason: String },
+    #[error("{variable} is not UTF-8: cargo cannot read it either")]
+    NotUtf8 { variable: String },
     #[error(
         "{handler} ({arch}): cargo reported success but {path} does not exist; is `{handler}` the name of the crate's binary?"
     )]
@@ -373,10 +375,8 @@ pub fn bundle<T: Clone + Into<BundleTarget>>(
             remaps: &remaps,
             rustflags,
         };
-        let spec = command::zigbuild_command(&invocation).map_err(|reason| BundleError::Path {
-            path: workspace_root.clone(),
-            reason,
-        })?;
+        let spec = command::zigbuild_command(&invocation)
+            .map_err(|variable| BundleError::NotUtf8 { variable })?;
         run(&spec, target, opts.quiet)?;
     }
 
@@ -422,7 +422,23 @@ pub fn prebuilt<T: Clone + Into<BundleTarget>>(
                         profile: target.profile.config_name(),
                         path: record_path.clone(),
                     })?;
-            let zip = fs::read(&zip_path).map_err(io_error(&zip_path))?;
+            let zip = match fs::read(&zip_path) {
+                Ok(zip) => zip,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(BundleError::NotBundled {
+                        handler: target.handler.clone(),
+                        arch,
+                        profile: target.profile.config_name(),
+                        path: zip_path,
+                    });
+                }
+                Err(source) => {
+                    return Err(BundleError::Io {
+                        path: zip_path,
+                        source,
+                    });
+                }
+            };
             let found = sha256_hex(&zip);
             if found != record.zip_sha256 || zip.len() as u64 != record.zip_size {
                 return Err(BundleError::ZipChanged {
@@ -468,8 +484,6 @@ fn rustflags_source(
         target_cfg.as_ref(),
     ))
 }
-
-use tools::Tools;
 
 /// `rustc --print cfg --target <triple>`: what cargo matches
 /// `[target.'cfg(..)']` config keys against.

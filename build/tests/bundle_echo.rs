@@ -324,6 +324,17 @@ fn prebuilt_zips_are_checked_against_their_records_and_the_sources() {
     let rebuilt = bundle(&fixture_workspace(), &targets, &opts).unwrap();
     assert!(!rebuilt[0].rezipped);
     assert_eq!(std::fs::read_to_string(&record).unwrap(), text);
+
+    // A record without its zip.
+    std::fs::remove_file(&built[0].zip_path).unwrap();
+    let error = prebuilt(&fixture_workspace(), &targets, &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("has not been bundled: there is no") && error.contains("bootstrap.zip"),
+        "{error}"
+    );
+    assert!(bundle(&fixture_workspace(), &targets, &opts).unwrap()[0].rezipped);
 }
 
 /// The fixture is pinned like the repository: same toolchain, same zig and

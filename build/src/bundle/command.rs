@@ -211,8 +211,9 @@ pub fn incremental(profile: BuildProfile) -> &'static str {
     }
 }
 
-/// The `cargo zigbuild` command for `invocation`. Errors only on a caller's
-/// rustflags that are not UTF-8 (cargo could not read them either).
+/// The `cargo zigbuild` command for `invocation`. Errors, with the
+/// variable's name, only on a caller's flags that are not UTF-8 (cargo and
+/// cc-rs could not read them either).
 pub fn zigbuild_command(invocation: &Invocation<'_>) -> Result<CommandSpec, String> {
     let triple = invocation.arch.rust_target();
     let (glibc_major, glibc_minor) = LAMBDA_GLIBC;
@@ -270,7 +271,7 @@ pub fn zigbuild_command(invocation: &Invocation<'_>) -> Result<CommandSpec, Stri
                 value
                     .to_str()
                     .map(str::to_owned)
-                    .ok_or_else(|| format!("{name} is not UTF-8"))
+                    .ok_or_else(|| name.to_owned())
             })
             .transpose()
     };
