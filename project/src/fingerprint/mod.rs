@@ -165,6 +165,8 @@ pub struct Fingerprinter<'a> {
     /// Every cargo config file the build reads: hashed, and read once for
     /// their path overrides.
     cargo_config: CargoConfig,
+    /// What of them is hashed, computed once.
+    cargo_config_hashed: Vec<(&'static str, String)>,
     /// The rustc pin (or what rustc reports), found on the first fingerprint.
     toolchain: Option<Toolchain>,
     /// The zig and cargo-zigbuild pins, read on the first fingerprint.
@@ -173,6 +175,9 @@ pub struct Fingerprinter<'a> {
     manifests: BTreeMap<PathBuf, ManifestFile>,
     /// Digest of each crate directory's sources, by directory.
     crate_digests: BTreeMap<PathBuf, [u8; 32]>,
+    /// Digest of what each handler is built from, by handler
+    /// ([`Fingerprinter::sources_digest`]).
+    sources_digests: BTreeMap<String, [u8; 32]>,
     /// `Cargo.lock`, read on the first fingerprint.
     lock: Option<LockInput>,
     /// `Cargo.lock` being read and parsed on a thread of its own
@@ -228,11 +233,13 @@ impl<'a> Fingerprinter<'a> {
             root_manifest,
             workspace,
             path_overrides,
+            cargo_config_hashed: cargo_config.hashed(),
             cargo_config,
             toolchain: None,
             tool_pins: None,
             manifests: BTreeMap::new(),
             crate_digests: BTreeMap::new(),
+            sources_digests: BTreeMap::new(),
             lock: None,
             lock_reader,
         })
@@ -292,9 +299,7 @@ impl<'a> Fingerprinter<'a> {
         arch: Architecture,
         profile: BuildProfile,
     ) -> Result<String, FingerprintError> {
-        let handler_dir = self.find_package_dir(handler)?;
-        let crates = self.path_dependency_closure(&handler_dir)?;
-
+        let sources = self.sources_digest(handler)?;
         let mut hasher = Sha256::new();
         feed(&mut hasher, "scheme", SCHEME.as_bytes());
         feed(&mut hasher, "handler", handler.as_bytes());
@@ -311,7 +316,47 @@ impl<'a> Fingerprinter<'a> {
             let written = table.map(|table| table.to_string()).unwrap_or_default();
             feed(&mut hasher, &format!("profile.{name}"), written.as_bytes());
         }
+        feed(&mut hasher, "sources", &sources);
+        match self.toolchain()? {
+            Toolchain::Pinned { text, .. } => feed(&mut hasher, "rust-toolchain", text.as_bytes()),
+            Toolchain::Unpinned {
+                file,
+                rustc_version,
+            } => {
+                if let Some((_, text)) = file {
+                    feed(&mut hasher, "rust-toolchain", text.as_bytes());
+                }
+                feed(&mut hasher, "rustc -vV", rustc_version.as_bytes());
+            }
+        }
+        let pins = self.tool_pins()?;
+        feed(&mut hasher, "ziglang", pins.zig.as_bytes());
+        feed(
+            &mut hasher,
+            "cargo-zigbuild",
+            pins.cargo_zigbuild.as_bytes(),
+        );
+        for (label, text) in &self.cargo_config_hashed {
+            feed(&mut hasher, label, text.as_bytes());
+        }
+        for (name, value) in self.env.hashed(arch.rust_target()) {
+            feed(&mut hasher, &format!("env {name}"), value);
+        }
+        Ok(hex::encode(hasher.finalize()))
+    }
 
+    /// What `handler` is built from, whatever the target and profile: the
+    /// sources of the crates it reaches, the workspace dependencies they
+    /// inherit, `[workspace.package]`, `[patch]` and its part of
+    /// `Cargo.lock`. Computed once per handler (synth asks for each handler
+    /// once per architecture and profile its envs use).
+    fn sources_digest(&mut self, handler: &str) -> Result<[u8; 32], FingerprintError> {
+        if let Some(digest) = self.sources_digests.get(handler) {
+            return Ok(*digest);
+        }
+        let handler_dir = self.find_package_dir(handler)?;
+        let crates = self.path_dependency_closure(&handler_dir)?;
+        let mut hasher = Sha256::new();
         for dir in &crates.dirs {
             let digest = self.crate_digest(dir)?;
             let relative = dir.strip_prefix(self.workspace_root).unwrap_or(dir);
@@ -337,7 +382,6 @@ impl<'a> Fingerprinter<'a> {
                 );
             }
         }
-
         match self.lock()? {
             LockInput::Absent => {}
             LockInput::Parsed {
@@ -355,32 +399,9 @@ impl<'a> Fingerprinter<'a> {
             }
             LockInput::Unparsed(text) => feed(&mut hasher, "Cargo.lock", text.as_bytes()),
         }
-        match self.toolchain()? {
-            Toolchain::Pinned { text, .. } => feed(&mut hasher, "rust-toolchain", text.as_bytes()),
-            Toolchain::Unpinned {
-                file,
-                rustc_version,
-            } => {
-                if let Some((_, text)) = file {
-                    feed(&mut hasher, "rust-toolchain", text.as_bytes());
-                }
-                feed(&mut hasher, "rustc -vV", rustc_version.as_bytes());
-            }
-        }
-        let pins = self.tool_pins()?;
-        feed(&mut hasher, "ziglang", pins.zig.as_bytes());
-        feed(
-            &mut hasher,
-            "cargo-zigbuild",
-            pins.cargo_zigbuild.as_bytes(),
-        );
-        for (label, text) in self.cargo_config.hashed() {
-            feed(&mut hasher, label, text.as_bytes());
-        }
-        for (name, value) in self.env.hashed(arch.rust_target()) {
-            feed(&mut hasher, &format!("env {name}"), value);
-        }
-        Ok(hex::encode(hasher.finalize()))
+        let digest: [u8; 32] = hasher.finalize().into();
+        self.sources_digests.insert(handler.to_owned(), digest);
+        Ok(digest)
     }
 
     fn lock(&mut self) -> Result<&mut LockInput, FingerprintError> {
