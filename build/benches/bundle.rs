@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use upstack_build::bundle::{BundleOptions, BundledAsset, bundle};
-use upstack_contract::{Architecture, env, handler};
+use upstack_contract::{Architecture, BuildProfile, env, handler};
 use upstack_project::fingerprint::handler_fingerprint;
 use upstack_runtime_api::{Invocation, invoke_once};
 
@@ -41,6 +41,7 @@ fn main() {
         target_dir: Some(cold_dir.clone()),
         tools_bin: None,
         quiet: true,
+        env: None,
     };
 
     println!(
@@ -52,7 +53,7 @@ fn main() {
         let started = Instant::now();
         let runs = 20;
         for _ in 0..runs {
-            handler_fingerprint(&root, name, arch).expect("fingerprint");
+            handler_fingerprint(&root, name, arch, BuildProfile::Lambda).expect("fingerprint");
         }
         println!(
             "fingerprint {name:<12} {:>8.2} ms",

@@ -1,41 +1,60 @@
 //! `upstack bundle`: builds the handler crates for `provided.al2023`, checks
 //! every binary, and writes reproducible zips.
 //!
-//! One `cargo zigbuild --profile lambda --target <triple>.2.34 -p <package>`
+//! One `cargo zigbuild --profile <profile> --target <triple>.2.34 -p <package>`
 //! per handler and architecture: each binary from its own dependency graph
 //! (see [`bundle`]), dependencies shared through the one target dir. Zig
-//! links against glibc 2.34,
-//! the version `provided.al2023` ships, so a binary built on a newer host still
-//! loads on Lambda (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html>).
+//! links against glibc 2.34, the version `provided.al2023` ships, so a
+//! binary built on a newer host still loads on Lambda
+//! (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html>).
+//! The profile is the env's `build_profile`: `lambda` (optimised) or
+//! `lambda-fast` (quick rebuilds); both are cross-built, linked against the
+//! same glibc and checked the same way.
 //!
-//! Outputs live in `target/lambda/<handler>-<arch>/`: `bootstrap.zip`,
-//! `bootstrap.zip.sha256` (`sha256sum` format) and `bootstrap.sha256`, the hash
-//! of the binary the zip was made from. When cargo leaves the binary
-//! unchanged, the zip is reused as is.
+//! Before building, the tools are checked against the versions the asset
+//! key names (rustc against `rust-toolchain.toml`, zig and cargo-zigbuild
+//! against `scripts/requirements-test.lock`), and cargo's environment is
+//! set as the fingerprint's table of build inputs says ([`command`]).
+//! Paths of the checkout, `$CARGO_HOME` and the target directory are
+//! remapped out of the binary, so the same sources build to the same bytes
+//! on any machine.
+//!
+//! Outputs live in `target/<profile>/<handler>-<arch>/`: `bootstrap.zip`,
+//! `bootstrap.zip.sha256` (`sha256sum` format), `bootstrap.sha256` (the hash
+//! of the binary the zip was made from) and `asset.json` ([`record`]: what
+//! was built, under which asset key). When cargo leaves the binary
+//! unchanged, the zip is reused as is. [`prebuilt`] hands back what an
+//! earlier `bundle` built, checked, without running cargo.
 
 mod archive;
+mod cfg;
+pub mod command;
 mod elf;
+pub mod record;
+mod tools;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use sha2::{Digest, Sha256};
-/// Re-exported so the CLI names architectures without depending on the contract crate.
-pub use upstack_contract::Architecture;
 use upstack_contract::LAMBDA_GLIBC;
+/// Re-exported so the CLI names architectures and profiles without
+/// depending on the contract crate.
+pub use upstack_contract::{Architecture, BuildProfile};
 
 pub use archive::{ENTRY_NAME, zip_bootstrap};
 pub use elf::{BinaryRequirements, ElfProblem, check_binary};
+pub use record::{AssetRecord, RECORD_FILE};
 
+use upstack_project::fingerprint::build_env::BuildEnv;
+use upstack_project::fingerprint::cargo_config::cargo_home;
 use upstack_project::fingerprint::{FingerprintError, Fingerprinter, asset_key};
 use upstack_project::fsutil::write_atomic;
+use upstack_project::manifest::ManifestFunction;
 
-/// Cargo profile the handlers are built with (root Cargo.toml `[profile.lambda]`).
-pub const PROFILE: &str = "lambda";
-
-const SETUP_HINT: &str =
-    "run `scripts/setup-test-tools.sh` (it installs cargo-zigbuild and zig into .venv/)";
+use command::{Invocation, RustflagsSource};
+use tools::{SETUP_HINT, Tools};
 
 #[derive(Debug, Clone, Default)]
 pub struct BundleOptions {
@@ -47,12 +66,47 @@ pub struct BundleOptions {
     /// Capture cargo's output (returned in the error on failure) instead of
     /// letting it stream to the terminal.
     pub quiet: bool,
+    /// The environment the build starts from; default this process's.
+    pub env: Option<BuildEnv>,
+}
+
+/// One handler to build: for an architecture, with a profile (a manifest
+/// function's, [`BundleTarget::from`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleTarget {
+    pub handler: String,
+    pub arch: Architecture,
+    pub profile: BuildProfile,
+}
+
+impl From<&ManifestFunction> for BundleTarget {
+    fn from(function: &ManifestFunction) -> BundleTarget {
+        BundleTarget {
+            handler: function.handler.clone(),
+            arch: function.architecture,
+            profile: function.build_profile,
+        }
+    }
+}
+
+/// `(handler, arch)` with the `lambda` profile, the only one before envs
+/// chose theirs. A manifest function carries its env's profile: build from
+/// it ([`BundleTarget::from`]) so that a `fast` env's keys match.
+impl From<(String, Architecture)> for BundleTarget {
+    fn from((handler, arch): (String, Architecture)) -> BundleTarget {
+        BundleTarget {
+            handler,
+            arch,
+            profile: BuildProfile::Lambda,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BundledAsset {
     pub handler: String,
     pub arch: Architecture,
+    pub profile: BuildProfile,
     pub zip_path: PathBuf,
     /// Lowercase hex SHA-256 of the zip.
     pub sha256: String,
@@ -67,7 +121,8 @@ pub struct BundledAsset {
     pub binary_size: u64,
     /// Highest glibc version the binary needs.
     pub max_glibc: Option<(u32, u32)>,
-    /// False when the binary was unchanged and the existing zip was kept.
+    /// False when the binary was unchanged and the existing zip was kept
+    /// (and always for [`prebuilt`]).
     pub rezipped: bool,
 }
 
@@ -79,6 +134,21 @@ pub enum BundleError {
         "zig not found next to {zigbuild} (no `zig` and no Python `ziglang` package in that virtualenv): {SETUP_HINT}"
     )]
     ZigMissing { zigbuild: PathBuf },
+    #[error(
+        "zig not found the way cargo-zigbuild looks for it (`python3 -m ziglang`, then `zig` on PATH): {SETUP_HINT}"
+    )]
+    ZigNotFound,
+    #[error("{0}")]
+    ToolVersion(Box<ToolMismatch>),
+    #[error(
+        "{rustc} now reports another compiler than the asset key was computed with (no exact release is pinned in rust-toolchain.toml):\nfingerprinted:\n{fingerprinted}\nnow:\n{found}",
+        rustc = rustc.display()
+    )]
+    ToolchainMoved {
+        rustc: PathBuf,
+        fingerprinted: String,
+        found: String,
+    },
     #[error("cannot start {program}: {source}")]
     Spawn {
         program: PathBuf,
@@ -92,6 +162,10 @@ pub enum BundleError {
         status: std::process::ExitStatus,
         output: String,
     },
+    #[error("cannot build reproducibly from {path}: {reason}", path = path.display())]
+    Path { path: PathBuf, reason: String },
+    #[error("{variable} is not UTF-8: cargo cannot read it either")]
+    NotUtf8 { variable: String },
     #[error(
         "{handler} ({arch}): cargo reported success but {path} does not exist; is `{handler}` the name of the crate's binary?"
     )]
@@ -119,8 +193,67 @@ pub enum BundleError {
         #[source]
         source: zip::result::ZipError,
     },
+    #[error("{path}: {message}; it is written by bundle: run `upstack bundle` again")]
+    BadRecord { path: PathBuf, message: String },
+    #[error(
+        "{handler} ({arch}, {profile} profile) has not been bundled: there is no {path}; run `upstack bundle` first"
+    )]
+    NotBundled {
+        handler: String,
+        arch: &'static str,
+        profile: &'static str,
+        path: PathBuf,
+    },
+    #[error(
+        "{handler} ({arch}): {path} is not the zip bundle built (sha256 {found}, {RECORD_FILE} beside it records {recorded}); run `upstack bundle` again",
+        path = path.display()
+    )]
+    ZipChanged {
+        handler: String,
+        arch: &'static str,
+        path: PathBuf,
+        recorded: String,
+        found: String,
+    },
+    #[error(
+        "{handler} ({arch}): the sources changed since `upstack bundle` (or its build environment did: cargo config, RUSTFLAGS, the toolchain pins): it built {recorded}, they now fingerprint to {current}; run `upstack bundle` again"
+    )]
+    SourcesChanged {
+        handler: String,
+        arch: &'static str,
+        recorded: String,
+        current: String,
+    },
     #[error(transparent)]
     Fingerprint(#[from] FingerprintError),
+}
+
+/// A tool that is not the version the asset key names.
+#[derive(Debug)]
+pub struct ToolMismatch {
+    pub tool: &'static str,
+    pub path: PathBuf,
+    pub found: String,
+    pub pinned: String,
+    /// The file that pins it.
+    pub pin_file: PathBuf,
+    /// How to get the pinned one.
+    pub fix: &'static str,
+}
+
+impl std::fmt::Display for ToolMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} at {} is {}, but {} pins {}: the asset key names the pinned version, so bundle builds with nothing else; {}",
+            self.tool,
+            self.path.display(),
+            self.found,
+            self.pin_file.display(),
+            self.pinned,
+            self.fix
+        )
+    }
 }
 
 fn output_tail(output: &str) -> String {
@@ -139,50 +272,84 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> BundleError + '_ {
     }
 }
 
-/// Where `bundle` writes `<handler>`'s zip for `arch`.
-pub fn zip_path(target_dir: &Path, handler: &str, arch: Architecture) -> PathBuf {
+/// Where `bundle` writes `<handler>`'s zip for `arch` built with `profile`.
+pub fn zip_path(
+    target_dir: &Path,
+    handler: &str,
+    arch: Architecture,
+    profile: BuildProfile,
+) -> PathBuf {
     target_dir
-        .join(PROFILE)
+        .join(profile.cargo_profile())
         .join(format!("{handler}-{}", arch.lambda_name()))
         .join("bootstrap.zip")
 }
 
-/// Builds, checks and zips each `(handler, arch)`; duplicates are bundled once.
-/// Each handler is built by a cargo invocation of its own, so its binary
-/// does not depend on which other handlers are bundled with it. Results
-/// come back in the order of `targets`.
-pub fn bundle(
-    workspace_root: &Path,
-    targets: &[(String, Architecture)],
-    opts: &BundleOptions,
-) -> Result<Vec<BundledAsset>, BundleError> {
-    let mut unique: Vec<(String, Architecture)> = Vec::new();
+/// `targets` without repeats, in their first order.
+fn unique<T: Clone + Into<BundleTarget>>(targets: &[T]) -> Vec<BundleTarget> {
+    let mut unique: Vec<BundleTarget> = Vec::new();
     for target in targets {
-        if !unique.contains(target) {
-            unique.push(target.clone());
+        let target = target.clone().into();
+        if !unique.contains(&target) {
+            unique.push(target);
         }
     }
-    if unique.is_empty() {
-        return Ok(Vec::new());
-    }
-    let target_dir = opts
+    unique
+}
+
+fn target_dir(workspace_root: &Path, opts: &BundleOptions) -> PathBuf {
+    let dir = opts
         .target_dir
         .clone()
         .unwrap_or_else(|| workspace_root.join("target"));
+    std::path::absolute(&dir).unwrap_or(dir)
+}
+
+/// Builds, checks and zips each target; duplicates are bundled once.
+/// Each handler is built by a cargo invocation of its own, so its binary
+/// does not depend on which other handlers are bundled with it. Results
+/// come back in the order of `targets`.
+pub fn bundle<T: Clone + Into<BundleTarget>>(
+    workspace_root: &Path,
+    targets: &[T],
+    opts: &BundleOptions,
+) -> Result<Vec<BundledAsset>, BundleError> {
+    let unique = unique(targets);
+    if unique.is_empty() {
+        return Ok(Vec::new());
+    }
+    let workspace_root =
+        &std::path::absolute(workspace_root).unwrap_or_else(|_| workspace_root.to_path_buf());
+    let target_dir = target_dir(workspace_root, opts);
     let tools_bin = opts
         .tools_bin
         .clone()
         .unwrap_or_else(|| workspace_root.join(".venv").join("bin"));
-    let zigbuild = find_zigbuild(&tools_bin, std::env::var_os("PATH").as_deref())?;
+    let env = opts.env.clone().unwrap_or_else(BuildEnv::from_process);
 
     // Fingerprints first: they describe the sources this build starts from.
-    let mut fingerprinter = Fingerprinter::new(workspace_root)?;
+    let mut fingerprinter = Fingerprinter::with_env(workspace_root, env.clone())?;
     let mut fingerprints = Vec::with_capacity(unique.len());
     let mut packages = Vec::with_capacity(unique.len());
-    for (handler, arch) in &unique {
-        fingerprints.push(fingerprinter.fingerprint(handler, *arch)?);
-        packages.push(fingerprinter.package(handler)?);
+    for target in &unique {
+        fingerprints.push(fingerprinter.fingerprint(
+            &target.handler,
+            target.arch,
+            target.profile,
+        )?);
+        packages.push(fingerprinter.package(&target.handler)?);
     }
+    let tools = tools::checked_tools(workspace_root, &tools_bin, &env, &mut fingerprinter)?;
+    fs::create_dir_all(&target_dir).map_err(io_error(&target_dir))?;
+    let remaps = command::path_remaps(
+        workspace_root,
+        cargo_home(workspace_root, &env).as_deref(),
+        &target_dir,
+    )
+    .map_err(|path| BundleError::Path {
+        path,
+        reason: "a path that is not UTF-8 or holds `=` cannot be remapped".to_owned(),
+    })?;
 
     // One cargo invocation per handler: cargo unifies features across the
     // packages of one invocation, so built together, the `s3` feature ingest
@@ -192,141 +359,177 @@ pub fn bundle(
     // binary is built from its own dependency graph, which is exactly what
     // its fingerprint walks. Dependencies with the same features are built
     // once and shared through the one target dir.
-    for ((handler, arch), package) in unique.iter().zip(&packages) {
-        run_zigbuild(
+    for (target, package) in unique.iter().zip(&packages) {
+        let rustflags = rustflags_source(&fingerprinter, &tools, target.arch)?;
+        let invocation = Invocation {
             workspace_root,
-            &target_dir,
-            &zigbuild,
-            *arch,
-            handler,
+            zigbuild: &tools.zigbuild,
+            tools_bin: tools.tools_bin.as_deref(),
+            cargo: &tools.cargo,
+            rustc: &tools.rustc,
+            target_dir: &target_dir,
+            arch: target.arch,
+            profile: target.profile,
             package,
-            opts.quiet,
-        )?;
+            env: &env,
+            remaps: &remaps,
+            rustflags,
+        };
+        let spec = command::zigbuild_command(&invocation)
+            .map_err(|variable| BundleError::NotUtf8 { variable })?;
+        run(&spec, target, opts.quiet)?;
     }
 
     unique
         .iter()
         .zip(fingerprints)
-        .map(|((handler, arch), fingerprint)| package(&target_dir, handler, *arch, fingerprint))
+        .map(|(target, fingerprint)| {
+            let asset = package(&target_dir, target, fingerprint)?;
+            let record = zip_path(&target_dir, &target.handler, target.arch, target.profile)
+                .with_file_name(RECORD_FILE);
+            write_atomic(&record, AssetRecord::of(&asset).to_json().as_bytes())
+                .map_err(io_error(&record))?;
+            Ok(asset)
+        })
         .collect()
 }
 
-/// `cargo-zigbuild` from the repo's virtualenv, else from `PATH`.
-fn find_zigbuild(
-    tools_bin: &Path,
-    path_var: Option<&std::ffi::OsStr>,
-) -> Result<PathBuf, BundleError> {
-    let in_tools = tools_bin.join("cargo-zigbuild");
-    if in_tools.is_file() {
-        if !zig_available_in(tools_bin) {
-            return Err(BundleError::ZigMissing { zigbuild: in_tools });
-        }
-        return Ok(in_tools);
-    }
-    let on_path = path_var.and_then(|path| {
-        std::env::split_paths(path)
-            .map(|dir| dir.join("cargo-zigbuild"))
-            .find(|p| p.is_file())
-    });
-    match on_path {
-        // A system-wide install finds zig its own way and says so if it cannot.
-        Some(found) => Ok(found),
-        None => Err(BundleError::ZigbuildMissing {
-            looked_in: tools_bin.to_path_buf(),
-        }),
-    }
-}
-
-/// cargo-zigbuild runs `zig` from PATH or `python3 -m ziglang`; in a
-/// virtualenv the latter is the `ziglang` package under lib/python3.x.
-fn zig_available_in(tools_bin: &Path) -> bool {
-    if tools_bin.join("zig").is_file() {
-        return true;
-    }
-    let Some(venv) = tools_bin.parent() else {
-        return false;
-    };
-    let Ok(lib_entries) = fs::read_dir(venv.join("lib")) else {
-        return false;
-    };
-    lib_entries.filter_map(Result::ok).any(|python_dir| {
-        python_dir
-            .path()
-            .join("site-packages")
-            .join("ziglang")
-            .is_dir()
-    })
-}
-
-fn run_zigbuild(
+/// The zips an earlier [`bundle`] built for `targets`, without running
+/// cargo: each zip is hashed again and must be the one its `asset.json`
+/// records, and the sources (and build environment) must still fingerprint
+/// to the asset key it was built under. For a deploy that runs where no
+/// build should (with credentials, after the build ran without them).
+pub fn prebuilt<T: Clone + Into<BundleTarget>>(
     workspace_root: &Path,
-    target_dir: &Path,
-    zigbuild: &Path,
+    targets: &[T],
+    opts: &BundleOptions,
+) -> Result<Vec<BundledAsset>, BundleError> {
+    let unique = unique(targets);
+    let target_dir = target_dir(workspace_root, opts);
+    let env = opts.env.clone().unwrap_or_else(BuildEnv::from_process);
+    let mut fingerprinter = Fingerprinter::with_env(workspace_root, env)?;
+    unique
+        .iter()
+        .map(|target| {
+            let arch = target.arch.lambda_name();
+            let zip_path = zip_path(&target_dir, &target.handler, target.arch, target.profile);
+            let record_path = zip_path.with_file_name(RECORD_FILE);
+            let record =
+                AssetRecord::read(&zip_path, &target.handler, target.arch, target.profile)?
+                    .ok_or_else(|| BundleError::NotBundled {
+                        handler: target.handler.clone(),
+                        arch,
+                        profile: target.profile.config_name(),
+                        path: record_path.clone(),
+                    })?;
+            let zip = match fs::read(&zip_path) {
+                Ok(zip) => zip,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(BundleError::NotBundled {
+                        handler: target.handler.clone(),
+                        arch,
+                        profile: target.profile.config_name(),
+                        path: zip_path,
+                    });
+                }
+                Err(source) => {
+                    return Err(BundleError::Io {
+                        path: zip_path,
+                        source,
+                    });
+                }
+            };
+            let found = sha256_hex(&zip);
+            if found != record.zip_sha256 || zip.len() as u64 != record.zip_size {
+                return Err(BundleError::ZipChanged {
+                    handler: target.handler.clone(),
+                    arch,
+                    path: zip_path,
+                    recorded: record.zip_sha256,
+                    found,
+                });
+            }
+            let fingerprint =
+                fingerprinter.fingerprint(&target.handler, target.arch, target.profile)?;
+            let current = asset_key(&target.handler, target.arch, &fingerprint);
+            if current != record.asset_key {
+                return Err(BundleError::SourcesChanged {
+                    handler: target.handler.clone(),
+                    arch,
+                    recorded: record.asset_key,
+                    current,
+                });
+            }
+            record.asset(zip_path, target.arch, target.profile)
+        })
+        .collect()
+}
+
+/// Where cargo will take rustflags from for `arch` (the remapping goes there).
+fn rustflags_source(
+    fingerprinter: &Fingerprinter<'_>,
+    tools: &Tools,
     arch: Architecture,
-    handler: &str,
-    package: &str,
-    quiet: bool,
-) -> Result<(), BundleError> {
-    let (glibc_major, glibc_minor) = LAMBDA_GLIBC;
-    let mut command = Command::new(zigbuild);
-    command
-        .arg("zigbuild")
-        .args(["--profile", PROFILE])
-        .arg("--target")
-        .arg(format!(
-            "{}.{glibc_major}.{glibc_minor}",
-            arch.rust_target()
-        ))
-        .current_dir(workspace_root)
-        .env("CARGO_TARGET_DIR", target_dir);
-    command.args(["-p", package]);
-    // zig (and `python3 -m ziglang`) must resolve from the same virtualenv as
-    // cargo-zigbuild itself.
-    if let Some(tools_bin) = zigbuild.parent() {
-        let mut paths = vec![tools_bin.to_path_buf()];
-        if let Some(existing) = std::env::var_os("PATH") {
-            paths.extend(std::env::split_paths(&existing));
-        }
-        if let Ok(joined) = std::env::join_paths(paths) {
-            command.env("PATH", joined);
-        }
-    }
-    if quiet {
-        let output =
-            command
-                .stdin(Stdio::null())
-                .output()
-                .map_err(|source| BundleError::Spawn {
-                    program: zigbuild.to_path_buf(),
-                    source,
-                })?;
-        if !output.status.success() {
-            let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
-            text.push_str(&String::from_utf8_lossy(&output.stderr));
-            return Err(BundleError::BuildFailed {
-                arch: arch.lambda_name(),
-                handler: handler.to_owned(),
-                status: output.status,
-                output: text,
-            });
-        }
+) -> Result<RustflagsSource, BundleError> {
+    let keys = fingerprinter.cargo_config().target_rustflags_keys();
+    let target_cfg = if command::needs_target_cfg(&keys) {
+        Some(target_cfg(&tools.rustc, arch, fingerprinter.env())?)
     } else {
-        let status =
-            command
-                .stdin(Stdio::null())
-                .status()
-                .map_err(|source| BundleError::Spawn {
-                    program: zigbuild.to_path_buf(),
-                    source,
-                })?;
-        if !status.success() {
-            return Err(BundleError::BuildFailed {
-                arch: arch.lambda_name(),
-                handler: handler.to_owned(),
-                status,
-                output: String::new(),
-            });
-        }
+        None
+    };
+    Ok(command::rustflags_source(
+        fingerprinter.env(),
+        &keys,
+        arch.rust_target(),
+        target_cfg.as_ref(),
+    ))
+}
+
+/// `rustc --print cfg --target <triple>`: what cargo matches
+/// `[target.'cfg(..)']` config keys against.
+fn target_cfg(
+    rustc: &Path,
+    arch: Architecture,
+    env: &BuildEnv,
+) -> Result<cfg::TargetCfg, BundleError> {
+    let mut command = std::process::Command::new(rustc);
+    command
+        .args(["--print", "cfg", "--target", arch.rust_target()])
+        .env_remove("RUSTUP_TOOLCHAIN");
+    if let Some(path) = env.get("PATH") {
+        command.env("PATH", path);
+    }
+    let output = command.output().map_err(|source| BundleError::Spawn {
+        program: rustc.to_path_buf(),
+        source,
+    })?;
+    Ok(cfg::TargetCfg::parse(&String::from_utf8_lossy(
+        &output.stdout,
+    )))
+}
+
+fn run(spec: &command::CommandSpec, target: &BundleTarget, quiet: bool) -> Result<(), BundleError> {
+    let mut command = spec.command();
+    command.stdin(Stdio::null());
+    let spawn_error = |source| BundleError::Spawn {
+        program: spec.program.clone(),
+        source,
+    };
+    let (status, output) = if quiet {
+        let output = command.output().map_err(spawn_error)?;
+        let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&output.stderr));
+        (output.status, text)
+    } else {
+        (command.status().map_err(spawn_error)?, String::new())
+    };
+    if !status.success() {
+        return Err(BundleError::BuildFailed {
+            arch: target.arch.lambda_name(),
+            handler: target.handler.clone(),
+            status,
+            output,
+        });
     }
     Ok(())
 }
@@ -347,13 +550,18 @@ fn read_record(path: &Path) -> Option<String> {
 /// from the same bytes.
 fn package(
     target_dir: &Path,
-    handler: &str,
-    arch: Architecture,
+    target: &BundleTarget,
     fingerprint: String,
 ) -> Result<BundledAsset, BundleError> {
+    let BundleTarget {
+        handler,
+        arch,
+        profile,
+    } = target;
+    let (handler, arch, profile) = (handler.as_str(), *arch, *profile);
     let binary_path = target_dir
         .join(arch.rust_target())
-        .join(PROFILE)
+        .join(profile.cargo_profile())
         .join(handler);
     if !binary_path.is_file() {
         return Err(BundleError::MissingBinary {
@@ -371,7 +579,7 @@ fn package(
         })?;
     let binary_sha256 = sha256_hex(&binary);
 
-    let zip_path = zip_path(target_dir, handler, arch);
+    let zip_path = zip_path(target_dir, handler, arch, profile);
     let binary_record = zip_path.with_file_name("bootstrap.sha256");
     let zip_record = zip_path.with_file_name("bootstrap.zip.sha256");
 
@@ -412,6 +620,7 @@ fn package(
     Ok(BundledAsset {
         handler: handler.to_string(),
         arch,
+        profile,
         asset_key: asset_key(handler, arch, &fingerprint),
         fingerprint,
         zip_path,
@@ -425,68 +634,4 @@ fn package(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn zip_layout_under_target_lambda() {
-        assert_eq!(
-            zip_path(Path::new("/w/target"), "photo-check", Architecture::Arm64),
-            PathBuf::from("/w/target/lambda/photo-check-arm64/bootstrap.zip")
-        );
-    }
-
-    #[test]
-    fn missing_zigbuild_says_what_to_run() {
-        let dir = tempfile::tempdir().unwrap();
-        let empty_path = std::ffi::OsString::from(dir.path().join("empty"));
-        let error = find_zigbuild(&dir.path().join("bin"), Some(&empty_path)).unwrap_err();
-        let message = error.to_string();
-        assert!(message.contains("cargo-zigbuild not found"), "{message}");
-        assert!(message.contains("scripts/setup-test-tools.sh"), "{message}");
-    }
-
-    #[test]
-    fn zigbuild_without_zig_is_refused_with_the_setup_command() {
-        let dir = tempfile::tempdir().unwrap();
-        let bin = dir.path().join("venv/bin");
-        fs::create_dir_all(&bin).unwrap();
-        fs::write(bin.join("cargo-zigbuild"), "").unwrap();
-        let opts = BundleOptions {
-            tools_bin: Some(bin),
-            ..Default::default()
-        };
-        let message = bundle(
-            dir.path(),
-            &[("notify".into(), Architecture::X86_64)],
-            &opts,
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(message.starts_with("zig not found next to"), "{message}");
-        assert!(message.contains("scripts/setup-test-tools.sh"), "{message}");
-    }
-
-    #[test]
-    fn records_are_read_in_sha256sum_format_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r");
-        let hash = "a".repeat(64);
-        fs::write(&path, format!("{hash}  bootstrap\n")).unwrap();
-        assert_eq!(read_record(&path), Some(hash));
-        fs::write(&path, "not-a-hash  bootstrap\n").unwrap();
-        assert_eq!(read_record(&path), None);
-        assert_eq!(read_record(&dir.path().join("missing")), None);
-    }
-
-    #[test]
-    fn build_failure_includes_the_end_of_cargos_output() {
-        let many: String = (0..100).map(|i| format!("line {i}\n")).collect();
-        let tail = output_tail(&many);
-        assert!(
-            tail.contains("line 99") && tail.contains("line 60") && !tail.contains("line 59\n"),
-            "{tail}"
-        );
-        assert_eq!(output_tail(""), "; cargo's output is above");
-    }
-}
+mod tests;

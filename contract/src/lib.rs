@@ -118,6 +118,48 @@ impl Architecture {
     }
 }
 
+/// How an env's handlers are compiled: `build_profile` in `envs/<env>.toml`.
+/// Both cross-build with cargo-zigbuild for the env's architecture against
+/// the same glibc floor and pass the same ELF checks; they differ in how
+/// much the compiler optimizes, and so in build time and in the bytes
+/// (each is part of the asset key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum BuildProfile {
+    /// Optimised for size and cold start (thin LTO, one codegen unit): the
+    /// default, and what production runs.
+    #[default]
+    Lambda,
+    /// Quick rebuilds for a dev loop: no LTO, many codegen units, incremental.
+    Fast,
+}
+
+impl BuildProfile {
+    pub const ALL: [BuildProfile; 2] = [BuildProfile::Lambda, BuildProfile::Fast];
+
+    /// The spelling `build_profile` takes in an env file (and the manifest).
+    pub const fn config_name(self) -> &'static str {
+        match self {
+            BuildProfile::Lambda => "lambda",
+            BuildProfile::Fast => "fast",
+        }
+    }
+
+    /// The `[profile.<name>]` of the root `Cargo.toml` cargo builds with.
+    pub const fn cargo_profile(self) -> &'static str {
+        match self {
+            BuildProfile::Lambda => "lambda",
+            BuildProfile::Fast => "lambda-fast",
+        }
+    }
+
+    /// Parses the env config's spelling (`lambda` or `fast`).
+    pub fn from_config_name(name: &str) -> Option<BuildProfile> {
+        BuildProfile::ALL
+            .into_iter()
+            .find(|profile| profile.config_name() == name)
+    }
+}
+
 /// `provided.al2023` ships glibc 2.34: a handler binary may not need a newer one.
 /// <https://docs.aws.amazon.com/linux/al2023/ug/core-glibc.html>
 pub const LAMBDA_GLIBC: (u32, u32) = (2, 34);

@@ -627,6 +627,7 @@ mod tests {
                 function_name: "upstack-prod-notify".into(),
                 architecture: upstack_contract::Architecture::Arm64,
                 asset_key: "assets/notify-arm64-x.zip".into(),
+                build_profile: upstack_contract::BuildProfile::Lambda,
             }],
             stateful_resources: stateful.to_vec(),
             stack_policy: upstack_cfn::stack_policy::protecting(&stateful),

@@ -910,6 +910,7 @@ mod tests {
             handler: handler.to_owned(),
             function_name: format!("upstack-dev-{handler}"),
             architecture: upstack_contract::Architecture::Arm64,
+            build_profile: upstack_contract::BuildProfile::Fast,
             asset_key: format!("assets/{handler}-arm64-00.zip"),
         }
     }

@@ -95,6 +95,7 @@ fn request(
             handler: "echo".into(),
             function_name: "upstack-test-echo".into(),
             architecture: Architecture::X86_64,
+            build_profile: upstack_contract::BuildProfile::Lambda,
             asset_key: "assets/echo-x86_64-0123.zip".into(),
         },
         template_json: synthesized_template().to_string(),

@@ -137,6 +137,7 @@ mod tests {
                 handler: "photo-check".to_owned(),
                 function_name: "upstack-dev-photo-check".to_owned(),
                 architecture: Architecture::Arm64,
+                build_profile: upstack_contract::BuildProfile::Fast,
                 asset_key: "assets/photo-check-arm64-00.zip".to_owned(),
             }],
             stateful_resources: vec![StatefulResource {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use upstack_cfn::Template;
-use upstack_contract::{Architecture, handler};
+use upstack_contract::{Architecture, BuildProfile, handler};
 use upstack_stack::{EnvConfig, config};
 
 use crate::fingerprint::{FingerprintError, Fingerprinter, asset_key};
@@ -164,24 +164,50 @@ pub fn load_env(workspace_root: &Path, env: &str) -> Result<EnvConfig, SynthErro
     Ok(config::parse(&relative, &text)?)
 }
 
-/// Asset keys for every handler, from fingerprints (no compilation).
+/// Asset keys for every handler, from fingerprints (no compilation), for
+/// the env's architecture and build profile.
 pub fn asset_keys(
     workspace_root: &Path,
     config: &EnvConfig,
 ) -> Result<BTreeMap<String, String>, SynthError> {
-    let arch = config.architecture.0;
+    asset_keys_with(&mut new_fingerprinter(workspace_root)?, config)
+}
+
+/// A fingerprinter for every handler: `Cargo.lock` parsed beside reading
+/// the sources, both shared by every (architecture, profile) it is asked for.
+fn new_fingerprinter(workspace_root: &Path) -> Result<Fingerprinter<'_>, SynthError> {
     let mut fingerprinter =
         Fingerprinter::reading_lock_ahead(workspace_root).map_err(SynthError::Fingerprints)?;
     fingerprinter.read_sources_ahead(&handler::ALL);
+    Ok(fingerprinter)
+}
+
+/// The fingerprinter in `slot`, made on first use.
+fn shared_fingerprinter<'s, 'a>(
+    slot: &'s mut Option<Fingerprinter<'a>>,
+    workspace_root: &'a Path,
+) -> Result<&'s mut Fingerprinter<'a>, SynthError> {
+    match slot {
+        Some(fingerprinter) => Ok(fingerprinter),
+        None => Ok(slot.insert(new_fingerprinter(workspace_root)?)),
+    }
+}
+
+fn asset_keys_with(
+    fingerprinter: &mut Fingerprinter<'_>,
+    config: &EnvConfig,
+) -> Result<BTreeMap<String, String>, SynthError> {
+    let arch = config.architecture.0;
+    let profile = config.build_profile.0;
     handler::ALL
         .iter()
         .map(|name| {
-            let fingerprint = fingerprinter.fingerprint(name, arch).map_err(|source| {
-                SynthError::Fingerprint {
+            let fingerprint = fingerprinter
+                .fingerprint(name, arch, profile)
+                .map_err(|source| SynthError::Fingerprint {
                     handler: (*name).to_owned(),
                     source,
-                }
-            })?;
+                })?;
             Ok(((*name).to_owned(), asset_key(name, arch, &fingerprint)))
         })
         .collect()
@@ -225,9 +251,12 @@ pub fn synth_envs(workspace_root: &Path, envs: &[String]) -> Result<Vec<SynthOut
     } else {
         envs.to_vec()
     };
-    // Asset keys depend on the architecture, not the env: each architecture
-    // is fingerprinted once (every env is arm64 today).
-    let mut keys_by_arch: BTreeMap<Architecture, Arc<BTreeMap<String, String>>> = BTreeMap::new();
+    // Asset keys depend on the architecture and the build profile, not the
+    // env: each pair is fingerprinted once, by one fingerprinter (the
+    // sources and Cargo.lock are read once for all of them).
+    let mut fingerprinter = None;
+    let mut keys_by_build: BTreeMap<(Architecture, BuildProfile), Arc<BTreeMap<String, String>>> =
+        BTreeMap::new();
     let mut read = Vec::with_capacity(envs.len());
     let mut reading_error = None;
     for env in &envs {
@@ -238,9 +267,11 @@ pub fn synth_envs(workspace_root: &Path, envs: &[String]) -> Result<Vec<SynthOut
                 break;
             }
         };
-        let assets = match keys_by_arch.entry(config.architecture.0) {
+        let assets = match keys_by_build.entry((config.architecture.0, config.build_profile.0)) {
             Entry::Occupied(known) => Arc::clone(known.get()),
-            Entry::Vacant(new) => match asset_keys(workspace_root, &config) {
+            Entry::Vacant(new) => match shared_fingerprinter(&mut fingerprinter, workspace_root)
+                .and_then(|fingerprinter| asset_keys_with(fingerprinter, &config))
+            {
                 Ok(assets) => Arc::clone(new.insert(Arc::new(assets))),
                 Err(error) => {
                     reading_error = Some(error);

@@ -5,8 +5,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use upstack_build::bundle::Architecture;
-use upstack_build::bundle::{BundleOptions, BundledAsset, bundle};
+use upstack_build::bundle::{BundleOptions, BundleTarget, BundledAsset, bundle};
 use upstack_project::manifest::{self, MANIFEST_FILE};
 
 use crate::context::Ctx;
@@ -37,9 +36,10 @@ pub fn render_summary(env: &str, assets: &[BundledAsset], stale: &[String], root
             |(major, minor)| format!("glibc {major}.{minor}"),
         );
         out.push_str(&format!(
-            "  {:<handler_width$}  {:<6}  {:>9}  {}  sha256 {}  {}  {}\n",
+            "  {:<handler_width$}  {:<6}  {:<6}  {:>9}  {}  sha256 {}  {}  {}\n",
             asset.handler,
             asset.arch.lambda_name(),
+            asset.profile.config_name(),
             human_size(asset.size),
             glibc,
             &asset.sha256[..12.min(asset.sha256.len())],
@@ -66,11 +66,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let env = ctx.env("bundle")?;
     let root = ctx.root()?.to_path_buf();
     let manifest = manifest::load(&root, env)?;
-    let targets: Vec<(String, Architecture)> = manifest
-        .functions
-        .iter()
-        .map(|f| (f.handler.clone(), f.architecture))
-        .collect();
+    let targets: Vec<BundleTarget> = manifest.functions.iter().map(BundleTarget::from).collect();
 
     let options = BundleOptions {
         quiet: args.quiet,
@@ -89,9 +85,11 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
         .iter()
         .filter_map(|function| {
             let expected = &function.asset_key;
-            let asset = assets
-                .iter()
-                .find(|a| a.handler == function.handler && a.arch == function.architecture)?;
+            let asset = assets.iter().find(|a| {
+                a.handler == function.handler
+                    && a.arch == function.architecture
+                    && a.profile == function.build_profile
+            })?;
             (asset.asset_key != *expected).then(|| {
                 format!(
                     "{} ({}): sources changed since synth ({} has {expected}, the build is {}); run `upstack synth --env {}`",
@@ -118,26 +116,36 @@ mod tests {
 
     #[test]
     fn summary_snapshot() {
+        use upstack_build::bundle::{Architecture, BuildProfile};
         let root = Path::new("/work/repo");
-        let asset = |handler: &str, arch: Architecture, size: u64, rezipped: bool| BundledAsset {
-            handler: handler.into(),
-            arch,
-            zip_path: root.join(format!(
-                "target/lambda/{handler}-{}/bootstrap.zip",
-                arch.lambda_name()
-            )),
-            sha256: "0123456789abcdef".repeat(4),
-            size,
-            fingerprint: "f".repeat(64),
-            asset_key: format!(
-                "assets/{handler}-{}-{}.zip",
-                arch.lambda_name(),
-                "f".repeat(64)
-            ),
-            binary_sha256: "e".repeat(64),
-            binary_size: size * 3,
-            max_glibc: Some((2, 34)),
-            rezipped,
+        let asset = |handler: &str, arch: Architecture, size: u64, rezipped: bool| {
+            let profile = if arch == Architecture::Arm64 {
+                BuildProfile::Fast
+            } else {
+                BuildProfile::Lambda
+            };
+            BundledAsset {
+                handler: handler.into(),
+                arch,
+                profile,
+                zip_path: root.join(format!(
+                    "target/{}/{handler}-{}/bootstrap.zip",
+                    profile.cargo_profile(),
+                    arch.lambda_name()
+                )),
+                sha256: "0123456789abcdef".repeat(4),
+                size,
+                fingerprint: "f".repeat(64),
+                asset_key: format!(
+                    "assets/{handler}-{}-{}.zip",
+                    arch.lambda_name(),
+                    "f".repeat(64)
+                ),
+                binary_sha256: "e".repeat(64),
+                binary_size: size * 3,
+                max_glibc: Some((2, 34)),
+                rezipped,
+            }
         };
         let assets = vec![
             asset("notify", Architecture::Arm64, 2_400_000, true),

@@ -61,10 +61,16 @@ pub struct Args {
     /// Do not read the stack's resources for drift before the review.
     #[arg(long, conflicts_with = "execute")]
     pub no_drift: bool,
+    /// Deploy the zips `upstack bundle` already built (checked against their
+    /// records and the current sources) instead of building them; CI builds
+    /// before it assumes an AWS role.
+    #[arg(long, conflicts_with = "execute")]
+    pub no_build: bool,
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let command = DeployCommand {
+        no_build: args.no_build,
         root: ctx.root()?.to_path_buf(),
         env: ctx.env("deploy")?.to_owned(),
         profile: ctx.profile(),

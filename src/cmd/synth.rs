@@ -40,6 +40,12 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
             let shown = path.strip_prefix(&root).unwrap_or(&path);
             eprintln!("  {}", shown.display());
         }
+        // A key can move without a source edit: say where else to look.
+        eprintln!(
+            "(asset keys also cover the build environment: RUSTFLAGS and the other build variables, \
+             every cargo config file including ~/.cargo/config.toml, the toolchain pins; \
+             docs/commands.md, \"What the asset key covers\")"
+        );
         return Ok(Outcome::Blocked);
     }
     synth::write_outputs(&out_dir, &outputs)?;

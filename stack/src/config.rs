@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Deserializer};
-use upstack_contract::Architecture;
+use upstack_contract::{Architecture, BuildProfile};
 
 /// A config that could not be read, with where it went wrong.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -47,6 +47,10 @@ pub struct EnvConfig {
     pub log_retention_days: LogRetentionDays,
     /// Instruction set of every function.
     pub architecture: ArchitectureName,
+    /// How the handlers are compiled: `lambda` (optimised; the default) or
+    /// `fast` (quick rebuilds for a dev loop). Part of every asset key.
+    #[serde(default)]
+    pub build_profile: BuildProfileName,
     /// Keep the bucket, table and key when the stack is deleted or they are replaced.
     #[serde(default)]
     pub retain_stateful_resources: bool,
@@ -850,6 +854,23 @@ impl<'de> Deserialize<'de> for ArchitectureName {
             .ok_or_else(|| {
                 serde::de::Error::custom(format!(
                     "`{raw}` is not a Lambda architecture; use `x86_64` or `arm64`"
+                ))
+            })
+    }
+}
+
+/// `build_profile`: one of [`BuildProfile::ALL`], by its config name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BuildProfileName(pub BuildProfile);
+
+impl<'de> Deserialize<'de> for BuildProfileName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        BuildProfile::from_config_name(&raw)
+            .map(BuildProfileName)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "`{raw}` is not a build profile; use `lambda` (optimised, the default) or `fast` (quick rebuilds for a dev loop)"
                 ))
             })
     }

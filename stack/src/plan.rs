@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use upstack_cfn::{StackPolicy, StatefulResource, Template, stack_policy};
-use upstack_contract::Architecture;
+use upstack_contract::{Architecture, BuildProfile};
 
 use crate::build::{AssetKeys, BuildError};
 use crate::config::{AlarmKind, EnvConfig};
@@ -169,6 +169,9 @@ pub struct ManifestFunction {
     pub function_name: String,
     #[serde(with = "lambda_architecture")]
     pub architecture: Architecture,
+    /// How `bundle` compiles it (the env's `build_profile`); part of the asset key.
+    #[serde(with = "build_profile")]
+    pub build_profile: BuildProfile,
     /// Key of the zip in the asset bucket (`assets/<handler>-<arch>-<fingerprint>.zip`).
     pub asset_key: String,
 }
@@ -193,6 +196,7 @@ impl StackPlan {
                     handler: function.handler.clone(),
                     function_name: function.name.clone(),
                     architecture: config.architecture.0,
+                    build_profile: config.build_profile.0,
                     asset_key: asset_key.clone(),
                 })
             })
@@ -273,6 +277,39 @@ mod lambda_architecture {
                     E::custom(format!(
                         "`{name}` is not a Lambda architecture (x86_64 or arm64)"
                     ))
+                })
+            }
+        }
+        deserializer.deserialize_str(Name)
+    }
+}
+
+/// `"lambda"` / `"fast"`, as the env file spells it.
+mod build_profile {
+    use std::fmt;
+
+    use serde::{Deserializer, Serializer};
+    use upstack_contract::BuildProfile;
+
+    pub fn serialize<S: Serializer>(
+        profile: &BuildProfile,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(profile.config_name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BuildProfile, D::Error> {
+        struct Name;
+        impl serde::de::Visitor<'_> for Name {
+            type Value = BuildProfile;
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                formatter.write_str("a build profile (lambda or fast)")
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<BuildProfile, E> {
+                BuildProfile::from_config_name(name).ok_or_else(|| {
+                    E::custom(format!("`{name}` is not a build profile (lambda or fast)"))
                 })
             }
         }

@@ -170,6 +170,31 @@ fn architecture_must_be_a_lambda_one() {
 }
 
 #[test]
+fn build_profile_defaults_to_lambda_and_names_the_allowed_values() {
+    use upstack_contract::BuildProfile;
+    let dev = config::parse("envs/dev.toml", DEV).unwrap();
+    assert_eq!(dev.build_profile.0, BuildProfile::Fast);
+    let prod = config::parse("envs/prod.toml", PROD).unwrap();
+    assert_eq!(prod.build_profile.0, BuildProfile::Lambda, "absent: lambda");
+    let text = dev_with("build_profile", "build_profile = \"lambda\"");
+    let lambda = config::parse("envs/test.toml", &text).unwrap();
+    assert_eq!(lambda.build_profile.0, BuildProfile::Lambda);
+
+    let text = dev_with("build_profile", "build_profile = \"release\"");
+    let error = error_for(&text);
+    assert_eq!(error.key.as_deref(), Some("build_profile"));
+    assert_eq!(error.line, Some(line_of(&text, "build_profile =")));
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "envs/test.toml:{}: key `build_profile`: `release` is not a build profile; \
+             use `lambda` (optimised, the default) or `fast` (quick rebuilds for a dev loop)",
+            line_of(&text, "build_profile =")
+        )
+    );
+}
+
+#[test]
 fn function_limits_are_checked_per_key() {
     let text = dev_with("memory_mb", "memory_mb = 64");
     let error = error_for(&text);

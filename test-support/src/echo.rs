@@ -25,6 +25,7 @@ pub fn echo_bootstrap(dir: &std::path::Path) -> PathBuf {
         target_dir: Some(repo_root().join("target/bundle-tests/echo")),
         tools_bin: Some(tools_bin),
         quiet: true,
+        env: None,
     };
     let workspace = repo_root().join("build/tests/fixtures/elf/echo-workspace");
     let asset = bundle(

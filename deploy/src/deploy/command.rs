@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use upstack_build::bundle::{self, BundleError, BundleOptions};
+use upstack_build::bundle::{self, BundleError, BundleOptions, BundleTarget};
 use upstack_project::synth::{self, SynthError};
 
 use super::{
@@ -40,6 +40,10 @@ pub struct DeployCommand {
     pub profile: ProfileChoice,
     pub mode: Mode,
     pub options: DeployOptions,
+    /// Deploy the zips `upstack bundle` left (`--no-build`), checked against
+    /// their records and the current sources, instead of building: a CI job
+    /// builds before it holds any AWS credentials.
+    pub no_build: bool,
 }
 
 /// How the command ended, when it did not fail: what the exit code says.
@@ -219,7 +223,7 @@ where
         source: Box::new(source),
     })?;
 
-    let assets = bundle_assets(&command.root, env, &manifest)?;
+    let assets = bundle_assets(&command.root, env, &manifest, command.no_build)?;
     let request = DeployRequest {
         manifest,
         template_json: output.template_json,
@@ -297,17 +301,19 @@ fn bundle_assets(
     root: &Path,
     env: &str,
     manifest: &upstack_stack::Manifest,
+    no_build: bool,
 ) -> Result<Vec<AssetFile>, DeployCommandError> {
-    let targets: Vec<_> = manifest
-        .functions
-        .iter()
-        .map(|function| (function.handler.clone(), function.architecture))
-        .collect();
-    let bundled = bundle::bundle(root, &targets, &BundleOptions::default()).map_err(|source| {
-        DeployCommandError::Bundle {
-            env: env.to_owned(),
-            source,
-        }
+    // Each function with its env's build profile: a `fast` env's keys are
+    // fast builds.
+    let targets: Vec<BundleTarget> = manifest.functions.iter().map(BundleTarget::from).collect();
+    let bundled = if no_build {
+        bundle::prebuilt(root, &targets, &BundleOptions::default())
+    } else {
+        bundle::bundle(root, &targets, &BundleOptions::default())
+    }
+    .map_err(|source| DeployCommandError::Bundle {
+        env: env.to_owned(),
+        source,
     })?;
     let mut assets = Vec::with_capacity(manifest.functions.len());
     for function in &manifest.functions {
