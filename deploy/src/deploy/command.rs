@@ -101,7 +101,7 @@ pub enum DeployCommandError {
     Bundle {
         env: String,
         #[source]
-        source: BundleError,
+        source: Box<BundleError>,
     },
     #[error("bundle produced no zip for {handler}")]
     NoZip { handler: String },
@@ -313,7 +313,7 @@ fn bundle_assets(
     }
     .map_err(|source| DeployCommandError::Bundle {
         env: env.to_owned(),
-        source,
+        source: Box::new(source),
     })?;
     let mut assets = Vec::with_capacity(manifest.functions.len());
     for function in &manifest.functions {
