@@ -5,6 +5,7 @@
 mod aws_enum;
 pub mod iam;
 pub mod intrinsic;
+pub mod json;
 pub mod regions;
 pub mod resource;
 pub mod stack_policy;

@@ -188,8 +188,7 @@ impl Template {
         options: ResourceOptions,
     ) -> R::Ref {
         let logical_id = logical_id.into();
-        // Generated property types serialize infallibly (string keys only).
-        let properties = serde_json::to_value(&resource).unwrap_or(Json::Null);
+        let properties = crate::json::to_canonical(&resource);
         let entry = ResourceEntry {
             type_name: R::TYPE_NAME.to_owned(),
             properties,
@@ -243,30 +242,20 @@ impl Template {
         }
     }
 
-    /// The template as JSON, in CloudFormation's layout, every object's keys sorted.
+    /// The template as JSON, in CloudFormation's layout and the canonical
+    /// key order ([`crate::json`]).
     pub fn to_json(&self) -> Json {
-        let mut json = serde_json::to_value(self).unwrap_or(Json::Null);
-        sort_keys(&mut json);
-        json
+        crate::json::to_canonical(self)
     }
 
     /// Pretty JSON with a trailing newline: byte-identical for equal templates
-    /// on any machine and in any build (every map is sorted, the top-level
-    /// sections too; no timestamps, no hashes of paths).
+    /// on any machine and in any build (every map in the canonical key order,
+    /// the top-level sections too; no timestamps, no hashes of paths).
     pub fn to_pretty_string(&self) -> String {
         let mut text = serde_json::to_string_pretty(&self.to_json()).unwrap_or_default();
         text.push('\n');
         text
     }
-}
-
-/// Sorts every object's keys, recursively. serde_json keeps insertion order
-/// when any crate in the build enables its `preserve_order` feature (AWS's
-/// validator does), so whether a map comes out sorted would otherwise depend
-/// on which crates a cargo invocation happens to build together.
-pub fn sort_keys(json: &mut Json) {
-    // In place: rebuilding each map to sort it was 3% of a whole `synth`.
-    json.sort_all_objects();
 }
 
 impl Serialize for Template {

@@ -8,6 +8,7 @@ use super::{
     MAX_DESCRIPTION_BYTES, MAX_LOGICAL_ID_CHARS, MAX_MAPPINGS, MAX_OUTPUTS, MAX_PARAMETERS,
     MAX_RESOURCES, MAX_S3_BODY_BYTES, Problem, ValidationError, join_key, kind_of,
 };
+use crate::json;
 use crate::resource::{ResourceInfo, TypeLookup};
 use crate::value::Json;
 
@@ -42,20 +43,9 @@ pub(super) struct Checker<'a> {
     pub(super) edges: BTreeMap<&'a str, BTreeSet<String>>,
 }
 
+/// Every problem in a template's JSON, reported in the canonical key order
+/// ([`crate::json::entries`]) however its maps are ordered.
 pub(super) fn check_json(
-    json: &Json,
-    lookup: TypeLookup,
-    body_bytes: usize,
-) -> Vec<ValidationError> {
-    // Problems are reported in key order: serde_json keeps insertion order
-    // when a crate in the build enables `preserve_order`, so walk a sorted copy.
-    let mut sorted = json.clone();
-    crate::template::sort_keys(&mut sorted);
-    check_sorted_json(&sorted, lookup, body_bytes)
-}
-
-/// [`check_json`] of JSON whose objects are sorted by key.
-pub(super) fn check_sorted_json(
     json: &Json,
     lookup: TypeLookup,
     body_bytes: usize,
@@ -129,7 +119,7 @@ pub(super) fn check_sorted_json(
         ("Resources", resources),
         ("Outputs", outputs),
     ] {
-        for id in entries.into_iter().flat_map(|entries| entries.keys()) {
+        for (id, _) in entries.into_iter().flat_map(json::entries) {
             checker.check_logical_id(section_name, id);
         }
     }
@@ -147,13 +137,13 @@ pub(super) fn check_sorted_json(
         });
     }
 
-    for (name, condition) in conditions.into_iter().flatten() {
+    for (name, condition) in conditions.into_iter().flat_map(json::entries) {
         let path = join_key("Conditions", name);
         checker.walk(condition, &path, name, Context::Conditions);
     }
     match resources {
         Some(resources) if !resources.is_empty() => {
-            for (id, entry) in resources {
+            for (id, entry) in json::entries(resources) {
                 checker.check_resource(id, entry, template.get("Transform"));
             }
         }
@@ -163,7 +153,7 @@ pub(super) fn check_sorted_json(
             problem: Problem::NoResources,
         }),
     }
-    for (id, output) in outputs.into_iter().flatten() {
+    for (id, output) in outputs.into_iter().flat_map(json::entries) {
         checker.check_output(id, output);
     }
     checker.check_cycles();

@@ -26,7 +26,7 @@ mod cycles;
 mod problem;
 mod references;
 
-use check::{check_json, check_sorted_json};
+use check::check_json;
 
 use crate::resource::TypeLookup;
 use crate::template::Template;
@@ -99,8 +99,7 @@ pub fn validate(
             problem: Problem::DuplicateLogicalId { id: id.clone() },
         });
     }
-    // `to_json` sorted every object already.
-    errors.extend(check_sorted_json(&json, lookup, body_bytes));
+    errors.extend(check_json(&json, lookup, body_bytes));
     finish(errors, body_bytes)
 }
 
@@ -157,7 +156,7 @@ fn section_of(json: &Json, id: &str) -> &'static str {
         .unwrap_or("Resources")
 }
 
-pub(super) fn join_key(path: &str, key: &str) -> String {
+pub(crate) fn join_key(path: &str, key: &str) -> String {
     let plain = !key.is_empty()
         && key
             .chars()

@@ -4,6 +4,7 @@
 
 use super::check::{Checker, Context, is_intrinsic};
 use super::{Problem, join_key, kind_of};
+use crate::json;
 use crate::resource::ResourceInfo;
 use crate::value::{Json, is_pseudo};
 
@@ -34,7 +35,7 @@ impl<'a> Checker<'a> {
                 }
             }
             Json::Object(map) => {
-                for (key, item) in map {
+                for (key, item) in json::entries(map) {
                     self.walk(item, &join_key(path, key), owner, context);
                 }
             }
@@ -263,7 +264,7 @@ impl<'a> Checker<'a> {
                     self.error(owner, format!("{path}[1]"), problem);
                     return;
                 };
-                for (name, value) in variables {
+                for (name, value) in json::entries(variables) {
                     self.walk(
                         value,
                         &join_key(&format!("{path}[1]"), name),
