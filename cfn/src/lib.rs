@@ -18,7 +18,8 @@ pub use intrinsic::PseudoValues;
 pub use resource::{Resource, ResourceInfo, ResourceRef, TypeLookup};
 pub use stack_policy::{StackPolicy, StatefulResource, UpdateAction};
 pub use template::{
-    Condition, DeletionPolicy, Output, Parameter, ResourceEntry, ResourceOptions, Template,
+    Condition, DeletionPolicy, Output, Parameter, ReadError, ResourceEntry, ResourceOptions,
+    Template, read_properties,
 };
 pub use value::{ConditionName, Expr, Json, Pseudo, Value};
 

@@ -314,6 +314,7 @@ mod tests {
         taggable: true,
         stateful: true,
         name_property: Some("BucketName"),
+        check_properties: |_| Ok(()),
     };
 
     fn lookup(type_name: &str) -> Option<&'static ResourceInfo> {

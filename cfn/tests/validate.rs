@@ -1,7 +1,7 @@
 //! Every check in `upstack_cfn::validate` fails when its subject breaks, and a
 //! template using every kind of reference correctly passes.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 use upstack_cfn::validate::{
     MAX_INLINE_BODY_BYTES, MAX_S3_BODY_BYTES, Problem, ValidationErrors, upload_body, validate,
@@ -9,7 +9,12 @@ use upstack_cfn::validate::{
 };
 use upstack_cfn::{Resource, ResourceInfo, ResourceRef, Template};
 
-// A fake registry: cfn cannot depend on the generated crate.
+// A fake registry: cfn cannot depend on the generated crate. Its types
+// take any properties.
+fn accept_any(_: &Json) -> Result<(), upstack_cfn::ReadError> {
+    Ok(())
+}
+
 static KEY: ResourceInfo = ResourceInfo {
     type_name: "AWS::KMS::Key",
     required: &[],
@@ -20,6 +25,7 @@ static KEY: ResourceInfo = ResourceInfo {
     taggable: true,
     stateful: false,
     name_property: None,
+    check_properties: accept_any,
 };
 static TOPIC: ResourceInfo = ResourceInfo {
     type_name: "AWS::SNS::Topic",
@@ -31,6 +37,7 @@ static TOPIC: ResourceInfo = ResourceInfo {
     taggable: true,
     stateful: false,
     name_property: None,
+    check_properties: accept_any,
 };
 static QUEUE: ResourceInfo = ResourceInfo {
     type_name: "AWS::SQS::Queue",
@@ -42,6 +49,7 @@ static QUEUE: ResourceInfo = ResourceInfo {
     taggable: true,
     stateful: false,
     name_property: None,
+    check_properties: accept_any,
 };
 static FUNCTION: ResourceInfo = ResourceInfo {
     type_name: "AWS::Lambda::Function",
@@ -53,6 +61,7 @@ static FUNCTION: ResourceInfo = ResourceInfo {
     taggable: true,
     stateful: false,
     name_property: None,
+    check_properties: accept_any,
 };
 static STACK: ResourceInfo = ResourceInfo {
     type_name: "AWS::CloudFormation::Stack",
@@ -64,6 +73,7 @@ static STACK: ResourceInfo = ResourceInfo {
     taggable: true,
     stateful: false,
     name_property: None,
+    check_properties: accept_any,
 };
 
 fn lookup(type_name: &str) -> Option<&'static ResourceInfo> {
@@ -420,7 +430,7 @@ fn logical_ids_must_be_alphanumeric_and_at_most_255_chars() {
 }
 
 /// A minimal typed resource, to exercise `Template::add`.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize, Default)]
 struct FakeTopic {}
 
 struct FakeTopicRef(String);
@@ -445,9 +455,9 @@ impl Resource for FakeTopic {
 #[test]
 fn duplicates_recorded_by_template_add_are_reported() {
     let mut template = Template::new();
-    template.add("Topic", FakeTopic {});
-    template.add("Topic", FakeTopic {});
-    template.add("Other", FakeTopic {});
+    template.add("Topic", FakeTopic::default());
+    template.add("Topic", FakeTopic::default());
+    template.add("Other", FakeTopic::default());
     let errors = validate(&template, lookup).unwrap_err();
     assert_eq!(
         lines(&errors),
@@ -459,7 +469,7 @@ fn duplicates_recorded_by_template_add_are_reported() {
 #[test]
 fn a_template_built_in_code_passes() {
     let mut template = Template::new().description("events");
-    let topic = template.add("Topic", FakeTopic {});
+    let topic = template.add("Topic", FakeTopic::default());
     template.add_output(
         "TopicArn",
         upstack_cfn::Output::new(upstack_cfn::value::reference::<String>(topic.logical_id())),

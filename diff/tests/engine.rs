@@ -103,6 +103,8 @@ static NESTED: ResourceInfo = ResourceInfo {
     taggable: false,
     stateful: false,
     name_property: None,
+    // The diff never reads properties typed.
+    check_properties: |_| Ok(()),
 };
 
 fn nested_lookup(type_name: &str) -> Option<&'static ResourceInfo> {
