@@ -7,10 +7,10 @@ use upstack_cfn::validate::{
     MAX_INLINE_BODY_BYTES, MAX_S3_BODY_BYTES, Problem, ValidationErrors, upload_body, validate,
     validate_body, validate_json,
 };
-use upstack_cfn::{Resource, ResourceInfo, ResourceRef, Template};
+use upstack_cfn::{Resource, ResourceInfo, ResourceRef, Template, Value};
 
 // A fake registry: cfn cannot depend on the generated crate. Its types
-// take any properties.
+// other than the log group take any properties.
 fn accept_any(_: &Json) -> Result<(), upstack_cfn::ReadError> {
     Ok(())
 }
@@ -76,8 +76,43 @@ static STACK: ResourceInfo = ResourceInfo {
     check_properties: accept_any,
 };
 
+static LOG_GROUP: ResourceInfo = ResourceInfo {
+    type_name: "AWS::Logs::LogGroup",
+    required: &[],
+    create_only: &[],
+    conditional_create_only: &[],
+    primary_identifier: &["LogGroupName"],
+    attributes: &["Arn"],
+    taggable: true,
+    stateful: false,
+    name_property: None,
+    // Read typed, as every generated type is.
+    check_properties: upstack_cfn::resource::check_properties::<FakeLogGroup>,
+};
+
+/// Two properties of `AWS::Logs::LogGroup`, as the generated code declares them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct FakeLogGroup {
+    #[serde(rename = "RetentionInDays")]
+    retention_in_days: Option<Value<i64>>,
+    #[serde(rename = "Tags")]
+    tags: Option<Value<Vec<Value<FakeTag>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct FakeTag {
+    #[serde(rename = "Key")]
+    key: Value<String>,
+    #[serde(rename = "Value")]
+    value: Value<String>,
+}
+
 fn lookup(type_name: &str) -> Option<&'static ResourceInfo> {
-    [&KEY, &TOPIC, &QUEUE, &FUNCTION, &STACK]
+    [&KEY, &TOPIC, &QUEUE, &FUNCTION, &STACK, &LOG_GROUP]
         .into_iter()
         .find(|info| info.type_name == type_name)
 }
@@ -359,6 +394,34 @@ fn missing_required_properties_are_named() {
             "Resources.Bare.Properties: required property `Role` of AWS::Lambda::Function is missing",
             "Resources.Chosen.Properties.Fn::If[0]: `Fn::If` names condition `C`, which is not declared under `Conditions`",
             "Resources.Handler.Properties: required property `Role` of AWS::Lambda::Function is missing",
+        ]
+    );
+}
+
+/// A generated type's properties are read as that type: an unknown
+/// property, a value of the wrong shape, a nested required property are
+/// each named by their path. Intrinsics stand in for any value.
+#[test]
+fn properties_of_a_known_type_must_read_as_that_type() {
+    let errors = errors_of(with_resources(json!({
+        "Typo": {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionDays": 7}},
+        "Shape": {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": "a week"}},
+        "Nested": {"Type": "AWS::Logs::LogGroup", "Properties": {"Tags": [{"Key": "a", "Value": "b"}, {"Key": "c"}]}},
+        "Deep": {"Type": "AWS::Logs::LogGroup", "Properties": {"Tags": [{"Key": "a", "Value": ["b"]}]}},
+        "Computed": {"Type": "AWS::Logs::LogGroup", "Properties": {
+            "RetentionInDays": {"Fn::If": ["C", 7, {"Ref": "AWS::NoValue"}]},
+            "Tags": [{"Key": {"Ref": "AWS::StackName"}, "Value": "b"}]
+        }},
+        "Empty": {"Type": "AWS::Logs::LogGroup"}
+    })));
+    assert_eq!(
+        lines(&errors),
+        vec![
+            "Resources.Computed.Properties.RetentionInDays.Fn::If[0]: `Fn::If` names condition `C`, which is not declared under `Conditions`",
+            "Resources.Deep.Properties.Tags[0].Value: does not match AWS::Logs::LogGroup's schema: invalid type: sequence, expected a string",
+            "Resources.Nested.Properties.Tags[1]: does not match AWS::Logs::LogGroup's schema: missing field `Value`",
+            "Resources.Shape.Properties.RetentionInDays: does not match AWS::Logs::LogGroup's schema: invalid type: string \"a week\", expected i64",
+            "Resources.Typo.Properties.RetentionDays: does not match AWS::Logs::LogGroup's schema: unknown field `RetentionDays`, expected `RetentionInDays` or `Tags`",
         ]
     );
 }

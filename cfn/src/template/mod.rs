@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::resource::{Resource, ResourceRef};
 use crate::value::{ConditionName, Expr, Json, Value};
 
+pub(crate) use read::join_path;
 pub use read::{ReadError, read_properties};
 
 pub const FORMAT_VERSION: &str = "2010-09-09";

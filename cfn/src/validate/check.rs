@@ -10,6 +10,7 @@ use super::{
 };
 use crate::json;
 use crate::resource::{ResourceInfo, TypeLookup};
+use crate::template::join_path;
 use crate::value::Json;
 
 /// Declared names, to resolve references against.
@@ -284,7 +285,7 @@ impl<'a> Checker<'a> {
             }
         };
         if let Some(info) = info {
-            self.check_required(id, &path, entry.get("Properties"), info);
+            self.check_properties(id, &path, entry.get("Properties"), info);
         }
         if let Some(condition) = entry.get("Condition") {
             self.check_condition_name(id, &format!("{path}.Condition"), condition, "Condition");
@@ -352,7 +353,11 @@ impl<'a> Checker<'a> {
         None
     }
 
-    fn check_required(
+    /// The required properties by name, then the whole set read as the
+    /// generated type (`info.check_properties`): unknown properties, values
+    /// of the wrong shape and nested required ones. A missing required
+    /// property is reported once, by name, not again by the typed read.
+    fn check_properties(
         &mut self,
         id: &str,
         path: &str,
@@ -377,11 +382,24 @@ impl<'a> Checker<'a> {
                 return;
             }
         };
-        for property in info
+        let mut missing = info
             .required
             .iter()
             .filter(|required| !present.contains(*required))
-        {
+            .peekable();
+        if missing.peek().is_none() {
+            let empty = Json::Object(serde_json::Map::new());
+            if let Err(error) = (info.check_properties)(properties.unwrap_or(&empty)) {
+                let problem = Problem::InvalidProperty {
+                    type_name: info.type_name.to_owned(),
+                    message: error.message,
+                };
+                let at = join_path(&format!("{path}.Properties"), &error.path);
+                self.error(id, at, problem);
+            }
+            return;
+        }
+        for property in missing {
             let problem = Problem::MissingRequiredProperty {
                 type_name: info.type_name.to_owned(),
                 property: (*property).to_owned(),

@@ -95,6 +95,8 @@ pub enum Problem {
     UnknownResourceType { type_name: String },
     #[error("required property `{property}` of {type_name} is missing")]
     MissingRequiredProperty { type_name: String, property: String },
+    #[error("does not match {type_name}'s schema: {message}")]
+    InvalidProperty { type_name: String, message: String },
     #[error("dependency cycle: {}", cycle.join(" -> "))]
     Cycle {
         /// The cycle in edge order, starting and ending with the smallest
