@@ -78,6 +78,7 @@
     clippy::upper_case_acronyms
 )]
 
+pub mod any;
 pub mod cloudwatch;
 pub mod dynamodb;
 pub mod iam;
@@ -89,3 +90,5 @@ pub mod registry;
 pub mod s3;
 pub mod sns;
 pub mod sqs;
+
+pub use any::{AnyResource, read_resources};

@@ -25,7 +25,7 @@ fn service(name: &str) -> Principal {
     Principal::Service(vec![name.to_owned()])
 }
 
-fn build() -> Template {
+pub(crate) fn build() -> Template {
     let mut t = Template::new().description("Every generated resource type, wired as a real stack");
     let retain = || ResourceOptions::default().retain_as(DeletionPolicy::Retain);
 

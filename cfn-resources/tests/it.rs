@@ -5,3 +5,4 @@
 mod compile_fail;
 mod every_type;
 mod registry;
+mod round_trip;

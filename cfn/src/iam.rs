@@ -2,7 +2,11 @@
 //! trust and permission policies all use [`PolicyDocument`].
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
 
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{self, Deserialize, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::value::Value;
@@ -28,7 +32,9 @@ impl PolicyDocument {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Effect {
     Allow,
     Deny,
@@ -184,6 +190,182 @@ impl Serialize for Statement {
     }
 }
 
+// Reading a document back. IAM takes a single item wherever a list goes
+// (`"Action": "s3:GetObject"`, one statement object); both read the same
+// and are written as lists. Only the 2012-10-17 language is read: without
+// `Version` IAM applies 2008-10-17, where policy variables are literal text,
+// and writing it back as 2012-10-17 would change what it allows.
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_version.html
+
+impl<'de> Deserialize<'de> for PolicyDocument {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Raw {
+            #[serde(rename = "Statement")]
+            statements: OneOrMany<Statement>,
+            #[serde(rename = "Version")]
+            version: Option<String>,
+        }
+        let raw = Raw::deserialize(deserializer)?;
+        if raw.version.as_deref() != Some(POLICY_VERSION) {
+            return Err(de::Error::custom(format!(
+                "`Version` is {}; upstack reads and writes policy language version {POLICY_VERSION} only",
+                raw.version.map_or_else(
+                    || "missing (IAM then applies 2008-10-17)".to_owned(),
+                    |v| format!("{v:?}")
+                )
+            )));
+        }
+        Ok(PolicyDocument {
+            statements: raw.statements.0,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Statement {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields, rename_all = "PascalCase")]
+        struct Raw {
+            sid: Option<String>,
+            effect: Effect,
+            principal: Option<Principal>,
+            action: OneOrMany<String>,
+            #[serde(default)]
+            resource: OneOrMany<Value<String>>,
+            #[serde(default)]
+            condition: BTreeMap<String, BTreeMap<String, OneOrMany<Value<String>>>>,
+        }
+        let raw = Raw::deserialize(deserializer)?;
+        Ok(Statement {
+            sid: raw.sid,
+            effect: raw.effect,
+            principal: raw.principal,
+            actions: raw.action.0,
+            resources: raw.resource.0,
+            conditions: raw
+                .condition
+                .into_iter()
+                .map(|(operator, keys)| {
+                    let keys = keys.into_iter().map(|(key, values)| (key, values.0));
+                    (operator, keys.collect())
+                })
+                .collect(),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Principal {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PrincipalVisitor;
+
+        impl<'de> Visitor<'de> for PrincipalVisitor {
+            type Value = Principal;
+
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter
+                    .write_str(r#""*", {"AWS": [..]}, {"Service": [..]} or {"Federated": [..]}"#)
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Principal, E> {
+                match value {
+                    "*" => Ok(Principal::Any),
+                    other => Err(E::invalid_value(de::Unexpected::Str(other), &self)),
+                }
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Principal, A::Error> {
+                let principal = match map.next_key::<String>()?.as_deref() {
+                    Some("AWS") => Principal::Aws(map.next_value::<OneOrMany<Value<String>>>()?.0),
+                    Some("Service") => Principal::Service(map.next_value::<OneOrMany<String>>()?.0),
+                    Some("Federated") => {
+                        Principal::Federated(map.next_value::<OneOrMany<Value<String>>>()?.0)
+                    }
+                    Some(other) => {
+                        return Err(de::Error::unknown_field(
+                            other,
+                            &["AWS", "Service", "Federated"],
+                        ));
+                    }
+                    None => return Err(de::Error::invalid_length(0, &self)),
+                };
+                match map.next_key::<String>()? {
+                    None => Ok(principal),
+                    Some(other) => Err(de::Error::custom(format!(
+                        "a principal of one kind (AWS, Service or Federated), not also `{other}`"
+                    ))),
+                }
+            }
+        }
+
+        deserializer.deserialize_any(PrincipalVisitor)
+    }
+}
+
+/// A list, or a single item standing for a list of one.
+struct OneOrMany<T>(Vec<T>);
+
+impl<T> Default for OneOrMany<T> {
+    fn default() -> Self {
+        OneOrMany(Vec::new())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OneOrManyVisitor<T>(PhantomData<fn() -> T>);
+
+        fn one<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<OneOrMany<T>, D::Error> {
+            T::deserialize(deserializer).map(|item| OneOrMany(vec![item]))
+        }
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for OneOrManyVisitor<T> {
+            type Value = OneOrMany<T>;
+
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("a list or a single item")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                Vec::deserialize(SeqAccessDeserializer::new(seq)).map(OneOrMany)
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                one(MapAccessDeserializer::new(map))
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+                one(value.into_deserializer())
+            }
+
+            fn visit_string<E: de::Error>(self, value: String) -> Result<Self::Value, E> {
+                one(value.into_deserializer())
+            }
+
+            fn visit_bool<E: de::Error>(self, value: bool) -> Result<Self::Value, E> {
+                one(value.into_deserializer())
+            }
+
+            fn visit_i64<E: de::Error>(self, value: i64) -> Result<Self::Value, E> {
+                one(value.into_deserializer())
+            }
+
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<Self::Value, E> {
+                one(value.into_deserializer())
+            }
+
+            fn visit_f64<E: de::Error>(self, value: f64) -> Result<Self::Value, E> {
+                one(value.into_deserializer())
+            }
+        }
+
+        deserializer.deserialize_any(OneOrManyVisitor(PhantomData))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,6 +398,90 @@ mod tests {
                     "Condition": {"StringEquals": {"aws:SourceAccount": [{"Ref": "AWS::AccountId"}]}}
                 }]
             })
+        );
+    }
+
+    #[test]
+    fn a_document_reads_back_as_it_was_written() {
+        let doc = PolicyDocument::new([
+            Statement::allow()
+                .sid("Publish")
+                .principal(Principal::Aws(vec![sub(
+                    "arn:${AWS::Partition}:iam::1:root",
+                )]))
+                .actions(["kms:Decrypt", "kms:GenerateDataKey"])
+                .resource(sub("arn:${AWS::Partition}:kms:::key/x"))
+                .condition(
+                    "StringEquals",
+                    "aws:SourceAccount",
+                    [Pseudo::AccountId.value()],
+                ),
+            Statement::deny()
+                .principal(Principal::Any)
+                .action("s3:*")
+                .resource("*"),
+            Statement::allow()
+                .principal(Principal::Service(vec!["sns.amazonaws.com".into()]))
+                .action("sqs:SendMessage"),
+            // Every kind of principal reads back: CI roles trust an OIDC provider.
+            Statement::allow()
+                .principal(Principal::Federated(vec![sub(
+                    "arn:${AWS::Partition}:iam::${AWS::AccountId}:oidc-provider/x",
+                )]))
+                .action("sts:AssumeRoleWithWebIdentity"),
+        ]);
+        let json = serde_json::to_value(&doc).unwrap();
+        let read: PolicyDocument = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(read, doc);
+        assert_eq!(serde_json::to_value(&read).unwrap(), json);
+    }
+
+    #[test]
+    fn single_items_read_as_lists_of_one() {
+        let read: PolicyDocument = serde_json::from_value(json!({
+            "Version": "2012-10-17",
+            "Statement": {
+                "Effect": "Allow",
+                "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::1:root"}},
+                "Action": "s3:GetObject",
+                "Resource": "*",
+                "Condition": {"Bool": {"aws:SecureTransport": "true"}}
+            }
+        }))
+        .unwrap();
+        let statement = &read.statements[0];
+        assert_eq!(statement.actions, ["s3:GetObject"]);
+        assert_eq!(statement.resources, [Value::from("*")]);
+        assert_eq!(
+            statement.principal,
+            Some(Principal::Aws(vec![sub(
+                "arn:${AWS::Partition}:iam::1:root"
+            )]))
+        );
+        assert_eq!(
+            statement.conditions["Bool"]["aws:SecureTransport"],
+            [Value::from("true")]
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_written_back_is_refused() {
+        let error = |json: serde_json::Value| {
+            serde_json::from_value::<PolicyDocument>(json)
+                .unwrap_err()
+                .to_string()
+        };
+        let statement = json!({"Effect": "Allow", "Action": "s3:*"});
+        assert!(error(json!({"Statement": [statement]})).contains("IAM then applies 2008-10-17"),);
+        assert!(
+            error(json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "NotAction": "s3:*"}]}))
+                .starts_with("unknown field `NotAction`")
+        );
+        assert!(
+            error(json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "s3:*", "Principal": {"AWS": "*", "Service": "x"}}
+            ]}))
+            .contains("a principal of one kind (AWS, Service or Federated), not also `Service`")
         );
     }
 }

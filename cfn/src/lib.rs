@@ -6,6 +6,7 @@ pub mod attributes;
 mod aws_enum;
 pub mod iam;
 pub mod intrinsic;
+pub mod json;
 pub mod permissions;
 pub mod regions;
 pub mod resource;
@@ -20,7 +21,8 @@ pub use permissions::{DroppedPermission, HandlerPermissions, IamAction, IamResou
 pub use resource::{Resource, ResourceInfo, ResourceRef, TypeLookup};
 pub use stack_policy::{StackPolicy, StatefulResource, UpdateAction};
 pub use template::{
-    Condition, DeletionPolicy, Output, Parameter, ResourceEntry, ResourceOptions, Template,
+    Condition, DeletionPolicy, Output, Parameter, ReadError, ResourceEntry, ResourceOptions,
+    Template, read_properties,
 };
 pub use value::{ConditionName, Expr, Json, Pseudo, Value};
 

@@ -1,10 +1,14 @@
 //! What every generated resource type provides.
 
 use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::template::ReadError;
+use crate::value::Json;
 
 /// Facts about a resource type taken from its registry schema. The generated
 /// crate has one `static` per type and a registry to look them up by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct ResourceInfo {
     /// `AWS::Service::Resource`.
     pub type_name: &'static str,
@@ -32,7 +36,41 @@ pub struct ResourceInfo {
     /// (`schemas/name-properties.txt`); CloudFormation cannot replace a
     /// resource while that name stays the same.
     pub name_property: Option<&'static str>,
+    /// Reads a resource's `Properties` as the generated type
+    /// ([`check_properties`] of it): what validation uses to check a
+    /// resource's shape without knowing the generated crate.
+    pub check_properties: fn(&Json) -> Result<(), ReadError>,
 }
+
+/// Equal when every fact is: `check_properties` is the type's own reader,
+/// one per type name, and function pointers do not compare meaningfully.
+impl PartialEq for ResourceInfo {
+    fn eq(&self, other: &Self) -> bool {
+        let ResourceInfo {
+            type_name,
+            required,
+            create_only,
+            conditional_create_only,
+            primary_identifier,
+            attributes,
+            taggable,
+            stateful,
+            name_property,
+            check_properties: _,
+        } = self;
+        *type_name == other.type_name
+            && *required == other.required
+            && *create_only == other.create_only
+            && *conditional_create_only == other.conditional_create_only
+            && *primary_identifier == other.primary_identifier
+            && *attributes == other.attributes
+            && *taggable == other.taggable
+            && *stateful == other.stateful
+            && *name_property == other.name_property
+    }
+}
+
+impl Eq for ResourceInfo {}
 
 impl ResourceInfo {
     /// Whether changing the property at `path` (top-level name or
@@ -64,9 +102,15 @@ fn covers(listed: &[&str], path: &str) -> bool {
 /// Looks up a type's facts by its `AWS::...` name; the generated crate supplies one.
 pub type TypeLookup = fn(&str) -> Option<&'static ResourceInfo>;
 
+/// Whether `properties` read as `R` (every property known, of the right
+/// shape, the required ones present); the error names the property path.
+pub fn check_properties<R: DeserializeOwned>(properties: &Json) -> Result<(), ReadError> {
+    crate::template::read_properties::<R>(properties).map(drop)
+}
+
 /// A typed CloudFormation resource: its properties serialize to the
-/// template's `Properties` object.
-pub trait Resource: Serialize {
+/// template's `Properties` object and read back from it.
+pub trait Resource: Serialize + DeserializeOwned {
     /// `AWS::Service::Resource`.
     const TYPE_NAME: &'static str;
     /// The typed handle `Template::add` returns, with one method per attribute.

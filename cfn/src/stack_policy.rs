@@ -117,25 +117,21 @@ pub fn protecting(stateful: &[StatefulResource]) -> Option<StackPolicy> {
         .map(|resource| format!("LogicalResourceId/{}", resource.logical_id))
         .collect();
     resources.sort();
-    Some(StackPolicy {
-        document: json!({
-            "Statement": [
-                {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"},
-                {"Effect": "Deny", "Action": ["Update:Replace", "Update:Delete"], "Principal": "*", "Resource": resources}
-            ]
-        }),
-    })
+    StackPolicy::from_json(json!({
+        "Statement": [
+            {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"},
+            {"Effect": "Deny", "Action": ["Update:Replace", "Update:Delete"], "Principal": "*", "Resource": resources}
+        ]
+    }))
+    .ok()
 }
 
-/// Written with sorted keys (as [`StackPolicy::to_json_string`]), so a file
-/// holding a policy does not depend on whether some crate in the build
-/// enables serde_json's `preserve_order`; read back through
-/// [`StackPolicy::from_json`]'s check.
+/// Written in the canonical key order the document was put in when it was
+/// made ([`StackPolicy::from_json`]), so a file holding a policy is the same
+/// for the same policy; read back through [`StackPolicy::from_json`]'s check.
 impl serde::Serialize for StackPolicy {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut document = self.document.clone();
-        crate::template::sort_keys(&mut document);
-        document.serialize(serializer)
+        self.document.serialize(serializer)
     }
 }
 
@@ -153,10 +149,13 @@ impl StackPolicy {
         StackPolicy::from_json(document)
     }
 
-    pub fn from_json(document: Json) -> Result<StackPolicy, StackPolicyError> {
+    pub fn from_json(mut document: Json) -> Result<StackPolicy, StackPolicyError> {
         if !document.get("Statement").is_some_and(Json::is_array) {
             return Err(StackPolicyError::NoStatements);
         }
+        // The text deploy sends and a plan records must be the same for the
+        // same policy, however the document was built or parsed.
+        crate::json::canonicalize(&mut document);
         Ok(StackPolicy { document })
     }
 
@@ -166,12 +165,7 @@ impl StackPolicy {
 
     /// Compact JSON, as `SetStackPolicy` takes it.
     pub fn to_json_string(&self) -> String {
-        // Keys sorted here: serde_json keeps insertion order only when some
-        // crate in the build enables `preserve_order`, and the text deploy
-        // sends and a plan records must not depend on the build.
-        let mut document = self.document.clone();
-        crate::template::sort_keys(&mut document);
-        document.to_string()
+        self.document.to_string()
     }
 
     /// What the policy says about `action` on the resource. An explicit
@@ -320,6 +314,7 @@ mod tests {
         taggable: true,
         stateful: true,
         name_property: Some("BucketName"),
+        check_properties: |_| Ok(()),
     };
 
     fn lookup(type_name: &str) -> Option<&'static ResourceInfo> {

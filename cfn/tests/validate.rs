@@ -1,15 +1,20 @@
 //! Every check in `upstack_cfn::validate` fails when its subject breaks, and a
 //! template using every kind of reference correctly passes.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 use upstack_cfn::validate::{
     MAX_INLINE_BODY_BYTES, MAX_S3_BODY_BYTES, Problem, ValidationErrors, upload_body, validate,
     validate_body, validate_json,
 };
-use upstack_cfn::{Resource, ResourceInfo, ResourceRef, Template};
+use upstack_cfn::{Resource, ResourceInfo, ResourceRef, Template, Value};
 
-// A fake registry: cfn cannot depend on the generated crate.
+// A fake registry: cfn cannot depend on the generated crate. Its types
+// other than the log group take any properties.
+fn accept_any(_: &Json) -> Result<(), upstack_cfn::ReadError> {
+    Ok(())
+}
+
 static KEY: ResourceInfo = ResourceInfo {
     type_name: "AWS::KMS::Key",
     required: &[],
@@ -20,6 +25,7 @@ static KEY: ResourceInfo = ResourceInfo {
     taggable: true,
     stateful: false,
     name_property: None,
+    check_properties: accept_any,
 };
 static TOPIC: ResourceInfo = ResourceInfo {
     type_name: "AWS::SNS::Topic",
@@ -31,6 +37,7 @@ static TOPIC: ResourceInfo = ResourceInfo {
     taggable: true,
     stateful: false,
     name_property: None,
+    check_properties: accept_any,
 };
 static QUEUE: ResourceInfo = ResourceInfo {
     type_name: "AWS::SQS::Queue",
@@ -42,6 +49,7 @@ static QUEUE: ResourceInfo = ResourceInfo {
     taggable: true,
     stateful: false,
     name_property: None,
+    check_properties: accept_any,
 };
 static FUNCTION: ResourceInfo = ResourceInfo {
     type_name: "AWS::Lambda::Function",
@@ -53,6 +61,7 @@ static FUNCTION: ResourceInfo = ResourceInfo {
     taggable: true,
     stateful: false,
     name_property: None,
+    check_properties: accept_any,
 };
 static STACK: ResourceInfo = ResourceInfo {
     type_name: "AWS::CloudFormation::Stack",
@@ -64,10 +73,46 @@ static STACK: ResourceInfo = ResourceInfo {
     taggable: true,
     stateful: false,
     name_property: None,
+    check_properties: accept_any,
 };
 
+static LOG_GROUP: ResourceInfo = ResourceInfo {
+    type_name: "AWS::Logs::LogGroup",
+    required: &[],
+    create_only: &[],
+    conditional_create_only: &[],
+    primary_identifier: &["LogGroupName"],
+    attributes: &["Arn"],
+    taggable: true,
+    stateful: false,
+    name_property: None,
+    // Read typed, as every generated type is.
+    check_properties: upstack_cfn::resource::check_properties::<FakeLogGroup>,
+};
+
+/// Two properties of `AWS::Logs::LogGroup`, as the generated code declares them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct FakeLogGroup {
+    #[serde(rename = "RetentionInDays")]
+    retention_in_days: Option<Value<i64>>,
+    #[serde(rename = "Tags")]
+    tags: Option<Value<Vec<Value<FakeTag>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct FakeTag {
+    #[serde(rename = "Key")]
+    key: Value<String>,
+    #[serde(rename = "Value")]
+    value: Value<String>,
+}
+
 fn lookup(type_name: &str) -> Option<&'static ResourceInfo> {
-    [&KEY, &TOPIC, &QUEUE, &FUNCTION, &STACK]
+    [&KEY, &TOPIC, &QUEUE, &FUNCTION, &STACK, &LOG_GROUP]
         .into_iter()
         .find(|info| info.type_name == type_name)
 }
@@ -353,6 +398,34 @@ fn missing_required_properties_are_named() {
     );
 }
 
+/// A generated type's properties are read as that type: an unknown
+/// property, a value of the wrong shape, a nested required property are
+/// each named by their path. Intrinsics stand in for any value.
+#[test]
+fn properties_of_a_known_type_must_read_as_that_type() {
+    let errors = errors_of(with_resources(json!({
+        "Typo": {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionDays": 7}},
+        "Shape": {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": "a week"}},
+        "Nested": {"Type": "AWS::Logs::LogGroup", "Properties": {"Tags": [{"Key": "a", "Value": "b"}, {"Key": "c"}]}},
+        "Deep": {"Type": "AWS::Logs::LogGroup", "Properties": {"Tags": [{"Key": "a", "Value": ["b"]}]}},
+        "Computed": {"Type": "AWS::Logs::LogGroup", "Properties": {
+            "RetentionInDays": {"Fn::If": ["C", 7, {"Ref": "AWS::NoValue"}]},
+            "Tags": [{"Key": {"Ref": "AWS::StackName"}, "Value": "b"}]
+        }},
+        "Empty": {"Type": "AWS::Logs::LogGroup"}
+    })));
+    assert_eq!(
+        lines(&errors),
+        vec![
+            "Resources.Computed.Properties.RetentionInDays.Fn::If[0]: `Fn::If` names condition `C`, which is not declared under `Conditions`",
+            "Resources.Deep.Properties.Tags[0].Value: does not match AWS::Logs::LogGroup's schema: invalid type: sequence, expected a string",
+            "Resources.Nested.Properties.Tags[1]: does not match AWS::Logs::LogGroup's schema: missing field `Value`",
+            "Resources.Shape.Properties.RetentionInDays: does not match AWS::Logs::LogGroup's schema: invalid type: string \"a week\", expected i64",
+            "Resources.Typo.Properties.RetentionDays: does not match AWS::Logs::LogGroup's schema: unknown field `RetentionDays`, expected `RetentionInDays` or `Tags`",
+        ]
+    );
+}
+
 #[test]
 fn a_two_resource_cycle_prints_in_order_from_the_smallest_id() {
     let errors = errors_of(with_resources(json!({
@@ -420,7 +493,7 @@ fn logical_ids_must_be_alphanumeric_and_at_most_255_chars() {
 }
 
 /// A minimal typed resource, to exercise `Template::add`.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize, Default)]
 struct FakeTopic {}
 
 struct FakeTopicRef(String);
@@ -445,9 +518,9 @@ impl Resource for FakeTopic {
 #[test]
 fn duplicates_recorded_by_template_add_are_reported() {
     let mut template = Template::new();
-    template.add("Topic", FakeTopic {});
-    template.add("Topic", FakeTopic {});
-    template.add("Other", FakeTopic {});
+    template.add("Topic", FakeTopic::default());
+    template.add("Topic", FakeTopic::default());
+    template.add("Other", FakeTopic::default());
     let errors = validate(&template, lookup).unwrap_err();
     assert_eq!(
         lines(&errors),
@@ -459,7 +532,7 @@ fn duplicates_recorded_by_template_add_are_reported() {
 #[test]
 fn a_template_built_in_code_passes() {
     let mut template = Template::new().description("events");
-    let topic = template.add("Topic", FakeTopic {});
+    let topic = template.add("Topic", FakeTopic::default());
     template.add_output(
         "TopicArn",
         upstack_cfn::Output::new(upstack_cfn::value::reference::<String>(topic.logical_id())),

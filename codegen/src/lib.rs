@@ -142,6 +142,7 @@ pub fn generate(root: &Path) -> Result<BTreeMap<PathBuf, String>> {
     let all: Vec<&ResourceModel> = models.iter().collect();
     files.insert(PathBuf::from("registry.rs"), render::registry_file(&all));
     files.insert(PathBuf::from("permissions.rs"), permissions);
+    files.insert(PathBuf::from("any.rs"), render::any_file(&all));
     let services: Vec<String> = by_service.keys().cloned().collect();
     files.insert(PathBuf::from("lib.rs"), render::lib_file(&services));
 

@@ -19,6 +19,7 @@ const RESERVED_TYPE_NAMES: &[&str] = &[
     "BTreeMap",
     "Box",
     "Default",
+    "Deserialize",
     "Json",
     "None",
     "Option",

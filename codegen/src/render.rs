@@ -50,7 +50,10 @@ fn field_value_ty(field: &Field, uses: &mut Uses) -> String {
 
 fn render_struct(def: &StructDef, uses: &mut Uses, out: &mut String) {
     out.push_str(&doc_lines(&def.doc, ""));
-    out.push_str("#[derive(Clone, Debug, PartialEq, Serialize)]\n");
+    // Read back strictly: a property the schema does not know is an error,
+    // never dropped, so what reads also writes back whole.
+    out.push_str("#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]\n");
+    out.push_str("#[serde(deny_unknown_fields)]\n");
     let _ = writeln!(out, "pub struct {} {{", def.name);
     for field in &def.fields {
         let mut doc = field.doc.clone();
@@ -115,7 +118,7 @@ fn render_struct(def: &StructDef, uses: &mut Uses, out: &mut String) {
 fn render_enum(def: &EnumDef, out: &mut String) {
     out.push_str(&doc_lines(&def.doc, ""));
     out.push_str(
-        "#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]\n",
+        "#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]\n",
     );
     let _ = writeln!(out, "pub enum {} {{", def.name);
     for (value, variant) in def.values.iter().zip(naming::variant_names(&def.values)) {
@@ -151,7 +154,7 @@ pub fn resource_file(model: &ResourceModel) -> String {
     let attribute_names: Vec<String> = model.attributes.iter().map(|a| a.name.clone()).collect();
     let _ = writeln!(
         body,
-        "pub static INFO: ResourceInfo = ResourceInfo {{\n    type_name: {:?},\n    required: &[{}],\n    create_only: &[{}],\n    conditional_create_only: &[{}],\n    primary_identifier: &[{}],\n    attributes: &[{}],\n    taggable: {},\n    stateful: {},\n    name_property: {:?},\n}};\n",
+        "pub static INFO: ResourceInfo = ResourceInfo {{\n    type_name: {:?},\n    required: &[{}],\n    create_only: &[{}],\n    conditional_create_only: &[{}],\n    primary_identifier: &[{}],\n    attributes: &[{}],\n    taggable: {},\n    stateful: {},\n    name_property: {:?},\n    check_properties: upstack_cfn::resource::check_properties::<{}>,\n}};\n",
         model.type_name,
         list(&model.required),
         list(&model.create_only),
@@ -161,6 +164,7 @@ pub fn resource_file(model: &ResourceModel) -> String {
         model.taggable,
         model.stateful,
         model.name_property,
+        model.struct_name,
     );
 
     let ref_target = match model.primary_identifier.as_slice() {
@@ -202,6 +206,7 @@ pub fn resource_file(model: &ResourceModel) -> String {
 
     let mut out = header(&model.schema_file);
     let _ = writeln!(out, "//! `{}` and its property types.\n", model.type_name);
+    uses.0.insert("serde::Deserialize");
     uses.0.insert("serde::Serialize");
     uses.0.insert("upstack_cfn::Resource");
     uses.0.insert("upstack_cfn::ResourceInfo");
@@ -263,16 +268,132 @@ pub fn registry_file(models: &[&ResourceModel]) -> String {
     out
 }
 
+/// `AWS::CloudWatch::Alarm` -> `CloudWatchAlarm`: the [`AnyResource`]
+/// variant of a type, its service and resource names as AWS spells them.
+fn variant_name(type_name: &str) -> String {
+    type_name.split("::").skip(1).collect()
+}
+
+/// `cfn-resources/src/any.rs`: one enum over every generated type, with a
+/// raw-JSON variant for any other, to read a whole template typed.
+pub fn any_file(models: &[&ResourceModel]) -> String {
+    let mut sorted: Vec<&&ResourceModel> = models.iter().collect();
+    sorted.sort_by(|a, b| a.type_name.cmp(&b.type_name));
+    let mut out = header("types.txt");
+    out.push_str(ANY_DOCS);
+    out.push_str(
+        "\n/// A resource of any type, typed when this crate generates the type.\n\
+         #[derive(Clone, Debug, PartialEq)]\npub enum AnyResource {\n",
+    );
+    for model in &sorted {
+        let _ = writeln!(
+            out,
+            "    /// `{}`.\n    {}(Box<crate::{}::{}>),",
+            model.type_name,
+            variant_name(&model.type_name),
+            model.service_module,
+            model.struct_name
+        );
+    }
+    out.push_str(
+        "    /// A type this crate does not generate (`Custom::*`, another service):\n\
+         \x20   /// its type name and properties as written.\n\
+         \x20   Other { type_name: String, properties: Json },\n}\n\n",
+    );
+
+    out.push_str("impl AnyResource {\n");
+    out.push_str(
+        "    /// `properties` read as the type `type_name` names (raw JSON for a type this\n\
+         \x20   /// crate does not generate). The error's path starts at the properties.\n\
+         \x20   pub fn read(type_name: &str, properties: &Json) -> Result<AnyResource, ReadError> {\n\
+         \x20       Ok(match type_name {\n",
+    );
+    for model in &sorted {
+        let _ = writeln!(
+            out,
+            "            {:?} => AnyResource::{}(Box::new(read_properties(properties)?)),",
+            model.type_name,
+            variant_name(&model.type_name)
+        );
+    }
+    out.push_str(
+        "            _ => AnyResource::Other {\n\
+         \x20               type_name: type_name.to_owned(),\n\
+         \x20               properties: properties.clone(),\n\
+         \x20           },\n        })\n    }\n\n",
+    );
+    out.push_str(
+        "    /// `AWS::Service::Resource`.\n    pub fn type_name(&self) -> &str {\n        match self {\n",
+    );
+    for model in &sorted {
+        let _ = writeln!(
+            out,
+            "            AnyResource::{}(_) => {:?},",
+            variant_name(&model.type_name),
+            model.type_name
+        );
+    }
+    out.push_str(
+        "            AnyResource::Other { type_name, .. } => type_name,\n        }\n    }\n\n",
+    );
+    out.push_str(
+        "    /// The properties as a template holds them: a typed resource's in the\n\
+         \x20   /// canonical key order (`upstack_cfn::json`), another type's as read.\n\
+         \x20   pub fn to_properties(&self) -> Json {\n        match self {\n",
+    );
+    for model in &sorted {
+        let _ = writeln!(
+            out,
+            "            AnyResource::{}(resource) => to_canonical(resource),",
+            variant_name(&model.type_name)
+        );
+    }
+    out.push_str(
+        "            AnyResource::Other { properties, .. } => properties.clone(),\n        }\n    }\n}\n",
+    );
+    out
+}
+
+/// The docs and imports of `any.rs`.
+const ANY_DOCS: &str = r#"//! A whole template read typed: every resource as [`AnyResource`], the
+//! generated type when there is one and raw JSON otherwise.
+//!
+//! [`upstack_cfn::Template`] keeps each resource's properties as JSON (that
+//! crate cannot name the generated types); this enum is the typed view of
+//! them. [`read_resources`] reads every resource of a template, and
+//! [`AnyResource::to_properties`] writes one back.
+
+use std::collections::BTreeMap;
+
+use upstack_cfn::json::to_canonical;
+use upstack_cfn::{Json, ReadError, Template, read_properties};
+
+/// Every resource of `template`, typed. The error names the resource and the
+/// property path (`Resources.Queue.Properties.DelaySeconds: ...`).
+pub fn read_resources(template: &Template) -> Result<BTreeMap<String, AnyResource>, ReadError> {
+    template
+        .resources
+        .iter()
+        .map(|(logical_id, entry)| {
+            AnyResource::read(&entry.type_name, &entry.properties)
+                .map(|resource| (logical_id.clone(), resource))
+                .map_err(|error| error.in_resource(logical_id, &entry.type_name))
+        })
+        .collect()
+}
+"#;
+
 /// `cfn-resources/src/lib.rs`.
 pub fn lib_file(services: &[String]) -> String {
     let mut out = header("types.txt");
     out.push_str(LIB_DOCS);
     out.push('\n');
+    out.push_str("pub mod any;\n");
     for service in services {
         let _ = writeln!(out, "pub mod {service};");
     }
     out.push_str("pub mod permissions;\n");
-    out.push_str("pub mod registry;\n");
+    out.push_str("pub mod registry;\n\npub use any::{AnyResource, read_resources};\n");
     out
 }
 

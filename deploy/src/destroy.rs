@@ -4,6 +4,7 @@
 use std::future::Future;
 
 use aws_sdk_cloudformation::Client;
+use upstack_cfn::{DeletionPolicy, ReadError, Template};
 
 use crate::aws::{CallError, Pacing, call};
 use crate::events::{self, EventWatcher, WatchOutcome};
@@ -61,38 +62,34 @@ pub enum DestroyError {
     },
     #[error(transparent)]
     Template(#[from] TemplateError),
+    #[error(
+        "the deployed template of stack {stack} does not read as a CloudFormation template ({source}), so which resources deleting it keeps cannot be told; delete it in the CloudFormation console if that is still what you want"
+    )]
+    UnreadableTemplate {
+        stack: String,
+        #[source]
+        source: ReadError,
+    },
 }
 
-/// Resources of `template` with a DeletionPolicy that keeps them.
-pub fn retained_resources(template: &serde_json::Value) -> Vec<RetainedResource> {
-    let Some(resources) = template
-        .get("Resources")
-        .and_then(|resources| resources.as_object())
-    else {
-        return Vec::new();
-    };
-    let mut retained = resources
+/// Resources of `template` with a DeletionPolicy that keeps them, in
+/// logical-ID order.
+pub fn retained_resources(template: &Template) -> Vec<RetainedResource> {
+    template
+        .resources
         .iter()
-        .filter(|(_, resource)| {
+        .filter(|(_, entry)| {
             matches!(
-                resource
-                    .get("DeletionPolicy")
-                    .and_then(|policy| policy.as_str()),
-                Some("Retain" | "RetainExceptOnCreate")
+                entry.options.deletion_policy,
+                Some(DeletionPolicy::Retain | DeletionPolicy::RetainExceptOnCreate)
             )
         })
-        .map(|(logical_id, resource)| RetainedResource {
+        .map(|(logical_id, entry)| RetainedResource {
             logical_id: logical_id.clone(),
-            resource_type: resource
-                .get("Type")
-                .and_then(|kind| kind.as_str())
-                .unwrap_or_default()
-                .to_owned(),
+            resource_type: entry.type_name.clone(),
             physical_id: None,
         })
-        .collect::<Vec<_>>();
-    retained.sort_by(|a, b| a.logical_id.cmp(&b.logical_id));
-    retained
+        .collect()
 }
 
 pub async fn destroy<I>(
@@ -138,7 +135,12 @@ where
         });
     }
 
-    let template = stack::template(cfn, &stack, stack_name).await?.template;
+    let deployed = stack::template(cfn, &stack, stack_name).await?.template;
+    let template =
+        Template::from_json(&deployed).map_err(|source| DestroyError::UnreadableTemplate {
+            stack: stack_name.to_owned(),
+            source,
+        })?;
     let mut retained = retained_resources(&template);
     if !retained.is_empty() {
         let resources = stack::resources(cfn, &stack.stack_id).await?;
@@ -253,12 +255,14 @@ mod tests {
 
     #[test]
     fn lists_retained_resources_only() {
-        let template = serde_json::json!({"Resources": {
+        let template = Template::from_json(&serde_json::json!({"Resources": {
             "Uploads": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"},
             "Table": {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "RetainExceptOnCreate"},
             "Topic": {"Type": "AWS::SNS::Topic", "DeletionPolicy": "Delete"},
+            "Snap": {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Snapshot"},
             "Fn": {"Type": "AWS::Lambda::Function"}
-        }});
+        }}))
+        .unwrap();
         let ids: Vec<_> = retained_resources(&template)
             .into_iter()
             .map(|kept| kept.logical_id)

@@ -20,6 +20,8 @@ use aws_sdk_cloudwatch::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde::Serialize;
+use upstack_cfn::{ReadError, Template};
+use upstack_cfn_resources::lambda;
 use upstack_stack::Manifest;
 pub use upstack_stack::{ManifestFunction, QueueName, StackAlarm, StackAlarms};
 
@@ -417,14 +419,17 @@ pub async fn gather(
     }
 
     let mut functions = function_errors(&clients.cloudwatch, &manifest.functions, now).await?;
-    let deployed = stack::template(cfn, &stack, &manifest.stack_name).await?;
+    let deployed_json = stack::template(cfn, &stack, &manifest.stack_name)
+        .await?
+        .template;
+    let deployed = Template::from_json(&deployed_json);
     for (report, function) in functions.iter_mut().zip(&manifest.functions) {
-        report.code = code_report(clients, &deployed.template, function, asset_bucket).await?;
+        report.code = code_report(clients, &deployed, function, asset_bucket).await?;
     }
     let drift = match &clients.drift {
         Some(drift_clients) => {
             let deployed_stack = crate::drift::DeployedStack {
-                template: deployed.template.clone(),
+                template: deployed_json,
                 resources,
                 pseudo: upstack_cfn::intrinsic::PseudoValues::for_region(&manifest.region)
                     .with_account_id(account)
@@ -590,12 +595,32 @@ async fn function_errors(
 /// One function's running code against the asset `deployed` names for it.
 async fn code_report(
     clients: &StatusClients,
-    deployed: &serde_json::Value,
+    deployed: &Result<Template, ReadError>,
     function: &ManifestFunction,
     asset_bucket: &str,
 ) -> Result<CodeReport, CallError> {
-    let code = &deployed["Resources"][&function.logical_id]["Properties"]["Code"];
-    let Some(key) = code["S3Key"].as_str() else {
+    let properties = match deployed {
+        Ok(template) => template.read::<lambda::Function>(&function.logical_id),
+        Err(error) => {
+            return Ok(CodeReport::Unknown {
+                reason: format!("the deployed template does not read: {error}"),
+            });
+        }
+    };
+    let key = match properties {
+        Some(Ok(properties)) => properties
+            .code
+            .as_lit()
+            .and_then(|code| code.s3_key.as_ref())
+            .and_then(|key| key.as_lit().cloned()),
+        Some(Err(error)) => {
+            return Ok(CodeReport::Unknown {
+                reason: format!("the deployed template does not read: {error}"),
+            });
+        }
+        None => None,
+    };
+    let Some(key) = key else {
         return Ok(CodeReport::Unknown {
             reason: format!(
                 "the deployed template names no S3 asset for {}",
@@ -603,6 +628,7 @@ async fn code_report(
             ),
         });
     };
+    let key = key.as_str();
     let Some(running) =
         crate::deploy::running_code(&clients.lambda, &function.function_name).await?
     else {

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value as Json};
 use upstack_cfn::intrinsic::{contains_intrinsic, resolve};
+use upstack_cfn::json::{Canonical, canonicalize};
 use upstack_cfn::{PseudoValues, ResourceInfo, StackPolicy, TypeLookup, UpdateAction};
 
 use crate::model::{
@@ -79,13 +80,11 @@ pub fn diff_templates_with(
     lookup: TypeLookup,
     context: &DiffContext,
 ) -> Result<TemplateDiff, DiffError> {
-    // Changes are listed in key order: serde_json keeps insertion order when a
-    // crate in the build enables `preserve_order`, so compare sorted copies.
-    let (mut old, mut new) = (old.clone(), new.clone());
-    upstack_cfn::template::sort_keys(&mut old);
-    upstack_cfn::template::sort_keys(&mut new);
-    let old_template = TemplateView::parse(&old, Side::Old)?;
-    let new_template = TemplateView::parse(&new, Side::New)?;
+    // Whatever order the two templates' maps are in: every walk below goes
+    // through sorted key sets, `==` between maps ignores order, and the
+    // values a change keeps are put in the canonical order (`owned`).
+    let old_template = TemplateView::parse(old, Side::Old)?;
+    let new_template = TemplateView::parse(new, Side::New)?;
 
     let mut resources = Vec::new();
     let ids: BTreeSet<&String> = old_template
@@ -417,8 +416,8 @@ fn modified(
                     changes.push(PropertyChange {
                         path: "Type".to_owned(),
                         kind: ValueChange::Modified,
-                        old: old_value.cloned(),
-                        new: new_value.cloned(),
+                        old: owned(old_value),
+                        new: owned(new_value),
                         replacement: Replacement::Replace,
                     });
                 }
@@ -610,7 +609,7 @@ fn replacement_consequences(
         {
             let shown = new_name
                 .as_str()
-                .map_or_else(|| new_name.to_string(), str::to_owned);
+                .map_or_else(|| Canonical(new_name).to_string(), str::to_owned);
             consequences.push(Consequence {
                 kind: ConsequenceKind::RefusedCustomName,
                 message: format!(
@@ -648,10 +647,10 @@ fn depends_on_set(value: Option<&Json>) -> BTreeSet<String> {
             .iter()
             .map(|item| {
                 item.as_str()
-                    .map_or_else(|| item.to_string(), str::to_owned)
+                    .map_or_else(|| Canonical(item).to_string(), str::to_owned)
             })
             .collect(),
-        Some(other) => BTreeSet::from([other.to_string()]),
+        Some(other) => BTreeSet::from([Canonical(other).to_string()]),
         None => BTreeSet::new(),
     }
 }
@@ -670,10 +669,22 @@ fn leaf_change(
     PropertyChange {
         path,
         kind,
-        old: old.cloned(),
-        new: new.cloned(),
+        old: owned(old),
+        new: owned(new),
         replacement,
     }
+}
+
+/// A value a change keeps: the diff outlives the templates it compares, so
+/// it owns a copy, put in the canonical key order as it is made, so every
+/// report (text, markdown, JSON, a saved plan) shows it the same way
+/// whatever order the template it came from was in.
+fn owned(value: Option<&Json>) -> Option<Json> {
+    value.map(|value| {
+        let mut owned = value.clone();
+        canonicalize(&mut owned);
+        owned
+    })
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value as Json;
+use upstack_cfn::json::Canonical;
 
 use crate::model::{Direction, SecurityChange, StatementView, ValueChange};
 
@@ -121,7 +122,7 @@ fn extract(type_name: &str, properties: Option<&Json>) -> Policies {
                         || index.to_string(),
                         |name| {
                             name.as_str()
-                                .map_or_else(|| name.to_string(), str::to_owned)
+                                .map_or_else(|| Canonical(name).to_string(), str::to_owned)
                         },
                     );
                     if let Some(value) = policy.get("PolicyDocument") {
@@ -227,7 +228,7 @@ fn lambda_permission(properties: &Json) -> StatementView {
 fn render(value: &Json) -> String {
     match value {
         Json::String(text) => text.clone(),
-        other => other.to_string(),
+        other => Canonical(other).to_string(),
     }
 }
 
@@ -266,7 +267,7 @@ fn statements(document: &Json) -> Vec<StatementView> {
 fn opaque(document: &Json) -> StatementView {
     StatementView {
         effect: "Unknown".to_owned(),
-        conditions: vec![format!("(not analysable) {document}")],
+        conditions: vec![format!("(not analysable) {}", Canonical(document))],
         ..StatementView::default()
     }
 }

@@ -103,6 +103,8 @@ static NESTED: ResourceInfo = ResourceInfo {
     taggable: false,
     stateful: false,
     name_property: None,
+    // The diff never reads properties typed.
+    check_properties: |_| Ok(()),
 };
 
 fn nested_lookup(type_name: &str) -> Option<&'static ResourceInfo> {
@@ -891,5 +893,39 @@ fn a_drift_aware_change_set_adds_reverts_and_not_record_only_entries() {
             "Properties.VisibilityTimeout: recreation Never; modify from the account's actual value"
         ),
         "{text}"
+    );
+}
+
+/// The deployed template comes back from AWS in whatever order it was
+/// written; nothing the diff reports may depend on it. Keys are walked in
+/// order and the values a change keeps are in the canonical key order.
+#[test]
+fn key_order_of_either_template_does_not_change_the_diff() {
+    let old: Json = serde_json::from_str(
+        r#"{"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties":
+            {"Tags": [{"Value": "a", "Key": "k"}], "DisplayName": "x"}}}}"#,
+    )
+    .unwrap();
+    let reordered: Json = serde_json::from_str(
+        r#"{"Resources": {"Topic": {"Properties":
+            {"DisplayName": "x", "Tags": [{"Key": "k", "Value": "a"}]}, "Type": "AWS::SNS::Topic"}}}"#,
+    )
+    .unwrap();
+    assert!(diff(old.clone(), reordered).is_empty());
+
+    let new: Json = serde_json::from_str(
+        r#"{"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties":
+            {"Tags": [{"Value": "b", "Key": "k"}, {"Value": "c", "Key": "l"}], "DisplayName": "x"}}}}"#,
+    )
+    .unwrap();
+    let change = &diff(old, new).resources[0].changes[0];
+    assert_eq!(change.path, "Properties.Tags");
+    assert_eq!(
+        change.old.as_ref().unwrap().to_string(),
+        r#"[{"Key":"k","Value":"a"}]"#
+    );
+    assert_eq!(
+        change.new.as_ref().unwrap().to_string(),
+        r#"[{"Key":"k","Value":"b"},{"Key":"l","Value":"c"}]"#
     );
 }

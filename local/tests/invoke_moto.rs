@@ -52,6 +52,7 @@ fn synthesized_template() -> serde_json::Value {
             "FunctionName": { "Fn::Sub": "${AWS::StackName}-echo" },
             "Code": { "S3Bucket": "upstack-assets-123456789012-eu-west-1", "S3Key": "assets/echo-x86_64-0123.zip" },
             "MemorySize": 512,
+            "Role": "arn:aws:iam::123456789012:role/upstack-dev-echo",
             "Timeout": 10,
             "Environment": { "Variables": {
                 "TABLE_NAME": { "Ref": "Table" },

@@ -1,4 +1,7 @@
-//! The template model: what `synth` serializes, deterministically.
+//! The template model: what `synth` serializes, deterministically, and what
+//! a template file reads back as ([`read`]).
+
+mod read;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -7,26 +10,39 @@ use serde::Serialize;
 use crate::resource::{Resource, ResourceRef};
 use crate::value::{ConditionName, Expr, Json, Value};
 
+pub(crate) use read::join_path;
+pub use read::{ReadError, read_properties};
+
 pub const FORMAT_VERSION: &str = "2010-09-09";
 
-/// A CloudFormation template under construction.
+/// A CloudFormation template under construction, or read back from its
+/// JSON (`Template::from_json_str`).
 ///
 /// Adding never fails: mistakes such as a duplicate logical ID are recorded
 /// and reported by [`Template::validate`](crate::validate), together with
 /// everything else that is wrong, so the user sees all problems at once.
-#[derive(Clone, Debug, Default)]
+///
+/// Every section CloudFormation defines has a field; `Mappings`, `Rules` and
+/// `Transform`, which upstack does not write, are kept as JSON so a template
+/// another tool wrote still reads and writes back whole.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Template {
     pub description: Option<String>,
     pub metadata: BTreeMap<String, Json>,
     pub parameters: BTreeMap<String, Parameter>,
+    pub mappings: BTreeMap<String, Json>,
+    pub rules: BTreeMap<String, Json>,
     pub conditions: BTreeMap<String, Condition>,
+    pub transform: Option<Json>,
     pub resources: BTreeMap<String, ResourceEntry>,
     pub outputs: BTreeMap<String, Output>,
     /// Logical IDs added twice, in the order they were re-added.
     pub(crate) duplicates: Vec<String>,
 }
 
-/// One entry of the `Resources` section, with its properties already in JSON.
+/// One entry of the `Resources` section, with its properties in JSON (in
+/// the canonical key order, [`crate::json`]); read them typed with
+/// [`Template::read`] or [`ResourceEntry::read`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResourceEntry {
     pub type_name: String,
@@ -42,6 +58,10 @@ pub struct ResourceOptions {
     pub update_replace_policy: Option<DeletionPolicy>,
     pub condition: Option<String>,
     pub metadata: BTreeMap<String, Json>,
+    /// `CreationPolicy`, which upstack does not write: kept as read.
+    pub creation_policy: Option<Json>,
+    /// `UpdatePolicy`, which upstack does not write: kept as read.
+    pub update_policy: Option<Json>,
 }
 
 impl ResourceOptions {
@@ -69,7 +89,7 @@ impl ResourceOptions {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum DeletionPolicy {
     Delete,
     Retain,
@@ -77,33 +97,51 @@ pub enum DeletionPolicy {
     Snapshot,
 }
 
-/// A template parameter.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
+/// A template parameter: every attribute CloudFormation defines, declared
+/// in key order (the order they serialize in).
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html>
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct Parameter {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_pattern: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_values: Vec<Json>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraint_description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<Json>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// A number; CloudFormation also takes it as a string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<Json>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_value: Option<Json>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<Json>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_value: Option<Json>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_echo: bool,
     #[serde(rename = "Type")]
     pub type_name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub default: Option<Json>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub allowed_values: Vec<Json>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allowed_pattern: Option<String>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub no_echo: bool,
 }
 
 impl Parameter {
     pub fn string() -> Self {
         Parameter {
-            type_name: "String".to_owned(),
-            description: None,
-            default: None,
-            allowed_values: Vec::new(),
             allowed_pattern: None,
+            allowed_values: Vec::new(),
+            constraint_description: None,
+            default: None,
+            description: None,
+            max_length: None,
+            max_value: None,
+            min_length: None,
+            min_value: None,
             no_echo: false,
+            type_name: "String".to_owned(),
         }
     }
 }
@@ -188,8 +226,7 @@ impl Template {
         options: ResourceOptions,
     ) -> R::Ref {
         let logical_id = logical_id.into();
-        // Generated property types serialize infallibly (string keys only).
-        let properties = serde_json::to_value(&resource).unwrap_or(Json::Null);
+        let properties = crate::json::to_canonical(&resource);
         let entry = ResourceEntry {
             type_name: R::TYPE_NAME.to_owned(),
             properties,
@@ -243,16 +280,15 @@ impl Template {
         }
     }
 
-    /// The template as JSON, in CloudFormation's layout, every object's keys sorted.
+    /// The template as JSON, in CloudFormation's layout and the canonical
+    /// key order ([`crate::json`]).
     pub fn to_json(&self) -> Json {
-        let mut json = serde_json::to_value(self).unwrap_or(Json::Null);
-        sort_keys(&mut json);
-        json
+        crate::json::to_canonical(self)
     }
 
     /// Pretty JSON with a trailing newline: byte-identical for equal templates
-    /// on any machine and in any build (every map is sorted, the top-level
-    /// sections too; no timestamps, no hashes of paths).
+    /// on any machine and in any build (every map in the canonical key order,
+    /// the top-level sections too; no timestamps, no hashes of paths).
     pub fn to_pretty_string(&self) -> String {
         let mut text = serde_json::to_string_pretty(&self.to_json()).unwrap_or_default();
         text.push('\n');
@@ -260,35 +296,37 @@ impl Template {
     }
 }
 
-/// Sorts every object's keys, recursively. serde_json keeps insertion order
-/// when any crate in the build enables its `preserve_order` feature (AWS's
-/// validator does), so whether a map comes out sorted would otherwise depend
-/// on which crates a cargo invocation happens to build together.
-pub fn sort_keys(json: &mut Json) {
-    // In place: rebuilding each map to sort it was 3% of a whole `synth`.
-    json.sort_all_objects();
-}
-
+/// Sections and attributes are written in key order; free-form JSON in them
+/// (metadata, parameter defaults) is put in order by [`Template::to_json`].
 impl Serialize for Template {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("AWSTemplateFormatVersion", FORMAT_VERSION)?;
+        if !self.conditions.is_empty() {
+            map.serialize_entry("Conditions", &self.conditions)?;
+        }
         if let Some(description) = &self.description {
             map.serialize_entry("Description", description)?;
+        }
+        if !self.mappings.is_empty() {
+            map.serialize_entry("Mappings", &self.mappings)?;
         }
         if !self.metadata.is_empty() {
             map.serialize_entry("Metadata", &self.metadata)?;
         }
+        if !self.outputs.is_empty() {
+            map.serialize_entry("Outputs", &self.outputs)?;
+        }
         if !self.parameters.is_empty() {
             map.serialize_entry("Parameters", &self.parameters)?;
         }
-        if !self.conditions.is_empty() {
-            map.serialize_entry("Conditions", &self.conditions)?;
-        }
         map.serialize_entry("Resources", &self.resources)?;
-        if !self.outputs.is_empty() {
-            map.serialize_entry("Outputs", &self.outputs)?;
+        if !self.rules.is_empty() {
+            map.serialize_entry("Rules", &self.rules)?;
+        }
+        if let Some(transform) = &self.transform {
+            map.serialize_entry("Transform", transform)?;
         }
         map.end()
     }
@@ -301,6 +339,9 @@ impl Serialize for ResourceEntry {
         let mut map = serializer.serialize_map(None)?;
         if let Some(condition) = &options.condition {
             map.serialize_entry("Condition", condition)?;
+        }
+        if let Some(policy) = &options.creation_policy {
+            map.serialize_entry("CreationPolicy", policy)?;
         }
         if let Some(policy) = &options.deletion_policy {
             map.serialize_entry("DeletionPolicy", policy)?;
@@ -319,6 +360,9 @@ impl Serialize for ResourceEntry {
             map.serialize_entry("Properties", &self.properties)?;
         }
         map.serialize_entry("Type", &self.type_name)?;
+        if let Some(policy) = &options.update_policy {
+            map.serialize_entry("UpdatePolicy", policy)?;
+        }
         if let Some(policy) = &options.update_replace_policy {
             map.serialize_entry("UpdateReplacePolicy", policy)?;
         }
