@@ -53,6 +53,8 @@ enum Command {
     Deploy(cmd::deploy::Args),
     /// Delete an environment's stack (retained resources are kept)
     Destroy(cmd::destroy::Args),
+    /// Show the stack's function logs, merged in time order (--follow to keep reading)
+    Logs(cmd::logs::Args),
     /// Show an environment's health: alarms, queue depths, stack status, function errors and code (exit 2 when something needs a look)
     Status(cmd::status::Args),
 }
@@ -96,6 +98,7 @@ fn main() -> ExitCode {
             Command::Deploy(args) => cmd::deploy::run(args, &ctx).await,
             Command::Destroy(args) => cmd::destroy::run(args, &ctx).await,
             Command::Status(args) => cmd::status::run(args, &ctx).await,
+            Command::Logs(args) => cmd::logs::run(args, &ctx).await,
         }
     });
     // Don't wait for background work the command no longer needs (e.g. the

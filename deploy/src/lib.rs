@@ -25,6 +25,8 @@ pub mod events;
 pub mod interact;
 // `diff` against the deployed stack or a change set.
 pub mod live_diff;
+// The stack's function logs, merged (`logs`).
+pub mod logs;
 pub mod plan;
 // Which alarms guard a deploy (pure).
 pub mod rollback;

@@ -628,6 +628,7 @@ mod tests {
                 architecture: upstack_contract::Architecture::Arm64,
                 asset_key: "assets/notify-arm64-x.zip".into(),
                 build_profile: upstack_contract::BuildProfile::Lambda,
+                log_group: "/aws/lambda/upstack-prod-notify".into(),
             }],
             stateful_resources: stateful.to_vec(),
             stack_policy: upstack_cfn::stack_policy::protecting(&stateful),

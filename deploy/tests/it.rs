@@ -14,3 +14,4 @@ mod drift_moto;
 mod drift_recorded;
 mod live_diff_changeset;
 mod live_diff_moto;
+mod logs_moto;

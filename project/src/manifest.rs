@@ -139,6 +139,7 @@ mod tests {
                 architecture: Architecture::Arm64,
                 build_profile: upstack_contract::BuildProfile::Fast,
                 asset_key: "assets/photo-check-arm64-00.zip".to_owned(),
+                log_group: "/aws/lambda/upstack-dev-photo-check".to_owned(),
             }],
             stateful_resources: vec![StatefulResource {
                 logical_id: "Table".to_owned(),

@@ -174,6 +174,8 @@ pub struct ManifestFunction {
     pub build_profile: BuildProfile,
     /// Key of the zip in the asset bucket (`assets/<handler>-<arch>-<fingerprint>.zip`).
     pub asset_key: String,
+    /// Its log group, which the stack creates with this name (`logs` reads it).
+    pub log_group: String,
 }
 
 impl StackPlan {
@@ -198,6 +200,7 @@ impl StackPlan {
                     architecture: config.architecture.0,
                     build_profile: config.build_profile.0,
                     asset_key: asset_key.clone(),
+                    log_group: function.log_group_name(),
                 })
             })
             .collect::<Result<_, BuildError>>()?;

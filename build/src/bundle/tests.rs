@@ -108,6 +108,7 @@ fn manifest_functions_carry_their_profile_to_the_build() {
         architecture: Architecture::Arm64,
         build_profile: BuildProfile::Fast,
         asset_key: "assets/notify-arm64-00.zip".into(),
+        log_group: "/aws/lambda/upstack-dev-notify".into(),
     };
     assert_eq!(
         BundleTarget::from(&function),
