@@ -1,7 +1,10 @@
 //! Intrinsic functions in template JSON: recognising them, parsing
 //! `Fn::Sub` strings, and resolving the pseudo parameters a caller knows
 //! (region, account, partition, URL suffix, stack name and ID) so that values
-//! which differ only in how they are written compare equal.
+//! which differ only in how they are written compare equal. With a deployed
+//! stack's resources ([`ResourceNames`]), the one evaluator of a template's
+//! values: drift's expected properties and `invoke`'s environment
+//! ([`evaluate`], which says what it could not evaluate and why).
 //!
 //! Pure: the caller supplies what it knows; nothing is looked up here.
 
@@ -255,6 +258,167 @@ pub fn resolve_with(value: &Json, known: &PseudoValues, resources: &dyn Resource
     }
 }
 
+/// The string `value` evaluates to where a string is expected (a Lambda
+/// environment variable, a name): [`resolve_with`], then a number or a
+/// boolean as its JSON text (CloudFormation passes them on as strings).
+/// When something is left unevaluated, the error names the innermost call
+/// that could not be, where it is and why.
+pub fn evaluate(
+    value: &Json,
+    known: &PseudoValues,
+    resources: &dyn ResourceNames,
+) -> Result<String, Box<Unresolved>> {
+    match resolve_with(value, known, resources) {
+        Json::String(text) => Ok(text),
+        Json::Number(number) => Ok(number.to_string()),
+        Json::Bool(flag) => Ok(flag.to_string()),
+        left => Err(Box::new(
+            first_unresolved(&left, String::new(), known, resources).unwrap_or(Unresolved {
+                path: String::new(),
+                left,
+                reason: Why::NotAString,
+            }),
+        )),
+    }
+}
+
+/// What [`evaluate`] could not evaluate.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{}{reason}", at(path))]
+pub struct Unresolved {
+    /// Where, inside the value evaluated: empty for the value itself, else
+    /// in validate's path syntax from the function name on
+    /// (`Fn::Join[1][0]`, `Fn::Sub[1].Name`).
+    pub path: String,
+    /// What was left there, its arguments resolved as far as they go.
+    pub left: Json,
+    pub reason: Why,
+}
+
+fn at(path: &str) -> String {
+    if path.is_empty() {
+        String::new()
+    } else {
+        format!("{path}: ")
+    }
+}
+
+/// Why a call was left unevaluated.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Why {
+    /// `Ref` or `${Name}` of neither a known pseudo parameter nor a known resource.
+    #[error("{0} is not known")]
+    UnknownName(String),
+    /// `Fn::GetAtt` or `${Logical.Attribute}` the resources cannot answer.
+    #[error("{logical_id}.{attribute} is not known")]
+    UnknownAttribute {
+        logical_id: String,
+        attribute: String,
+    },
+    /// A function the evaluator does not evaluate (`Fn::ImportValue`,
+    /// `Fn::If`, `Fn::Base64`, ...).
+    #[error("{0} is not evaluated")]
+    Unsupported(String),
+    /// A call whose argument does not have the function's shape.
+    #[error("{0}")]
+    Malformed(&'static str),
+    /// Data that is no string: an object that is not a call, a list, null.
+    #[error("not a string or a supported intrinsic function")]
+    NotAString,
+}
+
+/// The innermost call left in `value` (which [`resolve_with`] returned),
+/// depth first: a call left because of a call in its argument is reported
+/// as that call.
+fn first_unresolved(
+    value: &Json,
+    path: String,
+    known: &PseudoValues,
+    resources: &dyn ResourceNames,
+) -> Option<Unresolved> {
+    if let Some((function, argument)) = as_intrinsic(value) {
+        let inner = if path.is_empty() {
+            function.to_owned()
+        } else {
+            format!("{path}.{function}")
+        };
+        if let Some(found) = first_unresolved(argument, inner, known, resources) {
+            return Some(found);
+        }
+        return Some(Unresolved {
+            reason: why_left(function, argument, known, resources),
+            path,
+            left: value.clone(),
+        });
+    }
+    match value {
+        Json::Array(items) => items.iter().enumerate().find_map(|(index, item)| {
+            first_unresolved(item, format!("{path}[{index}]"), known, resources)
+        }),
+        Json::Object(map) => map.iter().find_map(|(key, child)| {
+            first_unresolved(child, format!("{path}.{key}"), known, resources)
+        }),
+        _ => None,
+    }
+}
+
+/// Why `function` with its (resolved) `argument` did not evaluate.
+fn why_left(
+    function: &str,
+    argument: &Json,
+    known: &PseudoValues,
+    resources: &dyn ResourceNames,
+) -> Why {
+    let unknown = |name: &str| match name.split_once('.') {
+        Some((logical_id, attribute)) => Why::UnknownAttribute {
+            logical_id: logical_id.to_owned(),
+            attribute: attribute.to_owned(),
+        },
+        None => Why::UnknownName(name.to_owned()),
+    };
+    match function {
+        "Ref" => match argument {
+            Json::String(name) => Why::UnknownName(name.clone()),
+            _ => Why::Malformed("Ref takes a string"),
+        },
+        "Fn::GetAtt" => match get_att_argument(argument) {
+            Some((logical_id, attribute)) => Why::UnknownAttribute {
+                logical_id: logical_id.to_owned(),
+                attribute: attribute.to_owned(),
+            },
+            None => {
+                Why::Malformed("Fn::GetAtt takes [LogicalId, Attribute] or \"LogicalId.Attribute\"")
+            }
+        },
+        "Fn::Sub" => {
+            let Some((text, variables)) = sub_argument(argument) else {
+                return Why::Malformed("Fn::Sub takes a string or [string, variables]");
+            };
+            sub_variables(text)
+                .into_iter()
+                .find_map(|name| match variables.and_then(|map| map.get(name)) {
+                    Some(Json::String(_)) => None,
+                    Some(_) => Some(Why::Malformed("Fn::Sub variables must be strings")),
+                    None if known.get(name).is_some() => None,
+                    None => {
+                        let found = match name.split_once('.') {
+                            Some((logical_id, attribute)) => {
+                                resources.attribute(logical_id, attribute)
+                            }
+                            None => resources.reference(name),
+                        };
+                        found.is_none().then(|| unknown(name))
+                    }
+                })
+                .unwrap_or(Why::Malformed(
+                    "Fn::Sub takes a string or [string, variables]",
+                ))
+        }
+        "Fn::Join" => Why::Malformed("Fn::Join takes [delimiter, [strings]]"),
+        other => Why::Unsupported(other.to_owned()),
+    }
+}
+
 fn resolve_call(
     map: &Map<String, Json>,
     known: &PseudoValues,
@@ -467,6 +631,119 @@ mod tests {
         assert_eq!(
             resolve(&json!({"Ref": "Uploads"}), &prod()),
             json!({"Ref": "Uploads"})
+        );
+    }
+
+    /// A stack whose one resource is the table `Table` (`upstack-dev-table`).
+    struct TableStack;
+    impl ResourceNames for TableStack {
+        fn reference(&self, logical_id: &str) -> Option<String> {
+            (logical_id == "Table").then(|| "upstack-dev-table".to_owned())
+        }
+        fn attribute(&self, logical_id: &str, attribute: &str) -> Option<String> {
+            (logical_id == "Table" && attribute == "Arn").then(|| {
+                "arn:aws:dynamodb:eu-west-1:123456789012:table/upstack-dev-table".to_owned()
+            })
+        }
+    }
+
+    fn evaluated(value: Json) -> Result<String, Box<Unresolved>> {
+        let known = PseudoValues {
+            stack_id: Some(
+                "arn:aws:cloudformation:eu-west-1:123456789012:stack/upstack-prod/1".into(),
+            ),
+            ..prod()
+        };
+        evaluate(&value, &known, &TableStack)
+    }
+
+    /// `Fn::Sub` as CloudFormation reads it: names are trimmed (cfn-lint's
+    /// maintainers confirmed `${ Name.Attr}` deploys,
+    /// aws-cloudformation/cfn-lint#236), `${!Literal}` is the text
+    /// `${Literal}`, and an unclosed `${` is literal text (cfn-lint matches
+    /// only closed `${...}`; the CDK's cfn-include keeps
+    /// `DoesNotExist${DoesNotExist` as is).
+    #[test]
+    fn sub_trims_names_unescapes_and_keeps_an_unclosed_placeholder() {
+        assert_eq!(
+            evaluated(json!({"Fn::Sub": "${ AWS::Region }/${ Table.Arn }/${!Literal}/${Table"})),
+            Ok("eu-west-1/arn:aws:dynamodb:eu-west-1:123456789012:table/upstack-dev-table/${Literal}/${Table".to_owned())
+        );
+        // The variables map wins over resources and pseudo parameters, its
+        // values are evaluated too, and its names are trimmed in the text.
+        assert_eq!(
+            evaluated(json!({"Fn::Sub": [
+                "${ Name }-${Table}-${AWS::Region}",
+                {"Name": {"Ref": "AWS::Region"}, "AWS::Region": "override"}
+            ]})),
+            Ok("eu-west-1-upstack-dev-table-override".to_owned())
+        );
+        // The variables map is optional in the list form too.
+        assert_eq!(
+            evaluated(json!({"Fn::Sub": ["${AWS::StackId}"]})),
+            Ok("arn:aws:cloudformation:eu-west-1:123456789012:stack/upstack-prod/1".to_owned())
+        );
+    }
+
+    #[test]
+    fn evaluate_gives_scalars_as_text_and_joins() {
+        assert_eq!(evaluated(json!("0.5")), Ok("0.5".to_owned()));
+        assert_eq!(evaluated(json!(30)), Ok("30".to_owned()));
+        assert_eq!(evaluated(json!(true)), Ok("true".to_owned()));
+        assert_eq!(
+            evaluated(json!({"Fn::Join": [":", [{"Ref": "AWS::Partition"}, "x"]]})),
+            Ok("aws:x".to_owned())
+        );
+    }
+
+    /// What is left names the innermost call, where it is and why, so a
+    /// caller can say which variable of which resource failed.
+    #[test]
+    fn what_cannot_be_evaluated_is_named_with_its_path_and_reason() {
+        let error = evaluated(json!({"Fn::ImportValue": "shared-table"})).unwrap_err();
+        assert_eq!(error.reason, Why::Unsupported("Fn::ImportValue".into()));
+        assert_eq!(
+            (error.path.as_str(), &error.left),
+            ("", &json!({"Fn::ImportValue": "shared-table"}))
+        );
+        assert_eq!(error.to_string(), "Fn::ImportValue is not evaluated");
+
+        let error = evaluated(json!({"Fn::Join": ["-", ["a", {"Ref": "Queue"}]]})).unwrap_err();
+        assert_eq!(error.path, "Fn::Join[1][1]");
+        assert_eq!(error.left, json!({"Ref": "Queue"}));
+        assert_eq!(error.reason, Why::UnknownName("Queue".into()));
+        assert_eq!(error.to_string(), "Fn::Join[1][1]: Queue is not known");
+
+        let error = evaluated(json!({"Fn::Sub": "${Table.StreamArn}"})).unwrap_err();
+        assert_eq!(
+            error.reason,
+            Why::UnknownAttribute {
+                logical_id: "Table".into(),
+                attribute: "StreamArn".into()
+            }
+        );
+        let error =
+            evaluated(json!({"Fn::Sub": ["${A}", {"A": {"Fn::Base64": "x"}}]})).unwrap_err();
+        assert_eq!(error.path, "Fn::Sub[1].A");
+        assert_eq!(error.reason, Why::Unsupported("Fn::Base64".into()));
+
+        let error = evaluated(json!({"Fn::Sub": ["${A}", "not a map"]})).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "Fn::Sub takes a string or [string, variables]"
+        );
+        assert_eq!(
+            evaluated(json!({"Fn::GetAtt": "Table"}))
+                .unwrap_err()
+                .reason,
+            Why::Malformed("Fn::GetAtt takes [LogicalId, Attribute] or \"LogicalId.Attribute\"")
+        );
+        // A one-entry object is a call only when its key is `Ref` or `Fn::*`:
+        // anything else is data, which is no string.
+        let error = evaluated(json!({"Name": "x"})).unwrap_err();
+        assert_eq!(
+            (error.reason, error.left),
+            (Why::NotAString, json!({"Name": "x"}))
         );
     }
 

@@ -89,6 +89,19 @@ impl DiffOutcome {
     }
 }
 
+/// What `--fail-on` blocked ([`DiffOutcome::violations`]), for stderr: each
+/// kind, then its reasons indented, one a line.
+pub fn render_blocked(blocked: &[(FailOn, Vec<String>)]) -> String {
+    let mut out = String::new();
+    for (kind, reasons) in blocked {
+        out.push_str(&format!("blocked by --fail-on {}:\n", kind.name()));
+        for reason in reasons {
+            out.push_str(&format!("  {reason}\n"));
+        }
+    }
+    out
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DiffCommandError {
     /// The command line names nothing to compare; the CLI exits 64.

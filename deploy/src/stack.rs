@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::TemplateStage;
 use sha2::{Digest, Sha256};
+use upstack_cfn::intrinsic::{PseudoValues, ResourceNames};
 
 use crate::aws::{CallError, call};
 
@@ -302,6 +303,9 @@ pub struct StackResource {
     pub physical_id: Option<String>,
     pub resource_type: String,
     pub status: String,
+    /// The stack's ARN, which DescribeStackResources gives with each
+    /// resource (`AWS::StackId` for whoever evaluates the template).
+    pub stack_id: Option<String>,
 }
 
 /// DescribeStackResources of the stack (its ARN or name). The one call of it.
@@ -323,9 +327,74 @@ pub async fn resources(client: &Client, stack: &str) -> Result<Vec<StackResource
                     .resource_status()
                     .map(|status| status.as_str().to_owned())
                     .unwrap_or_default(),
+                stack_id: resource.stack_id().map(str::to_owned),
             })
         })
         .collect())
+}
+
+/// A deployed stack as a template's values are evaluated against it: the
+/// template its resources were made from, its resources
+/// (DescribeStackResources), and the pseudo parameters of its account and
+/// region. Drift reads it with the deployed template; `invoke` with the
+/// synthesized one, which the manifest pins to what was deployed.
+#[derive(Debug, Clone)]
+pub struct DeployedStack {
+    pub template: serde_json::Value,
+    pub resources: Vec<StackResource>,
+    pub pseudo: PseudoValues,
+}
+
+impl DeployedStack {
+    /// `template`'s stack `stack` (name or ID), its resources listed once.
+    pub async fn read(
+        client: &Client,
+        stack: &str,
+        template: serde_json::Value,
+        pseudo: PseudoValues,
+    ) -> Result<DeployedStack, CallError> {
+        Ok(DeployedStack {
+            template,
+            resources: resources(client, stack).await?,
+            pseudo,
+        })
+    }
+
+    /// The physical ID of a logical ID, when CloudFormation created it.
+    pub fn physical_id(&self, logical_id: &str) -> Option<&str> {
+        self.resources
+            .iter()
+            .find(|resource| resource.logical_id == logical_id)
+            .and_then(|resource| resource.physical_id.as_deref())
+            .filter(|id| !id.is_empty())
+    }
+
+    /// The stack's ARN, as its resources name it (`None` without resources).
+    pub fn stack_id(&self) -> Option<&str> {
+        self.resources
+            .iter()
+            .find_map(|resource| resource.stack_id.as_deref())
+    }
+}
+
+/// What `Ref` and `Fn::GetAtt` of the stack's resources return: their
+/// physical IDs, and the attributes `upstack_cfn::attributes` derives from
+/// them.
+impl ResourceNames for DeployedStack {
+    fn reference(&self, logical_id: &str) -> Option<String> {
+        self.physical_id(logical_id).map(str::to_owned)
+    }
+
+    fn attribute(&self, logical_id: &str, attribute: &str) -> Option<String> {
+        let resource = &self.template["Resources"][logical_id];
+        upstack_cfn::attributes::derived(
+            resource["Type"].as_str()?,
+            self.physical_id(logical_id)?,
+            attribute,
+            resource["Properties"]["Path"].as_str(),
+            &self.pseudo,
+        )
+    }
 }
 
 /// The stack's Outputs; when there are none, the physical ids of its

@@ -140,6 +140,7 @@ fn physical_ids(template: &Json) -> Vec<StackResource> {
                 physical_id,
                 resource_type: resource_type.to_owned(),
                 status: "CREATE_COMPLETE".into(),
+                stack_id: None,
             }
         })
         .collect()

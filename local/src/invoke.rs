@@ -3,9 +3,10 @@
 //!
 //! - The function's configuration (environment, memory, timeout) comes from the
 //!   synthesized template `synth-out/<env>/template.json`; `Ref`, `Fn::GetAtt`,
-//!   `Fn::Sub` and `Fn::Join` in it are resolved against the deployed stack
-//!   (CloudFormation `DescribeStackResources`) and the account the session
-//!   checked; which function is the handler's comes from the manifest.
+//!   `Fn::Sub` and `Fn::Join` in it are evaluated by the cfn crate's one
+//!   evaluator against the deployed stack, as the one stack reader
+//!   (`upstack_deploy::stack`) lists its resources, and the account the
+//!   session checked; which function is the handler's comes from the manifest.
 //! - `--key` builds the `ObjectCreated:Put` record S3 sends for an object that
 //!   exists in the env's upload bucket (HeadObject gives size, eTag, versionId);
 //!   `--event` reads any event from a file.
@@ -23,15 +24,19 @@ use chrono::{DateTime, Datelike, SecondsFormat};
 use serde_json::{Value, json};
 use upstack_cfn::Value as CfnValue;
 use upstack_cfn::intrinsic::{
-    PseudoValues, SubPart, as_intrinsic, sub_argument, sub_parts, url_suffix_for_partition,
+    self, PseudoValues, ResourceNames, SubPart, Unresolved, Why, sub_parts,
 };
 use upstack_cfn::value::NO_VALUE;
 use upstack_cfn::{Expr, ReadError, Template};
 use upstack_cfn_resources::{lambda, s3};
 use upstack_contract::s3_key::encode_event_key;
+use upstack_deploy::aws::{CallError, call};
+use upstack_deploy::stack::DeployedStack;
 
 use upstack_project::manifest::{ManifestFunction, TEMPLATE_FILE, output_file};
-use upstack_runtime_api::{Invocation, InvocationReport, RuntimeApiError, invoke_once};
+use upstack_runtime_api::{
+    Invocation, InvocationOutcome, InvocationReport, LogStream, RuntimeApiError, invoke_once,
+};
 
 /// Lambda's defaults when the template leaves them out.
 /// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-function.html>
@@ -71,8 +76,8 @@ pub enum InvokeError {
     },
     #[error("cannot resolve {what} locally: {reason}")]
     Unresolvable { what: String, reason: String },
-    #[error("{operation} failed: {message}")]
-    Aws { operation: String, message: String },
+    #[error(transparent)]
+    Aws(#[from] CallError),
     #[error("`cargo build -p {package} --bin {handler}` failed with {status}")]
     BuildFailed {
         package: String,
@@ -336,270 +341,95 @@ fn names_resource(expr: &Expr, logical_id: &str) -> bool {
 }
 
 // ---------------------------------------------------------------------------
-// Resolving intrinsics against the deployed stack
+// The function's values, evaluated against the deployed stack
 // ---------------------------------------------------------------------------
 
-/// What the deployed stack and the caller's identity tell us.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DeployedStack {
-    pub stack_name: String,
-    pub stack_id: String,
-    pub region: String,
-    pub account_id: String,
-    pub partition: String,
-    /// Logical id -> physical id (what `Ref` returns for our resource types).
-    pub physical_ids: BTreeMap<String, String>,
-}
+/// The deployed stack's names as the handler's environment sees them.
+struct HandlerNames<'a>(&'a DeployedStack);
 
-impl DeployedStack {
-    fn url_suffix(&self) -> &'static str {
-        url_suffix_for_partition(&self.partition)
-    }
-
-    /// The pseudo parameters this stack answers, in the cfn crate's terms.
-    fn pseudo_values(&self) -> PseudoValues {
-        PseudoValues {
-            region: Some(self.region.clone()),
-            account_id: Some(self.account_id.clone()),
-            partition: Some(self.partition.clone()),
-            url_suffix: Some(self.url_suffix().to_owned()),
-            stack_name: Some(self.stack_name.clone()),
-            stack_id: Some(self.stack_id.clone()),
+impl ResourceNames for HandlerNames<'_> {
+    fn reference(&self, name: &str) -> Option<String> {
+        // Not among the cfn crate's pseudo values: CloudFormation removes a
+        // property set to it instead of giving it a value. Here it stands
+        // for the empty string.
+        if name == NO_VALUE {
+            return Some(String::new());
         }
+        self.0.reference(name)
+    }
+
+    fn attribute(&self, logical_id: &str, attribute: &str) -> Option<String> {
+        self.0.attribute(logical_id, attribute)
     }
 }
 
-/// Resolves a template value (string, number, `Ref`, `Fn::GetAtt`, `Fn::Sub`,
-/// `Fn::Join`) to the string the deployed function sees.
-pub fn resolve(
-    value: &Value,
-    template: &Template,
-    deployed: &DeployedStack,
-) -> Result<String, InvokeError> {
-    Resolver::new(template, deployed).resolve(value)
+/// The string the deployed function sees for `value` (a literal, `Ref`,
+/// `Fn::GetAtt`, `Fn::Sub`, `Fn::Join`), by the cfn crate's evaluator.
+fn evaluate(value: &Value, stack: &DeployedStack) -> Result<String, InvokeError> {
+    intrinsic::evaluate(value, &stack.pseudo, &HandlerNames(stack))
+        .map_err(|unresolved| unevaluated(value, &unresolved, stack))
 }
 
-/// The function's environment with every value resolved.
-pub fn resolved_environment(
+/// Why `value` could not be evaluated, in terms of the stack invoke runs against.
+fn unevaluated(value: &Value, unresolved: &Unresolved, stack: &DeployedStack) -> InvokeError {
+    let stack_name = stack.pseudo.stack_name.as_deref().unwrap_or_default();
+    let not_deployed =
+        |name: &str| format!("stack {stack_name} has no resource {name} (deploy the env first?)");
+    let reason = match &unresolved.reason {
+        Why::UnknownName(name) if name.starts_with("AWS::") => {
+            format!("{name} is not a pseudo parameter invoke knows")
+        }
+        Why::UnknownName(name) => not_deployed(name),
+        Why::UnknownAttribute {
+            logical_id,
+            attribute,
+        } => match stack.template["Resources"][logical_id]["Type"].as_str() {
+            None => format!("the template has no resource {logical_id}"),
+            Some(_) if stack.physical_id(logical_id).is_none() => not_deployed(logical_id),
+            Some(resource_type) => {
+                format!("{resource_type}.{attribute} is not an attribute invoke can derive")
+            }
+        },
+        Why::Unsupported(function) => format!("{function} is not supported by invoke"),
+        other => other.to_string(),
+    };
+    let inside = if unresolved.path.is_empty() {
+        String::new()
+    } else {
+        format!(" (at {}: {})", unresolved.path, unresolved.left)
+    };
+    InvokeError::Unresolvable {
+        what: format!("{value}{inside}"),
+        reason,
+    }
+}
+
+/// The function's environment with every value evaluated.
+fn environment(
     function: &TemplateFunction,
-    template: &Template,
-    deployed: &DeployedStack,
+    stack: &DeployedStack,
 ) -> Result<BTreeMap<String, String>, InvokeError> {
-    Resolver::new(template, deployed).environment(function)
+    function
+        .environment
+        .iter()
+        .map(|(name, value)| {
+            evaluate(value, stack)
+                .map(|evaluated| (name.clone(), evaluated))
+                .map_err(|error| match error {
+                    InvokeError::Unresolvable { what, reason } => InvokeError::Unresolvable {
+                        what: format!("{}: {name} = {what}", function.logical_id),
+                        reason,
+                    },
+                    other => other,
+                })
+        })
+        .collect()
 }
 
 fn unresolvable(value: &Value, reason: &str) -> InvokeError {
     InvokeError::Unresolvable {
         what: value.to_string(),
         reason: reason.to_string(),
-    }
-}
-
-/// One template against one deployed stack, with the stack's pseudo
-/// parameters worked out once.
-struct Resolver<'a> {
-    template: &'a Template,
-    deployed: &'a DeployedStack,
-    pseudo: PseudoValues,
-}
-
-impl<'a> Resolver<'a> {
-    fn new(template: &'a Template, deployed: &'a DeployedStack) -> Self {
-        Resolver {
-            template,
-            deployed,
-            pseudo: deployed.pseudo_values(),
-        }
-    }
-
-    /// [`resolved_environment`].
-    fn environment(
-        &self,
-        function: &TemplateFunction,
-    ) -> Result<BTreeMap<String, String>, InvokeError> {
-        function
-            .environment
-            .iter()
-            .map(|(name, value)| {
-                self.resolve(value)
-                    .map(|resolved| (name.clone(), resolved))
-                    .map_err(|error| match error {
-                        InvokeError::Unresolvable { what, reason } => InvokeError::Unresolvable {
-                            what: format!("{}: {name} = {what}", function.logical_id),
-                            reason,
-                        },
-                        other => other,
-                    })
-            })
-            .collect()
-    }
-
-    fn resolve(&self, value: &Value) -> Result<String, InvokeError> {
-        match value {
-            Value::String(text) => Ok(text.clone()),
-            Value::Number(number) => Ok(number.to_string()),
-            Value::Bool(flag) => Ok(flag.to_string()),
-            _ => match as_intrinsic(value) {
-                Some((function, argument)) => self.call(value, function, argument),
-                None => Err(unresolvable(
-                    value,
-                    "not a string or a supported intrinsic function",
-                )),
-            },
-        }
-    }
-
-    fn call(&self, value: &Value, function: &str, argument: &Value) -> Result<String, InvokeError> {
-        match function {
-            "Ref" => {
-                let name = argument
-                    .as_str()
-                    .ok_or_else(|| unresolvable(value, "Ref takes a string"))?;
-                self.resolve_ref(name)
-            }
-            "Fn::GetAtt" => {
-                let (logical_id, attribute) = match argument {
-                    Value::Array(parts) if parts.len() == 2 => (
-                        parts[0].as_str().unwrap_or_default(),
-                        parts[1].as_str().unwrap_or_default(),
-                    ),
-                    Value::String(dotted) => match dotted.split_once('.') {
-                        Some(pair) => pair,
-                        None => return Err(unresolvable(value, "expected Logical.Attribute")),
-                    },
-                    _ => return Err(unresolvable(value, "expected [LogicalId, Attribute]")),
-                };
-                self.get_att(logical_id, attribute)
-            }
-            "Fn::Sub" => match sub_argument(argument) {
-                Some((text, variables)) => self.substitute(text, variables),
-                None if argument.get(0).is_some_and(|text| !text.is_string()) => {
-                    Err(unresolvable(value, "Fn::Sub text must be a string"))
-                }
-                None => Err(unresolvable(
-                    value,
-                    "Fn::Sub takes a string or [string, variables]",
-                )),
-            },
-            "Fn::Join" => {
-                let parts = argument.as_array().filter(|p| p.len() == 2);
-                let Some(parts) = parts else {
-                    return Err(unresolvable(value, "Fn::Join takes [delimiter, list]"));
-                };
-                let delimiter = parts[0].as_str().unwrap_or_default();
-                let items = parts[1]
-                    .as_array()
-                    .ok_or_else(|| unresolvable(value, "Fn::Join list must be a list"))?;
-                let resolved: Result<Vec<String>, _> =
-                    items.iter().map(|item| self.resolve(item)).collect();
-                Ok(resolved?.join(delimiter))
-            }
-            other => Err(unresolvable(
-                value,
-                &format!("{other} is not supported by invoke"),
-            )),
-        }
-    }
-
-    fn resolve_ref(&self, name: &str) -> Result<String, InvokeError> {
-        if let Some(value) = self.pseudo.get(name) {
-            return Ok(value.to_owned());
-        }
-        // Not among the cfn crate's pseudo values: CloudFormation removes a
-        // property set to it instead of giving it a value. Here it stands
-        // for the empty string.
-        if name == NO_VALUE {
-            return Ok(String::new());
-        }
-        self.deployed
-            .physical_ids
-            .get(name)
-            .cloned()
-            .ok_or_else(|| InvokeError::Unresolvable {
-                what: format!("Ref {name}"),
-                reason: format!(
-                    "stack {} has no resource {name} (deploy the env first?)",
-                    self.deployed.stack_name
-                ),
-            })
-    }
-
-    /// The `Fn::GetAtt` attributes our handlers' environments use, derived from
-    /// the physical id the way CloudFormation documents each return value.
-    fn get_att(&self, logical_id: &str, attribute: &str) -> Result<String, InvokeError> {
-        let what = format!("Fn::GetAtt {logical_id}.{attribute}");
-        let resource_type = self
-            .template
-            .resources
-            .get(logical_id)
-            .map(|entry| entry.type_name.as_str())
-            .ok_or_else(|| InvokeError::Unresolvable {
-                what: what.clone(),
-                reason: "no such resource in the template".into(),
-            })?;
-        let physical = self.resolve_ref(logical_id)?;
-        let deployed = self.deployed;
-        let (partition, region, account) =
-            (&deployed.partition, &deployed.region, &deployed.account_id);
-        let last_segment = |text: &str| text.rsplit(['/', ':']).next().unwrap_or(text).to_string();
-        let value = match (resource_type, attribute) {
-            ("AWS::SNS::Topic", "TopicArn") => physical,
-            ("AWS::SNS::Topic", "TopicName") => last_segment(&physical),
-            ("AWS::SQS::Queue", "QueueUrl") => physical,
-            ("AWS::SQS::Queue", "QueueName") => last_segment(&physical),
-            ("AWS::SQS::Queue", "Arn") => format!(
-                "arn:{partition}:sqs:{region}:{account}:{}",
-                last_segment(&physical)
-            ),
-            ("AWS::DynamoDB::Table", "Arn") => {
-                format!("arn:{partition}:dynamodb:{region}:{account}:table/{physical}")
-            }
-            ("AWS::S3::Bucket", "Arn") => format!("arn:{partition}:s3:::{physical}"),
-            ("AWS::S3::Bucket", "DomainName") => {
-                format!("{physical}.s3.{}", deployed.url_suffix())
-            }
-            ("AWS::Lambda::Function", "Arn") => {
-                format!("arn:{partition}:lambda:{region}:{account}:function:{physical}")
-            }
-            ("AWS::KMS::Key", "Arn") => {
-                format!("arn:{partition}:kms:{region}:{account}:key/{physical}")
-            }
-            ("AWS::KMS::Key", "KeyId") => physical,
-            _ => {
-                return Err(InvokeError::Unresolvable {
-                    what,
-                    reason: format!(
-                        "{resource_type}.{attribute} is not an attribute invoke can derive"
-                    ),
-                });
-            }
-        };
-        Ok(value)
-    }
-
-    /// `Fn::Sub`: `${Name}`, `${Logical.Attribute}`, `${!Literal}`, split by
-    /// the cfn crate's parser, the one validate and diff use.
-    fn substitute(
-        &self,
-        text: &str,
-        variables: Option<&serde_json::Map<String, Value>>,
-    ) -> Result<String, InvokeError> {
-        let mut out = String::with_capacity(text.len());
-        for part in sub_parts(text) {
-            match part {
-                SubPart::Literal(literal) => out.push_str(&literal),
-                SubPart::Var(name) => {
-                    if let Some(value) = variables.and_then(|v| v.get(name)) {
-                        out.push_str(&self.resolve(value)?);
-                    } else if let Some((logical_id, attribute)) = name.split_once('.') {
-                        out.push_str(&self.get_att(logical_id, attribute)?);
-                    } else {
-                        out.push_str(&self.resolve_ref(name)?);
-                    }
-                }
-            }
-        }
-        Ok(out)
     }
 }
 
@@ -644,9 +474,6 @@ pub struct InvokeRequest {
     /// Run this binary instead of building the handler.
     pub binary: Option<PathBuf>,
     pub target: InvokeTarget,
-    /// Extra variables for the handler process, over the function's own
-    /// (e.g. `AWS_ENDPOINT_URL` to send its AWS calls to an emulator).
-    pub handler_environment: BTreeMap<String, String>,
     /// The caller's clock (`Ctx::now` in the CLI): when the S3 event says the
     /// object was put, so a test can fix it.
     pub now: SystemTime,
@@ -660,6 +487,66 @@ pub struct InvokeOutput {
     pub report: InvocationReport,
 }
 
+fn millis(duration: Option<Duration>) -> String {
+    duration.map_or_else(
+        || "-".to_string(),
+        |d| format!("{:.1} ms", d.as_secs_f64() * 1000.0),
+    )
+}
+
+/// What `invoke` prints: a header, the logs, then the response or the error.
+pub fn render(handler: &str, output: &InvokeOutput) -> String {
+    let report = &output.report;
+    let mut out = format!(
+        "invoke {handler} as {} (request {})\n  init {}, duration {}\n",
+        output.function_name,
+        report.request_id,
+        millis(report.init_duration),
+        millis(report.duration)
+    );
+    out.push_str("--- logs ---\n");
+    for line in &report.logs {
+        let stream = match line.stream {
+            LogStream::Stdout => "out",
+            LogStream::Stderr => "err",
+        };
+        out.push_str(&format!("{stream} | {}\n", line.text));
+    }
+    match &report.outcome {
+        InvocationOutcome::Response(body) => {
+            out.push_str("--- response ---\n");
+            let pretty = serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .and_then(|value| serde_json::to_string_pretty(&value).ok())
+                .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
+            out.push_str(&pretty);
+            out.push('\n');
+        }
+        InvocationOutcome::Error {
+            phase,
+            error_type,
+            error_message,
+            ..
+        } => {
+            out.push_str(&format!(
+                "--- error ({phase}) ---\n{error_type}: {error_message}\n"
+            ));
+        }
+        InvocationOutcome::TimedOut { phase, after } => {
+            out.push_str(&format!(
+                "--- timed out ({phase}) ---\nno answer after {} s\n",
+                after.as_secs()
+            ));
+        }
+        InvocationOutcome::Exited { phase, status } => {
+            out.push_str(&format!(
+                "--- exited ({phase}) ---\nthe process ended without answering: {status}\n"
+            ));
+        }
+    }
+    out
+}
+
 fn read_json(path: &Path) -> Result<Value, InvokeError> {
     let text = std::fs::read_to_string(path).map_err(|source| InvokeError::Read {
         path: path.to_path_buf(),
@@ -669,18 +556,6 @@ fn read_json(path: &Path) -> Result<Value, InvokeError> {
         path: path.to_path_buf(),
         source,
     })
-}
-
-type SdkError<E> =
-    aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>;
-
-fn aws_error<E: std::error::Error + 'static>(
-    operation: &str,
-) -> impl FnOnce(SdkError<E>) -> InvokeError + '_ {
-    move |error| InvokeError::Aws {
-        operation: operation.to_string(),
-        message: aws_smithy_types::error::display::DisplayErrorContext(&error).to_string(),
-    }
 }
 
 /// Builds the handler for the host with the workspace's cargo and returns the binary.
@@ -713,6 +588,24 @@ pub fn build_host_binary(workspace_root: &Path, handler: &str) -> Result<PathBuf
 /// Resolves the function against the deployed stack, builds the event, runs
 /// the handler once.
 pub async fn invoke(request: InvokeRequest) -> Result<InvokeOutput, InvokeError> {
+    run(request, BTreeMap::new()).await
+}
+
+/// [`invoke`], with `handler_environment` over the function's variables: a
+/// test's emulator is in its SDK configuration, not in the environment the
+/// handler inherits (`AWS_ENDPOINT_URL`).
+#[cfg(feature = "test-util")]
+pub async fn invoke_with_handler_environment(
+    request: InvokeRequest,
+    handler_environment: BTreeMap<String, String>,
+) -> Result<InvokeOutput, InvokeError> {
+    run(request, handler_environment).await
+}
+
+async fn run(
+    request: InvokeRequest,
+    handler_environment: BTreeMap<String, String>,
+) -> Result<InvokeOutput, InvokeError> {
     let template_name = output_file(&request.env, TEMPLATE_FILE);
     let template = Template::from_json_str(&request.template_json).map_err(|source| {
         InvokeError::Template {
@@ -728,45 +621,27 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeOutput, InvokeError>
         region,
         account_id,
     } = request.target.clone();
-    let stack_name = request.stack_name.clone();
-    let partition = upstack_cfn::intrinsic::partition_for_region(&region).to_string();
+    // The template's resource types, for the attributes derived from them,
+    // as the JSON the evaluator walks.
+    let template_json =
+        serde_json::from_str(&request.template_json).map_err(|source| InvokeError::Json {
+            path: PathBuf::from(&template_name),
+            source,
+        })?;
+    let pseudo = PseudoValues::for_region(&region)
+        .with_account_id(&account_id)
+        .with_stack_name(&request.stack_name);
+    let mut stack =
+        DeployedStack::read(&cloudformation, &request.stack_name, template_json, pseudo).await?;
+    stack.pseudo.stack_id = stack.stack_id().map(str::to_owned);
 
-    let described = cloudformation
-        .describe_stack_resources()
-        .stack_name(&stack_name)
-        .send()
-        .await
-        .map_err(aws_error("cloudformation:DescribeStackResources"))?;
-    let mut deployed = DeployedStack {
-        stack_name: stack_name.clone(),
-        region: region.clone(),
-        account_id: account_id.clone(),
-        partition,
-        ..Default::default()
-    };
-    for resource in described.stack_resources() {
-        if deployed.stack_id.is_empty() {
-            deployed.stack_id = resource.stack_id().unwrap_or_default().to_string();
-        }
-        if let (Some(logical), Some(physical)) = (
-            resource.logical_resource_id(),
-            resource.physical_resource_id(),
-        ) {
-            deployed
-                .physical_ids
-                .insert(logical.to_string(), physical.to_string());
-        }
-    }
-
-    let resolver = Resolver::new(&template, &deployed);
-    let environment = resolver.environment(&function)?;
+    let environment = environment(&function, &stack)?;
     let function_name = match &function.function_name {
-        Some(name) => resolver.resolve(name)?,
-        None => deployed
-            .physical_ids
-            .get(&function.logical_id)
-            .cloned()
-            .unwrap_or_else(|| function.logical_id.clone()),
+        Some(name) => evaluate(name, &stack)?,
+        None => stack
+            .physical_id(&function.logical_id)
+            .unwrap_or(&function.logical_id)
+            .to_owned(),
     };
 
     let event = match &request.event {
@@ -776,23 +651,23 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeOutput, InvokeError>
                 Some(bucket) => bucket.clone(),
                 None => {
                     let logical = upload_bucket(&template, &template_name, &function.logical_id)?;
-                    resolver.resolve_ref(&logical)?
+                    stack
+                        .physical_id(&logical)
+                        .map(str::to_owned)
+                        .ok_or_else(|| InvokeError::Unresolvable {
+                            what: format!("Ref {logical}"),
+                            reason: format!(
+                                "stack {} has no resource {logical} (deploy the env first?)",
+                                request.stack_name
+                            ),
+                        })?
                 }
             };
-            let head = s3
-                .head_object()
-                .bucket(&bucket)
-                .key(key)
-                .send()
-                .await
-                .map_err(aws_error("s3:HeadObject"))
-                .map_err(|error| match error {
-                    InvokeError::Aws { operation, message } => InvokeError::Aws {
-                        operation: format!("{operation} s3://{bucket}/{key}"),
-                        message,
-                    },
-                    other => other,
-                })?;
+            let head = call(
+                &format!("s3:HeadObject s3://{bucket}/{key}"),
+                s3.head_object().bucket(&bucket).key(key).send(),
+            )
+            .await?;
             let facts = ObjectFacts {
                 bucket,
                 key: key.clone(),
@@ -816,7 +691,7 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeOutput, InvokeError>
         None => build_host_binary(&request.workspace_root, &request.function.handler)?,
     };
     let mut process_environment = environment.clone();
-    process_environment.extend(request.handler_environment.clone());
+    process_environment.extend(handler_environment);
     let report = invoke_once(Invocation {
         binary,
         function_name: function_name.clone(),
@@ -839,6 +714,9 @@ pub async fn invoke(request: InvokeRequest) -> Result<InvokeOutput, InvokeError>
 
 #[cfg(test)]
 mod tests {
+    use upstack_deploy::stack::StackResource;
+    use upstack_runtime_api::{LogLine, Phase};
+
     use super::*;
 
     #[test]
@@ -960,27 +838,51 @@ mod tests {
         })
     }
 
-    fn deployed() -> DeployedStack {
+    /// The stack as `upstack_deploy::stack` reads it: `physical_ids` listed
+    /// by DescribeStackResources for the resources of `template`.
+    fn stack_of(template: &Value, physical_ids: &[(&str, &str)]) -> DeployedStack {
+        let arn = "arn:aws:cloudformation:eu-west-1:123456789012:stack/upstack-dev/1";
+        let resources = physical_ids
+            .iter()
+            .map(|(logical_id, physical_id)| StackResource {
+                logical_id: (*logical_id).to_owned(),
+                physical_id: Some((*physical_id).to_owned()),
+                resource_type: template["Resources"][logical_id]["Type"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                status: "CREATE_COMPLETE".to_owned(),
+                stack_id: Some(arn.to_owned()),
+            })
+            .collect();
         DeployedStack {
-            stack_name: "upstack-dev".into(),
-            stack_id: "arn:aws:cloudformation:eu-west-1:123456789012:stack/upstack-dev/1".into(),
-            region: "eu-west-1".into(),
-            account_id: "123456789012".into(),
-            partition: "aws".into(),
-            physical_ids: BTreeMap::from([
-                ("Uploads".into(), "upstack-dev-uploads-1a2b".into()),
-                ("Table".into(), "upstack-dev-table".into()),
-                (
-                    "Alerts".into(),
-                    "arn:aws:sns:eu-west-1:123456789012:upstack-dev-alerts".into(),
-                ),
-                (
-                    "Events".into(),
-                    "https://sqs.eu-west-1.amazonaws.com/123456789012/upstack-dev-events.fifo"
-                        .into(),
-                ),
-            ]),
+            template: template.clone(),
+            resources,
+            pseudo: PseudoValues {
+                stack_id: Some(arn.to_owned()),
+                ..PseudoValues::for_region("eu-west-1")
+                    .with_account_id("123456789012")
+                    .with_stack_name("upstack-dev")
+            },
         }
+    }
+
+    fn deployed(template: &Value) -> DeployedStack {
+        stack_of(
+            template,
+            &[
+                ("Uploads", "upstack-dev-uploads-1a2b"),
+                ("Table", "upstack-dev-table"),
+                (
+                    "Alerts",
+                    "arn:aws:sns:eu-west-1:123456789012:upstack-dev-alerts",
+                ),
+                (
+                    "Events",
+                    "https://sqs.eu-west-1.amazonaws.com/123456789012/upstack-dev-events.fifo",
+                ),
+            ],
+        )
     }
 
     /// The manifest entry synth writes for `handler` (logical ID by the stack's rule).
@@ -1035,16 +937,23 @@ mod tests {
         );
     }
 
+    /// Each kind of value the stack's environments hold, evaluated by the
+    /// cfn crate against the stack's resources: `Fn::GetAtt` derived from the
+    /// template's resource type and the physical ID (either form), `Fn::Sub`
+    /// with a variables map and an escape, `Fn::Join`, `AWS::NoValue`.
     #[test]
-    fn resolves_refs_attributes_subs_and_joins() {
-        let template = template();
+    fn evaluates_refs_attributes_subs_and_joins() {
+        let mut json = template_json();
+        json["Resources"]["NotifyFunction"]["Properties"]["Environment"]["Variables"]["NONE"] =
+            json!({ "Fn::Join": ["", ["x", { "Ref": "AWS::NoValue" }]] });
         let notify = find_function(
-            &template,
+            &typed(&json),
             "t.json",
             &manifest_function("notify", "NotifyFunction"),
         )
         .unwrap();
-        let environment = resolved_environment(&notify, &template, &deployed()).unwrap();
+        let stack = deployed(&json);
+        let environment = environment(&notify, &stack).unwrap();
         assert_eq!(environment["TABLE_NAME"], "upstack-dev-table");
         assert_eq!(
             environment["TOPIC_ARN"],
@@ -1065,20 +974,19 @@ mod tests {
             "eu-west-1-upstack-dev-table-${Literal}"
         );
         assert_eq!(environment["JOINED"], "aws:x");
-        let name = resolve(
-            notify.function_name.as_ref().unwrap(),
-            &template,
-            &deployed(),
-        )
-        .unwrap();
+        assert_eq!(environment["NONE"], "x");
+        let name = evaluate(notify.function_name.as_ref().unwrap(), &stack).unwrap();
         assert_eq!(name, "upstack-dev-notify");
     }
 
+    /// What the evaluator leaves is reported in invoke's terms: the
+    /// variable, the call and where it is, and why (not deployed yet, not
+    /// derivable, not supported).
     #[test]
-    fn unresolvable_values_name_the_variable_and_the_reason() {
+    fn unevaluated_values_name_the_variable_and_the_reason() {
         let mut json = template_json();
         json["Resources"]["NotifyFunction"]["Properties"]["Environment"]["Variables"]["X"] =
-            json!({ "Fn::ImportValue": "shared-table" });
+            json!({ "Fn::Join": ["/", ["a", { "Fn::ImportValue": "shared-table" }]] });
         let template = typed(&json);
         let notify = find_function(
             &template,
@@ -1086,74 +994,48 @@ mod tests {
             &manifest_function("notify", "NotifyFunction"),
         )
         .unwrap();
-        let error = resolved_environment(&notify, &template, &deployed())
+        let error = environment(&notify, &deployed(&json))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            r#"cannot resolve NotifyFunction: X = {"Fn::Join":["/",["a",{"Fn::ImportValue":"shared-table"}]]} (at Fn::Join[1][1]: {"Fn::ImportValue":"shared-table"}) locally: Fn::ImportValue is not supported by invoke"#
+        );
+
+        let mut not_deployed = deployed(&json);
+        not_deployed
+            .resources
+            .retain(|resource| resource.logical_id != "Table");
+        let error = evaluate(&json!({ "Ref": "Table" }), &not_deployed)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            r#"cannot resolve {"Ref":"Table"} locally: stack upstack-dev has no resource Table (deploy the env first?)"#
+        );
+        let error = evaluate(&json!({ "Fn::Sub": "${Table.Arn}" }), &not_deployed)
             .unwrap_err()
             .to_string();
         assert!(
-            error.contains("NotifyFunction: X = ")
-                && error.contains("Fn::ImportValue is not supported"),
+            error.ends_with("stack upstack-dev has no resource Table (deploy the env first?)"),
             "{error}"
         );
-
-        let mut not_deployed = deployed();
-        not_deployed.physical_ids.remove("Table");
-        let error = resolve(&json!({ "Ref": "Table" }), &template, &not_deployed)
-            .unwrap_err()
-            .to_string();
+        let error = evaluate(
+            &json!({ "Fn::GetAtt": ["Alerts", "Owner"] }),
+            &deployed(&json),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
-            error.contains("stack upstack-dev has no resource Table"),
+            error.ends_with("AWS::SNS::Topic.Owner is not an attribute invoke can derive"),
             "{error}"
         );
-    }
-
-    /// `Fn::Sub` as CloudFormation reads it (the cfn crate's parser): names are
-    /// trimmed (cfn-lint's maintainers confirmed `${ Name.Attr}` deploys,
-    /// aws-cloudformation/cfn-lint#236), and an unclosed `${` is literal text
-    /// (cfn-lint matches only closed `${...}`, and the CDK's cfn-include
-    /// keeps `DoesNotExist${DoesNotExist` as is).
-    #[test]
-    fn sub_trims_names_and_keeps_an_unclosed_placeholder() {
-        let template = template();
-        let resolved = |value: Value| resolve(&value, &template, &deployed());
-        assert_eq!(
-            resolved(json!({ "Fn::Sub": "${ AWS::Region }/${ Table.Arn }/${Table" })).unwrap(),
-            "eu-west-1/arn:aws:dynamodb:eu-west-1:123456789012:table/upstack-dev-table/${Table"
-        );
-        assert_eq!(
-            resolved(json!({ "Fn::Sub": ["${ Name }", { "Name": "x" }] })).unwrap(),
-            "x"
-        );
-        // The variable map is optional in the list form too.
-        assert_eq!(
-            resolved(json!({ "Fn::Sub": ["${AWS::StackId}"] })).unwrap(),
-            "arn:aws:cloudformation:eu-west-1:123456789012:stack/upstack-dev/1"
-        );
-        let error = resolved(json!({ "Fn::Sub": ["${A}", "not a map"] }))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            error.ends_with("Fn::Sub takes a string or [string, variables]"),
-            "{error}"
-        );
-    }
-
-    /// A one-entry object is a call only when its key is `Ref` or `Fn::*`;
-    /// anything else is data, which no environment variable can hold.
-    #[test]
-    fn only_ref_and_fn_keys_are_intrinsics() {
-        let error = resolve(&json!({ "Name": "x" }), &template(), &deployed())
+        let error = evaluate(&json!({ "Name": "x" }), &deployed(&json))
             .unwrap_err()
             .to_string();
         assert_eq!(
             error,
             r#"cannot resolve {"Name":"x"} locally: not a string or a supported intrinsic function"#
-        );
-        let error = resolve(&json!({ "Fn::Base64": "x" }), &template(), &deployed())
-            .unwrap_err()
-            .to_string();
-        assert!(
-            error.ends_with("Fn::Base64 is not supported by invoke"),
-            "{error}"
         );
     }
 
@@ -1237,12 +1119,17 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         let text = std::fs::read_to_string(root.join("synth-out/dev/template.json")).unwrap();
         let template = Template::from_json_str(&text).unwrap();
-        let mut deployed = deployed();
-        deployed.physical_ids = template
+        let json: Value = serde_json::from_str(&text).unwrap();
+        let physical_ids: Vec<(String, String)> = template
             .resources
             .keys()
             .map(|id| (id.clone(), format!("physical-{id}")))
             .collect();
+        let physical_ids: Vec<(&str, &str)> = physical_ids
+            .iter()
+            .map(|(id, physical)| (id.as_str(), physical.as_str()))
+            .collect();
+        let deployed = stack_of(&json, &physical_ids);
         let manifest = upstack_project::manifest::load(root, "dev").unwrap();
         for handler in upstack_contract::handler::ALL {
             let entry = manifest.function(handler).unwrap();
@@ -1254,7 +1141,7 @@ mod tests {
             )
             .unwrap();
             assert_eq!(bucket, "UploadBucket", "{handler}");
-            let environment = resolved_environment(&function, &template, &deployed).unwrap();
+            let environment = environment(&function, &deployed).unwrap();
             assert_eq!(
                 environment.get("APP_ENV").map(String::as_str),
                 Some("dev"),
@@ -1263,11 +1150,51 @@ mod tests {
         }
     }
 
+    fn output(outcome: InvocationOutcome) -> InvokeOutput {
+        InvokeOutput {
+            function_name: "upstack-dev-notify".into(),
+            event: serde_json::json!({}),
+            environment: BTreeMap::new(),
+            report: InvocationReport {
+                request_id: "8f5e2a4c-0000-4000-8000-000000000001".into(),
+                outcome,
+                init_duration: Some(Duration::from_micros(12_345)),
+                duration: Some(Duration::from_micros(45_600)),
+                logs: vec![
+                    LogLine {
+                        stream: LogStream::Stdout,
+                        text: r#"{"level":"INFO","message":"notified"}"#.into(),
+                    },
+                    LogLine {
+                        stream: LogStream::Stderr,
+                        text: "warning: slow SNS".into(),
+                    },
+                ],
+            },
+        }
+    }
+
     #[test]
-    fn partitions_follow_the_region() {
-        use upstack_cfn::intrinsic::partition_for_region;
-        assert_eq!(partition_for_region("eu-west-1"), "aws");
-        assert_eq!(partition_for_region("cn-north-1"), "aws-cn");
-        assert_eq!(partition_for_region("us-gov-west-1"), "aws-us-gov");
+    fn response_snapshot() {
+        // Keys already sorted: the rendering is the same whether or not
+        // serde_json's `preserve_order` is unified into the build.
+        let body = br#"{"key":"uploads/a+b.txt","published":2}"#.to_vec();
+        insta::assert_snapshot!(render("notify", &output(InvocationOutcome::Response(body))));
+    }
+
+    #[test]
+    fn error_and_timeout_snapshots() {
+        let error = InvocationOutcome::Error {
+            phase: Phase::Invoke,
+            error_type: "Permanent".into(),
+            error_message: "object uploads/x was deleted".into(),
+            body: Vec::new(),
+        };
+        insta::assert_snapshot!("error", render("notify", &output(error)));
+        let timeout = InvocationOutcome::TimedOut {
+            phase: Phase::Invoke,
+            after: Duration::from_secs(30),
+        };
+        insta::assert_snapshot!("timeout", render("notify", &output(timeout)));
     }
 }

@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use upstack_contract::Architecture;
-use upstack_local::invoke::{EventSource, InvokeRequest, InvokeTarget, invoke};
+use upstack_local::invoke::{
+    EventSource, InvokeRequest, InvokeTarget, invoke, invoke_with_handler_environment,
+};
 use upstack_project::manifest::ManifestFunction;
 use upstack_runtime_api::InvocationOutcome;
 use upstack_test_support::{ACCOUNT_ID, MotoServer, REGION, echo_bootstrap};
@@ -111,7 +113,6 @@ fn request(
             region: REGION.into(),
             account_id: ACCOUNT_ID.into(),
         },
-        handler_environment: BTreeMap::new(),
         now: now(),
     }
 }
@@ -161,11 +162,11 @@ async fn invoke_with_key_sends_the_s3_event_and_the_deployed_environment() {
 
     let workspace = tempfile::tempdir().unwrap();
     let binary = echo_bootstrap(workspace.path());
-    let mut request = request(&sdk_config, EventSource::S3Key(key.into()), binary);
-    request
-        .handler_environment
-        .insert("AWS_ENDPOINT_URL".to_string(), moto.endpoint.clone());
-    let output = invoke(request).await.unwrap();
+    let request = request(&sdk_config, EventSource::S3Key(key.into()), binary);
+    let moto_endpoint = BTreeMap::from([("AWS_ENDPOINT_URL".to_owned(), moto.endpoint.clone())]);
+    let output = invoke_with_handler_environment(request, moto_endpoint)
+        .await
+        .unwrap();
 
     assert_eq!(output.function_name, "upstack-test-echo");
     assert_eq!(output.environment["TABLE_NAME"], table);
@@ -230,5 +231,6 @@ async fn missing_object_is_reported_with_its_bucket_and_key() {
         error.starts_with("s3:HeadObject s3://upstack-test-uploads"),
         "{error}"
     );
-    assert!(error.contains("/uploads/missing.txt failed"), "{error}");
+    // The one formatter of AWS errors: the operation, then AWS's answer.
+    assert!(error.contains("/uploads/missing.txt: "), "{error}");
 }

@@ -109,12 +109,7 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     // any change, 0 for none.
     let fail_on: Vec<FailOn> = args.fail_on.iter().map(|kind| (*kind).into()).collect();
     let blocked = outcome.violations(&fail_on);
-    for (kind, reasons) in &blocked {
-        eprintln!("blocked by --fail-on {}:", kind.name());
-        for reason in reasons {
-            eprintln!("  {reason}");
-        }
-    }
+    eprint!("{}", diff::render_blocked(&blocked));
     Ok(if !blocked.is_empty() {
         Outcome::Blocked
     } else if outcome.diff.is_empty() {

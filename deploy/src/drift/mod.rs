@@ -13,10 +13,10 @@ mod read;
 
 use futures_util::StreamExt;
 use serde_json::{Map, Value as Json};
-use upstack_cfn::intrinsic::{PseudoValues, ResourceNames, resolve_with};
+use upstack_cfn::intrinsic::{PseudoValues, resolve_with};
 use upstack_diff::drift::{Observed, ResourceDrift, resource_drift};
 
-use crate::stack::StackResource;
+pub use crate::stack::DeployedStack;
 
 pub use read::{Outcome, Reader, Reading, reader_for, readers};
 
@@ -55,26 +55,9 @@ impl DriftClients {
     }
 }
 
-/// A deployed stack as drift needs it: its template as CloudFormation
-/// holds it, its resources (DescribeStackResources), and the pseudo
-/// parameters of its account and region.
-#[derive(Debug, Clone)]
-pub struct DeployedStack {
-    pub template: Json,
-    pub resources: Vec<StackResource>,
-    pub pseudo: PseudoValues,
-}
-
+// What only drift asks of a deployed stack; the type and its names are the
+// stack reader's.
 impl DeployedStack {
-    /// The physical ID of a logical ID, when CloudFormation created it.
-    pub fn physical_id(&self, logical_id: &str) -> Option<&str> {
-        self.resources
-            .iter()
-            .find(|resource| resource.logical_id == logical_id)
-            .and_then(|resource| resource.physical_id.as_deref())
-            .filter(|id| !id.is_empty())
-    }
-
     /// The logical IDs of the template's resources of `resource_type`.
     pub fn of_type<'a>(&'a self, resource_type: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.template["Resources"]
@@ -96,23 +79,6 @@ impl DeployedStack {
     }
 }
 
-impl ResourceNames for DeployedStack {
-    fn reference(&self, logical_id: &str) -> Option<String> {
-        self.physical_id(logical_id).map(str::to_owned)
-    }
-
-    fn attribute(&self, logical_id: &str, attribute: &str) -> Option<String> {
-        let resource = &self.template["Resources"][logical_id];
-        upstack_cfn::attributes::derived(
-            resource["Type"].as_str()?,
-            self.physical_id(logical_id)?,
-            attribute,
-            resource["Properties"]["Path"].as_str(),
-            &self.pseudo,
-        )
-    }
-}
-
 /// The drift of the deployed stack `stack` (name or ID) whose template is
 /// `template`: its resources listed once (DescribeStackResources), then
 /// each read. Errors only when the stack's resources cannot be listed; a
@@ -124,12 +90,7 @@ pub async fn of_stack(
     template: Json,
     pseudo: PseudoValues,
 ) -> Result<Vec<ResourceDrift>, crate::aws::CallError> {
-    let resources = crate::stack::resources(cloudformation, stack).await?;
-    let deployed = DeployedStack {
-        template,
-        resources,
-        pseudo,
-    };
+    let deployed = DeployedStack::read(cloudformation, stack, template, pseudo).await?;
     Ok(read_drift(clients, &deployed).await)
 }
 
