@@ -9,5 +9,6 @@ mod cli_logs;
 mod deploy_cli;
 mod faults_cli;
 mod least_privilege;
+mod quickstart;
 mod synth_cli;
 mod synth_lint;

@@ -1,0 +1,247 @@
+//! docs/quickstart.md, run: every command of its `sh` blocks, in the doc's
+//! order, against moto, in a scratch copy of the workspace, so the doc
+//! cannot drift from what the CLI does. A command the test cannot run
+//! against an emulator is listed in [`NOT_RUN`] with the reason (and, for
+//! `bundle`, what stands in for it); a command in the doc that is neither
+//! run nor listed fails the test.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use upstack_test_support::{MotoServer, fake_zip};
+
+const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Commands of the doc this test does not run, and why.
+const NOT_RUN: [(&str, &str); 5] = [
+    (
+        "bash scripts/setup-test-tools.sh",
+        "installs the toolchain and .venv/: the test runs inside what it installed",
+    ),
+    (
+        "cargo install --path . --locked",
+        "installs this binary: the test runs the one cargo built for it",
+    ),
+    (
+        "upstack bundle --env dev",
+        "a cold arm64 build takes 20-30 minutes: zips with the records bundle writes stand in (stand_in_bundle), and `deploy --no-build` checks them as it checks real ones",
+    ),
+    (
+        "aws s3 cp README.md \"s3://$(jq -r .UploadBucketName synth-out/dev/outputs.json)/uploads/readme.md\"",
+        "needs the AWS CLI (not among the test tools): boto3 puts the same object (stand_in_upload); moto runs no Lambda function on the event",
+    ),
+    (
+        "upstack logs --env dev --since 5m --follow",
+        "follows until Ctrl-C; --follow is tested in deploy/tests/logs_moto.rs",
+    ),
+];
+
+/// What a command exits with when it does what the doc says, if not 0.
+fn expected_exit(command: &str) -> i32 {
+    if command.starts_with("upstack diff") {
+        // A new stack is a change: diff's finding code.
+        2
+    } else if command.starts_with("upstack status") {
+        // moto's CloudFormation applies a fraction of the template
+        // (deploy/tests/drift_moto.rs lists what): status reads the rest as
+        // drift, encryption among it, which needs a look (2). Its output is
+        // checked below for what does not depend on moto.
+        2
+    } else {
+        0
+    }
+}
+
+/// The commands of the doc's `sh` blocks, in order.
+fn doc_commands() -> Vec<String> {
+    let doc = std::fs::read_to_string(Path::new(REPO).join("docs/quickstart.md")).unwrap();
+    let mut commands = Vec::new();
+    let mut in_sh = false;
+    for line in doc.lines() {
+        match line.trim_start() {
+            "```sh" => in_sh = true,
+            "```" => in_sh = false,
+            text if in_sh && !text.is_empty() && !text.starts_with('#') => {
+                commands.push(text.to_owned());
+            }
+            _ => {}
+        }
+    }
+    commands
+}
+
+/// The workspace's tracked files, copied: the doc's commands write
+/// synth-out/ and target/ as they would in a user's clone.
+fn scratch_copy(dir: &Path) {
+    let listed = Command::new("git")
+        .args(["ls-files", "-z"])
+        .current_dir(REPO)
+        .output()
+        .unwrap();
+    assert!(listed.status.success());
+    for path in listed.stdout.split(|byte| *byte == 0) {
+        if path.is_empty() {
+            continue;
+        }
+        let relative = PathBuf::from(String::from_utf8(path.to_vec()).unwrap());
+        let from = Path::new(REPO).join(&relative);
+        // A file deleted in the working tree but not yet from the index.
+        if !from.is_file() {
+            continue;
+        }
+        let to = dir.join(&relative);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&from, &to).unwrap();
+    }
+}
+
+/// What `bundle --env dev` leaves for `deploy --no-build`: each function's
+/// zip and its `asset.json` record, for the key synth computed.
+fn stand_in_bundle(root: &Path) {
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("synth-out/dev/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    for function in manifest["functions"].as_array().unwrap() {
+        let handler = function["handler"].as_str().unwrap();
+        let arch = function["architecture"].as_str().unwrap();
+        let profile = function["build_profile"].as_str().unwrap();
+        let asset_key = function["asset_key"].as_str().unwrap();
+        let cargo_profile = if profile == "fast" {
+            "lambda-fast"
+        } else {
+            "lambda"
+        };
+        let dir = root
+            .join("target")
+            .join(cargo_profile)
+            .join(format!("{handler}-{arch}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let zip = fake_zip(&dir, "bootstrap");
+        let bytes = std::fs::read(&zip).unwrap();
+        let fingerprint = asset_key
+            .trim_start_matches(&format!("assets/{handler}-{arch}-"))
+            .trim_end_matches(".zip");
+        let record = serde_json::json!({
+            "handler": handler,
+            "architecture": arch,
+            "profile": profile,
+            "fingerprint": fingerprint,
+            "asset_key": asset_key,
+            "zip_sha256": upstack_deploy::assets::sha256_hex(&bytes),
+            "zip_size": bytes.len(),
+            "binary_sha256": "0".repeat(64),
+            "binary_size": 1,
+            "max_glibc": "2.34",
+        });
+        std::fs::write(dir.join("asset.json"), record.to_string()).unwrap();
+    }
+}
+
+/// `aws s3 cp README.md s3://<upload bucket>/uploads/readme.md`, with boto3
+/// from `.venv` (moto's own dependency).
+fn stand_in_upload(endpoint: &str, root: &Path) {
+    let script = r#"
+import sys, boto3
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="eu-west-1",
+                  aws_access_key_id="testing", aws_secret_access_key="testing")
+s3.put_object(Bucket="upstack-dev-uploads-123456789012-eu-west-1", Key="uploads/readme.md",
+              Body=open(sys.argv[2], "rb").read())
+"#;
+    let output = Command::new(upstack_test_support::require_venv_tool("python"))
+        .arg("-c")
+        .arg(script)
+        .arg(endpoint)
+        .arg(root.join("README.md"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn the_quickstart_runs_as_written() {
+    let commands = doc_commands();
+    assert!(commands.len() >= 10, "{commands:?}");
+    // Every listed exception is still in the doc (a stale one hides nothing).
+    for (command, _) in NOT_RUN {
+        assert!(
+            commands.iter().any(|line| line == command),
+            "NOT_RUN lists `{command}`, which docs/quickstart.md no longer has"
+        );
+    }
+    let moto = MotoServer::start();
+    let scratch = tempfile::tempdir().unwrap();
+    scratch_copy(scratch.path());
+    let mut ran = Vec::new();
+    for command in &commands {
+        if NOT_RUN.iter().any(|(listed, _)| listed == command) {
+            if command == "upstack bundle --env dev" {
+                stand_in_bundle(scratch.path());
+            }
+            if command.starts_with("aws s3 cp README.md") {
+                stand_in_upload(&moto.endpoint, scratch.path());
+            }
+            continue;
+        }
+        let arguments = command.strip_prefix("upstack ").unwrap_or_else(|| {
+            panic!(
+                "docs/quickstart.md: `{command}` is neither an upstack command this test runs \
+                 nor listed in NOT_RUN with the reason it is not run"
+            )
+        });
+        // The doc's words, split as a shell would split these (no quotes in them).
+        assert!(!arguments.contains(['"', '\'', '$', '|']), "{command}");
+        let output = Command::new(env!("CARGO_BIN_EXE_upstack"))
+            .args(arguments.split_whitespace())
+            .current_dir(scratch.path())
+            .env("AWS_ENDPOINT_URL", &moto.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "eu-west-1")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            // invoke's host build of the handler reuses this build's dependencies.
+            .env("CARGO_TARGET_DIR", Path::new(REPO).join("target"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(expected_exit(command)),
+            "`{command}`\n--- stdout\n{}\n--- stderr\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        if command.starts_with("upstack status") {
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            // Each function runs the zip deploy uploaded.
+            assert_eq!(stdout.matches("as deployed").count(), 3, "{stdout}");
+            assert!(
+                stdout.contains("upstack-dev (dev): CREATE_COMPLETE"),
+                "{stdout}"
+            );
+        }
+        ran.push(command.as_str());
+    }
+    // The walk reached the end: deployed, used and destroyed.
+    assert_eq!(
+        ran.iter()
+            .map(|command| command.split_whitespace().nth(1).unwrap())
+            .collect::<Vec<_>>(),
+        [
+            "synth",
+            "bootstrap",
+            "diff",
+            "deploy",
+            "status",
+            "invoke",
+            "logs",
+            "destroy"
+        ]
+    );
+}
