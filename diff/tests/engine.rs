@@ -929,3 +929,91 @@ fn key_order_of_either_template_does_not_change_the_diff() {
         r#"[{"Key":"k","Value":"b"},{"Key":"l","Value":"c"}]"#
     );
 }
+
+/// A type change replaces the resource because of the type alone: the
+/// `Type` line says so, and the properties of two unrelated types do not
+/// each claim to force it.
+#[test]
+fn a_type_change_is_replaced_by_the_type_not_by_its_properties() {
+    let old = one("AWS::SQS::Queue", json!({"QueueName": "a"}));
+    let new = one("AWS::SNS::Topic", json!({"TopicName": "a"}));
+    let change = &diff(old, new).resources[0];
+    assert_eq!(change.replacement, Replacement::Replace);
+    assert_eq!(change.replaced_by, ["Type"]);
+    let type_line = change
+        .changes
+        .iter()
+        .find(|line| line.path == "Type")
+        .unwrap();
+    assert_eq!(type_line.replacement, Replacement::Replace);
+    assert!(
+        change
+            .changes
+            .iter()
+            .filter(|line| line.path.starts_with("Properties."))
+            .all(|line| line.replacement == Replacement::None),
+        "{:?}",
+        change.changes
+    );
+}
+
+/// Snapshot keeps data that Delete loses: giving it up is a hazard too.
+#[test]
+fn snapshot_to_delete_loses_retention() {
+    let old = with_attrs(
+        "AWS::DynamoDB::Table",
+        json!({"DeletionPolicy": "Snapshot"}),
+    );
+    let new = with_attrs("AWS::DynamoDB::Table", json!({"DeletionPolicy": "Delete"}));
+    let change = &diff(old.clone(), new).resources[0];
+    assert!(
+        change
+            .hazards
+            .iter()
+            .any(|hazard| hazard.kind == HazardKind::RetentionRemoved),
+        "{:?}",
+        change.hazards
+    );
+    let kept = with_attrs("AWS::DynamoDB::Table", json!({"DeletionPolicy": "Retain"}));
+    let change = &diff(kept, old).resources[0];
+    assert!(
+        change
+            .hazards
+            .iter()
+            .any(|hazard| hazard.kind == HazardKind::RetentionRemoved)
+    );
+}
+
+/// An intrinsic replaced by a literal object (or the other way) is one
+/// value changed, not its keys compared with the function's name.
+#[test]
+fn an_intrinsic_and_an_object_are_compared_whole() {
+    let old = one(
+        "AWS::SQS::Queue",
+        json!({"RedrivePolicy": {"Fn::GetAtt": ["Dlq", "Arn"]}}),
+    );
+    let new = one(
+        "AWS::SQS::Queue",
+        json!({"RedrivePolicy": {"deadLetterTargetArn": "arn", "maxReceiveCount": 3}}),
+    );
+    let paths: Vec<String> = diff(old.clone(), new.clone()).resources[0]
+        .changes
+        .iter()
+        .map(|line| line.path.clone())
+        .collect();
+    assert_eq!(paths, ["Properties.RedrivePolicy"]);
+    let paths: Vec<String> = diff(new, old).resources[0]
+        .changes
+        .iter()
+        .map(|line| line.path.clone())
+        .collect();
+    assert_eq!(paths, ["Properties.RedrivePolicy"]);
+}
+
+#[test]
+fn only_types_that_hold_data_are_stateful() {
+    assert!(is_stateful("AWS::DynamoDB::Table"));
+    assert!(is_stateful("AWS::S3::Bucket"));
+    assert!(!is_stateful("AWS::SNS::Topic"));
+    assert!(!is_stateful("Custom::Unknown"));
+}
