@@ -6,5 +6,6 @@ pub mod deploy;
 pub mod destroy;
 pub mod diff;
 pub mod invoke;
+pub mod new_handler;
 pub mod status;
 pub mod synth;

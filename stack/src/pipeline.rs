@@ -14,6 +14,10 @@
 
 use upstack_contract::{env, handler, metrics, prefix, table};
 
+/// This file, relative to the workspace root: where `upstack new-handler`
+/// tells you to declare a new function.
+pub const DECLARATION_FILE: &str = file!();
+
 #[rustfmt::skip]
 pub const PIPELINE: Declaration = Declaration {
     table: Table {
