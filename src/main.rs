@@ -57,6 +57,8 @@ enum Command {
     Logs(cmd::logs::Args),
     /// Show an environment's health: alarms, queue depths, stack status, function errors and code (exit 2 when something needs a look)
     Status(cmd::status::Args),
+    /// Scaffold a handler crate in functions/NAME and print where to declare it in the pipeline
+    NewHandler(cmd::new_handler::Args),
 }
 
 fn main() -> ExitCode {
@@ -99,6 +101,7 @@ fn main() -> ExitCode {
             Command::Destroy(args) => cmd::destroy::run(args, &ctx).await,
             Command::Status(args) => cmd::status::run(args, &ctx).await,
             Command::Logs(args) => cmd::logs::run(args, &ctx).await,
+            Command::NewHandler(args) => cmd::new_handler::run(args, &ctx).await,
         }
     });
     // Don't wait for background work the command no longer needs (e.g. the

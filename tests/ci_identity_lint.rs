@@ -27,7 +27,7 @@ fn tool(name: &str) -> PathBuf {
 
 /// Both envs' identities, with `account_id` pinned as bootstrap requires.
 fn identities() -> Vec<CiIdentities> {
-    let assets = upstack_contract::handler::ALL
+    let assets = upstack_stack::pipeline::handlers()
         .iter()
         .map(|h| ((*h).to_owned(), format!("assets/{h}-arm64-00.zip")))
         .collect();

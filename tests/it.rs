@@ -6,6 +6,7 @@ mod ci_identity_lint;
 mod cli_diff;
 mod cli_diff_moto;
 mod cli_logs;
+mod customizing_recipe;
 mod deploy_cli;
 mod faults_cli;
 mod least_privilege;

@@ -12,7 +12,7 @@ const DEV: &str = include_str!("../../envs/dev.toml");
 const PROD: &str = include_str!("../../envs/prod.toml");
 
 fn assets() -> BTreeMap<String, String> {
-    upstack_contract::handler::ALL
+    upstack_stack::pipeline::handlers()
         .iter()
         .map(|h| {
             (

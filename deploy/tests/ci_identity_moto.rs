@@ -58,7 +58,7 @@ fn dev_identities() -> CiIdentities {
     assert_ne!(text, DEV, "envs/dev.toml no longer has the account_id line");
     let config = upstack_stack::config::parse("envs/dev.toml", &text).unwrap();
     assert_eq!(config.region.as_str(), REGION);
-    let assets = upstack_contract::handler::ALL
+    let assets = upstack_stack::pipeline::handlers()
         .iter()
         .map(|h| ((*h).to_owned(), format!("assets/{h}-arm64-00.zip")))
         .collect();

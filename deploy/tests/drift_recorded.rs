@@ -20,7 +20,7 @@ const PROD: &str = include_str!("../../envs/prod.toml");
 const ACCOUNT: &str = "123456789012";
 
 fn assets() -> BTreeMap<String, String> {
-    upstack_contract::handler::ALL
+    upstack_stack::pipeline::handlers()
         .iter()
         .map(|h| {
             (

@@ -1131,8 +1131,8 @@ mod tests {
             .collect();
         let deployed = stack_of(&json, &physical_ids);
         let manifest = upstack_project::manifest::load(root, "dev").unwrap();
-        for handler in upstack_contract::handler::ALL {
-            let entry = manifest.function(handler).unwrap();
+        for entry in &manifest.functions {
+            let handler = &entry.handler;
             let function = find_function(&template, "synth-out/dev/template.json", entry).unwrap();
             let bucket = upload_bucket(
                 &template,

@@ -5,4 +5,5 @@
 pub mod fingerprint;
 pub mod fsutil;
 pub mod manifest;
+pub mod new_handler;
 pub mod synth;

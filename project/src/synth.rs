@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use upstack_cfn::Template;
-use upstack_contract::{Architecture, BuildProfile, handler};
-use upstack_stack::{EnvConfig, config};
+use upstack_contract::{Architecture, BuildProfile};
+use upstack_stack::{EnvConfig, config, pipeline};
 
 use crate::fingerprint::{FingerprintError, Fingerprinter, asset_key};
 use crate::fsutil::write_atomic;
@@ -178,7 +178,7 @@ pub fn asset_keys(
 fn new_fingerprinter(workspace_root: &Path) -> Result<Fingerprinter<'_>, SynthError> {
     let mut fingerprinter =
         Fingerprinter::reading_lock_ahead(workspace_root).map_err(SynthError::Fingerprints)?;
-    fingerprinter.read_sources_ahead(&handler::ALL);
+    fingerprinter.read_sources_ahead(&pipeline::handlers());
     Ok(fingerprinter)
 }
 
@@ -199,7 +199,7 @@ fn asset_keys_with(
 ) -> Result<BTreeMap<String, String>, SynthError> {
     let arch = config.architecture.0;
     let profile = config.build_profile.0;
-    handler::ALL
+    pipeline::handlers()
         .iter()
         .map(|name| {
             let fingerprint = fingerprinter

@@ -12,7 +12,7 @@ use upstack_project::synth;
 const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
 fn assets() -> BTreeMap<String, String> {
-    upstack_contract::handler::ALL
+    upstack_stack::pipeline::handlers()
         .iter()
         .map(|h| {
             (

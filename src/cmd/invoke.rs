@@ -16,7 +16,7 @@ use crate::exit::Outcome;
 #[command(group(clap::ArgGroup::new("input").required(true).args(["key", "event"])))]
 pub struct Args {
     /// The handler to run: one of the functions the stack defines.
-    #[arg(value_parser = clap::builder::PossibleValuesParser::new(upstack_contract::handler::ALL))]
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(upstack_stack::pipeline::handlers()))]
     pub function: String,
     /// Send the ObjectCreated:Put event S3 would send for this key of the upload bucket
     #[arg(long)]

@@ -7,5 +7,6 @@ pub mod destroy;
 pub mod diff;
 pub mod invoke;
 pub mod logs;
+pub mod new_handler;
 pub mod status;
 pub mod synth;

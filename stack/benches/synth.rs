@@ -29,7 +29,7 @@ fn synth_both(assets: &BTreeMap<String, String>) -> usize {
 }
 
 fn main() {
-    let assets: BTreeMap<String, String> = upstack_contract::handler::ALL
+    let assets: BTreeMap<String, String> = upstack_stack::pipeline::handlers()
         .iter()
         .map(|h| {
             (

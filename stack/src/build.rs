@@ -14,11 +14,11 @@ use upstack_cfn::{
     Statement, Template, Value,
 };
 use upstack_cfn_resources::{dynamodb, iam, kms, lambda, logs, s3, sns, sqs};
-use upstack_contract::{env as env_var, handler, prefix, table as table_keys};
+use upstack_contract::{env as env_var, handler};
 
 use crate::config::EnvConfig;
 use crate::grants;
-use crate::model::{CLOUDWATCH_SERVICE, Endpoint, Function, Grant, KeyUse, Pipeline, Target, ids};
+use crate::model::{CLOUDWATCH_SERVICE, Endpoint, Function, Grant, KeyUse, Pipeline, Target};
 use crate::monitoring;
 use crate::naming::pascal;
 
@@ -58,7 +58,7 @@ pub type AssetKeys = BTreeMap<String, String>;
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum BuildError {
     #[error(
-        "no asset key for handler `{0}`; synth computes one per handler in upstack_contract::handler::ALL"
+        "no asset key for handler `{0}`; synth computes one per handler declared in upstack_stack::pipeline"
     )]
     MissingAsset(String),
     #[error("the dashboard body could not be serialized: {0}")]
@@ -179,13 +179,23 @@ pub fn build(
             Output::new(arn.clone()).description(format!("SNS topic {id}")),
         );
     }
-    template.add_output(
-        "EventsQueueUrl",
-        Output::new(upstack_cfn::value::reference::<String>(&queue_logical_id(
-            ids::EVENTS_QUEUE,
-        )))
-        .description("SQS FIFO queue receiving the events topic"),
-    );
+    for subscription in &pipeline.subscriptions {
+        let Endpoint::Queue(queue_id) = &subscription.endpoint else {
+            continue;
+        };
+        let fifo = pipeline.queue(queue_id).is_some_and(|queue| queue.fifo);
+        template.add_output(
+            format!("{}Url", queue_logical_id(queue_id)),
+            Output::new(upstack_cfn::value::reference::<String>(&queue_logical_id(
+                queue_id,
+            )))
+            .description(format!(
+                "SQS {}queue receiving the {} topic",
+                if fifo { "FIFO " } else { "" },
+                subscription.topic
+            )),
+        );
+    }
     for (handler_name, function) in &functions {
         template.add_output(
             format!("{}FunctionName", pascal(handler_name)),
@@ -415,11 +425,11 @@ fn add_table(
             table_name: lit(format!("{}-{}", pipeline.app, pipeline.env)),
             attribute_definitions: lit(vec![
                 Value::Lit(AttributeDefinition::new(
-                    table_keys::PARTITION_KEY,
+                    pipeline.table.partition_key,
                     AttributeType::S,
                 )),
                 Value::Lit(AttributeDefinition::new(
-                    table_keys::SORT_KEY,
+                    pipeline.table.sort_key,
                     AttributeType::S,
                 )),
             ]),
@@ -440,8 +450,8 @@ fn add_table(
                 .then_some(Value::Lit(true)),
             tags: tags!(config, dynamodb::table::Tag),
             ..dynamodb::Table::new(vec![
-                Value::Lit(KeySchema::new(table_keys::PARTITION_KEY, KeyType::Hash)),
-                Value::Lit(KeySchema::new(table_keys::SORT_KEY, KeyType::Range)),
+                Value::Lit(KeySchema::new(pipeline.table.partition_key, KeyType::Hash)),
+                Value::Lit(KeySchema::new(pipeline.table.sort_key, KeyType::Range)),
             ])
         },
         stateful(config),
@@ -579,14 +589,12 @@ fn function_environment(
     );
     for grant in &function.grants {
         match grant {
-            Grant::Publish { topic } if topic == ids::ALERTS_TOPIC => {
-                if let Some(arn) = core.topic_arns.get(topic) {
-                    vars.insert(env_var::TOPIC_ARN.to_owned(), as_json(arn));
-                }
-            }
-            Grant::Publish { topic } if topic == ids::EVENTS_TOPIC => {
-                if let Some(arn) = core.topic_arns.get(topic) {
-                    vars.insert(env_var::FIFO_TOPIC_ARN.to_owned(), as_json(arn));
+            Grant::Publish { topic } => {
+                let declared = pipeline
+                    .topic(topic)
+                    .and_then(|topic| topic.env_var.as_ref());
+                if let (Some(name), Some(arn)) = (declared, core.topic_arns.get(topic)) {
+                    vars.insert(name.clone(), as_json(arn));
                 }
             }
             Grant::TableItems { .. } => {
@@ -929,11 +937,19 @@ fn add_upload_bucket(
     );
 }
 
+/// `a`, `a and b`, `a, b and c`.
+fn in_words(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [only] => (*only).to_owned(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
 fn add_uploader_policy(template: &mut Template, pipeline: &Pipeline, core: &Core) {
     let bucket = pipeline.upload_bucket_name_sub();
     let policy = PolicyDocument::new([
-        grants::grant_put(&bucket, &[prefix::UPLOADS, prefix::DATA, prefix::PHOTOS])
-            .sid("PutIntoRoutedPrefixes"),
+        grants::grant_put(&bucket, &pipeline.routed_prefixes()).sid("PutIntoRoutedPrefixes"),
         // An SSE-KMS upload needs GenerateDataKey; a multipart one also
         // Decrypt (https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html#aws-managed-customer-managed-keys).
         Statement::allow()
@@ -950,8 +966,10 @@ fn add_uploader_policy(template: &mut Template, pipeline: &Pipeline, core: &Core
         "UploaderPolicy",
         iam::ManagedPolicy {
             description: lit(format!(
-                "Attach to people or systems that upload into the {}-{} bucket: PutObject on uploads/, data/ and photos/ only",
-                pipeline.app, pipeline.env
+                "Attach to people or systems that upload into the {}-{} bucket: PutObject on {} only",
+                pipeline.app,
+                pipeline.env,
+                in_words(&pipeline.routed_prefixes())
             )),
             ..iam::ManagedPolicy::new(policy)
         },

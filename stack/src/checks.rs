@@ -477,6 +477,7 @@ mod tests {
                 name: "app-test-alerts".into(),
                 fifo: false,
                 key,
+                env_var: None,
             }],
             queues: vec![],
             subscriptions: vec![],
@@ -502,6 +503,8 @@ mod tests {
             }],
             deploy_guard: None,
             metrics_namespace: "app/test".into(),
+            table: crate::pipeline::PIPELINE.table,
+            metrics_widgets: vec![],
         }
     }
 

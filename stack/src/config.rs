@@ -260,28 +260,21 @@ pub struct AlarmSettings {
 /// `EvaluationPeriods` × `Period` ≤ 604,800 seconds).
 pub const MAX_EVALUATION_SECONDS: i64 = 604_800;
 
-/// Per-function sizing; each handler falls back to `defaults` key by key.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Per-function sizing: `[functions.defaults]`, and `[functions.<handler>]`
+/// for any handler the pipeline declares ([`crate::pipeline::PIPELINE`]),
+/// each falling back to `defaults` key by key.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FunctionsConfig {
-    #[serde(default)]
     pub defaults: FunctionSettings,
-    #[serde(default)]
-    pub notify: FunctionOverrides,
-    #[serde(default)]
-    pub ingest: FunctionOverrides,
-    #[serde(default, rename = "photo-check")]
-    pub photo_check: FunctionOverrides,
+    /// By handler name; only declared handlers.
+    pub overrides: BTreeMap<String, FunctionOverrides>,
 }
 
 impl FunctionsConfig {
-    /// The effective settings of `handler` (one of `upstack_contract::handler::ALL`).
+    /// The effective settings of `handler`.
     pub fn settings(&self, handler: &str) -> FunctionSettings {
-        let overrides = match handler {
-            upstack_contract::handler::NOTIFY => &self.notify,
-            upstack_contract::handler::INGEST => &self.ingest,
-            upstack_contract::handler::PHOTO_CHECK => &self.photo_check,
-            _ => return self.defaults.clone(),
+        let Some(overrides) = self.overrides.get(handler) else {
+            return self.defaults.clone();
         };
         FunctionSettings {
             memory_mb: overrides
@@ -297,6 +290,60 @@ impl FunctionsConfig {
                 .clone()
                 .or_else(|| self.defaults.reserved_concurrency.clone()),
         }
+    }
+}
+
+/// The `[functions]` table's own key for the shared settings.
+const DEFAULTS_KEY: &str = "defaults";
+
+/// A key of `[functions]`: `defaults` or a declared handler. Refused while
+/// the key itself is read, so the error carries the key's path and line.
+struct FunctionKey(String);
+
+impl<'de> Deserialize<'de> for FunctionKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let key = String::deserialize(deserializer)?;
+        let handlers = crate::pipeline::handlers();
+        if key == DEFAULTS_KEY || handlers.contains(&key.as_str()) {
+            return Ok(FunctionKey(key));
+        }
+        let expected: Vec<String> = std::iter::once(DEFAULTS_KEY)
+            .chain(handlers)
+            .map(|name| format!("`{name}`"))
+            .collect();
+        // The wording serde uses for a struct's unknown field, so the
+        // message reads like every other unknown key in an env file.
+        Err(serde::de::Error::custom(format!(
+            "unknown field `{key}`, expected one of {}",
+            expected.join(", ")
+        )))
+    }
+}
+
+impl<'de> Deserialize<'de> for FunctionsConfig {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Tables;
+        impl<'de> serde::de::Visitor<'de> for Tables {
+            type Value = FunctionsConfig;
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                formatter.write_str("a table of `defaults` and one table per declared handler")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FunctionsConfig, A::Error> {
+                let mut config = FunctionsConfig::default();
+                while let Some(FunctionKey(key)) = map.next_key()? {
+                    if key == DEFAULTS_KEY {
+                        config.defaults = map.next_value()?;
+                    } else {
+                        config.overrides.insert(key, map.next_value()?);
+                    }
+                }
+                Ok(config)
+            }
+        }
+        deserializer.deserialize_map(Tables)
     }
 }
 

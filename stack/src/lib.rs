@@ -11,6 +11,7 @@ pub mod grants;
 pub mod model;
 pub mod monitoring;
 mod naming;
+pub mod pipeline;
 pub mod plan;
 // The SDK's region table lives in the lowest pure layer (cfn), where
 // pseudo-parameter resolution needs it too; re-exported for config checks.

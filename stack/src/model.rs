@@ -4,10 +4,11 @@
 //! reported in the pipeline's own terms ("route photos/ -> photo-check
 //! overlaps ...") rather than as a CloudFormation failure mid-deploy.
 
-use upstack_contract::{handler, prefix};
+use upstack_contract::handler;
 
 use crate::config::{AlarmKind, AlarmsConfig, EnvConfig};
 use crate::naming::pascal;
+use crate::pipeline::{self, Declaration, IDEMPOTENCY_ACTIONS, PIPELINE};
 
 /// The S3 event every route in this pipeline listens to.
 pub const OBJECT_CREATED: &str = "s3:ObjectCreated:*";
@@ -75,6 +76,8 @@ pub struct Topic {
     pub name: String,
     pub fifo: bool,
     pub key: KeyChoice,
+    /// Environment variable carrying its ARN to the functions that may publish to it.
+    pub env_var: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +115,31 @@ pub enum Grant {
     TableItems { actions: Vec<String> },
     /// `rekognition:DetectFaces` (no resource-level permissions).
     DetectFaces,
+}
+
+impl Grant {
+    /// The declared grant with its exact actions.
+    pub fn declared(grant: &pipeline::Grant) -> Grant {
+        match *grant {
+            pipeline::Grant::ReadObjects(prefix) => Grant::ReadObjects {
+                prefix: prefix.to_owned(),
+            },
+            pipeline::Grant::WriteObjects(prefix) => Grant::WriteObjects {
+                prefix: prefix.to_owned(),
+            },
+            pipeline::Grant::Publish(topic) => Grant::Publish {
+                topic: topic.to_owned(),
+            },
+            pipeline::Grant::TableItems(extra) => Grant::TableItems {
+                actions: IDEMPOTENCY_ACTIONS
+                    .iter()
+                    .chain(extra)
+                    .map(|action| (*action).to_owned())
+                    .collect(),
+            },
+            pipeline::Grant::DetectFaces => Grant::DetectFaces,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -306,24 +334,18 @@ pub struct Pipeline {
     pub deploy_guard: Option<CompositeAlarm>,
     /// Namespace of the handlers' EMF metrics (`upstack_contract::metrics::namespace`).
     pub metrics_namespace: String,
+    /// The table's key schema.
+    pub table: pipeline::Table,
+    /// The dashboard's widgets of the handlers' EMF metrics.
+    pub metrics_widgets: Vec<pipeline::MetricsWidget>,
 }
 
-/// Model ids of the fixed parts of this pipeline.
+/// Model ids of the declared topics and queues ([`crate::pipeline`]).
 pub mod ids {
-    pub const ALERTS_TOPIC: &str = "alerts";
-    pub const EVENTS_TOPIC: &str = "events";
-    pub const EVENTS_QUEUE: &str = "events";
-    pub const EVENTS_DLQ: &str = "events-dead-letter";
-    pub const FAILURES_QUEUE: &str = "failures";
+    pub use crate::pipeline::{
+        ALERTS as ALERTS_TOPIC, EVENTS as EVENTS_TOPIC, EVENTS_DLQ, EVENTS_QUEUE, FAILURES_QUEUE,
+    };
 }
-
-/// Item-level actions the idempotency records need (conditional put, read, update, delete).
-const IDEMPOTENCY_ACTIONS: [&str; 4] = [
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-];
 
 /// CloudWatch namespaces of the services whose metrics the alarms and the
 /// dashboard watch.
@@ -348,6 +370,12 @@ impl Metric {
 /// ingest's rejected rows. A kind with `enabled = false` is left out.
 fn standard_alarms(pipeline: &Pipeline, config: &AlarmsConfig) -> Vec<Alarm> {
     let base = format!("{}-{}", pipeline.app, pipeline.env);
+    let alarm_topics: Vec<String> = PIPELINE
+        .topics
+        .iter()
+        .filter(|topic| topic.alarms)
+        .map(|topic| topic.id.to_owned())
+        .collect();
     let mut alarms = Vec::new();
     let mut push = |kind: AlarmKind,
                     id: String,
@@ -381,7 +409,7 @@ fn standard_alarms(pipeline: &Pipeline, config: &AlarmsConfig) -> Vec<Alarm> {
             threshold: settings.threshold,
             period_seconds: settings.period_seconds,
             evaluation_periods: settings.evaluation_periods,
-            topics: vec![ids::ALERTS_TOPIC.to_owned()],
+            topics: alarm_topics.clone(),
             notify: config.notify(),
         });
     };
@@ -503,116 +531,78 @@ fn standard_deploy_guard(pipeline: &Pipeline) -> Option<CompositeAlarm> {
 }
 
 impl Pipeline {
-    /// The pipeline every environment deploys, named after `config` and `env`.
+    /// The pipeline every environment deploys ([`PIPELINE`]), named after `config` and `env`.
     pub fn for_env(env: &str, config: &EnvConfig) -> Pipeline {
+        Pipeline::declared(&PIPELINE, env, config)
+    }
+
+    /// `declaration` as one env's model: physical names from `config` and `env`.
+    pub fn declared(declaration: &Declaration, env: &str, config: &EnvConfig) -> Pipeline {
         let base = format!("{}-{env}", config.app());
-        let route = |prefix: &str, suffix: &str, function: &str| Route {
-            event: OBJECT_CREATED.to_owned(),
-            prefix: prefix.to_owned(),
-            suffix: suffix.to_owned(),
-            target: Target::Function(function.to_owned()),
-        };
-        let routes = vec![
-            route(prefix::UPLOADS, "", handler::NOTIFY),
-            route(prefix::DATA, ".csv", handler::INGEST),
-            route(prefix::DATA, ".jsonl", handler::INGEST),
-            route(prefix::PHOTOS, ".jpg", handler::PHOTO_CHECK),
-            route(prefix::PHOTOS, ".jpeg", handler::PHOTO_CHECK),
-            route(prefix::PHOTOS, ".png", handler::PHOTO_CHECK),
-        ];
-        let table = |extra: &[&str]| Grant::TableItems {
-            actions: IDEMPOTENCY_ACTIONS
-                .iter()
-                .chain(extra)
-                .map(|a| (*a).to_owned())
-                .collect(),
-        };
-        let function = |handler: &str, grants: Vec<Grant>| Function {
-            handler: handler.to_owned(),
-            name: format!("{base}-{handler}"),
-            grants,
-            on_failure_queue: ids::FAILURES_QUEUE.to_owned(),
-            log_key: KeyChoice::Stack,
-        };
-        let publish = |topic: &str| Grant::Publish {
-            topic: topic.to_owned(),
-        };
-        let read = |prefix: &str| Grant::ReadObjects {
-            prefix: prefix.to_owned(),
-        };
-        let functions = vec![
-            function(
-                handler::NOTIFY,
-                // notify reads nothing from S3: the event carries all it announces.
-                vec![
-                    publish(ids::ALERTS_TOPIC),
-                    publish(ids::EVENTS_TOPIC),
-                    table(&[]),
-                ],
-            ),
-            function(
-                handler::INGEST,
-                vec![read(prefix::DATA), table(&["dynamodb:BatchWriteItem"])],
-            ),
-            function(
-                handler::PHOTO_CHECK,
-                vec![
-                    read(prefix::PHOTOS),
-                    Grant::DetectFaces,
-                    publish(ids::ALERTS_TOPIC),
-                    table(&[]),
-                ],
-            ),
-        ];
-        let topics = vec![
-            Topic {
-                id: ids::ALERTS_TOPIC.to_owned(),
-                name: format!("{base}-alerts"),
-                fifo: false,
-                key: KeyChoice::Stack,
-            },
-            Topic {
-                id: ids::EVENTS_TOPIC.to_owned(),
-                name: format!("{base}-events.fifo"),
-                fifo: true,
-                key: KeyChoice::Stack,
-            },
-        ];
-        let queues = vec![
-            Queue {
-                id: ids::EVENTS_QUEUE.to_owned(),
-                name: format!("{base}-events.fifo"),
-                fifo: true,
-                key: KeyChoice::Stack,
-                dead_letter: Some(ids::EVENTS_DLQ.to_owned()),
-            },
-            Queue {
-                id: ids::EVENTS_DLQ.to_owned(),
-                name: format!("{base}-events-dlq.fifo"),
-                fifo: true,
-                key: KeyChoice::Stack,
-                dead_letter: None,
-            },
-            Queue {
-                id: ids::FAILURES_QUEUE.to_owned(),
-                name: format!("{base}-failures"),
-                fifo: false,
-                key: KeyChoice::Stack,
-                dead_letter: None,
-            },
-        ];
-        let mut subscriptions: Vec<Subscription> = config
-            .notification_emails
+        let fifo_suffix = |fifo: bool| if fifo { ".fifo" } else { "" };
+        let routes = declaration
+            .functions
             .iter()
-            .map(|email| Subscription {
-                topic: ids::ALERTS_TOPIC.to_owned(),
-                endpoint: Endpoint::Email(email.as_str().to_owned()),
+            .flat_map(|function| {
+                function.routes.iter().map(|route| Route {
+                    event: OBJECT_CREATED.to_owned(),
+                    prefix: route.prefix.to_owned(),
+                    suffix: route.suffix.to_owned(),
+                    target: Target::Function(function.handler.to_owned()),
+                })
             })
             .collect();
-        subscriptions.push(Subscription {
-            topic: ids::EVENTS_TOPIC.to_owned(),
-            endpoint: Endpoint::Queue(ids::EVENTS_QUEUE.to_owned()),
-        });
+        let on_failure_queue = declaration.on_failure_queue().unwrap_or_default();
+        let functions = declaration
+            .functions
+            .iter()
+            .map(|function| Function {
+                handler: function.handler.to_owned(),
+                name: format!("{base}-{}", function.handler),
+                grants: function.grants.iter().map(Grant::declared).collect(),
+                on_failure_queue: on_failure_queue.to_owned(),
+                log_key: KeyChoice::Stack,
+            })
+            .collect();
+        let topics = declaration
+            .topics
+            .iter()
+            .map(|topic| Topic {
+                id: topic.id.to_owned(),
+                name: format!("{base}-{}{}", topic.id, fifo_suffix(topic.fifo)),
+                fifo: topic.fifo,
+                key: KeyChoice::Stack,
+                env_var: topic.env_var.map(str::to_owned),
+            })
+            .collect();
+        let queues = declaration
+            .queues
+            .iter()
+            .map(|queue| Queue {
+                id: queue.id.to_owned(),
+                name: format!("{base}-{}{}", queue.name, fifo_suffix(queue.fifo)),
+                fifo: queue.fifo,
+                key: KeyChoice::Stack,
+                dead_letter: queue.dead_letter.map(str::to_owned),
+            })
+            .collect();
+        let mut subscriptions: Vec<Subscription> = declaration
+            .topics
+            .iter()
+            .filter(|topic| topic.emails)
+            .flat_map(|topic| {
+                config.notification_emails.iter().map(|email| Subscription {
+                    topic: topic.id.to_owned(),
+                    endpoint: Endpoint::Email(email.as_str().to_owned()),
+                })
+            })
+            .collect();
+        subscriptions.extend(declaration.topics.iter().filter_map(|topic| {
+            topic.queue.map(|queue| Subscription {
+                topic: topic.id.to_owned(),
+                endpoint: Endpoint::Queue(queue.to_owned()),
+            })
+        }));
         let mut pipeline = Pipeline {
             app: config.app().to_owned(),
             env: env.to_owned(),
@@ -628,6 +618,8 @@ impl Pipeline {
             alarms: Vec::new(),
             deploy_guard: None,
             metrics_namespace: upstack_contract::metrics::namespace(config.app(), env),
+            table: declaration.table,
+            metrics_widgets: declaration.dashboard.to_vec(),
         };
         pipeline.alarms = standard_alarms(&pipeline, &config.alarms);
         pipeline.deploy_guard = standard_deploy_guard(&pipeline);
@@ -703,6 +695,17 @@ impl Pipeline {
         self.routes
             .iter()
             .filter(move |route| route.target == Target::Function(handler.to_owned()))
+    }
+
+    /// Every prefix a route listens on, each once, in route order: where uploaders may write.
+    pub fn routed_prefixes(&self) -> Vec<&str> {
+        let mut prefixes: Vec<&str> = Vec::new();
+        for route in &self.routes {
+            if !prefixes.contains(&route.prefix.as_str()) {
+                prefixes.push(&route.prefix);
+            }
+        }
+        prefixes
     }
 
     /// `<app>-<env>-uploads-${AWS::AccountId}-${AWS::Region}` (an `Fn::Sub` template):

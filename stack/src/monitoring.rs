@@ -11,7 +11,6 @@ use serde::ser::SerializeSeq;
 use upstack_cfn::value::sub;
 use upstack_cfn::{ResourceOptions, Template, Value};
 use upstack_cfn_resources::cloudwatch;
-use upstack_contract::metrics as emf;
 
 use crate::config::EnvConfig;
 use crate::model::{CompositeAlarm, LAMBDA_NAMESPACE, Metric, Pipeline, SQS_NAMESPACE, Statistic};
@@ -195,6 +194,9 @@ impl Serialize for MetricLine {
     }
 }
 
+/// CloudWatch dashboards are 24 grid units wide.
+const GRID_WIDTH: u32 = 24;
+
 /// Dashboard period: 5 minutes, the alarms' default period.
 const DASHBOARD_PERIOD: i64 = 300;
 
@@ -276,65 +278,48 @@ pub fn dashboard(pipeline: &Pipeline) -> DashboardBody {
         .iter()
         .map(|alarm| alarm.arn("${AWS::Partition}", "${AWS::Region}", "${AWS::AccountId}"))
         .collect();
-    DashboardBody {
-        widgets: vec![
-            Widget {
-                kind: "alarm",
-                x: 0,
-                y: 0,
-                width: 24,
-                height: 4,
-                properties: WidgetProperties::Alarm(AlarmWidget {
-                    title: "Alarms".to_owned(),
-                    alarms: alarm_arns,
-                }),
-            },
-            metric_widget(
-                0,
-                4,
-                8,
-                "ingest rows",
-                "Sum",
-                vec![
-                    emf_line(emf::ROWS_WRITTEN, "written"),
-                    emf_line(emf::ROWS_REJECTED, "rejected"),
-                ],
-            ),
-            metric_widget(
-                8,
-                4,
-                8,
-                "photo-check verdicts",
-                "Sum",
-                vec![
-                    emf_line(emf::PHOTOS_ACCEPTED, "accepted"),
-                    emf_line(emf::PHOTOS_REJECTED, "rejected"),
-                ],
-            ),
-            metric_widget(
-                16,
-                4,
-                8,
-                "notify messages",
-                "Sum",
-                vec![
-                    emf_line(emf::NOTIFICATIONS_SENT, "standard topic"),
-                    emf_line(emf::FIFO_NOTIFICATIONS_SENT, "FIFO topic"),
-                ],
-            ),
-            metric_widget(0, 10, 12, "Function errors", "Sum", per_function("Errors")),
-            metric_widget(
-                12,
-                10,
-                12,
-                "Function duration (p99, ms)",
-                "p99",
-                per_function("Duration"),
-            ),
-            metric_widget(0, 16, 12, "Messages visible", "Maximum", depths),
-            metric_widget(12, 16, 12, "Oldest message age (s)", "Maximum", ages),
-        ],
-    }
+    // The handlers' own metrics share one row, as wide as the grid.
+    let width = GRID_WIDTH / u32::try_from(pipeline.metrics_widgets.len().max(1)).unwrap_or(1);
+    let handler_widgets = pipeline.metrics_widgets.iter().zip(0..).map(|(widget, i)| {
+        metric_widget(
+            i * width,
+            4,
+            width,
+            widget.title,
+            "Sum",
+            widget
+                .lines
+                .iter()
+                .map(|(name, label)| emf_line(name, label))
+                .collect(),
+        )
+    });
+    let mut widgets = vec![Widget {
+        kind: "alarm",
+        x: 0,
+        y: 0,
+        width: 24,
+        height: 4,
+        properties: WidgetProperties::Alarm(AlarmWidget {
+            title: "Alarms".to_owned(),
+            alarms: alarm_arns,
+        }),
+    }];
+    widgets.extend(handler_widgets);
+    widgets.extend([
+        metric_widget(0, 10, 12, "Function errors", "Sum", per_function("Errors")),
+        metric_widget(
+            12,
+            10,
+            12,
+            "Function duration (p99, ms)",
+            "p99",
+            per_function("Duration"),
+        ),
+        metric_widget(0, 16, 12, "Messages visible", "Maximum", depths),
+        metric_widget(12, 16, 12, "Oldest message age (s)", "Maximum", ages),
+    ]);
+    DashboardBody { widgets }
 }
 
 /// Adds the env's `AWS::CloudWatch::Dashboard`, named `<app>-<env>`.

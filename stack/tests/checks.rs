@@ -17,7 +17,7 @@ fn dev() -> (EnvConfig, Pipeline) {
 }
 
 fn assets() -> BTreeMap<String, String> {
-    upstack_contract::handler::ALL
+    upstack_stack::pipeline::handlers()
         .iter()
         .map(|h| ((*h).to_owned(), format!("assets/{h}-arm64-test.zip")))
         .collect()
@@ -302,6 +302,6 @@ fn a_missing_asset_key_is_an_error() {
     let error = upstack_stack::synthesize_pipeline(&pipeline, &config, &assets).unwrap_err();
     assert_eq!(
         error.to_string(),
-        "env `dev`: no asset key for handler `ingest`; synth computes one per handler in upstack_contract::handler::ALL"
+        "env `dev`: no asset key for handler `ingest`; synth computes one per handler declared in upstack_stack::pipeline"
     );
 }

@@ -65,6 +65,41 @@ fn unknown_key_names_file_line_and_key() {
     assert!(error.message.contains("unknown field `memory`"), "{error}");
 }
 
+/// `[functions.<name>]` takes any declared handler, and only those: a
+/// typo or a handler not yet declared is refused at its own line, with the
+/// names that would be accepted.
+#[test]
+fn functions_tables_are_the_declared_handlers() {
+    let text = format!("{DEV}\n[functions.thumbnail]\nmemory_mb = 1024\n");
+    let error = error_for(&text);
+    assert_eq!(error.line, Some(line_of(&text, "[functions.thumbnail]")));
+    assert_eq!(error.key.as_deref(), Some("functions.thumbnail"));
+    let declared: Vec<String> = upstack_stack::pipeline::handlers()
+        .iter()
+        .map(|handler| format!("`{handler}`"))
+        .collect();
+    assert_eq!(
+        error.message,
+        format!(
+            "unknown field `thumbnail`, expected one of `defaults`, {}",
+            declared.join(", ")
+        )
+    );
+
+    let text = format!("{DEV}\n[functions.notify]\nmemory_mb = 1024\n");
+    let config = config::parse("envs/test.toml", &text).unwrap();
+    assert_eq!(config.functions.settings("notify").memory_mb.mb(), 1024);
+    // Unset keys still fall back to [functions.defaults].
+    assert_eq!(
+        config
+            .functions
+            .settings("notify")
+            .timeout_seconds
+            .seconds(),
+        30
+    );
+}
+
 #[test]
 fn unknown_top_level_key_is_rejected() {
     let text = format!("colour = \"blue\"\n{DEV}");
@@ -385,7 +420,7 @@ fn execution_role_arn_must_be_a_role_of_the_envs_account() {
         )),
     )
     .unwrap();
-    let assets = upstack_contract::handler::ALL
+    let assets = upstack_stack::pipeline::handlers()
         .iter()
         .map(|h| ((*h).to_owned(), format!("assets/{h}-arm64-00.zip")))
         .collect();

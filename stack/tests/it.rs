@@ -5,4 +5,5 @@
 mod checks;
 mod ci_identity;
 mod config;
+mod declaration;
 mod templates;

@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 use upstack_stack::config;
 
 fn assets() -> BTreeMap<String, String> {
-    upstack_contract::handler::ALL
+    upstack_stack::pipeline::handlers()
         .iter()
         .map(|h| {
             (

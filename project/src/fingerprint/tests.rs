@@ -700,8 +700,9 @@ fn real_workspace_handlers_use_the_lock_closure() {
     // As synth reads it: Cargo.lock parsed on a thread of its own, the
     // sources read meanwhile, lock entries shared between handlers.
     let mut fingerprinter = Fingerprinter::reading_lock_ahead(root).unwrap();
-    fingerprinter.read_sources_ahead(&upstack_contract::handler::ALL);
-    for handler in upstack_contract::handler::ALL {
+    let handlers = upstack_stack::pipeline::handlers();
+    fingerprinter.read_sources_ahead(&handlers);
+    for handler in handlers {
         let fingerprint = fingerprinter
             .fingerprint(handler, Architecture::Arm64, BuildProfile::Lambda)
             .unwrap();

@@ -1,0 +1,274 @@
+//! docs/customizing.md's "Add a fourth handler", followed on a copy of this
+//! workspace: `new-handler thumbnail`, the one-line declaration it prints,
+//! `synth`, a host build and the scaffold's own tests, and `invoke` against
+//! a stack on moto. It proves the scaffold builds and its tests pass as
+//! generated, that the printed line is the only wiring needed, and that
+//! adding a handler leaves the other handlers' asset keys alone.
+//!
+//! The copy lives at a fixed path under the target directory and keeps the
+//! sources' modification times, and its builds share this workspace's
+//! target directory: cargo hashes a path package's location into its
+//! artifacts, so a fresh temporary directory would rebuild every workspace
+//! crate on every run, where this rebuilds only what changed.
+
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use upstack_test_support::{MotoServer, repo_root};
+
+const HANDLER: &str = "thumbnail";
+
+/// The copy's CLI binary. Built under its own name: as `upstack` it would
+/// replace this workspace's `target/debug/upstack`, which other tests run.
+const SCRATCH_CLI: &str = "upstack-recipe";
+
+/// Any value but the default 256, only to tell the copy's artifacts apart.
+const SEPARATE_CODEGEN_UNITS: u32 = 255;
+
+fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "status {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn succeed(command: &mut Command) -> String {
+    let output = command.stdin(Stdio::null()).output().unwrap();
+    assert!(output.status.success(), "{command:?}\n{}", text(&output));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Copies `from` to `to` with `from`'s modification time, so cargo sees an
+/// unchanged source as unchanged.
+fn copy_keeping_mtime(from: &Path, to: &Path) {
+    fs::create_dir_all(to.parent().unwrap()).unwrap();
+    fs::copy(from, to).unwrap();
+    let modified = fs::metadata(from).unwrap().modified().unwrap();
+    fs::File::options()
+        .write(true)
+        .open(to)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
+}
+
+/// `git ls-files` of this workspace, copied into a fresh `dir`.
+fn copy_workspace(dir: &Path) {
+    let repo = repo_root();
+    if dir.exists() {
+        fs::remove_dir_all(dir).unwrap();
+    }
+    let listed = succeed(
+        Command::new("git")
+            .args(["ls-files", "-z"])
+            .current_dir(&repo),
+    );
+    for relative in listed.split('\0').filter(|path| !path.is_empty()) {
+        let from = repo.join(relative);
+        // Deleted but not yet staged, or a tracked symlink: not part of a clone's build.
+        if from.is_file() && !from.is_symlink() {
+            copy_keeping_mtime(&from, &dir.join(relative));
+        }
+    }
+}
+
+fn cargo(workspace: &Path, args: &[&str]) -> String {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    succeed(
+        Command::new(cargo)
+            .args(args)
+            .current_dir(workspace)
+            .env("CARGO_TARGET_DIR", target_dir()),
+    )
+}
+
+fn upstack(cli: &Path, workspace: &Path, args: &[&str], endpoint: Option<&str>) -> String {
+    let mut command = Command::new(cli);
+    command
+        .args(args)
+        .arg("--root")
+        .arg(workspace)
+        .current_dir(workspace)
+        .env_remove("AWS_PROFILE")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
+    if let Some(endpoint) = endpoint {
+        command.env("AWS_ENDPOINT_URL", endpoint);
+    }
+    succeed(&mut command)
+}
+
+/// `functions[].asset_key` by handler, from a synthesized manifest.
+fn asset_keys(workspace: &Path, env: &str) -> Vec<(String, String)> {
+    let path = workspace.join("synth-out").join(env).join("manifest.json");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
+    manifest["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|function| {
+            (
+                function["handler"].as_str().unwrap().to_owned(),
+                function["asset_key"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The stack `upstack-dev` on moto: `invoke` reads the deployed stack's
+/// resources; the new function's environment refers to none of them.
+fn create_stack(moto: &MotoServer) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        aws_sdk_cloudformation::Client::new(&moto.sdk_config().await)
+            .create_stack()
+            .stack_name("upstack-dev")
+            .template_body(
+                serde_json::json!({"Resources": {
+                    "AlertsTopic": {"Type": "AWS::SNS::Topic"}
+                }})
+                .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+}
+
+#[test]
+fn the_fourth_handler_recipe_works_on_a_copy_of_the_workspace() {
+    let workspace = Path::new(env!("CARGO_TARGET_TMPDIR")).join("customizing-recipe");
+    copy_workspace(&workspace);
+    let main_cli = Path::new(env!("CARGO_BIN_EXE_upstack"));
+
+    // 1. Scaffold: the crate, the workspace member, and where to declare it.
+    let printed = upstack(main_cli, &workspace, &["new-handler", HANDLER], None);
+    let (place, entry) = printed
+        .split_once("Wire it into the pipeline: ")
+        .and_then(|(_, rest)| rest.split_once(", add above that line:\n"))
+        .map(|(place, rest)| (place.to_owned(), rest.lines().next().unwrap().to_owned()))
+        .unwrap_or_else(|| panic!("no declaration point in:\n{printed}"));
+    let (file, line) = place.rsplit_once(':').unwrap();
+    let line: usize = line.parse().unwrap();
+    assert_eq!(file, "stack/src/pipeline.rs", "{printed}");
+
+    // 2. The documented one-line edit, exactly as printed.
+    let declaration = workspace.join(file);
+    let original_mtime = fs::metadata(&declaration).unwrap().modified().unwrap();
+    let mut lines: Vec<String> = fs::read_to_string(&declaration)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    lines.insert(line - 1, entry);
+    fs::write(&declaration, lines.join("\n") + "\n").unwrap();
+    // The same edit every run: keep the copied time, so a warm run does not
+    // recompile the stack and every crate above it for identical bytes.
+    fs::File::options()
+        .write(true)
+        .open(&declaration)
+        .unwrap()
+        .set_modified(original_mtime)
+        .unwrap();
+
+    // 3. synth, with a CLI built from the copy (the declaration is code).
+    let manifest_path = workspace.join("Cargo.toml");
+    let manifest = fs::read_to_string(&manifest_path).unwrap();
+    let renamed = manifest
+        .replace(
+            "default-run = \"upstack\"",
+            &format!("default-run = \"{SCRATCH_CLI}\""),
+        )
+        .replace(
+            "name = \"upstack\"\npath = \"src/main.rs\"",
+            &format!("name = \"{SCRATCH_CLI}\"\npath = \"src/main.rs\""),
+        );
+    assert_ne!(
+        renamed, manifest,
+        "the root [[bin]] is no longer where this test looks"
+    );
+    // Cargo names a workspace crate's artifacts by its path relative to the
+    // workspace root, so the copy's edited stack (and every crate above it)
+    // would share this workspace's files, and each build would take the
+    // other's as fresh. A profile setting of the stack's own changes its
+    // hash, and through it its dependents', and nothing below it.
+    let renamed = format!(
+        "{renamed}\n# customizing_recipe: artifacts apart from the original workspace's\n[profile.dev.package.upstack-stack]\ncodegen-units = {SEPARATE_CODEGEN_UNITS}\n"
+    );
+    fs::write(&manifest_path, renamed).unwrap();
+    cargo(
+        &workspace,
+        &["build", "-p", "upstack", "--bin", SCRATCH_CLI],
+    );
+    let scratch_cli = target_dir().join("debug").join(SCRATCH_CLI);
+    let before = asset_keys(&workspace, "dev");
+    let summary = upstack(&scratch_cli, &workspace, &["synth"], None);
+    assert!(
+        summary.contains(&format!("upstack-dev-{HANDLER} -> assets/{HANDLER}-")),
+        "{summary}"
+    );
+    let after = asset_keys(&workspace, "dev");
+    assert_eq!(
+        after[..before.len()],
+        before[..],
+        "adding a handler changed another handler's asset key"
+    );
+    assert_eq!(after.len(), before.len() + 1);
+    let template = fs::read_to_string(workspace.join("synth-out/dev/template.json")).unwrap();
+    assert!(template.contains("\"ThumbnailFunction\""));
+
+    // 4. The handler builds for the host, and its generated tests pass.
+    let package = format!("upstack-{HANDLER}");
+    cargo(&workspace, &["build", "-p", &package]);
+    cargo(&workspace, &["test", "-p", &package]);
+
+    // 5. invoke runs it with its deployed environment, on moto.
+    let moto = MotoServer::start();
+    create_stack(&moto);
+    let fixture = workspace.join(format!(
+        "functions/{HANDLER}/tests/fixtures/object-created.json"
+    ));
+    let binary = target_dir().join("debug").join(HANDLER);
+    let invoked = upstack(
+        &scratch_cli,
+        &workspace,
+        &[
+            "invoke",
+            HANDLER,
+            "--env",
+            "dev",
+            "--event",
+            fixture.to_str().unwrap(),
+            "--binary",
+            binary.to_str().unwrap(),
+        ],
+        Some(&moto.endpoint),
+    );
+    assert!(
+        invoked.contains(&format!("invoke {HANDLER} as upstack-dev-{HANDLER}")),
+        "{invoked}"
+    );
+    assert!(
+        invoked.contains(&format!(
+            "\"s3://upstack-dev-uploads-123456789012-eu-west-1/{HANDLER}/a photo.webp"
+        )),
+        "{invoked}"
+    );
+}
