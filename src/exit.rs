@@ -16,7 +16,8 @@ pub enum Outcome {
     /// than its last deploy (the same code as `diff`'s "something to look
     /// at", so one `case $?` serves both).
     Unhealthy,
-    /// 3: `diff --fail-on` matched, or `synth --check` found synth-out/ stale.
+    /// 3: `diff --fail-on` matched, `synth --check` found synth-out/ stale, or
+    /// `bundle` built from sources that changed since synth.
     Blocked,
     /// 4: an approval was required but not given (no terminal and no `--yes`, or answered no).
     NotApproved,
@@ -27,7 +28,7 @@ pub enum Outcome {
     /// `--env`, ...). No result uses this code, so a CI gate never reads a
     /// typo as "changes found".
     Usage,
-    /// 130: interrupted (Ctrl-C); the stack was left as it was.
+    /// 130: interrupted (Ctrl-C); a stack was left as it was.
     Interrupted,
 }
 
@@ -57,3 +58,106 @@ impl From<Outcome> for ExitCode {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [(&str, Outcome); 9] = [
+        ("Success", Outcome::Success),
+        ("Error", Outcome::Error),
+        ("Changes", Outcome::Changes),
+        ("Unhealthy", Outcome::Unhealthy),
+        ("Blocked", Outcome::Blocked),
+        ("NotApproved", Outcome::NotApproved),
+        ("StalePlan", Outcome::StalePlan),
+        ("Usage", Outcome::Usage),
+        ("Interrupted", Outcome::Interrupted),
+    ];
+
+    /// docs/commands.md's exit-code table: code → the row's text.
+    fn documented() -> Vec<(u8, String)> {
+        let doc = include_str!("../docs/commands.md");
+        let table = &doc[doc.find("## Exit codes").unwrap()..];
+        table
+            .lines()
+            .skip_while(|line| !line.starts_with("| code"))
+            .skip(2)
+            .take_while(|line| line.starts_with('|'))
+            .map(|line| {
+                let mut cells = line.split('|').skip(1);
+                let code = cells.next().unwrap().trim().parse().unwrap();
+                (code, cells.next().unwrap().to_owned())
+            })
+            .collect()
+    }
+
+    /// The table lists each code an `Outcome` has, no other, and each row
+    /// names every command whose module returns that outcome (an error,
+    /// exit 1, and usage, 64, belong to every command).
+    #[test]
+    fn the_documented_exit_codes_are_the_ones_each_command_returns() {
+        let rows = documented();
+        let mut codes: Vec<u8> = ALL.iter().map(|(_, outcome)| outcome.code()).collect();
+        codes.dedup();
+        assert_eq!(
+            rows.iter().map(|(code, _)| *code).collect::<Vec<_>>(),
+            codes
+        );
+        let help = <crate::Cli as clap::CommandFactory>::command()
+            .get_after_help()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        for code in &codes {
+            assert!(help.contains(&format!("{code} ")), "--help's exit codes lack {code}: {help}");
+        }
+        let commands = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/cmd")).unwrap();
+        for entry in commands {
+            let path = entry.unwrap().path();
+            let name = path.file_stem().unwrap().to_string_lossy().replace('_', "-");
+            if name == "mod" || path.extension().is_none_or(|ext| ext != "rs") {
+                continue;
+            }
+            let source = std::fs::read_to_string(&path).unwrap();
+            for (variant, outcome) in ALL {
+                if matches!(outcome, Outcome::Success | Outcome::Error | Outcome::Usage) {
+                    continue;
+                }
+                if !source.contains(&format!(" Outcome::{variant}"))
+                    && !source.contains(&format!("(Outcome::{variant}"))
+                {
+                    continue;
+                }
+                let row = &rows
+                    .iter()
+                    .find(|(code, _)| *code == outcome.code())
+                    .unwrap()
+                    .1;
+                assert!(
+                    row.contains(&format!("`{name}")),
+                    "src/cmd/{name}.rs returns Outcome::{variant} (exit {}), but docs/commands.md's row for it does not name `{name}`: {row}",
+                    outcome.code()
+                );
+            }
+            // Every `Outcome::X` in a command is one this test knows.
+            for (index, _) in source.match_indices("Outcome::") {
+                // `InvocationOutcome::...` and the like are other enums.
+                if source[..index]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|before| before.is_alphanumeric() || before == '_')
+                {
+                    continue;
+                }
+                let variant: String = source[index + "Outcome::".len()..]
+                    .chars()
+                    .take_while(char::is_ascii_alphanumeric)
+                    .collect();
+                assert!(
+                    ALL.iter().any(|(known, _)| *known == variant),
+                    "src/cmd/{name}.rs: Outcome::{variant} is not in this test's list"
+                );
+            }
+        }
+    }
+}

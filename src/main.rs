@@ -28,7 +28,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
     version,
     about,
     long_about = None,
-    after_help = "Exit codes: 0 done / no changes, 1 error, 2 diff found changes / status found an alarm in ALARM or changed code, 3 blocked (--fail-on, stale synth-out), 4 not approved, 5 stale plan, 64 usage error, 130 interrupted."
+    after_help = "Exit codes: 0 done / no changes, 1 error, 2 diff found changes / status found an alarm in ALARM or changed code, 3 blocked (--fail-on, stale synth-out, bundle of changed sources), 4 not approved, 5 stale plan, 64 usage error, 130 interrupted."
 )]
 pub struct Cli {
     #[command(flatten)]
