@@ -109,12 +109,19 @@ mod tests {
             .map(ToString::to_string)
             .unwrap_or_default();
         for code in &codes {
-            assert!(help.contains(&format!("{code} ")), "--help's exit codes lack {code}: {help}");
+            assert!(
+                help.contains(&format!("{code} ")),
+                "--help's exit codes lack {code}: {help}"
+            );
         }
         let commands = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/cmd")).unwrap();
         for entry in commands {
             let path = entry.unwrap().path();
-            let name = path.file_stem().unwrap().to_string_lossy().replace('_', "-");
+            let name = path
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .replace('_', "-");
             if name == "mod" || path.extension().is_none_or(|ext| ext != "rs") {
                 continue;
             }

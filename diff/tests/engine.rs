@@ -1017,3 +1017,34 @@ fn only_types_that_hold_data_are_stateful() {
     assert!(!is_stateful("AWS::SNS::Topic"));
     assert!(!is_stateful("Custom::Unknown"));
 }
+
+/// `Replacement: True` confirms the prediction: what the prediction said
+/// would happen (the consequences, the hazard naming the property that
+/// forces it) stays. Only `False` with nothing indeterminate lifts it.
+#[test]
+fn a_confirmed_replacement_keeps_its_consequences_and_only_a_clear_false_lifts_one() {
+    let predicted = diff(
+        one("AWS::SQS::Queue", json!({"QueueName": "a"})),
+        one("AWS::SQS::Queue", json!({"QueueName": "b"})),
+    );
+    let before = predicted.resources[0].clone();
+    assert_eq!(before.replacement, Replacement::Replace);
+    assert!(!before.consequences.is_empty());
+    assert_eq!(before.hazards[0].kind, HazardKind::StatefulReplaced);
+
+    let mut confirmed = predicted.clone();
+    confirmed.merge_change_set(vec![change_set("R", "Modify", Some("True"))]);
+    assert_eq!(confirmed.resources[0].consequences, before.consequences);
+    assert_eq!(confirmed.resources[0].hazards, before.hazards);
+
+    // `False`, but CloudFormation cannot say what it will do: not lifted.
+    let mut dynamic = predicted.clone();
+    dynamic.merge_change_set(vec![change_set("R", "Dynamic", Some("False"))]);
+    assert_eq!(dynamic.resources[0].hazards, before.hazards);
+    assert_eq!(dynamic.resources[0].consequences, before.consequences);
+
+    let mut lifted = predicted;
+    lifted.merge_change_set(vec![change_set("R", "Modify", Some("False"))]);
+    assert!(lifted.resources[0].hazards.is_empty());
+    assert!(lifted.resources[0].consequences.is_empty());
+}
