@@ -219,6 +219,7 @@ fn manifest() -> upstack_stack::Manifest {
         alarms: Default::default(),
         queues: Vec::new(),
         execution_role_arn: None,
+        upload_bucket: None,
     }
 }
 

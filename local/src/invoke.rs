@@ -992,6 +992,7 @@ mod tests {
             architecture: upstack_contract::Architecture::Arm64,
             build_profile: upstack_contract::BuildProfile::Fast,
             asset_key: format!("assets/{handler}-arm64-00.zip"),
+            reserved_concurrency: None,
         }
     }
 

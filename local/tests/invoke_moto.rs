@@ -98,6 +98,7 @@ fn request(
             architecture: Architecture::X86_64,
             build_profile: upstack_contract::BuildProfile::Lambda,
             asset_key: "assets/echo-x86_64-0123.zip".into(),
+            reserved_concurrency: None,
         },
         template_json: synthesized_template().to_string(),
         stack_name: "upstack-test".into(),

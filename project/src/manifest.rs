@@ -139,6 +139,7 @@ mod tests {
                 architecture: Architecture::Arm64,
                 build_profile: upstack_contract::BuildProfile::Fast,
                 asset_key: "assets/photo-check-arm64-00.zip".to_owned(),
+                reserved_concurrency: None,
             }],
             stateful_resources: vec![StatefulResource {
                 logical_id: "Table".to_owned(),
@@ -161,6 +162,7 @@ mod tests {
                 name: "upstack-dev-failures".to_owned(),
             }],
             execution_role_arn: None,
+            upload_bucket: None,
         }
     }
 

@@ -108,6 +108,7 @@ fn manifest_functions_carry_their_profile_to_the_build() {
         architecture: Architecture::Arm64,
         build_profile: BuildProfile::Fast,
         asset_key: "assets/notify-arm64-00.zip".into(),
+        reserved_concurrency: None,
     };
     assert_eq!(
         BundleTarget::from(&function),
