@@ -5,6 +5,8 @@
 //! reviewed plans, bootstrap, destroy, the live diff, the stack's health
 //! (`status`) and AWS's own offline template validator.
 
+// What the account's Lambda quotas must allow (deploy's pre-flight).
+pub mod account;
 // AWS plumbing: the session, errors, polling.
 pub mod aws;
 // Handler zips and large templates in the asset bucket, verified by SHA-256.

@@ -12,7 +12,7 @@ use upstack_project::synth::{self, SynthError};
 
 use super::{
     DeployClients, DeployError, DeployOptions, DeployOutcome, DeployRequest, ExecuteTarget,
-    PrepareOutcome, execute, preflight_alarms, prepare,
+    PrepareOutcome, execute, preflight_account, preflight_alarms, prepare,
 };
 use crate::assets::AssetFile;
 use crate::aws::{AwsSession, ExpectedTarget, ProfileChoice, TargetError};
@@ -93,6 +93,12 @@ pub enum DeployCommandError {
     },
     #[error("deploy {env}: alarms")]
     Alarms {
+        env: String,
+        #[source]
+        source: Box<DeployError>,
+    },
+    #[error("deploy {env}: account pre-flight")]
+    Account {
         env: String,
         #[source]
         source: Box<DeployError>,
@@ -222,6 +228,22 @@ where
         env: env.to_owned(),
         source: Box::new(source),
     })?;
+    // The account's quotas, too: concurrency now, the zips' sizes again in
+    // prepare once they are built.
+    preflight_account(
+        &clients.lambda,
+        &manifest,
+        &session.identity.account,
+        &session.region,
+        None,
+        // prepare says it again if the check is skipped.
+        &mut RecordingReporter::default(),
+    )
+    .await
+    .map_err(|source| DeployCommandError::Account {
+        env: env.to_owned(),
+        source: Box::new(source),
+    })?;
 
     let assets = bundle_assets(&command.root, env, &manifest, command.no_build)?;
     let request = DeployRequest {
@@ -335,6 +357,8 @@ fn bundle_assets(
             key: asset.asset_key.clone(),
             path: asset.zip_path.clone(),
             sha256: asset.sha256.clone(),
+            size: asset.size,
+            unzipped_size: asset.binary_size,
         });
     }
     Ok(assets)
