@@ -44,6 +44,9 @@ pub struct DeployCommand {
     /// their records and the current sources, instead of building: a CI job
     /// builds before it holds any AWS credentials.
     pub no_build: bool,
+    /// `--outputs-file`: also write the stack's outputs here (after a
+    /// deploy, and after one with nothing to change).
+    pub outputs_file: Option<PathBuf>,
 }
 
 /// How the command ended, when it did not fail: what the exit code says.
@@ -272,6 +275,17 @@ where
         )
         .await
         .map_err(failed(""))?;
+        if let Some(file) = &command.outputs_file {
+            outputs_file(
+                &clients,
+                &request.manifest.stack_name,
+                &outcome,
+                file,
+                reporter,
+            )
+            .await
+            .map_err(failed(""))?;
+        }
         return Ok(outcome.into());
     };
     let prepared = prepare(
@@ -315,6 +329,29 @@ where
         PrepareOutcome::NotApproved => Finished::NotApproved,
         PrepareOutcome::Interrupted { .. } => Finished::Interrupted,
     })
+}
+
+/// `--outputs-file`: the outputs of a deploy, or, when there was nothing to
+/// change, the deployed stack's (a script reads the file either way).
+async fn outputs_file(
+    clients: &DeployClients,
+    stack: &str,
+    outcome: &DeployOutcome,
+    file: &Path,
+    reporter: &mut dyn Reporter,
+) -> Result<(), DeployError> {
+    let cfn = &clients.cloudformation;
+    let outputs = match outcome {
+        DeployOutcome::Deployed { outputs } => outputs.clone(),
+        DeployOutcome::NoChanges => match crate::stack::describe(cfn, stack).await? {
+            Some(state) => crate::stack::outputs(cfn, &state).await?,
+            None => return Ok(()),
+        },
+        DeployOutcome::NotApproved | DeployOutcome::Interrupted { .. } => return Ok(()),
+    };
+    super::write_outputs(file, stack, &outputs)?;
+    reporter.line(&format!("outputs written to {}", file.display()));
+    Ok(())
 }
 
 /// Bundles the handlers the manifest names and pairs each zip with the key
@@ -403,7 +440,21 @@ where
     )
     .await;
     match result {
-        Ok(outcome) => Ok(outcome.into()),
+        Ok(outcome) => {
+            if let (Some(file), DeployOutcome::Deployed { outputs }) =
+                (&command.outputs_file, &outcome)
+            {
+                super::write_outputs(file, &plan.manifest.stack_name, outputs).map_err(
+                    |source| DeployCommandError::Deploy {
+                        env: env.to_owned(),
+                        step: " --execute",
+                        source: Box::new(source),
+                    },
+                )?;
+                reporter.line(&format!("outputs written to {}", file.display()));
+            }
+            Ok(outcome.into())
+        }
         Err(error @ DeployError::StalePlan { .. }) => {
             reporter.warning(&format!("error: {error}"));
             reporter.warning(&format!(
