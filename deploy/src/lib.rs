@@ -25,6 +25,8 @@ pub mod drift;
 pub mod events;
 // Talking to a person: lines out, yes/no in.
 pub mod interact;
+// `list`: every env, and whether its stack is deployed.
+pub mod list;
 // `diff` against the deployed stack or a change set.
 pub mod live_diff;
 pub mod plan;
