@@ -456,7 +456,8 @@ mod tests {
             std::fs::read_to_string(&path).unwrap_or_default(),
             "{\n  \"stack\": \"upstack-dev\",\n  \"outputs\": {\n    \"UploadBucketName\": \"b\"\n  }\n}\n"
         );
-        let error = write_outputs(&dir.path().join("missing/dir/o.json"), "s", &outputs)
+        // Under a file, where no directory can be made.
+        let error = write_outputs(&path.join("o.json"), "s", &outputs)
             .err()
             .map(|error| error.to_string())
             .unwrap_or_default();
