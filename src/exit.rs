@@ -8,7 +8,8 @@ use std::process::ExitCode;
 pub enum Outcome {
     /// 0: done; for `diff` and `deploy`, nothing to change.
     Success,
-    /// 1: an error (bad input, AWS failure, failed deploy); the message says what and where.
+    /// 1: an error (bad input, AWS failure, failed deploy), or a pre-flight
+    /// refusal (alarms in ALARM, an account quota); the message says what and where.
     Error,
     /// 2: `diff` found changes.
     Changes,

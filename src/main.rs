@@ -28,7 +28,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
     version,
     about,
     long_about = None,
-    after_help = "Exit codes: 0 done / no changes, 1 error, 2 diff found changes / status found an alarm in ALARM or changed code, 3 blocked (--fail-on, stale synth-out, bundle of changed sources), 4 not approved, 5 stale plan, 64 usage error, 130 interrupted."
+    after_help = "Exit codes: 0 done / no changes, 1 error or pre-flight refusal, 2 diff found changes / status found an alarm in ALARM or changed code, 3 blocked (--fail-on, stale synth-out, bundle of changed sources), 4 not approved, 5 stale plan, 64 usage error, 130 interrupted."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -59,6 +59,12 @@ enum Command {
     Status(cmd::status::Args),
     /// Scaffold a handler crate in functions/NAME and print where to declare it in the pipeline
     NewHandler(cmd::new_handler::Args),
+    /// List the environments: stack, region, functions, and whether each is deployed
+    List(cmd::list::Args),
+    /// Print the event S3 would send for an upload, for `invoke --event` (no AWS call)
+    SampleEvent(cmd::sample_event::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions(cmd::completions::Args),
 }
 
 fn main() -> ExitCode {
@@ -102,6 +108,9 @@ fn main() -> ExitCode {
             Command::Status(args) => cmd::status::run(args, &ctx).await,
             Command::Logs(args) => cmd::logs::run(args, &ctx).await,
             Command::NewHandler(args) => cmd::new_handler::run(args, &ctx).await,
+            Command::List(args) => cmd::list::run(args, &ctx).await,
+            Command::SampleEvent(args) => cmd::sample_event::run(args, &ctx),
+            Command::Completions(args) => cmd::completions::run(args),
         }
     });
     // Don't wait for background work the command no longer needs (e.g. the

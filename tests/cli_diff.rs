@@ -172,6 +172,7 @@ fn plan_file(case: &str, dir: &std::path::Path) -> PathBuf {
             alarms: Default::default(),
             queues: Vec::new(),
             execution_role_arn: None,
+            upload_bucket: None,
         },
         account: "123456789012".into(),
         region: "eu-west-1".into(),

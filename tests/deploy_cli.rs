@@ -503,6 +503,7 @@ fn execute_of_a_stale_plan_exits_5_and_touches_nothing() {
             alarms: Default::default(),
             queues: Vec::new(),
             execution_role_arn: None,
+            upload_bucket: None,
         },
         account: "123456789012".into(),
         region: "eu-west-1".into(),

@@ -3,6 +3,7 @@
 //! them dominated CI time and `target/` size.
 
 mod ci_identity_lint;
+mod cli_conveniences;
 mod cli_diff;
 mod cli_diff_moto;
 mod cli_logs;

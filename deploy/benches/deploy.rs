@@ -105,9 +105,13 @@ fn main() {
             .into_iter()
             .map(|handler| {
                 let path = fake_zip(work.path(), handler);
+                let bytes = std::fs::read(&path).unwrap();
                 AssetFile {
                     key: asset_key(handler),
-                    sha256: assets::sha256_hex(&std::fs::read(&path).unwrap()),
+                    sha256: assets::sha256_hex(&bytes),
+                    size: bytes.len() as u64,
+                    // A fake's one entry is smaller than its zip: an upper bound.
+                    unzipped_size: bytes.len() as u64,
                     path,
                 }
             })

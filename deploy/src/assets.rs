@@ -39,6 +39,10 @@ pub struct AssetFile {
     pub path: PathBuf,
     /// Lowercase hex SHA-256 of the zip, as `bundle` recorded it.
     pub sha256: String,
+    /// The zip's size in bytes, as `bundle` recorded it.
+    pub size: u64,
+    /// Its one entry's (`bootstrap`) size: what Lambda extracts.
+    pub unzipped_size: u64,
 }
 
 /// An asset as it is in the bucket, checked to hold the bytes that were

@@ -5,6 +5,8 @@
 //! reviewed plans, bootstrap, destroy, the live diff, the stack's health
 //! (`status`) and AWS's own offline template validator.
 
+// What the account's Lambda quotas must allow (deploy's pre-flight).
+pub mod account;
 // AWS plumbing: the session, errors, polling.
 pub mod aws;
 // Handler zips and large templates in the asset bucket, verified by SHA-256.
@@ -23,6 +25,8 @@ pub mod drift;
 pub mod events;
 // Talking to a person: lines out, yes/no in.
 pub mod interact;
+// `list`: every env, and whether its stack is deployed.
+pub mod list;
 // `diff` against the deployed stack or a change set.
 pub mod live_diff;
 // The stack's function logs, merged (`logs`).

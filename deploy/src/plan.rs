@@ -33,7 +33,8 @@ use upstack_stack::Manifest;
 /// an older reader would misread (a new field is such a change: the reader
 /// rejects unknown fields, so an old binary never half-understands a plan).
 /// Format 3: the manifest carried whole, assets with SHA-256 and version.
-pub const FORMAT_VERSION: u32 = 3;
+/// Format 4: each manifest function carries its reserved concurrency.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// A prepared deploy, ready to be reviewed and executed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -627,6 +628,7 @@ mod tests {
                 function_name: "upstack-prod-notify".into(),
                 architecture: upstack_contract::Architecture::Arm64,
                 asset_key: "assets/notify-arm64-x.zip".into(),
+                reserved_concurrency: Some(5),
                 build_profile: upstack_contract::BuildProfile::Lambda,
                 log_group: "/aws/lambda/upstack-prod-notify".into(),
             }],
@@ -642,6 +644,7 @@ mod tests {
             },
             queues: Vec::new(),
             execution_role_arn: None,
+            upload_bucket: None,
         }
     }
 
@@ -689,7 +692,7 @@ mod tests {
         let path = dir.path().join("plan-prod.json");
         sample().save(&path).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with("{\n  \"format_version\": 3,"), "{text}");
+        assert!(text.starts_with("{\n  \"format_version\": 4,"), "{text}");
         assert_eq!(ReviewedPlan::load(&path).unwrap(), sample());
     }
 
@@ -716,7 +719,7 @@ mod tests {
         let message = load_error(&edited(|v| v["format_version"] = 2.into()));
         assert!(
             message.contains(
-                "plan-prod.json has format_version 2; this upstack reads format_version 3"
+                "plan-prod.json has format_version 2; this upstack reads format_version 4"
             ),
             "{message}"
         );

@@ -62,6 +62,8 @@ fn local_zip(dir: &std::path::Path, bytes: &[u8]) -> AssetFile {
         key: KEY.into(),
         path,
         sha256: sha256_hex(bytes),
+        size: bytes.len() as u64,
+        unzipped_size: bytes.len() as u64,
     }
 }
 

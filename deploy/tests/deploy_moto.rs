@@ -23,6 +23,10 @@ mod assets_verified;
 #[path = "deploy_moto/status.rs"]
 mod status;
 
+// The account pre-flight: tests/deploy_moto/account.rs.
+#[path = "deploy_moto/account.rs"]
+mod account;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -79,9 +83,13 @@ pub(crate) fn fake_assets(out_dir: &Path) -> Vec<AssetFile> {
         .into_iter()
         .map(|handler| {
             let path = fake_zip(out_dir, handler);
+            let bytes = std::fs::read(&path).unwrap();
             AssetFile {
                 key: asset_key(handler),
-                sha256: assets::sha256_hex(&std::fs::read(&path).unwrap()),
+                sha256: assets::sha256_hex(&bytes),
+                size: bytes.len() as u64,
+                // A fake's one entry is smaller than its zip: an upper bound.
+                unzipped_size: bytes.len() as u64,
                 path,
             }
         })

@@ -18,6 +18,10 @@ mod plan;
 #[path = "deploy_states/alarms.rs"]
 mod alarms;
 
+// The account pre-flight: tests/deploy_states/account.rs.
+#[path = "deploy_states/account.rs"]
+mod account;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -219,6 +223,7 @@ fn manifest() -> upstack_stack::Manifest {
         alarms: Default::default(),
         queues: Vec::new(),
         execution_role_arn: None,
+        upload_bucket: None,
     }
 }
 

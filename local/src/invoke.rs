@@ -895,6 +895,7 @@ mod tests {
             build_profile: upstack_contract::BuildProfile::Fast,
             asset_key: format!("assets/{handler}-arm64-00.zip"),
             log_group: format!("/aws/lambda/upstack-dev-{handler}"),
+            reserved_concurrency: None,
         }
     }
 

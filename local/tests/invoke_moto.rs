@@ -101,6 +101,7 @@ fn request(
             build_profile: upstack_contract::BuildProfile::Lambda,
             asset_key: "assets/echo-x86_64-0123.zip".into(),
             log_group: "/aws/lambda/upstack-test-echo".into(),
+            reserved_concurrency: None,
         },
         template_json: synthesized_template().to_string(),
         stack_name: "upstack-test".into(),

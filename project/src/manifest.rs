@@ -140,6 +140,7 @@ mod tests {
                 build_profile: upstack_contract::BuildProfile::Fast,
                 asset_key: "assets/photo-check-arm64-00.zip".to_owned(),
                 log_group: "/aws/lambda/upstack-dev-photo-check".to_owned(),
+                reserved_concurrency: None,
             }],
             stateful_resources: vec![StatefulResource {
                 logical_id: "Table".to_owned(),
@@ -162,6 +163,7 @@ mod tests {
                 name: "upstack-dev-failures".to_owned(),
             }],
             execution_role_arn: None,
+            upload_bucket: None,
         }
     }
 

@@ -39,6 +39,29 @@ import sys
 # picks, exactly as `moto_server -H 127.0.0.1 -p 0` does.
 os.environ.setdefault("MOTO_PORT", "0")
 
+
+def _own_checkouts_patches():
+    """Several checkouts (git worktrees) may share one .venv, whose .pth file
+    loads the moto patches of the checkout that ran setup-test-tools.sh. The
+    servers this script forks serve its own checkout's tests, so they get
+    its own checkout's patches (this directory's), before moto is imported."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    loaded = sys.modules.get("upstack_moto_patches")
+    if loaded is not None and os.path.dirname(os.path.abspath(loaded.__file__)) == here:
+        return
+    sys.meta_path[:] = [
+        finder for finder in sys.meta_path if type(finder).__name__ != "_PatchOnImport"
+    ]
+    sys.modules.pop("upstack_moto_patches", None)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import upstack_moto_patches
+
+    upstack_moto_patches.install()
+
+
+_own_checkouts_patches()
+
 from moto.moto_api._internal import mock_random  # noqa: E402
 from moto.moto_server.threaded_moto_server import MotoRequestHandler  # noqa: E402
 from moto.moto_server.werkzeug_app import (  # noqa: E402

@@ -478,6 +478,50 @@ def _cloudwatch_rpc_v2_cbor():
     app_class.__call__ = __call__
 
 
+def _lambda_get_account_settings():
+    # moto 5.2.5 has no GetAccountSettings (GET /2016-08-19/account-settings/,
+    # answered 404), which deploy's account pre-flight calls before any
+    # change. This answers it from moto's own Lambda backend: AWS's default
+    # limits, the concurrency quota moto enforces in PutFunctionConcurrency
+    # (MOTO_LAMBDA_CONCURRENCY_QUOTA, else AWS's default of 1000), unreserved
+    # as that quota minus every function's reservation, and the functions'
+    # code sizes as the storage used.
+    import json
+    import os
+
+    try:
+        from moto.awslambda import urls
+        from moto.awslambda.responses import LambdaResponse
+    except Exception:
+        return
+    if hasattr(LambdaResponse, "get_account_settings"):
+        return
+    # The SDKs send the trailing slash (the model's requestUri).
+    route = r"{0}/(?P<api_version>[^/]+)/account-settings/$"
+
+    def get_account_settings(self):
+        functions = list(self.backend.list_functions())
+        limit = int(os.environ.get("MOTO_LAMBDA_CONCURRENCY_QUOTA", "1000"))
+        reserved = sum(int(fn.reserved_concurrency or 0) for fn in functions)
+        settings = {
+            "AccountLimit": {
+                "TotalCodeSize": 80530636800,
+                "CodeSizeUnzipped": 262144000,
+                "CodeSizeZipped": 52428800,
+                "ConcurrentExecutions": limit,
+                "UnreservedConcurrentExecutions": limit - reserved,
+            },
+            "AccountUsage": {
+                "TotalCodeSize": sum(int(fn.code_size or 0) for fn in functions),
+                "FunctionCount": len(functions),
+            },
+        }
+        return 200, {}, json.dumps(settings)
+
+    LambdaResponse.get_account_settings = get_account_settings
+    urls.url_paths[route] = LambdaResponse.dispatch
+
+
 # Each module's patches, run in order once it has executed.
 _PATCHES = {
     "moto.core.utils": (_s3_xml_root_elements,),
@@ -487,6 +531,7 @@ _PATCHES = {
         _lambda_permission_physical_id,
         _lambda_event_invoke_config_from_cloudformation,
     ),
+    "moto.awslambda.urls": (_lambda_get_account_settings,),
     "moto.sns.models": (_sns_topic_arn_attribute,),
     "moto.moto_server.werkzeug_app": (_cloudwatch_rpc_v2_cbor,),
     "moto.s3.responses": (_s3_bucket_policy_conditions,),

@@ -66,11 +66,16 @@ pub struct Args {
     /// before it assumes an AWS role.
     #[arg(long, conflicts_with = "execute")]
     pub no_build: bool,
+    /// Also write the stack's outputs as JSON (`{"stack": ..., "outputs": {...}}`)
+    /// to this file, atomically; written after a deploy with nothing to change too.
+    #[arg(long, value_name = "FILE", conflicts_with = "prepare")]
+    pub outputs_file: Option<PathBuf>,
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let command = DeployCommand {
         no_build: args.no_build,
+        outputs_file: args.outputs_file,
         root: ctx.root()?.to_path_buf(),
         env: ctx.env("deploy")?.to_owned(),
         profile: ctx.profile(),

@@ -65,6 +65,10 @@ pub struct Manifest {
     /// `execution_role_arn`, checked to be a role of the env's account):
     /// deploy sends it as the change set's `RoleARN`.
     pub execution_role_arn: Option<String>,
+    /// The upload bucket's name as an `Fn::Sub` template
+    /// (`<app>-<env>-uploads-${AWS::AccountId}-${AWS::Region}`), as the
+    /// template names it; `None` for a stack without one (the CI identities).
+    pub upload_bucket: Option<String>,
 }
 
 impl Manifest {
@@ -73,6 +77,14 @@ impl Manifest {
         self.functions
             .iter()
             .find(|function| function.handler == handler)
+    }
+
+    /// The upload bucket's name in `account` (and the manifest's region).
+    pub fn upload_bucket_name(&self, account: &str) -> Option<String> {
+        self.upload_bucket.as_ref().map(|name| {
+            name.replace("${AWS::AccountId}", account)
+                .replace("${AWS::Region}", &self.region)
+        })
     }
 
     /// `manifest.json`'s exact bytes (pretty JSON and a final newline).
@@ -176,6 +188,10 @@ pub struct ManifestFunction {
     pub asset_key: String,
     /// Its log group, which the stack creates with this name (`logs` reads it).
     pub log_group: String,
+    /// `ReservedConcurrentExecutions` (the env file's `reserved_concurrency`);
+    /// `None`: the function shares the account's unreserved pool. Deploy's
+    /// account pre-flight sums it against the account's concurrency.
+    pub reserved_concurrency: Option<i64>,
 }
 
 impl StackPlan {
@@ -201,6 +217,11 @@ impl StackPlan {
                     build_profile: config.build_profile.0,
                     asset_key: asset_key.clone(),
                     log_group: function.log_group_name(),
+                    reserved_concurrency: config
+                        .functions
+                        .settings(&function.handler)
+                        .reserved_concurrency
+                        .map(|concurrency| concurrency.count()),
                 })
             })
             .collect::<Result<_, BuildError>>()?;
@@ -246,6 +267,7 @@ impl StackPlan {
                 .execution_role_arn
                 .as_ref()
                 .map(|role| role.get_ref().as_str().to_owned()),
+            upload_bucket: Some(pipeline.upload_bucket_name_sub()),
         };
         Ok(StackPlan {
             template,

@@ -109,6 +109,7 @@ fn manifest_functions_carry_their_profile_to_the_build() {
         build_profile: BuildProfile::Fast,
         asset_key: "assets/notify-arm64-00.zip".into(),
         log_group: "/aws/lambda/upstack-dev-notify".into(),
+        reserved_concurrency: None,
     };
     assert_eq!(
         BundleTarget::from(&function),

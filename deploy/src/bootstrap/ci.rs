@@ -299,6 +299,7 @@ fn ci_manifest(identities: &CiIdentities, template_json: &str) -> Manifest {
         // Created with the caller's own credentials: the execution role is
         // one of the roles this stack makes.
         execution_role_arn: None,
+        upload_bucket: None,
     }
 }
 

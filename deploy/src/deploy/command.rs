@@ -12,7 +12,7 @@ use upstack_project::synth::{self, SynthError};
 
 use super::{
     DeployClients, DeployError, DeployOptions, DeployOutcome, DeployRequest, ExecuteTarget,
-    PrepareOutcome, execute, preflight_alarms, prepare,
+    PrepareOutcome, execute, preflight_account, preflight_alarms, prepare,
 };
 use crate::assets::AssetFile;
 use crate::aws::{AwsSession, ExpectedTarget, ProfileChoice, TargetError};
@@ -44,6 +44,9 @@ pub struct DeployCommand {
     /// their records and the current sources, instead of building: a CI job
     /// builds before it holds any AWS credentials.
     pub no_build: bool,
+    /// `--outputs-file`: also write the stack's outputs here (after a
+    /// deploy, and after one with nothing to change).
+    pub outputs_file: Option<PathBuf>,
 }
 
 /// How the command ended, when it did not fail: what the exit code says.
@@ -93,6 +96,12 @@ pub enum DeployCommandError {
     },
     #[error("deploy {env}: alarms")]
     Alarms {
+        env: String,
+        #[source]
+        source: Box<DeployError>,
+    },
+    #[error("deploy {env}: account pre-flight")]
+    Account {
         env: String,
         #[source]
         source: Box<DeployError>,
@@ -222,6 +231,22 @@ where
         env: env.to_owned(),
         source: Box::new(source),
     })?;
+    // The account's quotas, too: concurrency now, the zips' sizes again in
+    // prepare once they are built.
+    preflight_account(
+        &clients.lambda,
+        &manifest,
+        &session.identity.account,
+        &session.region,
+        None,
+        // prepare says it again if the check is skipped.
+        &mut RecordingReporter::default(),
+    )
+    .await
+    .map_err(|source| DeployCommandError::Account {
+        env: env.to_owned(),
+        source: Box::new(source),
+    })?;
 
     let assets = bundle_assets(&command.root, env, &manifest, command.no_build)?;
     let request = DeployRequest {
@@ -250,6 +275,17 @@ where
         )
         .await
         .map_err(failed(""))?;
+        if let Some(file) = &command.outputs_file {
+            outputs_file(
+                &clients,
+                &request.manifest.stack_name,
+                &outcome,
+                file,
+                reporter,
+            )
+            .await
+            .map_err(failed(""))?;
+        }
         return Ok(outcome.into());
     };
     let prepared = prepare(
@@ -295,6 +331,29 @@ where
     })
 }
 
+/// `--outputs-file`: the outputs of a deploy, or, when there was nothing to
+/// change, the deployed stack's (a script reads the file either way).
+async fn outputs_file(
+    clients: &DeployClients,
+    stack: &str,
+    outcome: &DeployOutcome,
+    file: &Path,
+    reporter: &mut dyn Reporter,
+) -> Result<(), DeployError> {
+    let cfn = &clients.cloudformation;
+    let outputs = match outcome {
+        DeployOutcome::Deployed { outputs } => outputs.clone(),
+        DeployOutcome::NoChanges => match crate::stack::describe(cfn, stack).await? {
+            Some(state) => crate::stack::outputs(cfn, &state).await?,
+            None => return Ok(()),
+        },
+        DeployOutcome::NotApproved | DeployOutcome::Interrupted { .. } => return Ok(()),
+    };
+    super::write_outputs(file, stack, &outputs)?;
+    reporter.line(&format!("outputs written to {}", file.display()));
+    Ok(())
+}
+
 /// Bundles the handlers the manifest names and pairs each zip with the key
 /// the template expects, refusing a zip built from other sources.
 fn bundle_assets(
@@ -335,6 +394,8 @@ fn bundle_assets(
             key: asset.asset_key.clone(),
             path: asset.zip_path.clone(),
             sha256: asset.sha256.clone(),
+            size: asset.size,
+            unzipped_size: asset.binary_size,
         });
     }
     Ok(assets)
@@ -379,7 +440,21 @@ where
     )
     .await;
     match result {
-        Ok(outcome) => Ok(outcome.into()),
+        Ok(outcome) => {
+            if let (Some(file), DeployOutcome::Deployed { outputs }) =
+                (&command.outputs_file, &outcome)
+            {
+                super::write_outputs(file, &plan.manifest.stack_name, outputs).map_err(
+                    |source| DeployCommandError::Deploy {
+                        env: env.to_owned(),
+                        step: " --execute",
+                        source: Box::new(source),
+                    },
+                )?;
+                reporter.line(&format!("outputs written to {}", file.display()));
+            }
+            Ok(outcome.into())
+        }
         Err(error @ DeployError::StalePlan { .. }) => {
             reporter.warning(&format!("error: {error}"));
             reporter.warning(&format!(

@@ -325,13 +325,7 @@ where
     verify::check_running_code(&clients.lambda, &plan.manifest, &plan.assets, reporter).await?;
 
     let outputs = stack::outputs(cfn, &state).await?;
-    let document = serde_json::json!({ "stack": plan.manifest.stack_name, "outputs": outputs });
-    let mut json = serde_json::to_string_pretty(&document).map_err(DeployError::Template)?;
-    json.push('\n');
-    write_atomic(outputs_path, json.as_bytes()).map_err(|source| DeployError::WriteOutputs {
-        path: outputs_path.to_owned(),
-        source,
-    })?;
+    write_outputs(outputs_path, &plan.manifest.stack_name, &outputs)?;
     for (key, value) in &outputs {
         reporter.line(&format!("  {key} = {value}"));
     }
@@ -422,4 +416,51 @@ async fn set_stack_policy(cfn: &CfnClient, stack: &str, policy: &str) -> Result<
     )
     .await?;
     Ok(())
+}
+
+/// Writes `{"stack": ..., "outputs": {...}}` to `path` atomically: a
+/// reader never sees half a file, or a file of the previous deploy half
+/// replaced. The one format of `synth-out/<env>/outputs.json` and
+/// `deploy --outputs-file`.
+pub fn write_outputs(
+    path: &Path,
+    stack: &str,
+    outputs: &std::collections::BTreeMap<String, String>,
+) -> Result<(), DeployError> {
+    let document = serde_json::json!({ "stack": stack, "outputs": outputs });
+    let mut json = serde_json::to_string_pretty(&document).map_err(DeployError::Template)?;
+    json.push('\n');
+    write_atomic(path, json.as_bytes()).map_err(|source| DeployError::WriteOutputs {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_are_written_whole_over_an_earlier_file() {
+        let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+        let path = dir.path().join("out/outputs.json");
+        std::fs::create_dir_all(dir.path().join("out")).unwrap_or_else(|error| panic!("{error}"));
+        std::fs::write(
+            &path,
+            "an earlier, longer file that must not survive in part",
+        )
+        .unwrap_or_else(|error| panic!("{error}"));
+        let outputs = [("UploadBucketName".to_owned(), "b".to_owned())].into();
+        write_outputs(&path, "upstack-dev", &outputs).unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap_or_default(),
+            "{\n  \"stack\": \"upstack-dev\",\n  \"outputs\": {\n    \"UploadBucketName\": \"b\"\n  }\n}\n"
+        );
+        // Under a file, where no directory can be made.
+        let error = write_outputs(&path.join("o.json"), "s", &outputs)
+            .err()
+            .map(|error| error.to_string())
+            .unwrap_or_default();
+        assert!(error.starts_with("cannot write "), "{error}");
+    }
 }

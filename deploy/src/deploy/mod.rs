@@ -40,7 +40,7 @@ use crate::stack::{StackStatus, TemplateError};
 use crate::status::{self, AlarmState, AlarmStatus, StackAlarms};
 
 pub use command::{DeployCommand, DeployCommandError, Finished, Mode, outputs_path, run};
-pub use execute::{ExecuteTarget, execute};
+pub use execute::{ExecuteTarget, execute, write_outputs};
 pub use prepare::{PrepareOutcome, prepare};
 pub use stale::stale_reasons;
 pub use verify::{CodeMismatch, RunningCode, running_code};
@@ -199,6 +199,10 @@ pub enum DeployError {
         env: String,
         alarms: Vec<AlarmStatus>,
     },
+    /// The account's Lambda quotas cannot take the stack (the account
+    /// pre-flight); nothing was uploaded or changed.
+    #[error(transparent)]
+    AccountLimits(#[from] crate::account::AccountLimitsExceeded),
     /// After the deploy, a function does not run the zip that was built and
     /// reviewed for it.
     #[error(transparent)]
@@ -302,6 +306,51 @@ pub async fn preflight_alarms(
         alarm_bullets(&firing)
     ));
     Ok(observed)
+}
+
+/// Before any change: whether the account's Lambda quotas can take the
+/// stack (reserved concurrency, each zip's extracted size, code storage),
+/// refused with [`DeployError::AccountLimits`]. Runs beside
+/// [`preflight_alarms`]: in the command before the build (`assets` is
+/// `None`: concurrency only) and in `prepare` before any upload.
+///
+/// A stack without functions (the CI identities) asks Lambda nothing. A
+/// role that may not read the account's settings (`AccessDenied*`) is told
+/// the check was skipped, and the deploy goes on: a least-privilege role
+/// made before this check existed must not block deploys.
+pub async fn preflight_account(
+    lambda: &aws_sdk_lambda::Client,
+    manifest: &Manifest,
+    account: &str,
+    region: &str,
+    assets: Option<&[crate::assets::AssetFile]>,
+    reporter: &mut dyn Reporter,
+) -> Result<(), DeployError> {
+    if manifest.functions.is_empty() {
+        return Ok(());
+    }
+    let (settings, functions) = match crate::account::read(lambda, manifest, assets).await {
+        Ok(read) => read,
+        Err(error)
+            if error
+                .code
+                .as_deref()
+                .is_some_and(|code| code.starts_with("AccessDenied")) =>
+        {
+            reporter.warning(&format!(
+                "warning: account pre-flight skipped, the deploying role may not read Lambda's account settings: {error}"
+            ));
+            return Ok(());
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let target = crate::account::Target {
+        account: account.to_owned(),
+        region: region.to_owned(),
+        env: manifest.env.clone(),
+    };
+    crate::account::check(&target, &settings, &functions)?;
+    Ok(())
 }
 
 /// Deploys `request`: [`prepare`] then [`execute`], in one run. `interrupt`

@@ -8,7 +8,7 @@ use aws_sdk_cloudformation::Client as CfnClient;
 
 use super::{
     DeployClients, DeployError, DeployOptions, DeployRequest, DriftHandling, cause_text,
-    preflight_alarms, reason_suffix,
+    preflight_account, preflight_alarms, reason_suffix,
 };
 use crate::assets::{self, Placement, PublishedAsset, StoredAsset};
 use crate::aws::Pacing;
@@ -174,6 +174,16 @@ where
         env,
         &manifest.alarms,
         options.ignore_alarms,
+        reporter,
+    )
+    .await?;
+
+    preflight_account(
+        &clients.lambda,
+        manifest,
+        &request.account,
+        &request.region,
+        Some(&request.assets),
         reporter,
     )
     .await?;
