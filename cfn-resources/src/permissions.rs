@@ -2297,6 +2297,12 @@ pub static ACTIONS: &[IamAction] = &[
         condition_keys: &[],
     },
     IamAction {
+        name: "lambda:GetAccountSettings",
+        access_level: "Read",
+        resource_types: &[],
+        condition_keys: &[],
+    },
+    IamAction {
         name: "lambda:GetCodeSigningConfig",
         access_level: "Read",
         resource_types: &[IamResourceType {

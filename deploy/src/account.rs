@@ -20,6 +20,13 @@ use crate::aws::CallError;
 /// there). <https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html>
 pub const UNRESERVED_FLOOR: i64 = 100;
 
+const GET_ACCOUNT_SETTINGS: &str = "lambda:GetAccountSettings";
+const GET_FUNCTION: &str = "lambda:GetFunction";
+
+/// The IAM actions [`read`] calls: the CI plan role, which runs
+/// `deploy --prepare`, must grant them (tested beside the drift reads').
+pub const ACTIONS: [&str; 2] = [GET_ACCOUNT_SETTINGS, GET_FUNCTION];
+
 /// What GetAccountSettings says about the account in one region. A limit
 /// AWS did not report (an emulator's answer) is `None` and not checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -285,11 +292,8 @@ pub async fn read(
     manifest: &Manifest,
     assets: Option<&[AssetFile]>,
 ) -> Result<(LambdaAccount, Vec<FunctionDemand>), CallError> {
-    let settings = crate::aws::call(
-        "lambda:GetAccountSettings",
-        lambda.get_account_settings().send(),
-    )
-    .await?;
+    let settings =
+        crate::aws::call(GET_ACCOUNT_SETTINGS, lambda.get_account_settings().send()).await?;
     let limit = settings.account_limit();
     // The SDK reads an absent number as 0, which no real account reports.
     let reported = |value: i64| (value > 0).then_some(value);
@@ -347,7 +351,7 @@ async fn deployed(
                 .map_or(0, |configuration| configuration.code_size()),
         })),
         Err(error) => {
-            let error = CallError::from_sdk("lambda:GetFunction", &error);
+            let error = CallError::from_sdk(GET_FUNCTION, &error);
             if error.code.as_deref() == Some("ResourceNotFoundException") {
                 Ok(None)
             } else {

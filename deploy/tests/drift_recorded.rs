@@ -81,6 +81,13 @@ fn every_type_of_both_stacks_has_a_reader_and_the_plan_role_may_call_it() {
             .filter(|statement| statement["Effect"] == "Allow")
             .flat_map(|statement| strings(&statement["Action"]))
             .collect();
+        // deploy --prepare's account pre-flight runs with the plan role too.
+        for action in upstack_deploy::account::ACTIONS {
+            assert!(
+                granted.iter().any(|grant| grant == action),
+                "{env}: the plan role may not call {action}, which the account pre-flight needs"
+            );
+        }
         for resource_type in ci_identity::resource_types(&template) {
             let reader = upstack_deploy::drift::reader_for(&resource_type)
                 .unwrap_or_else(|| panic!("{env}: no drift reader for {resource_type}"));

@@ -251,6 +251,13 @@ pub(super) fn role_permissions(
     asset_reads(&mut plan);
     pass_to_cloudformation(&mut plan);
     plan.extend(&live_reads);
+    // deploy --prepare's account pre-flight: the account's Lambda quotas
+    // (an account-wide read; the action takes no resource).
+    plan.grant_on(
+        &["lambda:GetAccountSettings"],
+        "LambdaAnyResource",
+        vec!["*".into()],
+    );
 
     // The deploy role.
     let mut deploy = Grants::default();
