@@ -769,4 +769,78 @@ mod tests {
         let open = role("arn:aws:s3:::upstack-prod-uploads/*", None);
         assert_eq!(direction(&guarded, &open), Direction::Broadening);
     }
+
+    fn document(statements: Json) -> Json {
+        serde_json::json!({"PolicyDocument": {"Statement": statements}})
+    }
+
+    /// A statement's effect decides which way a change goes before what it
+    /// matches: a deny turned allow lets through what it blocked.
+    #[test]
+    fn an_effect_flip_is_judged_by_what_it_now_lets_through() {
+        let statement = |effect: &str, actions: Json| {
+            document(serde_json::json!([{
+                "Sid": "Uploads", "Effect": effect, "Action": actions,
+                "Resource": "arn:aws:s3:::upstack-dev-uploads/*"
+            }]))
+        };
+        let deny = statement("Deny", serde_json::json!("s3:PutObject"));
+        let allow = statement("Allow", serde_json::json!("s3:PutObject"));
+        assert_eq!(direction(&deny, &allow), Direction::Broadening);
+        // An allow turned deny blocks, whatever it now names.
+        let deny_more = statement("Deny", serde_json::json!(["s3:PutObject", "s3:GetObject"]));
+        assert_eq!(direction(&allow, &deny_more), Direction::Narrowing);
+    }
+
+    /// A statement this version cannot read (an intrinsic in its place) may
+    /// grant anything: broadening, to be safe.
+    #[test]
+    fn a_statement_that_cannot_be_read_is_broadening() {
+        let plain = document(serde_json::json!([{
+            "Sid": "Read", "Effect": "Allow", "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::upstack-dev-uploads/*"
+        }]));
+        let opaque = document(serde_json::json!([
+            {"Fn::If": ["Prod", {"Sid": "Read", "Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+                        {"Ref": "AWS::NoValue"}]}
+        ]));
+        let changes = diff_resource(
+            "Policy",
+            Some(("AWS::IAM::ManagedPolicy", Some(&plain))),
+            Some(("AWS::IAM::ManagedPolicy", Some(&opaque))),
+        );
+        let added = changes
+            .iter()
+            .find(|change| change.kind == ValueChange::Added)
+            .unwrap();
+        assert_eq!(added.direction, Direction::Broadening);
+        assert_eq!(added.new.as_ref().unwrap().effect, "Unknown");
+    }
+
+    /// A new allow with a wildcard in any of actions, resources or
+    /// principals is flagged as a wildcard.
+    #[test]
+    fn an_added_statement_with_any_wildcard_is_flagged() {
+        let empty = document(serde_json::json!([]));
+        for (actions, resource) in [("s3:*", "arn:aws:s3:::b/k"), ("s3:GetObject", "*")] {
+            let added = document(serde_json::json!([{
+                "Effect": "Allow", "Action": actions, "Resource": resource
+            }]));
+            let changes = diff_resource(
+                "Policy",
+                Some(("AWS::IAM::ManagedPolicy", Some(&empty))),
+                Some(("AWS::IAM::ManagedPolicy", Some(&added))),
+            );
+            assert!(changes[0].wildcard, "{actions} on {resource}");
+        }
+        let narrow = document(serde_json::json!([{
+            "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/k"
+        }]));
+        let changes = diff_resource(
+            "Policy",
+            Some(("AWS::IAM::ManagedPolicy", Some(&empty))),
+            Some(("AWS::IAM::ManagedPolicy", Some(&narrow))),
+        );
+        assert!(!changes[0].wildcard);
+    }
 }
