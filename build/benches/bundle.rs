@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use upstack_build::bundle::{BundleOptions, BundledAsset, bundle};
-use upstack_contract::{Architecture, BuildProfile, env, handler};
+use upstack_contract::{Architecture, BuildProfile, env};
 use upstack_project::fingerprint::handler_fingerprint;
 use upstack_runtime_api::{Invocation, invoke_once};
 
@@ -34,8 +34,15 @@ fn main() {
             .to_path_buf(),
     };
     let arch = Architecture::X86_64;
+    // The handlers the pipeline declares, as synth recorded them.
+    let handlers: Vec<String> = upstack_project::manifest::load(&root, "prod")
+        .expect("synth-out/prod/manifest.json (run `upstack synth`)")
+        .functions
+        .into_iter()
+        .map(|function| function.handler)
+        .collect();
     let targets: Vec<(String, Architecture)> =
-        handler::ALL.iter().map(|h| (h.to_string(), arch)).collect();
+        handlers.iter().map(|h| (h.clone(), arch)).collect();
     let cold_dir = root.join("target/bundle-bench-cold");
     let options = BundleOptions {
         target_dir: Some(cold_dir.clone()),
@@ -49,7 +56,7 @@ fn main() {
         targets.len(),
         arch.lambda_name()
     );
-    for name in handler::ALL {
+    for name in &handlers {
         let started = Instant::now();
         let runs = 20;
         for _ in 0..runs {

@@ -44,12 +44,12 @@ pub mod prefix {
     pub const PHOTOS: &str = "photos/";
 }
 
-/// The handler crates, as the stack names its functions after them.
+/// The handler crates' names, which the pipeline declaration
+/// (`stack/src/pipeline.rs`) routes to; which functions exist is its list.
 pub mod handler {
     pub const NOTIFY: &str = "notify";
     pub const INGEST: &str = "ingest";
     pub const PHOTO_CHECK: &str = "photo-check";
-    pub const ALL: [&str; 3] = [NOTIFY, INGEST, PHOTO_CHECK];
 }
 
 /// The handlers' custom metrics, written as CloudWatch embedded metric format
