@@ -66,11 +66,15 @@ pub struct Args {
     /// before it assumes an AWS role.
     #[arg(long, conflicts_with = "execute")]
     pub no_build: bool,
+    /// When only function code changed, set it with Lambda directly (no stack update; never production).
+    #[arg(long, conflicts_with_all = ["prepare", "execute"])]
+    pub hotswap: bool,
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let command = DeployCommand {
         no_build: args.no_build,
+        hotswap: args.hotswap,
         root: ctx.root()?.to_path_buf(),
         env: ctx.env("deploy")?.to_owned(),
         profile: ctx.profile(),

@@ -44,6 +44,9 @@ pub struct DeployCommand {
     /// their records and the current sources, instead of building: a CI job
     /// builds before it holds any AWS credentials.
     pub no_build: bool,
+    /// Set changed function code directly when nothing else changed
+    /// (`--hotswap`, never in production); see [`super::hotswap`].
+    pub hotswap: bool,
 }
 
 /// How the command ended, when it did not fail: what the exit code says.
@@ -121,6 +124,12 @@ pub enum DeployCommandError {
         #[source]
         source: Box<DeployError>,
     },
+    #[error("deploy {env} --hotswap")]
+    Hotswap {
+        env: String,
+        #[source]
+        source: Box<super::hotswap::HotswapError>,
+    },
     #[error(transparent)]
     Plan(#[from] PlanError),
     #[error("remove the old plan {path}: {source}")]
@@ -168,6 +177,14 @@ where
             env: env.to_owned(),
             source,
         })?;
+    if command.hotswap {
+        super::hotswap::refuse_production(&output.manifest).map_err(|source| {
+            DeployCommandError::Hotswap {
+                env: env.to_owned(),
+                source: Box::new(source),
+            }
+        })?;
+    }
     // AWS's own rules on the exact body deploy sends, before anything is
     // built, uploaded or changed: a template CloudFormation would reject
     // never gets a change set. It runs (about 2 s in a debug build, mostly
@@ -223,15 +240,18 @@ where
         source: Box::new(source),
     })?;
 
-    let assets = bundle_assets(&command.root, env, &manifest, command.no_build)?;
-    let request = DeployRequest {
+    let mut request = DeployRequest {
         manifest,
         template_json: output.template_json,
         account: session.identity.account.clone(),
         region: session.region.clone(),
-        assets,
+        assets: Vec::new(),
         outputs_path: outputs_path(&command.root, env),
     };
+    if command.hotswap && super::hotswap::run(command, &clients, &request, reporter).await? {
+        return Ok(Finished::Done);
+    }
+    request.assets = bundle_assets(&command.root, env, &request.manifest, command.no_build)?;
     let failed = |step: &'static str| {
         move |source| DeployCommandError::Deploy {
             env: env.to_owned(),
@@ -250,6 +270,18 @@ where
         )
         .await
         .map_err(failed(""))?;
+        if matches!(
+            outcome,
+            DeployOutcome::Deployed { .. } | DeployOutcome::NoChanges
+        ) {
+            // The deploy checked that each function runs the template's zip.
+            super::hotswap::clear_records(&clients.lambda, &request.manifest, reporter)
+                .await
+                .map_err(|error| DeployCommandError::Hotswap {
+                    env: env.to_owned(),
+                    source: Box::new(error.into()),
+                })?;
+        }
         return Ok(outcome.into());
     };
     let prepared = prepare(
@@ -297,7 +329,7 @@ where
 
 /// Bundles the handlers the manifest names and pairs each zip with the key
 /// the template expects, refusing a zip built from other sources.
-fn bundle_assets(
+pub(super) fn bundle_assets(
     root: &Path,
     env: &str,
     manifest: &upstack_stack::Manifest,
