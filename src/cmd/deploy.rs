@@ -101,16 +101,16 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
             },
         },
     };
-    let mut approver = TerminalApprover {
-        assume_yes: args.yes,
-    };
     let finished = deploy::run(
         &command,
         &mut StdoutReporter,
-        &mut approver,
+        &mut TerminalApprover {
+            assume_yes: args.yes,
+        },
         interact::ctrl_c(),
     )
-    .await?;
+    .await
+    .map_err(crate::exit::deploy_failed)?;
     Ok(match finished {
         Finished::Done => Outcome::Success,
         Finished::NotApproved => Outcome::NotApproved,

@@ -139,6 +139,21 @@ pub enum DeployCommandError {
     },
 }
 
+impl DeployCommandError {
+    /// The message of a refusal that is the command line's fault
+    /// (`--hotswap` for a production env), which the CLI exits 64 for.
+    pub fn usage_message(&self) -> Option<String> {
+        match self {
+            DeployCommandError::Hotswap { source, .. }
+                if matches!(**source, super::hotswap::HotswapError::Production { .. }) =>
+            {
+                Some(source.to_string())
+            }
+            _ => None,
+        }
+    }
+}
+
 /// `synth-out/<env>/outputs.json`, where a deploy writes the stack's outputs.
 pub fn outputs_path(root: &Path, env: &str) -> PathBuf {
     root.join(upstack_project::manifest::output_file(env, "outputs.json"))
