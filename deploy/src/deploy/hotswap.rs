@@ -468,3 +468,70 @@ pub(super) async fn run(
     ));
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn dev() -> (Manifest, Json) {
+        let plan = upstack_test_support::pipeline_plan(256);
+        let template = serde_json::from_str(&plan.template_json).unwrap();
+        (plan.manifest, template)
+    }
+
+    #[test]
+    fn a_new_asset_key_is_code_and_names_only_its_function() {
+        let (mut manifest, old) = dev();
+        let old_key = manifest.functions[1].asset_key.clone();
+        let new_key = "assets/ingest-arm64-fedcba9876543210.zip";
+        let new: Json = serde_json::from_str(
+            &serde_json::to_string(&old)
+                .unwrap()
+                .replace(&old_key, new_key),
+        )
+        .unwrap();
+        manifest.functions[1].asset_key = new_key.into();
+        let HotswapPlan::Code(functions) = decide(&manifest, &old, &new).unwrap() else {
+            panic!("not code")
+        };
+        assert_eq!(functions, [manifest.functions[1].clone()]);
+        assert_eq!(
+            decide(&manifest, &old, &old).unwrap(),
+            HotswapPlan::Code(Vec::new())
+        );
+    }
+
+    #[test]
+    fn an_output_or_a_property_beside_the_code_falls_back_naming_each() {
+        let (manifest, old) = dev();
+        let mut new = old.clone();
+        let notify = &manifest.functions[0];
+        new["Resources"][&notify.logical_id]["Properties"]["Code"]["S3Key"] =
+            Json::from("assets/notify-arm64-fedcba9876543210.zip");
+        new["Resources"][&notify.logical_id]["Properties"]["Timeout"] = Json::from(29);
+        new["Outputs"]["Extra"] = serde_json::json!({"Value": "x"});
+        let HotswapPlan::Fallback(lines) = decide(&manifest, &old, &new).unwrap() else {
+            panic!("taken for code")
+        };
+        assert_eq!(
+            lines,
+            [
+                format!("{} (AWS::Lambda::Function): modified", notify.logical_id),
+                "Outputs Extra: changed".to_owned(),
+            ]
+        );
+    }
+
+    #[test]
+    fn production_is_refused_by_the_manifest_flag() {
+        let (mut manifest, _) = dev();
+        assert!(refuse_production(&manifest).is_ok());
+        manifest.production = true;
+        assert!(matches!(
+            refuse_production(&manifest),
+            Err(HotswapError::Production { env }) if env == "dev"
+        ));
+    }
+}
