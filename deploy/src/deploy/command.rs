@@ -285,18 +285,8 @@ where
         )
         .await
         .map_err(failed(""))?;
-        if matches!(
-            outcome,
-            DeployOutcome::Deployed { .. } | DeployOutcome::NoChanges
-        ) {
-            // The deploy checked that each function runs the template's zip.
-            super::hotswap::clear_records(&clients.lambda, &request.manifest, reporter)
-                .await
-                .map_err(|error| DeployCommandError::Hotswap {
-                    env: env.to_owned(),
-                    source: Box::new(error.into()),
-                })?;
-        }
+        super::hotswap::after_deploy(&clients.lambda, &request.manifest, &outcome, reporter)
+            .await?;
         return Ok(outcome.into());
     };
     let prepared = prepare(
@@ -415,8 +405,9 @@ where
         region: session.region.clone(),
         outputs_path: outputs_path(&command.root, env),
     };
+    let clients = DeployClients::new(&session.sdk_config);
     let result = execute(
-        &DeployClients::new(&session.sdk_config),
+        &clients,
         &plan,
         &target,
         &command.options,
@@ -426,7 +417,11 @@ where
     )
     .await;
     match result {
-        Ok(outcome) => Ok(outcome.into()),
+        Ok(outcome) => {
+            super::hotswap::after_deploy(&clients.lambda, &plan.manifest, &outcome, reporter)
+                .await?;
+            Ok(outcome.into())
+        }
         Err(error @ DeployError::StalePlan { .. }) => {
             reporter.warning(&format!("error: {error}"));
             reporter.warning(&format!(

@@ -392,6 +392,29 @@ pub async fn clear_records(
     Ok(())
 }
 
+/// After a deploy without `--hotswap` that did not fail: it checked each
+/// function runs the template's zip, so the hotswaps are reconciled and
+/// their records go.
+pub(super) async fn after_deploy(
+    lambda: &aws_sdk_lambda::Client,
+    manifest: &Manifest,
+    outcome: &super::DeployOutcome,
+    reporter: &mut dyn Reporter,
+) -> Result<(), super::DeployCommandError> {
+    if !matches!(
+        outcome,
+        super::DeployOutcome::Deployed { .. } | super::DeployOutcome::NoChanges
+    ) {
+        return Ok(());
+    }
+    clear_records(lambda, manifest, reporter)
+        .await
+        .map_err(|error| super::DeployCommandError::Hotswap {
+            env: manifest.env.clone(),
+            source: Box::new(error.into()),
+        })
+}
+
 /// `deploy --hotswap` inside [`super::run`], after the credentials and the
 /// alarm pre-flight: `true` when the hotswap did the deploy, `false` when
 /// the normal deploy must run (what else changed has been said).
