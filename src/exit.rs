@@ -60,6 +60,15 @@ impl From<Outcome> for ExitCode {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// A failed `deploy`: a refusal of the command line as given (`--hotswap`
+/// for a production env) is a [`UsageError`], anything else an error.
+pub fn deploy_failed(error: upstack_deploy::deploy::DeployCommandError) -> anyhow::Error {
+    match error.usage_message() {
+        Some(message) => UsageError(message).into(),
+        None => error.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,9 +26,6 @@ const HANDLER: &str = "thumbnail";
 /// replace this workspace's `target/debug/upstack`, which other tests run.
 const SCRATCH_CLI: &str = "upstack-recipe";
 
-/// Any value but the default 256, only to tell the copy's artifacts apart.
-const SEPARATE_CODEGEN_UNITS: u32 = 255;
-
 fn target_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
@@ -49,40 +46,6 @@ fn succeed(command: &mut Command) -> String {
     let output = command.stdin(Stdio::null()).output().unwrap();
     assert!(output.status.success(), "{command:?}\n{}", text(&output));
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// Copies `from` to `to` with `from`'s modification time, so cargo sees an
-/// unchanged source as unchanged.
-fn copy_keeping_mtime(from: &Path, to: &Path) {
-    fs::create_dir_all(to.parent().unwrap()).unwrap();
-    fs::copy(from, to).unwrap();
-    let modified = fs::metadata(from).unwrap().modified().unwrap();
-    fs::File::options()
-        .write(true)
-        .open(to)
-        .unwrap()
-        .set_modified(modified)
-        .unwrap();
-}
-
-/// `git ls-files` of this workspace, copied into a fresh `dir`.
-fn copy_workspace(dir: &Path) {
-    let repo = repo_root();
-    if dir.exists() {
-        fs::remove_dir_all(dir).unwrap();
-    }
-    let listed = succeed(
-        Command::new("git")
-            .args(["ls-files", "-z"])
-            .current_dir(&repo),
-    );
-    for relative in listed.split('\0').filter(|path| !path.is_empty()) {
-        let from = repo.join(relative);
-        // Deleted but not yet staged, or a tracked symlink: not part of a clone's build.
-        if from.is_file() && !from.is_symlink() {
-            copy_keeping_mtime(&from, &dir.join(relative));
-        }
-    }
 }
 
 fn cargo(workspace: &Path, args: &[&str]) -> String {
@@ -155,7 +118,7 @@ fn create_stack(moto: &MotoServer) {
 #[test]
 fn the_fourth_handler_recipe_works_on_a_copy_of_the_workspace() {
     let workspace = Path::new(env!("CARGO_TARGET_TMPDIR")).join("customizing-recipe");
-    copy_workspace(&workspace);
+    upstack_test_support::copy_workspace_apart(&repo_root(), &workspace);
     let main_cli = Path::new(env!("CARGO_BIN_EXE_upstack"));
 
     // 1. Scaffold: the crate, the workspace member, and where to declare it.
@@ -204,14 +167,9 @@ fn the_fourth_handler_recipe_works_on_a_copy_of_the_workspace() {
         renamed, manifest,
         "the root [[bin]] is no longer where this test looks"
     );
-    // Cargo names a workspace crate's artifacts by its path relative to the
-    // workspace root, so the copy's edited stack (and every crate above it)
-    // would share this workspace's files, and each build would take the
-    // other's as fresh. A profile setting of the stack's own changes its
-    // hash, and through it its dependents', and nothing below it.
-    let renamed = format!(
-        "{renamed}\n# customizing_recipe: artifacts apart from the original workspace's\n[profile.dev.package.upstack-stack]\ncodegen-units = {SEPARATE_CODEGEN_UNITS}\n"
-    );
+    // Each member of the copy builds apart from this workspace's artifacts
+    // (`copy_workspace_apart`); the CLI binary's name is the one file name
+    // left to tell apart.
     fs::write(&manifest_path, renamed).unwrap();
     cargo(
         &workspace,

@@ -645,3 +645,19 @@ fn status_exits_0_healthy_2_in_alarm_1_without_a_stack_64_without_env() {
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     assert!(text(&output).contains(alarm), "{}", text(&output));
 }
+
+#[test]
+fn hotswap_of_a_production_env_is_a_usage_error_before_any_aws_call() {
+    // Nothing listens on the discard port: any AWS call would fail with a
+    // connection error (exit 1), not this refusal.
+    let output = upstack(
+        &["deploy", "--env", "prod", "--hotswap", "--yes"],
+        "http://127.0.0.1:9",
+        "eu-west-1",
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(64), "{stderr}");
+    assert!(stderr.contains("env prod"), "{stderr}");
+    assert!(stderr.contains("production = true"), "{stderr}");
+    assert!(!stderr.contains("127.0.0.1"), "{stderr}");
+}

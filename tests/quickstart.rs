@@ -1,5 +1,5 @@
 //! docs/quickstart.md, run: every command of its `sh` blocks, in the doc's
-//! order, against moto, in a scratch copy of the workspace, so the doc
+//! order, against moto, in a copy of the workspace, so the doc
 //! cannot drift from what the CLI does. A command the test cannot run
 //! against an emulator is listed in [`NOT_RUN`] with the reason (and, for
 //! `bundle`, what stands in for it); a command in the doc that is neither
@@ -7,7 +7,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use upstack_test_support::{MotoServer, fake_zip};
@@ -70,31 +70,6 @@ fn doc_commands() -> Vec<String> {
         }
     }
     commands
-}
-
-/// The workspace's tracked files, copied: the doc's commands write
-/// synth-out/ and target/ as they would in a user's clone.
-fn scratch_copy(dir: &Path) {
-    let listed = Command::new("git")
-        .args(["ls-files", "-z"])
-        .current_dir(REPO)
-        .output()
-        .unwrap();
-    assert!(listed.status.success());
-    for path in listed.stdout.split(|byte| *byte == 0) {
-        if path.is_empty() {
-            continue;
-        }
-        let relative = PathBuf::from(String::from_utf8(path.to_vec()).unwrap());
-        let from = Path::new(REPO).join(&relative);
-        // A file deleted in the working tree but not yet from the index.
-        if !from.is_file() {
-            continue;
-        }
-        let to = dir.join(&relative);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(&from, &to).unwrap();
-    }
 }
 
 /// What `bundle --env dev` leaves for `deploy --no-build`: each function's
@@ -176,16 +151,19 @@ fn the_quickstart_runs_as_written() {
         );
     }
     let moto = MotoServer::start();
-    let scratch = tempfile::tempdir().unwrap();
-    scratch_copy(scratch.path());
+    // A fixed path, so invoke's build of the handler in the copy is warm
+    // from one run to the next; the copy's crates build apart from this
+    // workspace's (`copy_workspace_apart`).
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("quickstart-workspace");
+    upstack_test_support::copy_workspace_apart(Path::new(REPO), &scratch);
     let mut ran = Vec::new();
     for command in &commands {
         if NOT_RUN.iter().any(|(listed, _)| listed == command) {
             if command == "upstack bundle --env dev" {
-                stand_in_bundle(scratch.path());
+                stand_in_bundle(&scratch);
             }
             if command.starts_with("aws s3 cp README.md") {
-                stand_in_upload(&moto.endpoint, scratch.path());
+                stand_in_upload(&moto.endpoint, &scratch);
             }
             continue;
         }
@@ -199,7 +177,7 @@ fn the_quickstart_runs_as_written() {
         assert!(!arguments.contains(['"', '\'', '$', '|']), "{command}");
         let output = Command::new(env!("CARGO_BIN_EXE_upstack"))
             .args(arguments.split_whitespace())
-            .current_dir(scratch.path())
+            .current_dir(&scratch)
             .env("AWS_ENDPOINT_URL", &moto.endpoint)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -207,7 +185,10 @@ fn the_quickstart_runs_as_written() {
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_SESSION_TOKEN")
             // invoke's host build of the handler reuses this build's dependencies.
-            .env("CARGO_TARGET_DIR", Path::new(REPO).join("target"))
+            .env(
+                "CARGO_TARGET_DIR",
+                Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap(),
+            )
             .output()
             .unwrap();
         assert_eq!(

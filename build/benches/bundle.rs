@@ -41,8 +41,7 @@ fn main() {
         .into_iter()
         .map(|function| function.handler)
         .collect();
-    let targets: Vec<(String, Architecture)> =
-        handlers.iter().map(|h| (h.clone(), arch)).collect();
+    let targets: Vec<(String, Architecture)> = handlers.iter().map(|h| (h.clone(), arch)).collect();
     let cold_dir = root.join("target/bundle-bench-cold");
     let options = BundleOptions {
         target_dir: Some(cold_dir.clone()),

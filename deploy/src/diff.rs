@@ -19,6 +19,7 @@ use upstack_project::synth::{self, SynthError, SynthOutput};
 use upstack_diff::drift::ResourceDrift;
 
 use crate::aws::{AwsSession, ExpectedTarget, Pacing, ProfileChoice, TargetError};
+use crate::deploy::hotswap::HotswapRecord;
 use crate::drift::DriftClients;
 use crate::interact::Reporter;
 use crate::live_diff::{self, LiveDiffError};
@@ -68,15 +69,57 @@ pub struct DiffCommand {
 pub struct DiffOutcome {
     pub diff: TemplateDiff,
     pub sources: Sources,
+    /// Functions of the deployed stack whose code a `deploy --hotswap` set
+    /// (their record, read from the account): not in any template, so
+    /// said beside the diff.
+    pub hotswapped: Vec<HotswapRecord>,
 }
 
 impl DiffOutcome {
     pub fn render(&self, format: Format) -> String {
-        match format {
+        let mut out = match format {
             Format::Text { color } => render::text(&self.diff, &self.sources, color),
             Format::Markdown => render::markdown(&self.diff, &self.sources),
-            Format::Json => render::json(&self.diff, &self.sources),
+            Format::Json => return self.json(),
+        };
+        for record in &self.hotswapped {
+            let line = hotswap_line(record);
+            match format {
+                Format::Markdown => out.push_str(&format!("\n> **{line}**\n")),
+                _ => out.push_str(&format!("{line}\n")),
+            }
         }
+        out
+    }
+
+    /// The versioned JSON, with a `hotswapped` list only when a function
+    /// carries a record, so every other document is as before.
+    fn json(&self) -> String {
+        let text = render::json(&self.diff, &self.sources);
+        if self.hotswapped.is_empty() {
+            return text;
+        }
+        let Ok(mut report) = serde_json::to_value(render::report(&self.diff, &self.sources)) else {
+            return text;
+        };
+        let records: Vec<Json> = self
+            .hotswapped
+            .iter()
+            .map(|record| {
+                serde_json::json!({
+                    "logical_id": record.logical_id,
+                    "function_name": record.function_name,
+                    "asset_key": record.asset_key,
+                })
+            })
+            .collect();
+        if let Some(object) = report.as_object_mut() {
+            object.insert("hotswapped".to_owned(), Json::Array(records));
+        }
+        serde_json::to_string_pretty(&report).map_or(text, |mut text| {
+            text.push('\n');
+            text
+        })
     }
 
     /// Each `fail_on` kind the diff matches, with its reasons.
@@ -87,6 +130,14 @@ impl DiffOutcome {
             .filter(|(_, reasons)| !reasons.is_empty())
             .collect()
     }
+}
+
+/// One function's hotswap record, as `diff` says it.
+fn hotswap_line(record: &HotswapRecord) -> String {
+    format!(
+        "{} ({}) hotswapped: live code differs from the deployed template (it runs {}; a deploy without --hotswap reconciles it)",
+        record.logical_id, record.function_name, record.asset_key
+    )
 }
 
 /// What `--fail-on` blocked ([`DiffOutcome::violations`]), for stderr: each
@@ -149,6 +200,12 @@ pub enum DiffCommandError {
     },
     #[error(transparent)]
     Plan(#[from] PlanError),
+    #[error("read the hotswap records of stack {stack}'s functions")]
+    Hotswapped {
+        stack: String,
+        #[source]
+        source: crate::aws::CallError,
+    },
 }
 
 /// A template and a label for headers.
@@ -169,7 +226,11 @@ pub async fn run(
 ) -> Result<DiffOutcome, DiffCommandError> {
     if let Some(path) = &command.plan {
         let (diff, sources) = ReviewedPlan::load(path)?.reviewed_diff();
-        return Ok(DiffOutcome { diff, sources });
+        return Ok(DiffOutcome {
+            diff,
+            sources,
+            hotswapped: Vec::new(),
+        });
     }
     let synthesized = match &command.env {
         Some(env) => Some(synth::synth_env(&command.root, env).map_err(|source| {
@@ -203,6 +264,7 @@ pub async fn run(
     let mut change_set = None;
     let mut drift = Vec::new();
     let mut live_account = None;
+    let mut hotswapped = Vec::new();
     let old = match (&command.against, &synthesized) {
         (Some(path), _) => Side {
             label: shown(path, &command.shown_from),
@@ -219,6 +281,15 @@ pub async fn run(
             }
             let (old, changes, found) =
                 deployed_side(command, &session, output, &new.template).await?;
+            hotswapped = crate::deploy::hotswap::records(
+                &aws_sdk_lambda::Client::new(&session.sdk_config),
+                &output.manifest,
+            )
+            .await
+            .map_err(|source| DiffCommandError::Hotswapped {
+                stack: output.manifest.stack_name.clone(),
+                source,
+            })?;
             change_set = changes;
             drift = found;
             live_account = Some(session.identity.account.clone());
@@ -259,6 +330,7 @@ pub async fn run(
             old: old.label,
             new: new.label,
         },
+        hotswapped,
     })
 }
 
@@ -361,4 +433,52 @@ async fn deployed_side(
         _ => Vec::new(),
     };
     Ok((Side { label, template }, changes, drift))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(hotswapped: Vec<HotswapRecord>) -> DiffOutcome {
+        DiffOutcome {
+            diff: TemplateDiff::default(),
+            sources: Sources {
+                old: "stack upstack-dev (deployed, eu-west-1)".into(),
+                new: "synth --env dev".into(),
+            },
+            hotswapped,
+        }
+    }
+
+    #[test]
+    fn a_hotswapped_function_is_said_in_every_format_and_nothing_changes_without_one() {
+        let plain = outcome(Vec::new());
+        for format in [
+            Format::Text { color: false },
+            Format::Markdown,
+            Format::Json,
+        ] {
+            assert!(!plain.render(format).contains("hotswapped"), "{format:?}");
+        }
+        assert_eq!(
+            plain.render(Format::Json),
+            render::json(&plain.diff, &plain.sources)
+        );
+
+        let swapped = outcome(vec![HotswapRecord {
+            function_name: "upstack-dev-notify".into(),
+            logical_id: "NotifyFunction".into(),
+            asset_key: "assets/notify-arm64-fedcba9876543210.zip".into(),
+            arn: "arn:aws:lambda:eu-west-1:123456789012:function:upstack-dev-notify".into(),
+        }]);
+        let line = "NotifyFunction (upstack-dev-notify) hotswapped: live code differs from the deployed template";
+        assert!(swapped.render(Format::Text { color: false }).contains(line));
+        assert!(swapped.render(Format::Markdown).contains(line));
+        let json: Json = serde_json::from_str(&swapped.render(Format::Json)).expect("JSON");
+        assert_eq!(
+            json["hotswapped"][0]["asset_key"],
+            "assets/notify-arm64-fedcba9876543210.zip"
+        );
+        assert_eq!(json["schema_version"], upstack_diff::SCHEMA_VERSION);
+    }
 }

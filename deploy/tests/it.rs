@@ -12,6 +12,8 @@ mod deploy_moto;
 mod deploy_states;
 mod drift_moto;
 mod drift_recorded;
+mod hotswap_moto;
+mod hotswap_recorded;
 mod live_diff_changeset;
 mod live_diff_moto;
 mod logs_moto;

@@ -39,43 +39,42 @@ pub struct Args {
     /// Wait for an in-progress stack operation instead of refusing.
     #[arg(long)]
     pub wait: bool,
-    /// Bundle, upload and create the change set, write the reviewed plan to
-    /// this file, and stop without executing (for a pull request).
+    /// Bundle, upload, create the change set, write the reviewed plan here and stop (a pull request).
     #[arg(long, value_name = "PLAN.json", conflicts_with = "execute")]
     pub prepare: Option<PathBuf>,
     /// Execute exactly the change set of this plan (made by --prepare); exit 5,
     /// touching nothing, if the change set or the stack changed since.
     #[arg(long, value_name = "PLAN.json", conflicts_with_all = ["prepare", "wait"])]
     pub execute: Option<PathBuf>,
-    /// Deploy although alarms of the stack are in ALARM (by default deploy
-    /// lists them and refuses, exit 1); also for --execute. Alarms in ALARM
-    /// are then left out of the rollback triggers.
+    /// Deploy although alarms of the stack are in ALARM (by default: refused, exit 1); they
+    /// are then left out of the rollback triggers. Also for --execute.
     #[arg(long)]
     pub ignore_alarms: bool,
-    /// Set resources changed outside CloudFormation back to the deployed
-    /// template's values where the new template does not change them (a
-    /// drift-aware change set); without it, the review lists the drift this
-    /// deploy leaves as it is.
+    /// Set what changed outside CloudFormation back to the template (a drift-aware change
+    /// set); without it, the review lists the drift this deploy leaves as it is.
     #[arg(long, conflicts_with_all = ["execute", "no_drift"])]
     pub revert_drift: bool,
     /// Do not read the stack's resources for drift before the review.
     #[arg(long, conflicts_with = "execute")]
     pub no_drift: bool,
-    /// Deploy the zips `upstack bundle` already built (checked against their
-    /// records and the current sources) instead of building them; CI builds
-    /// before it assumes an AWS role.
+    /// Deploy the zips `upstack bundle` built (checked against their records and the
+    /// sources) instead of building them; CI builds before it assumes an AWS role.
     #[arg(long, conflicts_with = "execute")]
     pub no_build: bool,
-    /// Also write the stack's outputs as JSON (`{"stack": ..., "outputs": {...}}`)
-    /// to this file, atomically; written after a deploy with nothing to change too.
+    /// Also write the stack's outputs as JSON (`{"stack": ..., "outputs": {...}}`) to this
+    /// file, atomically, after a deploy with nothing to change too.
     #[arg(long, value_name = "FILE", conflicts_with = "prepare")]
     pub outputs_file: Option<PathBuf>,
+    /// When only function code changed, set it with Lambda directly (no stack update; never production).
+    #[arg(long, conflicts_with_all = ["prepare", "execute"])]
+    pub hotswap: bool,
 }
 
 pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
     let command = DeployCommand {
         no_build: args.no_build,
         outputs_file: args.outputs_file,
+        hotswap: args.hotswap,
         root: ctx.root()?.to_path_buf(),
         env: ctx.env("deploy")?.to_owned(),
         profile: ctx.profile(),
@@ -102,16 +101,16 @@ pub async fn run(args: Args, ctx: &Ctx) -> anyhow::Result<Outcome> {
             },
         },
     };
-    let mut approver = TerminalApprover {
-        assume_yes: args.yes,
-    };
     let finished = deploy::run(
         &command,
         &mut StdoutReporter,
-        &mut approver,
+        &mut TerminalApprover {
+            assume_yes: args.yes,
+        },
         interact::ctrl_c(),
     )
-    .await?;
+    .await
+    .map_err(crate::exit::deploy_failed)?;
     Ok(match finished {
         Finished::Done => Outcome::Success,
         Finished::NotApproved => Outcome::NotApproved,

@@ -28,11 +28,13 @@ mod echo;
 mod faulty_proxy;
 #[cfg(feature = "pipeline")]
 mod pipeline;
+mod workspace_copy;
 #[cfg(feature = "echo")]
 pub use echo::echo_bootstrap;
 pub use faulty_proxy::{FaultyProxy, ProxyCounts};
 #[cfg(feature = "pipeline")]
 pub use pipeline::{asset_key, fake_zip, pipeline_plan, pipeline_template};
+pub use workspace_copy::{COPY_CODEGEN_UNITS, copy_workspace_apart};
 
 /// The region every moto-backed test deploys to (envs/dev.toml's region).
 pub const REGION: &str = "eu-west-1";

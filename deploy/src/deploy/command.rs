@@ -47,6 +47,9 @@ pub struct DeployCommand {
     /// `--outputs-file`: also write the stack's outputs here (after a
     /// deploy, and after one with nothing to change).
     pub outputs_file: Option<PathBuf>,
+    /// Set changed function code directly when nothing else changed
+    /// (`--hotswap`, never in production); see [`super::hotswap`].
+    pub hotswap: bool,
 }
 
 /// How the command ended, when it did not fail: what the exit code says.
@@ -130,6 +133,12 @@ pub enum DeployCommandError {
         #[source]
         source: Box<DeployError>,
     },
+    #[error("deploy {env} --hotswap")]
+    Hotswap {
+        env: String,
+        #[source]
+        source: Box<super::hotswap::HotswapError>,
+    },
     #[error(transparent)]
     Plan(#[from] PlanError),
     #[error("remove the old plan {path}: {source}")]
@@ -137,6 +146,21 @@ pub enum DeployCommandError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl DeployCommandError {
+    /// The message of a refusal that is the command line's fault
+    /// (`--hotswap` for a production env), which the CLI exits 64 for.
+    pub fn usage_message(&self) -> Option<String> {
+        match self {
+            DeployCommandError::Hotswap { source, .. }
+                if matches!(**source, super::hotswap::HotswapError::Production { .. }) =>
+            {
+                Some(source.to_string())
+            }
+            _ => None,
+        }
+    }
 }
 
 /// `synth-out/<env>/outputs.json`, where a deploy writes the stack's outputs.
@@ -177,6 +201,14 @@ where
             env: env.to_owned(),
             source,
         })?;
+    if command.hotswap {
+        super::hotswap::refuse_production(&output.manifest).map_err(|source| {
+            DeployCommandError::Hotswap {
+                env: env.to_owned(),
+                source: Box::new(source),
+            }
+        })?;
+    }
     // AWS's own rules on the exact body deploy sends, before anything is
     // built, uploaded or changed: a template CloudFormation would reject
     // never gets a change set. It runs (about 2 s in a debug build, mostly
@@ -248,15 +280,18 @@ where
         source: Box::new(source),
     })?;
 
-    let assets = bundle_assets(&command.root, env, &manifest, command.no_build)?;
-    let request = DeployRequest {
+    let mut request = DeployRequest {
         manifest,
         template_json: output.template_json,
         account: session.identity.account.clone(),
         region: session.region.clone(),
-        assets,
+        assets: Vec::new(),
         outputs_path: outputs_path(&command.root, env),
     };
+    if command.hotswap && super::hotswap::run(command, &clients, &request, reporter).await? {
+        return Ok(Finished::Done);
+    }
+    request.assets = bundle_assets(&command.root, env, &request.manifest, command.no_build)?;
     let failed = |step: &'static str| {
         move |source| DeployCommandError::Deploy {
             env: env.to_owned(),
@@ -286,6 +321,8 @@ where
             .await
             .map_err(failed(""))?;
         }
+        super::hotswap::after_deploy(&clients.lambda, &request.manifest, &outcome, reporter)
+            .await?;
         return Ok(outcome.into());
     };
     let prepared = prepare(
@@ -356,7 +393,7 @@ async fn outputs_file(
 
 /// Bundles the handlers the manifest names and pairs each zip with the key
 /// the template expects, refusing a zip built from other sources.
-fn bundle_assets(
+pub(super) fn bundle_assets(
     root: &Path,
     env: &str,
     manifest: &upstack_stack::Manifest,
@@ -429,8 +466,9 @@ where
         region: session.region.clone(),
         outputs_path: outputs_path(&command.root, env),
     };
+    let clients = DeployClients::new(&session.sdk_config);
     let result = execute(
-        &DeployClients::new(&session.sdk_config),
+        &clients,
         &plan,
         &target,
         &command.options,
@@ -453,6 +491,8 @@ where
                 )?;
                 reporter.line(&format!("outputs written to {}", file.display()));
             }
+            super::hotswap::after_deploy(&clients.lambda, &plan.manifest, &outcome, reporter)
+                .await?;
             Ok(outcome.into())
         }
         Err(error @ DeployError::StalePlan { .. }) => {

@@ -18,6 +18,7 @@
 
 mod command;
 mod execute;
+pub mod hotswap;
 mod prepare;
 mod stale;
 mod verify;

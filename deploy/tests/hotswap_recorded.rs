@@ -1,0 +1,185 @@
+//! A hotswap's Lambda calls against recorded answers, for what moto cannot
+//! show: moto's UpdateFunctionCode is done at once (`LastUpdateStatus` is
+//! `Successful` on the first read), never fails an update, never answers
+//! ResourceConflictException (an update already in progress), and knows no
+//! status but its own.
+
+// Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use aws_sdk_lambda::Client as Lambda;
+use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
+use aws_sdk_lambda::operation::tag_resource::TagResourceOutput;
+use aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeOutput;
+use aws_sdk_lambda::types::{LastUpdateStatus, LastUpdateStatusReasonCode};
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::retry::RetryConfig;
+use upstack_deploy::aws::{ManualClock, Pacing};
+use upstack_deploy::deploy::hotswap::{self, HotswapError, RECORD_TAG};
+use upstack_stack::ManifestFunction;
+
+const BUCKET: &str = "upstack-assets-123456789012-eu-west-1";
+const ARN: &str = "arn:aws:lambda:eu-west-1:123456789012:function:upstack-dev-notify";
+
+fn lambda(rules: &[&Rule]) -> Lambda {
+    mock_client!(aws_sdk_lambda, RuleMode::Sequential, rules, |config| config
+        .retry_config(RetryConfig::disabled()))
+}
+
+fn notify() -> ManifestFunction {
+    let work = tempfile::tempdir().unwrap();
+    let manifest = crate::deploy_moto::dev_request(work.path(), 256, Vec::new()).manifest;
+    let mut notify = manifest.functions[0].clone();
+    assert_eq!(notify.function_name, "upstack-dev-notify");
+    notify.asset_key = "assets/notify-arm64-fedcba9876543210.zip".into();
+    notify
+}
+
+fn accepted() -> Rule {
+    mock!(Lambda::update_function_code)
+        .match_requests(|request| {
+            request.s3_bucket() == Some(BUCKET)
+                && request.s3_key() == Some("assets/notify-arm64-fedcba9876543210.zip")
+        })
+        .then_output(|| {
+            UpdateFunctionCodeOutput::builder()
+                .function_arn(ARN)
+                .build()
+        })
+}
+
+fn tagged() -> Rule {
+    mock!(Lambda::tag_resource)
+        .match_requests(|request| {
+            request.resource() == Some(ARN)
+                && request
+                    .tags()
+                    .and_then(|tags| tags.get(RECORD_TAG))
+                    .map(String::as_str)
+                    == Some("assets/notify-arm64-fedcba9876543210.zip")
+        })
+        .then_output(|| TagResourceOutput::builder().build())
+}
+
+fn status(status: LastUpdateStatus, reason: Option<(&'static str, &'static str)>) -> Rule {
+    mock!(Lambda::get_function_configuration).then_output(move || {
+        let mut output = GetFunctionConfigurationOutput::builder()
+            .function_name("upstack-dev-notify")
+            .last_update_status(status.clone());
+        if let Some((code, reason)) = reason {
+            output = output
+                .last_update_status_reason_code(LastUpdateStatusReasonCode::from(code))
+                .last_update_status_reason(reason);
+        }
+        output.build()
+    })
+}
+
+#[tokio::test]
+async fn in_progress_is_polled_with_the_pacing_clock_until_successful() {
+    let clock = ManualClock::default();
+    let pacing = Pacing::with_clock(Arc::new(clock.clone()));
+    let client = lambda(&[
+        &accepted(),
+        &tagged(),
+        &status(LastUpdateStatus::InProgress, None),
+        &status(LastUpdateStatus::InProgress, None),
+        &status(LastUpdateStatus::Successful, None),
+    ]);
+    hotswap::update_code(&client, BUCKET, &notify(), &pacing)
+        .await
+        .unwrap();
+    assert_eq!(
+        clock.sleeps(),
+        [pacing.poll_initial, pacing.next_poll(pacing.poll_initial)]
+    );
+}
+
+#[tokio::test]
+async fn a_failed_update_names_the_function_and_lambdas_reason() {
+    let clock = ManualClock::default();
+    let client = lambda(&[
+        &accepted(),
+        &tagged(),
+        &status(LastUpdateStatus::InProgress, None),
+        &status(
+            LastUpdateStatus::Failed,
+            Some(("InvalidZipFileException", "Could not unzip uploaded file.")),
+        ),
+    ]);
+    let error = hotswap::update_code(
+        &client,
+        BUCKET,
+        &notify(),
+        &Pacing::with_clock(Arc::new(clock)),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(error, HotswapError::UpdateFailed { .. }),
+        "{error:?}"
+    );
+    let text = error.to_string();
+    assert!(text.starts_with("upstack-dev-notify:"), "{text}");
+    assert!(text.contains("InvalidZipFileException"), "{text}");
+    assert!(text.contains("Could not unzip uploaded file."), "{text}");
+}
+
+#[tokio::test]
+async fn an_unknown_status_is_refused_not_waited_on() {
+    let clock = ManualClock::default();
+    let client = lambda(&[
+        &accepted(),
+        &tagged(),
+        &status(LastUpdateStatus::from("Paused"), None),
+    ]);
+    let error = hotswap::update_code(
+        &client,
+        BUCKET,
+        &notify(),
+        &Pacing::with_clock(Arc::new(clock.clone())),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(error, HotswapError::UnknownStatus { .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("`Paused`"), "{error}");
+    assert!(clock.sleeps().is_empty());
+}
+
+#[tokio::test]
+async fn an_update_in_progress_is_a_conflict_naming_the_function_and_nothing_is_tagged() {
+    let conflict = mock!(Lambda::update_function_code).then_http_response(|| {
+        let mut response = HttpResponse::new(
+            StatusCode::try_from(409).unwrap(),
+            SdkBody::from(
+                r#"{"Type":"User","message":"The operation cannot be performed at this time. An update is in progress for resource: upstack-dev-notify"}"#,
+            ),
+        );
+        response
+            .headers_mut()
+            .insert("x-amzn-ErrorType", "ResourceConflictException");
+        response
+    });
+    // Sequential rules: a TagResource after the conflict would find no rule and fail the test.
+    let client = lambda(&[&conflict]);
+    let error = hotswap::update_code(
+        &client,
+        BUCKET,
+        &notify(),
+        &Pacing::with_clock(Arc::new(ManualClock::default())),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(error, HotswapError::Conflict { .. }), "{error:?}");
+    let text = error.to_string();
+    assert!(text.starts_with("upstack-dev-notify:"), "{text}");
+    assert!(text.contains("An update is in progress"), "{text}");
+}
