@@ -183,3 +183,46 @@ async fn an_update_in_progress_is_a_conflict_naming_the_function_and_nothing_is_
     assert!(text.starts_with("upstack-dev-notify:"), "{text}");
     assert!(text.contains("An update is in progress"), "{text}");
 }
+
+fn lambda_error(status: u16, error_type: &'static str, message: &'static str) -> Rule {
+    mock!(Lambda::get_function_configuration).then_http_response(move || {
+        let mut response = HttpResponse::new(
+            StatusCode::try_from(status).unwrap(),
+            SdkBody::from(format!(r#"{{"Type":"User","message":"{message}"}}"#)),
+        );
+        response
+            .headers_mut()
+            .insert("x-amzn-ErrorType", error_type);
+        response
+    })
+}
+
+/// The code check after a deploy reads each function's CodeSha256: a
+/// function that does not exist is `None` (reported as missing), and any
+/// other refusal is an error, never taken for a missing function (moto
+/// answers every GetFunctionConfiguration; these are recorded answers).
+#[tokio::test]
+async fn the_code_check_tells_a_missing_function_from_a_refused_read() {
+    let missing = lambda_error(
+        404,
+        "ResourceNotFoundException",
+        "Function not found: upstack-dev-notify",
+    );
+    let client = lambda(&[&missing]);
+    assert_eq!(
+        upstack_deploy::deploy::running_code(&client, "upstack-dev-notify")
+            .await
+            .unwrap(),
+        None
+    );
+    let denied = lambda_error(
+        403,
+        "AccessDeniedException",
+        "not authorized to perform: lambda:GetFunctionConfiguration",
+    );
+    let client = lambda(&[&denied]);
+    let error = upstack_deploy::deploy::running_code(&client, "upstack-dev-notify")
+        .await
+        .unwrap_err();
+    assert_eq!(error.code.as_deref(), Some("AccessDeniedException"));
+}
