@@ -96,6 +96,20 @@ pub(crate) fn fake_assets(out_dir: &Path) -> Vec<AssetFile> {
         .collect()
 }
 
+/// Clients for `config`'s account, with the asset bucket bootstrapped.
+pub(crate) async fn bootstrapped(config: &aws_config::SdkConfig) -> DeployClients {
+    let clients = DeployClients::new(config);
+    bootstrap::bootstrap(
+        &clients.s3,
+        &bootstrap::asset_bucket(ACCOUNT, REGION),
+        REGION,
+        false,
+    )
+    .await
+    .unwrap();
+    clients
+}
+
 /// The dev stack (functions' default memory `memory_mb`) with `assets`.
 pub(crate) fn dev_request(out_dir: &Path, memory_mb: u32, assets: Vec<AssetFile>) -> DeployRequest {
     let synthesized = pipeline_plan(memory_mb);

@@ -10,29 +10,20 @@
 #![allow(clippy::unwrap_used)]
 
 use upstack_cfn::intrinsic::PseudoValues;
-use upstack_deploy::bootstrap;
 use upstack_deploy::deploy::{self, DeployClients, DeployOutcome};
 use upstack_deploy::drift::{self, DriftClients};
 use upstack_deploy::interact::{Answer, FixedAnswer, RecordingReporter};
 use upstack_diff::drift::{DriftStatus, ResourceDrift};
 use upstack_test_support::{ACCOUNT_ID as ACCOUNT, MotoServer, REGION};
 
-use crate::deploy_moto::{dev_request, fake_assets, options};
+use crate::deploy_moto::{bootstrapped, dev_request, fake_assets, options};
 
 const STACK: &str = "upstack-dev";
 
 /// moto with the dev stack deployed.
 async fn deployed(moto: &MotoServer, work: &std::path::Path) -> aws_config::SdkConfig {
     let config = moto.sdk_config().await;
-    let clients = DeployClients::new(&config);
-    bootstrap::bootstrap(
-        &clients.s3,
-        &bootstrap::asset_bucket(ACCOUNT, REGION),
-        REGION,
-        false,
-    )
-    .await
-    .unwrap();
+    let clients = bootstrapped(&config).await;
     let request = dev_request(work, 256, fake_assets(work));
     let outcome = deploy::deploy(
         &clients,

@@ -11,13 +11,12 @@
 #![allow(clippy::unwrap_used)]
 
 use upstack_deploy::assets::{self, AssetFile};
-use upstack_deploy::bootstrap;
 use upstack_deploy::deploy::hotswap::{self, HotswapError, HotswapPlan, RECORD_TAG};
 use upstack_deploy::deploy::{self, DeployClients, DeployOutcome, DeployRequest, running_code};
 use upstack_deploy::interact::{Answer, FixedAnswer, RecordingReporter};
-use upstack_test_support::{ACCOUNT_ID as ACCOUNT, MotoServer, REGION, asset_key, fake_zip};
+use upstack_test_support::{MotoServer, asset_key, fake_zip};
 
-use crate::deploy_moto::{dev_request, fake_assets, options};
+use crate::deploy_moto::{bootstrapped, dev_request, fake_assets, options};
 
 const NEW_NOTIFY_KEY: &str = "assets/notify-arm64-fedcba9876543210.zip";
 
@@ -83,12 +82,7 @@ async fn stack_marks(clients: &DeployClients) -> (Option<String>, usize, String)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_code_change_is_hotswapped_recorded_and_reconciled_by_the_next_deploy() {
     let moto = MotoServer::start();
-    let config = moto.sdk_config().await;
-    let clients = DeployClients::new(&config);
-    let bucket = bootstrap::asset_bucket(ACCOUNT, REGION);
-    bootstrap::bootstrap(&clients.s3, &bucket, REGION, false)
-        .await
-        .unwrap();
+    let clients = bootstrapped(&moto.sdk_config().await).await;
     let work = tempfile::tempdir().unwrap();
     let first = dev_request(work.path(), 256, fake_assets(work.path()));
     let mut reporter = RecordingReporter::default();

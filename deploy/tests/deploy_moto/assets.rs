@@ -21,21 +21,7 @@ use upstack_deploy::plan::StaleReason;
 use upstack_deploy::status::CodeReport;
 use upstack_test_support::{ACCOUNT_ID as ACCOUNT, MotoServer, REGION, asset_key};
 
-use super::{dev_request, fake_assets, options};
-
-async fn bootstrapped(moto: &MotoServer) -> DeployClients {
-    let config = moto.sdk_config().await;
-    let clients = DeployClients::new(&config);
-    bootstrap::bootstrap(
-        &clients.s3,
-        &bootstrap::asset_bucket(ACCOUNT, REGION),
-        REGION,
-        false,
-    )
-    .await
-    .unwrap();
-    clients
-}
+use super::{bootstrapped, dev_request, fake_assets, options};
 
 fn bucket() -> String {
     bootstrap::asset_bucket(ACCOUNT, REGION)
@@ -70,7 +56,7 @@ async fn exists(clients: &DeployClients, key: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_zip_planted_under_an_asset_key_before_the_first_deploy_is_refused() {
     let moto = MotoServer::start();
-    let clients = bootstrapped(&moto).await;
+    let clients = bootstrapped(&moto.sdk_config().await).await;
     let work = tempfile::tempdir().unwrap();
     let request = dev_request(work.path(), 256, fake_assets(work.path()));
     // Someone who can compute notify's key uploads their own zip first.
@@ -115,7 +101,7 @@ async fn a_zip_planted_under_an_asset_key_before_the_first_deploy_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn asset_objects_are_write_once() {
     let moto = MotoServer::start();
-    let clients = bootstrapped(&moto).await;
+    let clients = bootstrapped(&moto.sdk_config().await).await;
     let key = "assets/notify-arm64-writeonce.zip";
     // Unconditional writes are denied by the bucket policy...
     let denied = clients
@@ -162,7 +148,7 @@ async fn asset_objects_are_write_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_asset_replaced_between_prepare_and_execute_makes_the_plan_stale() {
     let moto = MotoServer::start();
-    let clients = bootstrapped(&moto).await;
+    let clients = bootstrapped(&moto.sdk_config().await).await;
     let work = tempfile::tempdir().unwrap();
     let request = dev_request(work.path(), 256, fake_assets(work.path()));
     let mut reporter = RecordingReporter::default();
@@ -250,7 +236,7 @@ async fn an_asset_replaced_between_prepare_and_execute_makes_the_plan_stale() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn code_changed_outside_the_deploy_is_named_after_the_next_deploy() {
     let moto = MotoServer::start();
-    let clients = bootstrapped(&moto).await;
+    let clients = bootstrapped(&moto.sdk_config().await).await;
     let work = tempfile::tempdir().unwrap();
     let request = dev_request(work.path(), 256, fake_assets(work.path()));
     let mut reporter = RecordingReporter::default();
