@@ -4,7 +4,7 @@
 use aws_sdk_cloudwatch::types::AlarmType;
 use serde_json::{Map, Value as Json, json};
 
-use super::{Outcome, Reader, Reading, boxed, json_text};
+use super::{Outcome, Reader, Reading, boxed, json_text, set_some};
 use crate::aws::{CallError, call};
 use crate::drift::{DriftClients, Target};
 
@@ -114,52 +114,76 @@ async fn read_metric_alarm(
         return Ok(Outcome::Gone);
     };
     let mut properties = Map::new();
-    let mut set = |name: &str, value: Option<Json>| {
-        if let Some(value) = value {
-            properties.insert(name.to_owned(), value);
-        }
-    };
-    set("ActionsEnabled", alarm.actions_enabled().map(Json::from));
-    set(
+    set_some(
+        &mut properties,
+        "ActionsEnabled",
+        alarm.actions_enabled().map(Json::from),
+    );
+    set_some(
+        &mut properties,
         "AlarmDescription",
         alarm.alarm_description().map(Json::from),
     );
-    set(
+    set_some(
+        &mut properties,
         "ComparisonOperator",
         alarm
             .comparison_operator()
             .map(|operator| json!(operator.as_str())),
     );
-    set(
+    set_some(
+        &mut properties,
         "EvaluationPeriods",
         alarm.evaluation_periods().map(Json::from),
     );
-    set(
+    set_some(
+        &mut properties,
         "DatapointsToAlarm",
         alarm.datapoints_to_alarm().map(Json::from),
     );
-    set("MetricName", alarm.metric_name().map(Json::from));
-    set("Namespace", alarm.namespace().map(Json::from));
-    set(
+    set_some(
+        &mut properties,
+        "MetricName",
+        alarm.metric_name().map(Json::from),
+    );
+    set_some(
+        &mut properties,
+        "Namespace",
+        alarm.namespace().map(Json::from),
+    );
+    set_some(
+        &mut properties,
         "Statistic",
         alarm.statistic().map(|statistic| json!(statistic.as_str())),
     );
-    set(
+    set_some(
+        &mut properties,
         "ExtendedStatistic",
         alarm.extended_statistic().map(Json::from),
     );
-    set("Period", alarm.period().map(Json::from));
-    set("Threshold", alarm.threshold().map(Json::from));
-    set(
+    set_some(&mut properties, "Period", alarm.period().map(Json::from));
+    set_some(
+        &mut properties,
+        "Threshold",
+        alarm.threshold().map(Json::from),
+    );
+    set_some(
+        &mut properties,
         "TreatMissingData",
         alarm.treat_missing_data().map(Json::from),
     );
-    set("Unit", alarm.unit().map(|unit| json!(unit.as_str())));
-    set(
+    set_some(
+        &mut properties,
+        "Unit",
+        alarm.unit().map(|unit| json!(unit.as_str())),
+    );
+    set_some(
+        &mut properties,
         "EvaluateLowSampleCountPercentile",
         alarm.evaluate_low_sample_count_percentile().map(Json::from),
     );
-    set(
+    set_some(
+        &mut properties,
         "ThresholdMetricId",
         alarm.threshold_metric_id().map(Json::from),
     );
@@ -197,26 +221,33 @@ async fn read_composite_alarm(
         return Ok(Outcome::Gone);
     };
     let mut properties = Map::new();
-    let mut set = |name: &str, value: Option<Json>| {
-        if let Some(value) = value {
-            properties.insert(name.to_owned(), value);
-        }
-    };
-    set("AlarmRule", alarm.alarm_rule().map(Json::from));
-    set("ActionsEnabled", alarm.actions_enabled().map(Json::from));
-    set(
+    set_some(
+        &mut properties,
+        "AlarmRule",
+        alarm.alarm_rule().map(Json::from),
+    );
+    set_some(
+        &mut properties,
+        "ActionsEnabled",
+        alarm.actions_enabled().map(Json::from),
+    );
+    set_some(
+        &mut properties,
         "AlarmDescription",
         alarm.alarm_description().map(Json::from),
     );
-    set(
+    set_some(
+        &mut properties,
         "ActionsSuppressor",
         alarm.actions_suppressor().map(Json::from),
     );
-    set(
+    set_some(
+        &mut properties,
         "ActionsSuppressorWaitPeriod",
         alarm.actions_suppressor_wait_period().map(Json::from),
     );
-    set(
+    set_some(
+        &mut properties,
         "ActionsSuppressorExtensionPeriod",
         alarm.actions_suppressor_extension_period().map(Json::from),
     );

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value as Json, json};
 
-use super::{Outcome, Reader, Reading, boxed, json_text, key_as_declared};
+use super::{Outcome, Reader, Reading, boxed, json_text, key_as_declared, set_some};
 use crate::assets::hex_of_checksum;
 use crate::aws::{CallError, call};
 use crate::drift::{DriftClients, Target};
@@ -98,23 +98,40 @@ async fn read_function(clients: &DriftClients, target: &Target<'_>) -> Result<Ou
     let mut properties = Map::new();
     let mut implied = Map::new();
     if let Some(configuration) = output.configuration() {
-        let mut set = |name: &str, value: Option<Json>| {
-            if let Some(value) = value {
-                properties.insert(name.to_owned(), value);
-            }
-        };
-        set("MemorySize", configuration.memory_size().map(Json::from));
-        set("Timeout", configuration.timeout().map(Json::from));
-        set(
+        set_some(
+            &mut properties,
+            "MemorySize",
+            configuration.memory_size().map(Json::from),
+        );
+        set_some(
+            &mut properties,
+            "Timeout",
+            configuration.timeout().map(Json::from),
+        );
+        set_some(
+            &mut properties,
             "Runtime",
             configuration
                 .runtime()
                 .map(|runtime| json!(runtime.as_str())),
         );
-        set("Handler", configuration.handler().map(Json::from));
-        set("Role", configuration.role().map(Json::from));
-        set("Description", configuration.description().map(Json::from));
-        set(
+        set_some(
+            &mut properties,
+            "Handler",
+            configuration.handler().map(Json::from),
+        );
+        set_some(
+            &mut properties,
+            "Role",
+            configuration.role().map(Json::from),
+        );
+        set_some(
+            &mut properties,
+            "Description",
+            configuration.description().map(Json::from),
+        );
+        set_some(
+            &mut properties,
             "Architectures",
             Some(Json::Array(
                 configuration
@@ -124,7 +141,8 @@ async fn read_function(clients: &DriftClients, target: &Target<'_>) -> Result<Ou
                     .collect(),
             )),
         );
-        set(
+        set_some(
+            &mut properties,
             "Environment",
             configuration
                 .environment()
@@ -138,13 +156,15 @@ async fn read_function(clients: &DriftClients, target: &Target<'_>) -> Result<Ou
                     json!({"Variables": variables})
                 }),
         );
-        set(
+        set_some(
+            &mut properties,
             "EphemeralStorage",
             configuration
                 .ephemeral_storage()
                 .map(|storage| json!({"Size": storage.size()})),
         );
-        set(
+        set_some(
+            &mut properties,
             "TracingConfig",
             configuration
                 .tracing_config()
@@ -157,11 +177,13 @@ async fn read_function(clients: &DriftClients, target: &Target<'_>) -> Result<Ou
             .filter_map(|layer| layer.arn())
             .map(Json::from)
             .collect();
-        set(
+        set_some(
+            &mut properties,
             "Layers",
             (!layers.is_empty()).then_some(Json::Array(layers)),
         );
-        set(
+        set_some(
+            &mut properties,
             "VpcConfig",
             configuration
                 .vpc_config()
@@ -173,20 +195,23 @@ async fn read_function(clients: &DriftClients, target: &Target<'_>) -> Result<Ou
                     })
                 }),
         );
-        set(
+        set_some(
+            &mut properties,
             "DeadLetterConfig",
             configuration
                 .dead_letter_config()
                 .and_then(|config| config.target_arn())
                 .map(|arn| json!({"TargetArn": arn})),
         );
-        set(
+        set_some(
+            &mut properties,
             "KmsKeyArn",
             configuration
                 .kms_key_arn()
                 .map(|arn| key_as_declared(target.expected.get("KmsKeyArn"), arn)),
         );
-        set(
+        set_some(
+            &mut properties,
             "LoggingConfig",
             configuration.logging_config().map(|logging| {
                 let mut config = Map::new();

@@ -158,6 +158,18 @@ fn coverage_markdown() -> String {
     out
 }
 
+/// A property as its service reported it, kept only when it has a value:
+/// what the service leaves out reads as unset, never as null.
+pub(crate) fn set_some(
+    properties: &mut serde_json::Map<String, Json>,
+    name: &str,
+    value: Option<Json>,
+) {
+    if let Some(value) = value {
+        properties.insert(name.to_owned(), value);
+    }
+}
+
 /// A JSON document AWS returns as text (a policy, a redrive policy); text
 /// that is not JSON stays text, and compares as such.
 pub(crate) fn json_text(text: &str) -> Json {
