@@ -257,6 +257,10 @@ pub struct FunctionReport {
     pub errors_last_hour: f64,
     /// Whether the function runs the code of the last deploy.
     pub code: CodeReport,
+    /// The asset key a hotswap set (`deploy --hotswap`, `watch`), from the
+    /// function's `upstack:hotswapped` record; the next deploy reconciles it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hotswapped: Option<String>,
 }
 
 /// A function's running code (its `CodeSha256`) against the asset the
@@ -426,6 +430,14 @@ pub async fn gather(
     for (report, function) in functions.iter_mut().zip(&manifest.functions) {
         report.code = code_report(clients, &deployed, function, asset_bucket).await?;
     }
+    for record in crate::deploy::hotswap::records(&clients.lambda, manifest).await? {
+        if let Some(report) = functions
+            .iter_mut()
+            .find(|report| report.name == record.function_name)
+        {
+            report.hotswapped = Some(record.asset_key);
+        }
+    }
     let drift = match &clients.drift {
         Some(drift_clients) => {
             let deployed_stack = crate::drift::DeployedStack {
@@ -588,6 +600,7 @@ async fn function_errors(
             code: CodeReport::Unknown {
                 reason: "not read".to_owned(),
             },
+            hotswapped: None,
         })
         .collect())
 }
@@ -760,6 +773,12 @@ pub fn render_text(report: &StatusReport) -> String {
             "  {:<12} {:<name_width$}  {state}\n",
             function.handler, function.name
         ));
+        if let Some(key) = &function.hotswapped {
+            out.push_str(&format!(
+                "  {:<12} {:<name_width$}  hotswapped to {key} (upstack:hotswapped): the next deploy reconciles it\n",
+                "", ""
+            ));
+        }
     }
 
     if !report.drift.is_empty() {

@@ -149,6 +149,29 @@ async fn a_code_change_is_hotswapped_recorded_and_reconciled_by_the_next_deploy(
     assert_eq!(records.len(), 1, "{records:?}");
     assert_eq!(records[0].function_name, "upstack-dev-notify");
     assert_eq!(records[0].asset_key, NEW_NOTIFY_KEY);
+    // `status` says why notify's code differs from the last deploy.
+    let report = upstack_deploy::status::gather(
+        &upstack_deploy::status::StatusClients::new(&moto.sdk_config().await),
+        &next.manifest,
+        &next.asset_bucket(),
+        upstack_test_support::ACCOUNT_ID,
+        std::time::SystemTime::now(),
+    )
+    .await
+    .unwrap();
+    let hotswapped: Vec<(&str, Option<&str>)> = report
+        .functions
+        .iter()
+        .map(|function| (function.handler.as_str(), function.hotswapped.as_deref()))
+        .collect();
+    assert_eq!(
+        hotswapped,
+        [
+            ("notify", Some(NEW_NOTIFY_KEY)),
+            ("ingest", None),
+            ("photo-check", None)
+        ]
+    );
     assert!(
         reporter
             .lines

@@ -307,6 +307,7 @@ fn sample_report_without_drift() -> status::StatusReport {
                 code: CodeReport::AsDeployed {
                     sha256: "a".repeat(64),
                 },
+                hotswapped: None,
             },
             FunctionReport {
                 handler: "ingest".into(),
@@ -316,6 +317,8 @@ fn sample_report_without_drift() -> status::StatusReport {
                     running: "b".repeat(64),
                     deployed: "c".repeat(64),
                 },
+                // Set by `deploy --hotswap`: why the code differs.
+                hotswapped: Some("assets/ingest-arm64-fedcba9876543210.zip".into()),
             },
         ],
     )
