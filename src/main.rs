@@ -53,6 +53,8 @@ enum Command {
     Deploy(cmd::deploy::Args),
     /// Delete an environment's stack (retained resources are kept)
     Destroy(cmd::destroy::Args),
+    /// On every saved change of a handler, build it, hotswap its code and stream its logs (never production)
+    Watch(cmd::watch::Args),
     /// Show the stack's function logs, merged in time order (--follow to keep reading)
     Logs(cmd::logs::Args),
     /// Show an environment's health: alarms, queue depths, stack status, function errors and code (exit 2 when something needs a look)
@@ -107,6 +109,7 @@ fn main() -> ExitCode {
             Command::Destroy(args) => cmd::destroy::run(args, &ctx).await,
             Command::Status(args) => cmd::status::run(args, &ctx).await,
             Command::Logs(args) => cmd::logs::run(args, &ctx).await,
+            Command::Watch(args) => cmd::watch::run(args, &ctx).await,
             Command::NewHandler(args) => cmd::new_handler::run(args, &ctx).await,
             Command::List(args) => cmd::list::run(args, &ctx).await,
             Command::SampleEvent(args) => cmd::sample_event::run(args, &ctx),

@@ -661,3 +661,80 @@ fn hotswap_of_a_production_env_is_a_usage_error_before_any_aws_call() {
     assert!(stderr.contains("production = true"), "{stderr}");
     assert!(!stderr.contains("127.0.0.1"), "{stderr}");
 }
+
+#[test]
+fn watch_of_a_production_env_is_a_usage_error_before_any_aws_call() {
+    let output = upstack(
+        &["watch", "--env", "prod"],
+        "http://127.0.0.1:9",
+        "eu-west-1",
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(64), "{stderr}");
+    assert!(
+        stderr.contains("watch (which hotswaps) is refused for env prod"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("127.0.0.1"), "{stderr}");
+}
+
+/// `watch` with nothing deployed says to deploy first and keeps watching;
+/// Ctrl-C (SIGINT) ends it with 130. (Builds and hotswaps:
+/// deploy/tests/watch_moto.rs.)
+#[test]
+fn watch_says_what_only_a_deploy_can_do_and_ctrl_c_exits_130() {
+    use std::io::{BufRead, BufReader};
+    let moto = MotoServer::start();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_upstack"))
+        .args(["watch", "--env", "dev", "--root"])
+        .arg(repo_root())
+        .env_remove("AWS_PROFILE")
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let (sender, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    let mut read = Vec::new();
+    while !read
+        .iter()
+        .any(|line: &String| line.contains("stack upstack-dev is not deployed yet"))
+    {
+        match lines.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(line) => read.push(line),
+            Err(error) => {
+                let _ = child.kill();
+                panic!("{error}; read: {read:#?}");
+            }
+        }
+    }
+    assert!(
+        read.iter()
+            .any(|line| line.contains("deploy these with `upstack deploy --env dev`")),
+        "{read:#?}"
+    );
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

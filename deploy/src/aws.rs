@@ -205,6 +205,14 @@ impl CallError {
         }
     }
 
+    /// True when AWS refused the credentials themselves (expired, revoked,
+    /// unknown), as STS answers at the start of every command.
+    pub fn is_rejected_credentials(&self) -> bool {
+        self.code
+            .as_deref()
+            .is_some_and(|code| REJECTED_CREDENTIAL_CODES.contains(&code) && code != "AccessDenied")
+    }
+
     /// True when AWS says the thing does not exist (stack, change set,
     /// bucket, object): by error code, or by the 404 of a HEAD request,
     /// which has no body to carry a code.
@@ -676,6 +684,26 @@ fn profile_label(choice: &ProfileChoice) -> String {
         || "the default profile".to_owned(),
         |name| format!("profile `{name}`"),
     )
+}
+
+/// Whether the credentials can still be loaded, decided as [`AwsSession::connect`]
+/// decides it and without an API call (the provider answers from its cache
+/// while they are fresh): a long `watch` outlives an SSO session or an
+/// assumed role, and says so with how to renew it.
+pub async fn check_credentials(
+    sdk_config: &aws_config::SdkConfig,
+    choice: &ProfileChoice,
+) -> Result<(), TargetError> {
+    let Some(provider) = sdk_config.credentials_provider() else {
+        return Ok(());
+    };
+    match aws_credential_types::provider::ProvideCredentials::provide_credentials(&provider).await {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            let facts = profile_facts(choice).await.unwrap_or_default();
+            Err(credentials_error(&error, choice, facts.sso, false))
+        }
+    }
 }
 
 /// Loaded clients for one account and region, after the target check passed.

@@ -40,3 +40,5 @@ pub mod stack;
 pub mod status;
 // AWS's own offline template validator.
 pub mod validate;
+// `watch`: the dev loop (synth, build, hotswap, logs, on every change).
+pub mod watch;

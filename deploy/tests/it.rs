@@ -17,3 +17,4 @@ mod hotswap_recorded;
 mod live_diff_changeset;
 mod live_diff_moto;
 mod logs_moto;
+mod watch_moto;

@@ -13,6 +13,7 @@ pub mod new_handler;
 pub mod sample_event;
 pub mod status;
 pub mod synth;
+pub mod watch;
 
 /// Writes a command's whole output to stdout; a reader that closed the pipe
 /// early (`| head`) is not an error worth a panic.

@@ -168,13 +168,15 @@ pub fn outputs_path(root: &Path, env: &str) -> PathBuf {
     root.join(upstack_project::manifest::output_file(env, "outputs.json"))
 }
 
-async fn connect(
-    command: &DeployCommand,
+/// The session for `env` (its region, its pinned account), with the note
+/// when the caller's region setting names another region.
+pub(crate) async fn connect(
+    env: &str,
+    profile: &ProfileChoice,
     config: &upstack_stack::EnvConfig,
     reporter: &mut dyn Reporter,
 ) -> Result<AwsSession, TargetError> {
-    let session =
-        AwsSession::connect(&ExpectedTarget::of(&command.env, config), &command.profile).await?;
+    let session = AwsSession::connect(&ExpectedTarget::of(env, config), profile).await?;
     if let Some(note) = &session.region_note {
         reporter.warning(note);
     }
@@ -222,7 +224,7 @@ where
         result
     });
     // Credentials and target first: a wrong profile fails before any build or upload.
-    let session = connect(command, &output.config, reporter).await?;
+    let session = connect(env, &command.profile, &output.config, reporter).await?;
     let warnings = validator
         .await
         .map_err(|_| DeployCommandError::ValidatorPanicked)?
@@ -393,7 +395,7 @@ async fn outputs_file(
 
 /// Bundles the handlers the manifest names and pairs each zip with the key
 /// the template expects, refusing a zip built from other sources.
-pub(super) fn bundle_assets(
+pub(crate) fn bundle_assets(
     root: &Path,
     env: &str,
     manifest: &upstack_stack::Manifest,
@@ -452,7 +454,7 @@ where
     let env = command.env.as_str();
     let plan = ReviewedPlan::load(path)?;
     let config = synth::load_env(&command.root, env).map_err(DeployCommandError::EnvConfig)?;
-    let session = connect(command, &config, reporter).await?;
+    let session = connect(env, &command.profile, &config, reporter).await?;
     reporter.line(&format!(
         "executing the plan {} for {env} ({}) in account {} in {}",
         path.display(),

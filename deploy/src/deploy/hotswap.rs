@@ -316,6 +316,35 @@ async fn wait_until_updated(
     }
 }
 
+/// What a hotswap of `template_json` would set: [`plan`] against the
+/// deployed stack, plus each function whose hotswap record names other code
+/// than the template now does (a change that was reverted is set back to the
+/// template's code, though the deployed template did not change for it).
+pub async fn swap_plan(
+    clients: &DeployClients,
+    manifest: &Manifest,
+    template_json: &str,
+) -> Result<HotswapPlan, HotswapError> {
+    let mut functions = match plan(&clients.cloudformation, manifest, template_json).await? {
+        HotswapPlan::Code(functions) => functions,
+        fallback @ HotswapPlan::Fallback(_) => return Ok(fallback),
+    };
+    for record in records(&clients.lambda, manifest).await? {
+        if let Some(function) = manifest
+            .functions
+            .iter()
+            .find(|function| function.function_name == record.function_name)
+            && function.asset_key != record.asset_key
+            && !functions
+                .iter()
+                .any(|f| f.logical_id == function.logical_id)
+        {
+            functions.push(function.clone());
+        }
+    }
+    Ok(HotswapPlan::Code(functions))
+}
+
 /// One function's hotswap record, as read from the account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HotswapRecord {
@@ -430,7 +459,7 @@ pub(super) async fn run(
         source: Box::new(source),
     };
     let manifest = &request.manifest;
-    let mut functions = match plan(&clients.cloudformation, manifest, &request.template_json)
+    let functions = match swap_plan(clients, manifest, &request.template_json)
         .await
         .map_err(failed)?
     {
@@ -445,25 +474,6 @@ pub(super) async fn run(
             return Ok(false);
         }
     };
-    // A function hotswapped to other code than the template now names (a
-    // change that was reverted) is set back to the template's, though the
-    // deployed template did not change for it.
-    for record in records(&clients.lambda, manifest)
-        .await
-        .map_err(|error| failed(error.into()))?
-    {
-        if let Some(function) = manifest
-            .functions
-            .iter()
-            .find(|function| function.function_name == record.function_name)
-            && function.asset_key != record.asset_key
-            && !functions
-                .iter()
-                .any(|f| f.logical_id == function.logical_id)
-        {
-            functions.push(function.clone());
-        }
-    }
     if functions.is_empty() {
         reporter.line("hotswap: no function code changed; nothing to do");
         return Ok(true);

@@ -41,6 +41,7 @@ use crate::stack::{StackStatus, TemplateError};
 use crate::status::{self, AlarmState, AlarmStatus, StackAlarms};
 
 pub use command::{DeployCommand, DeployCommandError, Finished, Mode, outputs_path, run};
+pub(crate) use command::{bundle_assets, connect};
 pub use execute::{ExecuteTarget, execute, write_outputs};
 pub use prepare::{PrepareOutcome, prepare};
 pub use stale::stale_reasons;
