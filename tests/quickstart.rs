@@ -10,7 +10,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use upstack_test_support::{MotoServer, fake_zip};
+use upstack_test_support::{MotoServer, stand_in_bundle};
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -72,49 +72,6 @@ fn doc_commands() -> Vec<String> {
     commands
 }
 
-/// What `bundle --env dev` leaves for `deploy --no-build`: each function's
-/// zip and its `asset.json` record, for the key synth computed.
-fn stand_in_bundle(root: &Path) {
-    let manifest: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join("synth-out/dev/manifest.json")).unwrap(),
-    )
-    .unwrap();
-    for function in manifest["functions"].as_array().unwrap() {
-        let handler = function["handler"].as_str().unwrap();
-        let arch = function["architecture"].as_str().unwrap();
-        let profile = function["build_profile"].as_str().unwrap();
-        let asset_key = function["asset_key"].as_str().unwrap();
-        let cargo_profile = if profile == "fast" {
-            "lambda-fast"
-        } else {
-            "lambda"
-        };
-        let dir = root
-            .join("target")
-            .join(cargo_profile)
-            .join(format!("{handler}-{arch}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let zip = fake_zip(&dir, "bootstrap");
-        let bytes = std::fs::read(&zip).unwrap();
-        let fingerprint = asset_key
-            .trim_start_matches(&format!("assets/{handler}-{arch}-"))
-            .trim_end_matches(".zip");
-        let record = serde_json::json!({
-            "handler": handler,
-            "architecture": arch,
-            "profile": profile,
-            "fingerprint": fingerprint,
-            "asset_key": asset_key,
-            "zip_sha256": upstack_deploy::assets::sha256_hex(&bytes),
-            "zip_size": bytes.len(),
-            "binary_sha256": "0".repeat(64),
-            "binary_size": 1,
-            "max_glibc": "2.34",
-        });
-        std::fs::write(dir.join("asset.json"), record.to_string()).unwrap();
-    }
-}
-
 /// `aws s3 cp README.md s3://<upload bucket>/uploads/readme.md`, with boto3
 /// from `.venv` (moto's own dependency).
 fn stand_in_upload(endpoint: &str, root: &Path) {
@@ -160,7 +117,7 @@ fn the_quickstart_runs_as_written() {
     for command in &commands {
         if NOT_RUN.iter().any(|(listed, _)| listed == command) {
             if command == "upstack bundle --env dev" {
-                stand_in_bundle(&scratch);
+                stand_in_bundle(&scratch, "dev");
             }
             if command.starts_with("aws s3 cp README.md") {
                 stand_in_upload(&moto.endpoint, &scratch);

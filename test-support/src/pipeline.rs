@@ -62,3 +62,50 @@ pub fn fake_zip(dir: &Path, name: &str) -> PathBuf {
         .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
     path
 }
+
+/// What `upstack bundle --env <env>` leaves in `root`'s target directory for
+/// `deploy --no-build`, with stand-in zips ([`fake_zip`]): each function's
+/// `bootstrap.zip` and its `asset.json` record, for the key synth computed
+/// (read from `synth-out/<env>/manifest.json`). A cross-compiled handler
+/// takes minutes; moto's Lambda only stores the code.
+pub fn stand_in_bundle(root: &Path, env: &str) {
+    use sha2::{Digest, Sha256};
+    let manifest = upstack_project::manifest::load(root, env)
+        .unwrap_or_else(|error| panic!("synth-out/{env}/manifest.json: {error}"));
+    for function in &manifest.functions {
+        let handler = &function.handler;
+        let arch = function.architecture.lambda_name();
+        let profile = function.build_profile;
+        let dir = root
+            .join("target")
+            .join(profile.cargo_profile())
+            .join(format!("{handler}-{arch}"));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|error| panic!("{}: {error}", dir.display()));
+        let zip = fake_zip(&dir, "bootstrap");
+        let bytes =
+            std::fs::read(&zip).unwrap_or_else(|error| panic!("{}: {error}", zip.display()));
+        let sha256: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        let fingerprint = function
+            .asset_key
+            .trim_start_matches(&format!("assets/{handler}-{arch}-"))
+            .trim_end_matches(".zip");
+        let record = serde_json::json!({
+            "handler": handler,
+            "architecture": arch,
+            "profile": profile.config_name(),
+            "fingerprint": fingerprint,
+            "asset_key": function.asset_key,
+            "zip_sha256": sha256,
+            "zip_size": bytes.len(),
+            "binary_sha256": "0".repeat(64),
+            "binary_size": 1,
+            "max_glibc": "2.34",
+        });
+        let path = dir.join("asset.json");
+        std::fs::write(&path, record.to_string())
+            .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    }
+}
