@@ -278,6 +278,9 @@ fn statement(value: &Json) -> StatementView {
     }
     StatementView {
         sid: value.get("Sid").map(render),
+        // Only a literal "Allow" or "Deny" is read as one; anything else (an
+        // `Fn::If` choosing between them, a misspelling) is shown as written
+        // and judged as unanalysable ([`is_analysable_effect`]).
         effect: value
             .get("Effect")
             .map_or_else(|| "Allow".to_owned(), render),
@@ -466,10 +469,11 @@ fn compare(old: Option<&StatementView>, new: Option<&StatementView>) -> Option<S
             ))
         }
         (Some(removed), None) => {
-            let direction = if removed.effect == "Deny" {
-                Direction::Broadening
-            } else {
+            // Removing a deny, or a statement that may be one, lets more through.
+            let direction = if removed.effect == "Allow" {
                 Direction::Narrowing
+            } else {
+                Direction::Broadening
             };
             Some(template(
                 ValueChange::Removed,
@@ -510,7 +514,7 @@ fn compare(old: Option<&StatementView>, new: Option<&StatementView>) -> Option<S
                             new_items.iter().map(|line| condition_key(line)).collect();
                         // A value swapped for one of the same shape under the
                         // same key (a dev ARN for a prod one) matches as much.
-                        let (added, removed) = unswapped(&added, &removed);
+                        let (added, removed) = unswapped(&added, &removed, true);
                         for line in &added {
                             if old_keys.contains(condition_key(line)) {
                                 matches_more = true;
@@ -533,7 +537,7 @@ fn compare(old: Option<&StatementView>, new: Option<&StatementView>) -> Option<S
                     _ => {
                         // A name swapped for one of the same shape (a dev ARN
                         // for a prod one) grants as much: neither more nor less.
-                        let (added, removed) = unswapped(&added, &removed);
+                        let (added, removed) = unswapped(&added, &removed, false);
                         matches_more |= !added.is_empty();
                         matches_less |= !removed.is_empty();
                         // Only a wildcard where the field had none is news; `/data/*` -> `/*` is
@@ -550,13 +554,19 @@ fn compare(old: Option<&StatementView>, new: Option<&StatementView>) -> Option<S
             }
             let swapped_only = !matches_more && !matches_less && before.effect == after.effect;
             let broadening = match (before.effect.as_str(), after.effect.as_str()) {
+                // An unanalysable statement (an effect that is not a literal
+                // Allow or Deny, an opaque document) may grant anything: a
+                // change to or from one is treated as broadening to be safe.
+                (before, after)
+                    if !is_analysable_effect(before) || !is_analysable_effect(after) =>
+                {
+                    true
+                }
                 // A deny matching fewer requests lets through what it used to block.
                 ("Deny", "Deny") => matches_less,
                 ("Deny", _) => true,
                 (_, "Deny") => false,
-                // An allow (or an unanalysable statement) matching more grants more;
-                // an unanalysable change is treated as broadening to be safe.
-                (_, "Unknown") | ("Unknown", _) => true,
+                // An allow matching more grants more.
                 _ => matches_more,
             };
             let direction = if broadening {
@@ -582,12 +592,16 @@ fn compare(old: Option<&StatementView>, new: Option<&StatementView>) -> Option<S
 fn unswapped<'a>(
     added: &[&'a String],
     removed: &[&'a String],
+    conditions: bool,
 ) -> (Vec<&'a String>, Vec<&'a String>) {
     let mut added: Vec<&String> = added.to_vec();
     let mut removed: Vec<&String> = removed.to_vec();
     let mut index = 0;
     while index < added.len() {
-        match removed.iter().position(|old| same_shape(old, added[index])) {
+        match removed
+            .iter()
+            .position(|old| same_shape(old, added[index], conditions))
+        {
             Some(pair) => {
                 removed.remove(pair);
                 added.remove(index);
@@ -605,10 +619,14 @@ fn unswapped<'a>(
 /// whose ARNs name one (S3, SNS and SQS name only the resource), and a `*`
 /// only in segments that had one; for anything else, only equal text. An
 /// account that differs grants to another account: not the same shape.
-fn same_shape(old: &str, new: &str) -> bool {
-    // A condition line: same operator and key, then the values compared.
-    let (old_prefix, old_value) = split_condition(old);
-    let (new_prefix, new_value) = split_condition(new);
+/// With `conditions`, the items are condition lines (`Operator key value`):
+/// the same operator and key, then the values compared.
+fn same_shape(old: &str, new: &str, conditions: bool) -> bool {
+    let ((old_prefix, old_value), (new_prefix, new_value)) = if conditions {
+        (split_condition(old), split_condition(new))
+    } else {
+        (("", old), ("", new))
+    };
     if old_prefix != new_prefix {
         return false;
     }
@@ -666,12 +684,25 @@ fn split_condition(item: &str) -> (&str, &str) {
     }
 }
 
-/// The ARN in an item: the item itself, a rendered `{"Fn::Sub":"arn:..."}`,
-/// or a principal `AWS:arn:...`.
+/// The ARN an item names, when it names one exactly: the item itself, a
+/// principal's `AWS:arn:...`, or a rendered `Fn::Sub` of one string
+/// (`{"Fn::Sub":"arn:..."}`, its `${...}` placeholders kept). Any other
+/// intrinsic (`Fn::Join`, a `Fn::Sub` with a variables map, `Fn::If`, ...)
+/// names none that can be read here: its pieces are not an ARN's parts (an
+/// account inside a `Fn::Join` would be compared as part of the resource),
+/// so it is never taken for a same-shape swap.
 fn arn_of(item: &str) -> Option<&str> {
-    let start = item.find("arn:")?;
-    let arn = &item[start..];
-    Some(arn.trim_end_matches(['"', '}']))
+    let item = item.strip_prefix("AWS:").unwrap_or(item);
+    if item.starts_with("arn:") {
+        return Some(item);
+    }
+    let sub = item.strip_prefix("{\"Fn::Sub\":\"")?.strip_suffix("\"}")?;
+    (sub.starts_with("arn:") && !sub.contains('"')).then_some(sub)
+}
+
+/// A statement effect this analysis can reason about.
+fn is_analysable_effect(effect: &str) -> bool {
+    matches!(effect, "Allow" | "Deny")
 }
 
 /// `StringEquals aws:SourceAccount 123` -> `StringEquals aws:SourceAccount`.

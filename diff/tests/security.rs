@@ -489,3 +489,103 @@ fn a_condition_on_a_new_key_beside_another_is_narrowing() {
         Direction::Broadening
     );
 }
+
+/// An ARN only an intrinsic other than a one-string `Fn::Sub` assembles
+/// (`Fn::Join`, `Fn::Sub` with a variables map) cannot be read part by
+/// part: another account inside one is broadening, never a name swap.
+#[test]
+fn another_account_inside_fn_join_or_a_fn_sub_map_is_broadening() {
+    let root = |account: &str| {
+        json!({"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": {"Fn::Join": [
+            "", ["arn:", {"Ref": "AWS::Partition"}, format!(":iam::{account}:root")]
+        ]}}})
+    };
+    assert_eq!(
+        direction(root("111111111111"), root("222222222222")),
+        Direction::Broadening
+    );
+    let queue = |account: &str| {
+        allow_on(json!({"Fn::Join": ["", [
+            "arn:aws:sqs:", {"Ref": "AWS::Region"}, format!(":{account}:upstack-jobs")
+        ]]}))
+    };
+    assert_eq!(
+        direction(queue("111111111111"), queue("222222222222")),
+        Direction::Broadening
+    );
+    let mapped = |account: &str| {
+        allow_on(json!({"Fn::Sub": [
+            "arn:aws:sqs:eu-west-1:${Account}:upstack-jobs", {"Account": account}
+        ]}))
+    };
+    assert_eq!(
+        direction(mapped("111111111111"), mapped("222222222222")),
+        Direction::Broadening
+    );
+}
+
+/// A bucket policy's principal made conditional, one branch everyone.
+#[test]
+fn a_principal_that_may_become_everyone_is_broadening_with_a_wildcard() {
+    let bucket_policy = |principal: Json| {
+        one(
+            "AWS::S3::BucketPolicy",
+            json!({"Bucket": "upstack-uploads", "PolicyDocument": {"Statement": [{
+                "Effect": "Allow", "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::upstack-uploads/*", "Principal": principal
+            }]}}),
+        )
+    };
+    let changes = diff(
+        bucket_policy(json!({"AWS": "arn:aws:iam::111111111111:root"})),
+        bucket_policy(
+            json!({"Fn::If": ["Public", "*", {"AWS": "arn:aws:iam::111111111111:root"}]}),
+        ),
+    )
+    .security;
+    assert_eq!(changes.len(), 1, "{changes:#?}");
+    assert_eq!(changes[0].direction, Direction::Broadening);
+    assert!(changes[0].wildcard, "{:#?}", changes[0]);
+}
+
+/// An effect an `Fn::If` chooses may be a Deny: fewer actions in it, or
+/// the statement gone, may let more through.
+#[test]
+fn a_statement_whose_effect_is_chosen_by_a_condition_is_judged_to_be_safe() {
+    let statement = |actions: Json| {
+        json!({"Effect": {"Fn::If": ["Locked", "Deny", "Allow"]}, "Action": actions,
+               "Resource": "arn:aws:s3:::upstack-uploads/*"})
+    };
+    assert_eq!(
+        direction(
+            statement(json!(["s3:DeleteObject", "s3:PutObject"])),
+            statement(json!(["s3:PutObject"]))
+        ),
+        Direction::Broadening
+    );
+    let removed = security(
+        json!([
+            statement(json!("s3:DeleteObject")),
+            allow_on(json!("arn:aws:s3:::a/*"))
+        ]),
+        json!([allow_on(json!("arn:aws:s3:::a/*"))]),
+    );
+    assert_eq!(removed.len(), 1, "{removed:#?}");
+    assert_eq!(removed[0].kind, ValueChange::Removed);
+    assert_eq!(removed[0].direction, Direction::Broadening);
+}
+
+/// Spaces belong to a resource's name (an S3 key); only a condition line
+/// is read as `Operator key value`.
+#[test]
+fn a_dev_name_swapped_for_prod_in_a_key_with_spaces_is_changed() {
+    let sub = |bucket: &str| {
+        allow_on(json!({"Fn::Sub": format!(
+            "arn:${{AWS::Partition}}:s3:::{bucket}/Q1 Monthly Reports/*"
+        )}))
+    };
+    assert_eq!(
+        direction(sub("upstack-dev-uploads"), sub("upstack-prod-uploads")),
+        Direction::Changed
+    );
+}
