@@ -79,26 +79,18 @@ async fn read_role(clients: &DriftClients, target: &Target<'_>) -> Result<Outcom
         }
     }
 
-    let mut names = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let page = call(
-            "iam:ListRolePolicies",
-            iam.list_role_policies()
-                .role_name(name)
-                .set_marker(marker.clone())
-                .send(),
-        )
-        .await?;
-        names.extend(page.policy_names().iter().cloned());
-        marker = page
-            .marker()
-            .map(str::to_owned)
-            .filter(|_| page.is_truncated());
-        if marker.is_none() {
-            break;
-        }
-    }
+    let names: Vec<String> = call(
+        "iam:ListRolePolicies",
+        iam.list_role_policies()
+            .role_name(name)
+            .into_paginator()
+            .send()
+            .collect::<Result<Vec<_>, _>>(),
+    )
+    .await?
+    .iter()
+    .flat_map(|page| page.policy_names().iter().cloned())
+    .collect();
     let mut policies = Vec::new();
     for policy_name in names {
         let policy = call(
@@ -133,32 +125,21 @@ async fn read_role(clients: &DriftClients, target: &Target<'_>) -> Result<Outcom
         })
         .filter_map(|logical_id| target.stack.physical_id(logical_id).map(str::to_owned))
         .collect();
-    let mut arns = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let page = call(
-            "iam:ListAttachedRolePolicies",
-            iam.list_attached_role_policies()
-                .role_name(name)
-                .set_marker(marker.clone())
-                .send(),
-        )
-        .await?;
-        arns.extend(
-            page.attached_policies()
-                .iter()
-                .filter_map(|policy| policy.policy_arn())
-                .filter(|arn| !attached_by_stack.iter().any(|own| own == arn))
-                .map(Json::from),
-        );
-        marker = page
-            .marker()
-            .map(str::to_owned)
-            .filter(|_| page.is_truncated());
-        if marker.is_none() {
-            break;
-        }
-    }
+    let arns: Vec<Json> = call(
+        "iam:ListAttachedRolePolicies",
+        iam.list_attached_role_policies()
+            .role_name(name)
+            .into_paginator()
+            .send()
+            .collect::<Result<Vec<_>, _>>(),
+    )
+    .await?
+    .iter()
+    .flat_map(|page| page.attached_policies())
+    .filter_map(|policy| policy.policy_arn())
+    .filter(|arn| !attached_by_stack.iter().any(|own| own == arn))
+    .map(Json::from)
+    .collect();
     if !arns.is_empty() {
         properties.insert("ManagedPolicyArns".into(), Json::Array(arns));
     }
@@ -205,43 +186,33 @@ async fn read_managed_policy(
             properties.insert("PolicyDocument".into(), url_encoded_json(document));
         }
     }
-    let (mut roles, mut users, mut groups) = (Vec::new(), Vec::new(), Vec::new());
-    let mut marker: Option<String> = None;
-    loop {
-        let page = call(
-            "iam:ListEntitiesForPolicy",
-            iam.list_entities_for_policy()
-                .policy_arn(arn)
-                .set_marker(marker.clone())
-                .send(),
-        )
-        .await?;
-        roles.extend(
-            page.policy_roles()
-                .iter()
-                .filter_map(|role| role.role_name())
-                .map(Json::from),
-        );
-        users.extend(
-            page.policy_users()
-                .iter()
-                .filter_map(|user| user.user_name())
-                .map(Json::from),
-        );
-        groups.extend(
-            page.policy_groups()
-                .iter()
-                .filter_map(|group| group.group_name())
-                .map(Json::from),
-        );
-        marker = page
-            .marker()
-            .map(str::to_owned)
-            .filter(|_| page.is_truncated());
-        if marker.is_none() {
-            break;
-        }
-    }
+    let pages = call(
+        "iam:ListEntitiesForPolicy",
+        iam.list_entities_for_policy()
+            .policy_arn(arn)
+            .into_paginator()
+            .send()
+            .collect::<Result<Vec<_>, _>>(),
+    )
+    .await?;
+    let roles: Vec<Json> = pages
+        .iter()
+        .flat_map(|page| page.policy_roles())
+        .filter_map(|role| role.role_name())
+        .map(Json::from)
+        .collect();
+    let users: Vec<Json> = pages
+        .iter()
+        .flat_map(|page| page.policy_users())
+        .filter_map(|user| user.user_name())
+        .map(Json::from)
+        .collect();
+    let groups: Vec<Json> = pages
+        .iter()
+        .flat_map(|page| page.policy_groups())
+        .filter_map(|group| group.group_name())
+        .map(Json::from)
+        .collect();
     for (name, entities) in [("Roles", roles), ("Users", users), ("Groups", groups)] {
         if !entities.is_empty() {
             properties.insert(name.into(), Json::Array(entities));
