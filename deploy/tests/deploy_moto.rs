@@ -110,6 +110,32 @@ pub(crate) async fn bootstrapped(config: &aws_config::SdkConfig) -> DeployClient
     clients
 }
 
+/// Deploys `request` approving every question, and fails the test (with
+/// what the deploy said) unless it deployed; returns what it said.
+pub(crate) async fn deploy_ok(
+    clients: &DeployClients,
+    request: &DeployRequest,
+    options: &DeployOptions,
+) -> RecordingReporter {
+    let mut reporter = RecordingReporter::default();
+    let outcome = deploy::deploy(
+        clients,
+        request,
+        options,
+        &mut reporter,
+        &mut FixedAnswer(Answer::Yes),
+        std::future::pending(),
+    )
+    .await
+    .unwrap_or_else(|error| panic!("{error}\n{}", reporter.lines.join("\n")));
+    assert!(
+        matches!(outcome, DeployOutcome::Deployed { .. }),
+        "{outcome:?}\n{}",
+        reporter.lines.join("\n")
+    );
+    reporter
+}
+
 /// The dev stack (functions' default memory `memory_mb`) with `assets`.
 pub(crate) fn dev_request(out_dir: &Path, memory_mb: u32, assets: Vec<AssetFile>) -> DeployRequest {
     let synthesized = pipeline_plan(memory_mb);
@@ -473,21 +499,7 @@ async fn bootstrap_deploy_noop_update_destroy() {
 
     // A config change (function memory) deploys as an update.
     let updated = dev_request(work.path(), 1024, plan.assets.clone());
-    let mut reporter = RecordingReporter::default();
-    let outcome = deploy::deploy(
-        &clients,
-        &updated,
-        &options("3"),
-        &mut reporter,
-        &mut FixedAnswer(Answer::Yes),
-        std::future::pending(),
-    )
-    .await
-    .unwrap_or_else(|error| panic!("{error}\n{}", reporter.lines.join("\n")));
-    assert!(
-        matches!(outcome, DeployOutcome::Deployed { .. }),
-        "{outcome:?}"
-    );
+    deploy_ok(&clients, &updated, &options("3")).await;
     let stack = cfn
         .describe_stacks()
         .stack_name("upstack-dev")
@@ -568,21 +580,7 @@ async fn deploy_padded(moto: &MotoServer, padding: usize) -> PaddedDeploy {
     let indented = serde_json::to_string_pretty(&template).unwrap();
     let compact = serde_json::to_string(&template).unwrap();
     let plan = dev_plan(work.path(), indented.clone());
-    let mut reporter = RecordingReporter::default();
-    let outcome = deploy::deploy(
-        &clients,
-        &plan,
-        &options("padded"),
-        &mut reporter,
-        &mut FixedAnswer(Answer::Yes),
-        std::future::pending(),
-    )
-    .await
-    .unwrap_or_else(|error| panic!("{error}\n{}", reporter.lines.join("\n")));
-    assert!(
-        matches!(outcome, DeployOutcome::Deployed { .. }),
-        "{outcome:?}"
-    );
+    let reporter = deploy_ok(&clients, &plan, &options("padded")).await;
     let uploaded = clients
         .s3
         .list_objects_v2()

@@ -12,11 +12,11 @@
 
 use upstack_deploy::assets::{self, AssetFile};
 use upstack_deploy::deploy::hotswap::{self, HotswapError, HotswapPlan, RECORD_TAG};
-use upstack_deploy::deploy::{self, DeployClients, DeployOutcome, DeployRequest, running_code};
-use upstack_deploy::interact::{Answer, FixedAnswer, RecordingReporter};
+use upstack_deploy::deploy::{DeployClients, DeployRequest, running_code};
+use upstack_deploy::interact::RecordingReporter;
 use upstack_test_support::{MotoServer, asset_key, fake_zip};
 
-use crate::deploy_moto::{bootstrapped, dev_request, fake_assets, options};
+use crate::deploy_moto::{bootstrapped, deploy_ok, dev_request, fake_assets, options};
 
 const NEW_NOTIFY_KEY: &str = "assets/notify-arm64-fedcba9876543210.zip";
 
@@ -85,21 +85,7 @@ async fn a_code_change_is_hotswapped_recorded_and_reconciled_by_the_next_deploy(
     let clients = bootstrapped(&moto.sdk_config().await).await;
     let work = tempfile::tempdir().unwrap();
     let first = dev_request(work.path(), 256, fake_assets(work.path()));
-    let mut reporter = RecordingReporter::default();
-    let outcome = deploy::deploy(
-        &clients,
-        &first,
-        &options("1"),
-        &mut reporter,
-        &mut FixedAnswer(Answer::Yes),
-        std::future::pending(),
-    )
-    .await
-    .unwrap_or_else(|error| panic!("{error}\n{}", reporter.lines.join("\n")));
-    assert!(
-        matches!(outcome, DeployOutcome::Deployed { .. }),
-        "{outcome:?}"
-    );
+    deploy_ok(&clients, &first, &options("1")).await;
     let before = stack_marks(&clients).await;
     let ingest_before = running_code(&clients.lambda, "upstack-dev-ingest")
         .await
@@ -203,21 +189,7 @@ async fn a_code_change_is_hotswapped_recorded_and_reconciled_by_the_next_deploy(
             .any(|line| line == "NotifyFunction (AWS::Lambda::Function): modified"),
         "{lines:?}"
     );
-    let mut reporter = RecordingReporter::default();
-    let outcome = deploy::deploy(
-        &clients,
-        &bigger,
-        &options("3"),
-        &mut reporter,
-        &mut FixedAnswer(Answer::Yes),
-        std::future::pending(),
-    )
-    .await
-    .unwrap_or_else(|error| panic!("{error}\n{}", reporter.lines.join("\n")));
-    assert!(
-        matches!(outcome, DeployOutcome::Deployed { .. }),
-        "{outcome:?}"
-    );
+    let mut reporter = deploy_ok(&clients, &bigger, &options("3")).await;
     assert_ne!(stack_marks(&clients).await.2, before.2);
     // The deploy checked notify runs the template's (the hotswapped) zip;
     // the record goes.

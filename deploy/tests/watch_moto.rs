@@ -24,15 +24,15 @@ use tokio::sync::{mpsc, oneshot};
 use upstack_deploy::assets::{self, AssetFile};
 use upstack_deploy::aws::ProfileChoice;
 use upstack_deploy::deploy::hotswap::RECORD_TAG;
-use upstack_deploy::deploy::{self, DeployOutcome, DeployRequest, running_code};
-use upstack_deploy::interact::{Answer, FixedAnswer, RecordingReporter, Reporter};
+use upstack_deploy::deploy::{DeployRequest, running_code};
+use upstack_deploy::interact::Reporter;
 use upstack_deploy::watch::{self, Builder, WatchTarget, WatchTiming};
 use upstack_stack::Manifest;
 use upstack_test_support::{
-    ACCOUNT_ID as ACCOUNT, MotoServer, REGION, copy_workspace_apart, fake_zip, repo_root,
+    ACCOUNT_ID as ACCOUNT, MotoServer, REGION, copy_workspace, fake_zip, repo_root,
 };
 
-use crate::deploy_moto::{bootstrapped, options};
+use crate::deploy_moto::{bootstrapped, deploy_ok, options};
 
 /// Builds a stand-in zip for each function, named after its asset key (so
 /// other sources give other bytes), or fails like cargo when the handler's
@@ -153,7 +153,8 @@ async fn a_saved_change_goes_live_with_its_logs_and_the_loop_survives_a_build_er
     let clients = bootstrapped(&config).await;
     let work = tempfile::tempdir().unwrap();
     let root = work.path().join("workspace");
-    copy_workspace_apart(&repo_root(), &root);
+    // Synthesized, never built: nothing to keep apart.
+    copy_workspace(&repo_root(), &root, &[]);
 
     // The stack as the copy's sources build it, deployed the normal way.
     let first = upstack_project::synth::synth_env(&root, "dev").unwrap();
@@ -165,21 +166,7 @@ async fn a_saved_change_goes_live_with_its_logs_and_the_loop_survives_a_build_er
         assets: StandInBuilder.build(&root, "dev", &first.manifest).unwrap(),
         outputs_path: work.path().join("outputs.json"),
     };
-    let mut reporter = RecordingReporter::default();
-    let outcome = deploy::deploy(
-        &clients,
-        &request,
-        &options("1"),
-        &mut reporter,
-        &mut FixedAnswer(Answer::Yes),
-        std::future::pending(),
-    )
-    .await
-    .unwrap_or_else(|error| panic!("{error}\n{}", reporter.lines.join("\n")));
-    assert!(
-        matches!(outcome, DeployOutcome::Deployed { .. }),
-        "{outcome:?}"
-    );
+    deploy_ok(&clients, &request, &options("1")).await;
     let notify = first.manifest.functions[0].clone();
     assert_eq!(notify.handler, "notify");
     let logs = aws_sdk_cloudwatchlogs::Client::new(&config);

@@ -15,13 +15,13 @@
 use aws_sdk_s3::primitives::ByteStream;
 use upstack_deploy::assets::{self, AssetError};
 use upstack_deploy::bootstrap;
-use upstack_deploy::deploy::{self, DeployClients, DeployError, DeployOutcome};
+use upstack_deploy::deploy::{self, DeployClients, DeployError};
 use upstack_deploy::interact::{Answer, FixedAnswer, RecordingReporter};
 use upstack_deploy::plan::StaleReason;
 use upstack_deploy::status::CodeReport;
 use upstack_test_support::{ACCOUNT_ID as ACCOUNT, MotoServer, REGION, asset_key};
 
-use super::{bootstrapped, dev_request, fake_assets, options};
+use super::{bootstrapped, deploy_ok, dev_request, fake_assets, options};
 
 fn bucket() -> String {
     bootstrap::asset_bucket(ACCOUNT, REGION)
@@ -239,21 +239,7 @@ async fn code_changed_outside_the_deploy_is_named_after_the_next_deploy() {
     let clients = bootstrapped(&moto.sdk_config().await).await;
     let work = tempfile::tempdir().unwrap();
     let request = dev_request(work.path(), 256, fake_assets(work.path()));
-    let mut reporter = RecordingReporter::default();
-    let outcome = deploy::deploy(
-        &clients,
-        &request,
-        &options("1"),
-        &mut reporter,
-        &mut FixedAnswer(Answer::Yes),
-        std::future::pending(),
-    )
-    .await
-    .unwrap_or_else(|error| panic!("{error}\n{}", reporter.lines.join("\n")));
-    assert!(
-        matches!(outcome, DeployOutcome::Deployed { .. }),
-        "{outcome:?}"
-    );
+    deploy_ok(&clients, &request, &options("1")).await;
     // Someone uploads other code to the function in the console.
     let other = upstack_test_support::fake_zip(work.path(), "console-edit");
     clients
