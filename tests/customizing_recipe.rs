@@ -118,7 +118,9 @@ fn create_stack(moto: &MotoServer) {
 #[test]
 fn the_fourth_handler_recipe_works_on_a_copy_of_the_workspace() {
     let workspace = Path::new(env!("CARGO_TARGET_TMPDIR")).join("customizing-recipe");
-    upstack_test_support::copy_workspace_apart(&repo_root(), &workspace);
+    // The recipe edits the pipeline declaration (the stack crate) and the
+    // root manifest: those build apart, with every crate above the stack.
+    upstack_test_support::copy_workspace(&repo_root(), &workspace, &["upstack", "upstack-stack"]);
     let main_cli = Path::new(env!("CARGO_BIN_EXE_upstack"));
 
     // 1. Scaffold: the crate, the workspace member, and where to declare it.
@@ -167,9 +169,9 @@ fn the_fourth_handler_recipe_works_on_a_copy_of_the_workspace() {
         renamed, manifest,
         "the root [[bin]] is no longer where this test looks"
     );
-    // Each member of the copy builds apart from this workspace's artifacts
-    // (`copy_workspace_apart`); the CLI binary's name is the one file name
-    // left to tell apart.
+    // The changed crates build apart from this workspace's artifacts
+    // (`copy_workspace`); the CLI binary's name is the one file name left to
+    // tell apart.
     fs::write(&manifest_path, renamed).unwrap();
     cargo(
         &workspace,

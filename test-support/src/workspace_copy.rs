@@ -1,25 +1,30 @@
-//! A copy of this workspace that builds into the same target directory
-//! without sharing its own crates' artifacts with the original.
+//! A copy of this workspace that builds into the same target directory,
+//! sharing the original's artifacts exactly where they are the same build.
 //!
 //! Cargo names a workspace crate's artifacts by its path relative to the
-//! workspace root, so a copy's crates and the original's would write the
-//! same files, and the fingerprint one build leaves names the other's
-//! sources: a change made in the original after a copy's build could be
-//! taken as already built. A profile setting of each member's own makes its
-//! artifacts (and its dependents') the copy's alone; registry dependencies,
-//! which are the same bytes either way, stay shared, so the copy builds warm.
-//! The root manifest is the one file whose time changes (it gains the
-//! settings), so the copy's crates build once per copy of the workspace.
+//! workspace root, so a copy's crate and the original's write the same
+//! files. For a crate whose sources the copy keeps as they are, that is
+//! sharing: the copy holds the original's bytes with the original's
+//! modification times, so either build finds the other's artifact fresh,
+//! and it is the right one (a copy is made from the working tree as it is
+//! now). A crate the caller will change in the copy must not share: its
+//! artifacts would replace the original's, and the fingerprint left would
+//! name the other's sources. A profile setting of its own makes that
+//! crate's artifacts the copy's alone, and, since cargo mixes each
+//! dependency's identity into a crate's, its dependents' too. So a copy
+//! rebuilds only what the change reaches.
 
 use std::path::{Path, PathBuf};
 
-/// The codegen units every member of a copy is built with: not the dev
-/// profile's (256), so every member's artifacts are the copy's own.
+/// The codegen units a changed member of a copy is built with: not the dev
+/// profile's (256), so its artifacts are the copy's own.
 pub const COPY_CODEGEN_UNITS: u32 = 255;
 
 /// The tracked files of the workspace at `repo`, copied into `dir` (made
-/// fresh), with the root manifest told to build each member apart.
-pub fn copy_workspace_apart(repo: &Path, dir: &Path) {
+/// fresh). Each package named in `changed` (those the caller will edit in
+/// the copy) is built apart from the original, and with it every crate
+/// that depends on it; every other crate shares the original's artifacts.
+pub fn copy_workspace(repo: &Path, dir: &Path, changed: &[&str]) {
     if dir.exists() {
         std::fs::remove_dir_all(dir).unwrap_or_else(|error| panic!("{}: {error}", dir.display()));
     }
@@ -68,14 +73,27 @@ pub fn copy_workspace_apart(repo: &Path, dir: &Path) {
             manifests.push(to);
         }
     }
-    let mut overrides =
-        String::from("\n# A copy built apart from the original workspace's artifacts.\n");
-    for manifest in &manifests {
-        if let Some(name) = package_name(manifest) {
-            overrides.push_str(&format!(
-                "[profile.dev.package.{name}]\ncodegen-units = {COPY_CODEGEN_UNITS}\n"
-            ));
-        }
+    let names: Vec<String> = manifests
+        .iter()
+        .filter_map(|manifest| package_name(manifest))
+        .collect();
+    for name in changed {
+        assert!(
+            names.iter().any(|known| known == name),
+            "{name} is not a package of the workspace at {}",
+            repo.display()
+        );
+    }
+    if changed.is_empty() {
+        return;
+    }
+    let mut overrides = String::from(
+        "\n# The packages this copy changes, built apart from the original workspace's artifacts.\n",
+    );
+    for name in changed {
+        overrides.push_str(&format!(
+            "[profile.dev.package.{name}]\ncodegen-units = {COPY_CODEGEN_UNITS}\n"
+        ));
     }
     let root = dir.join("Cargo.toml");
     let mut text = std::fs::read_to_string(&root)
