@@ -5,8 +5,8 @@
 //! when the source holds `compile_error!`): a cross-compiled handler takes
 //! minutes, and moto's Lambda only stores the code. What is tested is the
 //! loop: the look for changes, the hotswap with its record, the logs of
-//! the changed function, a build error and an expired session survived,
-//! and Ctrl-C. moto finishes code updates at once; waiting and Lambda's
+//! the changed function, a build error, an expired session and a refused
+//! update survived, and Ctrl-C. moto finishes code updates at once; waiting and Lambda's
 //! failures are in tests/hotswap_recorded.rs.
 
 // Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
@@ -140,8 +140,7 @@ fn append(path: &Path, text: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_saved_change_goes_live_with_its_logs_and_the_loop_survives_a_build_error_and_an_expired_session()
- {
+async fn a_saved_change_goes_live_with_its_logs_and_the_loop_survives_what_goes_wrong() {
     let moto = MotoServer::start();
     let expired = Arc::new(AtomicBool::new(false));
     let config = moto
@@ -282,6 +281,23 @@ async fn a_saved_change_goes_live_with_its_logs_and_the_loop_survives_a_build_er
         expired.store(false, Ordering::SeqCst);
         append(&main, "// after renewing it\n");
         until(&mut lines, "live: notify").await;
+
+        // Lambda refuses the update (the function was deleted behind the
+        // stack's back): said, and the loop goes on to Ctrl-C.
+        clients
+            .lambda
+            .delete_function()
+            .function_name(&notify.function_name)
+            .send()
+            .await
+            .unwrap();
+        append(&main, "// after the function was deleted\n");
+        let read = until(&mut lines, "hotswap failed").await;
+        assert!(
+            read.last().unwrap().contains("lambda:UpdateFunctionCode")
+                && read.last().unwrap().ends_with("watch carries on"),
+            "{read:?}"
+        );
 
         // Ctrl-C while waiting for a change.
         stop.send(()).unwrap();
