@@ -195,24 +195,16 @@ async fn read_managed_policy(
             .collect::<Result<Vec<_>, _>>(),
     )
     .await?;
-    let roles: Vec<Json> = pages
-        .iter()
-        .flat_map(|page| page.policy_roles())
-        .filter_map(|role| role.role_name())
-        .map(Json::from)
-        .collect();
-    let users: Vec<Json> = pages
-        .iter()
-        .flat_map(|page| page.policy_users())
-        .filter_map(|user| user.user_name())
-        .map(Json::from)
-        .collect();
-    let groups: Vec<Json> = pages
-        .iter()
-        .flat_map(|page| page.policy_groups())
-        .filter_map(|group| group.group_name())
-        .map(Json::from)
-        .collect();
+    let roles = names(pages.iter().flat_map(|page| page.policy_roles()), |role| {
+        role.role_name()
+    });
+    let users = names(pages.iter().flat_map(|page| page.policy_users()), |user| {
+        user.user_name()
+    });
+    let groups = names(
+        pages.iter().flat_map(|page| page.policy_groups()),
+        |group| group.group_name(),
+    );
     for (name, entities) in [("Roles", roles), ("Users", users), ("Groups", groups)] {
         if !entities.is_empty() {
             properties.insert(name.into(), Json::Array(entities));
@@ -222,4 +214,13 @@ async fn read_managed_policy(
         properties,
         implied: Map::new(),
     }))
+}
+
+/// The names `name` reads from `entities`, as JSON strings (one without a
+/// name is left out).
+fn names<'a, T: 'a>(
+    entities: impl Iterator<Item = &'a T>,
+    name: impl Fn(&'a T) -> Option<&'a str>,
+) -> Vec<Json> {
+    entities.filter_map(name).map(Json::from).collect()
 }
