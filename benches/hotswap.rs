@@ -16,12 +16,12 @@
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use upstack_test_support::{MotoServer, repo_root, stand_in_bundle};
+use upstack_test_support::{MotoServer, repo_root, stand_in_bundle, tracked_files};
 
 const RUNS: usize = 3;
 const CHANGED: &str = "functions/notify/src/lib.rs";
@@ -175,21 +175,8 @@ fn check(output: &Output) {
 /// The tracked files of `repo` in `copy`, each written only when its bytes
 /// differ, so the copy's own `target/` stays warm from run to run.
 fn sync_copy(repo: &Path, copy: &Path) {
-    let listed = Command::new("git")
-        .args(["ls-files", "-z"])
-        .current_dir(repo)
-        .output()
-        .unwrap();
-    assert!(listed.status.success());
-    for path in listed.stdout.split(|byte| *byte == 0) {
-        if path.is_empty() {
-            continue;
-        }
-        let relative = PathBuf::from(String::from_utf8_lossy(path).into_owned());
+    for relative in tracked_files(repo) {
         let from = repo.join(&relative);
-        if !from.is_file() || from.is_symlink() {
-            continue;
-        }
         let to = copy.join(&relative);
         let bytes = std::fs::read(&from).unwrap();
         if std::fs::read(&to).ok().as_deref() == Some(bytes.as_slice()) {

@@ -34,7 +34,7 @@ pub use echo::echo_bootstrap;
 pub use faulty_proxy::{FaultyProxy, ProxyCounts};
 #[cfg(feature = "pipeline")]
 pub use pipeline::{asset_key, fake_zip, pipeline_plan, pipeline_template, stand_in_bundle};
-pub use workspace_copy::{COPY_CODEGEN_UNITS, copy_workspace};
+pub use workspace_copy::{COPY_CODEGEN_UNITS, copy_workspace, tracked_files};
 
 /// The region every moto-backed test deploys to (envs/dev.toml's region).
 pub const REGION: &str = "eu-west-1";

@@ -28,27 +28,9 @@ pub fn copy_workspace(repo: &Path, dir: &Path, changed: &[&str]) {
     if dir.exists() {
         std::fs::remove_dir_all(dir).unwrap_or_else(|error| panic!("{}: {error}", dir.display()));
     }
-    let listed = std::process::Command::new("git")
-        .args(["ls-files", "-z"])
-        .current_dir(repo)
-        .output()
-        .unwrap_or_else(|error| panic!("git ls-files: {error}"));
-    assert!(
-        listed.status.success(),
-        "git ls-files failed in {}",
-        repo.display()
-    );
     let mut manifests = Vec::new();
-    for path in listed.stdout.split(|byte| *byte == 0) {
-        if path.is_empty() {
-            continue;
-        }
-        let relative = PathBuf::from(String::from_utf8_lossy(path).into_owned());
+    for relative in tracked_files(repo) {
         let from = repo.join(&relative);
-        // Deleted but not yet staged, or a tracked symlink: not part of a clone's build.
-        if !from.is_file() || from.is_symlink() {
-            continue;
-        }
         let to = dir.join(&relative);
         if let Some(parent) = to.parent() {
             std::fs::create_dir_all(parent)
@@ -100,6 +82,31 @@ pub fn copy_workspace(repo: &Path, dir: &Path, changed: &[&str]) {
         .unwrap_or_else(|error| panic!("{}: {error}", root.display()));
     text.push_str(&overrides);
     std::fs::write(&root, text).unwrap_or_else(|error| panic!("{}: {error}", root.display()));
+}
+
+/// The files git tracks in `repo` (relative paths) that a clone would
+/// build from: neither deleted but not yet staged, nor symlinks.
+pub fn tracked_files(repo: &Path) -> Vec<PathBuf> {
+    let listed = std::process::Command::new("git")
+        .args(["ls-files", "-z"])
+        .current_dir(repo)
+        .output()
+        .unwrap_or_else(|error| panic!("git ls-files: {error}"));
+    assert!(
+        listed.status.success(),
+        "git ls-files failed in {}",
+        repo.display()
+    );
+    listed
+        .stdout
+        .split(|byte| *byte == 0)
+        .filter(|path| !path.is_empty())
+        .map(|path| PathBuf::from(String::from_utf8_lossy(path).into_owned()))
+        .filter(|relative| {
+            let from = repo.join(relative);
+            from.is_file() && !from.is_symlink()
+        })
+        .collect()
 }
 
 /// `name` of a manifest's `[package]`, if it has one.

@@ -68,21 +68,7 @@ impl Moto {
 
     /// A normal deploy (someone else's, in the stale test).
     async fn deploy(&self, memory: u32, id: &str) {
-        let mut reporter = RecordingReporter::default();
-        let outcome = deploy::deploy(
-            &self.clients,
-            &self.plan(memory),
-            &options(id),
-            &mut reporter,
-            &mut FixedAnswer(Answer::Yes),
-            std::future::pending(),
-        )
-        .await
-        .unwrap_or_else(|error| panic!("{error}\n{}", reporter.lines.join("\n")));
-        assert!(
-            matches!(outcome, DeployOutcome::Deployed { .. }),
-            "{outcome:?}"
-        );
+        super::deploy_ok(&self.clients, &self.plan(memory), &options(id)).await;
     }
 
     /// `deploy --prepare PLAN.json`: the plan saved, then read back as
