@@ -687,9 +687,10 @@ fn profile_label(choice: &ProfileChoice) -> String {
 }
 
 /// Whether the credentials can still be loaded, decided as [`AwsSession::connect`]
-/// decides it and without an API call (the provider answers from its cache
-/// while they are fresh): a long `watch` outlives an SSO session or an
-/// assumed role, and says so with how to renew it.
+/// decides it, before any call of a service (loading them may itself ask
+/// the SSO portal or STS, for a profile that logs in or assumes a role): a
+/// long `watch` outlives an SSO session or an assumed role, and says so
+/// with how to renew it.
 pub async fn check_credentials(
     sdk_config: &aws_config::SdkConfig,
     choice: &ProfileChoice,
