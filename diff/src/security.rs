@@ -673,15 +673,10 @@ fn without_placeholders(arn: &str) -> String {
     out
 }
 
-/// A condition line `Operator key value` as (`Operator key`, `value`); any
-/// other item as (``, itself).
-fn split_condition(item: &str) -> (&str, &str) {
-    let key = condition_key(item);
-    if key.len() < item.len() && item.contains(' ') && !item.starts_with("arn:") {
-        (key, item[key.len()..].trim_start())
-    } else {
-        ("", item)
-    }
+/// A condition line `Operator key value` as (`Operator key`, `value`).
+fn split_condition(line: &str) -> (&str, &str) {
+    let key = condition_key(line);
+    (key, line[key.len()..].trim_start())
 }
 
 /// The ARN an item names, when it names one exactly: the item itself, a

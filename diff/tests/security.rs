@@ -589,3 +589,43 @@ fn a_dev_name_swapped_for_prod_in_a_key_with_spaces_is_changed() {
         Direction::Changed
     );
 }
+
+/// A literal effect turned into one an `Fn::If` chooses (the statement
+/// paired by its Sid) may now deny or allow anything: broadening, whatever
+/// else stayed.
+#[test]
+fn an_allow_whose_effect_becomes_conditional_is_broadening() {
+    let statement = |effect: Json| {
+        json!({"Sid": "Uploads", "Effect": effect, "Action": "s3:PutObject",
+               "Resource": "arn:aws:s3:::upstack-uploads/*"})
+    };
+    assert_eq!(
+        direction(
+            statement(json!("Allow")),
+            statement(json!({"Fn::If": ["Locked", "Deny", "Allow"]}))
+        ),
+        Direction::Broadening
+    );
+}
+
+/// Braces without a `$` are a key's own characters, not a placeholder.
+#[test]
+fn a_dev_name_swapped_for_prod_in_a_key_with_braces_is_changed() {
+    let sub =
+        |bucket: &str| allow_on(json!({"Fn::Sub": format!("arn:aws:s3:::{bucket}/{{2026}}/*")}));
+    assert_eq!(
+        direction(sub("upstack-dev-uploads"), sub("upstack-prod-uploads")),
+        Direction::Changed
+    );
+}
+
+/// A `Fn::Sub` string holding a quote is not read part by part (its
+/// rendering escapes it): to be safe, a change to it is broadening.
+#[test]
+fn a_fn_sub_arn_with_a_quote_in_it_is_not_taken_for_a_swap() {
+    let sub = |bucket: &str| allow_on(json!({"Fn::Sub": format!("arn:aws:s3:::{bucket}/\"q\"/*")}));
+    assert_eq!(
+        direction(sub("upstack-dev-uploads"), sub("upstack-prod-uploads")),
+        Direction::Broadening
+    );
+}
