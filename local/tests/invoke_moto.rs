@@ -235,3 +235,40 @@ async fn missing_object_is_reported_with_its_bucket_and_key() {
     // The one formatter of AWS errors: the operation, then AWS's answer.
     assert!(error.contains("/uploads/missing.txt: "), "{error}");
 }
+
+/// A workspace of one handler crate at `root`, whose binary prints `said`.
+fn one_handler_workspace(root: &std::path::Path, main: &str) {
+    let write = |path: &str, text: &str| {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"functions/probe\"]\nresolver = \"3\"\n",
+    );
+    write(
+        "functions/probe/Cargo.toml",
+        "[package]\nname = \"upstack-host-build-probe\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+         [[bin]]\nname = \"host-build-probe\"\npath = \"src/main.rs\"\n",
+    );
+    write("functions/probe/src/main.rs", main);
+}
+
+/// `invoke` without `--binary` builds the handler's crate for the host with
+/// the workspace's cargo (`cargo build -p <package> --bin <handler>`) and
+/// runs what it built; a build that fails names the package.
+#[test]
+fn the_host_build_runs_cargo_for_the_handlers_package() {
+    let work = tempfile::tempdir().unwrap();
+    one_handler_workspace(work.path(), "fn main() { println!(\"probe built\"); }\n");
+    let binary = upstack_local::invoke::build_host_binary(work.path(), "host-build-probe").unwrap();
+    let output = std::process::Command::new(&binary).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "probe built\n");
+
+    one_handler_workspace(work.path(), "fn main() { not rust }\n");
+    let error = upstack_local::invoke::build_host_binary(work.path(), "host-build-probe")
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("upstack-host-build-probe"), "{error}");
+}
