@@ -488,6 +488,8 @@ fn compare(old: Option<&StatementView>, new: Option<&StatementView>) -> Option<S
             let mut matches_more = false;
             let mut matches_less = false;
             let mut wildcard = false;
+            // A name swapped for one of the same shape somewhere.
+            let mut swapped = false;
             if before.effect != after.effect {
                 details.push(format!("~ effect {} -> {}", before.effect, after.effect));
             }
@@ -514,19 +516,28 @@ fn compare(old: Option<&StatementView>, new: Option<&StatementView>) -> Option<S
                             new_items.iter().map(|line| condition_key(line)).collect();
                         // A value swapped for one of the same shape under the
                         // same key (a dev ARN for a prod one) matches as much.
-                        let (added, removed) = unswapped(&added, &removed, true);
-                        for line in &added {
-                            if old_keys.contains(condition_key(line)) {
-                                matches_more = true;
-                            } else {
+                        let (unswapped_added, unswapped_removed) =
+                            unswapped(&added, &removed, true);
+                        swapped |= unswapped_added.len() < added.len();
+                        // Under a negated operator (StringNotEquals, NotIpAddress,
+                        // ...) a key's values are the ones it excludes: one more
+                        // value matches less, one fewer matches more.
+                        for line in &unswapped_added {
+                            if !old_keys.contains(condition_key(line)) {
                                 matches_less = true;
+                            } else if negated(line) {
+                                matches_less = true;
+                            } else {
+                                matches_more = true;
                             }
                         }
-                        for line in &removed {
-                            if new_keys.contains(condition_key(line)) {
-                                matches_less = true;
-                            } else {
+                        for line in &unswapped_removed {
+                            if !new_keys.contains(condition_key(line)) {
                                 matches_more = true;
+                            } else if negated(line) {
+                                matches_more = true;
+                            } else {
+                                matches_less = true;
                             }
                         }
                     }
@@ -537,7 +548,9 @@ fn compare(old: Option<&StatementView>, new: Option<&StatementView>) -> Option<S
                     _ => {
                         // A name swapped for one of the same shape (a dev ARN
                         // for a prod one) grants as much: neither more nor less.
-                        let (added, removed) = unswapped(&added, &removed, false);
+                        let (unswapped_added, removed) = unswapped(&added, &removed, false);
+                        swapped |= unswapped_added.len() < added.len();
+                        let added = unswapped_added;
                         matches_more |= !added.is_empty();
                         matches_less |= !removed.is_empty();
                         // Only a wildcard where the field had none is news; `/data/*` -> `/*` is
@@ -552,6 +565,22 @@ fn compare(old: Option<&StatementView>, new: Option<&StatementView>) -> Option<S
                 // Only the Sid differs: no change in what is granted.
                 return None;
             }
+            // A field traded for its `Not` form (Resource for NotResource, ...)
+            // matches another set of requests altogether, more and less.
+            let empty_fields = |statement: &StatementView| {
+                [
+                    statement.principals.is_empty(),
+                    statement.not_principals.is_empty(),
+                    statement.actions.is_empty(),
+                    statement.not_actions.is_empty(),
+                    statement.resources.is_empty(),
+                    statement.not_resources.is_empty(),
+                ]
+            };
+            if empty_fields(before) != empty_fields(after) {
+                matches_more = true;
+                matches_less = true;
+            }
             let swapped_only = !matches_more && !matches_less && before.effect == after.effect;
             let broadening = match (before.effect.as_str(), after.effect.as_str()) {
                 // An unanalysable statement (an effect that is not a literal
@@ -562,8 +591,9 @@ fn compare(old: Option<&StatementView>, new: Option<&StatementView>) -> Option<S
                 {
                     true
                 }
-                // A deny matching fewer requests lets through what it used to block.
-                ("Deny", "Deny") => matches_less,
+                // A deny matching fewer requests lets through what it used to
+                // block; one whose names were swapped no longer blocks the old.
+                ("Deny", "Deny") => matches_less || swapped,
                 ("Deny", _) => true,
                 (_, "Deny") => false,
                 // An allow matching more grants more.
@@ -649,10 +679,27 @@ fn same_shape(old: &str, new: &str, conditions: bool) -> bool {
     if !untyped && old_segments.len() > 1 && old_segments[0] != new_segments[0] {
         return false;
     }
-    old_segments
-        .iter()
-        .zip(&new_segments)
-        .all(|(old, new)| !new.contains('*') || old.contains('*'))
+    // A wildcard only where one was, and no wider: `upstack-dev-*` to
+    // `upstack-prod-*` is a swap, to `*` or `u*` it is not.
+    let wildcards = |segment: &str| segment.chars().filter(|c| matches!(c, '*' | '?')).count();
+    old_segments.iter().zip(&new_segments).all(|(old, new)| {
+        wildcards(new) == 0
+            || (wildcards(old) > 0
+                && wildcards(new) <= wildcards(old)
+                && new.len() - wildcards(new) >= old.len() - wildcards(old))
+    })
+}
+
+/// Whether a condition line's operator excludes its values (`StringNotEquals`,
+/// `ArnNotLike`, `NotIpAddress`, with or without `ForAllValues:` /
+/// `ForAnyValue:` and `IfExists`).
+fn negated(line: &str) -> bool {
+    let operator = line.split(' ').next().unwrap_or_default();
+    let operator = operator
+        .strip_prefix("ForAllValues:")
+        .or_else(|| operator.strip_prefix("ForAnyValue:"))
+        .unwrap_or(operator);
+    operator.contains("Not")
 }
 
 /// An ARN with each `${...}` placeholder of a `Fn::Sub` made one token

@@ -629,3 +629,95 @@ fn a_fn_sub_arn_with_a_quote_in_it_is_not_taken_for_a_swap() {
         Direction::Broadening
     );
 }
+
+/// Under a negated operator a key's values are what it excludes: a deny
+/// that excludes one more organisation lets that one through.
+#[test]
+fn a_value_added_under_a_negated_condition_operator_matches_less() {
+    let deny = |orgs: Json| {
+        json!({"Effect": "Deny", "Action": "s3:*", "Resource": "*",
+               "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": orgs}}})
+    };
+    assert_eq!(
+        direction(deny(json!("o-aaa")), deny(json!(["o-aaa", "o-bbb"]))),
+        Direction::Broadening
+    );
+    let allow = |vpcs: Json| {
+        json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*",
+               "Condition": {"StringNotEquals": {"aws:SourceVpc": vpcs}}})
+    };
+    assert_eq!(
+        direction(allow(json!(["vpc-1", "vpc-2"])), allow(json!("vpc-1"))),
+        Direction::Broadening
+    );
+    assert_eq!(
+        direction(allow(json!("vpc-1")), allow(json!(["vpc-1", "vpc-2"]))),
+        Direction::Narrowing
+    );
+}
+
+/// Resource for NotResource (or Action for NotAction) matches another set
+/// of requests altogether.
+#[test]
+fn a_field_traded_for_its_not_form_is_broadening() {
+    assert_eq!(
+        direction(
+            json!({"Sid": "S", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}),
+            json!({"Sid": "S", "Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::b/secret/*"})
+        ),
+        Direction::Broadening
+    );
+    assert_eq!(
+        direction(
+            json!({"Sid": "S", "Effect": "Deny", "NotAction": "s3:GetObject", "Resource": "*"}),
+            json!({"Sid": "S", "Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*"})
+        ),
+        Direction::Broadening
+    );
+}
+
+/// A wildcard in a name is a swap only as narrow as before.
+#[test]
+fn a_name_pattern_widened_is_broadening_not_a_swap() {
+    assert_eq!(
+        direction(
+            allow_on(json!("arn:aws:s3:::upstack-dev-*/*")),
+            allow_on(json!("arn:aws:s3:::upstack-prod-*/*"))
+        ),
+        Direction::Changed
+    );
+    for wider in [
+        "arn:aws:s3:::*/*",
+        "arn:aws:s3:::u*/*",
+        "arn:aws:s3:::upstack-???-uploads/*",
+    ] {
+        assert_eq!(
+            direction(
+                allow_on(json!("arn:aws:s3:::upstack-dev-*/*")),
+                allow_on(json!(wider))
+            ),
+            Direction::Broadening,
+            "{wider}"
+        );
+    }
+    assert_eq!(
+        direction(
+            allow_on(json!("arn:aws:s3:::upstack-dev-uploads/*")),
+            allow_on(json!("arn:aws:s3:::upstack-???-uploads/*"))
+        ),
+        Direction::Broadening
+    );
+}
+
+/// A deny whose name is swapped no longer protects the old one.
+#[test]
+fn a_deny_with_a_swapped_name_is_broadening() {
+    let deny = |bucket: &str| {
+        json!({"Effect": "Deny", "Action": "s3:DeleteObject",
+               "Resource": format!("arn:aws:s3:::{bucket}/*")})
+    };
+    assert_eq!(
+        direction(deny("upstack-prod-data"), deny("upstack-prod-logs")),
+        Direction::Broadening
+    );
+}
