@@ -94,25 +94,10 @@ impl Approver for TerminalApprover {
     }
 }
 
-/// Resolves on Ctrl-C. The handler is installed when this is called, not
-/// when the future is first polled: a command polls it only once it waits,
-/// and a Ctrl-C before that would otherwise kill the process outright
-/// (no exit 130, no "finishing first"). If the handler cannot be installed
-/// it never resolves (waiting carries on) rather than reporting a false
-/// interrupt. Call it inside the runtime.
-pub fn ctrl_c() -> impl std::future::Future<Output = ()> {
-    #[cfg(unix)]
-    let signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
-    async move {
-        #[cfg(unix)]
-        if let Ok(mut signal) = signal {
-            signal.recv().await;
-            return;
-        }
-        #[cfg(not(unix))]
-        if tokio::signal::ctrl_c().await.is_ok() {
-            return;
-        }
+/// Resolves on Ctrl-C. If the signal handler cannot be installed it never
+/// resolves (waiting carries on) rather than reporting a false interrupt.
+pub async fn ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
         std::future::pending::<()>().await;
     }
 }
