@@ -226,3 +226,41 @@ async fn the_code_check_tells_a_missing_function_from_a_refused_read() {
         .unwrap_err();
     assert_eq!(error.code.as_deref(), Some("AccessDeniedException"));
 }
+
+/// Lambda took the code but the record could not be written (no
+/// lambda:TagResource, say): said as such, never a silent hotswap.
+#[tokio::test]
+async fn code_set_without_its_record_is_an_error_that_says_so() {
+    let refused = mock!(Lambda::tag_resource).then_http_response(|| {
+        let mut response = HttpResponse::new(
+            StatusCode::try_from(403).unwrap(),
+            SdkBody::from(
+                r#"{"Type":"User","message":"not authorized to perform: lambda:TagResource"}"#,
+            ),
+        );
+        response
+            .headers_mut()
+            .insert("x-amzn-ErrorType", "AccessDeniedException");
+        response
+    });
+    let client = lambda(&[&accepted(), &refused]);
+    let error = hotswap::update_code(
+        &client,
+        BUCKET,
+        &notify(),
+        &Pacing::with_clock(Arc::new(ManualClock::default())),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(error, HotswapError::Unrecorded { .. }),
+        "{error:?}"
+    );
+    let text = error.to_string();
+    assert!(text.starts_with("upstack-dev-notify: Lambda took the new code (assets/notify-arm64-fedcba9876543210.zip)"), "{text}");
+    assert!(text.contains("lambda:TagResource"), "{text}");
+    assert!(
+        text.contains("a deploy without --hotswap sets it back"),
+        "{text}"
+    );
+}

@@ -65,6 +65,14 @@ pub enum HotswapError {
         "{function}: Lambda reports LastUpdateStatus `{status}`, which this version of upstack does not know; refusing to guess. Look with `aws lambda get-function-configuration --function-name {function}`"
     )]
     UnknownStatus { function: String, status: String },
+    #[error(
+        "{function}: Lambda took the new code ({key}) but its record could not be written ({source}): the function runs code its template does not name and nothing in the account says so; a deploy without --hotswap sets it back to the template's"
+    )]
+    Unrecorded {
+        function: String,
+        key: String,
+        source: Box<CallError>,
+    },
     #[error("{function}: the code update did not finish within {waited:?}")]
     Timeout { function: String, waited: Duration },
     /// The running code is not the zip built for it (the deploy's own check).
@@ -259,7 +267,12 @@ pub async fn update_code(
             .tags(RECORD_TAG, &function.asset_key)
             .send(),
     )
-    .await?;
+    .await
+    .map_err(|source| HotswapError::Unrecorded {
+        function: name.clone(),
+        key: function.asset_key.clone(),
+        source: Box::new(source),
+    })?;
     wait_until_updated(lambda, name, pacing).await
 }
 
@@ -378,6 +391,19 @@ pub async fn records(
                 return Err(error);
             }
         };
+        // GetFunction leaves the tags out (and says why here) for a caller
+        // without lambda:ListTags: no tags is then not "no record".
+        if let Some(error) = output.tags_error() {
+            return Err(CallError::new(
+                "lambda:GetFunction",
+                Some(error.error_code().to_owned()),
+                format!(
+                    "the tags of {} (where a hotswap is recorded) could not be read: {}",
+                    function.function_name,
+                    error.message()
+                ),
+            ));
+        }
         let Some(key) = output.tags().and_then(|tags| tags.get(RECORD_TAG)) else {
             continue;
         };
