@@ -14,9 +14,11 @@
 //! never makes a change set, whose review does not belong in a stream of
 //! log lines. Anything that goes wrong in a round (a build error, an AWS
 //! error, an expired session) is shown and the watch carries on with the
-//! next change. Ctrl-C stops it: during a build at once (nothing has been
-//! uploaded), during a hotswap once that hotswap is done, so no function
-//! is left with code set but not recorded.
+//! next change; a round AWS failed is tried again after
+//! [`WatchTiming::retry`] too. Ctrl-C stops it: before or during a build at
+//! once (nothing has been uploaded), during a hotswap once that hotswap is
+//! done, so a Ctrl-C never leaves code set but not recorded (a record that
+//! cannot be written is an error that says so).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -45,6 +47,9 @@ pub struct WatchTiming {
     pub settle: Duration,
     /// Between two reads of the functions' logs.
     pub log_poll: Duration,
+    /// After a round that AWS failed (an expired session, a refused call),
+    /// when it is tried again if nothing changed meanwhile.
+    pub retry: Duration,
 }
 
 impl Default for WatchTiming {
@@ -53,6 +58,7 @@ impl Default for WatchTiming {
             poll: Duration::from_millis(400),
             settle: Duration::from_millis(300),
             log_poll: Duration::from_secs(2),
+            retry: Duration::from_secs(30),
         }
     }
 }
@@ -199,6 +205,13 @@ pub async fn watch<I: Future<Output = ()>>(
         ..DeployClients::new(sdk_config)
     };
     let mut interrupt = std::pin::pin!(interrupt);
+    // Polled once now: a Ctrl-C handler is installed at its first poll, and
+    // until then a Ctrl-C would end the process without a word.
+    tokio::select! {
+        biased;
+        () = interrupt.as_mut() => return,
+        () = std::future::ready(()) => {}
+    }
     let mut state = Loop {
         target,
         sdk_config: sdk_config.clone(),
@@ -229,13 +242,17 @@ pub async fn watch<I: Future<Output = ()>>(
     let clock = &target.pacing.clock;
     let mut seen = first.template_json.clone();
     let mut last_manifest = first.manifest.clone();
-    if state
+    let mut retry_at = None;
+    match state
         .round(first, clock.now(), reporter, interrupt.as_mut())
         .await
-        == Round::Interrupted
     {
-        state.stop(reporter);
-        return;
+        Round::Interrupted => {
+            state.stop(reporter);
+            return;
+        }
+        Round::Failed => retry_at = Some(clock.now() + target.timing.retry),
+        Round::Done => {}
     }
     // The template seen last, when it differs from the one last built.
     let mut pending: Option<(SynthOutput, std::time::Instant)> = None;
@@ -276,13 +293,25 @@ pub async fn watch<I: Future<Output = ()>>(
                 let settled = pending.as_ref().is_some_and(|(_, since)| {
                     clock.now().saturating_duration_since(*since) >= target.timing.settle
                 });
-                if settled && let Some((output, since)) = pending.take() {
+                let retry_due = pending.is_none()
+                    && retry_at.is_some_and(|at| clock.now() >= at);
+                let next = if settled {
+                    pending.take()
+                } else if retry_due {
+                    Some((output, clock.now()))
+                } else {
+                    None
+                };
+                if let Some((output, since)) = next {
                     last_manifest = output.manifest.clone();
-                    if state.round(output, since, reporter, interrupt.as_mut()).await
-                        == Round::Interrupted
-                    {
-                        state.stop(reporter);
-                        return;
+                    retry_at = None;
+                    match state.round(output, since, reporter, interrupt.as_mut()).await {
+                        Round::Interrupted => {
+                            state.stop(reporter);
+                            return;
+                        }
+                        Round::Failed => retry_at = Some(clock.now() + target.timing.retry),
+                        Round::Done => {}
                     }
                 }
             }
@@ -293,6 +322,8 @@ pub async fn watch<I: Future<Output = ()>>(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Round {
     Done,
+    /// AWS failed it: tried again after [`WatchTiming::retry`].
+    Failed,
     Interrupted,
 }
 
@@ -328,16 +359,24 @@ impl Loop<'_> {
         let clock = &target.pacing.clock;
         // An SSO session or an assumed role outlives few afternoons: said
         // before any call, with how to renew it.
-        if let Err(error) = aws::check_credentials(&self.sdk_config, &target.profile).await {
+        let retry = seconds(target.timing.retry);
+        // Nothing is started before the build: a Ctrl-C stops at once.
+        let credentials = tokio::select! {
+            checked = aws::check_credentials(&self.sdk_config, &target.profile) => checked,
+            () = interrupt.as_mut() => return Round::Interrupted,
+        };
+        if let Err(error) = credentials {
             reporter.warning(&format!(
-                "{error}; watch carries on and tries again at the next change"
+                "{error}; watch tries again in {retry} and at the next change"
             ));
-            return Round::Done;
+            return Round::Failed;
         }
         let manifest = &output.manifest;
-        let functions = match hotswap::swap_plan(&self.clients, manifest, &output.template_json)
-            .await
-        {
+        let planned = tokio::select! {
+            planned = hotswap::swap_plan(&self.clients, manifest, &output.template_json) => planned,
+            () = interrupt.as_mut() => return Round::Interrupted,
+        };
+        let functions = match planned {
             Ok(HotswapPlan::Code(functions)) => functions,
             Ok(HotswapPlan::Fallback(lines)) => {
                 reporter.line(&format!(
@@ -351,7 +390,7 @@ impl Loop<'_> {
             }
             Err(error) => {
                 self.failed(&error, reporter);
-                return Round::Done;
+                return Round::Failed;
             }
         };
         if functions.is_empty() {
@@ -433,7 +472,12 @@ impl Loop<'_> {
                 ));
                 self.follow(&functions, reporter);
             }
-            Err(error) => self.failed(&error, reporter),
+            Err(error) => {
+                self.failed(&error, reporter);
+                if !interrupted {
+                    return Round::Failed;
+                }
+            }
         }
         if interrupted {
             Round::Interrupted
@@ -450,8 +494,9 @@ impl Loop<'_> {
             _ => "",
         };
         reporter.warning(&format!(
-            "hotswap failed: {}{hint}; watch carries on",
-            chain(error)
+            "hotswap failed: {}{hint}; watch tries again in {} and at the next change",
+            chain(error),
+            seconds(self.target.timing.retry)
         ));
     }
 
@@ -523,7 +568,14 @@ impl Loop<'_> {
                 self.missing.insert(source.function);
             }
             LogMessage::Failed(error) => {
-                self.reader = None;
+                // From the reader that stopped, not one started since.
+                if self
+                    .reader
+                    .as_ref()
+                    .is_some_and(|reader| reader.is_finished())
+                {
+                    self.reader = None;
+                }
                 reporter.warning(&format!(
                     "logs: {}; read again after the next hotswap",
                     chain(&error)

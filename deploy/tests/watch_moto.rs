@@ -189,6 +189,7 @@ async fn a_saved_change_goes_live_with_its_logs_and_the_loop_survives_what_goes_
             poll: Duration::from_millis(100),
             settle: Duration::from_millis(100),
             log_poll: Duration::from_millis(200),
+            retry: Duration::from_millis(500),
         },
     };
     let (sender, mut lines) = mpsc::unbounded_channel();
@@ -269,17 +270,17 @@ async fn a_saved_change_goes_live_with_its_logs_and_the_loop_survives_what_goes_
         .unwrap();
         until(&mut lines, "live: notify").await;
 
-        // The session expires: said with the way out, and the next change
-        // after renewing it goes live.
+        // The session expires: said with the way out; once it is renewed
+        // the round is tried again without another change.
         expired.store(true, Ordering::SeqCst);
         append(&main, "// while the session is expired\n");
-        let read = until(&mut lines, "tries again at the next change").await;
-        assert!(
-            read.iter().any(|line| line.contains("has expired")),
-            "{read:?}"
-        );
+        let read = until(
+            &mut lines,
+            "watch tries again in 0.5 s and at the next change",
+        )
+        .await;
+        assert!(read.last().unwrap().contains("has expired"), "{read:?}");
         expired.store(false, Ordering::SeqCst);
-        append(&main, "// after renewing it\n");
         until(&mut lines, "live: notify").await;
 
         // Lambda refuses the update (the function was deleted behind the
@@ -293,9 +294,11 @@ async fn a_saved_change_goes_live_with_its_logs_and_the_loop_survives_what_goes_
             .unwrap();
         append(&main, "// after the function was deleted\n");
         let read = until(&mut lines, "hotswap failed").await;
+        // Tried again, and said again, while nothing changes.
+        until(&mut lines, "hotswap failed").await;
         assert!(
             read.last().unwrap().contains("lambda:UpdateFunctionCode")
-                && read.last().unwrap().ends_with("watch carries on"),
+                && read.last().unwrap().ends_with("and at the next change"),
             "{read:?}"
         );
 

@@ -523,18 +523,14 @@ fn compare(old: Option<&StatementView>, new: Option<&StatementView>) -> Option<S
                         // ...) a key's values are the ones it excludes: one more
                         // value matches less, one fewer matches more.
                         for line in &unswapped_added {
-                            if !old_keys.contains(condition_key(line)) {
-                                matches_less = true;
-                            } else if negated(line) {
+                            if !old_keys.contains(condition_key(line)) || negated(line) {
                                 matches_less = true;
                             } else {
                                 matches_more = true;
                             }
                         }
                         for line in &unswapped_removed {
-                            if !new_keys.contains(condition_key(line)) {
-                                matches_more = true;
-                            } else if negated(line) {
+                            if !new_keys.contains(condition_key(line)) || negated(line) {
                                 matches_more = true;
                             } else {
                                 matches_less = true;
