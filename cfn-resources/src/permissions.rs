@@ -2409,6 +2409,33 @@ pub static ACTIONS: &[IamAction] = &[
         condition_keys: &[],
     },
     IamAction {
+        name: "lambda:ListTags",
+        access_level: "Read",
+        resource_types: &[
+            IamResourceType {
+                name: "capacityProvider",
+                required: false,
+                arn: "arn:${Partition}:lambda:${Region}:${Account}:capacity-provider:${CapacityProviderName}",
+            },
+            IamResourceType {
+                name: "code signing config",
+                required: false,
+                arn: "arn:${Partition}:lambda:${Region}:${Account}:code-signing-config:${CodeSigningConfigId}",
+            },
+            IamResourceType {
+                name: "eventSourceMapping",
+                required: false,
+                arn: "arn:${Partition}:lambda:${Region}:${Account}:event-source-mapping:${UUID}",
+            },
+            IamResourceType {
+                name: "function",
+                required: false,
+                arn: "arn:${Partition}:lambda:${Region}:${Account}:function:${FunctionName}",
+            },
+        ],
+        condition_keys: &[],
+    },
+    IamAction {
         name: "lambda:PassCapacityProvider",
         access_level: "Write",
         resource_types: &[IamResourceType {

@@ -65,6 +65,51 @@ fn strings(value: &Json) -> Vec<String> {
     }
 }
 
+/// The actions `kind`'s role is allowed.
+fn granted(identities: &ci_identity::CiIdentities, kind: RoleKind) -> Vec<String> {
+    identities
+        .role(kind)
+        .policies
+        .iter()
+        .flat_map(|policy| {
+            serde_json::to_value(&policy.document).unwrap()["Statement"]
+                .as_array()
+                .cloned()
+                .unwrap()
+        })
+        .filter(|statement| statement["Effect"] == "Allow")
+        .flat_map(|statement| strings(&statement["Action"]))
+        .collect()
+}
+
+/// `diff --env` (the plan role) and every deploy (the deploy role) read the
+/// hotswap records; a deploy of an env that can be hotswapped clears them.
+#[test]
+fn the_ci_roles_may_read_the_hotswap_records_and_the_deploy_role_clear_them() {
+    use upstack_deploy::deploy::hotswap::{RECORD_CLEAR_ACTIONS, RECORD_READ_ACTIONS};
+    for (env, _, identities) in envs() {
+        let plan = granted(&identities, RoleKind::Plan);
+        let deploy = granted(&identities, RoleKind::Deploy);
+        for action in RECORD_READ_ACTIONS {
+            assert!(
+                plan.iter().any(|grant| grant == action),
+                "{env} plan: {action}"
+            );
+            assert!(
+                deploy.iter().any(|grant| grant == action),
+                "{env} deploy: {action}"
+            );
+        }
+        for action in RECORD_CLEAR_ACTIONS {
+            assert_eq!(
+                deploy.iter().any(|grant| grant == action),
+                env == "dev",
+                "{env} deploy: {action} (only where a hotswap can happen)"
+            );
+        }
+    }
+}
+
 #[test]
 fn every_type_of_both_stacks_has_a_reader_and_the_plan_role_may_call_it() {
     for (env, template, identities) in envs() {

@@ -33,6 +33,15 @@ use crate::stack::{self, Deployed, StatusClass, TemplateError};
 /// value is the asset key (`assets/<handler>-<arch>-<fingerprint>.zip`).
 pub const RECORD_TAG: &str = "upstack:hotswapped";
 
+/// What reading the records calls: GetFunction returns a function's tags
+/// only to a caller also allowed `lambda:ListTags` (else it says why in
+/// `TagsError`, which [`records`] refuses rather than read as "no record").
+pub const RECORD_READ_ACTIONS: [&str; 2] = ["lambda:GetFunction", "lambda:ListTags"];
+
+/// What clearing them after a deploy calls (only where one can exist: an
+/// env that is not production).
+pub const RECORD_CLEAR_ACTIONS: [&str; 1] = ["lambda:UntagResource"];
+
 #[derive(Debug, thiserror::Error)]
 pub enum HotswapError {
     #[error(

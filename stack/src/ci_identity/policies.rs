@@ -258,6 +258,14 @@ pub(super) fn role_permissions(
         "LambdaAnyResource",
         vec!["*".into()],
     );
+    let env_functions = target.arn("lambda", true, &format!("function:{}-*", target.prefix));
+    // `diff --env` reads each function's hotswap record (a tag), which
+    // GetFunction returns only to a caller allowed lambda:ListTags.
+    plan.grant_on(
+        &["lambda:GetFunction", "lambda:ListTags"],
+        "HotswapRecords",
+        vec![env_functions.clone()],
+    );
 
     // The deploy role.
     let mut deploy = Grants::default();
@@ -277,11 +285,13 @@ pub(super) fn role_permissions(
         vec![stack.clone()],
     );
     asset_reads(&mut deploy);
-    deploy.grant_on(
-        &["lambda:GetFunction"],
-        "EnvFunctions",
-        vec![target.arn("lambda", true, &format!("function:{}-*", target.prefix))],
-    );
+    // The code check after a deploy (GetFunction) and the hotswap records it
+    // reads and, where a hotswap can happen (not production), removes.
+    let mut function_actions = vec!["lambda:GetFunction", "lambda:ListTags"];
+    if !production {
+        function_actions.push("lambda:UntagResource");
+    }
+    deploy.grant_on(&function_actions, "EnvFunctions", vec![env_functions]);
     deploy.grant_on(
         &["sqs:GetQueueAttributes"],
         "EnvQueues",
