@@ -224,6 +224,10 @@ pub enum BundleError {
         recorded: String,
         current: String,
     },
+    #[error(
+        "{handler} ({arch}): the sources changed while cargo built them, so the binary may hold code its asset key does not describe; no zip was made. Build again"
+    )]
+    SourcesChangedDuringBuild { handler: String, arch: &'static str },
     #[error(transparent)]
     Fingerprint(#[from] FingerprintError),
 }
@@ -378,6 +382,20 @@ pub fn bundle<T: Clone + Into<BundleTarget>>(
         let spec = command::zigbuild_command(&invocation)
             .map_err(|variable| BundleError::NotUtf8 { variable })?;
         run(&spec, target, opts.quiet)?;
+    }
+
+    // A save during the build (likely under `watch`) would put newer sources
+    // in the binary than the key says: the sources are fingerprinted again,
+    // and a zip is made only for a key that still describes them.
+    let mut after = Fingerprinter::with_env(workspace_root, env.clone())?;
+    for (target, fingerprint) in unique.iter().zip(&fingerprints) {
+        let now = after.fingerprint(&target.handler, target.arch, target.profile)?;
+        if &now != fingerprint {
+            return Err(BundleError::SourcesChangedDuringBuild {
+                handler: target.handler.clone(),
+                arch: target.arch.lambda_name(),
+            });
+        }
     }
 
     unique

@@ -354,3 +354,46 @@ fn the_fixture_pins_what_the_repository_pins() {
         ToolPins::read(&repo_root()).unwrap()
     );
 }
+
+/// A source saved while cargo builds (here by the build script, at a
+/// moment no test could time from outside) leaves a binary its key may not
+/// describe: no zip is made, and the error says to build again.
+#[test]
+fn sources_changed_during_the_build_make_no_zip() {
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path().join("echo-workspace");
+    copy_dir(&fixture_workspace(), &root);
+    let build_script = root.join("functions/echo/build.rs");
+    let mut script = std::fs::read_to_string(&build_script).unwrap();
+    script = script.replacen(
+        "fn main() {",
+        "fn main() {\n    let saved = format!(\"{}/src/saved-during-build.txt\", std::env::var(\"CARGO_MANIFEST_DIR\").unwrap());\n    std::fs::write(&saved, format!(\"{:?}\", std::time::SystemTime::now())).unwrap();",
+        1,
+    );
+    std::fs::write(&build_script, script).unwrap();
+    let opts = BundleOptions {
+        target_dir: Some(work.path().join("target")),
+        ..options()
+    };
+    let error = bundle(&root, &[("echo".to_string(), Architecture::X86_64)], &opts).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            upstack_build::bundle::BundleError::SourcesChangedDuringBuild { .. }
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("no zip was made"), "{error}");
+    // cargo did build it; only the zip was refused.
+    assert!(
+        work.path()
+            .join("target/x86_64-unknown-linux-gnu/lambda/echo")
+            .is_file()
+    );
+    assert!(
+        !work
+            .path()
+            .join("target/lambda/echo-x86_64/bootstrap.zip")
+            .exists()
+    );
+}
