@@ -13,12 +13,30 @@
 //! crate's artifacts the copy's alone, and, since cargo mixes each
 //! dependency's identity into a crate's, its dependents' too. So a copy
 //! rebuilds only what the change reaches.
+//!
+//! Where the sharing ends:
+//! - a crate whose code holds its own path (`env!("CARGO_MANIFEST_DIR")`,
+//!   which cargo does not track) would, built in the copy, point the
+//!   original's build into the copy: those ([`EMBED_THEIR_PATH`]) are always
+//!   built apart;
+//! - the settings are for the dev profile: a copy that builds a changed
+//!   package with another profile (`lambda`, `release`) into the shared
+//!   target directory would replace the original's artifacts, so it must
+//!   use a target directory of its own;
+//! - a crate edited in the original after the copy was made, and built by
+//!   the copy after that edit, leaves an artifact of the older sources that
+//!   the original's build takes as fresh: do not edit the workspace while a
+//!   test that builds in a copy runs.
 
 use std::path::{Path, PathBuf};
 
 /// The codegen units a changed member of a copy is built with: not the dev
 /// profile's (256), so its artifacts are the copy's own.
 pub const COPY_CODEGEN_UNITS: u32 = 255;
+
+/// Library crates whose code embeds their own path: built apart in every
+/// copy, whatever it changes.
+pub const EMBED_THEIR_PATH: [&str; 2] = ["upstack-test-support", "upstack-codegen"];
 
 /// The tracked files of the workspace at `repo`, copied into `dir` (made
 /// fresh). Each package named in `changed` (those the caller will edit in
@@ -59,20 +77,17 @@ pub fn copy_workspace(repo: &Path, dir: &Path, changed: &[&str]) {
         .iter()
         .filter_map(|manifest| package_name(manifest))
         .collect();
-    for name in changed {
+    for name in changed.iter().chain(&EMBED_THEIR_PATH) {
         assert!(
             names.iter().any(|known| known == name),
             "{name} is not a package of the workspace at {}",
             repo.display()
         );
     }
-    if changed.is_empty() {
-        return;
-    }
     let mut overrides = String::from(
-        "\n# The packages this copy changes, built apart from the original workspace's artifacts.\n",
+        "\n# The packages this copy changes (and those that embed their path), built apart from the original workspace's artifacts.\n",
     );
-    for name in changed {
+    for name in changed.iter().chain(&EMBED_THEIR_PATH) {
         overrides.push_str(&format!(
             "[profile.dev.package.{name}]\ncodegen-units = {COPY_CODEGEN_UNITS}\n"
         ));
