@@ -113,19 +113,7 @@ fn the_ci_roles_may_read_the_hotswap_records_and_the_deploy_role_clear_them() {
 #[test]
 fn every_type_of_both_stacks_has_a_reader_and_the_plan_role_may_call_it() {
     for (env, template, identities) in envs() {
-        let granted: Vec<String> = identities
-            .role(RoleKind::Plan)
-            .policies
-            .iter()
-            .flat_map(|policy| {
-                serde_json::to_value(&policy.document).unwrap()["Statement"]
-                    .as_array()
-                    .cloned()
-                    .unwrap()
-            })
-            .filter(|statement| statement["Effect"] == "Allow")
-            .flat_map(|statement| strings(&statement["Action"]))
-            .collect();
+        let granted = granted(&identities, RoleKind::Plan);
         // deploy --prepare's account pre-flight runs with the plan role too.
         for action in upstack_deploy::account::ACTIONS {
             assert!(
