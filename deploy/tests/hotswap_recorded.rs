@@ -157,16 +157,11 @@ async fn an_unknown_status_is_refused_not_waited_on() {
 #[tokio::test]
 async fn an_update_in_progress_is_a_conflict_naming_the_function_and_nothing_is_tagged() {
     let conflict = mock!(Lambda::update_function_code).then_http_response(|| {
-        let mut response = HttpResponse::new(
-            StatusCode::try_from(409).unwrap(),
-            SdkBody::from(
-                r#"{"Type":"User","message":"The operation cannot be performed at this time. An update is in progress for resource: upstack-dev-notify"}"#,
-            ),
-        );
-        response
-            .headers_mut()
-            .insert("x-amzn-ErrorType", "ResourceConflictException");
-        response
+        error_response(
+            409,
+            "ResourceConflictException",
+            "The operation cannot be performed at this time. An update is in progress for resource: upstack-dev-notify",
+        )
     });
     // Sequential rules: a TagResource after the conflict would find no rule and fail the test.
     let client = lambda(&[&conflict]);
@@ -184,17 +179,21 @@ async fn an_update_in_progress_is_a_conflict_naming_the_function_and_nothing_is_
     assert!(text.contains("An update is in progress"), "{text}");
 }
 
+/// Lambda's answer for an error: the status, its type in a header, the message.
+fn error_response(status: u16, error_type: &'static str, message: &str) -> HttpResponse {
+    let mut response = HttpResponse::new(
+        StatusCode::try_from(status).unwrap(),
+        SdkBody::from(format!(r#"{{"Type":"User","message":"{message}"}}"#)),
+    );
+    response
+        .headers_mut()
+        .insert("x-amzn-ErrorType", error_type);
+    response
+}
+
 fn lambda_error(status: u16, error_type: &'static str, message: &'static str) -> Rule {
-    mock!(Lambda::get_function_configuration).then_http_response(move || {
-        let mut response = HttpResponse::new(
-            StatusCode::try_from(status).unwrap(),
-            SdkBody::from(format!(r#"{{"Type":"User","message":"{message}"}}"#)),
-        );
-        response
-            .headers_mut()
-            .insert("x-amzn-ErrorType", error_type);
-        response
-    })
+    mock!(Lambda::get_function_configuration)
+        .then_http_response(move || error_response(status, error_type, message))
 }
 
 /// The code check after a deploy reads each function's CodeSha256: a
@@ -232,16 +231,11 @@ async fn the_code_check_tells_a_missing_function_from_a_refused_read() {
 #[tokio::test]
 async fn code_set_without_its_record_is_an_error_that_says_so() {
     let refused = mock!(Lambda::tag_resource).then_http_response(|| {
-        let mut response = HttpResponse::new(
-            StatusCode::try_from(403).unwrap(),
-            SdkBody::from(
-                r#"{"Type":"User","message":"not authorized to perform: lambda:TagResource"}"#,
-            ),
-        );
-        response
-            .headers_mut()
-            .insert("x-amzn-ErrorType", "AccessDeniedException");
-        response
+        error_response(
+            403,
+            "AccessDeniedException",
+            "not authorized to perform: lambda:TagResource",
+        )
     });
     let client = lambda(&[&accepted(), &refused]);
     let error = hotswap::update_code(
