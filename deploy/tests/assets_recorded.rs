@@ -183,3 +183,24 @@ async fn a_zip_changed_after_bundle_is_refused_before_any_call() {
         "{error:?}"
     );
 }
+
+/// S3's whole-object SHA-256 (checksum type FULL_OBJECT) is the zip's own:
+/// trusted as it is, with no GET of the bytes (a GET would find no rule).
+#[tokio::test]
+async fn a_full_object_checksum_is_trusted_without_reading_the_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = local_zip(dir.path(), b"the zip");
+    let checksum = checksum_of_hex(&sha256_hex(b"the zip")).unwrap();
+    let head = mock!(S3::head_object).then_output(move || {
+        HeadObjectOutput::builder()
+            .checksum_sha256(checksum.clone())
+            .checksum_type(ChecksumType::FullObject)
+            .version_id("v3")
+            .build()
+    });
+    let client = s3(&[&head]);
+    let published = assets::publish(&client, BUCKET, &[zip]).await.unwrap();
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].stored.sha256, sha256_hex(b"the zip"));
+    assert_eq!(published[0].stored.version_id.as_deref(), Some("v3"));
+}
