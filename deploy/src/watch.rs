@@ -430,6 +430,32 @@ impl Loop<'_> {
         };
         let built = clock.now().saturating_duration_since(build_started);
         let swap_started = clock.now();
+        // A function hotswapped earlier in this loop still differs from the
+        // deployed template, so every round builds it again (cargo finds it
+        // fresh). One whose record names this key and which runs exactly
+        // the zip just built is left alone.
+        let functions = match self.already_running(manifest, &functions, &assets).await {
+            Ok(current) => {
+                let (done, to_set): (Vec<_>, Vec<_>) = functions
+                    .into_iter()
+                    .partition(|function| current.contains(&function.function_name));
+                if !done.is_empty() {
+                    reporter.line(&format!(
+                        "{}: already running this code (recorded), left as it is",
+                        handler_list(&done)
+                    ));
+                }
+                to_set
+            }
+            Err(error) => {
+                self.failed(&HotswapError::Call(error), reporter);
+                return Round::Failed;
+            }
+        };
+        if functions.is_empty() {
+            reporter.line("in sync: every function runs the code its sources build");
+            return Round::Done;
+        }
         let request = DeployRequest {
             manifest: manifest.clone(),
             template_json: output.template_json.clone(),
@@ -484,6 +510,38 @@ impl Loop<'_> {
         } else {
             Round::Done
         }
+    }
+
+    /// The names of `functions` whose hotswap record names their asset key
+    /// and whose running code (`CodeSha256`) is the zip built for it.
+    async fn already_running(
+        &self,
+        manifest: &Manifest,
+        functions: &[ManifestFunction],
+        assets: &[AssetFile],
+    ) -> Result<BTreeSet<String>, CallError> {
+        let mut manifest_of_these = manifest.clone();
+        manifest_of_these.functions = functions.to_vec();
+        let records = hotswap::records(&self.clients.lambda, &manifest_of_these).await?;
+        let mut current = BTreeSet::new();
+        for function in functions {
+            let recorded = records.iter().any(|record| {
+                record.function_name == function.function_name
+                    && record.asset_key == function.asset_key
+            });
+            let Some(asset) = assets.iter().find(|asset| asset.key == function.asset_key) else {
+                continue;
+            };
+            if recorded
+                && crate::deploy::running_code(&self.clients.lambda, &function.function_name)
+                    .await?
+                    .as_deref()
+                    == Some(asset.sha256.as_str())
+            {
+                current.insert(function.function_name.clone());
+            }
+        }
+        Ok(current)
     }
 
     fn failed(&self, error: &HotswapError, reporter: &mut dyn Reporter) {

@@ -253,6 +253,29 @@ async fn a_saved_change_goes_live_with_its_logs_and_the_loop_survives_what_goes_
         let read = until(&mut lines, "hello from the new code").await;
         assert!(read.last().unwrap().contains("notify"), "{read:?}");
 
+        // Another handler changes: notify, hotswapped already, still differs
+        // from the deployed template and is built again, but it runs this
+        // very zip and is left alone; ingest alone is set.
+        append(
+            &root.join("functions/ingest/src/main.rs"),
+            "\n// a change in ingest\n",
+        );
+        let read = until(&mut lines, "live: ").await;
+        assert!(
+            read.iter()
+                .any(|line| line == "building notify, ingest (fast profile)"),
+            "{read:?}"
+        );
+        assert!(
+            read.iter()
+                .any(|line| line == "notify: already running this code (recorded), left as it is"),
+            "{read:?}"
+        );
+        assert!(
+            read.last().unwrap().starts_with("live: ingest in "),
+            "{read:?}"
+        );
+
         // A build error is shown, nothing is uploaded, the loop goes on.
         append(&main, "compile_error!(\"half-typed\");\n");
         let read = until(&mut lines, "watch carries on: fix the code and save").await;
