@@ -91,24 +91,24 @@ fn watch_runs(root: &Path, endpoint: &str) -> Vec<Duration> {
             let _ = sender.send(line);
         }
     });
-    let wait_for = |needle: &str| loop {
+    let wait_for = |needles: &[&str]| loop {
         let line = lines
             .recv_timeout(Duration::from_secs(900))
-            .unwrap_or_else(|error| panic!("watch said no {needle:?}: {error}"));
+            .unwrap_or_else(|error| panic!("watch said none of {needles:?}: {error}"));
         println!("  watch> {line}");
-        if line.contains(needle) || line.contains("failed") {
+        if needles.iter().any(|needle| line.contains(needle)) || line.contains("failed") {
             assert!(!line.contains("failed"), "{line}");
             return;
         }
     };
-    // The start's round: the sources were last hotswapped, the stack's
-    // template names the stand-in, so notify is set once more (warm).
-    wait_for("live: notify");
+    // The start's round: notify runs what its sources build (the last
+    // hotswap above), or is set once more (warm).
+    wait_for(&["in sync", "live: notify"]);
     let mut lives = Vec::new();
     for run in 1..=RUNS {
         change(root, RUNS + run);
         let saved = Instant::now();
-        wait_for("live: notify");
+        wait_for(&["live: notify"]);
         lives.push(saved.elapsed());
     }
     let interrupted = Command::new("kill")
