@@ -258,3 +258,30 @@ async fn code_set_without_its_record_is_an_error_that_says_so() {
         "{text}"
     );
 }
+
+/// GetFunction leaves the tags out for a caller without lambda:ListTags and
+/// says why: that is refused, never read as "no hotswap record".
+#[tokio::test]
+async fn tags_withheld_from_the_caller_are_an_error_not_an_absent_record() {
+    let withheld = mock!(Lambda::get_function).then_output(|| {
+        aws_sdk_lambda::operation::get_function::GetFunctionOutput::builder()
+            .tags_error(
+                aws_sdk_lambda::types::TagsError::builder()
+                    .error_code("AccessDeniedException")
+                    .message("not authorized to perform: lambda:ListTags")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    });
+    let client = lambda(&[&withheld]);
+    let work = tempfile::tempdir().unwrap();
+    let mut manifest = crate::deploy_moto::dev_request(work.path(), 256, Vec::new()).manifest;
+    manifest.functions.truncate(1);
+    let error = hotswap::records(&client, &manifest).await.unwrap_err();
+    assert_eq!(error.code.as_deref(), Some("AccessDeniedException"));
+    assert!(
+        error.message.contains("upstack-dev-notify") && error.message.contains("lambda:ListTags"),
+        "{error}"
+    );
+}
