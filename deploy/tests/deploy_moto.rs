@@ -564,16 +564,8 @@ struct PaddedDeploy {
 
 async fn deploy_padded(moto: &MotoServer, padding: usize) -> PaddedDeploy {
     let config = moto.sdk_config().await;
-    let clients = DeployClients::new(&config);
+    let clients = bootstrapped(&config).await;
     let work = tempfile::tempdir().unwrap();
-    bootstrap::bootstrap(
-        &clients.s3,
-        &bootstrap::asset_bucket(ACCOUNT, REGION),
-        REGION,
-        false,
-    )
-    .await
-    .unwrap();
     let mut template: serde_json::Value = serde_json::from_str(&pipeline_template(256)).unwrap();
     template["Resources"]["Table"]["Metadata"] =
         serde_json::json!({ "Padding": "x".repeat(padding) });

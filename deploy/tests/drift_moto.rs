@@ -10,13 +10,13 @@
 #![allow(clippy::unwrap_used)]
 
 use upstack_cfn::intrinsic::PseudoValues;
-use upstack_deploy::deploy::{self, DeployClients, DeployOutcome};
+use upstack_deploy::deploy::{self, DeployClients};
 use upstack_deploy::drift::{self, DriftClients};
 use upstack_deploy::interact::{Answer, FixedAnswer, RecordingReporter};
 use upstack_diff::drift::{DriftStatus, ResourceDrift};
 use upstack_test_support::{ACCOUNT_ID as ACCOUNT, MotoServer, REGION};
 
-use crate::deploy_moto::{bootstrapped, dev_request, fake_assets, options};
+use crate::deploy_moto::{bootstrapped, deploy_ok, dev_request, fake_assets, options};
 
 const STACK: &str = "upstack-dev";
 
@@ -25,20 +25,7 @@ async fn deployed(moto: &MotoServer, work: &std::path::Path) -> aws_config::SdkC
     let config = moto.sdk_config().await;
     let clients = bootstrapped(&config).await;
     let request = dev_request(work, 256, fake_assets(work));
-    let outcome = deploy::deploy(
-        &clients,
-        &request,
-        &options("drift"),
-        &mut RecordingReporter::default(),
-        &mut FixedAnswer(Answer::Yes),
-        std::future::pending(),
-    )
-    .await
-    .unwrap();
-    assert!(
-        matches!(outcome, DeployOutcome::Deployed { .. }),
-        "{outcome:?}"
-    );
+    deploy_ok(&clients, &request, &options("drift")).await;
     config
 }
 

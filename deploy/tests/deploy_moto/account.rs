@@ -7,11 +7,11 @@
 //! goes through once they fit.
 
 use aws_sdk_lambda::primitives::Blob;
-use upstack_deploy::deploy::{self, DeployClients, DeployError, DeployOutcome};
+use upstack_deploy::deploy::{self, DeployClients, DeployError};
 use upstack_deploy::interact::{Answer, FixedAnswer, RecordingReporter};
 use upstack_test_support::{ACCOUNT_ID as ACCOUNT, MotoServer, REGION, fake_zip};
 
-use super::{dev_request, fake_assets, options};
+use super::{deploy_ok, dev_request, fake_assets, options};
 
 /// A function outside the stack, reserving `reserved` of the account's 1000.
 async fn other_function(config: &aws_config::SdkConfig, dir: &std::path::Path, reserved: i32) {
@@ -102,20 +102,7 @@ async fn reservations_that_do_not_fit_refuse_before_any_change_then_deploy_once_
 
     // 885 elsewhere: 885 + 15 + 100 = 1000, exactly the quota.
     set_reservation(&clients.lambda, 885).await;
-    let outcome = deploy::deploy(
-        &clients,
-        &request,
-        &options("2"),
-        &mut RecordingReporter::default(),
-        &mut FixedAnswer(Answer::Yes),
-        std::future::pending(),
-    )
-    .await
-    .unwrap();
-    assert!(
-        matches!(outcome, DeployOutcome::Deployed { .. }),
-        "{outcome:?}"
-    );
+    deploy_ok(&clients, &request, &options("2")).await;
     let notify = clients
         .lambda
         .get_function()

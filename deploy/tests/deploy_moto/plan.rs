@@ -12,7 +12,6 @@
 
 use sha2::{Digest, Sha256};
 use upstack_deploy::assets::AssetFile;
-use upstack_deploy::bootstrap;
 use upstack_deploy::deploy::{
     self, DeployClients, DeployError, DeployOutcome, DeployRequest, ExecuteTarget, PrepareOutcome,
 };
@@ -33,15 +32,7 @@ struct Moto {
 async fn bootstrapped() -> Moto {
     let server = MotoServer::start();
     let config = server.sdk_config().await;
-    let clients = DeployClients::new(&config);
-    bootstrap::bootstrap(
-        &clients.s3,
-        &bootstrap::asset_bucket(ACCOUNT, REGION),
-        REGION,
-        false,
-    )
-    .await
-    .unwrap();
+    let clients = super::bootstrapped(&config).await;
     let work = tempfile::tempdir().unwrap();
     let assets = fake_assets(work.path());
     Moto {
