@@ -15,6 +15,15 @@ pub mod status;
 pub mod synth;
 pub mod watch;
 
+/// The output of a command that prints a report (`list`, `status`).
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// For a person.
+    Text,
+    /// The versioned document (`schema_version`), for scripts.
+    Json,
+}
+
 /// Writes a command's whole output to stdout; a reader that closed the pipe
 /// early (`| head`) is not an error worth a panic.
 pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {

@@ -10,16 +10,9 @@ use anyhow::Context;
 use upstack_deploy::status::{self, StatusClients};
 use upstack_project::synth;
 
+use crate::cmd::ReportFormat as Format;
 use crate::context::Ctx;
 use crate::exit::Outcome;
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum Format {
-    /// For a person.
-    Text,
-    /// The versioned document (`schema_version`), for scripts.
-    Json,
-}
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
