@@ -12,7 +12,13 @@ use upstack_test_support::{MotoServer, repo_root};
 /// Runs the CLI with a clean AWS environment (no profile, no real credentials)
 /// and stdin not a terminal.
 fn upstack(args: &[&str], endpoint: &str, region: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_upstack"))
+    command(args, endpoint, region).output().unwrap()
+}
+
+/// What [`upstack`] runs, to spawn instead of waiting for its output.
+fn command(args: &[&str], endpoint: &str, region: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_upstack"));
+    command
         .args(args)
         .arg("--root")
         .arg(repo_root())
@@ -24,9 +30,8 @@ fn upstack(args: &[&str], endpoint: &str, region: &str) -> Output {
         .env("AWS_REGION", region)
         .env("AWS_CONFIG_FILE", "/nonexistent")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+        .stdin(Stdio::null());
+    command
 }
 
 /// Creates the stack `upstack-dev`, holding one SNS topic, straight through
@@ -685,17 +690,7 @@ fn watch_of_a_production_env_is_a_usage_error_before_any_aws_call() {
 fn watch_says_what_only_a_deploy_can_do_and_ctrl_c_exits_130() {
     use std::io::{BufRead, BufReader};
     let moto = MotoServer::start();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_upstack"))
-        .args(["watch", "--env", "dev", "--root"])
-        .arg(repo_root())
-        .env_remove("AWS_PROFILE")
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "eu-west-1")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .stdin(Stdio::null())
+    let mut child = command(&["watch", "--env", "dev"], &moto.endpoint, "eu-west-1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
