@@ -137,18 +137,7 @@ fn main() -> ExitCode {
 /// skipping a cause whose text the previous message already contains: many
 /// errors quote their source, and the user should read each cause once.
 fn error_line(error: &anyhow::Error) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for cause in error.chain() {
-        let text = cause.to_string();
-        if parts
-            .last()
-            .is_some_and(|previous| previous.contains(&text))
-        {
-            continue;
-        }
-        parts.push(text);
-    }
-    parts.join(": ")
+    upstack_deploy::interact::one_line(error.as_ref())
 }
 
 /// -v: our crates at debug; -vv: the AWS SDK too. RUST_LOG wins when set.

@@ -101,3 +101,22 @@ pub async fn ctrl_c() {
         std::future::pending::<()>().await;
     }
 }
+
+/// An error and its causes on one line (`deploy dev: create change set:
+/// ...`), leaving out a cause whose text the one before already holds: many
+/// errors quote their source, and a person should read each cause once.
+pub fn one_line(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        let text = current.to_string();
+        if !parts
+            .last()
+            .is_some_and(|previous| previous.contains(&text))
+        {
+            parts.push(text);
+        }
+        cause = current.source();
+    }
+    parts.join(": ")
+}

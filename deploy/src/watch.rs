@@ -35,7 +35,7 @@ use crate::assets::AssetFile;
 use crate::aws::{self, CallError, Pacing, ProfileChoice, TargetError};
 use crate::deploy::hotswap::{self, HotswapError, HotswapPlan};
 use crate::deploy::{DeployClients, DeployRequest};
-use crate::interact::Reporter;
+use crate::interact::{Reporter, one_line};
 use crate::logs::{self, LogEvent, LogSource};
 
 /// How often a watch looks, and how long a change must stay put.
@@ -76,22 +76,8 @@ pub struct CargoBuilder;
 
 impl Builder for CargoBuilder {
     fn build(&self, root: &Path, env: &str, manifest: &Manifest) -> Result<Vec<AssetFile>, String> {
-        crate::deploy::bundle_assets(root, env, manifest, false).map_err(|error| chain(&error))
+        crate::deploy::bundle_assets(root, env, manifest, false).map_err(|error| one_line(&error))
     }
-}
-
-/// An error and its causes on one line, each said once.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(current) = cause {
-        let next = current.to_string();
-        if !text.contains(&next) {
-            text = format!("{text}: {next}");
-        }
-        cause = current.source();
-    }
-    text
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -271,7 +257,7 @@ pub async fn watch<I: Future<Output = ()>>(
                     Err(error) => {
                         // Said once per distinct error: a file mid-edit
                         // fails every poll until it is saved whole.
-                        let message = chain(&error);
+                        let message = one_line(&error);
                         if synth_error.as_deref() != Some(&message) {
                             reporter.warning(&format!(
                                 "synth {}: {message}; watch carries on",
@@ -553,7 +539,7 @@ impl Loop<'_> {
         };
         reporter.warning(&format!(
             "hotswap failed: {}{hint}; watch tries again in {} and at the next change",
-            chain(error),
+            one_line(error),
             seconds(self.target.timing.retry)
         ));
     }
@@ -636,7 +622,7 @@ impl Loop<'_> {
                 }
                 reporter.warning(&format!(
                     "logs: {}; read again after the next hotswap",
-                    chain(&error)
+                    one_line(&error)
                 ));
             }
         }
@@ -753,7 +739,7 @@ mod tests {
                 known: "prod".into(),
             },
         };
-        let line = chain(&error);
+        let line = one_line(&error);
         assert!(line.starts_with("watch dev: synth: "), "{line}");
     }
 }
