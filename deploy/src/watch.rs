@@ -362,9 +362,9 @@ impl Loop<'_> {
             planned = hotswap::swap_plan(&self.clients, manifest, &output.template_json) => planned,
             () = interrupt.as_mut() => return Round::Interrupted,
         };
-        let functions = match planned {
-            Ok(HotswapPlan::Code(functions)) => functions,
-            Ok(HotswapPlan::Fallback(lines)) => {
+        let (functions, records) = match planned {
+            Ok((HotswapPlan::Code(functions), records)) => (functions, records),
+            Ok((HotswapPlan::Fallback(lines), _)) => {
                 reporter.line(&format!(
                         "more than function code differs from the deployed stack; watch sets code only, deploy these with `upstack deploy --env {}`:",
                         target.env
@@ -420,7 +420,7 @@ impl Loop<'_> {
         // deployed template, so every round builds it again (cargo finds it
         // fresh). One whose record names this key and which runs exactly
         // the zip just built is left alone.
-        let functions = match self.already_running(manifest, &functions, &assets).await {
+        let functions = match self.already_running(&records, &functions, &assets).await {
             Ok(current) => {
                 let (done, to_set): (Vec<_>, Vec<_>) = functions
                     .into_iter()
@@ -498,17 +498,15 @@ impl Loop<'_> {
         }
     }
 
-    /// The names of `functions` whose hotswap record names their asset key
-    /// and whose running code (`CodeSha256`) is the zip built for it.
+    /// The names of `functions` whose hotswap record (as the round's plan
+    /// read them) names their asset key and whose running code
+    /// (`CodeSha256`) is the zip built for it.
     async fn already_running(
         &self,
-        manifest: &Manifest,
+        records: &[hotswap::HotswapRecord],
         functions: &[ManifestFunction],
         assets: &[AssetFile],
     ) -> Result<BTreeSet<String>, CallError> {
-        let mut manifest_of_these = manifest.clone();
-        manifest_of_these.functions = functions.to_vec();
-        let records = hotswap::records(&self.clients.lambda, &manifest_of_these).await?;
         let mut current = BTreeSet::new();
         for function in functions {
             let recorded = records.iter().any(|record| {

@@ -342,16 +342,20 @@ async fn wait_until_updated(
 /// deployed stack, plus each function whose hotswap record names other code
 /// than the template now does (a change that was reverted is set back to the
 /// template's code, though the deployed template did not change for it).
+///
+/// The records read come back too (none for a fallback), for a caller that
+/// decides more by them.
 pub async fn swap_plan(
     clients: &DeployClients,
     manifest: &Manifest,
     template_json: &str,
-) -> Result<HotswapPlan, HotswapError> {
+) -> Result<(HotswapPlan, Vec<HotswapRecord>), HotswapError> {
     let mut functions = match plan(&clients.cloudformation, manifest, template_json).await? {
         HotswapPlan::Code(functions) => functions,
-        fallback @ HotswapPlan::Fallback(_) => return Ok(fallback),
+        fallback @ HotswapPlan::Fallback(_) => return Ok((fallback, Vec::new())),
     };
-    for record in records(&clients.lambda, manifest).await? {
+    let records = records(&clients.lambda, manifest).await?;
+    for record in &records {
         if let Some(function) = manifest
             .functions
             .iter()
@@ -364,7 +368,7 @@ pub async fn swap_plan(
             functions.push(function.clone());
         }
     }
-    Ok(HotswapPlan::Code(functions))
+    Ok((HotswapPlan::Code(functions), records))
 }
 
 /// One function's hotswap record, as read from the account.
@@ -494,10 +498,10 @@ pub(super) async fn run(
         source: Box::new(source),
     };
     let manifest = &request.manifest;
-    let functions = match swap_plan(clients, manifest, &request.template_json)
+    let (plan, _) = swap_plan(clients, manifest, &request.template_json)
         .await
-        .map_err(failed)?
-    {
+        .map_err(failed)?;
+    let functions = match plan {
         HotswapPlan::Code(functions) => functions,
         HotswapPlan::Fallback(lines) => {
             reporter.line(
