@@ -352,7 +352,7 @@ async fn deployed(
         })),
         Err(error) => {
             let error = CallError::from_sdk(GET_FUNCTION, &error);
-            if error.code.as_deref() == Some("ResourceNotFoundException") {
+            if error.is_not_found() {
                 Ok(None)
             } else {
                 Err(error)

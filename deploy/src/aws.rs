@@ -214,12 +214,21 @@ impl CallError {
     }
 
     /// True when AWS says the thing does not exist (stack, change set,
-    /// bucket, object): by error code, or by the 404 of a HEAD request,
+    /// bucket, object, IAM entity, Lambda function or policy, log group,
+    /// table, dashboard): by error code, or by the 404 of a HEAD request,
     /// which has no body to carry a code.
     pub fn is_not_found(&self) -> bool {
         matches!(
             self.code.as_deref(),
-            Some("NoSuchBucket" | "NotFound" | "ChangeSetNotFound" | "NoSuchKey")
+            Some(
+                "NoSuchBucket"
+                    | "NotFound"
+                    | "ChangeSetNotFound"
+                    | "NoSuchKey"
+                    | "NoSuchEntity"
+                    | "ResourceNotFound"
+                    | "ResourceNotFoundException"
+            )
         ) || (self.code.is_none() && self.status == Some(404))
             // CloudFormation has no code for a missing stack: DescribeStacks
             // answers `ValidationError: Stack with id X does not exist`.
@@ -844,6 +853,28 @@ mod tests {
         );
         assert_eq!(region_note(&expected(None), None, Some("eu-west-1")), None);
         assert_eq!(region_note(&expected(None), None, None), None);
+    }
+
+    #[test]
+    fn each_services_code_for_a_missing_thing_is_not_found() {
+        for (operation, code) in [
+            ("lambda:GetFunction", "ResourceNotFoundException"),
+            ("logs:FilterLogEvents", "ResourceNotFoundException"),
+            ("iam:GetRole", "NoSuchEntity"),
+            ("cloudwatch:GetDashboard", "ResourceNotFound"),
+            ("s3:GetObject", "NoSuchKey"),
+        ] {
+            assert!(
+                CallError::new(operation, Some(code.into()), "gone").is_not_found(),
+                "{operation} {code}"
+            );
+        }
+        let refused = CallError::new(
+            "lambda:GetFunction",
+            Some("AccessDeniedException".into()),
+            "not authorized",
+        );
+        assert!(!refused.is_not_found());
     }
 
     #[test]

@@ -430,7 +430,7 @@ pub async fn fetch(
             Ok(events) => fetched
                 .events
                 .extend(events.into_iter().filter(|event| matches(event, filter))),
-            Err(error) if error.code.as_deref() == Some("ResourceNotFoundException") => {
+            Err(error) if error.is_not_found() => {
                 fetched.missing.push(source.clone());
             }
             Err(error) => return Err(error),

@@ -398,7 +398,7 @@ pub async fn records(
             Ok(output) => output,
             Err(error) => {
                 let error = CallError::from_sdk("lambda:GetFunction", &error);
-                if error.code.as_deref() == Some("ResourceNotFoundException") {
+                if error.is_not_found() {
                     continue;
                 }
                 return Err(error);

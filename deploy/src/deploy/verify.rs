@@ -83,7 +83,7 @@ pub async fn running_code(
         Ok(configuration) => configuration,
         Err(error) => {
             let error = CallError::from_sdk("lambda:GetFunctionConfiguration", &error);
-            return if error.code.as_deref() == Some("ResourceNotFoundException") {
+            return if error.is_not_found() {
                 Ok(None)
             } else {
                 Err(error)

@@ -277,14 +277,7 @@ async fn read_dashboard(clients: &DriftClients, target: &Target<'_>) -> Result<O
     .await;
     let output = match result {
         Ok(output) => output,
-        Err(error)
-            if matches!(
-                error.code.as_deref(),
-                Some("ResourceNotFound" | "ResourceNotFoundException")
-            ) =>
-        {
-            return Ok(Outcome::Gone);
-        }
+        Err(error) if error.is_not_found() => return Ok(Outcome::Gone),
         Err(error) => return Err(error),
     };
     let mut properties = Map::new();

@@ -66,7 +66,7 @@ async fn read_table(clients: &DriftClients, target: &Target<'_>) -> Result<Outco
     .await
     {
         Ok(output) => output,
-        Err(error) if error.code.as_deref() == Some("ResourceNotFoundException") => {
+        Err(error) if error.is_not_found() => {
             return Ok(Outcome::Gone);
         }
         Err(error) => return Err(error),

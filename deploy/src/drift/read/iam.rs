@@ -44,16 +44,12 @@ pub(super) const READERS: &[Reader] = &[
     },
 ];
 
-fn gone(error: &CallError) -> bool {
-    error.code.as_deref() == Some("NoSuchEntity")
-}
-
 async fn read_role(clients: &DriftClients, target: &Target<'_>) -> Result<Outcome, CallError> {
     let iam = &clients.iam;
     let name = target.physical_id;
     let role = match call("iam:GetRole", iam.get_role().role_name(name).send()).await {
         Ok(output) => output,
-        Err(error) if gone(&error) => return Ok(Outcome::Gone),
+        Err(error) if error.is_not_found() => return Ok(Outcome::Gone),
         Err(error) => return Err(error),
     };
     let mut properties = Map::new();
@@ -157,7 +153,7 @@ async fn read_managed_policy(
     let arn = target.physical_id;
     let policy = match call("iam:GetPolicy", iam.get_policy().policy_arn(arn).send()).await {
         Ok(output) => output,
-        Err(error) if gone(&error) => return Ok(Outcome::Gone),
+        Err(error) if error.is_not_found() => return Ok(Outcome::Gone),
         Err(error) => return Err(error),
     };
     let mut properties = Map::new();

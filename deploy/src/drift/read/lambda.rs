@@ -76,10 +76,6 @@ pub(super) const READERS: &[Reader] = &[
 /// that lets more principals invoke the function is broadening.
 pub const RESOURCE_POLICY: &str = "ResourcePolicy";
 
-fn not_found(error: &CallError) -> bool {
-    error.code.as_deref() == Some("ResourceNotFoundException")
-}
-
 async fn read_function(clients: &DriftClients, target: &Target<'_>) -> Result<Outcome, CallError> {
     let result = call(
         "lambda:GetFunction",
@@ -92,7 +88,7 @@ async fn read_function(clients: &DriftClients, target: &Target<'_>) -> Result<Ou
     .await;
     let output = match result {
         Ok(output) => output,
-        Err(error) if not_found(&error) => return Ok(Outcome::Gone),
+        Err(error) if error.is_not_found() => return Ok(Outcome::Gone),
         Err(error) => return Err(error),
     };
     let mut properties = Map::new();
@@ -309,7 +305,7 @@ async fn function_policy(
     .await;
     match result {
         Ok(output) => Ok(output.policy().map(json_text)),
-        Err(error) if not_found(&error) => Ok(None),
+        Err(error) if error.is_not_found() => Ok(None),
         Err(error) => Err(error),
     }
 }
@@ -429,7 +425,7 @@ async fn read_event_invoke_config(
     .await;
     let output = match result {
         Ok(output) => output,
-        Err(error) if not_found(&error) => return Ok(Outcome::Gone),
+        Err(error) if error.is_not_found() => return Ok(Outcome::Gone),
         Err(error) => return Err(error),
     };
     let mut properties = Map::new();
