@@ -10,6 +10,14 @@
 //! target directory: cargo hashes a path package's location into its
 //! artifacts, so a fresh temporary directory would rebuild every workspace
 //! crate on every run, where this rebuilds only what changed.
+//!
+//! Every cargo command here selects the whole workspace (`--workspace` and
+//! a target filter) rather than one package, so that the dependencies'
+//! features unify exactly as in this workspace's own build: `-p upstack`
+//! alone leaves out the dev-dependencies' features (the AWS SDKs'
+//! `test-util`, `serde_core`'s `default`, ...), and about 300 registry
+//! crates, the SDKs among them, built a second time with other features:
+//! three of the four minutes this test took on a cold CI.
 
 // Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
 #![allow(clippy::unwrap_used)]
@@ -48,11 +56,17 @@ fn succeed(command: &mut Command) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn cargo(workspace: &Path, args: &[&str]) -> String {
+/// `cargo <command> --workspace <targets>`: with `--examples` (there are
+/// none) cargo resolves features with every member's dev-dependencies, as
+/// the workspace's `--all-targets` build does, while building only
+/// `targets`.
+fn cargo(workspace: &Path, command: &str, targets: &[&str]) -> String {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     succeed(
         Command::new(cargo)
-            .args(args)
+            .arg(command)
+            .args(["--workspace", "--examples"])
+            .args(targets)
             .current_dir(workspace)
             .env("CARGO_TARGET_DIR", target_dir()),
     )
@@ -173,10 +187,7 @@ fn the_fourth_handler_recipe_works_on_a_copy_of_the_workspace() {
     // (`copy_workspace`); the CLI binary's name is the one file name left to
     // tell apart.
     fs::write(&manifest_path, renamed).unwrap();
-    cargo(
-        &workspace,
-        &["build", "-p", "upstack", "--bin", SCRATCH_CLI],
-    );
+    cargo(&workspace, "build", &["--bin", SCRATCH_CLI]);
     let scratch_cli = target_dir().join("debug").join(SCRATCH_CLI);
     let before = asset_keys(&workspace, "dev");
     let summary = upstack(&scratch_cli, &workspace, &["synth"], None);
@@ -194,10 +205,22 @@ fn the_fourth_handler_recipe_works_on_a_copy_of_the_workspace() {
     let template = fs::read_to_string(workspace.join("synth-out/dev/template.json")).unwrap();
     assert!(template.contains("\"ThumbnailFunction\""));
 
-    // 4. The handler builds for the host, and its generated tests pass.
-    let package = format!("upstack-{HANDLER}");
-    cargo(&workspace, &["build", "-p", &package]);
-    cargo(&workspace, &["test", "-p", &package]);
+    // 4. The handler builds for the host, and its generated tests pass:
+    // the targets `cargo build` and `cargo test -p upstack-thumbnail` build
+    // (one binary, whose unit tests are all the scaffold has).
+    let crate_tests = workspace.join(format!("functions/{HANDLER}/tests"));
+    let test_files: Vec<_> = fs::read_dir(&crate_tests)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "rs"))
+        .collect();
+    assert_eq!(test_files, Vec::<PathBuf>::new(), "run these too");
+    cargo(&workspace, "build", &["--bin", HANDLER]);
+    let tested = cargo(&workspace, "test", &["--bin", HANDLER]);
+    assert!(
+        tested.contains("test result: ok.") && !tested.contains("ok. 0 passed"),
+        "{tested}"
+    );
 
     // 5. invoke runs it with its deployed environment, on moto.
     let moto = MotoServer::start();
