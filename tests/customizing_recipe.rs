@@ -187,7 +187,13 @@ fn the_fourth_handler_recipe_works_on_a_copy_of_the_workspace() {
     // (`copy_workspace`); the CLI binary's name is the one file name left to
     // tell apart.
     fs::write(&manifest_path, renamed).unwrap();
-    cargo(&workspace, "build", &["--bin", SCRATCH_CLI]);
+    // The new handler's host build (step 4) runs in the same cargo command:
+    // it compiles beside the CLI's chain of crates instead of after it.
+    cargo(
+        &workspace,
+        "build",
+        &["--bin", SCRATCH_CLI, "--bin", HANDLER],
+    );
     let scratch_cli = target_dir().join("debug").join(SCRATCH_CLI);
     let before = asset_keys(&workspace, "dev");
     let summary = upstack(&scratch_cli, &workspace, &["synth"], None);
@@ -205,9 +211,9 @@ fn the_fourth_handler_recipe_works_on_a_copy_of_the_workspace() {
     let template = fs::read_to_string(workspace.join("synth-out/dev/template.json")).unwrap();
     assert!(template.contains("\"ThumbnailFunction\""));
 
-    // 4. The handler builds for the host, and its generated tests pass:
-    // the targets `cargo build` and `cargo test -p upstack-thumbnail` build
-    // (one binary, whose unit tests are all the scaffold has).
+    // 4. The handler built for the host (above), and its generated tests
+    // pass: the targets `cargo test -p upstack-thumbnail` builds (one
+    // binary, whose unit tests are all the scaffold has).
     let crate_tests = workspace.join(format!("functions/{HANDLER}/tests"));
     let test_files: Vec<_> = fs::read_dir(&crate_tests)
         .unwrap()
@@ -215,7 +221,6 @@ fn the_fourth_handler_recipe_works_on_a_copy_of_the_workspace() {
         .filter(|path| path.extension().is_some_and(|extension| extension == "rs"))
         .collect();
     assert_eq!(test_files, Vec::<PathBuf>::new(), "run these too");
-    cargo(&workspace, "build", &["--bin", HANDLER]);
     let tested = cargo(&workspace, "test", &["--bin", HANDLER]);
     assert!(
         tested.contains("test result: ok.") && !tested.contains("ok. 0 passed"),
