@@ -8,15 +8,6 @@ cd "$(dirname "$0")/.."
 # The test tools' Python caches the bytecode of what it imports (see
 # scripts/setup-test-tools.sh): without it each process compiles it again.
 unset PYTHONDONTWRITEBYTECODE
-# rustc (and clippy-driver, rustdoc) allocate through jemalloc, which reads
-# MALLOC_CONF. Transparent huge pages for its heap cut the CPU time of
-# compiling by 4-5%: aws-sdk-s3, the largest crate of a cold build, took
-# 30.5 instead of 31.9 CPU-s (mean of three), the workspace's own crates
-# 104 instead of 108. Nothing else the tests run reads the variable, and a
-# kernel without transparent huge pages ignores it. (Not in
-# .cargo/config.toml's [env]: that file is part of every handler's asset
-# key, and would move them all for a change that builds the same bytes.)
-export MALLOC_CONF=${MALLOC_CONF:-thp:always,metadata_thp:always}
 
 # Each step says when it started (seconds into the run), so a slow CI run
 # shows where its time went.
