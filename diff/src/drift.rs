@@ -592,6 +592,231 @@ mod tests {
         );
     }
 
+    /// The one property `name` of `resource_type` drifted from `want` to
+    /// `have` (`None`: absent); `None` when it does not drift.
+    fn one_property(
+        resource_type: &str,
+        name: &'static str,
+        want: Option<Json>,
+        have: Option<Json>,
+    ) -> Option<PropertyDrift> {
+        let side = |value: Option<Json>| {
+            Json::Object(
+                value
+                    .into_iter()
+                    .map(|value| (name.to_owned(), value))
+                    .collect(),
+            )
+        };
+        resource_drift(
+            "R",
+            resource_type,
+            None,
+            &expected(side(want)),
+            &read(side(have), &[name], json!({})),
+        )
+        .map(|drift| drift.properties.into_iter().next().unwrap())
+    }
+
+    #[test]
+    fn lists_aws_orders_its_own_way_compare_as_sets_and_the_others_in_order() {
+        let observed = Observed::Read {
+            properties: expected(json!({"Subscribers": ["b", "a"], "Layers": ["y", "x"]})),
+            covered: vec!["Subscribers", "Layers"],
+            defaults: Map::new(),
+            unordered: vec!["Subscribers"],
+        };
+        let drift = resource_drift(
+            "R",
+            "AWS::Lambda::Function",
+            None,
+            &expected(json!({"Subscribers": ["a", "b"], "Layers": ["x", "y"]})),
+            &observed,
+        )
+        .unwrap();
+        let paths: Vec<&str> = drift.properties.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(paths, ["Properties.Layers"]);
+    }
+
+    #[test]
+    fn an_inline_policy_in_a_list_written_another_way_is_not_drift() {
+        let policies = |action: Json| {
+            json!([{"PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": action, "Resource": "arn:aws:sqs:eu-west-1:1:q"}]}}])
+        };
+        assert_eq!(
+            one_property(
+                "AWS::IAM::Role",
+                "Policies",
+                Some(policies(json!("sqs:SendMessage"))),
+                Some(policies(json!(["sqs:SendMessage"]))),
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn an_empty_map_or_null_is_the_same_as_nothing_set() {
+        let tags = "Tags";
+        assert_eq!(
+            one_property("AWS::SQS::Queue", tags, Some(json!({})), None),
+            None
+        );
+        assert_eq!(
+            one_property("AWS::SQS::Queue", tags, None, Some(json!({}))),
+            None
+        );
+        assert_eq!(
+            one_property("AWS::SQS::Queue", tags, None, Some(Json::Null)),
+            None
+        );
+        assert!(one_property("AWS::SQS::Queue", tags, None, Some(json!({"a": "b"}))).is_some());
+    }
+
+    #[test]
+    fn encryption_changed_or_added_is_drift_but_only_removing_it_is_broadening() {
+        let key = "KmsMasterKeyId";
+        let other_key = one_property(
+            "AWS::SQS::Queue",
+            key,
+            Some(json!("alias/a")),
+            Some(json!("alias/b")),
+        )
+        .unwrap();
+        assert!(!other_key.broadening, "{other_key:#?}");
+        let added = one_property("AWS::SQS::Queue", key, None, Some(json!("alias/a"))).unwrap();
+        assert!(!added.broadening, "{added:#?}");
+        let removed = one_property("AWS::SQS::Queue", key, Some(json!("alias/a")), None).unwrap();
+        assert_eq!(removed.details, ["encryption removed"]);
+        assert!(removed.broadening);
+
+        // DynamoDB keeps the specification and turns SSEEnabled off.
+        let sse = "SSESpecification";
+        let disabled = one_property(
+            "AWS::DynamoDB::Table",
+            sse,
+            Some(json!({"SSEEnabled": true, "SSEType": "KMS"})),
+            Some(json!({"SSEEnabled": false, "SSEType": "KMS"})),
+        )
+        .unwrap();
+        assert_eq!(disabled.details, ["encryption removed"]);
+        assert!(disabled.broadening);
+        let other_table_key = one_property(
+            "AWS::DynamoDB::Table",
+            sse,
+            Some(json!({"SSEEnabled": true, "SSEType": "KMS"})),
+            Some(json!({"SSEEnabled": true, "SSEType": "KMS", "KMSMasterKeyId": "alias/b"})),
+        )
+        .unwrap();
+        assert!(!other_table_key.broadening, "{other_table_key:#?}");
+        let enabled = one_property(
+            "AWS::DynamoDB::Table",
+            sse,
+            Some(json!({"SSEEnabled": false})),
+            Some(json!({"SSEEnabled": "true"})),
+        )
+        .unwrap();
+        assert!(!enabled.broadening, "{enabled:#?}");
+    }
+
+    #[test]
+    fn key_rotation_turned_off_is_broadening_and_turned_on_or_unseen_is_not() {
+        let rotation = "EnableKeyRotation";
+        let off = one_property(
+            "AWS::KMS::Key",
+            rotation,
+            Some(json!(true)),
+            Some(json!(false)),
+        )
+        .unwrap();
+        assert_eq!(off.details, ["key rotation turned off"]);
+        assert!(off.broadening);
+        let on = one_property(
+            "AWS::KMS::Key",
+            rotation,
+            Some(json!(false)),
+            Some(json!(true)),
+        )
+        .unwrap();
+        assert!(!on.broadening, "{on:#?}");
+        let unseen = one_property("AWS::KMS::Key", rotation, Some(json!(false)), None).unwrap();
+        assert!(!unseen.broadening, "{unseen:#?}");
+    }
+
+    #[test]
+    fn the_deploy_decides_each_drifted_values_fate() {
+        let template = |queue: Json, topic: Json| {
+            json!({"Resources": {
+                "Queue": {"Type": "AWS::SQS::Queue", "Properties": queue},
+                "Topic": {"Type": "AWS::SNS::Topic", "Properties": topic},
+            }})
+        };
+        let deployed = template(
+            json!({"RedrivePolicy": {"maxReceiveCount": 3}, "Tags": [{"Key": "a", "Value": "1"}], "DelaySeconds": 1}),
+            json!({"DisplayName": "t"}),
+        );
+        let lookup = upstack_cfn_resources::registry::lookup;
+        let drifted = |id: &str, type_name: &str, names: &[&'static str], have: Json| {
+            let deployed_properties = deployed["Resources"][id]["Properties"].clone();
+            resource_drift(
+                id,
+                type_name,
+                None,
+                &expected(deployed_properties),
+                &read(have, names, json!({})),
+            )
+            .unwrap()
+        };
+        let mut drift = vec![
+            drifted(
+                "Queue",
+                "AWS::SQS::Queue",
+                &["RedrivePolicy", "Tags", "DelaySeconds"],
+                json!({"RedrivePolicy": {"maxReceiveCount": 9}, "Tags": [{"Key": "a", "Value": "2"}], "DelaySeconds": 5}),
+            ),
+            drifted(
+                "Topic",
+                "AWS::SNS::Topic",
+                &["DisplayName"],
+                json!({"DisplayName": "hand"}),
+            ),
+        ];
+        // The new template changes a value inside RedrivePolicy and inside
+        // the tag list, and removes the topic.
+        let mut proposed = template(
+            json!({"RedrivePolicy": {"maxReceiveCount": 4}, "Tags": [{"Key": "a", "Value": "3"}], "DelaySeconds": 1}),
+            json!({}),
+        );
+        proposed["Resources"]
+            .as_object_mut()
+            .unwrap()
+            .remove("Topic");
+        let diff = crate::diff_templates(&deployed, &proposed, lookup).unwrap();
+        assign_fates(&mut drift, &diff, false);
+        let fates: Vec<(&str, &str, Option<DriftFate>)> = drift
+            .iter()
+            .flat_map(|resource| {
+                resource.properties.iter().map(|property| {
+                    (
+                        resource.logical_id.as_str(),
+                        property.path.as_str(),
+                        property.fate.clone(),
+                    )
+                })
+            })
+            .collect();
+        let overwritten = Some(DriftFate::Overwritten { value: None });
+        assert_eq!(
+            fates,
+            [
+                ("Queue", "Properties.RedrivePolicy", overwritten.clone()),
+                ("Queue", "Properties.Tags", overwritten.clone()),
+                ("Queue", "Properties.DelaySeconds", Some(DriftFate::Left)),
+                ("Topic", "Properties.DisplayName", overwritten),
+            ]
+        );
+    }
+
     #[test]
     fn spellings_cloudformation_accepts_and_unordered_lists_are_equal() {
         assert!(equivalent(&json!("256"), &json!(256), true));
