@@ -17,7 +17,12 @@
 //! alone leaves out the dev-dependencies' features (the AWS SDKs'
 //! `test-util`, `serde_core`'s `default`, ...), and about 300 registry
 //! crates, the SDKs among them, built a second time with other features:
-//! three of the four minutes this test took on a cold CI.
+//! three of the four minutes this test took on a cold CI. What that
+//! unification could hide is a feature the new handler uses without
+//! declaring it (handler-common's `s3`, say): the scaffold uses only
+//! handler-common's ungated modules (`s3_event`, `logging`, `process`), and
+//! `upstack bundle`, which builds each handler as a package of its own, is
+//! where such a handler would fail to build.
 
 // Helpers outside #[test] fns unwrap too: in a test a panic is the failure report.
 #![allow(clippy::unwrap_used)]
