@@ -227,6 +227,7 @@ struct Answers {
     sqs: Vec<Rule>,
     logs: Vec<Rule>,
     dynamodb: Vec<Rule>,
+    iam: Vec<Rule>,
 }
 
 fn rules(rules: &[Rule]) -> Vec<&Rule> {
@@ -237,7 +238,7 @@ fn rules(rules: &[Rule]) -> Vec<&Rule> {
 fn clients(answers: &Answers) -> DriftClients {
     DriftClients {
         lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &rules(&answers.lambda)),
-        iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, &[]),
+        iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, &rules(&answers.iam)),
         kms: mock_client!(aws_sdk_kms, RuleMode::MatchAny, &[]),
         s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, &rules(&answers.s3)),
         sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, &rules(&answers.sns)),
@@ -631,6 +632,7 @@ async fn what_moto_cannot_show_reads_in_sync_from_awss_own_answers() {
         sqs: in_sync.sqs(),
         logs: in_sync.logs(),
         dynamodb: in_sync.dynamodb(),
+        iam: Vec::new(),
     });
     let found = read_all(&clients, &in_sync.stack).await;
     assert!(
@@ -685,4 +687,247 @@ async fn a_read_aws_refuses_is_unknown_with_its_reason_and_changes_are_drift() {
         reason.starts_with("dynamodb:DescribeTable: AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/upstack-prod-ci-plan/ci is not authorized"),
         "{reason}"
     );
+}
+
+/// An IAM error as IAM's query protocol returns it (XML).
+fn iam_error(status: u16, code: &str, message: &str) -> aws_smithy_runtime_api::http::Response {
+    aws_smithy_runtime_api::http::Response::new(
+        aws_smithy_runtime_api::http::StatusCode::try_from(status).unwrap(),
+        aws_smithy_types::body::SdkBody::from(format!(
+            "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>1</RequestId></ErrorResponse>"
+        )),
+    )
+}
+
+/// moto answers IAM, but only as a whole account: these are the answers
+/// that tell a deleted role or policy from a read IAM refused, and the
+/// attachments a stack's own managed policy makes from one made by hand.
+#[tokio::test]
+async fn iam_reads_tell_deleted_from_refused_and_leave_the_stacks_own_attachments_out() {
+    use aws_sdk_iam::operation::{
+        get_policy::GetPolicyOutput, get_policy_version::GetPolicyVersionOutput,
+        get_role::GetRoleOutput, list_attached_role_policies::ListAttachedRolePoliciesOutput,
+        list_entities_for_policy::ListEntitiesForPolicyOutput,
+        list_role_policies::ListRolePoliciesOutput,
+    };
+    use aws_sdk_iam::types::{AttachedPolicy, Policy, PolicyRole, PolicyUser, PolicyVersion, Role};
+    let encoded = |document: &Json| {
+        percent_encoding::utf8_percent_encode(
+            &document.to_string(),
+            percent_encoding::NON_ALPHANUMERIC,
+        )
+        .to_string()
+    };
+    let trust = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    let grants = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]});
+    let policy_arn = format!("arn:aws:iam::{ACCOUNT}:policy/app-policy");
+    let admin = "arn:aws:iam::aws:policy/AdministratorAccess";
+    let role_resource =
+        || json!({"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": trust}});
+    let policy_resource = |roles: Json| json!({"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": grants, "Roles": roles}});
+    let template = json!({"Resources": {
+        "AppRole": role_resource(),
+        "AppPolicy": policy_resource(json!([{"Ref": "AppRole"}])),
+        "GoneRole": role_resource(),
+        "RefusedRole": role_resource(),
+        "GonePolicy": policy_resource(json!([])),
+        "RefusedPolicy": policy_resource(json!([])),
+    }});
+    let physical = [
+        ("AppRole", "AWS::IAM::Role", "app-role".to_owned()),
+        ("AppPolicy", "AWS::IAM::ManagedPolicy", policy_arn.clone()),
+        ("GoneRole", "AWS::IAM::Role", "gone-role".to_owned()),
+        ("RefusedRole", "AWS::IAM::Role", "refused-role".to_owned()),
+        (
+            "GonePolicy",
+            "AWS::IAM::ManagedPolicy",
+            format!("arn:aws:iam::{ACCOUNT}:policy/gone"),
+        ),
+        (
+            "RefusedPolicy",
+            "AWS::IAM::ManagedPolicy",
+            format!("arn:aws:iam::{ACCOUNT}:policy/refused"),
+        ),
+    ];
+    let stack = DeployedStack {
+        resources: physical
+            .iter()
+            .map(|(logical_id, resource_type, physical_id)| StackResource {
+                logical_id: (*logical_id).to_owned(),
+                physical_id: Some(physical_id.clone()),
+                resource_type: (*resource_type).to_owned(),
+                status: "CREATE_COMPLETE".into(),
+                stack_id: None,
+            })
+            .collect(),
+        template,
+        pseudo: PseudoValues::for_region(REGION).with_account_id(ACCOUNT),
+    };
+
+    let role = Role::builder()
+        .role_name("app-role")
+        .path("/")
+        .role_id("AROAEXAMPLE")
+        .arn(format!("arn:aws:iam::{ACCOUNT}:role/app-role"))
+        .create_date(aws_smithy_types::DateTime::from_secs(0))
+        .assume_role_policy_document(encoded(&trust))
+        .max_session_duration(3600)
+        .build()
+        .unwrap();
+    let (attached_arn, asked_arn, answered_arn, entities_arn) = (
+        policy_arn.clone(),
+        policy_arn.clone(),
+        policy_arn.clone(),
+        policy_arn.clone(),
+    );
+    let iam = vec![
+        mock!(aws_sdk_iam::Client::get_role)
+            .match_requests(|request| request.role_name() == Some("app-role"))
+            .then_output(move || GetRoleOutput::builder().role(role.clone()).build()),
+        mock!(aws_sdk_iam::Client::list_role_policies).then_output(|| {
+            ListRolePoliciesOutput::builder()
+                .set_policy_names(Some(Vec::new()))
+                .build()
+                .unwrap()
+        }),
+        // The stack's own policy (it names the role in its `Roles`) and one
+        // attached by hand.
+        mock!(aws_sdk_iam::Client::list_attached_role_policies).then_output(move || {
+            ListAttachedRolePoliciesOutput::builder()
+                .attached_policies(AttachedPolicy::builder().policy_arn(&attached_arn).build())
+                .attached_policies(AttachedPolicy::builder().policy_arn(admin).build())
+                .build()
+        }),
+        mock!(aws_sdk_iam::Client::get_role)
+            .match_requests(|request| request.role_name() == Some("gone-role"))
+            .then_http_response(|| {
+                iam_error(
+                    404,
+                    "NoSuchEntity",
+                    "The role with name gone-role cannot be found.",
+                )
+            }),
+        mock!(aws_sdk_iam::Client::get_role)
+            .match_requests(|request| request.role_name() == Some("refused-role"))
+            .then_http_response(|| {
+                iam_error(
+                    403,
+                    "AccessDenied",
+                    "not authorized to perform: iam:GetRole",
+                )
+            }),
+        mock!(aws_sdk_iam::Client::get_policy)
+            .match_requests(move |request| request.policy_arn() == Some(asked_arn.as_str()))
+            .then_output(move || {
+                GetPolicyOutput::builder()
+                    .policy(
+                        Policy::builder()
+                            .arn(&answered_arn)
+                            .default_version_id("v1")
+                            .build(),
+                    )
+                    .build()
+            }),
+        mock!(aws_sdk_iam::Client::get_policy_version).then_output(move || {
+            GetPolicyVersionOutput::builder()
+                .policy_version(
+                    PolicyVersion::builder()
+                        .document(encoded(&grants))
+                        .version_id("v1")
+                        .build(),
+                )
+                .build()
+        }),
+        // Attached to a user by hand, besides the stack's role.
+        mock!(aws_sdk_iam::Client::list_entities_for_policy)
+            .match_requests(move |request| request.policy_arn() == Some(entities_arn.as_str()))
+            .then_output(|| {
+                ListEntitiesForPolicyOutput::builder()
+                    .policy_roles(PolicyRole::builder().role_name("app-role").build())
+                    .policy_users(PolicyUser::builder().user_name("intruder").build())
+                    .build()
+            }),
+        mock!(aws_sdk_iam::Client::get_policy)
+            .match_requests(|request| {
+                request
+                    .policy_arn()
+                    .is_some_and(|arn| arn.ends_with(":policy/gone"))
+            })
+            .then_http_response(|| {
+                iam_error(
+                    404,
+                    "NoSuchEntity",
+                    "Policy arn:aws:iam::123456789012:policy/gone does not exist.",
+                )
+            }),
+        mock!(aws_sdk_iam::Client::get_policy)
+            .match_requests(|request| {
+                request
+                    .policy_arn()
+                    .is_some_and(|arn| arn.ends_with(":policy/refused"))
+            })
+            .then_http_response(|| {
+                iam_error(
+                    403,
+                    "AccessDenied",
+                    "not authorized to perform: iam:GetPolicy",
+                )
+            }),
+    ];
+    let clients = clients(&Answers {
+        iam,
+        ..Answers::default()
+    });
+
+    let app_role = read_one(&clients, &stack, "AppRole").await.unwrap();
+    let arns: Vec<(&str, Option<&Json>)> = app_role
+        .properties
+        .iter()
+        .map(|property| (property.path.as_str(), property.actual.as_ref()))
+        .collect();
+    assert_eq!(
+        arns,
+        [("Properties.ManagedPolicyArns", Some(&json!([admin])))],
+        "{app_role:#?}"
+    );
+    let app_policy = read_one(&clients, &stack, "AppPolicy").await.unwrap();
+    let users: Vec<(&str, Option<&Json>)> = app_policy
+        .properties
+        .iter()
+        .map(|property| (property.path.as_str(), property.actual.as_ref()))
+        .collect();
+    assert_eq!(
+        users,
+        [("Properties.Users", Some(&json!(["intruder"])))],
+        "{app_policy:#?}"
+    );
+    for (logical_id, status, call) in [
+        ("GoneRole", DriftStatus::Deleted, None),
+        (
+            "RefusedRole",
+            DriftStatus::Unknown,
+            Some("iam:GetRole: AccessDenied"),
+        ),
+        ("GonePolicy", DriftStatus::Deleted, None),
+        (
+            "RefusedPolicy",
+            DriftStatus::Unknown,
+            Some("iam:GetPolicy: AccessDenied"),
+        ),
+    ] {
+        let drift = read_one(&clients, &stack, logical_id).await.unwrap();
+        assert_eq!(drift.status, status, "{drift:#?}");
+        match call {
+            Some(prefix) => assert!(
+                drift
+                    .reason
+                    .as_deref()
+                    .is_some_and(|reason| reason.starts_with(prefix)),
+                "{drift:#?}"
+            ),
+            None => assert_eq!(drift.reason, None, "{drift:#?}"),
+        }
+    }
 }
