@@ -181,6 +181,49 @@ async fn changes_made_outside_cloudformation_are_found_and_nothing_else() {
         .send()
         .await
         .unwrap();
+    // A CORS rule on the uploads bucket, and a bucket key turned on for the
+    // access logs' (which the template does not mention).
+    let s3 = upstack_deploy::aws::s3_client(&config);
+    s3.put_bucket_cors()
+        .bucket(format!("upstack-dev-uploads-{ACCOUNT}-{REGION}"))
+        .cors_configuration(
+            aws_sdk_s3::types::CorsConfiguration::builder()
+                .cors_rules(
+                    aws_sdk_s3::types::CorsRule::builder()
+                        .allowed_methods("PUT")
+                        .allowed_origins("https://example.com")
+                        .allowed_headers("*")
+                        .expose_headers("ETag")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    s3.put_bucket_encryption()
+        .bucket(format!("upstack-dev-access-logs-{ACCOUNT}-{REGION}"))
+        .server_side_encryption_configuration(
+            aws_sdk_s3::types::ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    aws_sdk_s3::types::ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(
+                            aws_sdk_s3::types::ServerSideEncryptionByDefault::builder()
+                                .sse_algorithm(aws_sdk_s3::types::ServerSideEncryption::Aes256)
+                                .build()
+                                .unwrap(),
+                        )
+                        .bucket_key_enabled(true)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
     aws_sdk_cloudwatchlogs::Client::new(&config)
         .put_retention_policy()
         .log_group_name("/aws/lambda/upstack-dev-notify")
@@ -247,6 +290,7 @@ async fn changes_made_outside_cloudformation_are_found_and_nothing_else() {
     assert_eq!(
         new_drift(&baseline, &after),
         [
+            entry("AccessLogsBucket", "Properties.BucketEncryption", false),
             entry("AlertsTopic", "Properties.KmsMasterKeyId", true),
             entry("EventsQueue", "Properties.VisibilityTimeout", false),
             entry("FailuresQueue", "DELETED", false),
@@ -261,6 +305,7 @@ async fn changes_made_outside_cloudformation_are_found_and_nothing_else() {
             entry("NotifyLogGroup", "Properties.RetentionInDays", false),
             entry("NotifyRole", "Properties.AssumeRolePolicyDocument", true),
             entry("Table", "Properties.BillingMode", false),
+            entry("UploadBucket", "Properties.CorsConfiguration", false),
         ]
     );
     let property = |logical_id: &str, path: &str| {
@@ -290,6 +335,23 @@ async fn changes_made_outside_cloudformation_are_found_and_nothing_else() {
             .iter()
             .any(|line| line == "+ principal AWS:arn:aws:iam::999999999999:root"),
         "{trust:#?}"
+    );
+    let cors = property("UploadBucket", "Properties.CorsConfiguration");
+    assert_eq!(
+        cors.actual,
+        Some(serde_json::json!({"CorsRules": [{
+            "AllowedMethods": ["PUT"], "AllowedOrigins": ["https://example.com"],
+            "AllowedHeaders": ["*"], "ExposedHeaders": ["ETag"]
+        }]}))
+    );
+    let bucket_key = property("AccessLogsBucket", "Properties.BucketEncryption");
+    assert_eq!(
+        bucket_key
+            .actual
+            .as_ref()
+            .map(|actual| &actual["ServerSideEncryptionConfiguration"][0]["BucketKeyEnabled"]),
+        Some(&serde_json::json!(true)),
+        "{bucket_key:#?}"
     );
     let encryption = property("AlertsTopic", "Properties.KmsMasterKeyId");
     assert_eq!(encryption.details, ["encryption removed"]);

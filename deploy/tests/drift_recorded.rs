@@ -337,6 +337,16 @@ impl InSync {
     }
 
     fn lambda(&self) -> Vec<Rule> {
+        self.lambda_with(|configuration| configuration)
+    }
+
+    /// [`InSync::lambda`], the function's configuration changed by `edit`.
+    fn lambda_with(
+        &self,
+        edit: impl Fn(
+            aws_sdk_lambda::types::builders::FunctionConfigurationBuilder,
+        ) -> aws_sdk_lambda::types::builders::FunctionConfigurationBuilder,
+    ) -> Vec<Rule> {
         use aws_sdk_lambda::operation::get_function::GetFunctionOutput;
         use aws_sdk_lambda::operation::get_function_event_invoke_config::GetFunctionEventInvokeConfigOutput;
         use aws_sdk_lambda::operation::get_policy::GetPolicyOutput;
@@ -380,7 +390,15 @@ impl InSync {
                     .build(),
             )
             .code_sha256(aws_smithy_types::base64::encode(self.zip_sha256))
-            .build();
+            // What AWS returns for a function outside any VPC.
+            .vpc_config(
+                VpcConfigResponse::builder()
+                    .set_subnet_ids(Some(Vec::new()))
+                    .set_security_group_ids(Some(Vec::new()))
+                    .vpc_id("")
+                    .build(),
+            );
+        let configuration = edit(configuration).build();
         let policy = json!({"Version": "2012-10-17", "Id": "default", "Statement": [{
             "Sid": PERMISSION_SID, "Effect": "Allow",
             "Principal": {"Service": "s3.amazonaws.com"}, "Action": "lambda:InvokeFunction",
@@ -930,4 +948,146 @@ async fn iam_reads_tell_deleted_from_refused_and_leave_the_stacks_own_attachment
             None => assert_eq!(drift.reason, None, "{drift:#?}"),
         }
     }
+}
+
+/// An error as a REST service answers it: Lambda's JSON (`json`) or S3's
+/// XML.
+fn rest_error(status: u16, code: &str, json: bool) -> aws_smithy_runtime_api::http::Response {
+    let body = if json {
+        format!(r#"{{"__type":"{code}","message":"{code} (recorded)"}}"#)
+    } else {
+        format!("<Error><Code>{code}</Code><Message>{code} (recorded)</Message></Error>")
+    };
+    let mut response = aws_smithy_runtime_api::http::Response::new(
+        aws_smithy_runtime_api::http::StatusCode::try_from(status).unwrap(),
+        aws_smithy_types::body::SdkBody::from(body),
+    );
+    if json {
+        response
+            .headers_mut()
+            .insert("x-amzn-errortype", code.to_owned());
+    }
+    response
+}
+
+/// moto answers a missing function, statement, invoke config or bucket, but
+/// never refuses a read: each reader's first call answered "not found" is
+/// a deleted resource, and answered AccessDenied is unknown, with the call
+/// named; a configuration S3 refuses to show is unknown too, never read as
+/// "not configured" (which would report its encryption removed).
+#[tokio::test]
+async fn a_missing_resource_is_deleted_and_a_refused_read_is_unknown_never_the_other() {
+    use aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput;
+    let in_sync = InSync::new();
+    let stack = &in_sync.stack;
+    let lambda_calls: [(&str, fn(u16, &'static str) -> Rule); 3] = [
+        ("IngestFunction", |status, code| {
+            mock!(aws_sdk_lambda::Client::get_function)
+                .then_http_response(move || rest_error(status, code, true))
+        }),
+        ("IngestUploadBucketPermission", |status, code| {
+            mock!(aws_sdk_lambda::Client::get_policy)
+                .then_http_response(move || rest_error(status, code, true))
+        }),
+        ("IngestInvokeConfig", |status, code| {
+            mock!(aws_sdk_lambda::Client::get_function_event_invoke_config)
+                .then_http_response(move || rest_error(status, code, true))
+        }),
+    ];
+    for (logical_id, answer) in lambda_calls {
+        let gone = clients(&Answers {
+            lambda: vec![answer(404, "ResourceNotFoundException")],
+            ..Answers::default()
+        });
+        let drift = read_one(&gone, stack, logical_id).await.unwrap();
+        assert_eq!(drift.status, DriftStatus::Deleted, "{drift:#?}");
+        let refused = clients(&Answers {
+            lambda: vec![answer(403, "AccessDeniedException")],
+            ..Answers::default()
+        });
+        let drift = read_one(&refused, stack, logical_id).await.unwrap();
+        assert_eq!(drift.status, DriftStatus::Unknown, "{drift:#?}");
+        assert!(
+            drift
+                .reason
+                .as_deref()
+                .is_some_and(|reason| reason.contains(": AccessDeniedException: ")),
+            "{drift:#?}"
+        );
+    }
+
+    let versioning = |status: u16, code: &'static str| {
+        mock!(aws_sdk_s3::Client::get_bucket_versioning)
+            .then_http_response(move || rest_error(status, code, false))
+    };
+    let gone = clients(&Answers {
+        s3: vec![versioning(404, "NoSuchBucket")],
+        ..Answers::default()
+    });
+    let drift = read_one(&gone, stack, "UploadBucket").await.unwrap();
+    assert_eq!(drift.status, DriftStatus::Deleted, "{drift:#?}");
+    let refused = clients(&Answers {
+        s3: vec![versioning(403, "AccessDenied")],
+        ..Answers::default()
+    });
+    let drift = read_one(&refused, stack, "UploadBucket").await.unwrap();
+    assert_eq!(drift.status, DriftStatus::Unknown, "{drift:#?}");
+    let encryption_refused = clients(&Answers {
+        s3: vec![
+            mock!(aws_sdk_s3::Client::get_bucket_versioning)
+                .then_output(|| GetBucketVersioningOutput::builder().build()),
+            mock!(aws_sdk_s3::Client::get_bucket_encryption)
+                .then_http_response(|| rest_error(403, "AccessDenied", false)),
+        ],
+        ..Answers::default()
+    });
+    let drift = read_one(&encryption_refused, stack, "UploadBucket")
+        .await
+        .unwrap();
+    assert_eq!(drift.status, DriftStatus::Unknown, "{drift:#?}");
+    assert!(
+        drift
+            .reason
+            .as_deref()
+            .is_some_and(|reason| reason.starts_with("s3:GetEncryptionConfiguration: AccessDenied")),
+        "{drift:#?}"
+    );
+}
+
+/// Layers and a VPC given to a function by hand are drift (the function's
+/// empty `VpcConfig`, as AWS returns it outside a VPC, is not: see
+/// [`InSync::lambda`]).
+#[tokio::test]
+async fn layers_and_a_vpc_added_to_a_function_by_hand_are_drift() {
+    use aws_sdk_lambda::types::{Layer, VpcConfigResponse};
+    let in_sync = InSync::new();
+    let clients = clients(&Answers {
+        lambda: in_sync.lambda_with(|configuration| {
+            configuration
+                .layers(
+                    Layer::builder()
+                        .arn("arn:aws:lambda:eu-west-1:999999999999:layer:x:1")
+                        .build(),
+                )
+                .vpc_config(
+                    VpcConfigResponse::builder()
+                        .subnet_ids("subnet-1")
+                        .security_group_ids("sg-1")
+                        .vpc_id("vpc-1")
+                        .build(),
+                )
+        }),
+        // The code's asset, which the read compares with the running code.
+        s3: in_sync.s3(),
+        ..Answers::default()
+    });
+    let drift = read_one(&clients, &in_sync.stack, "IngestFunction")
+        .await
+        .unwrap();
+    let paths: Vec<&str> = drift.properties.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["Properties.Layers", "Properties.VpcConfig"],
+        "{drift:#?}"
+    );
 }

@@ -482,4 +482,35 @@ mod tests {
         );
         assert_eq!(statement_id("sid-1"), "sid-1");
     }
+
+    #[test]
+    fn one_element_lists_and_an_accounts_root_arn_read_as_the_template_wrote_them() {
+        let statement = json!({
+            "Sid": "s", "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
+            "Action": ["lambda:InvokeFunction"],
+            "Condition": {"ArnLike": {"AWS:SourceArn": ["arn:aws:s3:::a", "arn:aws:s3:::b"]}}
+        });
+        let declared = |principal: &str| {
+            let mut expected = Map::new();
+            expected.insert("Principal".into(), json!(principal));
+            expected
+        };
+        assert_eq!(
+            Json::Object(permission_properties(&statement, &declared("111111111111"))),
+            json!({
+                "Action": "lambda:InvokeFunction",
+                "Principal": "111111111111",
+                "SourceArn": ["arn:aws:s3:::a", "arn:aws:s3:::b"]
+            })
+        );
+        // Another account's root, or a template that gave the ARN, stays an ARN.
+        for template_said in ["222222222222", "arn:aws:iam::111111111111:root"] {
+            assert_eq!(
+                permission_properties(&statement, &declared(template_said))["Principal"],
+                json!("arn:aws:iam::111111111111:root"),
+                "{template_said}"
+            );
+        }
+    }
 }
