@@ -203,6 +203,48 @@ async fn changes_made_outside_cloudformation_are_found_and_nothing_else() {
         .send()
         .await
         .unwrap();
+    // The uploads' lifecycle rule as declared, plus a move to Glacier.
+    {
+        use aws_sdk_s3::types::{
+            AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, ExpirationStatus,
+            LifecycleRule, LifecycleRuleFilter, NoncurrentVersionExpiration, Transition,
+            TransitionStorageClass,
+        };
+        s3.put_bucket_lifecycle_configuration()
+            .bucket(format!("upstack-dev-uploads-{ACCOUNT}-{REGION}"))
+            .lifecycle_configuration(
+                BucketLifecycleConfiguration::builder()
+                    .rules(
+                        LifecycleRule::builder()
+                            .id("abort-multipart-expire-old-versions")
+                            .status(ExpirationStatus::Enabled)
+                            .filter(LifecycleRuleFilter::builder().prefix("").build())
+                            .abort_incomplete_multipart_upload(
+                                AbortIncompleteMultipartUpload::builder()
+                                    .days_after_initiation(7)
+                                    .build(),
+                            )
+                            .noncurrent_version_expiration(
+                                NoncurrentVersionExpiration::builder()
+                                    .noncurrent_days(30)
+                                    .build(),
+                            )
+                            .transitions(
+                                Transition::builder()
+                                    .days(90)
+                                    .storage_class(TransitionStorageClass::Glacier)
+                                    .build(),
+                            )
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
     s3.put_bucket_encryption()
         .bucket(format!("upstack-dev-access-logs-{ACCOUNT}-{REGION}"))
         .server_side_encryption_configuration(
@@ -306,6 +348,7 @@ async fn changes_made_outside_cloudformation_are_found_and_nothing_else() {
             entry("NotifyRole", "Properties.AssumeRolePolicyDocument", true),
             entry("Table", "Properties.BillingMode", false),
             entry("UploadBucket", "Properties.CorsConfiguration", false),
+            entry("UploadBucket", "Properties.LifecycleConfiguration", false),
         ]
     );
     let property = |logical_id: &str, path: &str| {
@@ -343,6 +386,15 @@ async fn changes_made_outside_cloudformation_are_found_and_nothing_else() {
             "AllowedMethods": ["PUT"], "AllowedOrigins": ["https://example.com"],
             "AllowedHeaders": ["*"], "ExposedHeaders": ["ETag"]
         }]}))
+    );
+    let lifecycle = property("UploadBucket", "Properties.LifecycleConfiguration");
+    assert_eq!(
+        lifecycle
+            .actual
+            .as_ref()
+            .map(|actual| &actual["Rules"][0]["Transitions"]),
+        Some(&serde_json::json!([{"StorageClass": "GLACIER", "TransitionInDays": 90}])),
+        "{lifecycle:#?}"
     );
     let bucket_key = property("AccessLogsBucket", "Properties.BucketEncryption");
     assert_eq!(

@@ -980,7 +980,9 @@ async fn a_missing_resource_is_deleted_and_a_refused_read_is_unknown_never_the_o
     use aws_sdk_s3::operation::get_bucket_versioning::GetBucketVersioningOutput;
     let in_sync = InSync::new();
     let stack = &in_sync.stack;
-    let lambda_calls: [(&str, fn(u16, &'static str) -> Rule); 3] = [
+    // Each reader's first call, answered with a status and an error code.
+    type Answer = fn(u16, &'static str) -> Rule;
+    let lambda_calls: [(&str, Answer); 3] = [
         ("IngestFunction", |status, code| {
             mock!(aws_sdk_lambda::Client::get_function)
                 .then_http_response(move || rest_error(status, code, true))
@@ -1032,6 +1034,22 @@ async fn a_missing_resource_is_deleted_and_a_refused_read_is_unknown_never_the_o
     });
     let drift = read_one(&refused, stack, "UploadBucket").await.unwrap();
     assert_eq!(drift.status, DriftStatus::Unknown, "{drift:#?}");
+    for (status, code, expected) in [
+        (404, "NoSuchBucketPolicy", DriftStatus::Deleted),
+        (403, "AccessDenied", DriftStatus::Unknown),
+    ] {
+        let answered = clients(&Answers {
+            s3: vec![
+                mock!(aws_sdk_s3::Client::get_bucket_policy)
+                    .then_http_response(move || rest_error(status, code, false)),
+            ],
+            ..Answers::default()
+        });
+        let drift = read_one(&answered, stack, "UploadBucketPolicy")
+            .await
+            .unwrap();
+        assert_eq!(drift.status, expected, "{drift:#?}");
+    }
     let encryption_refused = clients(&Answers {
         s3: vec![
             mock!(aws_sdk_s3::Client::get_bucket_versioning)
