@@ -228,6 +228,7 @@ struct Answers {
     logs: Vec<Rule>,
     dynamodb: Vec<Rule>,
     iam: Vec<Rule>,
+    kms: Vec<Rule>,
 }
 
 fn rules(rules: &[Rule]) -> Vec<&Rule> {
@@ -239,7 +240,7 @@ fn clients(answers: &Answers) -> DriftClients {
     DriftClients {
         lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &rules(&answers.lambda)),
         iam: mock_client!(aws_sdk_iam, RuleMode::MatchAny, &rules(&answers.iam)),
-        kms: mock_client!(aws_sdk_kms, RuleMode::MatchAny, &[]),
+        kms: mock_client!(aws_sdk_kms, RuleMode::MatchAny, &rules(&answers.kms)),
         s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, &rules(&answers.s3)),
         sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, &rules(&answers.sns)),
         sqs: mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &rules(&answers.sqs)),
@@ -651,6 +652,7 @@ async fn what_moto_cannot_show_reads_in_sync_from_awss_own_answers() {
         logs: in_sync.logs(),
         dynamodb: in_sync.dynamodb(),
         iam: Vec::new(),
+        kms: Vec::new(),
     });
     let found = read_all(&clients, &in_sync.stack).await;
     assert!(
@@ -707,8 +709,8 @@ async fn a_read_aws_refuses_is_unknown_with_its_reason_and_changes_are_drift() {
     );
 }
 
-/// An IAM error as IAM's query protocol returns it (XML).
-fn iam_error(status: u16, code: &str, message: &str) -> aws_smithy_runtime_api::http::Response {
+/// An error as the query protocol (IAM, SNS) returns it (XML).
+fn query_error(status: u16, code: &str, message: &str) -> aws_smithy_runtime_api::http::Response {
     aws_smithy_runtime_api::http::Response::new(
         aws_smithy_runtime_api::http::StatusCode::try_from(status).unwrap(),
         aws_smithy_types::body::SdkBody::from(format!(
@@ -821,7 +823,7 @@ async fn iam_reads_tell_deleted_from_refused_and_leave_the_stacks_own_attachment
         mock!(aws_sdk_iam::Client::get_role)
             .match_requests(|request| request.role_name() == Some("gone-role"))
             .then_http_response(|| {
-                iam_error(
+                query_error(
                     404,
                     "NoSuchEntity",
                     "The role with name gone-role cannot be found.",
@@ -830,7 +832,7 @@ async fn iam_reads_tell_deleted_from_refused_and_leave_the_stacks_own_attachment
         mock!(aws_sdk_iam::Client::get_role)
             .match_requests(|request| request.role_name() == Some("refused-role"))
             .then_http_response(|| {
-                iam_error(
+                query_error(
                     403,
                     "AccessDenied",
                     "not authorized to perform: iam:GetRole",
@@ -874,7 +876,7 @@ async fn iam_reads_tell_deleted_from_refused_and_leave_the_stacks_own_attachment
                     .is_some_and(|arn| arn.ends_with(":policy/gone"))
             })
             .then_http_response(|| {
-                iam_error(
+                query_error(
                     404,
                     "NoSuchEntity",
                     "Policy arn:aws:iam::123456789012:policy/gone does not exist.",
@@ -887,7 +889,7 @@ async fn iam_reads_tell_deleted_from_refused_and_leave_the_stacks_own_attachment
                     .is_some_and(|arn| arn.ends_with(":policy/refused"))
             })
             .then_http_response(|| {
-                iam_error(
+                query_error(
                     403,
                     "AccessDenied",
                     "not authorized to perform: iam:GetPolicy",
@@ -1108,4 +1110,117 @@ async fn layers_and_a_vpc_added_to_a_function_by_hand_are_drift() {
         ["Properties.Layers", "Properties.VpcConfig"],
         "{drift:#?}"
     );
+}
+
+/// [`a_missing_resource_is_deleted_and_a_refused_read_is_unknown_never_the_other`]
+/// for the readers of the other services, each answered in its protocol's
+/// shape: SNS's XML, SQS's, KMS's and DynamoDB's JSON.
+#[tokio::test]
+async fn every_reader_tells_a_missing_resource_from_a_refused_read() {
+    type Answer = fn(u16, &'static str) -> Rule;
+    let in_sync = InSync::new();
+    let stack = &in_sync.stack;
+    let sns_topic: Answer = |status, code| {
+        mock!(aws_sdk_sns::Client::get_topic_attributes)
+            .then_http_response(move || query_error(status, code, "recorded"))
+    };
+    let sns_subscription: Answer = |status, code| {
+        mock!(aws_sdk_sns::Client::get_subscription_attributes)
+            .then_http_response(move || query_error(status, code, "recorded"))
+    };
+    let sqs_queue: Answer = |status, code| {
+        mock!(aws_sdk_sqs::Client::get_queue_attributes)
+            .then_http_response(move || rest_error(status, code, true))
+    };
+    let kms_key: Answer = |status, code| {
+        mock!(aws_sdk_kms::Client::describe_key)
+            .then_http_response(move || rest_error(status, code, true))
+    };
+    let table: Answer = |status, code| {
+        mock!(aws_sdk_dynamodb::Client::describe_table)
+            .then_http_response(move || rest_error(status, code, true))
+    };
+    // (logical ID, service, its answer, its "not found" code, its refusal)
+    let cases: [(&str, &str, Answer, &'static str, &'static str); 6] = [
+        (
+            "AlertsTopic",
+            "sns",
+            sns_topic,
+            "NotFound",
+            "AuthorizationError",
+        ),
+        (
+            "AlertsTopicPolicy",
+            "sns",
+            sns_topic,
+            "NotFound",
+            "AuthorizationError",
+        ),
+        (
+            "AlertsEmailOncallExampleCom",
+            "sns",
+            sns_subscription,
+            "NotFound",
+            "AuthorizationError",
+        ),
+        (
+            "EventsQueue",
+            "sqs",
+            sqs_queue,
+            "QueueDoesNotExist",
+            "AccessDeniedException",
+        ),
+        (
+            "Key",
+            "kms",
+            kms_key,
+            "NotFoundException",
+            "AccessDeniedException",
+        ),
+        (
+            "Table",
+            "dynamodb",
+            table,
+            "ResourceNotFoundException",
+            "AccessDeniedException",
+        ),
+    ];
+    for (logical_id, service, answer, missing, refused) in cases {
+        let answered = |status: u16, code: &'static str| {
+            let rules = vec![answer(status, code)];
+            match service {
+                "sns" => Answers {
+                    sns: rules,
+                    ..Answers::default()
+                },
+                "sqs" => Answers {
+                    sqs: rules,
+                    ..Answers::default()
+                },
+                "kms" => Answers {
+                    kms: rules,
+                    ..Answers::default()
+                },
+                _ => Answers {
+                    dynamodb: rules,
+                    ..Answers::default()
+                },
+            }
+        };
+        let drift = read_one(&clients(&answered(404, missing)), stack, logical_id)
+            .await
+            .unwrap();
+        assert_eq!(drift.status, DriftStatus::Deleted, "{drift:#?}");
+        let drift = read_one(&clients(&answered(403, refused)), stack, logical_id)
+            .await
+            .unwrap();
+        assert_eq!(drift.status, DriftStatus::Unknown, "{drift:#?}");
+        assert!(
+            drift
+                .reason
+                .as_deref()
+                .is_some_and(|reason| reason.contains(refused)),
+            "{drift:#?}"
+        );
+    }
 }
