@@ -1224,3 +1224,106 @@ async fn every_reader_tells_a_missing_resource_from_a_refused_read() {
         );
     }
 }
+
+/// A topic or queue policy that covers several topics or queues is read on
+/// each: one changed by hand is drift even when another still holds the
+/// declared policy, and none changed is no drift. (Every policy of both
+/// stacks covers one topic or queue; this is the general case.)
+#[tokio::test]
+async fn a_policy_over_several_topics_or_queues_drifts_when_any_of_them_changed() {
+    use aws_sdk_sns::operation::get_topic_attributes::GetTopicAttributesOutput;
+    use aws_sdk_sqs::operation::get_queue_attributes::GetQueueAttributesOutput;
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let declared = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sns:Publish", "Resource": "*"}]});
+    let mut opened = declared.clone();
+    opened["Statement"][0]["Principal"] = json!("*");
+    let topic = |n: u8| format!("arn:aws:sns:{REGION}:{ACCOUNT}:t{n}");
+    let queue = |n: u8| format!("https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/q{n}");
+    let stack = DeployedStack {
+        resources: [
+            ("T1", "AWS::SNS::Topic", topic(1)),
+            ("T2", "AWS::SNS::Topic", topic(2)),
+            ("Q1", "AWS::SQS::Queue", queue(1)),
+            ("Q2", "AWS::SQS::Queue", queue(2)),
+            (
+                "TopicsPolicy",
+                "AWS::SNS::TopicPolicy",
+                "topics-policy".to_owned(),
+            ),
+            (
+                "QueuesPolicy",
+                "AWS::SQS::QueuePolicy",
+                "queues-policy".to_owned(),
+            ),
+        ]
+        .into_iter()
+        .map(|(logical_id, resource_type, physical_id)| StackResource {
+            logical_id: logical_id.to_owned(),
+            physical_id: Some(physical_id),
+            resource_type: resource_type.to_owned(),
+            status: "CREATE_COMPLETE".into(),
+            stack_id: None,
+        })
+        .collect(),
+        template: json!({"Resources": {
+            "T1": {"Type": "AWS::SNS::Topic"},
+            "T2": {"Type": "AWS::SNS::Topic"},
+            "Q1": {"Type": "AWS::SQS::Queue"},
+            "Q2": {"Type": "AWS::SQS::Queue"},
+            "TopicsPolicy": {"Type": "AWS::SNS::TopicPolicy", "Properties": {
+                "Topics": [{"Ref": "T1"}, {"Ref": "T2"}], "PolicyDocument": declared}},
+            "QueuesPolicy": {"Type": "AWS::SQS::QueuePolicy", "Properties": {
+                "Queues": [{"Ref": "Q1"}, {"Ref": "Q2"}], "PolicyDocument": declared}},
+        }}),
+        pseudo: PseudoValues::for_region(REGION).with_account_id(ACCOUNT),
+    };
+    // The second topic's and queue's policy `second`, the first's as declared.
+    let answers = |second: &Json| {
+        let policies = [declared.to_string(), second.to_string()];
+        let sns = (1..=2u8)
+            .map(|n| {
+                let (arn, policy) = (topic(n), policies[usize::from(n - 1)].clone());
+                mock!(aws_sdk_sns::Client::get_topic_attributes)
+                    .match_requests(move |request| request.topic_arn() == Some(arn.as_str()))
+                    .then_output(move || {
+                        GetTopicAttributesOutput::builder()
+                            .attributes("Policy", policy.clone())
+                            .build()
+                    })
+            })
+            .collect();
+        let sqs = (1..=2u8)
+            .map(|n| {
+                let (url, policy) = (queue(n), policies[usize::from(n - 1)].clone());
+                mock!(aws_sdk_sqs::Client::get_queue_attributes)
+                    .match_requests(move |request| request.queue_url() == Some(url.as_str()))
+                    .then_output(move || {
+                        GetQueueAttributesOutput::builder()
+                            .attributes(QueueAttributeName::Policy, policy.clone())
+                            .build()
+                    })
+            })
+            .collect();
+        clients(&Answers {
+            sns,
+            sqs,
+            ..Answers::default()
+        })
+    };
+    for policy in ["TopicsPolicy", "QueuesPolicy"] {
+        let unchanged = read_one(&answers(&declared), &stack, policy).await;
+        assert_eq!(unchanged, None, "{policy}");
+        let changed = read_one(&answers(&opened), &stack, policy).await.unwrap();
+        assert_eq!(
+            changed
+                .properties
+                .iter()
+                .map(|p| p.actual.clone())
+                .collect::<Vec<_>>(),
+            [Some(opened.clone())],
+            "{policy}: {changed:#?}"
+        );
+        assert!(changed.broadening(), "{policy}: {changed:#?}");
+    }
+}
