@@ -40,6 +40,19 @@ fn notify() -> ManifestFunction {
     notify
 }
 
+/// What `update_code` of notify fails with, given `client`'s answers and
+/// `clock` as the pacing's clock.
+async fn refusal(client: &Lambda, clock: ManualClock) -> HotswapError {
+    hotswap::update_code(
+        client,
+        BUCKET,
+        &notify(),
+        &Pacing::with_clock(Arc::new(clock)),
+    )
+    .await
+    .unwrap_err()
+}
+
 fn accepted() -> Rule {
     mock!(Lambda::update_function_code)
         .match_requests(|request| {
@@ -112,14 +125,7 @@ async fn a_failed_update_names_the_function_and_lambdas_reason() {
             Some(("InvalidZipFileException", "Could not unzip uploaded file.")),
         ),
     ]);
-    let error = hotswap::update_code(
-        &client,
-        BUCKET,
-        &notify(),
-        &Pacing::with_clock(Arc::new(clock)),
-    )
-    .await
-    .unwrap_err();
+    let error = refusal(&client, clock).await;
     assert!(
         matches!(error, HotswapError::UpdateFailed { .. }),
         "{error:?}"
@@ -138,14 +144,7 @@ async fn an_unknown_status_is_refused_not_waited_on() {
         &tagged(),
         &status(LastUpdateStatus::from("Paused"), None),
     ]);
-    let error = hotswap::update_code(
-        &client,
-        BUCKET,
-        &notify(),
-        &Pacing::with_clock(Arc::new(clock.clone())),
-    )
-    .await
-    .unwrap_err();
+    let error = refusal(&client, clock.clone()).await;
     assert!(
         matches!(error, HotswapError::UnknownStatus { .. }),
         "{error:?}"
@@ -165,14 +164,7 @@ async fn an_update_in_progress_is_a_conflict_naming_the_function_and_nothing_is_
     });
     // Sequential rules: a TagResource after the conflict would find no rule and fail the test.
     let client = lambda(&[&conflict]);
-    let error = hotswap::update_code(
-        &client,
-        BUCKET,
-        &notify(),
-        &Pacing::with_clock(Arc::new(ManualClock::default())),
-    )
-    .await
-    .unwrap_err();
+    let error = refusal(&client, ManualClock::default()).await;
     assert!(matches!(error, HotswapError::Conflict { .. }), "{error:?}");
     let text = error.to_string();
     assert!(text.starts_with("upstack-dev-notify:"), "{text}");
@@ -238,14 +230,7 @@ async fn code_set_without_its_record_is_an_error_that_says_so() {
         )
     });
     let client = lambda(&[&accepted(), &refused]);
-    let error = hotswap::update_code(
-        &client,
-        BUCKET,
-        &notify(),
-        &Pacing::with_clock(Arc::new(ManualClock::default())),
-    )
-    .await
-    .unwrap_err();
+    let error = refusal(&client, ManualClock::default()).await;
     assert!(
         matches!(error, HotswapError::Unrecorded { .. }),
         "{error:?}"
