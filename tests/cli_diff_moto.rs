@@ -43,12 +43,7 @@ cfn.get_waiter("stack_create_complete").wait(StackName=stack, WaiterConfig={"Del
         .arg(stack)
         .arg(template);
     aws_env(&mut command, endpoint);
-    let output = command.output().unwrap();
-    assert!(
-        output.status.success(),
-        "create_stack: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    upstack_test_support::run_ok(&mut command);
 }
 
 fn upstack_diff(endpoint: &str, template: &Path) -> Output {

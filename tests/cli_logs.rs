@@ -48,16 +48,11 @@ for function, lines in events.items():
     logs.put_log_events(logGroupName=group, logStreamName="s",
                         logEvents=[{"timestamp": t, "message": m} for t, m in lines])
 "#;
-    let output = Command::new(require_venv_tool("python"))
-        .arg("-c")
-        .arg(script)
-        .arg(endpoint)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    upstack_test_support::run_ok(
+        Command::new(require_venv_tool("python"))
+            .arg("-c")
+            .arg(script)
+            .arg(endpoint),
     );
 }
 

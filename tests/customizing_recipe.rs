@@ -29,9 +29,9 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-use upstack_test_support::{MotoServer, repo_root};
+use upstack_test_support::{MotoServer, repo_root, run_ok};
 
 const HANDLER: &str = "thumbnail";
 
@@ -46,19 +46,8 @@ fn target_dir() -> PathBuf {
         .to_path_buf()
 }
 
-fn text(output: &Output) -> String {
-    format!(
-        "status {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
 fn succeed(command: &mut Command) -> String {
-    let output = command.stdin(Stdio::null()).output().unwrap();
-    assert!(output.status.success(), "{command:?}\n{}", text(&output));
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    String::from_utf8_lossy(&run_ok(command.stdin(Stdio::null())).stdout).into_owned()
 }
 
 /// `cargo <command> --workspace <targets>`: with `--examples` (there are

@@ -78,21 +78,16 @@ fn doc_commands() -> Vec<String> {
 /// there; anywhere else it brings the binary up to date first).
 fn workspace_binary(handler: &str) -> String {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
-        .args([
-            "build",
-            "--workspace",
-            "--all-targets",
-            "--locked",
-            "--message-format=json",
-        ])
-        .current_dir(REPO)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let output = upstack_test_support::run_ok(
+        Command::new(cargo)
+            .args([
+                "build",
+                "--workspace",
+                "--all-targets",
+                "--locked",
+                "--message-format=json",
+            ])
+            .current_dir(REPO),
     );
     String::from_utf8_lossy(&output.stdout)
         .lines()
@@ -117,17 +112,12 @@ s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="eu-west-1",
 s3.put_object(Bucket="upstack-dev-uploads-123456789012-eu-west-1", Key="uploads/readme.md",
               Body=open(sys.argv[2], "rb").read())
 "#;
-    let output = Command::new(upstack_test_support::require_venv_tool("python"))
-        .arg("-c")
-        .arg(script)
-        .arg(endpoint)
-        .arg(root.join("README.md"))
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    upstack_test_support::run_ok(
+        Command::new(upstack_test_support::require_venv_tool("python"))
+            .arg("-c")
+            .arg(script)
+            .arg(endpoint)
+            .arg(root.join("README.md")),
     );
 }
 

@@ -25,15 +25,10 @@ fn tool(name: &str) -> PathBuf {
 /// produces now, not whatever synth-out/ holds.
 fn templates() -> (tempfile::TempDir, Vec<PathBuf>) {
     let out = tempfile::tempdir().unwrap();
-    let run = Command::new(env!("CARGO_BIN_EXE_upstack"))
-        .args(["synth", "--root", REPO, "--out"])
-        .arg(out.path())
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "synth failed: {}",
-        String::from_utf8_lossy(&run.stderr)
+    upstack_test_support::run_ok(
+        Command::new(env!("CARGO_BIN_EXE_upstack"))
+            .args(["synth", "--root", REPO, "--out"])
+            .arg(out.path()),
     );
     let paths = ["dev", "prod"]
         .iter()
